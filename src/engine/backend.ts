@@ -1,0 +1,92 @@
+/**
+ * The backend interface: every kernel the model, trainers and self-play need.
+ * Two implementations: `native` (C + N-API, threaded, SIMD) and `reference`
+ * (plain TypeScript, the oracle in tests, float64-capable for finite differences).
+ *
+ * Conventions (llm.c):
+ * - Row-major buffers. Shapes are given in the comments: B batch, T query length,
+ *   S key length, Smax allocated key length (KV cache), nh query heads, nkv kv heads,
+ *   hd head dim, H hidden, V vocab, R rows, N elements.
+ * - Forward ops WRITE their outputs. Backward ops ACCUMULATE (+=) into every
+ *   gradient they produce (input and parameter grads), so residual branches add up
+ *   and callers zero grads with a fill.
+ * - Linear weights are stored like Hugging Face: W[out, in], so y = x · Wᵀ.
+ * - Arithmetic only: decisions (chunking, which op when) live in TypeScript.
+ */
+export type Buf = Float32Array | Float64Array;
+
+export interface Backend {
+  readonly name: "native" | "reference";
+  /** Threads used by the kernels (1 for reference). */
+  readonly threads: number;
+
+  /** C[M,N] = (accumulate ? C : 0) + op(A)·op(B); op(A) is [M,K] (A stored [K,M] if transA), op(B) is [K,N] (B stored [N,K] if transB). */
+  matmul(C: Buf, A: Buf, B: Buf, M: number, N: number, K: number, transA: boolean, transB: boolean, accumulate: boolean): void;
+
+  /** y[R,N] += b[N] */
+  addBias(y: Buf, b: Buf, R: number, N: number): void;
+  /** db[N] += Σ_r dy[r,N] */
+  biasBackward(db: Buf, dy: Buf, R: number, N: number): void;
+  /** y[N] = a[N] + b[N] (y may alias a or b) */
+  add(y: Buf, a: Buf, b: Buf, N: number): void;
+  /** x[N] *= alpha */
+  scale(x: Buf, alpha: number, N: number): void;
+  /** Σ x² over N elements (float64 accumulation). */
+  sumSquares(x: Buf, N: number): number;
+
+  /** y[R,N] = x / rms(x) · w; rstd[R] saved for backward. */
+  rmsnorm(y: Buf, rstd: Buf, x: Buf, w: Buf, R: number, N: number, eps: number): void;
+  rmsnormBackward(dx: Buf, dw: Buf, dy: Buf, x: Buf, w: Buf, rstd: Buf, R: number, N: number): void;
+  /** y[R,N] = (x − mean) · rstd · w + b; mean[R], rstd[R] saved. */
+  layernorm(y: Buf, mean: Buf, rstd: Buf, x: Buf, w: Buf, b: Buf, R: number, N: number, eps: number): void;
+  layernormBackward(dx: Buf, dw: Buf, db: Buf, dy: Buf, x: Buf, w: Buf, mean: Buf, rstd: Buf, R: number, N: number): void;
+
+  /**
+   * In-place rotary embedding, Hugging Face rotate_half layout: pairs (i, i + hd/2).
+   * x[R, heads, hd]; pos[R] is each row's position; cos/sin[maxPos, hd/2] tables.
+   * Backward is the same call with `inverse = true` on the gradient (rotation by −θ).
+   */
+  rope(x: Buf, pos: Int32Array, cos: Buf, sin: Buf, R: number, heads: number, hd: number, inverse: boolean): void;
+
+  /**
+   * Causal grouped-query attention with a key mask.
+   * q[B,T,nh,hd]; k,v[B,Smax,nkv,hd] of which the first S positions are used;
+   * query t sits at key index t + (S − T) and sees keys j ≤ that index with keyMask[b*Smax + j] = 1
+   * (keyMask null = all valid). out[B,T,nh,hd]; lse[B,nh,T] (log-sum-exp of scaled scores, saved for backward;
+   * a query that sees no key gets out = 0 and lse = −Infinity). Scale 1/√hd.
+   */
+  attention(out: Buf, lse: Buf, q: Buf, k: Buf, v: Buf, keyMask: Uint8Array | null,
+    B: number, T: number, S: number, Smax: number, nh: number, nkv: number, hd: number): void;
+  /** Accumulates dq[B,T,nh,hd], dk, dv[B,Smax,nkv,hd] from dout, recomputing probabilities from lse. */
+  attentionBackward(dq: Buf, dk: Buf, dv: Buf, dout: Buf, out: Buf, lse: Buf, q: Buf, k: Buf, v: Buf, keyMask: Uint8Array | null,
+    B: number, T: number, S: number, Smax: number, nh: number, nkv: number, hd: number): void;
+
+  /** h[N] = silu(gate) · up */
+  swiglu(h: Buf, gate: Buf, up: Buf, N: number): void;
+  swigluBackward(dgate: Buf, dup: Buf, dh: Buf, gate: Buf, up: Buf, N: number): void;
+  /** y[N] = gelu_tanh(x) */
+  gelu(y: Buf, x: Buf, N: number): void;
+  geluBackward(dx: Buf, dy: Buf, x: Buf, N: number): void;
+
+  /** out[R,H] = table[ids[r], :] */
+  embedding(out: Buf, table: Buf, ids: Int32Array, R: number, H: number): void;
+  /** dtable[ids[r], :] += dout[r, :] */
+  embeddingBackward(dtable: Buf, dout: Buf, ids: Int32Array, R: number, H: number): void;
+
+  /**
+   * Per row of logits[R,V] scaled by 1/temperature: logp[r] = log softmax(z)[targets[r]],
+   * entropy[r] = −Σ p log p, lse[r] = logsumexp(z) (saved). Rows with targets[r] < 0 give logp = 0.
+   */
+  logSoftmaxGather(logp: Buf, entropy: Buf, lse: Buf, logits: Buf, targets: Int32Array, R: number, V: number, temperature: number): void;
+  /**
+   * Overwrites logits[R,V] in place with dL/dlogits given dlogp[R] and dentropy[R] (either may be null = 0),
+   * using the lse saved by the forward. (Writes, not accumulates: the buffer is the chunk's scratch.)
+   */
+  logSoftmaxGatherBackward(logits: Buf, lse: Buf, targets: Int32Array, dlogp: Buf | null, dentropy: Buf | null, R: number, V: number, temperature: number): void;
+
+  /**
+   * AdamW with decoupled weight decay on N elements (step t ≥ 1, bias-corrected):
+   * m = β1 m + (1−β1) g; v = β2 v + (1−β2) g²; p −= lr·(m̂/(√v̂ + eps) + wd·p).
+   */
+  adamw(p: Buf, g: Buf, m: Buf, v: Buf, N: number, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, t: number): void;
+}

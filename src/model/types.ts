@@ -1,0 +1,49 @@
+import type { ModelConfig } from "./config.js";
+
+/**
+ * What the sampler, trainers and exporters see of a model. Parameters are named
+ * with Hugging Face names (e.g. "model.layers.0.self_attn.q_proj.weight") and
+ * Hugging Face shapes (Linear weights [out, in]); each is a view into one flat buffer.
+ */
+export interface NamedParam { name: string; shape: number[]; data: Float32Array; grad: Float32Array }
+
+/** A batched KV cache. Each row keeps its own position counter; slots fed with valid = 0 are masked keys. */
+export interface KVCache {
+  readonly batch: number;
+  readonly maxLen: number;
+  /** Slots used so far (same for every row). */
+  readonly length: number;
+  /** Keep only these rows, in this order (finished sequences leave the batch). */
+  keep(rows: number[]): void;
+}
+
+export interface ForwardResult {
+  /** [B*T] log-prob of targets under logits / temperature (0 where target < 0). */
+  logp: Float32Array;
+  /** [B*T] entropy of softmax(logits / temperature). */
+  entropy: Float32Array;
+}
+
+export interface CausalLM {
+  readonly config: ModelConfig;
+  readonly params: NamedParam[];
+  /** Flat buffers (llm.c): zero-grad is grads.fill(0), a checkpoint one write. */
+  readonly flatParams: Float32Array;
+  readonly flatGrads: Float32Array;
+
+  /**
+   * Training forward. tokens/mask/targets [B*T]; mask 1 = real token (padding may be on either side;
+   * positions are cumsum(mask) − 1 per row, as Hugging Face derives them). Saves activations for backward.
+   */
+  forward(tokens: Int32Array, mask: Uint8Array, targets: Int32Array, B: number, T: number, temperature?: number): ForwardResult;
+  /** Accumulates parameter grads from dL/dlogp [B*T] (and optionally dL/dentropy) of the last forward. */
+  backward(dlogp: Float32Array, dentropy?: Float32Array): void;
+
+  newCache(batch: number, maxLen: number): KVCache;
+  /**
+   * Feed T tokens per row into the cache (prefill with T > 1, decode with T = 1).
+   * tokens/valid [B*T]; valid 0 = padding slot (left padding), masked as a key and not counted as a position.
+   * Returns logits [B, V] at each row's last slot.
+   */
+  decode(cache: KVCache, tokens: Int32Array, valid: Uint8Array, T: number): Float32Array;
+}
