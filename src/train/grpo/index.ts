@@ -1,0 +1,7 @@
+export { GRPOConfigSchema, parseGRPOConfig, lossOptionsOf, rewardWeightsOf, type GRPOConfig, type GRPOConfigInput } from "./config.js";
+export { combineRewards, computeAdvantages, nanMeanStd, ADVANTAGE_EPS, type Advantages, type ScaleRewards } from "./advantages.js";
+export { completionMask, type CompletionMask } from "./mask.js";
+export { grpoLoss, type LossInput, type LossOptions, type LossResult, type LossMetrics, type LossType, type ImportanceSamplingLevel } from "./loss.js";
+export { informativeGroups } from "./dynamic.js";
+export { rewardMetrics, completionMetrics, healthWarnings } from "./metrics.js";
+export { GRPOInputError } from "./errors.js";
