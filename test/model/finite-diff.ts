@@ -1,17 +1,8 @@
 /** Finite-difference helpers shared by the engine and model gradient tests (float64 central differences). */
 import assert from "node:assert/strict";
 
-/** Deterministic pseudo-random numbers (mulberry32) so failures reproduce. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic pseudo-random numbers so failures reproduce. */
+export { uniformRng as rng } from "../../src/model/init.js";
 
 /** Float64Array of n uniform values in [−scale, scale). */
 export function randn64(n: number, rand: () => number, scale = 1): Float64Array {

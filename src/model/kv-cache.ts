@@ -1,0 +1,65 @@
+/**
+ * Batched KV cache. Every row has the same number of slots (`length`); left padding and finished rows
+ * are slots with mask 0, which attention skips and which do not advance the row's position counter.
+ *
+ * Shapes: B batch, Smax = maxLen slots, K = nkv·hd, L layers.
+ *   k[l], v[l] [B,Smax,K] (k after RoPE)   mask [B,Smax] 1 = valid key   pos [B] next position of each row
+ */
+import type { KVCache } from "./types.js";
+import type { FloatArray, FloatArrayCtor } from "./params.js";
+
+export class CacheFullError extends Error {
+  constructor(need: number, maxLen: number) {
+    super(`KV cache holds ${maxLen} slots but ${need} are needed: create it with a larger maxLen (prompt length + max new tokens)`);
+    this.name = "CacheFullError";
+  }
+}
+
+export class BadKeepRowsError extends Error {
+  constructor(rows: number[], batch: number) {
+    super(`keep(${JSON.stringify(rows)}) names a row outside [0, ${batch}) or repeats one: pass distinct indices of rows still in the batch`);
+    this.name = "BadKeepRowsError";
+  }
+}
+
+export class KVCacheImpl implements KVCache {
+  batch: number;
+  length = 0;
+  k: FloatArray[];
+  v: FloatArray[];
+  mask: Uint8Array;
+  pos: Int32Array;
+
+  constructor(private Ctor: FloatArrayCtor, batch: number, readonly maxLen: number, layers: number, private K: number) {
+    this.batch = batch;
+    this.k = Array.from({ length: layers }, () => new Ctor(batch * maxLen * K));
+    this.v = Array.from({ length: layers }, () => new Ctor(batch * maxLen * K));
+    this.mask = new Uint8Array(batch * maxLen);
+    this.pos = new Int32Array(batch);
+  }
+
+  /** Writes the T new slots of row b from src rows [b*T, b*T+T) of a [B*T, K] buffer. */
+  store(layer: number, kNew: FloatArray, vNew: FloatArray, T: number): void {
+    const K = this.K, S = this.maxLen;
+    for (let b = 0; b < this.batch; b++) {
+      const dst = (b * S + this.length) * K, src = b * T * K, n = T * K;
+      this.k[layer].set(kNew.subarray(src, src + n), dst);
+      this.v[layer].set(vNew.subarray(src, src + n), dst);
+    }
+  }
+
+  keep(rows: number[]): void {
+    if (new Set(rows).size !== rows.length || rows.some(r => !Number.isInteger(r) || r < 0 || r >= this.batch)) throw new BadKeepRowsError(rows, this.batch);
+    const S = this.maxLen, row = S * this.K, n = rows.length;
+    const pick = (a: FloatArray) => {
+      const out = new this.Ctor(n * row);
+      rows.forEach((r, i) => out.set(a.subarray(r * row, (r + 1) * row), i * row));
+      return out;
+    };
+    this.k = this.k.map(pick);
+    this.v = this.v.map(pick);
+    const mask = new Uint8Array(n * S), pos = new Int32Array(n);
+    rows.forEach((r, i) => { mask.set(this.mask.subarray(r * S, (r + 1) * S), i * S); pos[i] = this.pos[r]; });
+    this.mask = mask; this.pos = pos; this.batch = n;
+  }
+}

@@ -1,0 +1,218 @@
+/**
+ * Decoder-only transformer of the Llama / Qwen2 family: embedding → L × (attention block, MLP block) →
+ * RMSNorm → LM head with chunked log-softmax. Explicit forward and backward; activations are allocated
+ * once (grown when a larger B·T arrives) and reused.
+ *
+ * Shapes: B batch, T tokens per row, R = B·T, H hidden, V vocab, I intermediate, L layers,
+ * nh / nkv query / kv heads, hd head dim, Q = nh·hd, K = nkv·hd.
+ *   tokens, targets, pos [R]   mask [B,T]   res[l] [R,H] residual stream entering layer l (res[L] leaves the last)
+ *   per layer: rstd1, rstd2 [R]   q [R,Q]   k, v [R,K]   att [R,Q]   lse [B,nh,T]   mid [R,H]   gate, up [R,I]
+ *   rstdF [R]   xf [R,H]   logp, entropy, headLse [R]
+ */
+import type { Backend } from "../engine/backend.js";
+import type { ModelConfig } from "./config.js";
+import { ModelConfigSchema, headDim } from "./config.js";
+import type { CausalLM, KVCache } from "./types.js";
+import { allocParams, getParam, type FloatArray, type FloatArrayCtor, type ParamStore, type ParamView } from "./params.js";
+import { initParams } from "./init.js";
+import { embeddingBackward, embeddingForward } from "./embedding.js";
+import { RopeTables, attendForward, attentionBackward, qkvForward, type AttentionDims, type AttentionWeights } from "./attention.js";
+import { mlpBackward, mlpForward, type MlpDims, type MlpWeights } from "./mlp.js";
+import { headChunkRows, lmHeadBackward, lmHeadForward } from "./lm-head.js";
+import { CacheFullError, KVCacheImpl } from "./kv-cache.js";
+
+export class BackwardBeforeForwardError extends Error {
+  constructor() {
+    super("backward() was called before forward(): run forward on the batch first (backward uses its saved activations)");
+    this.name = "BackwardBeforeForwardError";
+  }
+}
+
+export class BatchShapeError extends Error {
+  constructor(what: string, got: number, want: number) {
+    super(`${what} has ${got} elements but B·T = ${want}: pass flat [B*T] arrays matching B and T`);
+    this.name = "BatchShapeError";
+  }
+}
+
+export class ForeignCacheError extends Error {
+  constructor() {
+    super("decode() was given a KV cache this model did not create: make caches with model.newCache(batch, maxLen)");
+    this.name = "ForeignCacheError";
+  }
+}
+
+interface Layer { attn: AttentionWeights; attnGrad: AttentionWeights; mlp: MlpWeights; mlpGrad: MlpWeights }
+
+/** Saved activations and backward scratch for up to `rows` rows. */
+class TrainBuffers {
+  res: FloatArray[]; rstd1: FloatArray[]; rstd2: FloatArray[]; q: FloatArray[]; k: FloatArray[]; v: FloatArray[]; att: FloatArray[]; lse: FloatArray[]; mid: FloatArray[];
+  gate: FloatArray[]; up: FloatArray[];
+  rstdF: FloatArray; xf: FloatArray; logp: FloatArray; entropy: FloatArray; headLse: FloatArray; dlogp: FloatArray; dentropy: FloatArray;
+  ln: FloatArray; rstd: FloatArray; dln: FloatArray; dres: FloatArray; h: FloatArray; dh: FloatArray; dgate: FloatArray; dup: FloatArray;
+  datt: FloatArray; dq: FloatArray; dk: FloatArray; dv: FloatArray; chunk: FloatArray;
+  tokens: Int32Array; targets: Int32Array; pos: Int32Array; mask: Uint8Array;
+
+  constructor(F: FloatArrayCtor, readonly rows: number, c: ModelConfig, readonly chunkRows: number) {
+    const H = c.hidden_size, I = c.intermediate_size, hd = headDim(c), L = c.num_hidden_layers;
+    const Q = c.num_attention_heads * hd, K = c.num_key_value_heads * hd, R = rows;
+    const perLayer = (n: number) => Array.from({ length: L }, () => new F(n));
+    this.res = Array.from({ length: L + 1 }, () => new F(R * H));
+    this.rstd1 = perLayer(R); this.rstd2 = perLayer(R); this.q = perLayer(R * Q); this.k = perLayer(R * K); this.v = perLayer(R * K);
+    this.att = perLayer(R * Q); this.lse = perLayer(R * c.num_attention_heads); this.mid = perLayer(R * H); this.gate = perLayer(R * I); this.up = perLayer(R * I);
+    this.rstdF = new F(R); this.xf = new F(R * H); this.logp = new F(R); this.entropy = new F(R); this.headLse = new F(R); this.dlogp = new F(R); this.dentropy = new F(R);
+    this.ln = new F(R * H); this.rstd = new F(R); this.dln = new F(R * H); this.dres = new F(R * H);
+    this.h = new F(R * I); this.dh = new F(R * I); this.dgate = new F(R * I); this.dup = new F(R * I);
+    this.datt = new F(R * Q); this.dq = new F(R * Q); this.dk = new F(R * K); this.dv = new F(R * K);
+    this.chunk = new F(chunkRows * c.vocab_size);
+    this.tokens = new Int32Array(R); this.targets = new Int32Array(R); this.pos = new Int32Array(R); this.mask = new Uint8Array(R);
+  }
+}
+
+/** Scratch for decoding up to `rows` rows (no activations are kept). */
+class DecodeBuffers {
+  x: FloatArray; x2: FloatArray; ln: FloatArray; rstd: FloatArray; q: FloatArray; k: FloatArray; v: FloatArray; att: FloatArray; lse: FloatArray;
+  gate: FloatArray; up: FloatArray; h: FloatArray; pos: Int32Array;
+  constructor(F: FloatArrayCtor, readonly rows: number, c: ModelConfig) {
+    const H = c.hidden_size, I = c.intermediate_size, hd = headDim(c), R = rows;
+    const Q = c.num_attention_heads * hd, K = c.num_key_value_heads * hd;
+    this.x = new F(R * H); this.x2 = new F(R * H); this.ln = new F(R * H); this.rstd = new F(R);
+    this.q = new F(R * Q); this.k = new F(R * K); this.v = new F(R * K); this.att = new F(R * Q); this.lse = new F(R * c.num_attention_heads);
+    this.gate = new F(R * I); this.up = new F(R * I); this.h = new F(R * I); this.pos = new Int32Array(R);
+  }
+}
+
+export class Transformer<F extends FloatArray> {
+  readonly config: ModelConfig;
+  readonly params: ParamView<F>[];
+  readonly flatParams: F;
+  readonly flatGrads: F;
+  private store: ParamStore<F>;
+  private layers: Layer[];
+  private attnDims: AttentionDims;
+  private mlpDims: MlpDims;
+  private rope: RopeTables;
+  private train: TrainBuffers | null = null;
+  private infer: DecodeBuffers | null = null;
+  private last: { B: number; T: number; temperature: number } | null = null;
+
+  constructor(config: ModelConfig, readonly backend: Backend, seed: number, private F: FloatArrayCtor & { new(n: number): F }) {
+    this.config = ModelConfigSchema.parse(config);
+    const c = this.config;
+    this.store = allocParams(c, F);
+    initParams(this.store, c.num_hidden_layers, seed);
+    this.params = this.store.views; this.flatParams = this.store.flat; this.flatGrads = this.store.grads;
+    const data = (n: string) => getParam(this.store, n).data, grad = (n: string) => getParam(this.store, n).grad;
+    const orNull = (n: string, f: (n: string) => F) => c.attention_bias ? f(n) : null;
+    const attn = (p: string, f: (n: string) => F): AttentionWeights => ({
+      ln: f(p + "input_layernorm.weight"),
+      wq: f(p + "self_attn.q_proj.weight"), bq: orNull(p + "self_attn.q_proj.bias", f),
+      wk: f(p + "self_attn.k_proj.weight"), bk: orNull(p + "self_attn.k_proj.bias", f),
+      wv: f(p + "self_attn.v_proj.weight"), bv: orNull(p + "self_attn.v_proj.bias", f),
+      wo: f(p + "self_attn.o_proj.weight"),
+    });
+    const mlp = (p: string, f: (n: string) => F): MlpWeights => ({
+      ln: f(p + "post_attention_layernorm.weight"), wg: f(p + "mlp.gate_proj.weight"), wu: f(p + "mlp.up_proj.weight"), wd: f(p + "mlp.down_proj.weight"),
+    });
+    this.layers = Array.from({ length: c.num_hidden_layers }, (_, l) => {
+      const p = `model.layers.${l}.`;
+      return { attn: attn(p, data), attnGrad: attn(p, grad), mlp: mlp(p, data), mlpGrad: mlp(p, grad) };
+    });
+    this.attnDims = { H: c.hidden_size, nh: c.num_attention_heads, nkv: c.num_key_value_heads, hd: headDim(c), eps: c.rms_norm_eps };
+    this.mlpDims = { H: c.hidden_size, I: c.intermediate_size, eps: c.rms_norm_eps };
+    this.rope = new RopeTables(F, headDim(c), c.rope_theta, c.max_position_embeddings);
+  }
+
+  private headWeight(): ParamView<F> {
+    return getParam(this.store, this.config.tie_word_embeddings ? "model.embed_tokens.weight" : "lm_head.weight");
+  }
+
+  forward(tokens: Int32Array, mask: Uint8Array, targets: Int32Array, B: number, T: number, temperature = 1): { logp: F; entropy: F } {
+    const c = this.config, be = this.backend, R = B * T, H = c.hidden_size, V = c.vocab_size;
+    for (const [what, a] of [["tokens", tokens], ["mask", mask], ["targets", targets]] as const) if (a.length !== R) throw new BatchShapeError(what, a.length, R);
+    if (!this.train || this.train.rows < R) this.train = new TrainBuffers(this.F, R, c, headChunkRows(V, R));
+    const a = this.train;
+    a.tokens.set(tokens); a.targets.set(targets); a.mask.set(mask);
+    // Hugging Face positions: cumsum(mask) − 1 per row, padding slots set to 1.
+    let maxPos = 0;
+    for (let b = 0; b < B; b++) {
+      let n = 0;
+      for (let t = 0; t < T; t++) { const i = b * T + t; a.pos[i] = mask[i] ? n++ : 1; }
+      maxPos = Math.max(maxPos, n);
+    }
+    this.rope.ensure(Math.max(maxPos, 2));
+    embeddingForward(be, a.res[0], getParam(this.store, "model.embed_tokens.weight").data, a.tokens, R, H, V);
+    this.layers.forEach((layer, l) => {
+      qkvForward(be, layer.attn, this.attnDims, this.rope, a.ln, a.rstd1[l], a.q[l], a.k[l], a.v[l], a.res[l], a.pos, R);
+      attendForward(be, layer.attn, this.attnDims, a.mid[l], a.att[l], a.lse[l], a.q[l], a.k[l], a.v[l], a.mask, a.res[l], B, T, T, T);
+      mlpForward(be, layer.mlp, this.mlpDims, a.res[l + 1], a.ln, a.rstd2[l], a.gate[l], a.up[l], a.h, a.mid[l], R);
+    });
+    be.rmsnorm(a.xf, a.rstdF, a.res[c.num_hidden_layers], getParam(this.store, "model.norm.weight").data, R, H, c.rms_norm_eps);
+    lmHeadForward(be, a.logp, a.entropy, a.headLse, a.xf, this.headWeight().data, a.targets, a.chunk, R, H, V, a.chunkRows, temperature);
+    this.last = { B, T, temperature };
+    return { logp: a.logp.slice(0, R) as F, entropy: a.entropy.slice(0, R) as F };
+  }
+
+  backward(dlogp: FloatArray, dentropy?: FloatArray): void {
+    if (!this.last || !this.train) throw new BackwardBeforeForwardError();
+    const { B, T, temperature } = this.last, a = this.train, c = this.config, be = this.backend;
+    const R = B * T, H = c.hidden_size, V = c.vocab_size, L = c.num_hidden_layers;
+    if (dlogp.length !== R) throw new BatchShapeError("dlogp", dlogp.length, R);
+    if (dentropy && dentropy.length !== R) throw new BatchShapeError("dentropy", dentropy.length, R);
+    a.dlogp.set(dlogp);
+    if (dentropy) a.dentropy.set(dentropy);
+    const head = this.headWeight();
+    lmHeadBackward(be, a.dln, head.grad, a.xf, head.data, a.headLse, a.targets, a.dlogp, dentropy ? a.dentropy : null, a.chunk, R, H, V, a.chunkRows, temperature);
+    a.dres.subarray(0, R * H).fill(0);
+    const norm = getParam(this.store, "model.norm.weight");
+    be.rmsnormBackward(a.dres, norm.grad, a.dln, a.res[L], norm.data, a.rstdF, R, H);
+    for (let l = L - 1; l >= 0; l--) {
+      const layer = this.layers[l];
+      mlpBackward(be, layer.mlp, layer.mlpGrad, this.mlpDims, a, a.dres, a.mid[l], a.rstd2[l], a.gate[l], a.up[l], R);
+      attentionBackward(be, layer.attn, layer.attnGrad, this.attnDims, a, a.dres, a.res[l], a.rstd1[l], a.q[l], a.k[l], a.v[l], a.att[l], a.lse[l],
+        a.mask, a.pos, this.rope, B, T);
+    }
+    embeddingBackward(be, getParam(this.store, "model.embed_tokens.weight").grad, a.dres, a.tokens, R, H);
+  }
+
+  newCache(batch: number, maxLen: number): KVCache {
+    return new KVCacheImpl(this.F, batch, maxLen, this.config.num_hidden_layers, this.config.num_key_value_heads * headDim(this.config));
+  }
+
+  decode(cache: KVCache, tokens: Int32Array, valid: Uint8Array, T: number): Float32Array {
+    if (!(cache instanceof KVCacheImpl)) throw new ForeignCacheError();
+    const c = this.config, be = this.backend, B = cache.batch, R = B * T, H = c.hidden_size, V = c.vocab_size, S = cache.length + T;
+    if (tokens.length !== R) throw new BatchShapeError("tokens", tokens.length, R);
+    if (valid.length !== R) throw new BatchShapeError("valid", valid.length, R);
+    if (S > cache.maxLen) throw new CacheFullError(S, cache.maxLen);
+    if (!this.infer || this.infer.rows < R) this.infer = new DecodeBuffers(this.F, Math.max(R, B), c);
+    const d = this.infer;
+    let maxPos = 0;
+    for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) {
+      const i = b * T + t;
+      cache.mask[b * cache.maxLen + cache.length + t] = valid[i];
+      d.pos[i] = valid[i] ? cache.pos[b]++ : 0;
+      maxPos = Math.max(maxPos, d.pos[i] + 1);
+    }
+    this.rope.ensure(maxPos);
+    embeddingForward(be, d.x, getParam(this.store, "model.embed_tokens.weight").data, tokens, R, H, V);
+    this.layers.forEach((layer, l) => {
+      qkvForward(be, layer.attn, this.attnDims, this.rope, d.ln, d.rstd, d.q, d.k, d.v, d.x, d.pos, R);
+      cache.store(l, d.k, d.v, T);
+      attendForward(be, layer.attn, this.attnDims, d.x2, d.att, d.lse, d.q, cache.k[l], cache.v[l], cache.mask, d.x, B, T, S, cache.maxLen);
+      mlpForward(be, layer.mlp, this.mlpDims, d.x, d.ln, d.rstd, d.gate, d.up, d.h, d.x2, R);
+    });
+    cache.length = S;
+    // each row's last slot → final norm → logits
+    for (let b = 0; b < B; b++) d.x2.set(d.x.subarray((b * T + T - 1) * H, (b * T + T) * H), b * H);
+    be.rmsnorm(d.ln, d.rstd, d.x2, getParam(this.store, "model.norm.weight").data, B, H, c.rms_norm_eps);
+    const logits = new this.F(B * V);
+    be.matmul(logits, d.ln, this.headWeight().data, B, V, H, false, true, false);
+    return logits instanceof Float32Array ? logits : Float32Array.from(logits);
+  }
+}
+
+/** A freshly initialised model (see init.ts) on `backend`; weights are then typically loaded by src/model/io. */
+export function createModel(config: ModelConfig, backend: Backend, seed = 0): CausalLM {
+  return new Transformer(config, backend, seed, Float32Array);
+}
