@@ -1,0 +1,31 @@
+import type { Rng } from "./rng.js";
+
+/**
+ * One verifiable problem, in the shape the rewards library reads: rewards are
+ * `(completion, example) => number | null` and use `answer` (and `numbers`/`target` for countdown).
+ */
+export interface Example {
+  /** Stable identity; equal problems have equal ids (used to keep train and eval disjoint). */
+  id: string;
+  /** The problem as the user states it, without any template, e.g. "3+7-2+9=?". */
+  question: string;
+  /** Gold answer as text, e.g. "17"; for countdown one valid equation, e.g. "(3+5)*2". */
+  answer: string;
+  /** Countdown: the numbers, each to be used exactly once. */
+  numbers?: number[];
+  /** Countdown: the value the equation must reach. */
+  target?: number;
+  /** JSONL chat rows: the conversation before the assistant's turn (used instead of `question` by chat templates). */
+  messages?: { role: string; content: string }[];
+}
+
+/** A procedural task: draws one problem from an RNG. Deterministic given the RNG's state. */
+export interface TaskGenerator {
+  readonly name: string;
+  sample(rng: Rng): Example;
+}
+
+/** A named failure of task configuration or data, saying what to change. */
+export class TaskError extends Error {
+  override name = "TaskError";
+}
