@@ -91,26 +91,3 @@ export function toHfConfig(c: ModelConfig, torchDtype: "float32" | "bfloat16" = 
     ? { ...common, use_sliding_window: false, sliding_window: c.max_position_embeddings, max_window_layers: c.num_hidden_layers }
     : { ...common, attention_bias: false, mlp_bias: false, head_dim: headDim(c), pretraining_tp: 1 };
 }
-
-/** Every parameter a config implies, with HF names and shapes ([out, in] for Linear weights), in HF's order. */
-export function hfParamShapes(c: ModelConfig): { name: string; shape: number[] }[] {
-  const H = c.hidden_size, F = c.intermediate_size, V = c.vocab_size;
-  const q = c.num_attention_heads * headDim(c), kv = c.num_key_value_heads * headDim(c);
-  const out: { name: string; shape: number[] }[] = [{ name: "model.embed_tokens.weight", shape: [V, H] }];
-  for (let l = 0; l < c.num_hidden_layers; l++) {
-    const p = `model.layers.${l}`;
-    out.push({ name: `${p}.input_layernorm.weight`, shape: [H] });
-    for (const [proj, rows] of [["q_proj", q], ["k_proj", kv], ["v_proj", kv]] as const) {
-      out.push({ name: `${p}.self_attn.${proj}.weight`, shape: [rows, H] });
-      if (c.attention_bias) out.push({ name: `${p}.self_attn.${proj}.bias`, shape: [rows] });
-    }
-    out.push({ name: `${p}.self_attn.o_proj.weight`, shape: [H, q] });
-    out.push({ name: `${p}.post_attention_layernorm.weight`, shape: [H] });
-    out.push({ name: `${p}.mlp.gate_proj.weight`, shape: [F, H] });
-    out.push({ name: `${p}.mlp.up_proj.weight`, shape: [F, H] });
-    out.push({ name: `${p}.mlp.down_proj.weight`, shape: [H, F] });
-  }
-  out.push({ name: "model.norm.weight", shape: [H] });
-  if (!c.tie_word_embeddings) out.push({ name: "lm_head.weight", shape: [V, H] });
-  return out;
-}

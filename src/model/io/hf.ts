@@ -5,8 +5,9 @@ import { randomBytes } from "node:crypto";
 import type { ModelConfig } from "../config.js";
 import { writeFileAtomic, writeJsonAtomic } from "../../runs/atomic.js";
 import { CheckpointTensorsError, ModelConfigError, ModelFolderError } from "./errors.js";
-import { fromHfConfig, hfParamShapes, toHfConfig } from "./hf-config.js";
-import { numel, SafetensorsFile, writeSafetensors, type TensorData, type WritableDtype } from "./safetensors.js";
+import { fromHfConfig, toHfConfig } from "./hf-config.js";
+import { numel, paramSpecs } from "../params.js";
+import { SafetensorsFile, writeSafetensors, type TensorData, type WritableDtype } from "./safetensors.js";
 
 export const CONFIG_FILE = "config.json";
 export const SINGLE_FILE = "model.safetensors";
@@ -99,7 +100,7 @@ export function checkTensors(where: string, expected: readonly { name: string; s
  * each tensor is read straight into dest's array; otherwise arrays are allocated. Returned in HF order.
  */
 export function readHfWeights(dir: string, config: ModelConfig, dest?: readonly TensorData[]): TensorData[] {
-  const expected = hfParamShapes(config);
+  const expected = paramSpecs(config);
   const targets = dest ?? expected.map(e => ({ name: e.name, shape: e.shape, data: new Float32Array(numel(e.shape)) }));
   checkTensors("model (parameters)", expected, new Map(targets.map(t => [t.name, t.shape])), config);
   const { files, where } = openWeights(dir);
@@ -136,7 +137,7 @@ export interface SaveOptions {
 export function saveHfFolder(dir: string, config: ModelConfig, tensors: readonly TensorData[], opts: SaveOptions = {}): void {
   const dtype = opts.dtype ?? "F32";
   const hfConfig = toHfConfig(config, dtype === "BF16" ? "bfloat16" : "float32");
-  const expected = hfParamShapes(config);
+  const expected = paramSpecs(config);
   checkTensors("tensors to save", expected, new Map(tensors.map(t => [t.name, t.shape])), config);
   const byName = new Map(tensors.map(t => [t.name, t]));
   const ordered = expected.map(e => byName.get(e.name)!);

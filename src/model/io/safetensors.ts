@@ -5,6 +5,7 @@
 import { closeSync, fstatSync, fsyncSync, openSync, readSync, renameSync, rmSync, writeSync } from "node:fs";
 import { SafetensorsCorruptError, SafetensorsTruncatedError, UnsupportedDtypeError } from "./errors.js";
 import { bf16ToF32, f16ToF32, f32ToBf16 } from "./half.js";
+import { numel } from "../params.js";
 
 /** Bytes per element of every dtype the format defines (all are validated; F32/F16/BF16 are converted). */
 const DTYPE_BYTES: Record<string, number> = {
@@ -38,8 +39,6 @@ export interface SafetensorsHeader {
   /** Absolute file offset of the data section. */
   dataStart: number;
 }
-
-export const numel = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
 /** Reads and validates the header of an open file: sizes, dtypes, shapes against byte ranges, bounds, no overlaps. */
 function readHeader(fd: number, path: string): SafetensorsHeader {
