@@ -1,0 +1,57 @@
+import type { Backend } from "../engine/backend.js";
+import { SafetensorsFile, writeSafetensors, type TensorData } from "../model/io/safetensors.js";
+import { getGame } from "./games/index.js";
+import type { Game } from "./games/game.js";
+import { Network, NetworkConfigSchema, type NetworkConfig } from "./network.js";
+
+/**
+ * A self-play checkpoint is one safetensors file (written atomically by the model io): the
+ * network's named F32 tensors, optionally the AdamW moments ("optim.m", "optim.v") for resume,
+ * and __metadata__.move37 = JSON {game, network config, optimizer step, …caller's fields}.
+ */
+export interface CheckpointMeta { game: string; network: NetworkConfig; step: number; [k: string]: unknown }
+
+export class CheckpointError extends Error {
+  constructor(path: string, why: string) {
+    super(`checkpoint ${path}: ${why}; pass a file written by \`move37 selfplay\` (e.g. runs/<name>/checkpoints/best.safetensors)`);
+    this.name = "CheckpointError";
+  }
+}
+
+const f32 = (x: Float32Array | Float64Array): Float32Array => x instanceof Float32Array ? x : Float32Array.from(x);
+
+export function saveCheckpoint(path: string, game: Game, net: Network, extra: Record<string, unknown> = {}, withOptimizer = false): void {
+  const tensors: TensorData[] = net.specs.map(s => ({ name: s.name, shape: s.shape, data: f32(net.params.subarray(s.offset, s.offset + s.size)) }));
+  if (withOptimizer) tensors.push({ name: "optim.m", shape: [net.size], data: f32(net.m) }, { name: "optim.v", shape: [net.size], data: f32(net.v) });
+  const meta: CheckpointMeta = { ...extra, game: game.name, network: { hidden: net.shape.hidden, blocks: net.shape.blocks }, step: net.step };
+  writeSafetensors(path, tensors, "F32", { move37: JSON.stringify(meta) });
+}
+
+export interface LoadedCheckpoint { game: Game; net: Network; meta: CheckpointMeta; hasOptimizer: boolean }
+
+export function loadCheckpoint(path: string, backend: Backend): LoadedCheckpoint {
+  let f: SafetensorsFile;
+  try { f = new SafetensorsFile(path); } catch (e) { throw new CheckpointError(path, `cannot be read as safetensors (${(e as Error).message})`); }
+  try {
+    const raw = f.header.metadata?.move37;
+    if (!raw) throw new CheckpointError(path, "has no move37 self-play metadata");
+    const meta = JSON.parse(raw) as CheckpointMeta;
+    const game = getGame(meta.game);
+    const net = new Network({ ...NetworkConfigSchema.parse(meta.network), inputSize: game.inputSize, actions: game.actions }, backend);
+    const read = (name: string, into: Float32Array | Float64Array): boolean => {
+      const e = f.entry(name);
+      if (!e) return false;
+      if (e.shape.reduce((a, b) => a * b, 1) !== into.length)
+        throw new CheckpointError(path, `tensor ${name} has shape [${e.shape}], expected ${into.length} values`);
+      into.set(f.read(name));
+      return true;
+    };
+    for (const s of net.specs)
+      if (!read(s.name, net.params.subarray(s.offset, s.offset + s.size))) throw new CheckpointError(path, `tensor ${s.name} is missing`);
+    const hasOptimizer = read("optim.m", net.m) && read("optim.v", net.v);
+    net.step = meta.step;
+    return { game, net, meta, hasOptimizer };
+  } finally {
+    f.close();
+  }
+}

@@ -1,0 +1,209 @@
+import type { Backend, Buf } from "../engine/backend.js";
+import { normal, type Rng } from "./rng.js";
+import { z } from "zod";
+
+/**
+ * The policy/value network: a residual MLP on Move37's engine (matmul, addBias, biasBackward,
+ * adamw from the Backend; ReLU and tanh here in TypeScript: they are cheap next to the matmuls).
+ *
+ *   h0 = relu(x·W0ᵀ + b0)                          x[B,I] → h[B,H]
+ *   block k: a = relu(h·W1ᵀ + b1); h = relu(h + a·W2ᵀ + b2)
+ *   logits = h·Wpᵀ + bp                            [B,A]
+ *   value  = tanh(h·Wvᵀ + bv)                      [B]
+ *
+ * Dimensions: B batch, I input (2 planes × rows × cols), H hidden, A actions.
+ * Flat memory (llm.c): params, grads and the AdamW moments are one buffer each, with named views.
+ */
+export const NetworkConfigSchema = z.object({
+  hidden: z.number().int().min(1).default(128),
+  blocks: z.number().int().min(0).default(2),
+}).strict();
+export type NetworkConfig = z.infer<typeof NetworkConfigSchema>;
+
+export interface NetworkShape extends NetworkConfig { inputSize: number; actions: number }
+
+type Ctor = Float32ArrayConstructor | Float64ArrayConstructor;
+
+interface ParamSpec { name: string; shape: number[]; offset: number; size: number }
+
+function paramTable(s: NetworkShape): ParamSpec[] {
+  const { inputSize: I, hidden: H, actions: A } = s;
+  const shapes: Array<[string, number[]]> = [["stem.weight", [H, I]], ["stem.bias", [H]]];
+  for (let k = 0; k < s.blocks; k++)
+    shapes.push([`blocks.${k}.fc1.weight`, [H, H]], [`blocks.${k}.fc1.bias`, [H]],
+      [`blocks.${k}.fc2.weight`, [H, H]], [`blocks.${k}.fc2.bias`, [H]]);
+  shapes.push(["policy.weight", [A, H]], ["policy.bias", [A]], ["value.weight", [1, H]], ["value.bias", [1]]);
+  let offset = 0;
+  return shapes.map(([name, shape]) => {
+    const size = shape.reduce((a, b) => a * b, 1);
+    const spec = { name, shape, offset, size };
+    offset += size;
+    return spec;
+  });
+}
+
+/** Activations saved by the forward for one batch size. */
+interface Acts {
+  B: number;
+  x: Buf;        // [B,I]
+  h: Buf[];      // h[0] = stem output, h[k+1] = output of block k; each [B,H]
+  a: Buf[];      // block hidden after relu, [B,H] per block
+  logits: Buf;   // [B,A]
+  value: Buf;    // [B]
+  dh: Buf; da: Buf; dlogits: Buf; dvpre: Buf; // gradient scratch
+}
+
+export class Network {
+  readonly specs: ParamSpec[];
+  readonly size: number;
+  readonly params: Buf;
+  readonly grads: Buf;
+  readonly m: Buf;
+  readonly v: Buf;
+  /** AdamW steps taken (for bias correction and resume). */
+  step = 0;
+  private acts: Acts | null = null;
+  private readonly view: Record<string, Buf> = {};
+  private readonly gview: Record<string, Buf> = {};
+
+  constructor(readonly shape: NetworkShape, readonly backend: Backend, private readonly ctor: Ctor = Float32Array) {
+    this.specs = paramTable(shape);
+    this.size = this.specs.reduce((a, s) => a + s.size, 0);
+    this.params = new ctor(this.size);
+    this.grads = new ctor(this.size);
+    this.m = new ctor(this.size);
+    this.v = new ctor(this.size);
+    for (const s of this.specs) {
+      this.view[s.name] = this.params.subarray(s.offset, s.offset + s.size);
+      this.gview[s.name] = this.grads.subarray(s.offset, s.offset + s.size);
+    }
+  }
+
+  /** He-normal for ReLU layers; the residual branch output and the heads start small so the stack begins near identity. */
+  init(rng: Rng): void {
+    for (const s of this.specs) {
+      const p = this.view[s.name];
+      if (s.name.endsWith(".bias")) { p.fill(0); continue; }
+      const fanIn = s.shape[1];
+      const gain = s.name.includes("fc2") || s.name.startsWith("policy") || s.name.startsWith("value") ? 0.1 : 1;
+      const std = gain * Math.sqrt(2 / fanIn);
+      for (let i = 0; i < p.length; i++) p[i] = normal(rng) * std;
+    }
+  }
+
+  private actsFor(B: number): Acts {
+    if (this.acts && this.acts.B === B) return this.acts;
+    const { inputSize: I, hidden: H, actions: A, blocks } = this.shape;
+    const c = this.ctor;
+    this.acts = {
+      B, x: new c(B * I),
+      h: Array.from({ length: blocks + 1 }, () => new c(B * H)),
+      a: Array.from({ length: blocks }, () => new c(B * H)),
+      logits: new c(B * A), value: new c(B),
+      dh: new c(B * H), da: new c(B * H), dlogits: new c(B * A), dvpre: new c(B),
+    };
+    return this.acts;
+  }
+
+  /** Input buffer [B,I] to fill before `forward(B)`. */
+  input(B: number): Buf { return this.actsFor(B).x; }
+
+  /** Forward on the batch written into `input(B)`. Returns views of logits [B,A] and value [B]. */
+  forward(B: number): { logits: Buf; value: Buf } {
+    const k = this.backend, P = this.view, { inputSize: I, hidden: H, actions: A, blocks } = this.shape;
+    const t = this.actsFor(B);
+    k.matmul(t.h[0], t.x, P["stem.weight"], B, H, I, false, true, false);
+    k.addBias(t.h[0], P["stem.bias"], B, H);
+    relu(t.h[0]);
+    for (let b = 0; b < blocks; b++) {
+      const hin = t.h[b], a = t.a[b], hout = t.h[b + 1];
+      k.matmul(a, hin, P[`blocks.${b}.fc1.weight`], B, H, H, false, true, false);
+      k.addBias(a, P[`blocks.${b}.fc1.bias`], B, H);
+      relu(a);
+      k.matmul(hout, a, P[`blocks.${b}.fc2.weight`], B, H, H, false, true, false);
+      k.addBias(hout, P[`blocks.${b}.fc2.bias`], B, H);
+      k.add(hout, hout, hin, B * H);
+      relu(hout);
+    }
+    const h = t.h[blocks];
+    k.matmul(t.logits, h, P["policy.weight"], B, A, H, false, true, false);
+    k.addBias(t.logits, P["policy.bias"], B, A);
+    k.matmul(t.value, h, P["value.weight"], B, 1, H, false, true, false);
+    k.addBias(t.value, P["value.bias"], B, 1);
+    for (let i = 0; i < B; i++) t.value[i] = Math.tanh(t.value[i]);
+    return { logits: t.logits, value: t.value };
+  }
+
+  /**
+   * Loss of the last forward and accumulation of its gradient into `grads`:
+   * L = (1/B) Σ_b [ −Σ_a π[b,a]·log softmax(logits[b])_a + valueWeight·(value[b] − z[b])² ].
+   * pi [B,A] are visit-count targets (rows sum to 1), z [B] game results for the mover.
+   */
+  backward(pi: Buf, z: Buf, valueWeight: number): { policyLoss: number; valueLoss: number } {
+    const k = this.backend, P = this.view, G = this.gview, { inputSize: I, hidden: H, actions: A, blocks } = this.shape;
+    const t = this.acts!;
+    const B = t.B;
+    let policyLoss = 0, valueLoss = 0;
+    for (let b = 0; b < B; b++) {
+      const o = b * A;
+      let max = -Infinity;
+      for (let a = 0; a < A; a++) max = Math.max(max, t.logits[o + a]);
+      let sum = 0;
+      for (let a = 0; a < A; a++) sum += Math.exp(t.logits[o + a] - max);
+      const lse = max + Math.log(sum);
+      let piSum = 0;
+      for (let a = 0; a < A; a++) {
+        const logp = t.logits[o + a] - lse;
+        if (pi[o + a] > 0) policyLoss -= pi[o + a] * logp;
+        piSum += pi[o + a];
+      }
+      // d/dlogits of −Σ π log softmax = softmax·Σπ − π
+      for (let a = 0; a < A; a++) t.dlogits[o + a] = (Math.exp(t.logits[o + a] - lse) * piSum - pi[o + a]) / B;
+      const v = t.value[b], d = v - z[b];
+      valueLoss += d * d;
+      t.dvpre[b] = valueWeight * 2 * d / B * (1 - v * v);
+    }
+    const h = t.h[blocks];
+    k.matmul(G["policy.weight"], t.dlogits, h, A, H, B, true, false, true);
+    k.biasBackward(G["policy.bias"], t.dlogits, B, A);
+    k.matmul(G["value.weight"], t.dvpre, h, 1, H, B, true, false, true);
+    k.biasBackward(G["value.bias"], t.dvpre, B, 1);
+    const dh = t.dh, da = t.da;
+    k.matmul(dh, t.dlogits, P["policy.weight"], B, H, A, false, false, false);
+    k.matmul(dh, t.dvpre, P["value.weight"], B, H, 1, false, false, true);
+    for (let b = blocks - 1; b >= 0; b--) {
+      const hin = t.h[b], a = t.a[b], hout = t.h[b + 1];
+      reluBackward(dh, hout); // dh is now d(hin + branch)
+      k.matmul(G[`blocks.${b}.fc2.weight`], dh, a, H, H, B, true, false, true);
+      k.biasBackward(G[`blocks.${b}.fc2.bias`], dh, B, H);
+      k.matmul(da, dh, P[`blocks.${b}.fc2.weight`], B, H, H, false, false, false);
+      reluBackward(da, a);
+      k.matmul(G[`blocks.${b}.fc1.weight`], da, hin, H, H, B, true, false, true);
+      k.biasBackward(G[`blocks.${b}.fc1.bias`], da, B, H);
+      k.matmul(dh, da, P[`blocks.${b}.fc1.weight`], B, H, H, false, false, true); // residual: dh carries on
+    }
+    reluBackward(dh, t.h[0]);
+    k.matmul(G["stem.weight"], dh, t.x, H, I, B, true, false, true);
+    k.biasBackward(G["stem.bias"], dh, B, H);
+    return { policyLoss: policyLoss / B, valueLoss: valueLoss / B };
+  }
+
+  /** One AdamW step on the accumulated grads, then zero them. */
+  adamw(lr: number, weightDecay: number): void {
+    this.step++;
+    this.backend.adamw(this.params, this.grads, this.m, this.v, this.size, lr, 0.9, 0.999, 1e-8, weightDecay, this.step);
+    this.grads.fill(0);
+  }
+
+  /** Copy weights (not optimizer state) from another network of the same shape. */
+  copyFrom(other: Network): void { this.params.set(other.params); }
+}
+
+function relu(x: Buf): void {
+  for (let i = 0; i < x.length; i++) if (x[i] < 0) x[i] = 0;
+}
+
+/** dy *= (y > 0), y the relu output. */
+function reluBackward(dy: Buf, y: Buf): void {
+  for (let i = 0; i < dy.length; i++) if (y[i] <= 0) dy[i] = 0;
+}
