@@ -19,4 +19,4 @@ export { exampleAt, distinctExamples, trainEvalSplit, splitDataset, type TaskSpl
 export { loadJsonl, parseJsonl } from "./jsonl.js";
 export { solveCountdown, countdownQuestion } from "./countdown.js";
 export { chainDerivation, chainValue, chainText, sampleChain, type Chain } from "./arithmetic.js";
-export { tinyR1Prompt, TINY_R1_PREFIX, TINY_R1_SUFFIX, TINY_R1_STOP } from "./prompt.js";
+export { tinyR1Prompt, TINY_R1_PREFIX, TINY_R1_INSTRUCTION, TINY_R1_SUFFIX, TINY_R1_STOP } from "./prompt.js";

@@ -111,4 +111,6 @@ test("splitDataset: deterministic, eval distinct, no train row shares an eval id
 
 test("tiny R1 prompt string", () => {
   assert.equal(tinyR1Prompt("3+7-2+9=?"), "User: 3+7-2+9=? Assistant: <think>");
+  assert.equal(tinyR1Prompt("3+7-2+9=?", { instruct: true }),
+    "User: 3+7-2+9=? Reason in <think> </think>, then answer in <answer> </answer>. Assistant: <think>");
 });

@@ -1,0 +1,80 @@
+import { z } from "zod";
+import { makeRng } from "../tasks/rng.js";
+import { ArithmeticConfigSchema, chainText, sampleChain } from "../tasks/arithmetic.js";
+import { GENRES, type Genre } from "./genres.js";
+
+/**
+ * The pretraining corpus for the tiny base model: an endless, seed-determined stream of short documents
+ * in many genres (r1-tiny-lessons.md). It teaches chained arithmetic and copying in varied contexts,
+ * generic tag markup and format following, but never "<think>", "<answer>" or the RL prompt frame.
+ */
+const DEFAULT_WEIGHTS = { direct: 0.14, prose: 0.14, steps: 0.2, dialog: 0.14, markup: 0.08, bridge: 0.1, format: 0.06, text: 0.14 };
+
+export const CorpusConfigSchema = z
+  .object({
+    seed: z.number().int().default(0),
+    arithmetic: ArithmeticConfigSchema.default({ type: "arithmetic", min_terms: 4, max_terms: 7, digits: 1, ops: ["+", "-"], non_negative: true }),
+    /** Relative genre weights (normalised); a genre with weight 0 never appears. */
+    weights: z
+      .object(Object.fromEntries(Object.keys(DEFAULT_WEIGHTS).map(k => [k, z.number().min(0)])) as Record<Genre, z.ZodNumber>)
+      .partial()
+      .strict()
+      .default({}),
+    /** Most filler sentences between a problem and its derivation. */
+    max_filler_sentences: z.number().int().min(0).default(3),
+  })
+  .strict();
+export type CorpusConfig = z.output<typeof CorpusConfigSchema>;
+
+export interface CorpusDocument { genre: Genre; text: string }
+
+/** Normalised genre weights of a config (defaults filled in). */
+export function genreWeights(c: CorpusConfig): Record<Genre, number> {
+  const w = { ...DEFAULT_WEIGHTS, ...c.weights } as Record<Genre, number>;
+  const total = Object.values(w).reduce((a, b) => a + b, 0);
+  if (!(total > 0)) throw new RangeError("corpus weights are all zero; give at least one genre a positive weight");
+  return Object.fromEntries(Object.entries(w).map(([k, v]) => [k, v / total])) as Record<Genre, number>;
+}
+
+/**
+ * Endless stream of documents, deterministic from config.seed. Problems whose arithmetic example id is in
+ * `exclude` (e.g. the held-out eval set's ids) are never used, so evaluation is not contaminated.
+ */
+export function* corpusDocuments(raw: unknown = {}, exclude?: ReadonlySet<string>): Generator<CorpusDocument> {
+  const c = CorpusConfigSchema.parse(raw);
+  const weights = genreWeights(c);
+  const genres = Object.keys(weights) as Genre[];
+  const ws = genres.map(g => weights[g]);
+  const rng = makeRng(c.seed);
+  for (;;) {
+    const genre = genres[rng.weighted(ws)];
+    let chain = sampleChain(rng, c.arithmetic);
+    while (exclude?.has(`arithmetic:${chainText(chain)}`)) chain = sampleChain(rng, c.arithmetic);
+    yield { genre, text: GENRES[genre]({ rng, chain, maxFiller: c.max_filler_sentences }) };
+  }
+}
+
+/** The first n documents of the stream. */
+export function takeDocuments(raw: unknown, n: number, exclude?: ReadonlySet<string>): CorpusDocument[] {
+  const out: CorpusDocument[] = [];
+  for (const d of corpusDocuments(raw, exclude)) {
+    if (out.length >= n) break;
+    out.push(d);
+  }
+  return out;
+}
+
+/** Share of documents and of characters per genre, for reports and tests. */
+export function genreShares(docs: Iterable<CorpusDocument>): { documents: number; chars: number; byGenre: Record<string, { docs: number; chars: number }> } {
+  let documents = 0, chars = 0;
+  const counts: Record<string, { docs: number; chars: number }> = {};
+  for (const d of docs) {
+    documents++;
+    chars += d.text.length;
+    const e = (counts[d.genre] ??= { docs: 0, chars: 0 });
+    e.docs++;
+    e.chars += d.text.length;
+  }
+  const byGenre = Object.fromEntries(Object.entries(counts).map(([g, v]) => [g, { docs: v.docs / documents, chars: v.chars / chars }]));
+  return { documents, chars, byGenre };
+}

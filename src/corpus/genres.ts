@@ -1,0 +1,102 @@
+import type { Rng } from "../tasks/rng.js";
+import { chainDerivation, chainText, chainValue, type Chain } from "../tasks/arithmetic.js";
+import { filler, NAMES, paragraph, sentence, tagPair, TAGS } from "./words.js";
+
+/**
+ * One function per corpus genre: (rng, problem) → document text. Together they give the base model the
+ * latent skill (restate the chain, fold it left to a number) in many contexts, without ever showing the
+ * RL format (<think>/<answer>) or the RL prompt frame.
+ */
+export interface GenreContext { rng: Rng; chain: Chain; maxFiller: number }
+
+const question = (ch: Chain) => `${chainText(ch)}=?`;
+const WORD = { "+": "plus", "-": "minus" } as const;
+
+/** "3+7-2+9 = 17", "What is 3+7-2+9? 17." */
+export function direct({ rng, chain }: GenreContext): string {
+  const e = chainText(chain), v = chainValue(chain);
+  return rng.pick([`${e} = ${v}`, `${e}=${v}`, `What is ${e}? ${v}.`, `${question(chain)} ${v}`, `${e} makes ${v}.`]);
+}
+
+/** "To work out 3+7-2+9: 3 plus 7 is 10, 10 minus 2 is 8, 8 plus 9 is 17. So it is 17." */
+export function prose({ rng, chain }: GenreContext): string {
+  const parts: string[] = [];
+  let acc = chain.terms[0];
+  chain.ops.forEach((op, i) => {
+    const next = op === "+" ? acc + chain.terms[i + 1] : acc - chain.terms[i + 1];
+    parts.push(`${acc} ${WORD[op]} ${chain.terms[i + 1]} is ${next}`);
+    acc = next;
+  });
+  const lead = rng.pick(["To work out", "To compute", "Let us find", "We want"]);
+  return `${lead} ${chainText(chain)}: ${parts.join(", ")}. ${rng.pick(["So it is", "The result is", "That gives", "Total:"])} ${acc}.`;
+}
+
+/** Problem, random filler, then the fold-left derivation after a varied lead-in. */
+export function steps({ rng, chain, maxFiller }: GenreContext): string {
+  const head = rng.pick([`Problem: ${question(chain)}`, `${question(chain)}`, `Compute ${chainText(chain)}.`, `Exercise. ${question(chain)}`]);
+  const pad = filler(rng, maxFiller);
+  const lead = rng.pick(["Step by step:", "Working:", "Solution:", "Let me compute.", "Steps:", "Worked out:"]);
+  const tail = rng.pick([`Result: ${chainValue(chain)}`, `So ${chainValue(chain)}.`, `Done: ${chainValue(chain)}`, ""]);
+  return [head, pad, lead, chainDerivation(chain), tail].filter(Boolean).join(rng.pick([" ", "\n"]));
+}
+
+/** Q/A, named speakers, or User/Assistant — plain text, no tags. */
+export function dialog({ rng, chain, maxFiller }: GenreContext): string {
+  const [a, b] = rng.pick([["Q:", "A:"], ["User:", "Assistant:"], ["Question:", "Reply:"], [`${NAMES[rng.int(0, 3)]}:`, `${NAMES[rng.int(4, 7)]}:`]]);
+  const ask = rng.pick([question(chain), `what is ${chainText(chain)}?`, `can you do ${chainText(chain)}?`]);
+  const reply = rng.next() < 0.7
+    ? `${filler(rng, Math.min(1, maxFiller))} ${chainDerivation(chain)}${rng.pick(["", `, so ${chainValue(chain)}.`])}`.trim()
+    : `${chainValue(chain)}.`;
+  return `${a} ${ask} ${b} ${reply}`;
+}
+
+/** Generic markup around text, problems or results, with no derivation inside tags. */
+export function markup({ rng, chain }: GenreContext): string {
+  const [t, u] = tagPair(rng);
+  return rng.pick([
+    `<${t}>${sentence(rng)}</${t}> ${sentence(rng)}`,
+    `<${t}>${question(chain)}</${t}> <${u}>${chainValue(chain)}</${u}>`,
+    `<${t}><${u}>${sentence(rng)}</${u}> ${sentence(rng)}</${t}>`,
+    `${sentence(rng)} <${t}>${chainText(chain)}</${t}> is ${chainValue(chain)}.`,
+  ]);
+}
+
+/** The bridge: a derivation inside a generic tag, the result after it (grpo lesson: ~10% of documents). */
+export function bridge({ rng, chain, maxFiller }: GenreContext): string {
+  const [t, u] = tagPair(rng);
+  const before = rng.pick([`${question(chain)} `, `Q: ${question(chain)} A: `, `<q>${question(chain)}</q>`, `${question(chain)} ${filler(rng, maxFiller)} `, `User: ${question(chain)} Assistant: `]);
+  const after = rng.pick([`<${u}>${chainValue(chain)}</${u}>`, ` ${chainValue(chain)}`, ` so ${chainValue(chain)}.`]);
+  return `${before}<${t}>${chainDerivation(chain)}</${t}>${after}`;
+}
+
+/**
+ * Format following with arbitrary tag names: an instruction names two tags and the reply uses them.
+ * This is the generic skill the RL prompt's own instruction (which names think/answer) relies on; the
+ * phrasings here are deliberately different from the RL prompt's wording.
+ */
+const INSTRUCTIONS: ((a: string, b: string) => string)[] = [
+  (a, b) => `Put the working in <${a}></${a}> and the result in <${b}></${b}>.`,
+  (a, b) => `Format: <${a}>steps</${a}><${b}>result</${b}>.`,
+  (a, b) => `Use <${a}> for the steps and <${b}> for the final number.`,
+  (a, b) => `Show work inside <${a}> tags, then the value inside <${b}> tags.`,
+];
+export function format({ rng, chain }: GenreContext): string {
+  const [a, b] = tagPair(rng);
+  const instr = rng.pick(INSTRUCTIONS)(a, b);
+  if (rng.next() < 0.25) {
+    const w = rng.pick(["cat", "seven", "river", "blue", "lamp", "bread"]);
+    return `${rng.pick(["", "Q: "])}Say ${w}. ${instr.replace("working", "thought").replace("steps", "thought")} ${rng.pick(["", "A: "])}<${a}>The word is ${w}.</${a}><${b}>${w}</${b}>`;
+  }
+  const [q, r] = rng.pick([["", " "], ["Q: ", " A: "], ["Task: ", "\n"], ["User: ", " Assistant: "]]);
+  return `${q}${question(chain)} ${instr}${r}<${a}>${chainDerivation(chain)}</${a}><${b}>${chainValue(chain)}</${b}>`;
+}
+
+/** Plain background prose, sometimes with inline markup. */
+export function text({ rng }: GenreContext): string {
+  const p = paragraph(rng);
+  const t = rng.pick(TAGS);
+  return rng.next() < 0.2 ? `<${t}>${p}</${t}>` : p;
+}
+
+export const GENRES = { direct, prose, steps, dialog, markup, bridge, format, text } as const;
+export type Genre = keyof typeof GENRES;

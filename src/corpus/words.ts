@@ -1,0 +1,40 @@
+import type { Rng } from "../tasks/rng.js";
+
+/**
+ * Word lists and a filler-sentence generator: background language for the corpus, and random-length
+ * padding between a problem and its derivation (so copying the problem does not depend on a fixed offset).
+ */
+const SUBJECTS = ["the cat", "a farmer", "my sister", "the old clock", "a small boat", "the teacher", "our dog", "the wind", "a baker", "the river", "the child", "a robot"];
+const VERBS = ["watched", "carried", "found", "painted", "followed", "counted", "opened", "missed", "fixed", "heard", "liked", "moved"];
+const OBJECTS = ["the red door", "three apples", "a long letter", "the green hill", "some bread", "the last train", "a blue box", "the garden", "two stones", "the map", "a warm coat", "the lamp"];
+const PLACES = ["in the morning", "near the market", "after lunch", "by the sea", "at night", "in the rain", "on monday", "at the station", "under the bridge", "before dinner"];
+const REMARKS = ["Okay.", "Right.", "Let me see.", "Hmm.", "Fine.", "Numbers again.", "This one is short.", "Take it slowly.", "Good.", "One moment.", "Let us check.", "Easy enough."];
+
+export const NAMES = ["Alice", "Bob", "Carol", "Dan", "Eve", "Finn", "Gina", "Hugo"];
+
+/** Generic markup tag names. Never "think" or "answer": the RL format must not be taught. */
+export const TAGS = ["q", "code", "note", "work", "calc", "box", "step", "b", "i", "p", "div", "span", "sum", "res", "out", "ex", "pre", "val", "sol", "hint", "m", "k", "x", "y"];
+
+const cap = (s: string) => s[0].toUpperCase() + s.slice(1);
+
+export function sentence(rng: Rng): string {
+  return rng.next() < 0.25
+    ? rng.pick(REMARKS)
+    : `${cap(rng.pick(SUBJECTS))} ${rng.pick(VERBS)} ${rng.pick(OBJECTS)}${rng.next() < 0.5 ? " " + rng.pick(PLACES) : ""}.`;
+}
+
+/** 0..max filler sentences joined by spaces (possibly empty). */
+export function filler(rng: Rng, max: number): string {
+  return Array.from({ length: rng.int(0, max) }, () => sentence(rng)).join(" ");
+}
+
+/** A short paragraph of plain text. */
+export const paragraph = (rng: Rng) => Array.from({ length: rng.int(2, 6) }, () => sentence(rng)).join(" ");
+
+/** Two different tag names. */
+export function tagPair(rng: Rng): [string, string] {
+  const a = rng.pick(TAGS);
+  let b = rng.pick(TAGS);
+  while (b === a) b = rng.pick(TAGS);
+  return [a, b];
+}

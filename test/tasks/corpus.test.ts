@@ -1,0 +1,56 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { takeDocuments, genreShares, genreWeights, CorpusConfigSchema } from "../../src/corpus/corpus.js";
+import { makeTask, distinctExamples, tinyR1Prompt, TINY_R1_INSTRUCTION, TINY_R1_SUFFIX } from "../../src/tasks/index.js";
+
+const N = 20_000;
+const docs = takeDocuments({ seed: 11 }, N);
+
+test("deterministic from the seed", () => {
+  assert.deepEqual(takeDocuments({ seed: 11 }, 300), docs.slice(0, 300));
+  assert.notDeepEqual(takeDocuments({ seed: 12 }, 300).map(d => d.text), docs.slice(0, 300).map(d => d.text));
+});
+
+test("never shows the RL format or prompt frame", () => {
+  const forbidden = ["<think", "</think", "<answer", "</answer", TINY_R1_SUFFIX, TINY_R1_INSTRUCTION, "Reason in <",
+    tinyR1Prompt("").trim(), "are enclosed within"];
+  for (const d of docs) for (const f of forbidden) assert.ok(!d.text.includes(f), `${d.genre} document contains ${JSON.stringify(f)}: ${d.text}`);
+});
+
+test("genre shares match the configured weights", () => {
+  const s = genreShares(docs);
+  const w = genreWeights(CorpusConfigSchema.parse({}));
+  for (const [g, p] of Object.entries(w)) assert.ok(Math.abs(s.byGenre[g].docs - p) < 0.015, `${g}: ${s.byGenre[g].docs} vs ${p}`);
+  // the bridge (a derivation inside a generic tag) is about a tenth of the documents
+  const bridged = docs.filter(d => /<(\w+)>\d[\d+-]* = [^<]*<\/\1>/.test(d.text)).length / N;
+  assert.ok(bridged > 0.12 && bridged < 0.2, `derivation-in-tag share ${bridged}`); // bridge 10% + format 4.5%
+  const custom = genreShares(takeDocuments({ seed: 1, weights: { text: 0, bridge: 3 } }, 2000));
+  assert.equal(custom.byGenre.text, undefined);
+  assert.ok(custom.byGenre.bridge.docs > 0.2);
+  assert.throws(() => CorpusConfigSchema.parse({ weights: { thinking: 1 } }), /thinking/);
+});
+
+test("every derivation chain in the corpus is arithmetically right", () => {
+  const value = (e: string) => e.split(/(?=[+-])/).reduce((a, t) => a + Number(t), 0);
+  let chains = 0;
+  for (const d of docs)
+    for (const m of d.text.matchAll(/\d[\d+-]*(?: = \d[\d+-]*)+/g)) {
+      const sides = m[0].split(" = ");
+      for (const s of sides) assert.equal(value(s), value(sides[0]), `${d.genre}: ${m[0]}`);
+      assert.match(sides.at(-1)!, /^\d+$/);
+      chains++;
+    }
+  assert.ok(chains > N * 0.4, `only ${chains} derivations found`);
+});
+
+test("held-out problems can be kept out of the corpus", () => {
+  const arithmetic = { type: "arithmetic", min_terms: 2, max_terms: 2, digits: 1, ops: ["+"], non_negative: true } as const;
+  const held = distinctExamples(makeTask(arithmetic), 2, 50);
+  const ids = new Set(held.map(e => e.id));
+  const texts = held.map(e => e.question.replace("=?", ""));
+  const plain = takeDocuments({ seed: 3, arithmetic }, 3000);
+  const clean = takeDocuments({ seed: 3, arithmetic }, 3000, ids);
+  const mentions = (ds: typeof plain) => ds.filter(d => texts.some(t => new RegExp(`(?<![\\d+])${t.replace("+", "\\+")}(?![\\d+])`).test(d.text))).length;
+  assert.ok(mentions(plain) > 100, "without exclusion the small problem space hits held-out problems");
+  assert.equal(mentions(clean), 0);
+});
