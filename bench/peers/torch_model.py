@@ -1,0 +1,276 @@
+"""PyTorch reference of Move37's transformer, written from Hugging Face's LlamaForCausalLM / Qwen2ForCausalLM
+(modeling_llama.py, modeling_qwen2.py): RMSNorm, rotate_half RoPE, SwiGLU MLP, grouped-query attention with
+repeat_kv, optional q/k/v bias, tied embeddings, positions = cumsum(attention_mask) - 1.
+
+Two uses (run with Debian's /usr/bin/python3, torch 1.13):
+  golden  --out test/fixtures/NAME [--bias] [--untied]   write a small golden fixture (NAME.json + NAME.bin)
+  adamw   --out test/fixtures/NAME   write an optimizer fixture: torch.optim.AdamW + clip_grad_norm_ over 4 steps
+  bench   --config '{"hidden_size":...}' --batch B --seq T [--steps N]   print one JSON line of tokens/s and peak RSS
+"""
+import argparse, json, math, resource, sys, time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class RMSNorm(nn.Module):
+    def __init__(self, n, eps):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(n))
+        self.eps = eps
+
+    def forward(self, x):
+        var = x.pow(2).mean(-1, keepdim=True)
+        return self.weight * (x * torch.rsqrt(var + self.eps))
+
+
+def rotate_half(x):
+    x1, x2 = x[..., : x.shape[-1] // 2], x[..., x.shape[-1] // 2 :]
+    return torch.cat((-x2, x1), dim=-1)
+
+
+def rope_cos_sin(pos, hd, theta):
+    """pos [B, T] -> cos, sin [B, 1, T, hd] (HF: inv_freq over even dims, duplicated halves)."""
+    inv_freq = 1.0 / (theta ** (torch.arange(0, hd, 2, dtype=torch.float64) / hd))
+    freqs = pos.to(torch.float64)[..., None] * inv_freq
+    emb = torch.cat((freqs, freqs), dim=-1)
+    return emb.cos().float()[:, None], emb.sin().float()[:, None]
+
+
+def repeat_kv(x, n_rep):
+    b, nkv, t, hd = x.shape
+    if n_rep == 1:
+        return x
+    return x[:, :, None].expand(b, nkv, n_rep, t, hd).reshape(b, nkv * n_rep, t, hd)
+
+
+class Attention(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.nh, self.nkv = c["num_attention_heads"], c["num_key_value_heads"]
+        self.hd = c["hidden_size"] // self.nh
+        bias = c.get("attention_bias", False)
+        self.q_proj = nn.Linear(c["hidden_size"], self.nh * self.hd, bias=bias)
+        self.k_proj = nn.Linear(c["hidden_size"], self.nkv * self.hd, bias=bias)
+        self.v_proj = nn.Linear(c["hidden_size"], self.nkv * self.hd, bias=bias)
+        self.o_proj = nn.Linear(self.nh * self.hd, c["hidden_size"], bias=False)
+
+    def forward(self, x, cos, sin, add_mask):
+        b, t, _ = x.shape
+        q = self.q_proj(x).view(b, t, self.nh, self.hd).transpose(1, 2)
+        k = self.k_proj(x).view(b, t, self.nkv, self.hd).transpose(1, 2)
+        v = self.v_proj(x).view(b, t, self.nkv, self.hd).transpose(1, 2)
+        q = q * cos + rotate_half(q) * sin
+        k = k * cos + rotate_half(k) * sin
+        k, v = repeat_kv(k, self.nh // self.nkv), repeat_kv(v, self.nh // self.nkv)
+        s = q @ k.transpose(2, 3) / math.sqrt(self.hd) + add_mask
+        p = F.softmax(s, dim=-1, dtype=torch.float32)
+        o = (p @ v).transpose(1, 2).reshape(b, t, self.nh * self.hd)
+        return self.o_proj(o)
+
+
+class MLP(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        h, i = c["hidden_size"], c["intermediate_size"]
+        self.gate_proj = nn.Linear(h, i, bias=False)
+        self.up_proj = nn.Linear(h, i, bias=False)
+        self.down_proj = nn.Linear(i, h, bias=False)
+
+    def forward(self, x):
+        return self.down_proj(F.silu(self.gate_proj(x)) * self.up_proj(x))
+
+
+class Layer(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        eps = c.get("rms_norm_eps", 1e-6)
+        self.input_layernorm = RMSNorm(c["hidden_size"], eps)
+        self.self_attn = Attention(c)
+        self.post_attention_layernorm = RMSNorm(c["hidden_size"], eps)
+        self.mlp = MLP(c)
+
+    def forward(self, x, cos, sin, add_mask):
+        x = x + self.self_attn(self.input_layernorm(x), cos, sin, add_mask)
+        return x + self.mlp(self.post_attention_layernorm(x))
+
+
+class Inner(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.embed_tokens = nn.Embedding(c["vocab_size"], c["hidden_size"])
+        self.layers = nn.ModuleList([Layer(c) for _ in range(c["num_hidden_layers"])])
+        self.norm = RMSNorm(c["hidden_size"], c.get("rms_norm_eps", 1e-6))
+
+
+class CausalLM(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.c = c
+        self.model = Inner(c)
+        self.tied = c.get("tie_word_embeddings", True)
+        if not self.tied:
+            self.lm_head = nn.Linear(c["hidden_size"], c["vocab_size"], bias=False)
+
+    def forward(self, tokens, mask):
+        """tokens, mask [B, T] -> logits [B, T, V]."""
+        c = self.c
+        pos = mask.long().cumsum(-1) - 1
+        pos.masked_fill_(mask == 0, 1)
+        cos, sin = rope_cos_sin(pos, c["hidden_size"] // c["num_attention_heads"], c.get("rope_theta", 10000.0))
+        b, t = tokens.shape
+        causal = torch.tril(torch.ones(t, t, dtype=torch.bool))
+        allowed = causal[None, None] & mask.bool()[:, None, None, :]
+        add_mask = torch.zeros(b, 1, t, t).masked_fill(~allowed, torch.finfo(torch.float32).min)
+        x = self.model.embed_tokens(tokens)
+        for layer in self.model.layers:
+            x = layer(x, cos, sin, add_mask)
+        x = self.model.norm(x)
+        w = self.model.embed_tokens.weight if self.tied else self.lm_head.weight
+        return x @ w.t()
+
+
+def logp_entropy(logits, targets, temperature):
+    lsm = F.log_softmax(logits / temperature, dim=-1)
+    logp = lsm.gather(-1, targets.clamp(min=0)[..., None])[..., 0] * (targets >= 0)
+    entropy = -(lsm.exp() * lsm).sum(-1)
+    return logp, entropy
+
+
+def save_fixture(out, meta, tensors):
+    index, blobs, offset = {}, [], 0
+    for name, t in tensors.items():
+        a = t.detach().to(torch.float32).contiguous().numpy().tobytes()
+        index[name] = {"shape": list(t.shape), "offset": offset}
+        blobs.append(a)
+        offset += len(a)
+    meta = dict(meta, torch=torch.__version__, tensors=index)
+    with open(out + ".json", "w") as f:
+        json.dump(meta, f, indent=1)
+    with open(out + ".bin", "wb") as f:
+        f.write(b"".join(blobs))
+
+
+def write_adamw(out):
+    """AdamW with decay off for norms, biases and embeddings; clip to global norm 1; a different lr each step."""
+    torch.manual_seed(99)
+    c = dict(vocab_size=16, hidden_size=8, num_hidden_layers=1, num_attention_heads=2, num_key_value_heads=1,
+             intermediate_size=12, attention_bias=True, tie_word_embeddings=False)
+    m = CausalLM(c)
+    named = list(m.named_parameters())
+    no_decay = [p for n, p in named if "norm" in n or "bias" in n or "embed_tokens" in n]
+    decay = [p for n, p in named if not ("norm" in n or "bias" in n or "embed_tokens" in n)]
+    hp = dict(lr=1e-2, betas=(0.9, 0.95), eps=1e-8, weight_decay=0.1, max_grad_norm=1.0)
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": hp["weight_decay"]}, {"params": no_decay, "weight_decay": 0.0}],
+                            lr=hp["lr"], betas=hp["betas"], eps=hp["eps"])
+    tensors = {"init:" + n: p.detach().clone() for n, p in named}
+    lrs, norms = [1e-2, 5e-3, 2e-2, 1e-3], []
+    for s, lr in enumerate(lrs):
+        for n, p in named:
+            p.grad = torch.randn_like(p) * (0.3 if s % 2 == 0 else 0.01)  # even steps clip, odd steps do not
+            tensors["grad%d:%s" % (s, n)] = p.grad.clone()
+        norms.append(torch.nn.utils.clip_grad_norm_(m.parameters(), hp["max_grad_norm"]).item())
+        for group in opt.param_groups:
+            group["lr"] = lr
+        opt.step()
+    tensors.update({"final:" + n: p for n, p in named})
+    save_fixture(out, {"config": c, "hp": dict(hp, betas=list(hp["betas"])), "lrs": lrs, "grad_norms": norms}, tensors)
+
+
+def write_golden(out, bias, tied):
+    torch.manual_seed(1234)
+    c = dict(architecture="qwen2" if bias else "llama", vocab_size=64, hidden_size=32, num_hidden_layers=2,
+             num_attention_heads=4, num_key_value_heads=2, intermediate_size=48, rope_theta=10000.0,
+             rms_norm_eps=1e-6, attention_bias=bias, tie_word_embeddings=tied, max_position_embeddings=64)
+    m = CausalLM(c)
+    with torch.no_grad():  # weights large enough that attention is far from uniform
+        for name, p in m.named_parameters():
+            if name.endswith("norm.weight"):
+                p.copy_(1 + 0.2 * torch.randn_like(p))
+            elif name.endswith("bias"):
+                p.copy_(0.2 * torch.randn_like(p))
+            else:
+                p.copy_(0.25 * torch.randn_like(p))
+    B, T, temperature = 3, 9, 0.7
+    tokens = torch.randint(0, c["vocab_size"], (B, T))
+    mask = torch.ones(B, T, dtype=torch.long)
+    mask[0, :3] = 0  # left padding
+    mask[1, 7:] = 0  # right padding
+    targets = torch.full((B, T), -1, dtype=torch.long)
+    targets[:, :-1] = tokens[:, 1:]
+    targets[mask == 0] = -1
+    targets[:, :-1][mask[:, 1:] == 0] = -1
+    valid = (mask == 1).float()
+    dlogp = torch.randn(B, T) * valid
+    dentropy = torch.randn(B, T) * valid
+    logits = m(tokens, mask)
+    logp, entropy = logp_entropy(logits, targets, temperature)
+    loss = (dlogp * logp).sum() + (dentropy * entropy).sum()  # dL/dlogp = dlogp, dL/dentropy = dentropy
+    loss.backward()
+    tensors = {"tokens": tokens, "mask": mask, "targets": targets, "dlogp": dlogp, "dentropy": dentropy,
+               "logits": logits, "logp": logp, "entropy": entropy}
+    for name, p in m.named_parameters():
+        tensors[name] = p
+        tensors["grad:" + name] = p.grad
+    save_fixture(out, {"config": c, "batch": B, "seq": T, "temperature": temperature, "loss": loss.item()}, tensors)
+
+
+def bench(config, batch, seq, steps, warmup):
+    torch.manual_seed(0)
+    m = CausalLM(config)
+    opt = torch.optim.AdamW(m.parameters(), lr=1e-4, weight_decay=0.1)
+    tokens = torch.randint(0, config["vocab_size"], (batch, seq))
+    mask = torch.ones(batch, seq, dtype=torch.long)
+    targets = torch.roll(tokens, -1, 1)
+
+    def train_step():
+        opt.zero_grad(set_to_none=True)
+        logits = m(tokens, mask)
+        loss = F.cross_entropy(logits.view(-1, config["vocab_size"]), targets.view(-1))
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(m.parameters(), 1.0)
+        opt.step()
+
+    def forward_step():
+        with torch.no_grad():
+            logits = m(tokens, mask)
+            F.log_softmax(logits, -1).gather(-1, targets[..., None])
+
+    out = {"threads": torch.get_num_threads()}
+    for name, fn in (("train", train_step), ("forward", forward_step)):
+        for _ in range(warmup):
+            fn()
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            fn()
+        out[name + "_tokens_per_s"] = batch * seq * steps / (time.perf_counter() - t0)
+    out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps(out))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    g = sub.add_parser("golden")
+    g.add_argument("--out", required=True)
+    g.add_argument("--bias", action="store_true")
+    g.add_argument("--untied", action="store_true")
+    sub.add_parser("adamw").add_argument("--out", required=True)
+    b = sub.add_parser("bench")
+    b.add_argument("--config", required=True)
+    b.add_argument("--batch", type=int, required=True)
+    b.add_argument("--seq", type=int, required=True)
+    b.add_argument("--steps", type=int, default=3)
+    b.add_argument("--warmup", type=int, default=1)
+    a = ap.parse_args()
+    if a.cmd == "golden":
+        write_golden(a.out, a.bias, not a.untied)
+    elif a.cmd == "adamw":
+        write_adamw(a.out)
+    else:
+        bench(json.loads(a.config), a.batch, a.seq, a.steps, a.warmup)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
