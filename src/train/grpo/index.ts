@@ -5,3 +5,4 @@ export { grpoLoss, type LossInput, type LossOptions, type LossResult, type LossM
 export { informativeGroups } from "./dynamic.js";
 export { rewardMetrics, completionMetrics, healthWarnings } from "./metrics.js";
 export { GRPOInputError } from "./errors.js";
+export { packBatch, type PackedBatch } from "./batch.js";
