@@ -1,0 +1,19 @@
+// `move37 config schema [TRAINER]`: the JSON Schema recipes are validated against.
+import type { Command } from "commander";
+import { recipeJsonSchema } from "../recipes/json-schema.js";
+import { withExamples } from "./help.js";
+
+export function register(program: Command): void {
+  const config = program.command("config").description("inspect the recipe configuration format");
+  withExamples(
+    config
+      .command("schema")
+      .argument("[trainer]", "one trainer's recipe schema (default: all, as a oneOf keyed by `trainer`)")
+      .description("print the JSON Schema of recipes")
+      .action((trainer: string | undefined) => {
+        process.stdout.write(JSON.stringify(recipeJsonSchema(trainer), null, 2) + "\n");
+      }),
+    ["move37 config schema grpo > grpo.schema.json", "move37 config schema | jq '.oneOf[].title'"],
+  );
+  withExamples(config, ["move37 config schema grpo"]);
+}

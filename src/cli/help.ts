@@ -1,0 +1,7 @@
+// Shared --help conventions: every verb ends its help with runnable examples.
+import type { Command } from "commander";
+
+/** Appends an "Examples:" block to the command's --help. */
+export function withExamples(cmd: Command, examples: string[]): Command {
+  return cmd.addHelpText("after", `\nExamples:\n${examples.map(e => `  $ ${e}`).join("\n")}\n`);
+}

@@ -1,0 +1,22 @@
+// The `move37` command: one file per verb, each exporting register(program).
+import { Command } from "commander";
+import { withExamples } from "./help.js";
+import { register as train } from "./train.js";
+import { register as runs } from "./runs.js";
+import { register as recipes } from "./recipes.js";
+import { register as config } from "./config.js";
+import { register as dashboard } from "./dashboard.js";
+import { register as bench } from "./bench.js";
+import { register as doctor } from "./doctor.js";
+
+const VERBS = [train, runs, recipes, config, dashboard, bench, doctor];
+
+export function buildProgram(): Command {
+  const program = new Command("move37")
+    .description("Move37: reinforcement learning from verifiable rewards (R1-Zero, GRPO, distillation) and AlphaZero self-play, on a CPU")
+    .version("0.1.0")
+    .showHelpAfterError("(add --help for usage)")
+    .enablePositionalOptions();
+  for (const register of VERBS) register(program);
+  return withExamples(program, ["move37 train recipes/r1-zero-tiny.yaml --dashboard", "move37 runs ls", "move37 doctor"]);
+}

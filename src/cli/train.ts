@@ -1,0 +1,123 @@
+// `move37 train RECIPE [--key.path=value ...]`: validate the recipe, make the run directory, run the trainer.
+import { existsSync, readFileSync } from "node:fs";
+import { basename, join } from "node:path";
+import type { Command } from "commander";
+import { stringify as toYaml } from "yaml";
+import { locateRecipe, readRecipe, resolveRecipe } from "../recipes/load.js";
+import { parseOverrides } from "../recipes/overrides.js";
+import type { TrainerContext } from "../recipes/registry.js";
+import { createRun, RunNotFoundError } from "../runs/run.js";
+import { createProgress } from "../runs/progress.js";
+import { spawnDashboard } from "../dashboard/spawn.js";
+import { withExamples } from "./help.js";
+import "../recipes/trainers.js";
+
+interface TrainOptions {
+  dryRun?: boolean;
+  resume?: string;
+  dashboard?: boolean;
+  port: string;
+  name?: string;
+  runsDir: string;
+}
+
+export class MissingRecipeError extends Error {
+  constructor() {
+    super("give a recipe (a YAML file or a shipped recipe name), or --resume RUN_DIR: `move37 recipes ls` lists recipes");
+    this.name = "MissingRecipeError";
+  }
+}
+
+export async function train(recipeArg: string | undefined, opts: TrainOptions, extra: string[]): Promise<void> {
+  const overrides = parseOverrides(extra);
+  let recipe: Record<string, unknown>;
+  let source: string;
+  if (recipeArg !== undefined) {
+    source = locateRecipe(recipeArg);
+    recipe = readRecipe(source);
+  } else if (opts.resume !== undefined) {
+    source = join(opts.resume, "config.json");
+    if (!existsSync(source)) throw new RunNotFoundError(opts.resume);
+    recipe = JSON.parse(readFileSync(source, "utf8")) as Record<string, unknown>;
+  } else {
+    throw new MissingRecipeError();
+  }
+  const { trainer, config, resolved } = resolveRecipe(recipe, overrides, source);
+  if (opts.dryRun) {
+    process.stdout.write(`# resolved from ${source}${extra.length ? " " + extra.join(" ") : ""}\n${toYaml(resolved)}`);
+    return;
+  }
+
+  const run = createRun({
+    trainer: trainer.name,
+    config: resolved,
+    root: opts.runsDir,
+    name: opts.name,
+    prefix: basename(source).replace(/\.(ya?ml|json)$/, ""),
+    resumeDir: opts.resume,
+    recipe: recipeArg,
+  });
+  process.stderr.write(`${opts.resume ? "resuming" : "run"} ${run.dir}\n`);
+  const dashboard = opts.dashboard ? await spawnDashboard([run.dir], Number(opts.port)) : null;
+  if (dashboard) process.stderr.write(`dashboard: ${dashboard.url}\n`);
+
+  const abort = new AbortController();
+  const onSignal = () => {
+    if (abort.signal.aborted) {
+      run.setStatus("interrupted");
+      process.exit(130);
+    }
+    process.stderr.write("\nstopping after this step (Ctrl-C again to quit at once)\n");
+    abort.abort();
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  const ctx: TrainerContext = {
+    signal: abort.signal,
+    resume: opts.resume !== undefined,
+    progress: createProgress,
+    log: message => process.stderr.write(message.endsWith("\n") ? message : message + "\n"),
+  };
+  try {
+    await trainer.run(config, run, ctx);
+    run.setStatus(abort.signal.aborted ? "interrupted" : "completed");
+  } catch (err) {
+    run.setStatus(abort.signal.aborted ? "interrupted" : "failed", err instanceof Error ? err.message : String(err));
+    throw err;
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
+  process.stderr.write(`${run.info().status}: ${run.dir}\n`);
+  if (dashboard) {
+    process.stderr.write(`the dashboard stays up at ${dashboard.url}; Ctrl-C to quit\n`);
+    await dashboard.exited;
+  }
+}
+
+export function register(program: Command): void {
+  const cmd = program
+    .command("train")
+    .description("train with a recipe: validates it, creates runs/<name>/, runs the trainer its `trainer:` field names")
+    .argument("[recipe]", "YAML recipe file or shipped recipe name (optional with --resume)")
+    .option("--dry-run", "print the resolved config (defaults and overrides applied) and exit")
+    .option("--resume <run_dir>", "continue a run from its last checkpoint")
+    .option("--name <name>", "run name (default: <recipe>-<date>-<time>)")
+    .option("--runs-dir <dir>", "folder that holds run directories", "runs")
+    .option("--dashboard", "serve the live dashboard for this run and print its URL")
+    .option("--port <port>", "dashboard port (0 = any free port)", "3737")
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .helpOption("-h, --help", "display help; any other --key.path=value overrides that recipe key")
+    .action(async (_recipe: string | undefined, opts: TrainOptions, command: Command) => {
+      // Unknown options stop commander's operand parsing, so the recipe may sit anywhere among the overrides.
+      const [recipe, ...stray] = command.args.filter(a => !a.startsWith("-"));
+      await train(recipe, opts, [...command.args.filter(a => a.startsWith("-")), ...stray]);
+    });
+  withExamples(cmd, [
+    "move37 train recipes/r1-zero-tiny.yaml",
+    "move37 train r1-zero-tiny --grpo.beta=0.04 --max_steps=50 --dry-run",
+    "move37 train recipes/r1-zero-tiny.yaml --dashboard --name first-try",
+    "move37 train --resume runs/first-try",
+  ]);
+}

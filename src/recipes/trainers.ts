@@ -1,0 +1,1 @@
+// Every trainer module, imported for its registerTrainer call: the one list `move37 train` dispatches over.
