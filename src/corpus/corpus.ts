@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { makeRng } from "../tasks/rng.js";
 import { ArithmeticConfigSchema, chainText, sampleChain } from "../tasks/arithmetic.js";
+import { CountdownConfigSchema, countdownTask } from "../tasks/countdown.js";
 import { GENRES, type Genre } from "./genres.js";
 
 /**
@@ -8,12 +9,14 @@ import { GENRES, type Genre } from "./genres.js";
  * in many genres (r1-tiny-lessons.md). It teaches chained arithmetic and copying in varied contexts,
  * generic tag markup and format following, but never "<think>", "<answer>" or the RL prompt frame.
  */
-const DEFAULT_WEIGHTS = { direct: 0.14, prose: 0.14, steps: 0.2, dialog: 0.14, markup: 0.08, bridge: 0.1, format: 0.06, text: 0.14 };
+/** countdown is off by default: the default R1-Zero run uses arithmetic; turn it on for a countdown run. */
+const DEFAULT_WEIGHTS = { direct: 0.14, prose: 0.14, steps: 0.2, dialog: 0.14, markup: 0.08, bridge: 0.1, format: 0.06, text: 0.14, countdown: 0 };
 
 export const CorpusConfigSchema = z
   .object({
     seed: z.number().int().default(0),
     arithmetic: ArithmeticConfigSchema.default({ type: "arithmetic", min_terms: 4, max_terms: 7, digits: 1, ops: ["+", "-"], non_negative: true }),
+    countdown: CountdownConfigSchema.default({ type: "countdown", min_numbers: 3, max_numbers: 4, max_number: 10, min_target: 1, max_target: 100, ops: ["+", "-", "*", "/"] }),
     /** Relative genre weights (normalised); a genre with weight 0 never appears. */
     weights: z
       .object(Object.fromEntries(Object.keys(DEFAULT_WEIGHTS).map(k => [k, z.number().min(0)])) as Record<Genre, z.ZodNumber>)
@@ -37,7 +40,7 @@ export function genreWeights(c: CorpusConfig): Record<Genre, number> {
 }
 
 /**
- * Endless stream of documents, deterministic from config.seed. Problems whose arithmetic example id is in
+ * Endless stream of documents, deterministic from config.seed. Problems whose example id (arithmetic or countdown) is in
  * `exclude` (e.g. the held-out eval set's ids) are never used, so evaluation is not contaminated.
  */
 export function* corpusDocuments(raw: unknown = {}, exclude?: ReadonlySet<string>): Generator<CorpusDocument> {
@@ -46,11 +49,18 @@ export function* corpusDocuments(raw: unknown = {}, exclude?: ReadonlySet<string
   const genres = Object.keys(weights) as Genre[];
   const ws = genres.map(g => weights[g]);
   const rng = makeRng(c.seed);
+  const cd = countdownTask(c.countdown);
+  const countdown = () => {
+    for (;;) {
+      const ex = cd.sample(rng);
+      if (!exclude?.has(ex.id)) return ex;
+    }
+  };
   for (;;) {
     const genre = genres[rng.weighted(ws)];
     let chain = sampleChain(rng, c.arithmetic);
     while (exclude?.has(`arithmetic:${chainText(chain)}`)) chain = sampleChain(rng, c.arithmetic);
-    yield { genre, text: GENRES[genre]({ rng, chain, maxFiller: c.max_filler_sentences }) };
+    yield { genre, text: GENRES[genre]({ rng, chain, maxFiller: c.max_filler_sentences, countdown }) };
   }
 }
 

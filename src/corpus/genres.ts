@@ -1,5 +1,7 @@
 import type { Rng } from "../tasks/rng.js";
 import { chainDerivation, chainText, chainValue, type Chain } from "../tasks/arithmetic.js";
+import { countdownQuestion, equationSteps, randomAttempt } from "../tasks/countdown.js";
+import type { Example } from "../tasks/types.js";
 import { filler, NAMES, paragraph, sentence, tagPair, TAGS } from "./words.js";
 
 /**
@@ -7,7 +9,13 @@ import { filler, NAMES, paragraph, sentence, tagPair, TAGS } from "./words.js";
  * latent skill (restate the chain, fold it left to a number) in many contexts, without ever showing the
  * RL format (<think>/<answer>) or the RL prompt frame.
  */
-export interface GenreContext { rng: Rng; chain: Chain; maxFiller: number }
+export interface GenreContext {
+  rng: Rng;
+  chain: Chain;
+  maxFiller: number;
+  /** Draws a countdown instance (numbers, target, a solution) for the countdown genre. */
+  countdown: () => Example;
+}
 
 const question = (ch: Chain) => `${chainText(ch)}=?`;
 const WORD = { "+": "plus", "-": "minus" } as const;
@@ -98,5 +106,30 @@ export function text({ rng }: GenreContext): string {
   return rng.next() < 0.2 ? `<${t}>${p}</${t}>` : p;
 }
 
-export const GENRES = { direct, prose, steps, dialog, markup, bridge, format, text } as const;
+/**
+ * Countdown search traces: failed tries, then the one that reaches the target, e.g.
+ * "Use 3, 5, 2 to make 16. 3*5 = 15, 15+2 = 17, no. 3+5 = 8, 8*2 = 16, yes. (3+5)*2 = 16".
+ * Longer searches for harder instances are what lets completion length grow under RL (lesson 9).
+ */
+export function countdown({ rng, countdown: draw }: GenreContext): string {
+  const ex = draw();
+  const numbers = ex.numbers!, target = ex.target!;
+  const tries: string[] = [];
+  const fails = rng.int(0, 3);
+  for (let k = 0; k < 20 && tries.length < fails; k++) {
+    const a = randomAttempt(rng, numbers, ["+", "-", "*", "/"]);
+    if (a && a.value !== target) tries.push(`${a.steps.join(", ")}, no.`);
+  }
+  const search = [...tries, `${equationSteps(ex.answer)!.join(", ")}, yes.`].join(" ");
+  const expr = ex.answer;
+  const q = countdownQuestion(numbers, target);
+  const [t, u] = tagPair(rng);
+  return rng.pick([
+    `${q} ${search} ${expr} = ${target}`.replace(/ +/g, " "),
+    `${q} <${t}>${search}</${t}><${u}>${expr}</${u}>`,
+    `Q: ${q} A: ${expr} = ${target}`,
+  ]);
+}
+
+export const GENRES = { direct, prose, steps, dialog, markup, bridge, format, text, countdown } as const;
 export type Genre = keyof typeof GENRES;

@@ -63,17 +63,62 @@ export function solveCountdown(numbers: readonly number[], target: number, ops: 
   return search(numbers.map(n => ({ value: n, expr: String(n) })));
 }
 
-function randomEquation(rng: Rng, numbers: number[], ops: readonly Op[]): Term | null {
+/**
+ * One random combination of all the numbers, as a search trace would try it: the steps ("3+5 = 8"),
+ * the final value and the equation. Null when a drawn operation is not allowed (negative or inexact).
+ */
+export function randomAttempt(rng: Rng, numbers: readonly number[], ops: readonly Op[]): { value: number; expr: string; steps: string[] } | null {
   let items: Term[] = numbers.map(n => ({ value: n, expr: String(n) }));
+  const steps: string[] = [];
   while (items.length > 1) {
     const i = rng.int(0, items.length - 1);
     let j = rng.int(0, items.length - 2);
     if (j >= i) j++;
-    const t = apply(items[i], items[j], rng.pick(ops));
+    const op = rng.pick(ops);
+    const t = apply(items[i], items[j], op);
     if (!t) return null;
+    steps.push(`${items[i].value}${op}${items[j].value} = ${t.value}`);
     items = [...items.filter((_, k) => k !== i && k !== j), t];
   }
-  return items[0];
+  return { value: items[0].value, expr: stripOuter(items[0].expr), steps };
+}
+
+/**
+ * The steps of an equation in evaluation order, e.g. "(3+5)*2" → ["3+5 = 8", "8*2 = 16"], for search traces.
+ * Reads + − × ÷ with the usual precedence and parentheses; returns null on anything else.
+ */
+export function equationSteps(expr: string): string[] | null {
+  const toks = expr.match(/\d+|[+\-*/()]/g) ?? [];
+  if (toks.join("") !== expr.replace(/\s+/g, "")) return null;
+  const steps: string[] = [];
+  let i = 0;
+  const combine = (a: number, op: string, b: number) => {
+    const v = op === "+" ? a + b : op === "-" ? a - b : op === "*" ? a * b : a / b;
+    steps.push(`${a}${op}${b} = ${v}`);
+    return v;
+  };
+  const atom = (): number => {
+    const t = toks[i++];
+    if (t === "(") { const v = sum(); if (toks[i++] !== ")") throw new Error("unbalanced"); return v; }
+    if (t === undefined || !/^\d+$/.test(t)) throw new Error("expected a number");
+    return Number(t);
+  };
+  const product = (): number => {
+    let v = atom();
+    while (toks[i] === "*" || toks[i] === "/") { const op = toks[i++]; v = combine(v, op, atom()); }
+    return v;
+  };
+  const sum = (): number => {
+    let v = product();
+    while (toks[i] === "+" || toks[i] === "-") { const op = toks[i++]; v = combine(v, op, product()); }
+    return v;
+  };
+  try {
+    sum();
+    return i === toks.length ? steps : null;
+  } catch {
+    return null;
+  }
 }
 
 export const countdownQuestion = (numbers: readonly number[], target: number) => `Use ${numbers.join(", ")} to make ${target}.`;
@@ -85,12 +130,12 @@ export function countdownTask(config: CountdownConfig): TaskGenerator {
       for (let attempt = 0; attempt < 10_000; attempt++) {
         const count = rng.int(config.min_numbers, config.max_numbers);
         const numbers = Array.from({ length: count }, () => rng.int(1, config.max_number));
-        const eq = randomEquation(rng, numbers, config.ops);
+        const eq = randomAttempt(rng, numbers, config.ops);
         if (!eq || eq.value < config.min_target || eq.value > config.max_target) continue;
         const target = eq.value;
         if (solveCountdown(numbers, target, config.ops) === null) continue; // cannot happen; the solver is the guarantee
         const key = [...numbers].sort((a, b) => a - b).join(",");
-        return { id: `countdown:${key}->${target}`, question: countdownQuestion(numbers, target), answer: stripOuter(eq.expr), numbers, target };
+        return { id: `countdown:${key}->${target}`, question: countdownQuestion(numbers, target), answer: eq.expr, numbers, target };
       }
       throw new TaskError(`no countdown instance with a target in [${config.min_target}, ${config.max_target}] after 10000 draws; widen the target range or raise max_number`);
     },

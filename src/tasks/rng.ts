@@ -34,3 +34,15 @@ export function makeRng(seed: number): Rng {
     },
   };
 }
+
+/** 32-bit hash of integers (splitmix-style finaliser): one independent RNG seed per (seed, index, …). */
+export function mixSeed(...xs: number[]): number {
+  let h = 0x811c9dc5;
+  for (const x of xs) {
+    h = Math.imul(h ^ (x >>> 0), 0x9e3779b1);
+    h ^= h >>> 16;
+    h = Math.imul(h, 0x85ebca6b);
+    h ^= h >>> 13;
+  }
+  return h >>> 0;
+}

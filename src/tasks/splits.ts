@@ -1,4 +1,4 @@
-import { makeRng } from "./rng.js";
+import { makeRng, mixSeed } from "./rng.js";
 import { TaskError, type Example, type TaskGenerator } from "./types.js";
 
 /**
@@ -9,22 +9,10 @@ import { TaskError, type Example, type TaskGenerator } from "./types.js";
 
 const MAX_ATTEMPTS = 1000;
 
-/** 32-bit hash of integers (splitmix-style finaliser), to seed one RNG per (seed, index, attempt). */
-function mix(...xs: number[]): number {
-  let h = 0x811c9dc5;
-  for (const x of xs) {
-    h = Math.imul(h ^ (x >>> 0), 0x9e3779b1);
-    h ^= h >>> 16;
-    h = Math.imul(h, 0x85ebca6b);
-    h ^= h >>> 13;
-  }
-  return h >>> 0;
-}
-
 /** The index-th example of a seed's stream, redrawn (deterministically) while its id is in `exclude`. */
 export function exampleAt(task: TaskGenerator, seed: number, index: number, exclude?: ReadonlySet<string>): Example {
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-    const ex = task.sample(makeRng(mix(seed, index, attempt)));
+    const ex = task.sample(makeRng(mixSeed(seed, index, attempt)));
     if (!exclude?.has(ex.id)) return ex;
   }
   throw new TaskError(`${task.name}: ${MAX_ATTEMPTS} draws in a row were held-out problems; the task's problem space is too small for this eval_size; enlarge the task (more terms, digits or numbers) or shrink eval_size`);

@@ -20,7 +20,9 @@ test("never shows the RL format or prompt frame", () => {
 test("genre shares match the configured weights", () => {
   const s = genreShares(docs);
   const w = genreWeights(CorpusConfigSchema.parse({}));
-  for (const [g, p] of Object.entries(w)) assert.ok(Math.abs(s.byGenre[g].docs - p) < 0.015, `${g}: ${s.byGenre[g].docs} vs ${p}`);
+  for (const [g, p] of Object.entries(w))
+    if (p === 0) assert.equal(s.byGenre[g], undefined, `${g} has weight 0`);
+    else assert.ok(Math.abs(s.byGenre[g].docs - p) < 0.015, `${g}: ${s.byGenre[g].docs} vs ${p}`);
   // the bridge (a derivation inside a generic tag) is about a tenth of the documents
   const bridged = docs.filter(d => /<(\w+)>\d[\d+-]* = [^<]*<\/\1>/.test(d.text)).length / N;
   assert.ok(bridged > 0.12 && bridged < 0.2, `derivation-in-tag share ${bridged}`); // bridge 10% + format 4.5%
@@ -53,4 +55,24 @@ test("held-out problems can be kept out of the corpus", () => {
   const mentions = (ds: typeof plain) => ds.filter(d => texts.some(t => new RegExp(`(?<![\\d+])${t.replace("+", "\\+")}(?![\\d+])`).test(d.text))).length;
   assert.ok(mentions(plain) > 100, "without exclusion the small problem space hits held-out problems");
   assert.equal(mentions(clean), 0);
+});
+
+test("countdown genre (opt-in): every tried step is right, the found equation uses each number once and hits the target", () => {
+  const only = { direct: 0, prose: 0, steps: 0, dialog: 0, markup: 0, bridge: 0, format: 0, text: 0, countdown: 1 };
+  const cd = takeDocuments({ seed: 5, weights: only }, 1500);
+  const evalExpr = (e: string) => Function(`"use strict"; return (${e});`)() as number;
+  let yes = 0;
+  for (const { text } of cd) {
+    const m = /^(?:Q: )?Use ([\d, ]+) to make (\d+)\./.exec(text);
+    assert.ok(m, text);
+    const numbers = m[1].split(", ").map(Number).sort((a, b) => a - b), target = Number(m[2]);
+    for (const s of text.matchAll(/(\d+)([+\-*/])(\d+) = (\d+)/g)) assert.equal(evalExpr(`${s[1]}${s[2]}${s[3]}`), Number(s[4]), s[0]);
+    const expr = /([\d+\-*/()]+) = \d+$/.exec(text)?.[1] ?? /<(\w+)>([\d+\-*/()]+)<\/\1>$/.exec(text)?.[2];
+    assert.ok(expr, text);
+    assert.equal(evalExpr(expr), target, text);
+    assert.deepEqual((expr.match(/\d+/g) ?? []).map(Number).sort((a, b) => a - b), numbers, text);
+    yes += +text.includes(", yes.");
+    assert.ok(!/<think|<answer/.test(text));
+  }
+  assert.ok(yes > 900, `search traces that end in a found solution: ${yes}`);
 });

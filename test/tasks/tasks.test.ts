@@ -4,6 +4,7 @@ import {
   makeTask, trainEvalSplit, distinctExamples, solveCountdown, chainDerivation, sampleChain, makeRng,
   parseJsonl, splitDataset, tinyR1Prompt, TaskError,
 } from "../../src/tasks/index.js";
+import { equationSteps } from "../../src/tasks/countdown.js";
 import { ArithmeticConfigSchema } from "../../src/tasks/arithmetic.js";
 
 // Independent evaluation of generated expressions: JavaScript's own parser (inputs are digits and + - * / ( ) only).
@@ -44,6 +45,14 @@ test("countdown: every instance is solvable, its answer uses each number once an
     assert.equal(evalExpr(sol!), ex.target);
     assert.ok(ex.target! >= 1 && ex.target! <= 100);
   }
+});
+
+test("equationSteps replays an equation in evaluation order", () => {
+  assert.deepEqual(equationSteps("(3+5)*2"), ["3+5 = 8", "8*2 = 16"]);
+  assert.deepEqual(equationSteps("10-2*3"), ["2*3 = 6", "10-6 = 4"]);
+  assert.deepEqual(equationSteps("((9+7)/4)/4"), ["9+7 = 16", "16/4 = 4", "4/4 = 1"]);
+  assert.equal(equationSteps("(3+5"), null);
+  assert.equal(equationSteps("3+x"), null);
 });
 
 test("countdown solver finds solutions and reports unsolvable instances", () => {
