@@ -1,17 +1,462 @@
-/* N-API glue: converts JS arguments to raw pointers and calls the kernels. */
+/* N-API glue: checks argument types and buffer lengths (a short buffer must be a JS error, never a segfault),
+ * then calls the kernels on raw pointers. */
 #include <node_api.h>
+#include <stdio.h>
+#include <stdint.h>
+#include <string.h>
+#include "kernels.h"
+#include "simd.h"
+#include "threadpool.h"
 
-static napi_value version(napi_env env, napi_callback_info info) {
-  (void)info;
-  napi_value v;
-  napi_create_uint32(env, 1, &v);
+#define MAX_ARGS 20
+
+typedef struct {
+  napi_env env;
+  size_t argc;
+  napi_value argv[MAX_ARGS];
+  const char *fn;
+  int failed;
+} Args;
+
+static int args_init(Args *a, napi_env env, napi_callback_info info, const char *fn, size_t want) {
+  a->env = env; a->fn = fn; a->failed = 0; a->argc = MAX_ARGS;
+  napi_get_cb_info(env, info, &a->argc, a->argv, NULL, NULL);
+  if (a->argc < want) {
+    char msg[160];
+    snprintf(msg, sizeof msg, "move37 native %s: expected %zu arguments, got %zu", fn, want, a->argc);
+    napi_throw_type_error(env, NULL, msg);
+    return 0;
+  }
+  return 1;
+}
+
+static void fail(Args *a, int range, const char *what, int i) {
+  if (a->failed) return;
+  a->failed = 1;
+  char msg[256];
+  snprintf(msg, sizeof msg, "move37 native %s: argument %d %s", a->fn, i, what);
+  if (range) napi_throw_range_error(a->env, NULL, msg);
+  else napi_throw_type_error(a->env, NULL, msg);
+}
+
+/* A typed array of the given type with at least `need` elements; NULL (and a pending JS error) otherwise.
+ * With `nullable`, JS null/undefined gives NULL without an error. */
+static void *typed(Args *a, int i, napi_typedarray_type want, const char *tname, size_t need, int nullable, size_t *length) {
+  if (a->failed) return NULL;
+  napi_valuetype vt;
+  napi_typeof(a->env, a->argv[i], &vt);
+  if (nullable && (vt == napi_null || vt == napi_undefined)) return NULL;
+  bool is;
+  napi_is_typedarray(a->env, a->argv[i], &is);
+  napi_typedarray_type t;
+  size_t len = 0;
+  void *data = NULL;
+  if (is) napi_get_typedarray_info(a->env, a->argv[i], &t, &len, &data, NULL, NULL);
+  if (!is || t != want) {
+    char what[96];
+    snprintf(what, sizeof what, "must be a %s%s", tname, nullable ? " or null" : "");
+    fail(a, 0, what, i);
+    return NULL;
+  }
+  if (len < need) {
+    char what[128];
+    snprintf(what, sizeof what, "has %zu elements, the shape needs %zu", len, need);
+    fail(a, 1, what, i);
+    return NULL;
+  }
+  if (length) *length = len;
+  /* a zero-length array may have no backing store; kernels never read it when need is 0 */
+  return data ? data : (void *)a;
+}
+
+static float *f32(Args *a, int i, size_t need) { return typed(a, i, napi_float32_array, "Float32Array", need, 0, NULL); }
+static float *f32_or_null(Args *a, int i, size_t need) { return typed(a, i, napi_float32_array, "Float32Array", need, 1, NULL); }
+static int32_t *i32(Args *a, int i, size_t need) { return typed(a, i, napi_int32_array, "Int32Array", need, 0, NULL); }
+static uint8_t *u8_or_null(Args *a, int i, size_t need) { return typed(a, i, napi_uint8_array, "Uint8Array", need, 1, NULL); }
+
+/* Every ids[r] (r < n) lies in [lo, hi): an out-of-range index must not read or write outside a buffer. */
+static void check_indices(Args *a, int i, const int32_t *ids, long n, long lo, long hi, const char *what) {
+  if (a->failed) return;
+  for (long r = 0; r < n; r++) {
+    if (ids[r] < lo || ids[r] >= hi) {
+      char msg[160];
+      snprintf(msg, sizeof msg, "has %s %d at index %ld, outside [%ld, %ld)", what, ids[r], r, lo, hi);
+      fail(a, 1, msg, i);
+      return;
+    }
+  }
+}
+
+static void require(Args *a, int ok, int i, const char *what) { if (!ok) fail(a, 1, what, i); }
+
+static double num(Args *a, int i) {
+  double v = 0;
+  if (a->failed) return 0;
+  if (napi_get_value_double(a->env, a->argv[i], &v) != napi_ok) fail(a, 0, "must be a number", i);
   return v;
 }
 
+/* A non-negative integer dimension. */
+static long dim(Args *a, int i) {
+  double v = num(a, i);
+  if (a->failed) return 0;
+  if (!(v >= 0) || v != (double)(long)v || v > 9.0e15) { fail(a, 1, "must be a non-negative integer", i); return 0; }
+  return (long)v;
+}
+
+static int flag(Args *a, int i) {
+  bool b = false;
+  if (a->failed) return 0;
+  if (napi_get_value_bool(a->env, a->argv[i], &b) != napi_ok) fail(a, 0, "must be a boolean", i);
+  return b;
+}
+
+static napi_value undefined(napi_env env) { napi_value u; napi_get_undefined(env, &u); return u; }
+static napi_value number(napi_env env, double v) { napi_value r; napi_create_double(env, v, &r); return r; }
+
+/* matmul(C, A, B, M, N, K, transA, transB, accumulate) */
+static napi_value js_matmul(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!args_init(&a, env, info, "matmul", 9)) return NULL;
+  long M = dim(&a, 3), N = dim(&a, 4), K = dim(&a, 5);
+  int ta = flag(&a, 6), tb = flag(&a, 7), acc = flag(&a, 8);
+  float *C = f32(&a, 0, M * N), *A = f32(&a, 1, M * K), *B = f32(&a, 2, K * N);
+  if (a.failed) return NULL;
+  gemm(C, A, B, M, N, K, ta, tb, acc);
+  return undefined(env);
+}
+
+static napi_value js_add_bias(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!args_init(&a, env, info, "addBias", 4)) return NULL;
+  long R = dim(&a, 2), N = dim(&a, 3);
+  float *y = f32(&a, 0, R * N), *b = f32(&a, 1, N);
+  if (a.failed) return NULL;
+  add_bias(y, b, R, N);
+  return undefined(env);
+}
+
+static napi_value js_bias_backward(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!args_init(&a, env, info, "biasBackward", 4)) return NULL;
+  long R = dim(&a, 2), N = dim(&a, 3);
+  float *db = f32(&a, 0, N), *dy = f32(&a, 1, R * N);
+  if (a.failed) return NULL;
+  bias_backward(db, dy, R, N);
+  return undefined(env);
+}
+
+static napi_value js_add(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!args_init(&a, env, info, "add", 4)) return NULL;
+  long N = dim(&a, 3);
+  float *y = f32(&a, 0, N), *x = f32(&a, 1, N), *b = f32(&a, 2, N);
+  if (a.failed) return NULL;
+  add(y, x, b, N);
+  return undefined(env);
+}
+
+static napi_value js_scale(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!args_init(&a, env, info, "scale", 3)) return NULL;
+  double alpha = num(&a, 1);
+  long N = dim(&a, 2);
+  float *x = f32(&a, 0, N);
+  if (a.failed) return NULL;
+  scale(x, (float)alpha, N);
+  return undefined(env);
+}
+
+static napi_value js_sum_squares(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!args_init(&a, env, info, "sumSquares", 2)) return NULL;
+  long N = dim(&a, 1);
+  float *x = f32(&a, 0, N);
+  if (a.failed) return NULL;
+  return number(env, sum_squares(x, N));
+}
+
+/* rmsnorm(y, rstd, x, w, R, N, eps) */
+static napi_value js_rmsnorm(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!args_init(&a, env, info, "rmsnorm", 7)) return NULL;
+  long R = dim(&a, 4), N = dim(&a, 5);
+  double eps = num(&a, 6);
+  float *y = f32(&a, 0, R * N), *rstd = f32(&a, 1, R), *x = f32(&a, 2, R * N), *w = f32(&a, 3, N);
+  if (a.failed) return NULL;
+  rmsnorm(y, rstd, x, w, R, N, (float)eps);
+  return undefined(env);
+}
+
+/* rmsnormBackward(dx, dw, dy, x, w, rstd, R, N) */
+static napi_value js_rmsnorm_backward(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!args_init(&a, env, info, "rmsnormBackward", 8)) return NULL;
+  long R = dim(&a, 6), N = dim(&a, 7);
+  float *dx = f32(&a, 0, R * N), *dw = f32(&a, 1, N), *dy = f32(&a, 2, R * N), *x = f32(&a, 3, R * N);
+  float *w = f32(&a, 4, N), *rstd = f32(&a, 5, R);
+  if (a.failed) return NULL;
+  rmsnorm_backward(dx, dw, dy, x, w, rstd, R, N);
+  return undefined(env);
+}
+
+/* layernorm(y, mean, rstd, x, w, b, R, N, eps) */
+static napi_value js_layernorm(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!args_init(&a, env, info, "layernorm", 9)) return NULL;
+  long R = dim(&a, 6), N = dim(&a, 7);
+  double eps = num(&a, 8);
+  float *y = f32(&a, 0, R * N), *mean = f32(&a, 1, R), *rstd = f32(&a, 2, R), *x = f32(&a, 3, R * N);
+  float *w = f32(&a, 4, N), *b = f32(&a, 5, N);
+  if (a.failed) return NULL;
+  layernorm(y, mean, rstd, x, w, b, R, N, (float)eps);
+  return undefined(env);
+}
+
+/* layernormBackward(dx, dw, db, dy, x, w, mean, rstd, R, N) */
+static napi_value js_layernorm_backward(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!args_init(&a, env, info, "layernormBackward", 10)) return NULL;
+  long R = dim(&a, 8), N = dim(&a, 9);
+  float *dx = f32(&a, 0, R * N), *dw = f32(&a, 1, N), *db = f32(&a, 2, N), *dy = f32(&a, 3, R * N);
+  float *x = f32(&a, 4, R * N), *w = f32(&a, 5, N), *mean = f32(&a, 6, R), *rstd = f32(&a, 7, R);
+  if (a.failed) return NULL;
+  layernorm_backward(dx, dw, db, dy, x, w, mean, rstd, R, N);
+  return undefined(env);
+}
+
+/* rope(x, pos, cos, sin, R, heads, hd, inverse) */
+static napi_value js_rope(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!args_init(&a, env, info, "rope", 8)) return NULL;
+  long R = dim(&a, 4), heads = dim(&a, 5), hd = dim(&a, 6);
+  int inverse = flag(&a, 7);
+  require(&a, hd % 2 == 0, 6, "(head dim) must be even");
+  size_t nc = 0, ns = 0;
+  float *x = f32(&a, 0, R * heads * hd);
+  int32_t *pos = i32(&a, 1, R);
+  float *cs = typed(&a, 2, napi_float32_array, "Float32Array", 0, 0, &nc);
+  float *sn = typed(&a, 3, napi_float32_array, "Float32Array", 0, 0, &ns);
+  long maxPos = hd ? (long)((nc < ns ? nc : ns) / (hd / 2)) : 0;
+  if (hd) check_indices(&a, 1, pos, R, 0, maxPos, "position (cos/sin tables are too short)");
+  if (a.failed) return NULL;
+  if (hd) rope(x, pos, cs, sn, R, heads, hd, inverse);
+  return undefined(env);
+}
+
+typedef struct { long B, T, S, Smax, nh, nkv, hd; } AttnDims;
+
+/* dims start at argument i: B, T, S, Smax, nh, nkv, hd */
+static AttnDims attn_dims(Args *a, int i) {
+  AttnDims d = { dim(a, i), dim(a, i + 1), dim(a, i + 2), dim(a, i + 3), dim(a, i + 4), dim(a, i + 5), dim(a, i + 6) };
+  require(a, d.T <= d.S, i + 1, "(T) must be <= S");
+  require(a, d.S <= d.Smax, i + 2, "(S) must be <= Smax");
+  require(a, d.nkv > 0 && d.nh % d.nkv == 0, i + 5, "(nkv) must be positive and divide nh");
+  return d;
+}
+
+/* attention(out, lse, q, k, v, keyMask, B, T, S, Smax, nh, nkv, hd) */
+static napi_value js_attention(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!args_init(&a, env, info, "attention", 13)) return NULL;
+  AttnDims d = attn_dims(&a, 6);
+  long nq = d.B * d.T * d.nh * d.hd, nk = d.B * d.Smax * d.nkv * d.hd;
+  float *out = f32(&a, 0, nq), *lse = f32(&a, 1, d.B * d.nh * d.T), *q = f32(&a, 2, nq), *k = f32(&a, 3, nk), *v = f32(&a, 4, nk);
+  uint8_t *mask = u8_or_null(&a, 5, d.B * d.Smax);
+  if (a.failed) return NULL;
+  attention(out, lse, q, k, v, mask, d.B, d.T, d.S, d.Smax, d.nh, d.nkv, d.hd);
+  return undefined(env);
+}
+
+/* attentionBackward(dq, dk, dv, dout, out, lse, q, k, v, keyMask, B, T, S, Smax, nh, nkv, hd) */
+static napi_value js_attention_backward(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!args_init(&a, env, info, "attentionBackward", 17)) return NULL;
+  AttnDims d = attn_dims(&a, 10);
+  long nq = d.B * d.T * d.nh * d.hd, nk = d.B * d.Smax * d.nkv * d.hd;
+  float *dq = f32(&a, 0, nq), *dk = f32(&a, 1, nk), *dv = f32(&a, 2, nk), *dout = f32(&a, 3, nq), *out = f32(&a, 4, nq);
+  float *lse = f32(&a, 5, d.B * d.nh * d.T), *q = f32(&a, 6, nq), *k = f32(&a, 7, nk), *v = f32(&a, 8, nk);
+  uint8_t *mask = u8_or_null(&a, 9, d.B * d.Smax);
+  if (a.failed) return NULL;
+  attention_backward(dq, dk, dv, dout, out, lse, q, k, v, mask, d.B, d.T, d.S, d.Smax, d.nh, d.nkv, d.hd);
+  return undefined(env);
+}
+
+static napi_value js_swiglu(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!args_init(&a, env, info, "swiglu", 4)) return NULL;
+  long N = dim(&a, 3);
+  float *h = f32(&a, 0, N), *g = f32(&a, 1, N), *u = f32(&a, 2, N);
+  if (a.failed) return NULL;
+  swiglu(h, g, u, N);
+  return undefined(env);
+}
+
+static napi_value js_swiglu_backward(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!args_init(&a, env, info, "swigluBackward", 6)) return NULL;
+  long N = dim(&a, 5);
+  float *dg = f32(&a, 0, N), *du = f32(&a, 1, N), *dh = f32(&a, 2, N), *g = f32(&a, 3, N), *u = f32(&a, 4, N);
+  if (a.failed) return NULL;
+  swiglu_backward(dg, du, dh, g, u, N);
+  return undefined(env);
+}
+
+static napi_value js_gelu(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!args_init(&a, env, info, "gelu", 3)) return NULL;
+  long N = dim(&a, 2);
+  float *y = f32(&a, 0, N), *x = f32(&a, 1, N);
+  if (a.failed) return NULL;
+  gelu(y, x, N);
+  return undefined(env);
+}
+
+static napi_value js_gelu_backward(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!args_init(&a, env, info, "geluBackward", 4)) return NULL;
+  long N = dim(&a, 3);
+  float *dx = f32(&a, 0, N), *dy = f32(&a, 1, N), *x = f32(&a, 2, N);
+  if (a.failed) return NULL;
+  gelu_backward(dx, dy, x, N);
+  return undefined(env);
+}
+
+/* embedding(out, table, ids, R, H) */
+static napi_value js_embedding(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!args_init(&a, env, info, "embedding", 5)) return NULL;
+  long R = dim(&a, 3), H = dim(&a, 4);
+  size_t nt = 0;
+  float *out = f32(&a, 0, R * H), *table = typed(&a, 1, napi_float32_array, "Float32Array", 0, 0, &nt);
+  int32_t *ids = i32(&a, 2, R);
+  if (H) check_indices(&a, 2, ids, R, 0, (long)nt / H, "token id (table rows)");
+  if (a.failed) return NULL;
+  embedding(out, table, ids, R, H);
+  return undefined(env);
+}
+
+/* embeddingBackward(dtable, dout, ids, R, H) */
+static napi_value js_embedding_backward(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!args_init(&a, env, info, "embeddingBackward", 5)) return NULL;
+  long R = dim(&a, 3), H = dim(&a, 4);
+  size_t nt = 0;
+  float *dtable = typed(&a, 0, napi_float32_array, "Float32Array", 0, 0, &nt), *dout = f32(&a, 1, R * H);
+  int32_t *ids = i32(&a, 2, R);
+  if (H) check_indices(&a, 2, ids, R, 0, (long)nt / H, "token id (table rows)");
+  if (a.failed) return NULL;
+  embedding_backward(dtable, dout, ids, R, H);
+  return undefined(env);
+}
+
+/* logSoftmaxGather(logp, entropy, lse, logits, targets, R, V, temperature) */
+static napi_value js_lsm(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!args_init(&a, env, info, "logSoftmaxGather", 8)) return NULL;
+  long R = dim(&a, 5), V = dim(&a, 6);
+  double temp = num(&a, 7);
+  require(&a, temp > 0, 7, "(temperature) must be > 0");
+  float *logp = f32(&a, 0, R), *ent = f32(&a, 1, R), *lse = f32(&a, 2, R), *logits = f32(&a, 3, R * V);
+  int32_t *tg = i32(&a, 4, R);
+  check_indices(&a, 4, tg, R, INT32_MIN, V, "target");
+  if (a.failed) return NULL;
+  log_softmax_gather(logp, ent, lse, logits, tg, R, V, (float)temp);
+  return undefined(env);
+}
+
+/* logSoftmaxGatherBackward(logits, lse, targets, dlogp, dentropy, R, V, temperature) */
+static napi_value js_lsm_backward(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!args_init(&a, env, info, "logSoftmaxGatherBackward", 8)) return NULL;
+  long R = dim(&a, 5), V = dim(&a, 6);
+  double temp = num(&a, 7);
+  require(&a, temp > 0, 7, "(temperature) must be > 0");
+  float *logits = f32(&a, 0, R * V), *lse = f32(&a, 1, R);
+  int32_t *tg = i32(&a, 2, R);
+  float *dlogp = f32_or_null(&a, 3, R), *dent = f32_or_null(&a, 4, R);
+  check_indices(&a, 2, tg, R, INT32_MIN, V, "target");
+  if (a.failed) return NULL;
+  log_softmax_gather_backward(logits, lse, tg, dlogp, dent, R, V, (float)temp);
+  return undefined(env);
+}
+
+/* adamw(p, g, m, v, N, lr, beta1, beta2, eps, weightDecay, t) */
+static napi_value js_adamw(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!args_init(&a, env, info, "adamw", 11)) return NULL;
+  long N = dim(&a, 4);
+  double lr = num(&a, 5), b1 = num(&a, 6), b2 = num(&a, 7), eps = num(&a, 8), wd = num(&a, 9), t = num(&a, 10);
+  require(&a, t >= 1, 10, "(step t) must be >= 1");
+  float *p = f32(&a, 0, N), *g = f32(&a, 1, N), *m = f32(&a, 2, N), *v = f32(&a, 3, N);
+  if (a.failed) return NULL;
+  adamw(p, g, m, v, N, lr, b1, b2, eps, wd, t);
+  return undefined(env);
+}
+
+static napi_value js_peak(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!args_init(&a, env, info, "peakGflops", 1)) return NULL;
+  double s = num(&a, 0);
+  if (a.failed) return NULL;
+  return number(env, peak_gflops(s));
+}
+
+static napi_value js_threads(napi_env env, napi_callback_info info) {
+  (void)info;
+  return number(env, pool_threads());
+}
+
+static napi_value js_set_threads(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!args_init(&a, env, info, "setThreads", 1)) return NULL;
+  double n = num(&a, 0);
+  if (a.failed) return NULL;
+  pool_set_threads((int)n);
+  return number(env, pool_threads());
+}
+
+static napi_value js_simd(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value s;
+  napi_create_string_utf8(env, SIMD_NAME, NAPI_AUTO_LENGTH, &s);
+  return s;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
-  napi_value fn;
-  napi_create_function(env, "version", NAPI_AUTO_LENGTH, version, NULL, &fn);
-  napi_set_named_property(env, exports, "version", fn);
+  static const struct { const char *name; napi_callback fn; } fns[] = {
+    { "matmul", js_matmul },
+    { "addBias", js_add_bias },
+    { "biasBackward", js_bias_backward },
+    { "add", js_add },
+    { "scale", js_scale },
+    { "sumSquares", js_sum_squares },
+    { "rmsnorm", js_rmsnorm },
+    { "rmsnormBackward", js_rmsnorm_backward },
+    { "layernorm", js_layernorm },
+    { "layernormBackward", js_layernorm_backward },
+    { "rope", js_rope },
+    { "attention", js_attention },
+    { "attentionBackward", js_attention_backward },
+    { "swiglu", js_swiglu },
+    { "swigluBackward", js_swiglu_backward },
+    { "gelu", js_gelu },
+    { "geluBackward", js_gelu_backward },
+    { "embedding", js_embedding },
+    { "embeddingBackward", js_embedding_backward },
+    { "logSoftmaxGather", js_lsm },
+    { "logSoftmaxGatherBackward", js_lsm_backward },
+    { "adamw", js_adamw },
+    { "peakGflops", js_peak },
+    { "threads", js_threads },
+    { "setThreads", js_set_threads },
+    { "simd", js_simd },
+  };
+  for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
+    napi_value f;
+    napi_create_function(env, fns[i].name, NAPI_AUTO_LENGTH, fns[i].fn, NULL, &f);
+    napi_set_named_property(env, exports, fns[i].name, f);
+  }
   return exports;
 }
 

@@ -1,0 +1,105 @@
+/* SwiGLU (silu(gate)·up) and tanh-approximated GELU, forward and backward (backward accumulates). */
+#include "kernels.h"
+#include "threadpool.h"
+#include "vec.h"
+
+typedef struct { float *o1, *o2; const float *a, *b, *c; } Act;
+
+static inline vf vf_sigmoid(vf x) {
+  vf one = vf_set1(1.f);
+  return vf_div(one, vf_add(one, vf_exp(vf_sub(vf_set1(0.f), x))));
+}
+static inline float sf_sigmoid(float x) { return 1.f / (1.f + sf_exp(-x)); }
+
+/* h = gate·σ(gate)·up */
+static void swiglu_range(void *c, long lo, long hi) {
+  const Act *k = c;
+  long i = lo;
+  for (; i + VL <= hi; i += VL) {
+    vf g = vf_load(k->a + i);
+    vf_store(k->o1 + i, vf_mul(vf_mul(g, vf_sigmoid(g)), vf_load(k->b + i)));
+  }
+  for (; i < hi; i++) { float g = k->a[i]; k->o1[i] = g * sf_sigmoid(g) * k->b[i]; }
+}
+
+void swiglu(float *h, const float *gate, const float *up, long N) {
+  Act k = { h, NULL, gate, up, NULL };
+  pool_ranges(N, 24, swiglu_range, &k);
+}
+
+/* dgate += dh·up·σ(g)(1 + g(1 − σ(g))); dup += dh·g·σ(g) */
+static void swiglu_bw_range(void *c, long lo, long hi) {
+  const Act *k = c;
+  const float *gate = k->a, *up = k->b, *dh = k->c;
+  vf one = vf_set1(1.f);
+  long i = lo;
+  for (; i + VL <= hi; i += VL) {
+    vf g = vf_load(gate + i), s = vf_sigmoid(g), d = vf_load(dh + i);
+    vf dg = vf_mul(vf_mul(d, vf_load(up + i)), vf_mul(s, vf_fma(g, vf_sub(one, s), one)));
+    vf_store(k->o1 + i, vf_add(vf_load(k->o1 + i), dg));
+    vf_store(k->o2 + i, vf_fma(d, vf_mul(g, s), vf_load(k->o2 + i)));
+  }
+  for (; i < hi; i++) {
+    float g = gate[i], s = sf_sigmoid(g);
+    k->o1[i] += dh[i] * up[i] * s * (1.f + g * (1.f - s));
+    k->o2[i] += dh[i] * g * s;
+  }
+}
+
+void swiglu_backward(float *dgate, float *dup, const float *dh, const float *gate, const float *up, long N) {
+  Act k = { dgate, dup, gate, up, dh };
+  pool_ranges(N, 32, swiglu_bw_range, &k);
+}
+
+#define GELU_C 0.7978845608028654f /* √(2/π) */
+#define GELU_A 0.044715f
+
+/* tanh(u) = 1 − 2/(e^{2u} + 1): exact at ±∞ through exp's 0 and +∞ */
+static inline vf vf_tanh(vf u) {
+  vf one = vf_set1(1.f);
+  return vf_sub(one, vf_div(vf_set1(2.f), vf_add(vf_exp(vf_add(u, u)), one)));
+}
+
+static void gelu_range(void *c, long lo, long hi) {
+  const Act *k = c;
+  vf half = vf_set1(0.5f), one = vf_set1(1.f), cc = vf_set1(GELU_C), ca = vf_set1(GELU_A);
+  long i = lo;
+  for (; i + VL <= hi; i += VL) {
+    vf x = vf_load(k->a + i);
+    vf u = vf_mul(cc, vf_fma(vf_mul(ca, x), vf_mul(x, x), x));
+    vf_store(k->o1 + i, vf_mul(vf_mul(half, x), vf_add(one, vf_tanh(u))));
+  }
+  for (; i < hi; i++) {
+    float x = k->a[i];
+    k->o1[i] = 0.5f * x * (1.f + tanhf(GELU_C * (x + GELU_A * x * x * x)));
+  }
+}
+
+void gelu(float *y, const float *x, long N) {
+  Act k = { y, NULL, x, NULL, NULL };
+  pool_ranges(N, 24, gelu_range, &k);
+}
+
+/* dx += dy·(½(1 + th) + ½x(1 − th²)·c(1 + 3a x²)) */
+static void gelu_bw_range(void *c, long lo, long hi) {
+  const Act *k = c;
+  const float *dy = k->b, *xs = k->a;
+  vf half = vf_set1(0.5f), one = vf_set1(1.f), cc = vf_set1(GELU_C), ca = vf_set1(GELU_A), c3 = vf_set1(3.f * GELU_A);
+  long i = lo;
+  for (; i + VL <= hi; i += VL) {
+    vf x = vf_load(xs + i), x2 = vf_mul(x, x);
+    vf th = vf_tanh(vf_mul(cc, vf_fma(vf_mul(ca, x), x2, x)));
+    vf du = vf_mul(cc, vf_fma(c3, x2, one));
+    vf g = vf_fma(vf_mul(vf_mul(half, x), vf_sub(one, vf_mul(th, th))), du, vf_mul(half, vf_add(one, th)));
+    vf_store(k->o1 + i, vf_fma(vf_load(dy + i), g, vf_load(k->o1 + i)));
+  }
+  for (; i < hi; i++) {
+    float x = xs[i], th = tanhf(GELU_C * (x + GELU_A * x * x * x)), du = GELU_C * (1.f + 3.f * GELU_A * x * x);
+    k->o1[i] += dy[i] * (0.5f * (1.f + th) + 0.5f * x * (1.f - th * th) * du);
+  }
+}
+
+void gelu_backward(float *dx, const float *dy, const float *x, long N) {
+  Act k = { dx, NULL, x, dy, NULL };
+  pool_ranges(N, 32, gelu_bw_range, &k);
+}

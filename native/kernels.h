@@ -1,0 +1,48 @@
+/* Every kernel the N-API glue exposes: pure arithmetic on raw pointers. Semantics (write vs accumulate,
+ * shapes, masks) follow src/engine/backend.ts exactly; shapes are in the comments there. */
+#ifndef MOVE37_KERNELS_H
+#define MOVE37_KERNELS_H
+#include <stdint.h>
+
+void gemm(float *C, const float *A, const float *B, long M, long N, long K, int transA, int transB, int accumulate);
+
+void add_bias(float *y, const float *b, long R, long N);
+void bias_backward(float *db, const float *dy, long R, long N);
+void add(float *y, const float *a, const float *b, long N);
+void scale(float *x, float alpha, long N);
+double sum_squares(const float *x, long N);
+
+void rmsnorm(float *y, float *rstd, const float *x, const float *w, long R, long N, float eps);
+void rmsnorm_backward(float *dx, float *dw, const float *dy, const float *x, const float *w, const float *rstd, long R, long N);
+void layernorm(float *y, float *mean, float *rstd, const float *x, const float *w, const float *b, long R, long N, float eps);
+void layernorm_backward(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w,
+                        const float *mean, const float *rstd, long R, long N);
+
+void rope(float *x, const int32_t *pos, const float *cos, const float *sin, long R, long heads, long hd, int inverse);
+
+void attention(float *out, float *lse, const float *q, const float *k, const float *v, const uint8_t *mask,
+               long B, long T, long S, long Smax, long nh, long nkv, long hd);
+void attention_backward(float *dq, float *dk, float *dv, const float *dout, const float *out, const float *lse,
+                        const float *q, const float *k, const float *v, const uint8_t *mask,
+                        long B, long T, long S, long Smax, long nh, long nkv, long hd);
+
+void swiglu(float *h, const float *gate, const float *up, long N);
+void swiglu_backward(float *dgate, float *dup, const float *dh, const float *gate, const float *up, long N);
+void gelu(float *y, const float *x, long N);
+void gelu_backward(float *dx, const float *dy, const float *x, long N);
+
+void embedding(float *out, const float *table, const int32_t *ids, long R, long H);
+void embedding_backward(float *dtable, const float *dout, const int32_t *ids, long R, long H);
+
+void log_softmax_gather(float *logp, float *entropy, float *lse, const float *logits, const int32_t *targets,
+                        long R, long V, float temperature);
+void log_softmax_gather_backward(float *logits, const float *lse, const int32_t *targets, const float *dlogp,
+                                 const float *dentropy, long R, long V, float temperature);
+
+void adamw(float *p, const float *g, float *m, float *v, long N, double lr, double beta1, double beta2, double eps,
+           double weight_decay, double t);
+
+/* Sustained FP32 GFLOP/s of a register-only FMA loop on every pool thread for about `seconds`. */
+double peak_gflops(double seconds);
+
+#endif

@@ -1,0 +1,158 @@
+/**
+ * The native backend: C kernels (native/, built by scripts/build-native.mjs into build/Release/move37.node)
+ * called through N-API on Float32Array buffers, threaded by a persistent pool and SIMD-vectorised.
+ * Semantics are those documented on `Backend` in ./backend.ts; the C glue checks every buffer's type and length.
+ */
+import { createRequire } from "node:module";
+import type { Backend, Buf } from "./backend.js";
+
+/** A Backend kernel's signature with every float buffer narrowed to Float32Array (what the C glue accepts). */
+type Float32Kernel<T> = T extends (...args: infer A) => infer R
+  ? (...args: { [I in keyof A]: A[I] extends Buf ? Float32Array : A[I] extends Buf | null ? Float32Array | null : A[I] }) => R
+  : never;
+type Kernel = Exclude<keyof Backend, "name" | "threads">;
+
+/** What build/Release/move37.node exports (see native/napi.c): every kernel, plus pool and machine queries. */
+export type Addon = { [K in Kernel]: Float32Kernel<Backend[K]> } & {
+  peakGflops(seconds: number): number;
+  threads(): number;
+  setThreads(n: number): number;
+  simd(): "avx512" | "avx2" | "scalar";
+};
+
+/** A kernel of the native backend got a Float64Array (or another non-float32 buffer). */
+export class NativeDtypeError extends Error {
+  constructor(op: string) {
+    super(`native backend ${op}: buffers must be Float32Array; use the reference backend (getBackend("reference")) for float64, e.g. finite-difference checks`);
+    this.name = "NativeDtypeError";
+  }
+}
+
+let cached: { addon: Addon | null; error: string | null } | null = null;
+
+/** Loads the addon once; returns null (and remembers why) when it is not built or fails to load. */
+export function loadAddon(): Addon | null {
+  if (!cached) {
+    try {
+      const addon = createRequire(import.meta.url)("../../build/Release/move37.node") as Addon;
+      cached = { addon, error: null };
+    } catch (e) {
+      cached = { addon: null, error: (e as Error).message.split("\n")[0] };
+    }
+  }
+  return cached.addon;
+}
+
+/** Why the addon did not load (null when it did). */
+export function addonError(): string | null {
+  loadAddon();
+  return cached!.error;
+}
+
+function f32(op: string, x: Buf): Float32Array {
+  if (!(x instanceof Float32Array)) throw new NativeDtypeError(op);
+  return x;
+}
+
+function f32OrNull(op: string, x: Buf | null): Float32Array | null {
+  return x === null ? null : f32(op, x);
+}
+
+export class NativeBackend implements Backend {
+  readonly name = "native" as const;
+  constructor(private readonly addon: Addon) {}
+
+  get threads(): number { return this.addon.threads(); }
+  /** Resize the kernel thread pool (n ≤ 0: back to MOVE37_THREADS or the available cores). Returns the new size. */
+  setThreads(n: number): number { return this.addon.setThreads(n); }
+  /** Sustained FP32 GFLOP/s of a register-only FMA loop on every pool thread, timed for about `seconds`. */
+  peakGflops(seconds = 0.5): number { return this.addon.peakGflops(seconds); }
+
+  matmul(C: Buf, A: Buf, B: Buf, M: number, N: number, K: number, transA: boolean, transB: boolean, accumulate: boolean): void {
+    this.addon.matmul(f32("matmul", C), f32("matmul", A), f32("matmul", B), M, N, K, transA, transB, accumulate);
+  }
+
+  addBias(y: Buf, b: Buf, R: number, N: number): void {
+    this.addon.addBias(f32("addBias", y), f32("addBias", b), R, N);
+  }
+  biasBackward(db: Buf, dy: Buf, R: number, N: number): void {
+    this.addon.biasBackward(f32("biasBackward", db), f32("biasBackward", dy), R, N);
+  }
+  add(y: Buf, a: Buf, b: Buf, N: number): void {
+    this.addon.add(f32("add", y), f32("add", a), f32("add", b), N);
+  }
+  scale(x: Buf, alpha: number, N: number): void {
+    this.addon.scale(f32("scale", x), alpha, N);
+  }
+  sumSquares(x: Buf, N: number): number {
+    return this.addon.sumSquares(f32("sumSquares", x), N);
+  }
+
+  rmsnorm(y: Buf, rstd: Buf, x: Buf, w: Buf, R: number, N: number, eps: number): void {
+    const op = "rmsnorm";
+    this.addon.rmsnorm(f32(op, y), f32(op, rstd), f32(op, x), f32(op, w), R, N, eps);
+  }
+  rmsnormBackward(dx: Buf, dw: Buf, dy: Buf, x: Buf, w: Buf, rstd: Buf, R: number, N: number): void {
+    const op = "rmsnormBackward";
+    this.addon.rmsnormBackward(f32(op, dx), f32(op, dw), f32(op, dy), f32(op, x), f32(op, w), f32(op, rstd), R, N);
+  }
+  layernorm(y: Buf, mean: Buf, rstd: Buf, x: Buf, w: Buf, b: Buf, R: number, N: number, eps: number): void {
+    const op = "layernorm";
+    this.addon.layernorm(f32(op, y), f32(op, mean), f32(op, rstd), f32(op, x), f32(op, w), f32(op, b), R, N, eps);
+  }
+  layernormBackward(dx: Buf, dw: Buf, db: Buf, dy: Buf, x: Buf, w: Buf, mean: Buf, rstd: Buf, R: number, N: number): void {
+    const op = "layernormBackward";
+    this.addon.layernormBackward(f32(op, dx), f32(op, dw), f32(op, db), f32(op, dy), f32(op, x), f32(op, w), f32(op, mean), f32(op, rstd), R, N);
+  }
+
+  rope(x: Buf, pos: Int32Array, cos: Buf, sin: Buf, R: number, heads: number, hd: number, inverse: boolean): void {
+    this.addon.rope(f32("rope", x), pos, f32("rope", cos), f32("rope", sin), R, heads, hd, inverse);
+  }
+
+  attention(out: Buf, lse: Buf, q: Buf, k: Buf, v: Buf, keyMask: Uint8Array | null,
+    B: number, T: number, S: number, Smax: number, nh: number, nkv: number, hd: number): void {
+    const op = "attention";
+    this.addon.attention(f32(op, out), f32(op, lse), f32(op, q), f32(op, k), f32(op, v), keyMask, B, T, S, Smax, nh, nkv, hd);
+  }
+  attentionBackward(dq: Buf, dk: Buf, dv: Buf, dout: Buf, out: Buf, lse: Buf, q: Buf, k: Buf, v: Buf, keyMask: Uint8Array | null,
+    B: number, T: number, S: number, Smax: number, nh: number, nkv: number, hd: number): void {
+    const op = "attentionBackward";
+    this.addon.attentionBackward(f32(op, dq), f32(op, dk), f32(op, dv), f32(op, dout), f32(op, out), f32(op, lse),
+      f32(op, q), f32(op, k), f32(op, v), keyMask, B, T, S, Smax, nh, nkv, hd);
+  }
+
+  swiglu(h: Buf, gate: Buf, up: Buf, N: number): void {
+    this.addon.swiglu(f32("swiglu", h), f32("swiglu", gate), f32("swiglu", up), N);
+  }
+  swigluBackward(dgate: Buf, dup: Buf, dh: Buf, gate: Buf, up: Buf, N: number): void {
+    const op = "swigluBackward";
+    this.addon.swigluBackward(f32(op, dgate), f32(op, dup), f32(op, dh), f32(op, gate), f32(op, up), N);
+  }
+  gelu(y: Buf, x: Buf, N: number): void {
+    this.addon.gelu(f32("gelu", y), f32("gelu", x), N);
+  }
+  geluBackward(dx: Buf, dy: Buf, x: Buf, N: number): void {
+    this.addon.geluBackward(f32("geluBackward", dx), f32("geluBackward", dy), f32("geluBackward", x), N);
+  }
+
+  embedding(out: Buf, table: Buf, ids: Int32Array, R: number, H: number): void {
+    this.addon.embedding(f32("embedding", out), f32("embedding", table), ids, R, H);
+  }
+  embeddingBackward(dtable: Buf, dout: Buf, ids: Int32Array, R: number, H: number): void {
+    this.addon.embeddingBackward(f32("embeddingBackward", dtable), f32("embeddingBackward", dout), ids, R, H);
+  }
+
+  logSoftmaxGather(logp: Buf, entropy: Buf, lse: Buf, logits: Buf, targets: Int32Array, R: number, V: number, temperature: number): void {
+    const op = "logSoftmaxGather";
+    this.addon.logSoftmaxGather(f32(op, logp), f32(op, entropy), f32(op, lse), f32(op, logits), targets, R, V, temperature);
+  }
+  logSoftmaxGatherBackward(logits: Buf, lse: Buf, targets: Int32Array, dlogp: Buf | null, dentropy: Buf | null, R: number, V: number, temperature: number): void {
+    const op = "logSoftmaxGatherBackward";
+    this.addon.logSoftmaxGatherBackward(f32(op, logits), f32(op, lse), targets, f32OrNull(op, dlogp), f32OrNull(op, dentropy), R, V, temperature);
+  }
+
+  adamw(p: Buf, g: Buf, m: Buf, v: Buf, N: number, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, t: number): void {
+    const op = "adamw";
+    this.addon.adamw(f32(op, p), f32(op, g), f32(op, m), f32(op, v), N, lr, beta1, beta2, eps, weightDecay, t);
+  }
+}

@@ -1,0 +1,35 @@
+/** Shared by the native kernel tests: the backends under comparison, random buffers, and a closeness check. */
+import assert from "node:assert/strict";
+import { getBackend, nativeAvailable } from "../../src/engine/index.js";
+import type { NativeBackend } from "../../src/engine/native.js";
+import { referenceBackend } from "../../src/engine/reference.js";
+import { uniformRng } from "../../src/model/init.js";
+
+/** node:test `skip` option: a reason when the addon is not built, so the files skip cleanly instead of failing. */
+export const skip = nativeAvailable() ? false : "native addon not built (run `node scripts/build-native.mjs`)";
+export const nat = (nativeAvailable() ? getBackend("native") : null) as NativeBackend;
+export const ref = referenceBackend;
+export const rng = uniformRng;
+
+/** n uniform floats in [−scale, scale). */
+export function rand32(n: number, rand: () => number, scale = 1): Float32Array {
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; i++) a[i] = (rand() * 2 - 1) * scale;
+  return a;
+}
+
+/** Asserts |actual − expected| ≤ atol + rtol·|expected| elementwise; infinities must match exactly. */
+export function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, label: string, rtol = 1e-5, atol = 1e-5): void {
+  assert.equal(actual.length, expected.length, `${label}: length`);
+  for (let i = 0; i < expected.length; i++) {
+    const a = actual[i], e = expected[i];
+    if (!Number.isFinite(e)) { assert.equal(a, e, `${label}[${i}]: ${a} vs ${e}`); continue; }
+    assert.ok(Math.abs(a - e) <= atol + rtol * Math.abs(e), `${label}[${i}]: native ${a} vs reference ${e}`);
+  }
+}
+
+/** Runs fn with the pool at n threads, restoring the default afterwards. */
+export function withThreads<T>(n: number, fn: () => T): T {
+  nat.setThreads(n);
+  try { return fn(); } finally { nat.setThreads(0); }
+}
