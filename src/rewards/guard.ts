@@ -1,0 +1,47 @@
+// Makes any reward total: an exception inside a verifier becomes null ("cannot judge"),
+// never a crashed training step, and over-long inputs are cut before any parsing.
+import type { AsyncRewardFn, RewardExample, RewardFn, RewardValue } from "./types.js";
+
+/** Longest completion any reward reads (characters); the tail is kept because answers come last. */
+export const MAX_COMPLETION_CHARS = 100_000;
+
+/** Keeps the last `max` characters of `s` (answers sit at the end of a completion). */
+export function tail(s: string, max = MAX_COMPLETION_CHARS): string {
+  return s.length > max ? s.slice(s.length - max) : s;
+}
+
+function clean(v: unknown): RewardValue {
+  return typeof v === "number" && Number.isFinite(v) ? v : null;
+}
+
+/** Wraps a sync reward: non-string input, exceptions and non-finite results all give null. */
+export function safe(fn: RewardFn): RewardFn {
+  return (completion: string, example: RewardExample): RewardValue => {
+    try {
+      if (typeof completion !== "string") return null;
+      return clean(fn(tail(completion), example ?? {}));
+    } catch {
+      return null;
+    }
+  };
+}
+
+/** Wraps an async reward the same way (a rejection gives null). */
+export function safeAsync(fn: AsyncRewardFn): AsyncRewardFn {
+  return async (completion: string, example: RewardExample): Promise<RewardValue> => {
+    try {
+      if (typeof completion !== "string") return null;
+      return clean(await fn(tail(completion), example ?? {}));
+    } catch {
+      return null;
+    }
+  };
+}
+
+/** Reads a string field of an example, or undefined. */
+export function field(example: RewardExample, key: string): string | undefined {
+  const v = example[key];
+  if (typeof v === "string") return v;
+  if (typeof v === "number" && Number.isFinite(v)) return String(v);
+  return undefined;
+}
