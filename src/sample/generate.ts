@@ -1,0 +1,154 @@
+import type { CausalLM } from "../model/types.js";
+import type { Tokenizer } from "../tokenizer/types.js";
+import { DecodeStream } from "../tokenizer/decode-stream.js";
+import { renderChat, type ChatRenderOptions } from "../tokenizer/chat-template.js";
+import { SamplingOptionsSchema, type SamplingOptions, type ResolvedSamplingOptions } from "./options.js";
+import { TokenPicker } from "./pick.js";
+import { Rng } from "./rng.js";
+
+export type FinishReason = "stop" | "eos" | "length";
+
+export interface Generation {
+  /** Which prompt this completes, and which of its numReturnSequences samples it is. */
+  prompt: number;
+  sample: number;
+  /** Generated ids, including the EOS token or the tokens that spelled a stop string. */
+  ids: number[];
+  /** Completion text: no EOS, cut before a stop string, special tokens skipped unless asked. */
+  text: string;
+  /** [ids.length] log-probs under log softmax(logits / temperature), see `Picked.logprob`. */
+  logprobs: number[];
+  finishReason: FinishReason;
+}
+
+/** One generated token; `text` is the new printable text (may be "" while UTF-8 or a possible stop string is pending). */
+export interface TokenEvent { prompt: number; sample: number; token: number; text: string; finishReason: FinishReason | null }
+
+export class GenerationError extends Error {
+  constructor(message: string) { super(message); this.name = "GenerationError"; }
+}
+
+interface Row {
+  prompt: number; sample: number; promptIds: readonly number[];
+  ids: number[]; logprobs: number[]; text: string; emitted: number;
+  finishReason: FinishReason | null; rng: Rng; stream: DecodeStream; seen: Set<number> | null;
+}
+
+/**
+ * Batched generation with the KV cache. Prompts of different lengths are left-padded (valid = 0) into one prefill,
+ * then every step feeds each unfinished row its last token. A row finishes on an EOS id, a stop string, or
+ * maxNewTokens; finished rows leave the cache (`keep`), so steps shrink as sequences end. Results are in
+ * prompt-major order (prompt 0's samples first). Each sequence samples from its own seeded stream, so a seeded run
+ * gives the same completions whatever the batch size.
+ */
+export function generate(model: CausalLM, tokenizer: Tokenizer, prompts: readonly (readonly number[])[],
+  options: SamplingOptions, onToken?: (e: TokenEvent) => void): Generation[] {
+  const o = SamplingOptionsSchema.parse(options);
+  const V = model.config.vocab_size;
+  prompts.forEach((p, i) => {
+    if (p.length === 0) throw new GenerationError(`prompt ${i} is empty: give at least one token (e.g. the BOS token)`);
+    for (const id of p) if (!Number.isInteger(id) || id < 0 || id >= V) throw new GenerationError(`prompt ${i} holds token id ${id}, outside the model's vocabulary of ${V}: use the model's own tokenizer`);
+  });
+  const longest = Math.max(0, ...prompts.map(p => p.length));
+  if (longest + o.maxNewTokens > model.config.max_position_embeddings) {
+    throw new GenerationError(`prompt (${longest} tokens) + maxNewTokens (${o.maxNewTokens}) exceeds the model's max_position_embeddings (${model.config.max_position_embeddings}): shorten the prompt or lower maxNewTokens`);
+  }
+  const seed = o.seed ?? Math.floor(Math.random() * 2 ** 32);
+  const rows: Row[] = [];
+  prompts.forEach((promptIds, prompt) => {
+    for (let sample = 0; sample < o.numReturnSequences; sample++) {
+      rows.push({
+        prompt, sample, promptIds, ids: [], logprobs: [], text: "", emitted: 0, finishReason: null,
+        rng: Rng.forStream(seed, rows.length),
+        stream: new DecodeStream(tokenizer, { skipSpecialTokens: o.skipSpecialTokens }),
+        seen: o.repetitionPenalty !== 1 ? new Set(promptIds) : null,
+      });
+    }
+  });
+  const eos = new Set(o.eosTokenIds ?? [tokenizer.eosId, model.config.eos_token_id].filter((x): x is number => x !== null));
+  const picker = new TokenPicker(V, Math.min(V, tokenizer.vocabSize), o);
+  const batch = o.batchSize ?? Math.max(1, rows.length);
+  for (let start = 0; start < rows.length; start += batch) {
+    decodeRows(model, rows.slice(start, start + batch), o, eos, picker, tokenizer.padId ?? 0, onToken);
+  }
+  return rows.map(({ prompt, sample, ids, text, logprobs, finishReason }) => ({ prompt, sample, ids, text, logprobs, finishReason: finishReason! }));
+}
+
+function decodeRows(model: CausalLM, rows: Row[], o: ResolvedSamplingOptions, eos: Set<number>, picker: TokenPicker,
+  padId: number, onToken?: (e: TokenEvent) => void) {
+  const V = model.config.vocab_size;
+  const T = Math.max(...rows.map(r => r.promptIds.length));
+  const cache = model.newCache(rows.length, T + o.maxNewTokens);
+  const tokens = new Int32Array(rows.length * T).fill(padId);   // [B, T] left-padded prompts
+  const valid = new Uint8Array(rows.length * T);                // [B, T] 0 on padding
+  rows.forEach((r, b) => {
+    const off = b * T + T - r.promptIds.length;
+    tokens.set(r.promptIds, off);
+    valid.fill(1, off, (b + 1) * T);
+  });
+  let logits = model.decode(cache, tokens, valid, T);           // [B, V] at each row's last slot
+  let active = rows;
+  const maxStop = Math.max(0, ...o.stop.map(s => s.length));
+  for (;;) {
+    const keep: number[] = [];
+    active.forEach((r, b) => {
+      const { token, logprob } = picker.pick(logits.subarray(b * V, (b + 1) * V), r.seen, r.rng);
+      r.ids.push(token);
+      r.logprobs.push(logprob);
+      r.seen?.add(token);
+      advance(r, token, o, eos, maxStop);
+      if (onToken) {
+        const safe = r.finishReason ? r.text.length : Math.max(r.emitted, r.text.length - Math.max(0, maxStop - 1));
+        onToken({ prompt: r.prompt, sample: r.sample, token, text: r.text.slice(r.emitted, safe), finishReason: r.finishReason });
+        r.emitted = safe;
+      }
+      if (!r.finishReason) keep.push(b);
+    });
+    if (keep.length === 0) return;
+    if (keep.length < active.length) {
+      cache.keep(keep);
+      active = keep.map(b => active[b]);
+    }
+    const next = Int32Array.from(active, r => r.ids[r.ids.length - 1]);
+    logits = model.decode(cache, next, new Uint8Array(active.length).fill(1), 1);
+  }
+}
+
+/** Appends a token's text and decides whether the row is done. */
+function advance(r: Row, token: number, o: ResolvedSamplingOptions, eos: Set<number>, maxStop: number) {
+  if (eos.has(token)) {
+    r.finishReason = "eos";
+    appendText(r, r.stream.flush(), o.stop, maxStop);
+    return;
+  }
+  appendText(r, r.stream.push(token), o.stop, maxStop);
+  if (!r.finishReason && r.ids.length >= o.maxNewTokens) {
+    r.finishReason = "length";
+    appendText(r, r.stream.flush(), o.stop, maxStop);
+  }
+}
+
+/** Adds text and cuts it before the earliest stop string; only the tail that the new text can complete is searched. */
+function appendText(r: Row, delta: string, stop: readonly string[], maxStop: number) {
+  if (!delta) return;
+  const from = Math.max(0, r.text.length - maxStop + 1);
+  r.text += delta;
+  let cut = -1;
+  for (const s of stop) {
+    const i = r.text.indexOf(s, from);
+    if (i >= 0 && (cut < 0 || i < cut)) cut = i;
+  }
+  if (cut >= 0) {
+    r.text = r.text.slice(0, cut);
+    r.finishReason = "stop";
+  }
+}
+
+/**
+ * Prompt text → ids. With `chat`, the text is the user's message rendered through the chat template (which holds
+ * any BOS itself); without, the raw text is encoded with the tokenizer's own special tokens.
+ */
+export function encodePrompt(tokenizer: Tokenizer, text: string, chat?: ChatRenderOptions | false): number[] {
+  if (!chat) return tokenizer.encode(text);
+  return tokenizer.encode(renderChat(tokenizer, [{ role: "user", content: text }], chat), { addSpecialTokens: false });
+}

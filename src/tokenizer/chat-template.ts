@@ -1,0 +1,66 @@
+import { Template } from "@huggingface/jinja";
+import type { Tokenizer } from "./types.js";
+import { TokenizerError } from "./types.js";
+
+export interface ChatMessage { role: "system" | "user" | "assistant" | (string & {}); content: string }
+
+/** DeepSeek-R1-Zero's prompt (the R1 paper, Table 1), word for word. */
+export const R1_PREAMBLE = "A conversation between User and Assistant. The user asks a question, and the Assistant solves it. " +
+  "The assistant first thinks about the reasoning process in the mind and then provides the user with the answer. " +
+  "The reasoning process and answer are enclosed within <think> </think> and <answer> </answer> tags, respectively, " +
+  "i.e., <think> reasoning process here </think> <answer> answer here </answer>.";
+
+/**
+ * The R1 template as Jinja: "<preamble> User: {prompt}. Assistant:". A system message replaces the preamble;
+ * an assistant turn is " Assistant: {content}" followed by the EOS token, so SFT targets end the way generation stops.
+ */
+export const R1_TEMPLATE =
+  "{{- bos_token if bos_token else '' -}}" +
+  "{%- if messages[0].role == 'system' -%}{{- messages[0].content -}}{%- set rest = messages[1:] -%}" +
+  "{%- else -%}{{- r1_preamble -}}{%- set rest = messages -%}{%- endif -%}" +
+  "{%- for m in rest -%}" +
+  "{%- if m.role == 'user' -%}{{- ' User: ' + m.content + '.' -}}" +
+  "{%- elif m.role == 'assistant' -%}{{- ' Assistant: ' + m.content -}}{{- eos_token if eos_token else '' -}}" +
+  "{%- else -%}{{- raise_exception('the R1 template has roles system, user, assistant; got ' + m.role) -}}{%- endif -%}" +
+  "{%- endfor -%}" +
+  "{%- if add_generation_prompt -%}{{- ' Assistant:' -}}{%- endif -%}";
+
+export interface ChatRenderOptions {
+  /** "r1" for the built-in R1 template, "model" for tokenizer_config.json's chat_template, or a Jinja string. Default: the model's, else r1. */
+  template?: "r1" | "model" | (string & {});
+  /** End with the assistant's turn opening (default true). */
+  addGenerationPrompt?: boolean;
+  /** Also open the reasoning block ("<think>") so generation starts inside it. Default false: R1-Zero lets the model write it. */
+  prefillThink?: boolean;
+  /** Extra variables for the template (e.g. enable_thinking, tools). */
+  extra?: Record<string, unknown>;
+}
+
+export class ChatTemplateError extends TokenizerError {
+  constructor(message: string) { super(message); this.name = "ChatTemplateError"; }
+}
+
+/** Renders messages to the prompt text a model was trained on (Hugging Face's apply_chat_template, tokenize=False). */
+export function renderChat(tokenizer: Tokenizer, messages: readonly ChatMessage[], opts: ChatRenderOptions = {}): string {
+  if (messages.length === 0) throw new ChatTemplateError("no messages to render: give at least one user message");
+  const choice = opts.template ?? (tokenizer.chatTemplate ? "model" : "r1");
+  let source: string;
+  if (choice === "r1") source = R1_TEMPLATE;
+  else if (choice === "model") {
+    if (!tokenizer.chatTemplate) throw new ChatTemplateError("this tokenizer has no chat_template in tokenizer_config.json: use the built-in template \"r1\" or pass a Jinja template");
+    source = tokenizer.chatTemplate;
+  } else source = choice;
+  let text: string;
+  try {
+    text = new Template(source).render({
+      messages, add_generation_prompt: opts.addGenerationPrompt ?? true,
+      bos_token: tokenizer.bosToken ?? "", eos_token: tokenizer.eosToken ?? "", pad_token: tokenizer.padToken ?? "",
+      r1_preamble: R1_PREAMBLE,
+      ...opts.extra,
+    });
+  } catch (e) {
+    throw new ChatTemplateError(`chat template failed to render: ${(e as Error).message} (check the messages' roles and the template's Jinja)`);
+  }
+  if (opts.prefillThink) text += choice === "r1" ? " <think>" : "<think>\n";
+  return text;
+}

@@ -1,0 +1,31 @@
+import { existsSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import type { Tokenizer, TokenizerConfigJson } from "./types.js";
+import { TokenizerError } from "./types.js";
+import { HfTokenizer } from "./hf.js";
+import type { TokenizerJson } from "./tokenizer-json.js";
+
+/** Loads a model folder's tokenizer: tokenizer.json, with tokenizer_config.json (special tokens, chat template) if present. */
+export function loadTokenizer(dir: string): Tokenizer {
+  const path = join(dir, "tokenizer.json");
+  if (!existsSync(path)) throw new TokenizerError(`no tokenizer.json in ${dir}: a model folder needs one (save a ByteTokenizer's toTokenizerJson() or a trainBpe result with writeTokenizerFiles)`);
+  const json = readJson(path);
+  const configPath = join(dir, "tokenizer_config.json");
+  const config = existsSync(configPath) ? readJson(configPath) as TokenizerConfigJson : {};
+  return new HfTokenizer(json, config);
+}
+
+/** Writes tokenizer.json and tokenizer_config.json into a model folder (created if missing). */
+export function writeTokenizerFiles(dir: string, json: TokenizerJson | object, config: TokenizerConfigJson): void {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, "tokenizer.json"), JSON.stringify(json));
+  writeFileSync(join(dir, "tokenizer_config.json"), JSON.stringify({ tokenizer_class: "PreTrainedTokenizerFast", ...config }, null, 2));
+}
+
+function readJson(path: string): object {
+  try {
+    return JSON.parse(readFileSync(path, "utf8"));
+  } catch (e) {
+    throw new TokenizerError(`${path} is not valid JSON (${(e as Error).message}): restore the file from the model's source`);
+  }
+}
