@@ -1,0 +1,179 @@
+// Hugging Face folder (Llama / Qwen2, safetensors + tokenizer.json) → GGUF v3 for llama.cpp, F32 or F16.
+// Key types, tensor names and the llama Q/K row permutation follow /work/shared/gguf-notes.md.
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { headDim, type ModelConfig } from "../config.js";
+import { BYTE_TO_UNICODE } from "../../tokenizer/byte-unicode.js";
+import { GgufExportError } from "./errors.js";
+import { readHfConfig, readHfWeights } from "./hf.js";
+import { writeGguf, type GgufTensor, type GgufValue } from "./gguf.js";
+import type { TensorData } from "./safetensors.js";
+
+export type GgufDtype = "f32" | "f16";
+
+/** llama.cpp token types. */
+const TOKEN_TYPE = { normal: 1, control: 3, userDefined: 4, unused: 5 } as const;
+
+/**
+ * Llama's HF checkpoints rotate dims (i, i + hd/2) (rotate_half); llama.cpp's `llama` arch rotates adjacent pairs
+ * (2i, 2i+1). Reordering each head's output rows as new 2i ← old i, new 2i+1 ← old i + hd/2 makes the two agree
+ * (convert_hf_to_gguf's LlamaModel.permute). `cols` = 1 for a bias.
+ */
+export function permuteRopeRows(w: Float32Array, heads: number, cols: number): Float32Array {
+  const rows = w.length / cols, hd = rows / heads, half = hd / 2;
+  const out = new Float32Array(w.length);
+  for (let h = 0; h < heads; h++) {
+    for (let i = 0; i < half; i++) {
+      out.set(w.subarray((h * hd + i) * cols, (h * hd + i + 1) * cols), (h * hd + 2 * i) * cols);
+      out.set(w.subarray((h * hd + half + i) * cols, (h * hd + half + i + 1) * cols), (h * hd + 2 * i + 1) * cols);
+    }
+  }
+  return out;
+}
+
+/** HF parameter name → GGUF tensor name. */
+export function ggufTensorName(hf: string): string {
+  const fixed: Record<string, string> = { "model.embed_tokens.weight": "token_embd.weight", "model.norm.weight": "output_norm.weight", "lm_head.weight": "output.weight" };
+  if (fixed[hf]) return fixed[hf];
+  const m = /^model\.layers\.(\d+)\.(.+)\.(weight|bias)$/.exec(hf);
+  const parts: Record<string, string> = {
+    input_layernorm: "attn_norm", post_attention_layernorm: "ffn_norm",
+    "self_attn.q_proj": "attn_q", "self_attn.k_proj": "attn_k", "self_attn.v_proj": "attn_v", "self_attn.o_proj": "attn_output",
+    "mlp.gate_proj": "ffn_gate", "mlp.up_proj": "ffn_up", "mlp.down_proj": "ffn_down",
+  };
+  if (!m || !parts[m[2]]) throw new GgufExportError(`no GGUF name for parameter ${hf}`);
+  return `blk.${m[1]}.${parts[m[2]]}.${m[3]}`;
+}
+
+/** GGUF tensors for a model's HF-named parameters. 1-D tensors (norms, biases) stay F32, as llama.cpp's converter keeps them. */
+export function ggufTensors(config: ModelConfig, params: readonly TensorData[], dtype: GgufDtype): GgufTensor[] {
+  const nh = config.num_attention_heads, nkv = config.num_key_value_heads;
+  return params.map(p => {
+    let data = p.data;
+    if (config.architecture === "llama") {
+      const cols = p.shape.length === 2 ? p.shape[1] : 1;
+      if (/self_attn\.q_proj\./.test(p.name)) data = permuteRopeRows(data, nh, cols);
+      if (/self_attn\.k_proj\./.test(p.name)) data = permuteRopeRows(data, nkv, cols);
+    }
+    return { name: ggufTensorName(p.name), shape: p.shape, type: dtype === "f16" && p.shape.length > 1 ? "F16" : "F32", data };
+  });
+}
+
+interface TokenizerJsonShape {
+  model?: { type?: string; vocab?: Record<string, number>; merges?: (string | [string, string])[] };
+  added_tokens?: { id: number; content: string; special?: boolean }[];
+  pre_tokenizer?: unknown;
+}
+
+/** llama.cpp pre-tokenizer names for the split regexes of known tokenizer.json files. */
+const PRE_BY_REGEX: Record<string, string> = {
+  "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+": "qwen2",
+  "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+": "llama-bpe",
+};
+
+/**
+ * The llama.cpp pre-tokenizer matching tokenizer.json's: a Split with Qwen2's or Llama 3's regex, or a bare
+ * ByteLevel with GPT-2's built-in regex. Anything else gets "default" and a warning (tokenization may differ).
+ */
+function preTokenizerName(pre: unknown, warnings: string[]): string {
+  const steps = (p: any): any[] => (p?.type === "Sequence" ? p.pretokenizers ?? [] : p ? [p] : []);
+  const list = steps(pre);
+  const split = list.find(s => s.type === "Split");
+  const regex = split?.pattern?.Regex;
+  if (typeof regex === "string" && PRE_BY_REGEX[regex]) return PRE_BY_REGEX[regex];
+  if (!split && list.length === 1 && list[0].type === "ByteLevel" && list[0].use_regex !== false) return "gpt-2";
+  warnings.push(`tokenizer.json's pre_tokenizer is not one llama.cpp knows by name; wrote tokenizer.ggml.pre = "default", so llama.cpp may split text differently`);
+  return "default";
+}
+
+/** Tokenizer metadata (gpt2-style byte-level BPE) from a Hugging Face tokenizer.json. */
+export function ggufTokenizerKv(dir: string, config: ModelConfig, warnings: string[]): [string, GgufValue][] {
+  const path = join(dir, "tokenizer.json");
+  if (!existsSync(path)) throw new GgufExportError(`${dir} has no tokenizer.json; llama.cpp needs the vocabulary inside the GGUF file`);
+  const tj = JSON.parse(readFileSync(path, "utf8")) as TokenizerJsonShape;
+  const model = tj.model;
+  if (model?.type !== "BPE" || !model.vocab || !model.merges) {
+    throw new GgufExportError(`${path}: model.type is ${JSON.stringify(model?.type)}; only byte-level BPE tokenizers (vocab + merges) are exported`);
+  }
+  const V = config.vocab_size;
+  const tokens: (string | undefined)[] = new Array(V);
+  const types = new Array<number>(V).fill(TOKEN_TYPE.normal);
+  const place = (content: string, id: number) => {
+    if (!Number.isInteger(id) || id < 0 || id >= V) throw new GgufExportError(`${path}: token ${JSON.stringify(content)} has id ${id}, outside the model's vocab_size ${V}`);
+    if (tokens[id] !== undefined && tokens[id] !== content) throw new GgufExportError(`${path}: id ${id} is both ${JSON.stringify(tokens[id])} and ${JSON.stringify(content)}`);
+    tokens[id] = content;
+  };
+  for (const [content, id] of Object.entries(model.vocab)) place(content, id);
+  for (const t of tj.added_tokens ?? []) {
+    place(t.content, t.id);
+    types[t.id] = t.special ? TOKEN_TYPE.control : TOKEN_TYPE.userDefined;
+  }
+  const known = new Set(tokens);
+  const missingBytes = BYTE_TO_UNICODE.filter(c => !known.has(c));
+  if (missingBytes.length) {
+    throw new GgufExportError(`${path}: the vocab lacks ${missingBytes.length} of the 256 byte-level symbols (e.g. ${JSON.stringify(missingBytes[0])}); llama.cpp would silently drop those bytes`);
+  }
+  // ids the tokenizer does not use (an embedding padded past the vocab) become unused filler, as llama.cpp's converter does
+  const names = Array.from(tokens, (t, id) => {
+    if (t !== undefined) return t;
+    types[id] = TOKEN_TYPE.unused;
+    return `[PAD${id}]`;
+  });
+  const merges = model.merges.map(m => (Array.isArray(m) ? m.join(" ") : m));
+
+  const tokCfgPath = join(dir, "tokenizer_config.json");
+  const tokCfg = existsSync(tokCfgPath) ? JSON.parse(readFileSync(tokCfgPath, "utf8")) as Record<string, unknown> : {};
+  const idOf = (special: unknown) => {
+    const s = typeof special === "string" ? special : (special as { content?: string } | null)?.content;
+    const id = s === undefined ? -1 : names.indexOf(s);
+    return id >= 0 ? id : null;
+  };
+  const bos = config.bos_token_id ?? idOf(tokCfg.bos_token);
+  const eos = config.eos_token_id ?? idOf(tokCfg.eos_token);
+  const kv: [string, GgufValue][] = [
+    ["tokenizer.ggml.model", { type: "string", value: "gpt2" }],
+    ["tokenizer.ggml.pre", { type: "string", value: preTokenizerName(tj.pre_tokenizer, warnings) }],
+    ["tokenizer.ggml.tokens", { type: "array", itemType: "string", value: names }],
+    ["tokenizer.ggml.token_type", { type: "array", itemType: "i32", value: types }],
+    ["tokenizer.ggml.merges", { type: "array", itemType: "string", value: merges }],
+  ];
+  if (bos !== null) kv.push(["tokenizer.ggml.bos_token_id", { type: "u32", value: bos }]);
+  if (eos !== null) kv.push(["tokenizer.ggml.eos_token_id", { type: "u32", value: eos }]);
+  kv.push(["tokenizer.ggml.add_bos_token", { type: "bool", value: tokCfg.add_bos_token === true }]);
+  if (typeof tokCfg.chat_template === "string") kv.push(["tokenizer.chat_template", { type: "string", value: tokCfg.chat_template }]);
+  return kv;
+}
+
+/** Model hyper-parameters under `{arch}.*`, with the types llama.cpp's loader requires. */
+export function ggufModelKv(c: ModelConfig, name: string, dtype: GgufDtype): [string, GgufValue][] {
+  const a = c.architecture;
+  const u32 = (value: number): GgufValue => ({ type: "u32", value });
+  const f32 = (value: number): GgufValue => ({ type: "f32", value });
+  return [
+    ["general.architecture", { type: "string", value: a }],
+    ["general.name", { type: "string", value: name }],
+    ["general.file_type", u32(dtype === "f16" ? 1 : 0)],
+    [`${a}.context_length`, u32(c.max_position_embeddings)],
+    [`${a}.embedding_length`, u32(c.hidden_size)],
+    [`${a}.block_count`, u32(c.num_hidden_layers)],
+    [`${a}.feed_forward_length`, u32(c.intermediate_size)],
+    [`${a}.attention.head_count`, u32(c.num_attention_heads)],
+    [`${a}.attention.head_count_kv`, u32(c.num_key_value_heads)],
+    [`${a}.rope.dimension_count`, u32(headDim(c))],
+    [`${a}.rope.freq_base`, f32(c.rope_theta)],
+    [`${a}.attention.layer_norm_rms_epsilon`, f32(c.rms_norm_eps)],
+  ];
+}
+
+export interface GgufExportResult { path: string; architecture: string; tensors: number; bytes: number; warnings: string[] }
+
+/** Exports the model folder `dir` (config.json, safetensors, tokenizer.json) to the GGUF file `out`. */
+export function exportGguf(dir: string, out: string, dtype: GgufDtype = "f32", name = "move37"): GgufExportResult {
+  if (dtype !== "f32" && dtype !== "f16") throw new GgufExportError(`dtype ${dtype} is not supported (supported: f32, f16)`);
+  const config = readHfConfig(dir);
+  const warnings: string[] = [];
+  const kv = [...ggufModelKv(config, name, dtype), ...ggufTokenizerKv(dir, config, warnings)];
+  const tensors = ggufTensors(config, readHfWeights(dir, config), dtype);
+  const bytes = writeGguf(out, kv, tensors);
+  return { path: out, architecture: config.architecture, tensors: tensors.length, bytes, warnings };
+}
