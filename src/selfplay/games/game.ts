@@ -49,14 +49,6 @@ export interface Game {
   formatAction(action: number): string;
 }
 
-/** Mirror a `encode`d input (two planes of rows×cols) left-right into `out`. */
-export function mirrorInput(game: Game, x: Float32Array, xOff: number, out: Float32Array, outOff: number): void {
-  const { rows, cols } = game;
-  for (let p = 0; p < 2; p++)
-    for (let r = 0; r < rows; r++)
-      for (let c = 0; c < cols; c++)
-        out[outOff + (p * rows + r) * cols + c] = x[xOff + (p * rows + r) * cols + (cols - 1 - c)];
-}
 
 /** Play a list of actions from the initial position. Throws IllegalMoveError on the first illegal one. */
 export function playActions(game: Game, actions: number[]): GameState {

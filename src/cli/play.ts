@@ -1,0 +1,51 @@
+// `move37 play connect4`: a person against an agent in the terminal.
+import { createInterface } from "node:readline/promises";
+import type { Command } from "commander";
+import { getBackend, type BackendKind } from "../engine/index.js";
+import { AGENT_SPECS, parseAgent } from "../selfplay/agents.js";
+import { getGame } from "../selfplay/games/index.js";
+import { withExamples } from "./help.js";
+
+interface PlayOptions { agent?: string; second?: boolean; backend: BackendKind }
+
+export function register(program: Command): void {
+  const cmd = program
+    .command("play")
+    .description("play a game against an agent in the terminal (you are X and move first unless --second)")
+    .argument("[game]", "connect4 or tictactoe", "connect4")
+    .option("--agent <spec>", `the opponent: ${AGENT_SPECS} (default alphabeta:6)`)
+    .option("--second", "let the agent move first")
+    .option("--backend <kind>", "auto, native or reference", "auto")
+    .action(async (gameName: string, opts: PlayOptions) => {
+      const game = getGame(gameName);
+      const agent = parseAgent(opts.agent ?? "alphabeta:6", game, getBackend(opts.backend), Date.now() & 0xffff);
+      const human = opts.second ? 1 : 0;
+      const rl = createInterface({ input: process.stdin, output: process.stdout });
+      const hint = game.name === "connect4" ? "column 1-7" : "cell 1-9 (1 = bottom left)";
+      let s = game.initial();
+      try {
+        while (s.result() === null) {
+          process.stdout.write(`\n${s.render()}\n`);
+          if (s.toPlay === human) {
+            const text = await rl.question(`your move (${hint}, q to quit): `).catch(() => "q");
+            if (text.trim() === "q") return;
+            const a = game.parseAction(text);
+            if (a === null || !s.isLegal(a)) { process.stdout.write(`"${text.trim()}" is not a legal move here\n`); continue; }
+            s = s.play(a);
+          } else {
+            const a = agent.act([s])[0];
+            process.stdout.write(`${agent.name} plays ${game.formatAction(a)}\n`);
+            s = s.play(a);
+          }
+        }
+        process.stdout.write(`\n${s.render()}\n${s.result() === 0 ? "draw" : s.toPlay === human ? "you lose" : "you win"}\n`);
+      } finally {
+        rl.close();
+      }
+    });
+  withExamples(cmd, [
+    "move37 play connect4",
+    "move37 play connect4 --agent mcts:runs/c4/checkpoints/best.safetensors:400 --second",
+    "move37 play tictactoe --agent alphabeta:9",
+  ]);
+}

@@ -1,0 +1,100 @@
+import type { Backend } from "../engine/backend.js";
+import { AlphaBeta } from "./alphabeta.js";
+import { loadCheckpoint } from "./checkpoint.js";
+import { networkEvaluator } from "./evaluator.js";
+import type { Game, GameState } from "./games/game.js";
+import { heuristicMove } from "./heuristic-player.js";
+import { Mcts, runSimulations, uniformEvaluator, type Evaluator } from "./mcts.js";
+import { randInt, Rng } from "./rng.js";
+
+/**
+ * A player: picks one move for each of a batch of positions (batching lets MCTS agents share
+ * one network forward across all the games an arena or benchmark plays at once).
+ */
+export interface Agent {
+  readonly name: string;
+  act(states: GameState[]): number[];
+}
+
+export const AGENT_SPECS = "random | heuristic | alphabeta:DEPTH | net:CKPT | mcts:CKPT:SIMS | mcts:uniform:SIMS";
+
+export class AgentSpecError extends Error {
+  constructor(spec: string, why: string) {
+    super(`agent "${spec}": ${why}; agents are ${AGENT_SPECS} (e.g. mcts:runs/c4/checkpoints/best.safetensors:200)`);
+    this.name = "AgentSpecError";
+  }
+}
+
+export class WrongGameError extends Error {
+  constructor(spec: string, has: string, want: string) {
+    super(`agent "${spec}" was trained on ${has}, not ${want}: pick a checkpoint of ${want}`);
+    this.name = "WrongGameError";
+  }
+}
+
+/** MCTS with no noise and the most visited move (play strength, not exploration). */
+export function mctsAgent(name: string, game: Game, evaluator: Evaluator, sims: number, cPuct = 1.5): Agent {
+  const rng = new Rng(0);
+  return {
+    name,
+    act(states) {
+      const trees = states.map(s => new Mcts(game, s, { cPuct, dirichletAlpha: 1, dirichletWeight: 0 }, rng));
+      runSimulations(trees, evaluator, sims);
+      return trees.map(t => t.chooseAction(0));
+    },
+  };
+}
+
+/** The raw policy: the legal move with the highest prior (no search). */
+export function netAgent(name: string, evaluator: Evaluator): Agent {
+  return {
+    name,
+    act(states) {
+      return evaluator.evaluate(states).map(e => {
+        let best = 0;
+        for (let a = 1; a < e.priors.length; a++) if (e.priors[a] > e.priors[best]) best = a;
+        return best;
+      });
+    },
+  };
+}
+
+export function alphaBetaAgent(game: Game, depth: number): Agent {
+  const ab = new AlphaBeta(game);
+  return { name: `alphabeta:${depth}`, act: states => states.map(s => ab.search(s, depth).action) };
+}
+
+export function parseAgent(spec: string, game: Game, backend: Backend, seed = 1): Agent {
+  const parts = spec.split(":");
+  const kind = parts[0];
+  const int = (text: string | undefined, what: string): number => {
+    const n = Number(text);
+    if (!Number.isInteger(n) || n < 1) throw new AgentSpecError(spec, `${what} must be a positive integer, got "${text ?? ""}"`);
+    return n;
+  };
+  const loadEval = (path: string): Evaluator => {
+    if (path === "uniform") return uniformEvaluator(game);
+    const ck = loadCheckpoint(path, backend);
+    if (ck.game.name !== game.name) throw new WrongGameError(spec, ck.game.name, game.name);
+    return networkEvaluator(game, ck.net);
+  };
+  const rng = new Rng(seed);
+  switch (kind) {
+    case "random":
+      return { name: spec, act: states => states.map(s => { const l = s.legalActions(); return l[randInt(rng, l.length)]; }) };
+    case "heuristic":
+      return { name: spec, act: states => states.map(s => heuristicMove(s, rng)) };
+    case "alphabeta":
+      return alphaBetaAgent(game, int(parts[1], "the depth"));
+    case "net":
+      if (parts.length < 2) throw new AgentSpecError(spec, "net needs a checkpoint path");
+      return netAgent(spec, loadEval(parts.slice(1).join(":")));
+    case "mcts": {
+      if (parts.length < 3) throw new AgentSpecError(spec, "mcts needs a checkpoint (or uniform) and a simulation count");
+      const sims = int(parts[parts.length - 1], "the simulation count");
+      return mctsAgent(spec, game, loadEval(parts.slice(1, -1).join(":")), sims);
+    }
+    default:
+      throw new AgentSpecError(spec, `unknown kind "${kind}"`);
+  }
+}

@@ -1,0 +1,206 @@
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { z } from "zod";
+import { getBackend } from "../engine/index.js";
+import { SafetensorsFile, writeSafetensors } from "../model/io/safetensors.js";
+import { registerTrainer, type TrainerContext } from "../recipes/registry.js";
+import type { Run } from "../runs/run.js";
+import { mctsAgent, parseAgent } from "./agents.js";
+import { playArena } from "./arena.js";
+import { loadCheckpoint, saveCheckpoint } from "./checkpoint.js";
+import { networkEvaluator } from "./evaluator.js";
+import { getGame } from "./games/index.js";
+import { Network, NetworkConfigSchema } from "./network.js";
+import { evaluatePons, loadPonsSet, type PonsPosition } from "./pons.js";
+import { ReplayBuffer } from "./replay.js";
+import { Rng } from "./rng.js";
+import { playSelfPlayGames } from "./selfplay-games.js";
+import { trainOnBuffer } from "./training.js";
+
+/**
+ * The AlphaZero loop (AlphaGo Zero's gated variant): each iteration the best network plays
+ * itself with MCTS, the positions go to the replay buffer, the candidate network trains on
+ * minibatches from it, and every `evaluate.every` iterations the candidate plays the best; it
+ * is promoted when it scores at least `promote_threshold`. Checkpoints (candidate + optimizer +
+ * generator state, best, replay buffer) are written atomically after every iteration, so
+ * --resume continues exactly where the run stopped.
+ */
+export const AlphaZeroConfig = z.object({
+  game: z.enum(["tictactoe", "connect4"]),
+  seed: z.number().int().default(1),
+  backend: z.enum(["auto", "native", "reference"]).default("auto"),
+  network: NetworkConfigSchema.prefault({}),
+  /** Start from these weights (e.g. the supervised baseline) instead of a random network. */
+  init_checkpoint: z.string().nullable().default(null),
+  iterations: z.number().int().min(1).default(100),
+  /** Stop after this many minutes of wall time (checked between iterations); null = no limit. */
+  max_minutes: z.number().positive().nullable().default(null),
+  selfplay: z.object({
+    games_per_iteration: z.number().int().min(1).default(64),
+    /** Games played at once: the network's batch size during self-play. */
+    concurrency: z.number().int().min(1).default(64),
+    simulations: z.number().int().min(1).default(100),
+    c_puct: z.number().positive().default(1.5),
+    dirichlet_alpha: z.number().positive().default(1.0),
+    dirichlet_weight: z.number().min(0).max(1).default(0.25),
+    /** Plies played with temperature 1 (sampled from visit counts); after that, the most visited move. */
+    temperature_moves: z.number().int().min(0).default(10),
+  }).strict().prefault({}),
+  train: z.object({
+    batch_size: z.number().int().min(1).default(256),
+    steps_per_iteration: z.number().int().min(1).default(100),
+    learning_rate: z.number().positive().default(2e-3),
+    weight_decay: z.number().min(0).default(1e-4),
+    value_weight: z.number().min(0).default(1.0),
+    replay_capacity: z.number().int().min(1).default(100_000),
+    /** Left-right mirror augmentation. */
+    mirror: z.boolean().default(true),
+  }).strict().prefault({}),
+  evaluate: z.object({
+    /** Candidate vs best every this many iterations (0 = never gate: the candidate is always promoted). */
+    every: z.number().int().min(0).default(1),
+    games: z.number().int().min(2).default(40),
+    simulations: z.number().int().min(1).default(50),
+    promote_threshold: z.number().min(0).max(1).default(0.55),
+    /** Random plies before each evaluation pair (each opening is played with both colours). */
+    opening_plies: z.number().int().min(0).default(2),
+    /** Fixed opponents the best network (MCTS at `simulations`) plays after each gate, e.g. ["alphabeta:4"]. */
+    opponents: z.array(z.string()).default([]),
+    opponent_games: z.number().int().min(2).default(20),
+    /** Connect Four only: positions of each listed Pons set scored by the best network after each gate. */
+    pons_sets: z.array(z.string()).default([]),
+    pons_positions: z.number().int().min(1).default(200),
+  }).strict().prefault({}),
+}).strict();
+export type AlphaZeroConfig = z.output<typeof AlphaZeroConfig>;
+
+const LATEST = "latest.safetensors", BEST = "best.safetensors", REPLAY = "replay.safetensors";
+
+export async function runAlphaZero(config: AlphaZeroConfig, run: Run, ctx: TrainerContext): Promise<void> {
+  const game = getGame(config.game);
+  const backend = getBackend(config.backend);
+  const shape = { ...config.network, inputSize: game.inputSize, actions: game.actions };
+  let candidate = new Network(shape, backend);
+  const best = new Network(shape, backend);
+  const buffer = new ReplayBuffer(game, config.train.replay_capacity);
+  let rng = new Rng(config.seed);
+  let iteration = 0, promotions = 0, elapsedBefore = 0;
+
+  const latestPath = join(run.checkpointsDir, LATEST), bestPath = join(run.checkpointsDir, BEST);
+  if (ctx.resume && existsSync(latestPath)) {
+    const ck = loadCheckpoint(latestPath, backend);
+    candidate = ck.net;
+    best.copyFrom(loadCheckpoint(bestPath, backend).net);
+    iteration = ck.meta.iteration as number;
+    promotions = ck.meta.promotions as number;
+    elapsedBefore = ck.meta.elapsed_seconds as number;
+    rng = Rng.fromState(ck.meta.rng as [number, number, number, number]);
+    loadReplay(join(run.checkpointsDir, REPLAY), buffer);
+    run.rewind(iteration);
+    ctx.log(`resumed at iteration ${iteration} (${buffer.size} replay positions)`);
+  } else if (config.init_checkpoint) {
+    const ck = loadCheckpoint(config.init_checkpoint, backend);
+    if (ck.game.name !== game.name) throw new Error(`init_checkpoint ${config.init_checkpoint} is a ${ck.game.name} network, the recipe plays ${game.name}: give a ${game.name} checkpoint`);
+    candidate.params.set(ck.net.params);
+    best.params.set(ck.net.params);
+  } else {
+    candidate.init(rng);
+    best.copyFrom(candidate);
+  }
+
+  const pons: Array<[string, PonsPosition[]]> = game.name === "connect4"
+    ? config.evaluate.pons_sets.map(s => [s, loadPonsSet(s, undefined, config.evaluate.pons_positions)]) : [];
+  const bar = ctx.progress({
+    total: config.iterations, startStep: iteration,
+    fields: [{ label: "pol", metric: "loss/policy" }, { label: "val", metric: "loss/value" }, { label: "vsBest", metric: "eval/score_vs_best" }, { label: "len", metric: "selfplay/mean_length" }],
+  });
+  const t0 = performance.now();
+  const elapsed = () => elapsedBefore + (performance.now() - t0) / 1000;
+  const sp = config.selfplay, tr = config.train, ev = config.evaluate;
+
+  while (iteration < config.iterations && !ctx.signal.aborted) {
+    if (config.max_minutes !== null && elapsed() >= config.max_minutes * 60) { ctx.log(`time limit of ${config.max_minutes} min reached`); break; }
+    iteration++;
+    const metrics: Record<string, number | null> = {};
+    const tSp = performance.now();
+    const stats = playSelfPlayGames(game, networkEvaluator(game, best), {
+      games: sp.games_per_iteration, concurrency: sp.concurrency, simulations: sp.simulations,
+      cPuct: sp.c_puct, dirichletAlpha: sp.dirichlet_alpha, dirichletWeight: sp.dirichlet_weight, temperatureMoves: sp.temperature_moves,
+    }, rng, buffer);
+    const spSeconds = (performance.now() - tSp) / 1000;
+    Object.assign(metrics, {
+      "selfplay/games": stats.games, "selfplay/positions": stats.positions, "selfplay/mean_length": stats.meanLength,
+      "selfplay/first_player_win_rate": stats.firstPlayerWins / stats.games, "selfplay/draw_rate": stats.draws / stats.games,
+      "selfplay/simulations_per_second": stats.simulations / spSeconds, "selfplay/seconds": spSeconds, "replay/size": buffer.size,
+    });
+    const tTr = performance.now();
+    const losses = trainOnBuffer(candidate, buffer, {
+      steps: tr.steps_per_iteration, batchSize: tr.batch_size, learningRate: tr.learning_rate,
+      weightDecay: tr.weight_decay, valueWeight: tr.value_weight, mirror: tr.mirror,
+    }, rng);
+    Object.assign(metrics, { "loss/policy": losses.policyLoss, "loss/value": losses.valueLoss, "train/seconds": (performance.now() - tTr) / 1000 });
+
+    if (ev.every === 0) { best.copyFrom(candidate); promotions++; }
+    else if (iteration % ev.every === 0) {
+      const r = playArena(game,
+        mctsAgent("candidate", game, networkEvaluator(game, candidate), ev.simulations, sp.c_puct),
+        mctsAgent("best", game, networkEvaluator(game, best), ev.simulations, sp.c_puct),
+        { games: ev.games, openingPlies: ev.opening_plies, seed: config.seed * 1000 + iteration });
+      metrics["eval/score_vs_best"] = r.score;
+      if (r.score >= ev.promote_threshold) { best.copyFrom(candidate); promotions++; metrics["eval/promoted"] = 1; }
+      else metrics["eval/promoted"] = 0;
+      const bestAgent = mctsAgent("best", game, networkEvaluator(game, best), ev.simulations, sp.c_puct);
+      for (const spec of ev.opponents) {
+        const o = playArena(game, bestAgent, parseAgent(spec, game, backend, config.seed),
+          { games: ev.opponent_games, openingPlies: ev.opening_plies, seed: config.seed * 7919 + iteration });
+        metrics[`eval/score_vs_${spec}`] = o.score;
+        metrics[`eval/elo_vs_${spec}`] = o.elo;
+      }
+      for (const [set, positions] of pons) {
+        const p = evaluatePons(bestAgent, set, positions);
+        metrics[`pons/${set}/optimal`] = p.optimal;
+        metrics[`pons/${set}/keeps_outcome`] = p.keepsOutcome;
+      }
+    }
+    metrics["eval/promotions"] = promotions;
+    metrics["time/elapsed_seconds"] = elapsed();
+    saveReplay(join(run.checkpointsDir, REPLAY), buffer);
+    saveCheckpoint(bestPath, game, best, { iteration, promotions });
+    saveCheckpoint(latestPath, game, candidate,
+      { iteration, promotions, elapsed_seconds: elapsed(), rng: rng.state() }, true);
+    run.logMetrics(iteration, metrics);
+    bar.update(iteration, metrics);
+  }
+  bar.stop();
+}
+
+function saveReplay(path: string, b: ReplayBuffer): void {
+  const n = b.size;
+  writeSafetensors(path, [
+    { name: "x", shape: [n, b.game.inputSize], data: b.x.subarray(0, n * b.game.inputSize) },
+    { name: "pi", shape: [n, b.game.actions], data: b.pi.subarray(0, n * b.game.actions) },
+    { name: "z", shape: [n], data: b.z.subarray(0, n) },
+  ], "F32", { added: String(b.added) });
+}
+
+function loadReplay(path: string, b: ReplayBuffer): void {
+  if (!existsSync(path)) return;
+  const f = new SafetensorsFile(path);
+  try {
+    const n = f.entry("z")!.shape[0];
+    b.x.set(f.read("x"));
+    b.pi.set(f.read("pi"));
+    b.z.set(f.read("z"));
+    b.size = n;
+    b.added = Number(f.header.metadata.added);
+  } finally {
+    f.close();
+  }
+}
+
+export const alphazero = registerTrainer({
+  name: "alphazero",
+  description: "AlphaZero self-play (MCTS + policy/value network) on tic-tac-toe or Connect Four",
+  schema: AlphaZeroConfig,
+  run: runAlphaZero,
+});

@@ -1,0 +1,57 @@
+import type { Game, GameState } from "./games/game.js";
+import { Mcts, runSimulations, type Evaluator, type MctsOptions } from "./mcts.js";
+import type { ReplayBuffer } from "./replay.js";
+import type { Rng } from "./rng.js";
+
+/**
+ * Self-play: `games` games of the evaluator against itself, `concurrency` at a time so each MCTS
+ * step evaluates one leaf of every live game in a single batch. Moves are sampled from the visit
+ * counts (temperature 1) for the first `temperatureMoves` plies, then the most visited is played;
+ * the tree below the played move is kept. Each position becomes (input, visit policy, result for
+ * its mover) once the game ends.
+ */
+export interface SelfPlayOptions extends MctsOptions {
+  games: number;
+  concurrency: number;
+  simulations: number;
+  temperatureMoves: number;
+}
+
+export interface SelfPlayStats { games: number; positions: number; firstPlayerWins: number; draws: number; meanLength: number; simulations: number }
+
+export function playSelfPlayGames(game: Game, evaluator: Evaluator, opts: SelfPlayOptions, rng: Rng, buffer: ReplayBuffer): SelfPlayStats {
+  const stats: SelfPlayStats = { games: 0, positions: 0, firstPlayerWins: 0, draws: 0, meanLength: 0, simulations: 0 };
+  interface Live { tree: Mcts; history: Array<{ x: Float32Array; pi: Float32Array; toPlay: 0 | 1 }> }
+  let started = 0;
+  const live: Live[] = [];
+  const start = (): void => { live.push({ tree: new Mcts(game, game.initial(), opts, rng), history: [] }); started++; };
+  while (started < Math.min(opts.games, opts.concurrency)) start();
+  while (live.length > 0) {
+    runSimulations(live.map(g => g.tree), evaluator, opts.simulations);
+    stats.simulations += live.length * opts.simulations;
+    for (let k = live.length - 1; k >= 0; k--) {
+      const g = live[k];
+      const s: GameState = g.tree.root.state;
+      const x = new Float32Array(game.inputSize);
+      s.encode(x, 0);
+      g.history.push({ x, pi: g.tree.visitPolicy(), toPlay: s.toPlay });
+      const action = g.tree.chooseAction(s.ply < opts.temperatureMoves ? 1 : 0);
+      g.tree.advance(action);
+      const end = g.tree.root.state;
+      const r = end.result();
+      if (r === null) continue;
+      // r is −1 when the last mover won: the winner is the side not to move at the end
+      const winner = r === 0 ? -1 : 1 - end.toPlay;
+      for (const h of g.history) buffer.add(h.x, h.pi, winner < 0 ? 0 : h.toPlay === winner ? 1 : -1);
+      stats.games++;
+      stats.positions += g.history.length;
+      stats.meanLength += end.ply;
+      if (winner === 0) stats.firstPlayerWins++;
+      if (r === 0) stats.draws++;
+      live.splice(k, 1);
+      if (started < opts.games) start();
+    }
+  }
+  stats.meanLength /= Math.max(1, stats.games);
+  return stats;
+}
