@@ -1,1 +1,2 @@
 // Every trainer module, imported for its registerTrainer call: the one list `move37 train` dispatches over.
+import "../train/pretrain.js";
