@@ -1,10 +1,10 @@
 // GGUF v3 container (llama.cpp's model file): little-endian header, typed key/values, tensor infos, then
 // tensor data aligned to 32 bytes. Layout rules are in /work/shared/gguf-notes.md; types are strict because
 // llama.cpp's loader checks them (a u32 key written as i32 is refused).
-import { closeSync, fsyncSync, openSync, readSync, renameSync, rmSync, fstatSync } from "node:fs";
+import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { GgufFormatError } from "./errors.js";
 import { f16ToF32, f32ToF16 } from "./half.js";
-import { writeAll } from "./safetensors.js";
+import { writeAll, writeFileStreamed } from "./write-stream.js";
 
 export const GGUF_ALIGNMENT = 32;
 const TYPE_CODES = { u8: 0, i8: 1, u16: 2, i16: 3, u32: 4, i32: 5, f32: 6, bool: 7, string: 8, array: 9, u64: 10, i64: 11, f64: 12 } as const;
@@ -98,9 +98,7 @@ export function writeGguf(path: string, kv: readonly [string, GgufValue][], tens
   h.padTo(h.length);
   const zeros = new Uint8Array(GGUF_ALIGNMENT);
 
-  const tmp = `${path}.tmp-${process.pid}`;
-  const fd = openSync(tmp, "w");
-  try {
+  writeFileStreamed(path, fd => {
     writeAll(fd, h.bytes());
     for (const t of tensors) {
       let bytes: number;
@@ -118,14 +116,7 @@ export function writeGguf(path: string, kv: readonly [string, GgufValue][], tens
       }
       writeAll(fd, zeros.subarray(0, pad(bytes) - bytes));
     }
-    fsyncSync(fd);
-    closeSync(fd);
-    renameSync(tmp, path);
-  } catch (e) {
-    try { closeSync(fd); } catch { /* already closed */ }
-    rmSync(tmp, { force: true });
-    throw e;
-  }
+  });
   return h.length + offset;
 }
 

@@ -2,7 +2,8 @@
 // {name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__"?: {str: str}}, then the tensor bytes.
 // Reads go tensor by tensor straight into the caller's Float32Array, so a checkpoint never sits in memory twice.
 // Assumes a little-endian host (x86-64, arm64), like the format.
-import { closeSync, fstatSync, fsyncSync, openSync, readSync, renameSync, rmSync, writeSync } from "node:fs";
+import { closeSync, fstatSync, openSync, readSync } from "node:fs";
+import { writeAll, writeFileStreamed } from "./write-stream.js";
 import { SafetensorsCorruptError, SafetensorsTruncatedError, UnsupportedDtypeError } from "./errors.js";
 import { bf16ToF32, f16ToF32, f32ToBf16 } from "./half.js";
 import { numel } from "../params.js";
@@ -190,9 +191,7 @@ export function writeSafetensors(path: string, tensors: readonly TensorData[], d
   const len = Buffer.alloc(8);
   len.writeBigUInt64LE(BigInt(json.length));
 
-  const tmp = `${path}.tmp-${process.pid}`;
-  const fd = openSync(tmp, "w");
-  try {
+  writeFileStreamed(path, fd => {
     writeAll(fd, len);
     writeAll(fd, json);
     for (const t of tensors) {
@@ -207,17 +206,5 @@ export function writeSafetensors(path: string, tensors: readonly TensorData[], d
         writeAll(fd, new Uint8Array(chunk.buffer, 0, m * 2));
       }
     }
-    fsyncSync(fd);
-    closeSync(fd);
-    renameSync(tmp, path);
-  } catch (e) {
-    try { closeSync(fd); } catch { /* already closed */ }
-    rmSync(tmp, { force: true });
-    throw e;
-  }
-}
-
-/** writeSync may write less than asked; loop until everything is out. Chunked to stay under the 2 GB per-call limit. */
-export function writeAll(fd: number, data: Uint8Array): void {
-  for (let o = 0; o < data.length;) o += writeSync(fd, data, o, Math.min(data.length - o, CHUNK_BYTES));
+  });
 }
