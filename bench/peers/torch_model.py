@@ -7,7 +7,7 @@ Two uses (run with Debian's /usr/bin/python3, torch 1.13):
   adamw   --out test/fixtures/NAME   write an optimizer fixture: torch.optim.AdamW + clip_grad_norm_ over 4 steps
   bench   --config '{"hidden_size":...}' --batch B --seq T [--steps N]   print one JSON line of tokens/s and peak RSS
 """
-import argparse, json, math, resource, sys, time
+import argparse, json, math, os, resource, sys, time
 
 import torch
 import torch.nn as nn
@@ -217,6 +217,8 @@ def write_golden(out, bias, tied):
 
 
 def bench(config, batch, seq, steps, warmup):
+    # Debian's torch 1.13 starts with 1 intra-op thread here; PyTorch's usual default is one per core.
+    torch.set_num_threads(len(os.sched_getaffinity(0)))
     torch.manual_seed(0)
     m = CausalLM(config)
     opt = torch.optim.AdamW(m.parameters(), lr=1e-4, weight_decay=0.1)

@@ -1,0 +1,103 @@
+/**
+ * Model benchmark: training step (forward + backward + AdamW with clipping) and forward-only tokens/s of
+ * Move37's transformer against the PyTorch peer of the same architecture (bench/peers/torch_model.py),
+ * plus peak RSS of both. Each side runs in its own process so peak RSS is its own. The peer runs twice,
+ * with OPENBLAS_NUM_THREADS=1 and with the default, and the better figure counts.
+ *
+ *   npm run bench -- engine-model [--steps N] [--only a|b]
+ */
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { getBackend } from "../src/engine/index.js";
+import { ModelConfigSchema, type ModelConfig } from "../src/model/config.js";
+import { createModel } from "../src/model/transformer.js";
+import { AdamW } from "../src/train/optimizer.js";
+
+interface Case { id: string; label: string; config: Partial<ModelConfig>; batch: number; seq: number }
+
+/** Intermediate is 4·hidden on both sides; tied embeddings, full multi-head attention (kv heads = heads). */
+export const MODEL_CASES: Case[] = [
+  { id: "a", label: "d256 L4 h4 V512 T128 B16", batch: 16, seq: 128,
+    config: { vocab_size: 512, hidden_size: 256, num_hidden_layers: 4, num_attention_heads: 4, num_key_value_heads: 4, intermediate_size: 1024 } },
+  { id: "b", label: "d768 L12 h12 V32000 T256 B4", batch: 4, seq: 256,
+    config: { vocab_size: 32000, hidden_size: 768, num_hidden_layers: 12, num_attention_heads: 12, num_key_value_heads: 12, intermediate_size: 3072 } },
+];
+
+interface SideResult { train_tokens_per_s: number; forward_tokens_per_s: number; peak_rss_mb: number; threads?: number; backend?: string }
+
+/** Runs in the worker process: times `steps` training steps and `steps` forwards after one warm-up each. */
+function measureMove37(c: Case, steps: number): SideResult {
+  const be = getBackend();
+  const model = createModel(ModelConfigSchema.parse(c.config), be, 0);
+  const opt = new AdamW(model, be, { learning_rate: 1e-4, weight_decay: 0.1, max_grad_norm: 1 });
+  const R = c.batch * c.seq, V = c.config.vocab_size!;
+  let seed = 12345;
+  const tokens = Int32Array.from({ length: R }, () => (seed = (seed * 1103515245 + 12345) >>> 0) % V);
+  const targets = Int32Array.from({ length: R }, (_, i) => tokens[(i + 1) % R]);
+  const mask = new Uint8Array(R).fill(1), dlogp = new Float32Array(R).fill(-1 / R); // mean cross-entropy
+  const trainStep = () => { model.flatGrads.fill(0); model.forward(tokens, mask, targets, c.batch, c.seq); model.backward(dlogp); opt.step(); };
+  const forwardStep = () => { model.forward(tokens, mask, targets, c.batch, c.seq); };
+  const rate = (fn: () => void) => {
+    fn();
+    const t0 = performance.now();
+    for (let s = 0; s < steps; s++) fn();
+    return R * steps / ((performance.now() - t0) / 1000);
+  };
+  const train = rate(trainStep), forward = rate(forwardStep);
+  return { train_tokens_per_s: train, forward_tokens_per_s: forward, peak_rss_mb: process.resourceUsage().maxRSS / 1024, threads: be.threads, backend: be.name };
+}
+
+function runChild(cmd: string, args: string[], env: NodeJS.ProcessEnv): SideResult {
+  const r = spawnSync(cmd, args, { env, encoding: "utf8", maxBuffer: 1 << 24 });
+  const line = r.stdout?.trim().split("\n").at(-1);
+  if (r.status !== 0 || !line) throw new Error(`${cmd} ${args.join(" ")} failed (status ${r.status}): ${r.stderr?.slice(-2000)}`);
+  return JSON.parse(line);
+}
+
+function runPeer(c: Case, steps: number, openblasOne: boolean): SideResult {
+  const peer = fileURLToPath(new URL("./peers/torch_model.py", import.meta.url));
+  const env = { ...process.env };
+  if (openblasOne) env.OPENBLAS_NUM_THREADS = "1"; else delete env.OPENBLAS_NUM_THREADS;
+  return runChild("/usr/bin/python3", [peer, "bench", "--config", JSON.stringify(c.config), "--batch", String(c.batch), "--seq", String(c.seq), "--steps", String(steps)], env);
+}
+
+export interface Figure { bench: string; figure: string; unit: string; value: number; peer: string; peer_value: number; ratio: number }
+
+export async function runModelBench(opts: { steps?: number; only?: string } = {}): Promise<Figure[]> {
+  const steps = opts.steps ?? 3, figures: Figure[] = [];
+  const self = fileURLToPath(import.meta.url);
+  for (const c of MODEL_CASES.filter(c => !opts.only || c.id === opts.only)) {
+    const ours = runChild(process.execPath, ["--import", "tsx", self, "--worker", c.id, "--steps", String(steps)], process.env);
+    const peers = [runPeer(c, steps, true), runPeer(c, steps, false)];
+    const best = (k: "train_tokens_per_s" | "forward_tokens_per_s") => peers.reduce((a, b) => (b[k] > a[k] ? b : a));
+    const peerTrain = best("train_tokens_per_s"), peerFwd = best("forward_tokens_per_s");
+    const name = `(${c.id}) ${c.label}`, peer = "pytorch 1.13 (better of OPENBLAS_NUM_THREADS=1/default)";
+    figures.push(
+      { bench: "engine-model", figure: `train step ${name}`, unit: "tokens/s", value: ours.train_tokens_per_s, peer, peer_value: peerTrain.train_tokens_per_s, ratio: ours.train_tokens_per_s / peerTrain.train_tokens_per_s },
+      { bench: "engine-model", figure: `forward ${name}`, unit: "tokens/s", value: ours.forward_tokens_per_s, peer, peer_value: peerFwd.forward_tokens_per_s, ratio: ours.forward_tokens_per_s / peerFwd.forward_tokens_per_s },
+      // lower is better for memory, so the ratio is peer / ours
+      { bench: "engine-model", figure: `peak RSS ${name}`, unit: "MB", value: ours.peak_rss_mb, peer, peer_value: peerTrain.peak_rss_mb, ratio: peerTrain.peak_rss_mb / ours.peak_rss_mb },
+    );
+    process.stderr.write(`engine-model (${c.id}): Move37 backend ${ours.backend} × ${ours.threads} threads; peer threads ${peerTrain.threads}\n`);
+  }
+  return figures;
+}
+
+function printFigures(figures: Figure[]): void {
+  const rows = figures.map(f => [f.figure, f.unit, f.value.toFixed(1), f.peer_value.toFixed(1), f.ratio.toFixed(2)]);
+  const head = ["figure", "unit", "move37", "pytorch", "ratio"];
+  const w = head.map((h, i) => Math.max(h.length, ...rows.map(r => r[i].length)));
+  for (const r of [head, ...rows]) console.log(r.map((x, i) => i === 0 ? x.padEnd(w[i]) : x.padStart(w[i])).join("  "));
+  for (const f of figures) console.log(JSON.stringify(f));
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const arg = (name: string) => { const i = process.argv.indexOf(name); return i > 0 ? process.argv[i + 1] : undefined; };
+  const steps = Number(arg("--steps") ?? 3), worker = arg("--worker");
+  if (worker) {
+    const c = MODEL_CASES.find(c => c.id === worker)!;
+    console.log(JSON.stringify(measureMove37(c, steps)));
+  } else {
+    printFigures(await runModelBench({ steps, only: arg("--only") }));
+  }
+}
