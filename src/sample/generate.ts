@@ -1,3 +1,4 @@
+import { z } from "zod";
 import type { CausalLM } from "../model/types.js";
 import type { Tokenizer } from "../tokenizer/types.js";
 import { DecodeStream } from "../tokenizer/decode-stream.js";
@@ -43,7 +44,9 @@ interface Row {
  */
 export function generate(model: CausalLM, tokenizer: Tokenizer, prompts: readonly (readonly number[])[],
   options: SamplingOptions, onToken?: (e: TokenEvent) => void): Generation[] {
-  const o = SamplingOptionsSchema.parse(options);
+  const parsed = SamplingOptionsSchema.safeParse(options);
+  if (!parsed.success) throw new GenerationError(`invalid sampling options: ${z.prettifyError(parsed.error)}`);
+  const o = parsed.data;
   const V = model.config.vocab_size;
   prompts.forEach((p, i) => {
     if (p.length === 0) throw new GenerationError(`prompt ${i} is empty: give at least one token (e.g. the BOS token)`);

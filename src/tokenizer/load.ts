@@ -15,11 +15,18 @@ export function loadTokenizer(dir: string): Tokenizer {
   return new HfTokenizer(json, config);
 }
 
-/** Writes tokenizer.json and tokenizer_config.json into a model folder (created if missing). */
+/** The two tokenizer files of a model folder, by name (e.g. for savePretrained's `files` option). */
+export function tokenizerFileMap(json: TokenizerJson | object, config: TokenizerConfigJson): Record<string, string> {
+  return {
+    "tokenizer.json": JSON.stringify(json),
+    "tokenizer_config.json": JSON.stringify({ tokenizer_class: "PreTrainedTokenizerFast", ...config }, null, 2),
+  };
+}
+
+/** Writes tokenizer.json and tokenizer_config.json into a folder (created if missing). */
 export function writeTokenizerFiles(dir: string, json: TokenizerJson | object, config: TokenizerConfigJson): void {
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, "tokenizer.json"), JSON.stringify(json));
-  writeFileSync(join(dir, "tokenizer_config.json"), JSON.stringify({ tokenizer_class: "PreTrainedTokenizerFast", ...config }, null, 2));
+  for (const [name, text] of Object.entries(tokenizerFileMap(json, config))) writeFileSync(join(dir, name), text);
 }
 
 function readJson(path: string): object {

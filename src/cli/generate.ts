@@ -1,0 +1,87 @@
+// `move37 generate MODEL_DIR --prompt ...`: completions from a Hugging Face model folder.
+import { InvalidArgumentError, type Command } from "commander";
+import { getBackend, type BackendKind } from "../engine/index.js";
+import { loadPretrained } from "../model/io/pretrained.js";
+import type { CausalLM } from "../model/types.js";
+import { loadTokenizer } from "../tokenizer/load.js";
+import type { Tokenizer } from "../tokenizer/types.js";
+import type { ChatRenderOptions } from "../tokenizer/chat-template.js";
+import { encodePrompt, generate } from "../sample/generate.js";
+import type { SamplingOptions } from "../sample/options.js";
+import { withExamples } from "./help.js";
+import { output } from "./output.js";
+
+/** A model folder ready to generate: weights on the chosen backend and its tokenizer. */
+export function loadForGeneration(dir: string, backend: BackendKind = "auto"): { model: CausalLM; tokenizer: Tokenizer } {
+  const tokenizer = loadTokenizer(dir);
+  const { model } = loadPretrained(dir, getBackend(backend));
+  return { model, tokenizer };
+}
+
+const number = (what: string, integer = false) => (v: string) => {
+  const x = Number(v);
+  if (!Number.isFinite(x) || (integer && !Number.isInteger(x))) throw new InvalidArgumentError(`${what} must be ${integer ? "an integer" : "a number"}`);
+  return x;
+};
+
+/** The sampling and model options `generate` and `chat` share. */
+export function addSamplingOptions(cmd: Command, defaults: { maxNewTokens: number; temperature: number }): Command {
+  return cmd
+    .option("--max-new-tokens <n>", "tokens to generate at most", number("--max-new-tokens", true), defaults.maxNewTokens)
+    .option("--temperature <t>", "sampling temperature; 0 = greedy", number("--temperature"), defaults.temperature)
+    .option("--top-k <k>", "keep the k most likely tokens (0 = off)", number("--top-k", true), 0)
+    .option("--top-p <p>", "nucleus sampling mass (1 = off)", number("--top-p"), 1)
+    .option("--min-p <p>", "drop tokens below p × the top probability (0 = off)", number("--min-p"), 0)
+    .option("--repetition-penalty <r>", "penalty on tokens already seen (1 = off)", number("--repetition-penalty"), 1)
+    .option("--seed <n>", "random seed (a run with the same seed repeats itself)", number("--seed", true))
+    .option("--stop <text...>", "stop when the completion contains one of these")
+    .option("--template <name>", "chat template: model (tokenizer_config.json's) or r1 (built-in); default: the model's if it has one, else r1")
+    .option("--think", "prefill the reasoning block (<think>) after the assistant's turn opens")
+    .option("--backend <kind>", "engine backend: auto, native or reference", "auto");
+}
+
+export interface SamplingFlags {
+  maxNewTokens: number; temperature: number; topK: number; topP: number; minP: number; repetitionPenalty: number;
+  seed?: number; stop?: string[]; template?: string; think?: boolean; backend: BackendKind;
+}
+
+export const samplingFrom = (f: SamplingFlags): SamplingOptions => ({
+  maxNewTokens: f.maxNewTokens, temperature: f.temperature, topK: f.topK, topP: f.topP, minP: f.minP,
+  repetitionPenalty: f.repetitionPenalty, seed: f.seed, stop: f.stop ?? [],
+});
+
+export const chatFrom = (f: SamplingFlags): ChatRenderOptions => ({ template: f.template, prefillThink: f.think ?? false });
+
+export function register(program: Command): void {
+  const cmd = program
+    .command("generate")
+    .description("generate completions of prompts with a model folder (config.json, model.safetensors, tokenizer.json); one prompt streams to the terminal")
+    .argument("<model-dir>", "Hugging Face model folder")
+    .requiredOption("-p, --prompt <text...>", "prompt(s); several are generated as one batch")
+    .option("--chat", "wrap each prompt as a user message in the chat template (see --template, --think)")
+    .option("-n, --num-return-sequences <n>", "completions per prompt", number("-n", true), 1)
+    .option("--json", "print one JSON line per completion: prompt, sample, text, ids, logprobs, finish_reason");
+  addSamplingOptions(cmd, { maxNewTokens: 128, temperature: 1 });
+  cmd.action((dir: string, flags: SamplingFlags & { prompt: string[]; chat?: boolean; numReturnSequences: number; json?: boolean }) => {
+    const { model, tokenizer } = loadForGeneration(dir, flags.backend);
+    const prompts = flags.prompt.map(p => encodePrompt(tokenizer, p, flags.chat ? chatFrom(flags) : false));
+    const sampling = { ...samplingFrom(flags), numReturnSequences: flags.numReturnSequences };
+    const stream = !flags.json && prompts.length * flags.numReturnSequences === 1;
+    const t0 = performance.now();
+    const out = generate(model, tokenizer, prompts, sampling, stream ? e => output.out(e.text) : undefined);
+    const seconds = (performance.now() - t0) / 1000;
+    if (flags.json) {
+      for (const g of out) output.out(JSON.stringify({ prompt: g.prompt, sample: g.sample, text: g.text, ids: g.ids, logprobs: g.logprobs, finish_reason: g.finishReason }) + "\n");
+    } else if (stream) {
+      output.out("\n");
+    } else {
+      for (const g of out) output.out(`--- prompt ${g.prompt} sample ${g.sample} (${g.finishReason}, ${g.ids.length} tokens)\n${g.text}\n`);
+    }
+    const tokens = out.reduce((a, g) => a + g.ids.length, 0);
+    output.err(`[${tokens} tokens in ${seconds.toFixed(2)} s, ${(tokens / seconds).toFixed(1)} tokens/s]\n`);
+  });
+  withExamples(cmd, [
+    "move37 generate runs/tiny/final --prompt 'The cat' --max-new-tokens 32 --temperature 0",
+    "move37 generate runs/r1/final --chat --template r1 --prompt 'What is 17 + 25?' --seed 1 -n 4",
+  ]);
+}
