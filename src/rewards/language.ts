@@ -1,0 +1,50 @@
+// Language consistency (DeepSeek-R1): the share of words of the chain of thought written in the
+// target language's script, with Unicode script property escapes. CJK characters count as one word
+// each (those scripts do not separate words with spaces).
+import { safe, field } from "./guard.js";
+import type { RewardFn } from "./types.js";
+
+/** Language code → the Unicode script its words are written in. */
+const SCRIPTS: Record<string, RegExp> = {
+  latin: /^\p{Script=Latin}+$/u, han: /^\p{Script=Han}+$/u, japanese: /^[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}ー]+$/u,
+  hangul: /^\p{Script=Hangul}+$/u, cyrillic: /^\p{Script=Cyrillic}+$/u, arabic: /^\p{Script=Arabic}+$/u,
+  devanagari: /^\p{Script=Devanagari}+$/u, greek: /^\p{Script=Greek}+$/u, hebrew: /^\p{Script=Hebrew}+$/u, thai: /^\p{Script=Thai}+$/u,
+};
+const LANGUAGE_SCRIPT: Record<string, string> = {
+  en: "latin", fr: "latin", de: "latin", es: "latin", it: "latin", pt: "latin", nl: "latin", vi: "latin", id: "latin", tr: "latin", pl: "latin",
+  zh: "han", ja: "japanese", ko: "hangul", ru: "cyrillic", uk: "cyrillic", ar: "arabic", fa: "arabic", hi: "devanagari", el: "greek", he: "hebrew", th: "thai",
+};
+
+/** Words: each CJK character alone, otherwise runs of letters (with combining marks). */
+const WORD = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}]|[\p{L}\p{M}]+/gu;
+const MAX_WORDS = 50_000;
+
+/** The chain of thought: the text inside <think>…</think>, or the whole completion without tags. */
+function thought(completion: string): string {
+  const open = completion.indexOf("<think>");
+  const close = completion.indexOf("</think>");
+  if (close >= 0) return completion.slice(open >= 0 && open < close ? open + 7 : 0, close);
+  return open >= 0 ? completion.slice(open + 7) : completion;
+}
+
+/**
+ * Share of the chain-of-thought's words in the target language's script; `example.language`
+ * ("en", "zh", …) or `example.script` ("latin", "han", …), default English. null when the
+ * thought has no words or the language is unknown.
+ *
+ * Worked example:
+ *   languageConsistencyReward("<think>add the two numbers</think><answer>4</answer>", { language: "en" })  // 1
+ *   languageConsistencyReward("<think>先 add 两个 numbers</think>", { language: "en" })   // 0.4 (2 of 5 words: 先 add 两 个 numbers)
+ */
+export const languageConsistencyReward: RewardFn = safe((completion, example) => {
+  const script = field(example, "script") ?? LANGUAGE_SCRIPT[field(example, "language") ?? "en"];
+  const re = script ? SCRIPTS[script] : undefined;
+  if (!re) return null;
+  let total = 0, inScript = 0;
+  for (const m of thought(completion).matchAll(WORD)) {
+    total++;
+    if (re.test(m[0])) inScript++;
+    if (total >= MAX_WORDS) break;
+  }
+  return total === 0 ? null : inScript / total;
+});

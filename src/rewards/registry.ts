@@ -1,0 +1,99 @@
+// Rewards by name, so recipes can write `rewards: [{name: math, weight: 1}, {name: format, weight: 0.5}]`.
+// Every entry has an async batch form (code rewards run processes); synchronous rewards also expose
+// `sync` for callers that want no promise per sample.
+import { z } from "zod";
+import { mathReward } from "./math.js";
+import { r1FormatReward, r1StrictFormatReward, tagCountReward, thinkFormatReward } from "./format.js";
+import { countdownReward, countdownStrictReward } from "./countdown.js";
+import { codeReward } from "./code.js";
+import { languageConsistencyReward } from "./language.js";
+import { makeCosineScaledReward, makeOverlongReward, makeRepetitionPenalty } from "./length.js";
+import type { AsyncRewardFn, RewardExample, RewardFn, RewardValue } from "./types.js";
+
+export interface RewardSpec {
+  name: string;
+  description: string;
+  /** Longest one call may take (ms); the fuzz test holds every reward to it. */
+  timeLimitMs: number;
+  /** Present for rewards that need no I/O. */
+  sync?: RewardFn;
+  call: AsyncRewardFn;
+}
+
+function syncSpec(name: string, description: string, fn: RewardFn, timeLimitMs = 250): RewardSpec {
+  return { name, description, timeLimitMs, sync: fn, call: async (c, e) => fn(c, e) };
+}
+
+const SPECS: RewardSpec[] = [
+  syncSpec("math", "final answer equals example.answer (extraction, normalisation, symbolic equivalence); null if the gold does not parse", mathReward, 2000),
+  syncSpec("format", "R1 format <think>…</think><answer>…</answer>, whitespace allowed, non-empty answer", r1FormatReward),
+  syncSpec("format_strict", "R1 format with the exact newlines of open-r1's strict pattern", r1StrictFormatReward),
+  syncSpec("think_format", "TRL think_format_reward: opens with one <think>…</think>", thinkFormatReward),
+  syncSpec("tag_count", "0.25 per R1 tag present exactly once (answer tags need a non-empty answer)", tagCountReward),
+  syncSpec("countdown", "TinyZero countdown: 1 correct, 0.1 wrong equation in <answer>, 0 none (example.nums, example.target)", countdownReward),
+  syncSpec("countdown_strict", "countdown 0/1", countdownStrictReward),
+  syncSpec("language", "share of chain-of-thought words in the script of example.language (default en)", languageConsistencyReward),
+  syncSpec("cosine", "cosine-scaled math accuracy by length (open-r1 defaults, max_len 1000)", makeCosineScaledReward(), 2000),
+  syncSpec("overlong", "DAPO soft overlong punishment (max 1024, buffer 256; example.completion_length or characters)", makeOverlongReward()),
+  syncSpec("repetition", "3-gram repetition penalty, max -1", makeRepetitionPenalty()),
+  { name: "code", description: "fraction of example.tests passed by the program, sandboxed (example.language python|javascript)", timeLimitMs: 60_000, call: codeReward },
+];
+
+export class UnknownRewardError extends Error {
+  constructor(name: string) {
+    super(`Unknown reward "${name}". Known rewards: ${SPECS.map(s => s.name).join(", ")}. Check the recipe's rewards list.`);
+    this.name = "UnknownRewardError";
+  }
+}
+
+/** All rewards, in registry order. */
+export function listRewards(): readonly RewardSpec[] {
+  return SPECS;
+}
+
+/** A reward by name; throws UnknownRewardError (a configuration error, not a reward failure). */
+export function getReward(name: string): RewardSpec {
+  const spec = SPECS.find(s => s.name === name);
+  if (!spec) throw new UnknownRewardError(name);
+  return spec;
+}
+
+/** Scores a batch with a bounded number of calls in flight (code rewards spawn processes). */
+export async function scoreBatch(name: string, completions: string[], examples: RewardExample[], concurrency = 2): Promise<RewardValue[]> {
+  const spec = getReward(name);
+  if (spec.sync) return completions.map((c, i) => spec.sync!(c, examples[i] ?? {}));
+  const out: RewardValue[] = new Array(completions.length).fill(null);
+  let next = 0;
+  const lane = async () => {
+    while (next < completions.length) {
+      const i = next++;
+      out[i] = await spec.call(completions[i], examples[i] ?? {});
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, completions.length)) }, lane));
+  return out;
+}
+
+export const WeightedReward = z.object({ name: z.string(), weight: z.number().default(1) }).strict();
+export type WeightedReward = z.input<typeof WeightedReward>;
+
+/**
+ * Weighted sum of several rewards per sample (TRL's reward_weights). A null from one reward is
+ * left out of the sum (TRL's nansum); a sample whose rewards are all null stays null.
+ * Returns the totals and each reward's column (for per-reward metrics such as rewards/math/mean).
+ */
+export async function scoreWeighted(rewards: WeightedReward[], completions: string[], examples: RewardExample[], concurrency = 2): Promise<{ total: RewardValue[]; columns: Record<string, RewardValue[]> }> {
+  const parsed = rewards.map(r => WeightedReward.parse(r));
+  parsed.forEach(r => getReward(r.name));
+  const columns: Record<string, RewardValue[]> = {};
+  for (const r of parsed) columns[r.name] = await scoreBatch(r.name, completions, examples, concurrency);
+  const total = completions.map((_c, i) => {
+    let sum = 0, any = false;
+    for (const r of parsed) {
+      const v = columns[r.name][i];
+      if (v !== null) { sum += r.weight * v; any = true; }
+    }
+    return any ? sum : null;
+  });
+  return { total, columns };
+}
