@@ -6,6 +6,7 @@ import { join } from "node:path";
 import type { Command } from "commander";
 import { didYouMean } from "../recipes/hints.js";
 import { withExamples } from "./help.js";
+import { output } from "./output.js";
 
 const BENCH_DIR = fileURLToPath(new URL("../../bench", import.meta.url));
 
@@ -43,7 +44,7 @@ export function register(program: Command): void {
     .allowUnknownOption()
     .action(async (name: string | undefined, args: string[]) => {
       if (name === undefined) {
-        process.stdout.write(benchNames().join("\n") + "\n");
+        output.out(benchNames().join("\n") + "\n");
         return;
       }
       const code = await runBench(name, args);

@@ -2,6 +2,7 @@
 import type { Command } from "commander";
 import { recipeJsonSchema } from "../recipes/json-schema.js";
 import { withExamples } from "./help.js";
+import { output } from "./output.js";
 
 export function register(program: Command): void {
   const config = program.command("config").description("inspect the recipe configuration format");
@@ -11,7 +12,7 @@ export function register(program: Command): void {
       .argument("[trainer]", "one trainer's recipe schema (default: all, as a oneOf keyed by `trainer`)")
       .description("print the JSON Schema of recipes")
       .action((trainer: string | undefined) => {
-        process.stdout.write(JSON.stringify(recipeJsonSchema(trainer), null, 2) + "\n");
+        output.out(JSON.stringify(recipeJsonSchema(trainer), null, 2) + "\n");
       }),
     ["move37 config schema grpo > grpo.schema.json", "move37 config schema | jq '.oneOf[].title'"],
   );

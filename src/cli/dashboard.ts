@@ -2,6 +2,7 @@
 import type { Command } from "commander";
 import { startDashboard } from "../dashboard/server.js";
 import { withExamples } from "./help.js";
+import { output } from "./output.js";
 
 export function register(program: Command): void {
   const cmd = program
@@ -12,7 +13,7 @@ export function register(program: Command): void {
     .option("--host <host>", "interface to listen on (0.0.0.0 to share on the network)", "127.0.0.1")
     .action(async (paths: string[], opts: { port: string; host: string }) => {
       const dash = await startDashboard({ paths: paths.length > 0 ? paths : ["runs"], port: Number(opts.port), host: opts.host });
-      process.stdout.write(`dashboard: ${dash.url}\n`);
+      output.out(`dashboard: ${dash.url}\n`);
       const stop = () => void dash.close().then(() => process.exit(0));
       process.once("SIGINT", stop);
       process.once("SIGTERM", stop);

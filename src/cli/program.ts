@@ -1,6 +1,7 @@
 // The `move37` command: one file per verb, each exporting register(program).
 import { Command } from "commander";
 import { withExamples } from "./help.js";
+import { output } from "./output.js";
 import { register as train } from "./train.js";
 import { register as runs } from "./runs.js";
 import { register as recipes } from "./recipes.js";
@@ -16,7 +17,8 @@ export function buildProgram(): Command {
     .description("Move37: reinforcement learning from verifiable rewards (R1-Zero, GRPO, distillation) and AlphaZero self-play, on a CPU")
     .version("0.1.0")
     .showHelpAfterError("(add --help for usage)")
-    .enablePositionalOptions();
+    .enablePositionalOptions()
+    .configureOutput({ writeOut: s => output.out(s), writeErr: s => output.err(s) });
   for (const register of VERBS) register(program);
   return withExamples(program, ["move37 train recipes/r1-zero-tiny.yaml --dashboard", "move37 runs ls", "move37 doctor"]);
 }

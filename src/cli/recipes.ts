@@ -6,6 +6,7 @@ import { RecipeNotFoundError } from "../recipes/load.js";
 import { didYouMean } from "../recipes/hints.js";
 import { findShippedRecipe, listRecipes, SHIPPED_RECIPES_DIR } from "../recipes/shipped.js";
 import { withExamples } from "./help.js";
+import { output } from "./output.js";
 
 export class DestinationExistsError extends Error {
   constructor(dest: string) {
@@ -36,10 +37,10 @@ export function register(program: Command): void {
       .action((opts: { dir: string }) => {
         const list = listRecipes(opts.dir);
         if (list.length === 0) {
-          process.stdout.write(`no recipes in ${opts.dir}\n`);
+          output.out(`no recipes in ${opts.dir}\n`);
           return;
         }
-        for (const r of list) process.stdout.write(`${r.name}\n    ${r.command}\n${r.description ? `    ${r.description}\n` : ""}`);
+        for (const r of list) output.out(`${r.name}\n    ${r.command}\n${r.description ? `    ${r.description}\n` : ""}`);
       }),
     ["move37 recipes ls"],
   );
@@ -53,7 +54,7 @@ export function register(program: Command): void {
       .option("--dir <dir>", "folder of recipes", SHIPPED_RECIPES_DIR)
       .action((name: string, dest: string | undefined, opts: { force?: boolean; dir: string }) => {
         const written = copyRecipe(name, dest, opts.force === true, opts.dir);
-        process.stdout.write(`wrote ${written}; run it with: move37 train ${written}\n`);
+        output.out(`wrote ${written}; run it with: move37 train ${written}\n`);
       }),
     ["move37 recipes cp r1-zero-tiny", "move37 recipes cp r1-zero-tiny recipes/mine.yaml --force"],
   );

@@ -8,6 +8,7 @@ import { isRunDir, listRunDirs, liveStatus, metricNames, readMetrics, readRunInf
 import { RunNotFoundError } from "../runs/run.js";
 import { formatTable } from "./table.js";
 import { withExamples } from "./help.js";
+import { output } from "./output.js";
 
 /** Metrics charted by default, in this order, when present. */
 const DEFAULT_CHARTS = ["reward", "accuracy", "completions/mean_length", "kl", "loss", "elo"];
@@ -104,7 +105,7 @@ export function register(program: Command): void {
       .description("table of runs: trainer, status, time, last step, reward, accuracy")
       .option("--runs-dir <dir>", "folder that holds run directories", "runs")
       .action((opts: { runsDir: string }) => {
-        process.stdout.write(runsTable(opts.runsDir) + "\n");
+        output.out(runsTable(opts.runsDir) + "\n");
       }),
     ["move37 runs ls", "move37 runs ls --runs-dir /data/runs"],
   );
@@ -119,7 +120,7 @@ export function register(program: Command): void {
       .action((run: string, opts: { metrics?: string; width: string; runsDir: string }) => {
         const dir = findRun(run, opts.runsDir);
         const wanted = opts.metrics?.split(",").map(s => s.trim()).filter(Boolean);
-        process.stdout.write(showRun(dir, wanted, Number(opts.width)) + "\n");
+        output.out(showRun(dir, wanted, Number(opts.width)) + "\n");
       }),
     ["move37 runs show runs/first-try", "move37 runs show first-try --metrics reward,kl,entropy"],
   );

@@ -10,6 +10,7 @@ import { createRun, RunNotFoundError } from "../runs/run.js";
 import { createProgress } from "../runs/progress.js";
 import { spawnDashboard } from "../dashboard/spawn.js";
 import { withExamples } from "./help.js";
+import { output } from "./output.js";
 import "../recipes/trainers.js";
 
 interface TrainOptions {
@@ -44,7 +45,7 @@ export async function train(recipeArg: string | undefined, opts: TrainOptions, e
   }
   const { trainer, config, resolved } = resolveRecipe(recipe, overrides, source);
   if (opts.dryRun) {
-    process.stdout.write(`# resolved from ${source}${extra.length ? " " + extra.join(" ") : ""}\n${toYaml(resolved)}`);
+    output.out(`# resolved from ${source}${extra.length ? " " + extra.join(" ") : ""}\n${toYaml(resolved)}`);
     return;
   }
 
@@ -57,9 +58,9 @@ export async function train(recipeArg: string | undefined, opts: TrainOptions, e
     resumeDir: opts.resume,
     recipe: recipeArg,
   });
-  process.stderr.write(`${opts.resume ? "resuming" : "run"} ${run.dir}\n`);
+  output.err(`${opts.resume ? "resuming" : "run"} ${run.dir}\n`);
   const dashboard = opts.dashboard ? await spawnDashboard([run.dir], Number(opts.port)) : null;
-  if (dashboard) process.stderr.write(`dashboard: ${dashboard.url}\n`);
+  if (dashboard) output.err(`dashboard: ${dashboard.url}\n`);
 
   const abort = new AbortController();
   const onSignal = () => {
@@ -67,7 +68,7 @@ export async function train(recipeArg: string | undefined, opts: TrainOptions, e
       run.setStatus("interrupted");
       process.exit(130);
     }
-    process.stderr.write("\nstopping after this step (Ctrl-C again to quit at once)\n");
+    output.err("\nstopping after this step (Ctrl-C again to quit at once)\n");
     abort.abort();
   };
   process.on("SIGINT", onSignal);
@@ -76,7 +77,7 @@ export async function train(recipeArg: string | undefined, opts: TrainOptions, e
     signal: abort.signal,
     resume: opts.resume !== undefined,
     progress: createProgress,
-    log: message => process.stderr.write(message.endsWith("\n") ? message : message + "\n"),
+    log: message => output.err(message.endsWith("\n") ? message : message + "\n"),
   };
   try {
     await trainer.run(config, run, ctx);
@@ -88,9 +89,9 @@ export async function train(recipeArg: string | undefined, opts: TrainOptions, e
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
   }
-  process.stderr.write(`${run.info().status}: ${run.dir}\n`);
+  output.err(`${run.info().status}: ${run.dir}\n`);
   if (dashboard) {
-    process.stderr.write(`the dashboard stays up at ${dashboard.url}; Ctrl-C to quit\n`);
+    output.err(`the dashboard stays up at ${dashboard.url}; Ctrl-C to quit\n`);
     await dashboard.exited;
   }
 }

@@ -1,6 +1,7 @@
-// Runs the move37 CLI in this process (tsx start-up per call would be seconds), capturing what it prints.
+// Runs the move37 CLI in this process (tsx start-up per call would be seconds), capturing what its verbs print.
 import type { Command } from "commander";
 import { buildProgram } from "../../src/cli/program.js";
+import { output } from "../../src/cli/output.js";
 
 export interface CliResult {
   stdout: string;
@@ -18,18 +19,17 @@ export async function runCli(args: string[]): Promise<CliResult> {
   throwInsteadOfExit(program);
   let stdout = "";
   let stderr = "";
-  const out = process.stdout.write;
-  const err = process.stderr.write;
-  process.stdout.write = ((chunk: string | Uint8Array) => ((stdout += String(chunk)), true)) as typeof process.stdout.write;
-  process.stderr.write = ((chunk: string | Uint8Array) => ((stderr += String(chunk)), true)) as typeof process.stderr.write;
+  const { out, err } = output;
+  output.out = text => void (stdout += text);
+  output.err = text => void (stderr += text);
   try {
     await program.parseAsync(["node", "move37", ...args]);
     return { stdout, stderr };
   } catch (error) {
     return { stdout, stderr, error: error as Error };
   } finally {
-    process.stdout.write = out;
-    process.stderr.write = err;
+    output.out = out;
+    output.err = err;
   }
 }
 

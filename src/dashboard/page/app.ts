@@ -125,8 +125,11 @@ function renderCharts(): void {
       charts.delete(name);
     }
   }
-  const signature = visible.map(r => r.summary.id).join("\n");
   names.forEach((name, i) => {
+    // Only runs that logged this metric get a series (and a latest value) on its chart.
+    const idx = visible.map((_, k) => k).filter(k => rowsOf[k].some(row => typeof row[name] === "number"));
+    const runsHere = idx.map(k => visible[k]);
+    const signature = runsHere.map(r => r.summary.id).join("\n");
     let c = charts.get(name);
     if (!c) {
       const card = el("div", "chart");
@@ -139,13 +142,12 @@ function renderCharts(): void {
       charts.set(name, c);
     }
     if (container.children[i] !== c.card) container.insertBefore(c.card, container.children[i] ?? null);
-    const data = alignSeries(rowsOf, name, smoothing);
+    const data = alignSeries(idx.map(k => rowsOf[k]), name, smoothing);
     // Latest value per run, in the run's colour: readable without hovering.
     c.last.replaceChildren(
-      ...visible.map((r, k) => {
-        const rows = rowsOf[k].filter(row => typeof row[name] === "number");
-        const tail = rows.at(-1);
-        const s = el("span", undefined, tail ? `${fmt(tail[name])} @ step ${tail.step}` : "–");
+      ...runsHere.map((r, j) => {
+        const tail = rowsOf[idx[j]].filter(row => typeof row[name] === "number").at(-1)!;
+        const s = el("span", undefined, `${fmt(tail[name])} @ step ${tail.step}`);
         s.style.color = r.color;
         s.dataset.run = r.summary.id;
         return s;
@@ -161,11 +163,11 @@ function renderCharts(): void {
       {
         width: Math.max(300, c.card.clientWidth - 20),
         height: 180,
-        legend: { show: visible.length > 1 },
+        legend: { show: runsHere.length > 1 },
         cursor: { drag: { x: true, y: false } },
         scales: { x: { time: false } },
         axes: [{ label: "step", labelSize: 14, size: 30 }, { size: 56, values: (_u, vals) => vals.map(v => fmt(v)) }],
-        series: [{ label: "step" }, ...visible.map(r => ({ label: r.summary.name, stroke: r.color, width: 2, spanGaps: true, points: { show: data[0].length < 40 } }))],
+        series: [{ label: "step" }, ...runsHere.map(r => ({ label: r.summary.name, stroke: r.color, width: 2, spanGaps: true, points: { show: data[0].length < 40 } }))],
       },
       data as uPlot.AlignedData,
       c.card,

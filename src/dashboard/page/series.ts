@@ -5,18 +5,16 @@ export interface MetricRow {
   [name: string]: number | null | undefined;
 }
 
-/** Metrics users look at first, in this order; the rest follow alphabetically. */
+/** Metrics users look at first, in this order (a trailing "/" matches a family); the rest follow alphabetically. */
 const PRIORITY = [
-  "reward", "accuracy", "eval/accuracy", "reward_std", "frac_reward_zero_std", "completions/mean_length",
-  "completions/clipped_ratio", "kl", "entropy", "loss", "grad_norm", "learning_rate", "tokens_per_s", "elo",
+  "reward", "rewards/", "accuracy", "eval/", "reward_std", "frac_reward_zero_std", "completions/", "kl", "entropy",
+  "loss", "grad_norm", "learning_rate", "tokens_per_s", "elo",
 ];
 
 export function orderMetrics(names: Iterable<string>): string[] {
   const rank = (n: string) => {
-    const i = PRIORITY.indexOf(n);
-    if (i >= 0) return i;
-    const j = PRIORITY.findIndex(p => n.startsWith(p.split("/")[0] + "/"));
-    return j >= 0 ? j + 0.5 : PRIORITY.length;
+    const i = PRIORITY.findIndex(p => (p.endsWith("/") ? n.startsWith(p) : n === p));
+    return i >= 0 ? i : PRIORITY.length;
   };
   return [...new Set(names)].filter(n => n !== "step" && n !== "time").sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
 }
