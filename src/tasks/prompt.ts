@@ -19,5 +19,9 @@ export function tinyR1Prompt(question: string, opts: { instruct?: boolean } = {}
   return `${TINY_R1_PREFIX}${question}${opts.instruct ? ` ${TINY_R1_INSTRUCTION}` : ""}${TINY_R1_SUFFIX}`;
 }
 
+/** The prompt opens the think block, so rewards (which expect "<think>…") must see it prepended. */
+export const TINY_R1_PREFILL = "<think>";
+export const withPrefill = (completion: string): string => TINY_R1_PREFILL + completion;
+
 /** The stop string that ends a tiny R1 completion. */
 export const TINY_R1_STOP = "</answer>";
