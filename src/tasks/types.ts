@@ -3,8 +3,9 @@ import type { Rng } from "./rng.js";
 /**
  * One verifiable problem, in the shape the rewards library reads: rewards are
  * `(completion, example) => number | null` and use `answer` (and `numbers`/`target` for countdown).
+ * A type alias, not an interface, so it is assignable to the rewards' index-signature RewardExample.
  */
-export interface Example {
+export type Example = {
   /** Stable identity; equal problems have equal ids (used to keep train and eval disjoint). */
   id: string;
   /** The problem as the user states it, without any template, e.g. "3+7-2+9=?". */
@@ -17,7 +18,7 @@ export interface Example {
   target?: number;
   /** JSONL chat rows: the conversation before the assistant's turn (used instead of `question` by chat templates). */
   messages?: { role: string; content: string }[];
-}
+};
 
 /** A procedural task: draws one problem from an RNG. Deterministic given the RNG's state. */
 export interface TaskGenerator {
