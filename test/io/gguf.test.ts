@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { readGgufInfo, readGgufTensor, writeGguf, type GgufValue } from "../../src/model/io/gguf.js";
-import { exportGguf, ggufTensorName, permuteRopeRows } from "../../src/model/io/gguf-export.js";
+import { exportGguf, exportModelGguf, ggufTensorName, permuteRopeRows } from "../../src/model/io/gguf-export.js";
 import { GgufExportError, GgufFormatError } from "../../src/model/io/errors.js";
 import { headDim } from "../../src/model/config.js";
 import { EOS, TOKENIZER_SIZE, tinyConfigs, tinyTokenizerJson, writeTinyFolder } from "./tiny-folder.js";
@@ -66,6 +66,9 @@ for (const arch of ["llama", "qwen2"] as const) {
     const model = writeTinyFolder(dir, config, 5, arch === "qwen2" ? "qwen2" : "gpt2");
     const out = join(root, `${arch}.gguf`);
     exportGguf(dir, out, "f16");
+    // exporting the in-memory model with the folder's tokenizer gives the same bytes as exporting the folder
+    exportModelGguf(model, dir, join(root, `${arch}-mem.gguf`), "f16");
+    assert.ok(readFileSync(out).equals(readFileSync(join(root, `${arch}-mem.gguf`))), "in-memory export = folder export");
     const info = readGgufInfo(out);
     const s = (k: string) => info.kv.get(k)!;
     assert.deepEqual(s("general.architecture"), { type: "string", value: arch });

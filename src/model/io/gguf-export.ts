@@ -5,9 +5,10 @@ import { join } from "node:path";
 import { headDim, type ModelConfig } from "../config.js";
 import { BYTE_TO_UNICODE } from "../../tokenizer/byte-unicode.js";
 import { GgufExportError } from "./errors.js";
-import { readHfConfig, readHfWeights } from "./hf.js";
-import { writeGguf, type GgufTensor, type GgufValue } from "./gguf.js";
-import type { TensorData } from "./safetensors.js";
+import { paramSpecs } from "../params.js";
+import type { CausalLM } from "../types.js";
+import { closeWeights, openCheckedWeights, readHfConfig } from "./hf.js";
+import { writeGguf, type GgufTensor, type GgufValue, type TensorSource } from "./gguf.js";
 
 export type GgufDtype = "f32" | "f16";
 
@@ -45,17 +46,20 @@ export function ggufTensorName(hf: string): string {
   return `blk.${m[1]}.${parts[m[2]]}.${m[3]}`;
 }
 
-/** GGUF tensors for a model's HF-named parameters. 1-D tensors (norms, biases) stay F32, as llama.cpp's converter keeps them. */
-export function ggufTensors(config: ModelConfig, params: readonly TensorData[], dtype: GgufDtype): GgufTensor[] {
+/**
+ * GGUF tensors for HF-named parameters, produced lazily as the writer reaches them. 1-D tensors (norms, biases)
+ * stay F32, as llama.cpp's converter keeps them.
+ */
+export function ggufTensors(config: ModelConfig, params: readonly { name: string; shape: number[]; data: TensorSource }[], dtype: GgufDtype): GgufTensor[] {
   const nh = config.num_attention_heads, nkv = config.num_key_value_heads;
   return params.map(p => {
-    let data = p.data;
-    if (config.architecture === "llama") {
-      const cols = p.shape.length === 2 ? p.shape[1] : 1;
-      if (/self_attn\.q_proj\./.test(p.name)) data = permuteRopeRows(data, nh, cols);
-      if (/self_attn\.k_proj\./.test(p.name)) data = permuteRopeRows(data, nkv, cols);
-    }
-    return { name: ggufTensorName(p.name), shape: p.shape, type: dtype === "f16" && p.shape.length > 1 ? "F16" : "F32", data };
+    const load = () => (typeof p.data === "function" ? p.data() : p.data);
+    const cols = p.shape.length === 2 ? p.shape[1] : 1;
+    const heads = config.architecture !== "llama" ? 0 : /self_attn\.q_proj\./.test(p.name) ? nh : /self_attn\.k_proj\./.test(p.name) ? nkv : 0;
+    return {
+      name: ggufTensorName(p.name), shape: p.shape, type: dtype === "f16" && p.shape.length > 1 ? "F16" : "F32",
+      data: heads ? () => permuteRopeRows(load(), heads, cols) : p.data,
+    };
   });
 }
 
@@ -167,13 +171,31 @@ export function ggufModelKv(c: ModelConfig, name: string, dtype: GgufDtype): [st
 
 export interface GgufExportResult { path: string; architecture: string; tensors: number; bytes: number; warnings: string[] }
 
-/** Exports the model folder `dir` (config.json, safetensors, tokenizer.json) to the GGUF file `out`. */
+/** Exports the model folder `dir` (config.json, safetensors, tokenizer.json) to the GGUF file `out`, one tensor in memory at a time. */
 export function exportGguf(dir: string, out: string, dtype: GgufDtype = "f32", name = "move37"): GgufExportResult {
-  if (dtype !== "f32" && dtype !== "f16") throw new GgufExportError(`dtype ${dtype} is not supported (supported: f32, f16)`);
+  checkDtype(dtype);
   const config = readHfConfig(dir);
   const warnings: string[] = [];
   const kv = [...ggufModelKv(config, name, dtype), ...ggufTokenizerKv(dir, config, warnings)];
-  const tensors = ggufTensors(config, readHfWeights(dir, config), dtype);
-  const bytes = writeGguf(out, kv, tensors);
-  return { path: out, architecture: config.architecture, tensors: tensors.length, bytes, warnings };
+  const { files, where } = openCheckedWeights(dir, config);
+  try {
+    const sources = paramSpecs(config).map(s => ({ ...s, data: () => where.get(s.name)!.read(s.name) }));
+    const tensors = ggufTensors(config, sources, dtype);
+    return { path: out, architecture: config.architecture, tensors: tensors.length, bytes: writeGguf(out, kv, tensors), warnings };
+  } finally {
+    closeWeights(files);
+  }
+}
+
+/** Exports an in-memory model, with the tokenizer.json (and tokenizer_config.json) of `tokenizerDir`. */
+export function exportModelGguf(model: CausalLM, tokenizerDir: string, out: string, dtype: GgufDtype = "f32", name = "move37"): GgufExportResult {
+  checkDtype(dtype);
+  const warnings: string[] = [];
+  const kv = [...ggufModelKv(model.config, name, dtype), ...ggufTokenizerKv(tokenizerDir, model.config, warnings)];
+  const tensors = ggufTensors(model.config, model.params, dtype);
+  return { path: out, architecture: model.config.architecture, tensors: tensors.length, bytes: writeGguf(out, kv, tensors), warnings };
+}
+
+function checkDtype(dtype: string): void {
+  if (dtype !== "f32" && dtype !== "f16") throw new GgufExportError(`dtype ${dtype} is not supported (supported: f32, f16)`);
 }

@@ -18,12 +18,15 @@ export type GgufValue =
 export const GGML_TYPES = { F32: 0, F16: 1 } as const;
 export type GgmlType = keyof typeof GGML_TYPES;
 
+/** Tensor values, or a function that produces them when the writer reaches the tensor (so a file streams). */
+export type TensorSource = Float32Array | (() => Float32Array);
+
 export interface GgufTensor {
   name: string;
   /** Row-major (PyTorch) shape; written reversed as ggml's ne (innermost first). */
   shape: number[];
   type: GgmlType;
-  data: Float32Array;
+  data: TensorSource;
 }
 
 const pad = (n: number) => Math.ceil(n / GGUF_ALIGNMENT) * GGUF_ALIGNMENT;
@@ -87,7 +90,6 @@ export function writeGguf(path: string, kv: readonly [string, GgufValue][], tens
   let offset = 0;
   for (const t of tensors) {
     const n = t.shape.reduce((a, b) => a * b, 1);
-    if (n !== t.data.length) throw new Error(`${path}: tensor ${t.name} has ${t.data.length} values for shape [${t.shape}]`);
     h.string(t.name);
     h.u32(t.shape.length);
     for (const d of [...t.shape].reverse()) h.u64(d);
@@ -101,18 +103,21 @@ export function writeGguf(path: string, kv: readonly [string, GgufValue][], tens
   writeFileStreamed(path, fd => {
     writeAll(fd, h.bytes());
     for (const t of tensors) {
+      const data = typeof t.data === "function" ? t.data() : t.data;
+      const n = t.shape.reduce((a, b) => a * b, 1);
+      if (n !== data.length) throw new Error(`${path}: tensor ${t.name} has ${data.length} values for shape [${t.shape}]`);
       let bytes: number;
       if (t.type === "F32") {
-        writeAll(fd, new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
-        bytes = t.data.byteLength;
+        writeAll(fd, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+        bytes = data.byteLength;
       } else {
-        const half = new Uint16Array(Math.min(CHUNK, t.data.length));
-        for (let i = 0; i < t.data.length; i += half.length) {
-          const m = Math.min(half.length, t.data.length - i);
-          f32ToF16(t.data.subarray(i, i + m), half);
+        const half = new Uint16Array(Math.min(CHUNK, n));
+        for (let i = 0; i < n; i += half.length) {
+          const m = Math.min(half.length, n - i);
+          f32ToF16(data.subarray(i, i + m), half);
           writeAll(fd, new Uint8Array(half.buffer, 0, m * 2));
         }
-        bytes = t.data.length * 2;
+        bytes = n * 2;
       }
       writeAll(fd, zeros.subarray(0, pad(bytes) - bytes));
     }

@@ -95,6 +95,18 @@ export function checkTensors(where: string, expected: readonly { name: string; s
   if (missing.length || unexpected.length || misshaped.length) throw new CheckpointTensorsError(where, missing, unexpected, misshaped);
 }
 
+/** Opens a folder's weight files after checking every tensor name and shape against the config. */
+export function openCheckedWeights(dir: string, config: ModelConfig): ReturnType<typeof openWeights> {
+  const w = openWeights(dir);
+  try {
+    checkTensors(dir, paramSpecs(config), new Map([...w.where].map(([name, f]) => [name, f.entry(name)!.shape])), config);
+  } catch (e) {
+    closeWeights(w.files);
+    throw e;
+  }
+  return w;
+}
+
 /**
  * Reads a folder's weights as F32, checked against the config. With `dest` (e.g. a model's parameter views),
  * each tensor is read straight into dest's array; otherwise arrays are allocated. Returned in HF order.
@@ -103,9 +115,8 @@ export function readHfWeights(dir: string, config: ModelConfig, dest?: readonly 
   const expected = paramSpecs(config);
   const targets = dest ?? expected.map(e => ({ name: e.name, shape: e.shape, data: new Float32Array(numel(e.shape)) }));
   checkTensors("model (parameters)", expected, new Map(targets.map(t => [t.name, t.shape])), config);
-  const { files, where } = openWeights(dir);
+  const { files, where } = openCheckedWeights(dir, config);
   try {
-    checkTensors(dir, expected, new Map([...where].map(([name, f]) => [name, f.entry(name)!.shape])), config);
     for (const t of targets) where.get(t.name)!.read(t.name, t.data);
   } finally {
     closeWeights(files);
