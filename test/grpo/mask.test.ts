@@ -25,3 +25,11 @@ test("any of several EOS ids ends the completion", () => {
   const m = completionMask([1, 8, 1, 1], 1, 4, [EOS, 8]);
   assert.deepEqual(Array.from(m.mask), [1, 1, 0, 0]);
 });
+
+test("with maxLength, only rows that reached max_completion_length are truncated, not the longest of a micro-batch", () => {
+  // T = 3 is just this micro-batch's longest row; max_completion_length is 8
+  const m = completionMask([1, 2, 3, 4, 5, 0], 2, 3, EOS, { lengths: [3, 2], maxLength: 8, maskTruncated: true });
+  assert.deepEqual(Array.from(m.truncated), [0, 0]);
+  assert.deepEqual(Array.from(m.mask), [1, 1, 1, 1, 1, 0]);
+  assert.deepEqual(Array.from(completionMask([1, 2, 3], 1, 3, EOS, { maxLength: 3 }).truncated), [1]);
+});

@@ -5,7 +5,7 @@ export interface CompletionMask {
   mask: Uint8Array;
   /** [B] tokens counted before truncated rows are masked (TRL logs these as completion lengths). */
   lengths: Int32Array;
-  /** [B] 1 for a row that has no EOS and fills all T slots (hit max_completion_length). */
+  /** [B] 1 for a row that has no EOS and reached maxLength (max_completion_length). */
   truncated: Uint8Array;
 }
 
@@ -20,13 +20,14 @@ export function completionMask(
   B: number,
   T: number,
   eos: number | readonly number[],
-  opts: { lengths?: ArrayLike<number>; maskTruncated?: boolean } = {},
+  opts: { lengths?: ArrayLike<number>; maxLength?: number; maskTruncated?: boolean } = {},
 ): CompletionMask {
   if (ids.length !== B * T) throw new GRPOInputError(`completion ids have ${ids.length} entries, expected B·T = ${B}·${T}`);
   const eosSet = new Set(typeof eos === "number" ? [eos] : eos);
   const mask = new Uint8Array(B * T);
   const lengths = new Int32Array(B);
   const truncated = new Uint8Array(B);
+  const maxLength = opts.maxLength ?? T;
   for (let b = 0; b < B; b++) {
     const len = opts.lengths ? Math.min(T, opts.lengths[b]) : T;
     let n = len;
@@ -35,7 +36,7 @@ export function completionMask(
       if (eosSet.has(ids[b * T + t])) { n = t + 1; sawEos = true; break; }
     }
     lengths[b] = n;
-    truncated[b] = !sawEos && len === T ? 1 : 0;
+    truncated[b] = !sawEos && len >= maxLength ? 1 : 0;
     if (opts.maskTruncated && truncated[b]) continue;
     mask.fill(1, b * T, b * T + n);
   }
