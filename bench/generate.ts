@@ -23,7 +23,7 @@ import { byteLevelTokenizerJson } from "../src/tokenizer/tokenizer-json.js";
 import { loadTokenizer, tokenizerFileMap } from "../src/tokenizer/load.js";
 import { generate } from "../src/sample/generate.js";
 import { Rng } from "../src/sample/rng.js";
-import { figure, printFigures, bestTime, type Figure } from "./common.js";
+import { figure, printFigures, bestTime, PeerError, type Figure } from "./common.js";
 
 const { values: args } = parseArgs({
   options: {
@@ -79,7 +79,7 @@ function measureMove37(dir: string, prompts: number[][]): Side {
 function child(cmdArgs: string[]): Side {
   const r = spawnSync(process.execPath, ["--import", "tsx", ...cmdArgs], { encoding: "utf8", maxBuffer: 1 << 24, stdio: ["ignore", "pipe", "inherit"] });
   const line = r.stdout.trim().split("\n").at(-1);
-  if (r.status !== 0 || !line) throw new Error(`benchmark child ${cmdArgs[0]} failed with status ${r.status}`);
+  if (r.status !== 0 || !line) throw new PeerError(cmdArgs[0], `exit status ${r.status}`);
   return JSON.parse(line) as Side;
 }
 
@@ -104,10 +104,9 @@ if (args.worker === "move37") {
   let peer: Side | null = null;
   const peerScript = fileURLToPath(new URL("./peers/llama_generate.ts", import.meta.url));
   try {
-    await import("node-llama-cpp");
     peer = child([peerScript, gguf, promptsPath, String(N), String(B), String(threads)]);
   } catch (e) {
-    console.log(`peer llama.cpp unavailable (${(e as Error).message.split("\n")[0]}): printing Move37's figures alone`);
+    console.log(`peer llama.cpp unavailable (${(e as Error).message.split("\n")[0]}; is node-llama-cpp installed?): printing Move37's figures alone`);
   }
   rmSync(promptsPath, { force: true });
   const name = "generate";
