@@ -1,7 +1,9 @@
 import { z } from "zod";
 import { makeRng } from "../tasks/rng.js";
-import { ArithmeticConfigSchema, chainText, sampleChain } from "../tasks/arithmetic.js";
+import { ArithmeticConfigSchema, chainDerivation, sampleChain, type Chain } from "../tasks/arithmetic.js";
 import { CountdownConfigSchema, countdownTask } from "../tasks/countdown.js";
+import { TaskConfigSchema, makeTask } from "../tasks/index.js";
+import { distinctExamples } from "../tasks/splits.js";
 import { GENRES, type Genre } from "./genres.js";
 
 /**
@@ -25,6 +27,11 @@ export const CorpusConfigSchema = z
       .default({}),
     /** Most filler sentences between a problem and its derivation. */
     max_filler_sentences: z.number().int().min(0).default(3),
+    /**
+     * The RL run's held-out set (same task, eval_seed and eval_size as its recipe): its problems never appear
+     * in the corpus, so the base model cannot have memorised evaluation answers.
+     */
+    held_out: z.object({ task: TaskConfigSchema, eval_seed: z.number().int(), eval_size: z.number().int().positive() }).strict().optional(),
   })
   .strict();
 export type CorpusConfig = z.output<typeof CorpusConfigSchema>;
@@ -41,10 +48,11 @@ export function genreWeights(c: CorpusConfig): Record<Genre, number> {
 
 /**
  * Endless stream of documents, deterministic from config.seed. Problems whose example id (arithmetic or countdown) is in
- * `exclude` (e.g. the held-out eval set's ids) are never used, so evaluation is not contaminated.
+ * `extraExclude` or in `held_out` never appear, not even as an intermediate step of another derivation.
  */
-export function* corpusDocuments(raw: unknown = {}, exclude?: ReadonlySet<string>): Generator<CorpusDocument> {
+export function* corpusDocuments(raw: unknown = {}, extraExclude?: ReadonlySet<string>): Generator<CorpusDocument> {
   const c = CorpusConfigSchema.parse(raw);
+  const exclude = heldOutIds(c, extraExclude);
   const weights = genreWeights(c);
   const genres = Object.keys(weights) as Genre[];
   const ws = genres.map(g => weights[g]);
@@ -59,9 +67,25 @@ export function* corpusDocuments(raw: unknown = {}, exclude?: ReadonlySet<string
   for (;;) {
     const genre = genres[rng.weighted(ws)];
     let chain = sampleChain(rng, c.arithmetic);
-    while (exclude?.has(`arithmetic:${chainText(chain)}`)) chain = sampleChain(rng, c.arithmetic);
+    while (exclude && touchesHeldOut(chain, exclude)) chain = sampleChain(rng, c.arithmetic);
     yield { genre, text: GENRES[genre]({ rng, chain, maxFiller: c.max_filler_sentences, countdown }) };
   }
+}
+
+/**
+ * A chain whose derivation passes through a held-out problem would show that problem's whole derivation
+ * ("5+3-2+4 = 8-2+4 = …" contains "8-2+4"), so every step is checked, not just the first.
+ */
+function touchesHeldOut(chain: Chain, exclude: ReadonlySet<string>): boolean {
+  return chainDerivation(chain).split(" = ").some(step => exclude.has(`arithmetic:${step}`));
+}
+
+/** Ids to keep out: the configured held-out set plus any given ones (undefined when there are none). */
+function heldOutIds(c: CorpusConfig, extra?: ReadonlySet<string>): ReadonlySet<string> | undefined {
+  if (!c.held_out) return extra;
+  const ids = new Set(extra);
+  for (const e of distinctExamples(makeTask(c.held_out.task), c.held_out.eval_seed, c.held_out.eval_size)) ids.add(e.id);
+  return ids;
 }
 
 /** The first n documents of the stream. */

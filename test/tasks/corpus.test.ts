@@ -46,7 +46,8 @@ test("every derivation chain in the corpus is arithmetically right", () => {
 });
 
 test("held-out problems can be kept out of the corpus", () => {
-  const arithmetic = { type: "arithmetic", min_terms: 2, max_terms: 2, digits: 1, ops: ["+"], non_negative: true } as const;
+  // 2–3 terms: a 3-term derivation passes through a 2-term chain ("3+4+5 = 7+5 = 12"), which must count too
+  const arithmetic = { type: "arithmetic", min_terms: 2, max_terms: 3, digits: 1, ops: ["+"], non_negative: true } as const;
   const held = distinctExamples(makeTask(arithmetic), 2, 50);
   const ids = new Set(held.map(e => e.id));
   const texts = held.map(e => e.question.replace("=?", ""));
@@ -55,6 +56,9 @@ test("held-out problems can be kept out of the corpus", () => {
   const mentions = (ds: typeof plain) => ds.filter(d => texts.some(t => new RegExp(`(?<![\\d+])${t.replace("+", "\\+")}(?![\\d+])`).test(d.text))).length;
   assert.ok(mentions(plain) > 100, "without exclusion the small problem space hits held-out problems");
   assert.equal(mentions(clean), 0);
+  // the same exclusion from the recipe: held_out names the RL run's task and eval split
+  const fromConfig = takeDocuments({ seed: 3, arithmetic, held_out: { task: arithmetic, eval_seed: 2, eval_size: 50 } }, 3000);
+  assert.deepEqual(fromConfig, clean);
 });
 
 test("countdown genre (opt-in): every tried step is right, the found equation uses each number once and hits the target", () => {
