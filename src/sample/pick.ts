@@ -47,7 +47,9 @@ export class TokenPicker {
     }
     if (temperature === 0) {
       const token = argmax(z, this.sampleVocab);
-      return { token, logprob: logits[token] - logSumExp(logits, this.vocab, 1) };
+      // Unpenalized over the full vocab, the argmax is the max logSumExp needs: skip its max pass.
+      const max = z === logits && this.sampleVocab === this.vocab ? logits[token] : undefined;
+      return { token, logprob: logits[token] - logSumExp(logits, this.vocab, 1, max) };
     }
     const { max, total } = this.weigh(z);
     // Unpenalized over the full vocab, the sampling weights already give the normalizer: skip a second exp pass.
@@ -157,9 +159,9 @@ export class TokenPicker {
   }
 }
 
-function logSumExp(z: Float32Array, n: number, T: number): number {
-  let max = -Infinity;
-  for (let i = 0; i < n; i++) if (z[i] > max) max = z[i];
+function logSumExp(z: Float32Array, n: number, T: number, knownMax?: number): number {
+  let max = knownMax ?? -Infinity;
+  if (knownMax === undefined) for (let i = 0; i < n; i++) if (z[i] > max) max = z[i];
   let sum = 0;
   for (let i = 0; i < n; i++) sum += Math.exp((z[i] - max) / T);
   return max / T + Math.log(sum);
