@@ -1,6 +1,4 @@
 // Test helper: a tiny random Llama/Qwen2 Hugging Face folder with a small byte-level BPE tokenizer.json.
-import { mkdirSync } from "node:fs";
-import { join } from "node:path";
 import { ModelConfigSchema, type ModelConfig } from "../../src/model/config.js";
 import { referenceBackend } from "../../src/engine/reference.js";
 import { createModel } from "../../src/model/transformer.js";
@@ -56,9 +54,9 @@ export const tinyConfigs = {
 
 /**
  * A model with O(1) random weights (the default init's small weights make near-flat logits, where greedy ties
- * would make token comparisons meaningless), saved with its tokenizer into `dir`.
+ * would make token comparisons meaningless), saved into `dir` with the toy tokenizer of `style` or the given files.
  */
-export function writeTinyFolder(dir: string, config: ModelConfig, seed: number, style: "qwen2" | "gpt2"): CausalLM {
+export function writeTinyFolder(dir: string, config: ModelConfig, seed: number, tokenizer: "qwen2" | "gpt2" | Record<string, string>): CausalLM {
   const model = createModel(config, referenceBackend, seed);
   let s = seed + 1;
   const rnd = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32 - 0.5; // uniform [−0.5, 0.5)
@@ -66,12 +64,10 @@ export function writeTinyFolder(dir: string, config: ModelConfig, seed: number, 
     const scale = p.shape.length === 2 ? 2 / Math.sqrt(p.shape[1]) : 0.2;
     for (let i = 0; i < p.data.length; i++) p.data[i] = (/norm/.test(p.name) ? 1 : 0) + scale * rnd() * (/lm_head/.test(p.name) ? 8 : /embed/.test(p.name) ? 3 : 4);
   }
-  mkdirSync(dir, { recursive: true });
-  savePretrained(model, join(dir), {
-    files: {
-      "tokenizer.json": JSON.stringify(tinyTokenizerJson(style)),
-      "tokenizer_config.json": JSON.stringify({ eos_token: EOS, bos_token: null, add_bos_token: false, model_max_length: 256 }),
-    },
-  });
+  const files = typeof tokenizer === "object" ? tokenizer : {
+    "tokenizer.json": JSON.stringify(tinyTokenizerJson(tokenizer)),
+    "tokenizer_config.json": JSON.stringify({ eos_token: EOS, bos_token: null, add_bos_token: false, model_max_length: 256 }),
+  };
+  savePretrained(model, dir, { files });
   return model;
 }
