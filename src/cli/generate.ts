@@ -13,9 +13,8 @@ import { output } from "./output.js";
 
 /** A model folder ready to generate: weights on the chosen backend and its tokenizer. */
 export function loadForGeneration(dir: string, backend: BackendKind = "auto"): { model: CausalLM; tokenizer: Tokenizer } {
-  const tokenizer = loadTokenizer(dir);
-  const { model } = loadPretrained(dir, getBackend(backend));
-  return { model, tokenizer };
+  const { model } = loadPretrained(dir, getBackend(backend)); // first: its errors name a missing or broken folder
+  return { model, tokenizer: loadTokenizer(dir) };
 }
 
 const number = (what: string, integer = false) => (v: string) => {
