@@ -9,8 +9,15 @@ import { register as config } from "./config.js";
 import { register as dashboard } from "./dashboard.js";
 import { register as bench } from "./bench.js";
 import { register as doctor } from "./doctor.js";
+import { register as generate } from "./generate.js";
+import { register as chat } from "./chat.js";
+import { register as exportModel } from "./export.js";
+import { register as selfplay } from "./selfplay.js";
+import { register as arena } from "./arena.js";
+import { register as play } from "./play.js";
+import { register as agent } from "./agent.js";
 
-const VERBS = [train, runs, recipes, config, dashboard, bench, doctor];
+const VERBS = [train, generate, chat, exportModel, selfplay, arena, play, agent, runs, recipes, config, dashboard, bench, doctor];
 
 export function buildProgram(): Command {
   const program = new Command("move37")

@@ -26,6 +26,19 @@ export function copyRecipe(name: string, dest: string | undefined, force: boolea
   return target;
 }
 
+/** Greedy word wrap to `width` columns. */
+export function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = "";
+  for (const word of text.split(/\s+/).filter(Boolean)) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  return line ? [...lines, line] : lines;
+}
+
 export function register(program: Command): void {
   const recipes = program.command("recipes").description("list the shipped recipes or copy one to edit");
   withExamples(recipes, ["move37 recipes ls", "move37 recipes cp r1-zero-tiny my.yaml"]);
@@ -40,7 +53,7 @@ export function register(program: Command): void {
           output.out(`no recipes in ${opts.dir}\n`);
           return;
         }
-        for (const r of list) output.out(`${r.name}\n    ${r.command}\n${r.description ? `    ${r.description}\n` : ""}`);
+        for (const r of list) output.out(`${r.name}\n    $ ${r.command}\n${wrap(r.description, 96).map(l => `    ${l}\n`).join("")}`);
       }),
     ["move37 recipes ls"],
   );

@@ -92,6 +92,8 @@ export async function train(recipeArg: string | undefined, opts: TrainOptions, e
   output.err(`${run.info().status}: ${run.dir}\n`);
   if (dashboard) {
     output.err(`the dashboard stays up at ${dashboard.url}; Ctrl-C to quit\n`);
+    process.once("SIGINT", dashboard.stop);
+    process.once("SIGTERM", dashboard.stop);
     await dashboard.exited;
   }
 }

@@ -21,7 +21,12 @@ export class DashboardStartError extends Error {
 
 /** Starts `move37 dashboard DIRS --port PORT` and resolves with the URL it prints on its first line. */
 export function spawnDashboard(dirs: string[], port: number): Promise<DashboardProcess> {
-  const child = spawn(process.execPath, [BIN, "dashboard", ...dirs, "--port", String(port)], { stdio: ["ignore", "pipe", "inherit"] });
+  // Its own process group: the Ctrl-C that asks training to stop gracefully must not take the page down;
+  // --exit-with ends it if this process dies without the chance to stop it.
+  const child = spawn(process.execPath, [BIN, "dashboard", ...dirs, "--port", String(port), "--exit-with", String(process.pid)], {
+    stdio: ["ignore", "pipe", "inherit"],
+    detached: true,
+  });
   const exited = new Promise<void>(resolve => child.once("exit", () => resolve()));
   const stop = () => {
     if (child.exitCode === null) child.kill("SIGTERM");

@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createRun } from "../../src/runs/run.js";
 import { downsample } from "../../src/cli/runs.js";
+import { wrap } from "../../src/cli/recipes.js";
 import { listRecipes } from "../../src/recipes/shipped.js";
 import { runCli } from "./run-cli.js";
 
@@ -43,7 +44,8 @@ test("recipes ls shows each recipe's command and description; recipes cp copies 
   writeFileSync(join(dir, "notes.txt"), "not a recipe");
   assert.deepEqual(listRecipes(dir).map(r => [r.name, r.command, r.description]), [["baby", "move37 train recipes/baby.yaml", "A baby run that learns in minutes. Second line."]]);
   const ls = await runCli(["recipes", "ls", "--dir", dir]);
-  assert.equal(ls.stdout, "baby\n    move37 train recipes/baby.yaml\n    A baby run that learns in minutes. Second line.\n");
+  assert.equal(ls.stdout, "baby\n    $ move37 train recipes/baby.yaml\n    A baby run that learns in minutes. Second line.\n");
+  assert.deepEqual(wrap("aa bb cc dd", 5), ["aa bb", "cc dd"]);
   const dest = join(dir, "copy.yaml");
   const cp = await runCli(["recipes", "cp", "baby", dest, "--dir", dir]);
   assert.equal(cp.error, undefined);
