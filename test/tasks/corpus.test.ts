@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { takeDocuments, genreShares, genreWeights, CorpusConfigSchema } from "../../src/corpus/corpus.js";
 import { makeTask, distinctExamples, tinyR1Prompt, TINY_R1_INSTRUCTION, TINY_R1_SUFFIX } from "../../src/tasks/index.js";
 
-const N = 20_000;
+const N = 10_000;
 const docs = takeDocuments({ seed: 11 }, N);
 
 test("deterministic from the seed", () => {
