@@ -8,6 +8,7 @@ import { countdownReward, countdownStrictReward } from "./countdown.js";
 import { codeReward } from "./code.js";
 import { languageConsistencyReward } from "./language.js";
 import { makeCosineScaledReward, makeOverlongReward, makeRepetitionPenalty } from "./length.js";
+import { safe, safeAsync } from "./guard.js";
 import type { AsyncRewardFn, RewardExample, RewardFn, RewardValue } from "./types.js";
 
 export interface RewardSpec {
@@ -24,8 +25,20 @@ function syncSpec(name: string, description: string, fn: RewardFn, timeLimitMs =
   return { name, description, timeLimitMs, sync: fn, call: async (c, e) => fn(c, e) };
 }
 
+/**
+ * R1-Zero's accuracy reward as the tiny run uses it: the math verdict, counted only when the completion is
+ * well formed (R1 format), so a bare number outside <answer> earns nothing (r1-tiny-lessons.md, lesson 3).
+ *   r1MathReward("<think>2+3 = 5</think><answer>5</answer>", { answer: "5" })   // 1
+ *   r1MathReward("<think>2+3 = 5</think> 5", { answer: "5" })                   // 0: not well formed
+ */
+const r1MathReward: RewardFn = (completion, example) => {
+  const m = mathReward(completion, example);
+  return m === null ? null : r1FormatReward(completion, example) === 1 ? m : 0;
+};
+
 const SPECS: RewardSpec[] = [
-  syncSpec("math", "final answer equals example.answer (extraction, normalisation, symbolic equivalence); null if the gold does not parse", mathReward, 2000),
+  syncSpec("math", "final answer equals example.answer (extraction, normalisation, symbolic equivalence); null if the gold does not parse", mathReward, 4000),
+  syncSpec("r1_math", "math accuracy counted only when the completion is in R1 format", r1MathReward, 4000),
   syncSpec("format", "R1 format <think>…</think><answer>…</answer>, whitespace allowed, non-empty answer", r1FormatReward),
   syncSpec("format_strict", "R1 format with the exact newlines of open-r1's strict pattern", r1StrictFormatReward),
   syncSpec("think_format", "TRL think_format_reward: opens with one <think>…</think>", thinkFormatReward),
@@ -33,7 +46,7 @@ const SPECS: RewardSpec[] = [
   syncSpec("countdown", "TinyZero countdown: 1 correct, 0.1 wrong equation in <answer>, 0 none (example.nums, example.target)", countdownReward),
   syncSpec("countdown_strict", "countdown 0/1", countdownStrictReward),
   syncSpec("language", "share of chain-of-thought words in the script of example.language (default en)", languageConsistencyReward),
-  syncSpec("cosine", "cosine-scaled math accuracy by length (open-r1 defaults, max_len 1000)", makeCosineScaledReward(), 2000),
+  syncSpec("cosine", "cosine-scaled math accuracy by length (open-r1 defaults, max_len 1000)", makeCosineScaledReward(), 4000),
   syncSpec("overlong", "DAPO soft overlong punishment (max 1024, buffer 256; example.completion_length or characters)", makeOverlongReward()),
   syncSpec("repetition", "3-gram repetition penalty, max -1", makeRepetitionPenalty()),
   { name: "code", description: "fraction of example.tests passed by the program, sandboxed (example.language python|javascript)", timeLimitMs: 60_000, call: codeReward },
@@ -44,6 +57,27 @@ export class UnknownRewardError extends Error {
     super(`Unknown reward "${name}". Known rewards: ${SPECS.map(s => s.name).join(", ")}. Check the recipe's rewards list.`);
     this.name = "UnknownRewardError";
   }
+}
+
+export class DuplicateRewardError extends Error {
+  constructor(name: string) {
+    super(`A reward named "${name}" is already registered. Pick another name for the custom reward.`);
+    this.name = "DuplicateRewardError";
+  }
+}
+
+/**
+ * Adds a custom reward (sync and/or async). It is wrapped like the built-ins: exceptions become
+ * null and non-string completions are refused.
+ */
+export function registerReward(spec: { name: string; description: string; timeLimitMs: number; sync?: RewardFn; call?: AsyncRewardFn }): RewardSpec {
+  if (SPECS.some(s => s.name === spec.name)) throw new DuplicateRewardError(spec.name);
+  const sync = spec.sync ? safe(spec.sync) : undefined;
+  const call = spec.call ? safeAsync(spec.call) : sync ? async (c: string, e: RewardExample) => sync(c, e) : undefined;
+  if (!call) throw new TypeError(`reward "${spec.name}" needs a sync or call function`);
+  const out: RewardSpec = { name: spec.name, description: spec.description, timeLimitMs: spec.timeLimitMs, sync, call };
+  SPECS.push(out);
+  return out;
 }
 
 /** All rewards, in registry order. */

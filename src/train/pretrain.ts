@@ -14,6 +14,7 @@ import type { CausalLM } from "../model/types.js";
 import { savePretrained } from "../model/io/pretrained.js";
 import { CorpusConfigSchema, corpusDocuments } from "../corpus/corpus.js";
 import { ByteTokenizer } from "../tokenizer/byte.js";
+import { tokenizerFileMap } from "../tokenizer/load.js";
 import { registerTrainer } from "../recipes/registry.js";
 import { AdamW, AdamWConfigSchema } from "./optimizer.js";
 import { lrMultiplier, ScheduleConfigSchema } from "./schedule.js";
@@ -59,12 +60,8 @@ export function packedBatch(tok: ByteTokenizer, corpus: PretrainConfig["corpus"]
 }
 
 /** tokenizer.json and tokenizer_config.json of the byte tokenizer, for a model folder. */
-export function byteTokenizerFiles(tok: ByteTokenizer): Record<string, string> {
-  return {
-    "tokenizer.json": JSON.stringify(tok.toTokenizerJson()),
-    "tokenizer_config.json": JSON.stringify({ tokenizer_class: "PreTrainedTokenizerFast", bos_token: tok.bosToken, eos_token: tok.eosToken, pad_token: tok.padToken }, null, 2),
-  };
-}
+export const byteTokenizerFiles = (tok: ByteTokenizer) =>
+  tokenizerFileMap(tok.toTokenizerJson(), { bos_token: tok.bosToken, eos_token: tok.eosToken, pad_token: tok.padToken });
 
 /** Mean next-token loss of `rows` [B*(T+1)] and, when `train`, the gradients it leaves in model.flatGrads. */
 export function languageModelLoss(model: CausalLM, rows: Int32Array, B: number, T: number, train: boolean): number {

@@ -1,0 +1,270 @@
+/**
+ * The GRPO trainer (R1-Zero): sample a group of completions per prompt, score them with rule rewards,
+ * normalise rewards within each group into advantages, and take a clipped policy-gradient step. It reads
+ * top to bottom like TRL's GRPOTrainer: generate → reward → advantages → loss → backward → AdamW.
+ * The algorithm's pieces are pure functions in src/train/grpo/; this file only wires them to the model,
+ * the sampler, the rewards, the run directory and checkpoints.
+ *
+ * Data position and sampling seeds derive from the step number, so a run resumed from a checkpoint of
+ * step s continues exactly as the uninterrupted run would have.
+ */
+import { z } from "zod";
+import { getBackend } from "../engine/index.js";
+import type { Backend } from "../engine/backend.js";
+import type { CausalLM } from "../model/types.js";
+import { createModel } from "../model/transformer.js";
+import { loadPretrained, savePretrained } from "../model/io/pretrained.js";
+import { loadTokenizer } from "../tokenizer/load.js";
+import type { Tokenizer } from "../tokenizer/types.js";
+import { renderChat } from "../tokenizer/chat-template.js";
+import { generate, type Generation } from "../sample/generate.js";
+import { TaskConfigSchema, makeTask, trainEvalSplit, tinyR1Prompt, TINY_R1_STOP, type Example } from "../tasks/index.js";
+import { mixSeed } from "../tasks/rng.js";
+import { registerTrainer } from "../recipes/registry.js";
+import type { Run, SampleRow } from "../runs/run.js";
+import {
+  GRPOConfigSchema, combineRewards, computeAdvantages, completionMask, grpoLoss, informativeGroups,
+  lossOptionsOf, packBatch, rewardMetrics, completionMetrics, healthWarnings, rewardWeightsOf, type GRPOConfig,
+} from "./grpo/index.js";
+import { AdamW } from "./optimizer.js";
+import { lrMultiplier, ScheduleConfigSchema } from "./schedule.js";
+import { loadLatestCheckpoint, saveCheckpoint } from "./checkpoint.js";
+import { scoreCompletions, type ScoredRewards } from "./rewarding.js";
+import { evaluate, type EvalResult } from "./evaluate.js";
+
+export const PromptConfigSchema = z.object({
+  /** tiny_r1: "User: {q} Assistant: <think>" for byte-level models; chat: the tokenizer's chat template. */
+  template: z.enum(["tiny_r1", "chat"]).default("tiny_r1"),
+  /** tiny_r1 only: name the tags in the prompt (R1-Zero's template does). */
+  instruct: z.boolean().default(false),
+}).strict();
+export type PromptConfig = z.output<typeof PromptConfigSchema>;
+
+export const GRPORecipeSchema = z.object({
+  /** A Hugging Face model folder (config.json, safetensors, tokenizer.json). */
+  model: z.string().min(1),
+  task: TaskConfigSchema,
+  train_seed: z.number().int().default(1),
+  eval_seed: z.number().int().default(2),
+  eval_size: z.number().int().positive().default(256),
+  prompt: PromptConfigSchema.default(PromptConfigSchema.parse({})),
+  grpo: GRPOConfigSchema,
+  schedule: ScheduleConfigSchema.default(ScheduleConfigSchema.parse({ lr_scheduler_type: "constant" })),
+  adam_beta2: z.number().min(0).lt(1).default(0.99),
+  weight_decay: z.number().min(0).default(0),
+  /** Evaluate on the held-out set every N steps (0 = only before and after). */
+  eval_every: z.number().int().nonnegative().default(0),
+  /** Reward names that define held-out correctness and format (a completion counts when the reward is 1). */
+  accuracy_reward: z.string().min(1),
+  format_reward: z.string().min(1),
+  /** Held-out evaluation also at temperature 1 (pass@1 sampled), besides greedy. */
+  eval_sampled: z.boolean().default(true),
+  /** Completions per step written to samples.jsonl. */
+  log_completions: z.number().int().nonnegative().default(8),
+  save_steps: z.number().int().nonnegative().default(50),
+  save_total_limit: z.number().int().nonnegative().default(2),
+  /** Write the final policy here as a Hugging Face folder (optional). */
+  output_dir: z.string().min(1).optional(),
+  /** Stop after this many minutes of training (0 = no limit), still evaluating and reporting. */
+  max_minutes: z.number().nonnegative().default(0),
+  backend: z.enum(["auto", "native", "reference"]).default("auto"),
+}).strict();
+export type GRPORecipe = z.output<typeof GRPORecipeSchema>;
+
+interface GRPOState { trainSeconds: number; before: EvalResult | null }
+
+/** How prompts are rendered and what the reward functions see of a completion. */
+export interface PromptFormat {
+  encode(ex: Example): number[];
+  text(ex: Example): string;
+  /** Completion text as the rewards read it: the prefilled "<think>" and a stop string put back. */
+  completion(g: Generation): string;
+  stop: string[];
+}
+
+export function promptFormat(p: PromptConfig, tok: Tokenizer): PromptFormat {
+  if (p.template === "tiny_r1") {
+    const text = (ex: Example) => tinyR1Prompt(ex.question, { instruct: p.instruct });
+    return {
+      text, encode: ex => tok.encode(text(ex), { addSpecialTokens: false }), stop: [TINY_R1_STOP],
+      completion: g => `<think>${g.text}${g.finishReason === "stop" ? TINY_R1_STOP : ""}`,
+    };
+  }
+  const text = (ex: Example) => renderChat(tok, ex.messages ?? [{ role: "user", content: ex.question }], { addGenerationPrompt: true });
+  // The chat path leaves stopping to the model's EOS; rewards read the completion as generated.
+  return { text, encode: ex => tok.encode(text(ex), { addSpecialTokens: false }), stop: [], completion: g => g.text };
+}
+
+/** A frozen copy of the policy's weights, for the KL term (beta > 0). */
+function referenceModel(policy: CausalLM, backend: Backend): CausalLM {
+  const ref = createModel(policy.config, backend);
+  ref.flatParams.set(policy.flatParams);
+  return ref;
+}
+
+export const grpo = registerTrainer({
+  name: "grpo",
+  description: "GRPO from rule rewards (R1-Zero): group sampling, clipped policy gradient, optional KL",
+  schema: GRPORecipeSchema,
+  async run(c, run, ctx) {
+    const g: GRPOConfig = c.grpo;
+    const backend = getBackend(c.backend);
+    const { model } = loadPretrained(c.model, backend);
+    const tok = loadTokenizer(c.model);
+    const fmt = promptFormat(c.prompt, tok);
+    const split = trainEvalSplit(makeTask(c.task), { train_seed: c.train_seed, eval_seed: c.eval_seed, eval_size: c.eval_size });
+    const optimizer = new AdamW(model, backend, { learning_rate: g.learning_rate, max_grad_norm: g.max_grad_norm, adam_beta2: c.adam_beta2, weight_decay: c.weight_decay });
+    const weights = rewardWeightsOf(g);
+    const eosIds = [tok.eosId, model.config.eos_token_id].filter((x): x is number => x !== null);
+
+    let step = 0;
+    let state: GRPOState = { trainSeconds: 0, before: null };
+    if (ctx.resume) {
+      const restored = loadLatestCheckpoint<GRPOState>(run.checkpointsDir, model, optimizer, ctx.log);
+      if (restored) { step = restored.step; state = restored.trainer; run.rewind(step); ctx.log(`resumed at step ${step}`); }
+    }
+    const ref = g.beta > 0 ? referenceModel(model, backend) : null;
+    const folder = { copyFrom: c.model };
+    const save = () => saveCheckpoint(run.checkpointsDir, step, model, optimizer, state, { keep: c.save_total_limit, model: folder });
+    const runEval = async (label: string) => {
+      const r = await evaluate(model, tok, fmt, split.eval, {
+        accuracy: c.accuracy_reward, format: c.format_reward, maxNewTokens: g.max_completion_length, sampled: c.eval_sampled, seed: c.eval_seed,
+      });
+      ctx.log(`${label}: accuracy ${pct(r.accuracy)} greedy${r.accuracySampled !== null ? `, ${pct(r.accuracySampled)} at T=1` : ""}, format ${pct(r.format)}, mean length ${r.meanLength.toFixed(1)} tokens`);
+      return r;
+    };
+    if (!state.before) {
+      state.before = await runEval("before RL (held-out)");
+      run.logMetrics(step, evalMetrics(state.before));
+    }
+
+    const bar = ctx.progress({ total: g.max_steps, startStep: step });
+    const warned = new Set<string>();
+    while (step < g.max_steps && !ctx.signal.aborted && !(c.max_minutes > 0 && state.trainSeconds > c.max_minutes * 60)) {
+      const t0 = performance.now();
+      const examples = Array.from({ length: g.prompts_per_step }, (_, i) => split.train(step * g.prompts_per_step + i));
+      const prompts = examples.map(ex => fmt.encode(ex));
+      const gens = generate(model, tok, prompts, {
+        maxNewTokens: g.max_completion_length, temperature: g.temperature, topP: g.top_p, topK: g.top_k,
+        numReturnSequences: g.num_generations, seed: mixSeed(g.seed, step), stop: fmt.stop, eosTokenIds: eosIds,
+      });
+      const t1 = performance.now();
+      const scored = await scoreCompletions(g.reward_funcs, gens.map(x => fmt.completion(x)), gens.map(x => examples[x.prompt]));
+      const rewards = combineRewards(scored.table, weights);
+      const adv = computeAdvantages(rewards, g.num_generations, g.scale_rewards);
+      const t2 = performance.now();
+
+      const keep = g.dynamic_sampling ? informativeGroups(rewards, g.num_generations).rows : gens.map((_, i) => i);
+      const train = keep.length > 0
+        ? policyStep(model, ref, optimizer, g, gens, prompts, adv.advantages, keep, eosIds, g.learning_rate * lrMultiplier(c.schedule, step, g.max_steps))
+        : null;
+      const t3 = performance.now();
+      step++;
+      state.trainSeconds += (t3 - t0) / 1000;
+
+      const lengths = completionLengths(gens, eosIds, g.max_completion_length);
+      const metrics: Record<string, number | null> = {
+        ...rewardMetrics(scored.table, g.reward_funcs, adv),
+        ...completionMetrics(lengths.lengths, lengths.truncated),
+        ...(train ?? {}),
+        "frac_groups_kept": keep.length / gens.length,
+        "time/generation": (t1 - t0) / 1000, "time/reward": (t2 - t1) / 1000, "time/training": (t3 - t2) / 1000,
+        "tokens_per_second": lengths.total / ((t3 - t0) / 1000),
+        "train_minutes": state.trainSeconds / 60,
+      };
+      if (c.eval_every > 0 && step % c.eval_every === 0 && step < g.max_steps) Object.assign(metrics, evalMetrics(await runEval(`step ${step}`)));
+      run.logMetrics(step, metrics);
+      run.logSamples(sampleRows(step, gens, examples, fmt, scored, rewards, adv.advantages, c.log_completions));
+      bar.update(step, metrics);
+      for (const w of healthWarnings(metrics as Record<string, number>)) {
+        const key = w.split(" ")[0];
+        if (!warned.has(key)) { warned.add(key); bar.log(`warning: ${w}`); }
+      }
+      if (c.save_steps > 0 && step % c.save_steps === 0) save();
+    }
+    bar.stop();
+    save();
+    const after = await runEval("after RL (held-out)");
+    run.logMetrics(step, evalMetrics(after));
+    if (c.output_dir) savePretrained(model, c.output_dir, folder);
+    writeReport(run, c, state.before!, after, state.trainSeconds, ctx.log);
+  },
+});
+
+/** One optimizer step on the kept rows: num_iterations passes, micro-batched, then AdamW. */
+function policyStep(model: CausalLM, ref: CausalLM | null, optimizer: AdamW, g: GRPOConfig, gens: Generation[], prompts: number[][],
+  advantages: ArrayLike<number>, keep: number[], eosIds: number[], lr: number): Record<string, number> {
+  const micro = g.per_device_train_batch_size ?? keep.length;
+  const chunks: number[][] = [];
+  for (let i = 0; i < keep.length; i += micro) chunks.push(keep.slice(i, i + micro));
+  const batches = chunks.map(rows => {
+    const comps = rows.map(r => gens[r].ids);
+    const T = Math.max(1, ...comps.map(x => x.length));
+    const ids = new Int32Array(rows.length * T);
+    comps.forEach((x, b) => ids.set(x, b * T));
+    const cm = completionMask(ids, rows.length, T, eosIds, { lengths: comps.map(x => x.length), maskTruncated: g.mask_truncated_completions });
+    const masks = rows.map((_, b) => cm.mask.subarray(b * T, (b + 1) * T));
+    const packed = packBatch(rows.map(r => prompts[gens[r].prompt]), comps, masks);
+    const refLogp = ref ? ref.forward(packed.tokens, packed.attention, packed.targets, packed.B, packed.T, g.temperature).logp.slice() : undefined;
+    return { packed, adv: Float64Array.from(rows, r => advantages[r]), refLogp, oldLogp: undefined as Float32Array | undefined };
+  });
+  const numItems = batches.reduce((s, b) => s + b.packed.lossMask.reduce((a, x) => a + x, 0), 0);
+  const opts = { ...lossOptionsOf(g), accumulation_steps: batches.length, num_items_in_batch: numItems };
+  const sums: Record<string, number> = {};
+  let gradNorm = 0, loss = 0;
+  for (let it = 0; it < g.num_iterations; it++) {
+    model.flatGrads.fill(0);
+    for (const b of batches) {
+      const { packed: p } = b;
+      const out = model.forward(p.tokens, p.attention, p.targets, p.B, p.T, g.temperature);
+      // π_old is the policy that sampled: the first pass's log-probs (its ratio is exactly 1, as TRL's detach).
+      if (it === 0 && g.num_iterations > 1) b.oldLogp = out.logp.slice();
+      const r = grpoLoss({ B: p.B, T: p.T, logp: out.logp, oldLogp: it === 0 ? undefined : b.oldLogp, refLogp: b.refLogp, mask: p.lossMask, advantages: b.adv, entropy: out.entropy }, opts);
+      model.backward(r.dlogp);
+      loss += r.loss / g.num_iterations;
+      for (const [k, v] of Object.entries(r.metrics)) if (v !== undefined) sums[k] = (sums[k] ?? 0) + v / (batches.length * g.num_iterations);
+    }
+    gradNorm = optimizer.step(lr).gradNorm;
+  }
+  return { loss, grad_norm: gradNorm, learning_rate: lr, ...sums };
+}
+
+/** Completion lengths as TRL logs them: tokens up to and including the first EOS; truncated = hit the limit. */
+function completionLengths(gens: Generation[], eosIds: number[], limit: number) {
+  const lengths = gens.map(x => { const i = x.ids.findIndex(t => eosIds.includes(t)); return i >= 0 ? i + 1 : x.ids.length; });
+  const truncated = gens.map(x => (x.finishReason === "length" && x.ids.length >= limit ? 1 : 0));
+  return { lengths, truncated, total: gens.reduce((s, x) => s + x.ids.length, 0) };
+}
+
+function sampleRows(step: number, gens: Generation[], examples: Example[], fmt: PromptFormat, scored: ScoredRewards,
+  rewards: Float64Array, advantages: ArrayLike<number>, n: number): SampleRow[] {
+  // An even spread over the prompts: the first n completions would all come from the first prompt.
+  const stride = Math.max(1, Math.floor(gens.length / Math.max(1, n)));
+  const rows: SampleRow[] = [];
+  for (let i = 0; i < gens.length && rows.length < n; i += stride) {
+    const ex = examples[gens[i].prompt];
+    rows.push({
+      step, prompt: fmt.text(ex), completion: fmt.completion(gens[i]), answer: ex.answer,
+      reward: Number.isNaN(rewards[i]) ? null : rewards[i], rewards: scored.byName(i), advantage: advantages[i],
+    });
+  }
+  return rows;
+}
+
+function evalMetrics(r: EvalResult): Record<string, number | null> {
+  return { accuracy: r.accuracy, accuracy_sampled: r.accuracySampled, "eval/format": r.format, "eval/mean_length": r.meanLength };
+}
+
+const pct = (x: number | null) => (x === null ? "-" : `${(100 * x).toFixed(1)}%`);
+
+function writeReport(run: Run, c: GRPORecipe, before: EvalResult, after: EvalResult, seconds: number, log: (m: string) => void) {
+  const side = (r: EvalResult) => ({ accuracy: r.accuracy, accuracy_sampled: r.accuracySampled, format: r.format, mean_length: r.meanLength });
+  run.writeJson("report.json", { task: c.task.type, eval_size: c.eval_size, before: side(before), after: side(after), minutes: seconds / 60, traces: { before: before.traces, after: after.traces } });
+  const row = (name: string, f: (r: EvalResult) => string) => `  ${name.padEnd(22)} ${f(before).padStart(10)} ${f(after).padStart(10)}`;
+  log(["", `held-out set: ${c.eval_size} ${c.task.type} problems (seed ${c.eval_seed}), ${(seconds / 60).toFixed(1)} min of RL`,
+    `  ${"".padEnd(22)} ${"before".padStart(10)} ${"after".padStart(10)}`,
+    row("accuracy (greedy)", r => pct(r.accuracy)), row("accuracy (T=1)", r => pct(r.accuracySampled)),
+    row("format", r => pct(r.format)), row("mean length (tokens)", r => r.meanLength.toFixed(1)),
+    "", "before:", ...before.traces.map(t => `  ${t}`), "after:", ...after.traces.map(t => `  ${t}`),
+    `report: ${run.dir}/report.json`].join("\n"));
+}
