@@ -59,9 +59,16 @@ export function chainDerivation(ch: Chain): string {
   return steps.join(" = ");
 }
 
+/** The chain written as "3+7-2+9" (inverse of chainText). */
+export function parseChain(text: string): Chain {
+  const parts = text.split(/(?=[+-])/);
+  return { terms: parts.map(p => Math.abs(Number(p))), ops: parts.slice(1).map(p => p[0] as "+" | "-") };
+}
+
 export function arithmeticTask(config: ArithmeticConfig): TaskGenerator {
   return {
     name: "arithmetic",
+    exposes: ex => chainDerivation(parseChain(ex.question.replace(/=\?$/, ""))).split(" = ").slice(1).map(s => `arithmetic:${s}`),
     sample(rng): Example {
       const ch = sampleChain(rng, config);
       const text = chainText(ch);

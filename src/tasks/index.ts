@@ -18,5 +18,5 @@ export { makeRng, mixSeed, type Rng } from "./rng.js";
 export { exampleAt, distinctExamples, trainEvalSplit, splitDataset, type TaskSplit } from "./splits.js";
 export { loadJsonl, parseJsonl } from "./jsonl.js";
 export { solveCountdown, countdownQuestion } from "./countdown.js";
-export { chainDerivation, chainValue, chainText, sampleChain, type Chain } from "./arithmetic.js";
+export { chainDerivation, chainValue, chainText, parseChain, sampleChain, type Chain } from "./arithmetic.js";
 export { tinyR1Prompt, withPrefill, TINY_R1_PREFIX, TINY_R1_INSTRUCTION, TINY_R1_SUFFIX, TINY_R1_PREFILL, TINY_R1_STOP } from "./prompt.js";

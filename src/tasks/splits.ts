@@ -9,11 +9,14 @@ import { TaskError, type Example, type TaskGenerator } from "./types.js";
 
 const MAX_ATTEMPTS = 1000;
 
-/** The index-th example of a seed's stream, redrawn (deterministically) while its id is in `exclude`. */
+/**
+ * The index-th example of a seed's stream, redrawn (deterministically) while its id, or a problem it shows
+ * in full (TaskGenerator.exposes), is in `exclude`.
+ */
 export function exampleAt(task: TaskGenerator, seed: number, index: number, exclude?: ReadonlySet<string>): Example {
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const ex = task.sample(makeRng(mixSeed(seed, index, attempt)));
-    if (!exclude?.has(ex.id)) return ex;
+    if (!exclude || (!exclude.has(ex.id) && !task.exposes?.(ex).some(id => exclude.has(id)))) return ex;
   }
   throw new TaskError(`${task.name}: ${MAX_ATTEMPTS} draws in a row were held-out problems; the task's problem space is too small for this eval_size; enlarge the task (more terms, digits or numbers) or shrink eval_size`);
 }

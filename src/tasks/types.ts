@@ -24,6 +24,11 @@ export type Example = {
 export interface TaskGenerator {
   readonly name: string;
   sample(rng: Rng): Example;
+  /**
+   * Ids of every problem an example shows in full besides itself (arithmetic: each intermediate chain of
+   * its derivation), so a training problem never walks through a held-out one. Default: none.
+   */
+  exposes?(ex: Example): string[];
 }
 
 /** A named failure of task configuration or data, saying what to change. */

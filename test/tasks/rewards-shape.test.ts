@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { makeTask, distinctExamples, chainDerivation, withPrefill } from "../../src/tasks/index.js";
+import { parseChain } from "../../src/tasks/arithmetic.js";
 import { mathReward } from "../../src/rewards/math.js";
 import { countdownReward } from "../../src/rewards/countdown.js";
 import { r1FormatReward } from "../../src/rewards/format.js";
@@ -8,8 +9,7 @@ import { r1FormatReward } from "../../src/rewards/format.js";
 // The examples and the documented completion shape, judged by the rewards library (written separately).
 test("arithmetic examples: the documented well-formed completion earns format 1 and accuracy 1; a wrong number 0", () => {
   for (const ex of distinctExamples(makeTask({ type: "arithmetic" }), 4, 100)) {
-    const terms = ex.question.replace("=?", "").split(/(?=[+-])/);
-    const derivation = chainDerivation({ terms: terms.map(t => Math.abs(Number(t))), ops: terms.slice(1).map(t => t[0] as "+" | "-") });
+    const derivation = chainDerivation(parseChain(ex.question.replace("=?", "")));
     const good = withPrefill(`${derivation}</think><answer>${ex.answer}</answer>`);
     assert.equal(r1FormatReward(good, ex), 1, good);
     assert.equal(mathReward(good, ex), 1, good);

@@ -5,7 +5,7 @@ import {
   parseJsonl, splitDataset, tinyR1Prompt, TaskError,
 } from "../../src/tasks/index.js";
 import { equationSteps } from "../../src/tasks/countdown.js";
-import { ArithmeticConfigSchema } from "../../src/tasks/arithmetic.js";
+import { ArithmeticConfigSchema, parseChain } from "../../src/tasks/arithmetic.js";
 
 // Independent evaluation of generated expressions: JavaScript's own parser (inputs are digits and + - * / ( ) only).
 const evalExpr = (e: string): number => {
@@ -89,6 +89,23 @@ test("countdown's small problem space really collides across seeds, so the exclu
   assert.ok(raw.some(e => evalIds.has(e.id)), "without exclusion the two seeds share problems");
   const split = trainEvalSplit(task, { train_seed: 1, eval_seed: 2, eval_size: 100 });
   for (let i = 0; i < 500; i++) assert.ok(!evalIds.has(split.train(i).id));
+});
+
+test("arithmetic training problems never walk through a held-out problem in their derivation", () => {
+  // 2–3 terms: "3+4+5" derives through "7+5", which may be held out
+  const task = makeTask({ type: "arithmetic", min_terms: 2, max_terms: 3, ops: ["+"] });
+  const split = trainEvalSplit(task, { train_seed: 1, eval_seed: 2, eval_size: 100 });
+  const held = new Set(split.eval.map(e => e.id));
+  let through = 0;
+  for (let i = 0; i < 500; i++) {
+    const ex = split.train(i);
+    const steps = chainDerivation(parseChain(ex.question.replace("=?", ""))).split(" = ");
+    assert.ok(steps.every(s => !held.has(`arithmetic:${s}`)), `${ex.question} passes through a held-out problem`);
+  }
+  // without the check, seed 1 would draw such problems
+  for (const ex of distinctExamples(task, 1, 300))
+    through += +chainDerivation(parseChain(ex.question.replace("=?", ""))).split(" = ").slice(1).some(s => held.has(`arithmetic:${s}`));
+  assert.ok(through > 0);
 });
 
 test("JSONL: {prompt, answer}, {question, answer}, {messages, answer}; errors name the line", () => {
