@@ -10,6 +10,15 @@ export function tail(s: string, max = MAX_COMPLETION_CHARS): string {
   return s.length > max ? s.slice(s.length - max) : s;
 }
 
+/** Exceptions the guards turned into null (a verifier bug; the fuzz test requires none). */
+export const guardStats = { exceptions: 0, lastError: undefined as unknown };
+
+function caught(e: unknown): null {
+  guardStats.exceptions++;
+  guardStats.lastError = e;
+  return null;
+}
+
 function clean(v: unknown): RewardValue {
   return typeof v === "number" && Number.isFinite(v) ? v : null;
 }
@@ -20,8 +29,8 @@ export function safe(fn: RewardFn): RewardFn {
     try {
       if (typeof completion !== "string") return null;
       return clean(fn(tail(completion), example ?? {}));
-    } catch {
-      return null;
+    } catch (e) {
+      return caught(e);
     }
   };
 }
@@ -32,8 +41,8 @@ export function safeAsync(fn: AsyncRewardFn): AsyncRewardFn {
     try {
       if (typeof completion !== "string") return null;
       return clean(await fn(tail(completion), example ?? {}));
-    } catch {
-      return null;
+    } catch (e) {
+      return caught(e);
     }
   };
 }

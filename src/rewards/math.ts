@@ -1,9 +1,10 @@
 // Math answer equivalence: extraction → normalisation → parsing → comparison (see src/rewards/math/).
 import { safe, field } from "./guard.js";
 import { answerCandidates, boxedSpans, latexSpans, MAX_ANSWER_CHARS, type ExtractOptions } from "./math/extract.js";
-import { parseAnswer, type MathValue } from "./math/parse.js";
+import { clearParseDeadline, parseAnswer, setParseDeadline, type MathValue } from "./math/parse.js";
 import { equivalent, type CompareOptions } from "./math/compare.js";
 import { normalizeAnswer, plainNumber } from "./math/normalize.js";
+import { warmLatexParser } from "./math/latex.js";
 import type { RewardExample, RewardFn } from "./types.js";
 
 export interface MathOptions extends CompareOptions {
@@ -41,6 +42,19 @@ export interface MathVerdict {
 
 /** Compares a completion with a gold answer; returns the verdict with the extracted strings. */
 export function verifyMath(completion: string, gold: string, options: MathOptions = {}): MathVerdict {
+  warmLatexParser();
+  setParseDeadline(PARSE_BUDGET_MS);
+  try {
+    return verifyParsed(completion, gold, options);
+  } finally {
+    clearParseDeadline();
+  }
+}
+
+/** Parsing time one verification may spend (ms); later parses fail, so the answer scores 0. */
+const PARSE_BUDGET_MS = 2000;
+
+function verifyParsed(completion: string, gold: string, options: MathOptions): MathVerdict {
   const g = parseGold(gold);
   if (!g) return { reward: null, reason: "gold answer does not parse" };
   const candidates = answerCandidates(completion, options.extract ?? {});

@@ -1,9 +1,9 @@
 // Parses a normalised answer string into a typed value: expression, text, set/tuple, interval,
 // union, matrix, equation or inequality. Structure (lists, brackets, relations) is split here with
 // depth-aware scans; single expressions go to @cortex-js/compute-engine's LaTeX parser.
-import { ComputeEngine } from "@cortex-js/compute-engine";
 import { normalizeAnswer } from "./normalize.js";
 import type { MathJson } from "./evaluate.js";
+import { parseLatexJson } from "./latex.js";
 
 export type MathValue =
   | { kind: "expr"; json: MathJson; raw: string; float: boolean }
@@ -15,28 +15,10 @@ export type MathValue =
   | { kind: "equation"; lhs: MathValue; rhs: MathValue; nameLike: boolean }
   | { kind: "relation"; op: "<" | "<=" | "!="; f: MathJson; raw: string };
 
-/** Deepest bracket nesting handed to the LaTeX parser (its canonicaliser recurses, and nested \frac cost 2^depth). */
-const MAX_DEPTH = 10;
 const MAX_PARSE_CHARS = 400;
-
-let engine: ComputeEngine | undefined;
-function ce(): ComputeEngine {
-  engine ??= new ComputeEngine();
-  return engine;
-}
 
 const OPEN = new Set(["(", "[", "{"]);
 const CLOSE = new Set([")", "]", "}"]);
-
-/** Maximum bracket depth of a string. */
-export function depthOf(s: string): number {
-  let d = 0, max = 0;
-  for (const c of s) {
-    if (OPEN.has(c)) max = Math.max(max, ++d);
-    else if (CLOSE.has(c)) d--;
-  }
-  return max;
-}
 
 /** Splits at top-level occurrences of any separator (outside all brackets and \begin…\end). */
 export function splitTop(s: string, seps: string[]): string[] {
@@ -89,9 +71,21 @@ export function isNameLike(lhs: string): boolean {
   return t.trim() !== "" && !/[\d+\-^=]/.test(t) && !/\\(?:sqrt|sum|int)/.test(t);
 }
 
+let deadline = Infinity;
+
+/** Bounds the parsing of everything until `clearParseDeadline` (one verification): later parses fail. */
+export function setParseDeadline(ms: number): void {
+  deadline = Date.now() + ms;
+}
+
+export function clearParseDeadline(): void {
+  deadline = Infinity;
+}
+
 function parseLatex(s: string): MathJson | undefined {
-  if (s.length > MAX_PARSE_CHARS || depthOf(s) > MAX_DEPTH || s.trim() === "") return undefined;
-  const json = ce().parse(s).json as MathJson;
+  if (Date.now() > deadline) return undefined;
+  const json = parseLatexJson(s);
+  if (json === undefined) return undefined;
   const text = JSON.stringify(json);
   if (text.includes("\"Error\"") || text.includes("'missing'") || text.includes("\"Nothing\"")) return undefined;
   return json;
@@ -172,7 +166,10 @@ export interface ParseOptions {
   depth?: number;
 }
 
+const MAX_ITEMS = 64;
+
 function listOf(parts: string[], opts: ParseOptions, ordered: boolean): MathValue | undefined {
+  if (parts.length > MAX_ITEMS) return undefined;
   const items: MathValue[] = [];
   for (const p of parts) {
     if (p.trim() === "") continue;
