@@ -81,6 +81,12 @@ test("save → load round trip, single file, exact in F32; tokenizer files copie
     back.tensors.forEach((t, i) => assert.deepEqual(t.data, tensors[i].data, t.name));
     assert.equal(back.tensors.some(t => t.name === "lm_head.weight"), !c.tie_word_embeddings);
     assert.equal(tokenizerFiles(dir).tokenizerJson, join(dir, "tokenizer.json"));
+    // re-saving over the folder keeps its tokenizer; other files go (the folder is replaced as a whole)
+    writeFileSync(join(dir, "notes.txt"), "x");
+    saveHfFolder(dir, c, randomTensors(c, 9));
+    assert.equal(readFileSync(join(dir, "tokenizer.json"), "utf8"), "{}");
+    assert.ok(!existsSync(join(dir, "notes.txt")));
+    assert.notDeepEqual(loadHfFolder(dir).tensors[0].data, tensors[0].data);
   }
 });
 

@@ -134,14 +134,18 @@ export interface SaveOptions {
   dtype?: WritableDtype;
   /** Above this many bytes of weights, write model-0000i-of-0000n.safetensors shards plus an index. */
   maxShardBytes?: number;
-  /** Copy these tokenizer/generation files (TOKENIZER_FILES) from another folder (may be `dir` itself). */
+  /**
+   * Copy the tokenizer/generation files (TOKENIZER_FILES) found in this folder. Defaults to `dir` itself when it
+   * exists, so re-saving a loaded folder keeps its tokenizer.
+   */
   copyFrom?: string;
   /** Extra files to write into the folder, by file name. */
   files?: Record<string, string | Uint8Array>;
 }
 
 /**
- * Writes config.json and the weights into `dir`. The folder is built beside `dir`, fsynced, then swapped in by
+ * Writes config.json and the weights into `dir`, replacing the folder as a whole (only its tokenizer files are
+ * carried over, see `copyFrom`). The new folder is built beside `dir`, fsynced, then swapped in by
  * rename, so a crash never leaves a half-written checkpoint in place of a good one (at worst the previous folder
  * survives as `dir.old-*` if the crash falls between the two renames).
  */
@@ -158,8 +162,9 @@ export function saveHfFolder(dir: string, config: ModelConfig, tensors: readonly
   const tmp = `${target}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`;
   mkdirSync(tmp);
   try {
-    if (opts.copyFrom) {
-      for (const f of TOKENIZER_FILES) if (existsSync(join(opts.copyFrom, f))) copyFileSync(join(opts.copyFrom, f), join(tmp, f));
+    const copyFrom = opts.copyFrom ?? (existsSync(target) ? target : undefined);
+    if (copyFrom) {
+      for (const f of TOKENIZER_FILES) if (existsSync(join(copyFrom, f))) copyFileSync(join(copyFrom, f), join(tmp, f));
     }
     for (const [name, data] of Object.entries(opts.files ?? {})) writeFileAtomic(join(tmp, name), data);
 
