@@ -1,5 +1,5 @@
 // `move37 play connect4`: a person against an agent in the terminal.
-import { createInterface } from "node:readline/promises";
+import { createInterface } from "node:readline";
 import type { Command } from "commander";
 import { getBackend, type BackendKind } from "../engine/index.js";
 import { AGENT_SPECS, parseAgent } from "../selfplay/agents.js";
@@ -20,14 +20,18 @@ export function register(program: Command): void {
       const game = getGame(gameName);
       const agent = parseAgent(opts.agent ?? "alphabeta:6", game, getBackend(opts.backend), Date.now() & 0xffff);
       const human = opts.second ? 1 : 0;
-      const rl = createInterface({ input: process.stdin, output: process.stdout });
+      // an iterator over lines (not rl.question) so lines typed or piped ahead of the prompt are kept
+      const rl = createInterface({ input: process.stdin, crlfDelay: Infinity });
+      const lines = rl[Symbol.asyncIterator]();
       const hint = game.name === "connect4" ? "column 1-7" : "cell 1-9 (1 = bottom left)";
       let s = game.initial();
       try {
         while (s.result() === null) {
           process.stdout.write(`\n${s.render()}\n`);
           if (s.toPlay === human) {
-            const text = await rl.question(`your move (${hint}, q to quit): `).catch(() => "q");
+            process.stdout.write(`your move (${hint}, q to quit): `);
+            const next = await lines.next();
+            const text: string = next.done ? "q" : next.value;
             if (text.trim() === "q") return;
             const a = game.parseAction(text);
             if (a === null || !s.isLegal(a)) { process.stdout.write(`"${text.trim()}" is not a legal move here\n`); continue; }

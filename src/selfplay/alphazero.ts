@@ -7,7 +7,7 @@ import { registerTrainer, type TrainerContext } from "../recipes/registry.js";
 import type { Run } from "../runs/run.js";
 import { mctsAgent, parseAgent } from "./agents.js";
 import { playArena } from "./arena.js";
-import { loadCheckpoint, saveCheckpoint } from "./checkpoint.js";
+import { CheckpointError, loadCheckpoint, saveCheckpoint } from "./checkpoint.js";
 import { networkEvaluator } from "./evaluator.js";
 import { getGame } from "./games/index.js";
 import { Network, NetworkConfigSchema } from "./network.js";
@@ -100,7 +100,7 @@ export async function runAlphaZero(config: AlphaZeroConfig, run: Run, ctx: Train
     ctx.log(`resumed at iteration ${iteration} (${buffer.size} replay positions)`);
   } else if (config.init_checkpoint) {
     const ck = loadCheckpoint(config.init_checkpoint, backend);
-    if (ck.game.name !== game.name) throw new Error(`init_checkpoint ${config.init_checkpoint} is a ${ck.game.name} network, the recipe plays ${game.name}: give a ${game.name} checkpoint`);
+    if (ck.game.name !== game.name) throw new CheckpointError(config.init_checkpoint, `init_checkpoint is a ${ck.game.name} network but the recipe plays ${game.name}`);
     candidate.params.set(ck.net.params);
     best.params.set(ck.net.params);
   } else {

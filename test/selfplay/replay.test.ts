@@ -1,0 +1,37 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { connect4 } from "../../src/selfplay/games/connect4.js";
+import { playActions } from "../../src/selfplay/games/game.js";
+import { ReplayBuffer } from "../../src/selfplay/replay.js";
+import { Rng } from "../../src/selfplay/rng.js";
+
+test("replay mirror augmentation equals encoding the mirrored game, policy mirrored with it", () => {
+  const moves = [3, 0, 1, 1, 5, 6, 6, 2];
+  const enc = (m: number[]) => { const x = new Float32Array(84); playActions(connect4, m).encode(x, 0); return Array.from(x); };
+  const original = enc(moves), mirrored = enc(moves.map(a => connect4.mirrorAction(a)));
+  assert.notDeepEqual(original, mirrored);
+  const pi = new Float32Array([0.1, 0.5, 0.4, 0, 0, 0, 0]);
+  const buf = new ReplayBuffer(connect4, 4);
+  buf.add(new Float32Array(original), pi, -1);
+  const x = new Float32Array(84 * 64), p = new Float32Array(7 * 64), z = new Float32Array(64);
+  buf.sample(64, new Rng(2), true, x, p, z);
+  let flips = 0;
+  for (let b = 0; b < 64; b++) {
+    const row = Array.from(x.subarray(b * 84, (b + 1) * 84));
+    const prow = Array.from(p.subarray(b * 7, (b + 1) * 7)).map(v => +v.toFixed(3));
+    if (prow[6] > 0) {
+      flips++;
+      assert.deepEqual(row, mirrored);
+      assert.deepEqual(prow, [0, 0, 0, 0, 0.4, 0.5, 0.1]);
+    } else {
+      assert.deepEqual(row, original);
+      assert.deepEqual(prow, [0.1, 0.5, 0.4, 0, 0, 0, 0]);
+    }
+    assert.equal(z[b], -1);
+  }
+  assert.ok(flips > 10 && flips < 54, `${flips} of 64 mirrored`);
+  // the ring keeps the newest `capacity` positions
+  for (let i = 0; i < 6; i++) buf.add(new Float32Array(84), pi, i);
+  assert.equal(buf.size, 4);
+  assert.deepEqual(Array.from(buf.z).sort(), [2, 3, 4, 5]);
+});
