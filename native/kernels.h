@@ -2,6 +2,7 @@
  * shapes, masks) follow src/engine/backend.ts exactly; shapes are in the comments there. */
 #ifndef MOVE37_KERNELS_H
 #define MOVE37_KERNELS_H
+#include <stddef.h>
 #include <stdint.h>
 
 void gemm(float *C, const float *A, const float *B, long M, long N, long K, int transA, int transB, int accumulate);

@@ -30,11 +30,14 @@ export class NativeDtypeError extends Error {
 
 let cached: { addon: Addon | null; error: string | null } | null = null;
 
-/** Loads the addon once; returns null (and remembers why) when it is not built or fails to load. */
+/**
+ * Loads the addon once; returns null (and remembers why) when it is not built or fails to load.
+ * MOVE37_NATIVE_ADDON may name another build of it (e.g. an AVX2 or scalar build, to test the fallbacks).
+ */
 export function loadAddon(): Addon | null {
   if (!cached) {
     try {
-      const addon = createRequire(import.meta.url)("../../build/Release/move37.node") as Addon;
+      const addon = createRequire(import.meta.url)(process.env.MOVE37_NATIVE_ADDON || "../../build/Release/move37.node") as Addon;
       cached = { addon, error: null };
     } catch (e) {
       cached = { addon: null, error: (e as Error).message.split("\n")[0] };

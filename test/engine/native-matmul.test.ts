@@ -5,7 +5,7 @@ import { assertClose, nat, rand32, ref, rng, skip, withThreads } from "./native-
 
 // [M, N, K]: 1s, primes around the 12×32 microtile, K past the 256 block, N past the 1024 panel, M past the 192 block
 const shapes = [[1, 1, 1], [1, 257, 7], [7, 33, 13], [33, 7, 257], [13, 31, 300], [12, 32, 256], [257, 65, 33],
-  [3, 1100, 9], [200, 45, 17], [64, 64, 1]];
+  [3, 1100, 9], [200, 45, 17], [64, 64, 1], [48, 3, 17], [49, 5, 40]];
 
 test("matmul matches the reference for all transposes, with and without accumulate", { skip }, () => {
   const rand = rng(11);

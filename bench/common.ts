@@ -1,0 +1,87 @@
+/**
+ * Shared by the benchmarks: the figure format (one JSON line each, plus a table), and running Python peers
+ * with Debian's PyTorch under the thread settings that make them fair on a small machine.
+ */
+import { spawnSync } from "node:child_process";
+
+/** One measured figure. ratio > 1 means Move37 is better (value/peer_value, or the inverse when lower is better). */
+export interface Figure { bench: string; figure: string; unit: string; value: number; peer: string; peer_value: number; ratio: number }
+
+/** Builds a figure, computing the ratio so that > 1 always favours Move37. */
+export function figure(f: Omit<Figure, "ratio">, lowerIsBetter = false): Figure {
+  return { ...f, ratio: lowerIsBetter ? f.peer_value / f.value : f.value / f.peer_value };
+}
+
+/** Prints one figure as a JSON line (the machine-readable record). */
+export function printFigure(f: Figure): void {
+  console.log(JSON.stringify(f));
+}
+
+const fmt = (v: number) => (Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 10 ? v.toFixed(1) : v.toFixed(2));
+
+/** Prints an aligned table of figures, then one JSON line per figure. */
+export function printFigures(figures: Figure[], note?: string): void {
+  const head = ["bench", "figure", "unit", "move37", "peer", "peer value", "ratio"];
+  const rows = figures.map(f => [f.bench, f.figure, f.unit, fmt(f.value), f.peer, fmt(f.peer_value), f.ratio.toFixed(2)]);
+  const w = head.map((h, i) => Math.max(h.length, ...rows.map(r => r[i].length)));
+  const numeric = new Set([3, 5, 6]);
+  for (const r of [head, ...rows]) console.log(r.map((x, i) => (numeric.has(i) ? x.padStart(w[i]) : x.padEnd(w[i]))).join("  "));
+  if (note) console.log(note);
+  for (const f of figures) printFigure(f);
+}
+
+export const PYTHON = "/usr/bin/python3";
+
+/** A peer process failed or printed no JSON result. */
+export class PeerError extends Error {
+  constructor(what: string, detail: string) {
+    super(`benchmark peer ${what} failed: ${detail.trim().slice(-1500)}`);
+    this.name = "PeerError";
+  }
+}
+
+/** Makes `import torch` work for /usr/bin/python3, installing Debian's python3-torch if it is missing. */
+export function ensureTorch(): void {
+  if (spawnSync(PYTHON, ["-c", "import torch"], { stdio: "ignore" }).status === 0) return;
+  console.error("bench: `import torch` failed; installing python3-torch with apt-get (one time)...");
+  const r = spawnSync("apt-get", ["install", "-y", "python3-torch"], { stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
+  if (r.status !== 0 || spawnSync(PYTHON, ["-c", "import torch"], { stdio: "ignore" }).status !== 0)
+    throw new PeerError("setup", "could not install python3-torch (run `apt-get install -y python3-torch` as root)");
+}
+
+/** Runs a command and parses the last line of its stdout as JSON. */
+export function runJson<T>(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): T {
+  const r = spawnSync(cmd, args, { env, encoding: "utf8", maxBuffer: 1 << 26 });
+  const line = r.stdout?.trim().split("\n").at(-1);
+  if (r.status !== 0 || !line) throw new PeerError(`${cmd} ${args.join(" ")}`, `status ${r.status}: ${r.stderr ?? ""}`);
+  return JSON.parse(line) as T;
+}
+
+/** The two thread settings a fair PyTorch peer is tried with on a small machine (OpenMP and OpenBLAS threads oversubscribe). */
+export const PEER_THREAD_VARIANTS = [
+  { name: "OPENBLAS_NUM_THREADS=1", env: { OPENBLAS_NUM_THREADS: "1" } as Record<string, string> },
+  { name: "default", env: {} as Record<string, string> },
+];
+
+/** Runs a Python peer script under each thread variant; returns every result with the variant's name. */
+export function runPythonPeer<T>(script: string, args: string[]): { variant: string; result: T }[] {
+  return PEER_THREAD_VARIANTS.map(v => {
+    const env = { ...process.env, ...v.env };
+    if (!("OPENBLAS_NUM_THREADS" in v.env)) delete env.OPENBLAS_NUM_THREADS;
+    return { variant: v.name, result: runJson<T>(PYTHON, [script, ...args], env) };
+  });
+}
+
+/** Best-of timing: runs fn once to warm up, then repeats until `seconds` have passed (at least `minReps` times) and returns the fastest run in seconds. Best-of filters out time stolen by other processes on a shared machine. */
+export function bestTime(fn: () => void, seconds = 1, minReps = 3): number {
+  fn();
+  let best = Infinity, reps = 0;
+  const start = performance.now();
+  while (reps < minReps || (performance.now() - start) / 1000 < seconds) {
+    const t0 = performance.now();
+    fn();
+    best = Math.min(best, (performance.now() - t0) / 1000);
+    reps++;
+  }
+  return best;
+}
