@@ -1,4 +1,5 @@
 // Random and mutated completions for the reward fuzz test and bench (seeded, reproducible).
+import { uniformRng } from "../../src/model/init.js";
 
 const SEEDS = [
   "<think>\nLet me add 2 and 2.\n</think>\n<answer>\n4\n</answer>",
@@ -12,21 +13,9 @@ const SEEDS = [
 ];
 const TOKENS = ["\\boxed{", "\\fbox{", "{", "}", "(", ")", "[", "]", "\\{", "\\}", "$", "$$", "\\[", "\\]", "\\(", "\\)", "\\frac", "\\dfrac", "\\sqrt", "^", "_", "=", "<", "\\le", "\\ge", "\\pm", "\\cup", "\\in", ",", ";", ":", "\\text{", "\\left(", "\\right)", "\\begin{pmatrix}", "\\end{pmatrix}", "&", "\\\\", "<think>", "</think>", "<answer>", "</answer>", "final answer is", " and ", "%", "\\%", "10^{10^{10}}", "9999999!", "0", "1", "7", "-3", ".5", "1,000", "x", "y", "\\pi", "e", "\n", " ", "```", "```python\n", "π", "答", "∞", "\u0000", "\\", "\\\\\\"];
 
-/** Mulberry32: a small seeded generator. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** The i-th fuzz string: random token soup, random characters, or a mutated seed completion. */
 export function fuzzString(i: number): string {
-  const r = rng(i * 7919 + 1);
+  const r = uniformRng(i * 7919 + 1);
   const pick = <T>(xs: T[]) => xs[Math.floor(r() * xs.length)];
   const kind = i % 10;
   if (kind < 4) {
