@@ -3,10 +3,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, writeFileSync, rmSync, readdirSync } from "node:fs";
+import { spawnSync } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createServer } from "node:net";
-import { codeReward } from "../../src/rewards/code.js";
+import { codeReward, makeCodeReward } from "../../src/rewards/code.js";
 import { sandboxIsolation } from "../../src/rewards/code/python.js";
 
 const py = (code: string) => "```python\n" + code + "\n```";
@@ -35,7 +36,8 @@ test("python adversarial suite: contained, reward 0, host unharmed", { timeout: 
   const server = createServer(s => s.end("hello")).listen(0, "127.0.0.1");
   await new Promise(r => server.once("listening", r));
   const port = (server.address() as { port: number }).port;
-  const limits = { timeoutMs: 3000 };
+  const limits = { timeoutMs: 2000 };
+  const shortReward = makeCodeReward(limits);
   const attacks: Record<string, string> = {
     "infinite loop": "while True: pass\ndef f(): return 1",
     "fork bomb": "import os\nwhile True:\n    try: os.fork()\n    except OSError: pass\ndef f(): return 1",
@@ -50,12 +52,13 @@ test("python adversarial suite: contained, reward 0, host unharmed", { timeout: 
     "huge file": "open('big', 'w').write('x' * (10**8))\ndef f(): return 1",
   };
   try {
-    for (const [name, code] of Object.entries(attacks)) {
+    // the attacks run side by side (each in its own sandbox), as a trainer's batch would
+    await Promise.all(Object.entries(attacks).map(async ([name, code]) => {
       const t = performance.now();
-      const r = await codeReward(py(code), { tests: T }, );
+      const r = await shortReward(py(code), { tests: T });
       assert.equal(r, 0, `${name} scored ${r}`);
-      assert.ok(performance.now() - t < limits.timeoutMs + 10_000, `${name} took too long`);
-    }
+      assert.ok(performance.now() - t < limits.timeoutMs + 20_000, `${name} took too long`);
+    }));
     assert.ok(!existsSync(outside), "a file appeared outside the sandbox directory");
     assert.ok(!existsSync(tmpEscape), "a file appeared in the host's /tmp");
     assert.ok(readdirSync(tmpdir()).every(n => !n.startsWith("move37-py-")), "sandbox directories left behind");
@@ -78,7 +81,21 @@ test("javascript: fraction passed; escapes, loops and memory bombs are contained
     "memory bomb": "const a = []; for (;;) a.push(new Array(100000).fill(1)); function sq(x) { return x * x }",
     "stack overflow": "function r() { return r() + 1 } r(); function sq(x) { return x * x }",
   };
-  for (const [name, code] of Object.entries(attacks)) assert.equal(await codeReward(js(code), ex), 0, name);
+  const quick = makeCodeReward({ timeoutMs: 500 });
+  for (const [name, code] of Object.entries(attacks)) assert.equal(await quick(js(code), ex), 0, name);
   // the runtime is rebuilt after the attacks and still works
   assert.equal(await codeReward(js("function sq(x) { return x * x }"), ex), 0.5);
+});
+
+test("fallback without namespaces: limits and timeout still apply, with a warning", { timeout: 60_000 }, () => {
+  const r = spawnSync(process.execPath, ["--import", "tsx", "-e", `
+    import { makeCodeReward } from "./src/rewards/code.ts";
+    const reward = makeCodeReward({ timeoutMs: 1500 });
+    const ok = await reward("def f(): return 1", { tests: ["assert f() == 1", "assert f() == 2"] });
+    const loop = await reward("while True: pass", { tests: ["assert True"] });
+    console.log(JSON.stringify({ ok, loop }));
+  `], { encoding: "utf8", env: { ...process.env, MOVE37_SANDBOX: "limits-only" }, cwd: new URL("../..", import.meta.url).pathname });
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout.trim().split("\n").at(-1)!), { ok: 0.5, loop: 0 });
+  assert.match(r.stderr, /Move37SandboxWarning/);
 });

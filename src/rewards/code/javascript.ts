@@ -27,9 +27,11 @@ function getWorker(): Worker {
 
 function runOnce(program: string, tests: string[], timeoutMs: number, memoryBytes: number): Promise<number> {
   return new Promise(resolve => {
+    const fresh = worker === undefined;
     const w = getWorker();
     const id = nextId++;
-    const budget = timeoutMs * (tests.length + 1) + 5000; // + worker start-up and WebAssembly compile
+    // + the worker's start-up and WebAssembly compile when it is new, else a margin for messaging
+    const budget = timeoutMs * (tests.length + 1) + (fresh ? 5000 : 1000);
     const finish = (passed: number) => { clearTimeout(timer); w.off("message", onMessage); w.off("exit", onExit); resolve(passed); };
     const onMessage = (m: { id: number; passed: number }) => { if (m.id === id) finish(m.passed); };
     const onExit = () => { if (worker === w) worker = undefined; finish(0); };

@@ -37,7 +37,8 @@ let isolation: "full" | "limits-only" | undefined;
 /** Whether unshare + setpriv work here (checked once); warns when falling back. */
 export function sandboxIsolation(): "full" | "limits-only" {
   if (isolation) return isolation;
-  const probe = spawnSync("unshare", [...UNSHARE, "sh", "-c", `${MOUNTS} exec setpriv --reuid=65534 --regid=65534 --clear-groups true`], { timeout: 5000 });
+  // MOVE37_SANDBOX=limits-only forces the fallback (to test it, or where namespaces misbehave)
+  const probe = process.env.MOVE37_SANDBOX === "limits-only" ? { status: 1 } : spawnSync("unshare", [...UNSHARE, "sh", "-c", `${MOUNTS} exec setpriv --reuid=65534 --regid=65534 --clear-groups true`], { timeout: 5000 });
   isolation = probe.status === 0 ? "full" : "limits-only";
   if (isolation === "limits-only") {
     process.emitWarning("unshare/setpriv unavailable: Python code runs with prlimit and a timeout only (network and host files reachable). Run as root or with user namespaces enabled for full isolation.", "Move37SandboxWarning");
