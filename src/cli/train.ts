@@ -7,7 +7,7 @@ import { locateRecipe, readRecipe, resolveRecipe } from "../recipes/load.js";
 import { parseOverrides } from "../recipes/overrides.js";
 import type { TrainerContext } from "../recipes/registry.js";
 import { createRun, RunNotFoundError } from "../runs/run.js";
-import { createProgress } from "../runs/progress.js";
+import { createProgress, type Progress } from "../runs/progress.js";
 import { spawnDashboard } from "../dashboard/spawn.js";
 import { withExamples } from "./help.js";
 import { output } from "./output.js";
@@ -59,7 +59,10 @@ export async function train(recipeArg: string | undefined, opts: TrainOptions, e
     recipe: recipeArg,
   });
   output.err(`${opts.resume ? "resuming" : "run"} ${run.dir}\n`);
-  const dashboard = opts.dashboard ? await spawnDashboard([run.dir], Number(opts.port)) : null;
+  // A dashboard that cannot start (port taken) is worth a warning, not a lost training run.
+  const dashboard = opts.dashboard
+    ? await spawnDashboard([run.dir], Number(opts.port)).catch((err: Error) => (output.err(`warning: ${err.message}\n`), null))
+    : null;
   if (dashboard) output.err(`dashboard: ${dashboard.url}\n`);
 
   const abort = new AbortController();
@@ -68,16 +71,28 @@ export async function train(recipeArg: string | undefined, opts: TrainOptions, e
       run.setStatus("interrupted");
       process.exit(130);
     }
-    output.err("\nstopping after this step (Ctrl-C again to quit at once)\n");
+    ctx.log("stopping after this step (Ctrl-C again to quit at once)");
     abort.abort();
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
+  // Messages go through the live progress bar, if one is shown, so they do not tear it.
+  let bar: Progress | null = null;
   const ctx: TrainerContext = {
     signal: abort.signal,
     resume: opts.resume !== undefined,
-    progress: createProgress,
-    log: message => output.err(message.endsWith("\n") ? message : message + "\n"),
+    progress: progressOpts => {
+      const p = createProgress(progressOpts);
+      bar = p;
+      return {
+        ...p,
+        stop() {
+          p.stop();
+          if (bar === p) bar = null;
+        },
+      };
+    },
+    log: message => (bar ? bar.log(message) : output.err(message.endsWith("\n") ? message : message + "\n")),
   };
   try {
     await trainer.run(config, run, ctx);

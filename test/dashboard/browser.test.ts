@@ -74,6 +74,9 @@ test("curves render from metrics.jsonl, one chart per metric, runs overlaid", { 
   assert.ok((await strokePixels("reward", [0xe0, 0x55, 0x2f])) > 50, "beta's reward curve is drawn on the same chart");
   assert.equal(await strokePixels("entropy", [0xe0, 0x55, 0x2f]), 0, "beta logged no entropy");
   assert.deepEqual(await page.locator("#runs .name").allTextContents(), ["alpha", "beta"]);
+  await page.click('#runs li[data-run="beta"] .name');
+  await page.waitForFunction(() => document.querySelector("#config-run")?.textContent === "beta");
+  assert.deepEqual(JSON.parse((await page.locator("#config").textContent())!), { trainer: "grpo", beta: 0 });
 });
 
 test("appending to metrics.jsonl updates the curves live; a new metric gets a chart", { skip }, async () => {

@@ -86,12 +86,21 @@ function renderRunList(): void {
     const sw = el("span", "swatch");
     sw.style.background = r.color;
     const name = el("span", "name", r.summary.name);
+    name.title = "show this run's config";
+    name.addEventListener("click", () => void showConfig(r.summary));
     const last = [...r.rows.keys()].pop();
     const meta = el("span", "meta");
     meta.append(el("span", `status-${r.summary.status}`, r.summary.status), ` · ${r.summary.info?.trainer ?? ""}${last !== undefined ? ` · step ${last}` : ""}`);
     li.append(box, sw, name, meta);
     ul.append(li);
   }
+}
+
+async function showConfig(run: RunSummary): Promise<void> {
+  const config = await (await fetch(`/api/runs/${encodeURIComponent(run.id)}/config`)).json();
+  $("config-run").textContent = run.name;
+  $("config").textContent = JSON.stringify(config, null, 2);
+  ($("config-panel") as HTMLDetailsElement).open = true;
 }
 
 // ---- charts ----
