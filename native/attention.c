@@ -1,17 +1,18 @@
-/* Causal grouped-query attention with a key padding mask and a KV cache stride.
- * Forward: per block of QB queries, scores against the visible keys go into a QB×S scratch tile (never a
- * T×T matrix), an exact two-pass softmax turns them into probabilities, and each value row is loaded once
- * for the QB queries; lse = max + log Σ is saved. Backward recomputes p = exp(s − lse) one query row at a time.
+/* Causal grouped-query attention with a key padding mask and a KV cache stride, as blocked GEMMs.
+ * Forward, per (batch, head, block of QT queries): S = Q·Kᵀ over the keys the block can see, masked and scaled,
+ * an exact softmax per row (saving lse = max + log Σ), then O = P·V. Only a QT×S tile exists at a time, never
+ * a T×T matrix. Backward, per (batch, kv head) so each task owns its dk/dv rows: P is recomputed from lse,
+ * dP = dO·Vᵀ, dS = P∘(dP − D)·scale with D = dO·O, then dQ += dS·K, dK += dSᵀ·Q, dV += Pᵀ·dO.
  * Layouts: q,out,dq [B,T,nh,hd]; k,v,dk,dv [B,Smax,nkv,hd]; lse [B,nh,T]; keyMask [B,Smax] (NULL = all valid).
- * Query t sits at key index t + S − T and sees keys j ≤ that index. */
+ * Query t sits at key index t + S − T and sees keys j ≤ that index. Masked keys get probability 0 and enter the
+ * products as 0·v, so their k/v rows must hold finite numbers (any computed value does); slots past S are never read. */
 #include "kernels.h"
 #include "scratch.h"
 #include "threadpool.h"
 #include "vec.h"
 #include <string.h>
 
-#define QB 4   /* queries per register block */
-#define TQ 16  /* queries per task */
+#define QT 64 /* queries per block */
 
 typedef struct {
   float *out, *lse, *dq, *dk, *dv;
@@ -21,123 +22,93 @@ typedef struct {
   float scale;
 } Attn;
 
-static inline const float *kv_row(const float *base, const Attn *a, long b, long j, long kh) {
-  return base + ((b * a->Smax + j) * a->nkv + kh) * a->hd;
+/* Row r of the n×L score tile holds query t0 + r. Scale the visible scores, set masked and future keys to −inf. */
+static void mask_scores(float *s, long n, long L, long t0, long off, const uint8_t *mask, float scale) {
+  for (long r = 0; r < n; r++) {
+    float *row = s + r * L;
+    long lim = t0 + r + off; /* last visible key */
+    for (long j = 0; j < L; j++) row[j] = j <= lim && (!mask || mask[j]) ? row[j] * scale : -INFINITY;
+  }
 }
 
-/* Scores of n (≤ QB) queries against one key, sharing the key's loads. */
-static inline void dots(float *out, const float *const *q, int n, const float *key, long hd) {
-  vf acc[QB];
-  for (int r = 0; r < QB; r++) acc[r] = vf_set1(0.f);
-  long i = 0;
-  for (; i + VL <= hd; i += VL) {
-    vf kv = vf_load(key + i);
-    for (int r = 0; r < n; r++) acc[r] = vf_fma(vf_load(q[r] + i), kv, acc[r]);
-  }
-  for (int r = 0; r < n; r++) {
-    float s = vf_sum(acc[r]);
-    for (long t = i; t < hd; t++) s += q[r][t] * key[t];
-    out[r] = s;
-  }
+/* p = exp(s − c) over a row, vectorised; exp(−inf) = 0. */
+static void exp_shift(float *row, long L, float c) {
+  vf vc = vf_set1(c);
+  long j = 0;
+  for (; j + VL <= L; j += VL) vf_store(row + j, vf_exp(vf_sub(vf_load(row + j), vc)));
+  for (; j < L; j++) row[j] = sf_exp(row[j] - c);
 }
 
 static void forward_task(void *ctx, int task, int tid) {
   (void)tid;
   const Attn *a = ctx;
-  long nblk = (a->T + TQ - 1) / TQ;
-  long b = task / (a->nh * nblk), h = (task / nblk) % a->nh, t0 = (task % nblk) * TQ;
-  long t1 = t0 + TQ < a->T ? t0 + TQ : a->T, kh = h / (a->nh / a->nkv), hd = a->hd, off = a->S - a->T;
-  float *sc = scratch(SCRATCH_A, (size_t)QB * a->S + VL);
-  float *acc = scratch(SCRATCH_B, (size_t)QB * hd + VL);
-  const uint8_t *mask = a->mask ? a->mask + b * a->Smax : NULL;
-  for (long t = t0; t < t1; t += QB) {
-    int n = t1 - t < QB ? (int)(t1 - t) : QB;
-    const float *q[QB];
-    for (int r = 0; r < n; r++) q[r] = a->q + ((b * a->T + t + r) * a->nh + h) * hd;
-    long last = t + n - 1 + off; /* the block's last query sees keys 0..last */
-    for (long j = 0; j <= last; j++) {
-      float s[QB];
-      if (mask && !mask[j]) { for (int r = 0; r < n; r++) sc[r * a->S + j] = -INFINITY; continue; }
-      dots(s, q, n, kv_row(a->k, a, b, j, kh), hd);
-      for (int r = 0; r < n; r++) sc[r * a->S + j] = j <= t + r + off ? s[r] * a->scale : -INFINITY;
-    }
-    float inv[QB];
-    for (int r = 0; r < n; r++) {
-      float *row = sc + r * a->S, mx = -INFINITY;
-      long len = t + r + off + 1, j = 0;
-      vf vm = vf_set1(-INFINITY);
-      for (; j + VL <= len; j += VL) vm = vf_max(vm, vf_load(row + j));
-      mx = vf_hmax(vm);
-      for (; j < len; j++) if (row[j] > mx) mx = row[j];
-      float *lse = a->lse + (b * a->nh + h) * a->T + t + r;
-      if (mx == -INFINITY) { /* sees no key: out = 0, lse = −inf; p = 0 keeps the accumulation below exact */
-        *lse = -INFINITY; inv[r] = 0.f;
-        memset(row, 0, (last + 1) * sizeof(float));
-        continue;
-      }
-      vf vmax = vf_set1(mx), vs = vf_set1(0.f);
-      for (j = 0; j + VL <= len; j += VL) { vf p = vf_exp(vf_sub(vf_load(row + j), vmax)); vf_store(row + j, p); vs = vf_add(vs, p); }
-      float sum = vf_sum(vs);
-      for (; j < len; j++) { row[j] = sf_exp(row[j] - mx); sum += row[j]; }
-      for (; j <= last; j++) row[j] = 0.f; /* keys past this query's causal limit */
-      *lse = mx + logf(sum);
-      inv[r] = 1.f / sum;
-    }
-    memset(acc, 0, (size_t)QB * hd * sizeof(float));
-    for (long j = 0; j <= last; j++) {
-      if (mask && !mask[j]) continue;
-      const float *vj = kv_row(a->v, a, b, j, kh);
-      for (int r = 0; r < n; r++) {
-        float p = sc[r * a->S + j];
-        if (p != 0.f) axpy(acc + r * hd, p, vj, hd);
-      }
-    }
-    for (int r = 0; r < n; r++) {
-      float *o = a->out + ((b * a->T + t + r) * a->nh + h) * hd;
-      for (long i = 0; i < hd; i++) o[i] = acc[r * hd + i] * inv[r];
-    }
+  long nblk = (a->T + QT - 1) / QT;
+  long b = task / (a->nh * nblk), h = (task / nblk) % a->nh, t0 = (task % nblk) * QT;
+  long n = a->T - t0 < QT ? a->T - t0 : QT, kh = h / (a->nh / a->nkv), hd = a->hd, off = a->S - a->T;
+  long L = t0 + n - 1 + off + 1; /* keys the block's last query sees */
+  long qs = a->nh * hd, ks = a->nkv * hd;
+  const float *q = a->q + ((b * a->T + t0) * a->nh + h) * hd;
+  const float *k = a->k + (b * a->Smax * a->nkv + kh) * hd, *v = a->v + (b * a->Smax * a->nkv + kh) * hd;
+  float *out = a->out + ((b * a->T + t0) * a->nh + h) * hd;
+  float *s = scratch(SCRATCH_ATT1, (size_t)n * L);
+  gemm_serial(s, L, q, qs, 1, k, 1, ks, n, L, hd, 0); /* S = Q·Kᵀ */
+  mask_scores(s, n, L, t0, off, a->mask ? a->mask + b * a->Smax : NULL, a->scale);
+  for (long r = 0; r < n; r++) {
+    float *row = s + r * L, mx = -INFINITY;
+    for (long j = 0; j < L; j++) if (row[j] > mx) mx = row[j];
+    float *lse = a->lse + (b * a->nh + h) * a->T + t0 + r;
+    if (mx == -INFINITY) { *lse = -INFINITY; memset(row, 0, L * sizeof(float)); continue; } /* sees no key: out = 0 */
+    exp_shift(row, L, mx);
+    float sum = 0;
+    for (long j = 0; j < L; j++) sum += row[j];
+    *lse = mx + logf(sum);
+    float inv = 1.f / sum;
+    for (long j = 0; j < L; j++) row[j] *= inv;
   }
+  gemm_serial(out, qs, s, L, 1, v, ks, 1, n, hd, L, 0); /* O = P·V */
 }
 
 void attention(float *out, float *lse, const float *q, const float *k, const float *v, const uint8_t *mask,
                long B, long T, long S, long Smax, long nh, long nkv, long hd) {
   Attn a = { .out = out, .lse = lse, .q = q, .k = k, .v = v, .mask = mask, .B = B, .T = T, .S = S, .Smax = Smax,
              .nh = nh, .nkv = nkv, .hd = hd, .scale = 1.f / sqrtf((float)hd) };
-  long tasks = B * nh * ((T + TQ - 1) / TQ);
+  long tasks = B * nh * ((T + QT - 1) / QT);
   if (tasks == 0) return;
-  /* decode steps (T = 1, short S) are too small to wake a second thread */
+  /* decode steps over short caches are too small to wake a second thread */
   if ((double)B * nh * T * S * hd < 1e5) { for (long i = 0; i < tasks; i++) forward_task(&a, (int)i, 0); return; }
   pool_for((int)tasks, forward_task, &a);
 }
 
-/* One task per (batch row, kv head): it owns that head's dk/dv rows and the dq rows of its query heads. */
 static void backward_task(void *ctx, int task, int tid) {
   (void)tid;
   const Attn *a = ctx;
   long b = task / a->nkv, kh = task % a->nkv, group = a->nh / a->nkv, hd = a->hd, off = a->S - a->T;
-  float *p = scratch(SCRATCH_A, (size_t)a->S + VL);
+  long qs = a->nh * hd, ks = a->nkv * hd;
   const uint8_t *mask = a->mask ? a->mask + b * a->Smax : NULL;
+  const float *k = a->k + (b * a->Smax * a->nkv + kh) * hd, *v = a->v + (b * a->Smax * a->nkv + kh) * hd;
+  float *dk = a->dk + (b * a->Smax * a->nkv + kh) * hd, *dv = a->dv + (b * a->Smax * a->nkv + kh) * hd;
   for (long h = kh * group; h < (kh + 1) * group; h++) {
-    for (long t = 0; t < a->T; t++) {
-      float l = a->clse[(b * a->nh + h) * a->T + t];
-      if (l == -INFINITY) continue;
-      long qi = ((b * a->T + t) * a->nh + h) * hd, len = t + off + 1;
-      const float *q = a->q + qi, *dout = a->dout + qi;
-      float *dq = a->dq + qi;
-      float D = dot(dout, a->cout + qi, hd); /* Σ_j p_j (dout·v_j) */
-      for (long j = 0; j < len; j++)
-        p[j] = mask && !mask[j] ? -INFINITY : dot(q, kv_row(a->k, a, b, j, kh), hd) * a->scale - l;
-      long j = 0;
-      for (; j + VL <= len; j += VL) vf_store(p + j, vf_exp(vf_load(p + j)));
-      for (; j < len; j++) p[j] = sf_exp(p[j]);
-      for (j = 0; j < len; j++) {
-        if (p[j] == 0.f) continue;
-        const float *kj = kv_row(a->k, a, b, j, kh), *vj = kv_row(a->v, a, b, j, kh);
-        float ds = p[j] * (dot(dout, vj, hd) - D) * a->scale;
-        axpy(dq, ds, kj, hd);
-        axpy((float *)kv_row(a->dk, a, b, j, kh), ds, q, hd);
-        axpy((float *)kv_row(a->dv, a, b, j, kh), p[j], dout, hd);
+    for (long t0 = 0; t0 < a->T; t0 += QT) {
+      long n = a->T - t0 < QT ? a->T - t0 : QT, L = t0 + n + off;
+      long qi = ((b * a->T + t0) * a->nh + h) * hd;
+      const float *q = a->q + qi, *dout = a->dout + qi, *out = a->cout + qi, *lse = a->clse + (b * a->nh + h) * a->T + t0;
+      float *p = scratch(SCRATCH_ATT1, (size_t)n * L), *ds = scratch(SCRATCH_ATT2, (size_t)n * L);
+      gemm_serial(p, L, q, qs, 1, k, 1, ks, n, L, hd, 0);        /* S = Q·Kᵀ */
+      mask_scores(p, n, L, t0, off, mask, a->scale);
+      gemm_serial(ds, L, dout, qs, 1, v, 1, ks, n, L, hd, 0);    /* dP = dO·Vᵀ */
+      for (long r = 0; r < n; r++) {
+        float *pr = p + r * L, *dr = ds + r * L;
+        if (lse[r] == -INFINITY) { memset(pr, 0, L * sizeof(float)); memset(dr, 0, L * sizeof(float)); continue; }
+        exp_shift(pr, L, lse[r]);
+        float D = dot(dout + r * qs, out + r * qs, hd);
+        vf vD = vf_set1(D), vs = vf_set1(a->scale);
+        long j = 0;
+        for (; j + VL <= L; j += VL) vf_store(dr + j, vf_mul(vf_mul(vf_load(pr + j), vf_sub(vf_load(dr + j), vD)), vs));
+        for (; j < L; j++) dr[j] = pr[j] * (dr[j] - D) * a->scale;
       }
+      gemm_serial(a->dq + qi, qs, ds, L, 1, k, ks, 1, n, hd, L, 1);  /* dQ += dS·K */
+      gemm_serial(dk, ks, ds, 1, L, q, qs, 1, L, hd, n, 1);          /* dK += dSᵀ·Q */
+      gemm_serial(dv, ks, p, 1, L, dout, qs, 1, L, hd, n, 1);        /* dV += Pᵀ·dO */
     }
   }
 }

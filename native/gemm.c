@@ -229,6 +229,32 @@ typedef struct {
   int pm, pn; /* task grid: pm row tiles × pn column tiles */
 } Gemm;
 
+/* C rows [m0,m1) × cols [n0,n1) (row stride ldc) = (accumulate ? C : 0) + op(A)·op(B), on the calling thread. */
+static void gemm_block(float *C, long ldc, View a, View b, long m0, long m1, long n0, long n1, long K, int accumulate) {
+  /* +16 floats: the transposing packers' last 16-wide store may spill past the panel */
+  float *Bp = scratch(SCRATCH_B, (size_t)KC * NC + 16);
+  float *Ap = scratch(SCRATCH_A, (size_t)MC * KC + 16);
+  for (long jc = n0; jc < n1; jc += NC) {
+    int nc = (int)(n1 - jc < NC ? n1 - jc : NC);
+    for (long pc = 0; pc < K; pc += KC) {
+      int kc = (int)(K - pc < KC ? K - pc : KC);
+      int beta = pc > 0 || accumulate;
+      pack_b(Bp, b, pc, kc, jc, nc);
+      for (long ic = m0; ic < m1; ic += MC) {
+        int mc = (int)(m1 - ic < MC ? m1 - ic : MC);
+        pack_a(Ap, a, ic, mc, pc, kc);
+        for (int jr = 0; jr < nc; jr += NR) {
+          int nr = nc - jr < NR ? nc - jr : NR;
+          for (int ir = 0; ir < mc; ir += MR) {
+            int mr = mc - ir < MR ? mc - ir : MR;
+            micro(kc, Ap + (long)ir * kc, Bp + (long)jr * kc, C + (ic + ir) * ldc + jc + jr, ldc, beta, mr, nr);
+          }
+        }
+      }
+    }
+  }
+}
+
 static void gemm_tile(void *ctx, int task, int tid) {
   (void)tid;
   const Gemm *g = ctx;
@@ -239,29 +265,7 @@ static void gemm_tile(void *ctx, int task, int tid) {
   pool_range(ns, g->pn, task % g->pn, &n0, &n1);
   m0 *= MR; m1 = m1 * MR < g->M ? m1 * MR : g->M;
   n0 *= NR; n1 = n1 * NR < g->N ? n1 * NR : g->N;
-  if (m0 >= m1 || n0 >= n1) return;
-  /* +16 floats: the transposing packers' last 16-wide store may spill past the panel */
-  float *Bp = scratch(SCRATCH_B, (size_t)KC * NC + 16);
-  float *Ap = scratch(SCRATCH_A, (size_t)MC * KC + 16);
-  for (long jc = n0; jc < n1; jc += NC) {
-    int nc = (int)(n1 - jc < NC ? n1 - jc : NC);
-    for (long pc = 0; pc < g->K; pc += KC) {
-      int kc = (int)(g->K - pc < KC ? g->K - pc : KC);
-      int beta = pc > 0 || g->accumulate;
-      pack_b(Bp, g->b, pc, kc, jc, nc);
-      for (long ic = m0; ic < m1; ic += MC) {
-        int mc = (int)(m1 - ic < MC ? m1 - ic : MC);
-        pack_a(Ap, g->a, ic, mc, pc, kc);
-        for (int jr = 0; jr < nc; jr += NR) {
-          int nr = nc - jr < NR ? nc - jr : NR;
-          for (int ir = 0; ir < mc; ir += MR) {
-            int mr = mc - ir < MR ? mc - ir : MR;
-            micro(kc, Ap + (long)ir * kc, Bp + (long)jr * kc, g->C + (ic + ir) * g->N + jc + jr, g->N, beta, mr, nr);
-          }
-        }
-      }
-    }
-  }
+  if (m0 < m1 && n0 < n1) gemm_block(g->C, g->N, g->a, g->b, m0, m1, n0, n1, g->K, g->accumulate);
 }
 
 /* Split C into `threads` tiles, choosing the grid that packs the least: A is packed once per column tile,
@@ -289,4 +293,15 @@ void gemm(float *C, const float *A, const float *B, long M, long N, long K, int 
   if ((double)M * N * K < 1e6) threads = 1;
   choose_grid(M, N, K, threads, &g.pm, &g.pn);
   pool_for(g.pm * g.pn, gemm_tile, &g);
+}
+
+void gemm_serial(float *C, long ldc, const float *A, long a_rs, long a_cs, const float *B, long b_rs, long b_cs,
+                 long M, long N, long K, int accumulate) {
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0) {
+    if (!accumulate) for (long i = 0; i < M; i++) memset(C + i * ldc, 0, (size_t)N * sizeof(float));
+    return;
+  }
+  View a = { A, a_rs, a_cs }, b = { B, b_rs, b_cs };
+  gemm_block(C, ldc, a, b, 0, M, 0, N, K, accumulate);
 }

@@ -6,6 +6,10 @@
 #include <stdint.h>
 
 void gemm(float *C, const float *A, const float *B, long M, long N, long K, int transA, int transB, int accumulate);
+/* Single-threaded GEMM on strided views, for use inside other kernels' tasks: element (i, k) of op(A) is
+ * A[i*a_rs + k*a_cs] (one of the two strides must be 1; likewise for B), C rows are ldc apart. */
+void gemm_serial(float *C, long ldc, const float *A, long a_rs, long a_cs, const float *B, long b_rs, long b_cs,
+                 long M, long N, long K, int accumulate);
 
 void add_bias(float *y, const float *b, long R, long N);
 void bias_backward(float *db, const float *dy, long R, long N);
