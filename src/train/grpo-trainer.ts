@@ -202,7 +202,7 @@ function policyStep(model: CausalLM, ref: CausalLM | null, optimizer: AdamW, g: 
     const T = Math.max(1, ...comps.map(x => x.length));
     const ids = new Int32Array(rows.length * T);
     comps.forEach((x, b) => ids.set(x, b * T));
-    const cm = completionMask(ids, rows.length, T, eosIds, { lengths: comps.map(x => x.length), maskTruncated: g.mask_truncated_completions });
+    const cm = completionMask(ids, rows.length, T, eosIds, { lengths: comps.map(x => x.length), maxLength: g.max_completion_length, maskTruncated: g.mask_truncated_completions });
     const masks = rows.map((_, b) => cm.mask.subarray(b * T, (b + 1) * T));
     const packed = packBatch(rows.map(r => prompts[gens[r].prompt]), comps, masks);
     const refLogp = ref ? ref.forward(packed.tokens, packed.attention, packed.targets, packed.B, packed.T, g.temperature).logp.slice() : undefined;
