@@ -4,11 +4,12 @@
  * plus peak RSS of both. Each side runs in its own process so peak RSS is its own. The peer runs twice,
  * with OPENBLAS_NUM_THREADS=1 and with the default, and the better figure counts.
  *
- *   npm run bench -- engine-model [--steps N] [--only a|b]
+ *   npm run bench -- engine-model [--steps N] [--only a|b] [--profile]
+ * --profile adds a per-kernel time breakdown of Move37's training steps (stderr).
  */
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { getBackend } from "../src/engine/index.js";
+import { getBackend, type Backend } from "../src/engine/index.js";
 import { ModelConfigSchema, type ModelConfig } from "../src/model/config.js";
 import { createModel } from "../src/model/transformer.js";
 import { AdamW } from "../src/train/optimizer.js";
@@ -25,9 +26,26 @@ export const MODEL_CASES: Case[] = [
 
 interface SideResult { train_tokens_per_s: number; forward_tokens_per_s: number; peak_rss_mb: number; threads?: number; backend?: string }
 
+/** A backend that adds each kernel's wall time to `spent`, to find where a step's time goes. */
+function timed(be: Backend, spent: Map<string, number>): Backend {
+  return new Proxy(be, {
+    get(target, key, receiver) {
+      const v = Reflect.get(target, key, receiver);
+      if (typeof v !== "function") return v;
+      return (...args: unknown[]) => {
+        const t0 = performance.now();
+        const r = v.apply(target, args);
+        spent.set(String(key), (spent.get(String(key)) ?? 0) + performance.now() - t0);
+        return r;
+      };
+    },
+  });
+}
+
 /** Runs in the worker process: times `steps` training steps and `steps` forwards after one warm-up each. */
-function measureMove37(c: Case, steps: number): SideResult {
-  const be = getBackend();
+function measureMove37(c: Case, steps: number, profile: boolean): SideResult {
+  const spent = new Map<string, number>();
+  const be = profile ? timed(getBackend(), spent) : getBackend();
   const model = createModel(ModelConfigSchema.parse(c.config), be, 0);
   const opt = new AdamW(model, be, { learning_rate: 1e-4, weight_decay: 0.1, max_grad_norm: 1 });
   const R = c.batch * c.seq, V = c.config.vocab_size!;
@@ -43,14 +61,23 @@ function measureMove37(c: Case, steps: number): SideResult {
     for (let s = 0; s < steps; s++) fn();
     return R * steps / ((performance.now() - t0) / 1000);
   };
-  const train = rate(trainStep), forward = rate(forwardStep);
+  const t0 = performance.now();
+  const train = rate(trainStep);
+  if (profile) {
+    const total = performance.now() - t0;
+    process.stderr.write(`engine-model (${c.id}) per-kernel time over ${steps + 1} training steps (${total.toFixed(0)} ms):\n`);
+    for (const [k, ms] of [...spent].sort((a, b) => b[1] - a[1])) process.stderr.write(`  ${k.padEnd(26)} ${ms.toFixed(0).padStart(8)} ms ${(100 * ms / total).toFixed(1).padStart(5)}%\n`);
+    const kernels = [...spent.values()].reduce((a, b) => a + b, 0);
+    process.stderr.write(`  ${"(TypeScript outside kernels)".padEnd(26)} ${(total - kernels).toFixed(0).padStart(8)} ms ${(100 * (total - kernels) / total).toFixed(1).padStart(5)}%\n`);
+  }
+  const forward = rate(forwardStep);
   return { train_tokens_per_s: train, forward_tokens_per_s: forward, peak_rss_mb: process.resourceUsage().maxRSS / 1024, threads: be.threads, backend: be.name };
 }
 
 function runChild(cmd: string, args: string[], env: NodeJS.ProcessEnv): SideResult {
-  const r = spawnSync(cmd, args, { env, encoding: "utf8", maxBuffer: 1 << 24 });
+  const r = spawnSync(cmd, args, { env, encoding: "utf8", maxBuffer: 1 << 24, stdio: ["ignore", "pipe", "inherit"] });
   const line = r.stdout?.trim().split("\n").at(-1);
-  if (r.status !== 0 || !line) throw new Error(`${cmd} ${args.join(" ")} failed (status ${r.status}): ${r.stderr?.slice(-2000)}`);
+  if (r.status !== 0 || !line) throw new Error(`${cmd} ${args.join(" ")} failed (status ${r.status}, its stderr is above)`);
   return JSON.parse(line);
 }
 
@@ -63,11 +90,11 @@ function runPeer(c: Case, steps: number, openblasOne: boolean): SideResult {
 
 export interface Figure { bench: string; figure: string; unit: string; value: number; peer: string; peer_value: number; ratio: number }
 
-export async function runModelBench(opts: { steps?: number; only?: string } = {}): Promise<Figure[]> {
+export async function runModelBench(opts: { steps?: number; only?: string; profile?: boolean } = {}): Promise<Figure[]> {
   const steps = opts.steps ?? 3, figures: Figure[] = [];
   const self = fileURLToPath(import.meta.url);
   for (const c of MODEL_CASES.filter(c => !opts.only || c.id === opts.only)) {
-    const ours = runChild(process.execPath, ["--import", "tsx", self, "--worker", c.id, "--steps", String(steps)], process.env);
+    const ours = runChild(process.execPath, ["--import", "tsx", self, "--worker", c.id, "--steps", String(steps), ...(opts.profile ? ["--profile"] : [])], process.env);
     const peers = [runPeer(c, steps, true), runPeer(c, steps, false)];
     const best = (k: "train_tokens_per_s" | "forward_tokens_per_s") => peers.reduce((a, b) => (b[k] > a[k] ? b : a));
     const peerTrain = best("train_tokens_per_s"), peerFwd = best("forward_tokens_per_s");
@@ -96,8 +123,8 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const steps = Number(arg("--steps") ?? 3), worker = arg("--worker");
   if (worker) {
     const c = MODEL_CASES.find(c => c.id === worker)!;
-    console.log(JSON.stringify(measureMove37(c, steps)));
+    console.log(JSON.stringify(measureMove37(c, steps, process.argv.includes("--profile"))));
   } else {
-    printFigures(await runModelBench({ steps, only: arg("--only") }));
+    printFigures(await runModelBench({ steps, only: arg("--only"), profile: process.argv.includes("--profile") }));
   }
 }

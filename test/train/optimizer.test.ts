@@ -9,6 +9,7 @@ import { referenceBackend } from "../../src/engine/reference.js";
 import { ModelConfigSchema } from "../../src/model/config.js";
 import { createModel } from "../../src/model/transformer.js";
 import { AdamW, OptimizerStateError } from "../../src/train/optimizer.js";
+import { ScheduleConfigSchema, lrMultiplier } from "../../src/train/schedule.js";
 import { loadFixture } from "../model/fixture.js";
 
 test("AdamW with weight-decay groups and grad clipping matches PyTorch over 4 steps", () => {
@@ -43,4 +44,22 @@ test("AdamW skips a step whose gradient norm is not finite, and rejects optimize
   assert.deepEqual(m.flatParams, before);
   assert.equal(opt.t, 0);
   assert.throws(() => opt.load({ t: 1, m: new Float32Array(3), v: new Float32Array(3) }), OptimizerStateError);
+});
+
+test("model + AdamW + cosine schedule memorise a short sequence (loss falls from ~log V to near 0)", () => {
+  const m = createModel(ModelConfigSchema.parse({ vocab_size: 16, hidden_size: 16, num_hidden_layers: 1, num_attention_heads: 2, num_key_value_heads: 1, intermediate_size: 32 }), referenceBackend, 3);
+  const opt = new AdamW(m, referenceBackend, { learning_rate: 3e-2, weight_decay: 0.01 });
+  const sched = ScheduleConfigSchema.parse({ lr_scheduler_type: "cosine", warmup_steps: 3 });
+  const seq = [1, 5, 9, 2, 7, 3, 11, 4], T = seq.length;
+  const tokens = Int32Array.from(seq), mask = new Uint8Array(T).fill(1), targets = Int32Array.from(seq, (_, i) => i + 1 < T ? seq[i + 1] : -1);
+  const loss = () => -m.forward(tokens, mask, targets, 1, T).logp.reduce((a, b) => a + b, 0) / (T - 1);
+  const first = loss(), steps = 60;
+  for (let s = 0; s < steps; s++) {
+    m.flatGrads.fill(0);
+    loss();
+    m.backward(Float32Array.from(targets, t => t >= 0 ? -1 / (T - 1) : 0));
+    opt.step(3e-2 * lrMultiplier(sched, s, steps));
+  }
+  assert.ok(Math.abs(first - Math.log(16)) < 0.05, `initial loss ${first}`);
+  assert.ok(loss() < 0.05, `final loss ${loss()}`);
 });
