@@ -8,7 +8,11 @@
  * Data position and sampling seeds derive from the step number, so a run resumed from a checkpoint of
  * step s continues exactly as the uninterrupted run would have.
  */
+import { existsSync, readFileSync } from "node:fs";
+import { join, relative, resolve } from "node:path";
 import { z } from "zod";
+import { parse as parseYaml } from "yaml";
+import { listRecipes } from "../recipes/shipped.js";
 import { getBackend } from "../engine/index.js";
 import type { Backend } from "../engine/backend.js";
 import type { CausalLM } from "../model/types.js";
@@ -95,6 +99,25 @@ export function promptFormat(p: PromptConfig, tok: Tokenizer): PromptFormat {
   return { text, encode: ex => tok.encode(text(ex), { addSpecialTokens: false }), stop: [], completion: g => g.text };
 }
 
+export class MissingModelError extends Error {
+  constructor(dir: string, recipe?: string) {
+    super(`${dir} holds no model (no config.json): ` + (recipe
+      ? `it is made by \`move37 train ${recipe}\` (pretraining on this machine), or point \`model:\` at another Hugging Face folder`
+      : "point `model:` at a Hugging Face model folder (config.json, model.safetensors, tokenizer.json)"));
+    this.name = "MissingModelError";
+  }
+}
+
+/** Fails before any work when the policy's folder is missing, naming the shipped recipe that makes it, if one does. */
+function requireModelFolder(dir: string): void {
+  if (existsSync(join(dir, "config.json"))) return;
+  const maker = listRecipes().find(r => {
+    const out = (parseYaml(readFileSync(r.path, "utf8")) as { output_dir?: unknown } | null)?.output_dir;
+    return typeof out === "string" && resolve(out) === resolve(dir);
+  });
+  throw new MissingModelError(dir, maker && relative(process.cwd(), maker.path));
+}
+
 /** A frozen copy of the policy's weights, for the KL term (beta > 0). */
 function referenceModel(policy: CausalLM, backend: Backend): CausalLM {
   const ref = createModel(policy.config, backend);
@@ -108,6 +131,7 @@ export const grpo = registerTrainer({
   schema: GRPORecipeSchema,
   async run(c, run, ctx) {
     const g: GRPOConfig = c.grpo;
+    requireModelFolder(c.model);
     const backend = getBackend(c.backend);
     const { model } = loadPretrained(c.model, backend);
     const tok = loadTokenizer(c.model);
