@@ -18,9 +18,10 @@ export class UnknownBenchError extends Error {
   }
 }
 
+/** bench/common.ts holds the helpers benchmarks share; every other bench/*.ts is a benchmark. */
 export function benchNames(dir = BENCH_DIR): string[] {
   if (!existsSync(dir)) return [];
-  return readdirSync(dir).filter(f => f.endsWith(".ts")).map(f => f.slice(0, -3)).sort();
+  return readdirSync(dir).filter(f => f.endsWith(".ts") && f !== "common.ts").map(f => f.slice(0, -3)).sort();
 }
 
 /** Runs one benchmark under tsx with inherited stdio; resolves to its exit code. */

@@ -26,6 +26,14 @@ function duration(started: string, ended: string | null): string {
   return formatDuration(((ended ? Date.parse(ended) : Date.now()) - Date.parse(started)) / 1000);
 }
 
+/** Metrics that say how a run is doing, whatever its trainer; `runs ls` shows the first two present. */
+const HEADLINE = ["reward", "accuracy", "loss", "eval_loss", "elo", "win_rate"];
+
+function headline(rows: MetricRow[]): string {
+  const latest = (name: string) => rows.filter(r => typeof r[name] === "number").at(-1)?.[name];
+  return HEADLINE.filter(n => latest(n) !== undefined).slice(0, 2).map(n => `${n} ${formatValue(latest(n))}`).join("  ") || "-";
+}
+
 export function runsTable(runsDir: string): string {
   const rows = listRunDirs(runsDir).map(dir => {
     const info = readRunInfo(dir);
@@ -38,12 +46,11 @@ export function runsTable(runsDir: string): string {
       info ? info.started.slice(0, 16).replace("T", " ") : "-",
       info ? duration(info.started, info.ended) : "-",
       last ? String(last.step) : "-",
-      formatValue(last?.reward),
-      formatValue(last?.accuracy),
+      headline(metrics),
     ];
   });
   if (rows.length === 0) return `no runs in ${runsDir}`;
-  return formatTable(["run", "trainer", "status", "started", "time", "step", "reward", "accuracy"], rows);
+  return formatTable(["run", "trainer", "status", "started", "time", "step", "latest"], rows);
 }
 
 /** Averages `values` into at most `width` buckets so a long run fits the terminal. */

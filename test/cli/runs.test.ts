@@ -17,8 +17,8 @@ test("runs ls tabulates runs and runs show prints a summary and terminal curves"
   run.setStatus("completed");
   const ls = await runCli(["runs", "ls", "--runs-dir", root]);
   const [head, , row] = ls.stdout.trimEnd().split("\n");
-  assert.match(head, /^run +trainer +status +started +time +step +reward +accuracy$/);
-  assert.match(row, /^curve +grpo +completed +\d{4}-\d\d-\d\d \d\d:\d\d +\d+s +30 +1 +-$/);
+  assert.match(head, /^run +trainer +status +started +time +step +latest$/);
+  assert.match(row, /^curve +grpo +completed +\d{4}-\d\d-\d\d \d\d:\d\d +\d+s +30 +reward 1$/);
 
   const show = await runCli(["runs", "show", "curve", "--runs-dir", root, "--width", "20"]);
   assert.equal(show.error, undefined);
@@ -60,6 +60,7 @@ test("bench with an unknown name lists what exists", async () => {
   const r = await runCli(["bench", "no-such-bench-xyz"]);
   assert.equal(r.error?.name, "UnknownBenchError");
   assert.match(r.error!.message, /^no benchmark "no-such-bench-xyz": available: /);
+  assert.ok(!r.error!.message.includes("common"), "the shared helpers are not a benchmark");
 });
 
 test("doctor reports node, cpu, native addon, threads, memory, torch and chromium", async () => {
