@@ -16,8 +16,9 @@ import { register as selfplay } from "./selfplay.js";
 import { register as arena } from "./arena.js";
 import { register as play } from "./play.js";
 import { register as agent } from "./agent.js";
+import { register as verify } from "./verify.js";
 
-const VERBS = [train, generate, chat, exportModel, selfplay, arena, play, agent, runs, recipes, config, dashboard, bench, doctor];
+const VERBS = [train, verify, generate, chat, exportModel, selfplay, arena, play, agent, runs, recipes, config, dashboard, bench, doctor];
 
 export function buildProgram(): Command {
   const program = new Command("move37")

@@ -1,5 +1,6 @@
 // Every trainer module, imported for its registerTrainer call: the one list `move37 train` dispatches over.
 import "../train/pretrain.js";
+import "../train/grpo-trainer.js";
 import "../selfplay/alphazero.js";
 import "../selfplay/supervised.js";
 import "../train/grpo-trainer.js";
