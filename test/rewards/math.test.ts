@@ -10,6 +10,9 @@ test("extraction: boxed with nesting, fbox, final answer, last number", () => {
   assert.equal(r("The final answer is $42$. I hope it is correct.", "42"), 1);
   assert.equal(r("we get 3 apples and then 17 apples", "17"), 1);
   assert.equal(verifyMath("we get 17", "17", { extract: { numberFallback: false } }).reward, 0);
+  assert.equal(r("The answer is (C).", "C"), 1);
+  assert.equal(r("The answer is 12 apples, not 13. It is big.", "12"), 1);
+  assert.equal(r("Final Answer: The volume of $ABCDEFGH$ is 120. I hope it is correct.", "120"), 1);
 });
 
 test("R1 format: only the answer outside <think> counts", () => {

@@ -156,20 +156,25 @@ export function numberSpans(text: string): Span[] {
   return out;
 }
 
-/** The text after the last "final answer" phrase, up to the end of that sentence. */
+/** The text after the last "final answer" phrase (else the last "answer is"/"answer:"), up to the end of that sentence. */
 export function finalAnswerSegment(text: string): string | undefined {
   const lower = text.toLowerCase();
-  const at = lower.lastIndexOf("final answer");
+  let at = lower.lastIndexOf("final answer"), skip = 12;
+  if (at < 0) {
+    const is = lower.lastIndexOf("answer is"), colon = lower.lastIndexOf("answer:");
+    at = Math.max(is, colon);
+    skip = at === is ? 9 : 7;
+  }
   if (at < 0) return undefined;
-  let seg = text.slice(at + 12, at + 12 + 2 * MAX_ANSWER_CHARS);
-  seg = seg.replace(/^[\s*:]*/, "");
-  const isAt = seg.toLowerCase().lastIndexOf(" is ");
+  let seg = text.slice(at + skip, at + skip + 2 * MAX_ANSWER_CHARS);
+  seg = seg.replace(/^[\s*:]*(?:is\b)?[\s*:]*/i, "");
   const hope = seg.search(/I hope|\n\n/);
   if (hope >= 0) seg = seg.slice(0, hope);
-  if (isAt >= 0 && isAt < seg.length) seg = seg.slice(isAt + 4);
   // cut at the end of the sentence (". " then a capital), keeping decimals such as 12,000.5
   const stop = seg.search(/\.\s+[A-Z<]/);
   if (stop >= 0) seg = seg.slice(0, stop);
+  const isAt = seg.toLowerCase().lastIndexOf(" is ");
+  if (isAt >= 0) seg = seg.slice(isAt + 4);
   return seg.replace(/["“”]/g, " ").trim();
 }
 
@@ -198,6 +203,23 @@ function lastOf(text: string, numberFallback: boolean): string[] {
   return out;
 }
 
+/**
+ * Candidates from a "final answer is …" segment: its box; the whole segment when it holds no prose
+ * ("(C)", "$12$ and $13$"); else its first math span or number (what follows "is" comes first).
+ */
+function segmentCandidates(seg: string, numberFallback: boolean): string[] {
+  const out: string[] = [];
+  const boxed = lastBoxed(seg);
+  if (boxed !== undefined) out.push(boxed);
+  const prose = seg.replace(/\\text\s*\{[^{}]*\}|\\[a-zA-Z]+/g, " ").replace(/\b(?:and|or)\b/gi, " ");
+  if (seg.length <= 120 && !/[A-Za-z]{3,}/.test(prose)) out.push(seg);
+  const spans = latexSpans(seg);
+  const nums = numberFallback ? numberSpans(seg).filter(n => !spans.some(s => n.start >= s.start && n.end <= s.end)) : [];
+  const first = [...spans, ...nums].sort((a, b) => a.start - b.start)[0];
+  if (first) out.push(first.text);
+  return out;
+}
+
 /** Candidate answer strings, best first. */
 export function answerCandidates(completion: string, opts: ExtractOptions = {}): string[] {
   const numberFallback = opts.numberFallback ?? true;
@@ -206,11 +228,7 @@ export function answerCandidates(completion: string, opts: ExtractOptions = {}):
   if (tagged !== undefined) text = tagged;
   const out: string[] = [];
   const fa = finalAnswerSegment(text);
-  if (fa) {
-    const boxed = lastBoxed(fa);
-    if (boxed !== undefined) out.push(boxed);
-    out.push(...lastOf(fa, numberFallback));
-  }
+  if (fa) out.push(...segmentCandidates(fa, numberFallback));
   const boxed = lastBoxed(text);
   if (boxed !== undefined) out.push(boxed);
   // a short bare formula ("\frac{10}{9}", "W(x)=1orW(x)=-1") is read whole before its last number
