@@ -52,13 +52,16 @@ test("python adversarial suite: contained, reward 0, host unharmed", { timeout: 
     "huge file": "open('big', 'w').write('x' * (10**8))\ndef f(): return 1",
   };
   try {
-    // the attacks run side by side (each in its own sandbox), as a trainer's batch would
+    // the attacks run side by side (each in its own sandbox), as a trainer's batch would, next to an
+    // honest program that must still pass (a fork bomb must not use up its process limit)
+    const honest = shortReward(py("def f(): return 1"), { tests: T });
     await Promise.all(Object.entries(attacks).map(async ([name, code]) => {
       const t = performance.now();
       const r = await shortReward(py(code), { tests: T });
       assert.equal(r, 0, `${name} scored ${r}`);
       assert.ok(performance.now() - t < limits.timeoutMs + 20_000, `${name} took too long`);
     }));
+    assert.equal(await honest, 1, "an honest program beside the attacks failed");
     assert.ok(!existsSync(outside), "a file appeared outside the sandbox directory");
     assert.ok(!existsSync(tmpEscape), "a file appeared in the host's /tmp");
     assert.ok(readdirSync(tmpdir()).every(n => !n.startsWith("move37-py-")), "sandbox directories left behind");

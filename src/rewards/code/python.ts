@@ -1,4 +1,4 @@
-// Python sandbox: a child /usr/bin/python3 in a throwaway directory, run as `nobody` under
+// Python sandbox: a child /usr/bin/python3 in a throwaway directory, run as an unprivileged uid of its own (61000–61255, like `nobody`) under
 // `unshare -n -m -p -f --kill-child` (no network; fresh tmpfs over /tmp, /var/tmp and /dev/shm so
 // nothing it writes outside its directory survives; its own pid namespace, so every process it
 // forks dies with it) and `prlimit` (address space, processes, file size, open files, CPU), killed
@@ -31,6 +31,11 @@ const UNSHARE = ["-n", "-m", "-p", "-f", "--mount-proc", "--kill-child"];
 /** Inside the mount namespace: the run directory moved to /mnt, then private scratch filesystems over
  * /tmp, /var/tmp and /dev/shm (the host's stay untouched). */
 const MOUNTS = "mount --bind \"$PWD\" /mnt && cd /mnt && mount -t tmpfs -o size=64m tmpfs /tmp && mount -t tmpfs -o size=8m tmpfs /var/tmp && mount -t tmpfs -o size=8m tmpfs /dev/shm &&";
+
+/** Unprivileged uids (no passwd entry needed) handed out round-robin to concurrent runs. */
+const SANDBOX_UID_BASE = 61000;
+const SANDBOX_UIDS = 256;
+let nextSlot = 0;
 
 let isolation: "full" | "limits-only" | undefined;
 
@@ -77,7 +82,10 @@ function runSandboxed(dir: string, args: string[], stdin: string, l: Required<Sa
   const limits = [`--as=${l.memoryBytes}`, `--nproc=${l.maxProcesses}`, `--fsize=${l.maxFileBytes}`, "--nofile=64", `--cpu=${cpuSeconds}`, "--core=0"];
   const full = sandboxIsolation() === "full";
   const cmd = full ? "unshare" : "prlimit";
-  const inner = ["prlimit", ...limits, "--", "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--", PYTHON, "-I", "-S", ...args];
+  // each run gets its own unprivileged uid, so the per-user process limit of a fork bomb in one
+  // sandbox cannot starve another sandbox running beside it
+  const uid = SANDBOX_UID_BASE + (nextSlot++ % SANDBOX_UIDS);
+  const inner = ["prlimit", ...limits, "--", "setpriv", `--reuid=${uid}`, `--regid=${uid}`, "--clear-groups", "--", PYTHON, "-I", "-S", ...args];
   const argv = full
     ? [...UNSHARE, "sh", "-c", `${MOUNTS} exec "$@"`, "sh", ...inner]
     : [...limits, "--", PYTHON, "-I", "-S", ...args];
