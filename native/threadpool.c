@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #if defined(__x86_64__)
@@ -16,22 +17,26 @@
 #define MAX_THREADS 256
 /* ~20-50 µs of pause instructions: long enough to catch back-to-back kernels, short enough not to starve others. */
 #define SPIN_ITERS 2000
+#define CLOSED 0xFFFFFFFFu
 
+/* Tasks are claimed from one 64-bit word, (job generation << 32) | next task index. The caller runs tasks too
+ * and waits only for tasks that were claimed, never for workers to wake: on a shared machine a descheduled
+ * worker then costs nothing, and one that wakes late finds the job's word closed or exhausted. */
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
 static pthread_mutex_t dispatch = PTHREAD_MUTEX_INITIALIZER; /* one pool_for at a time (JS worker threads) */
 static pthread_t workers[MAX_THREADS];
-static int nthreads = 0;            /* 0 = not initialised */
-static atomic_int generation;       /* bumped per job; workers wait for it to change */
-static atomic_int quit_generation;  /* workers with index >= active count exit when set */
+static int nthreads = 0;              /* 0 = not initialised */
+static atomic_uint generation;        /* the current job's tag; workers wait for it to change */
+static _Atomic uint64_t claim;        /* (tag << 32) | next task */
+static atomic_int done;               /* tasks of the current job finished */
+static atomic_uint quit_generation;   /* workers exit when woken with this tag */
 static atomic_int sleepers;
-static int start_generation;        /* generation new workers start from (read before any job is published) */
-static atomic_int next_task;
-static atomic_int pending;          /* workers still inside the current job */
+static unsigned start_generation;     /* the tag new workers start from */
 static pool_fn job_fn;
 static void *job_ctx;
-static int job_ntasks;
-static _Thread_local int in_pool;   /* set inside tasks: nested pool_for runs inline */
+static unsigned job_ntasks;
+static _Thread_local int in_pool;     /* set inside tasks: nested pool_for runs inline */
 
 static int default_threads(void) {
   const char *env = getenv("MOVE37_THREADS");
@@ -47,20 +52,29 @@ static int default_threads(void) {
   return 1;
 }
 
-static void run_tasks(int tid) {
+/* Claim and run tasks of job `tag` until none are left. A successful CAS proves the job did not change
+ * between reading its fields and claiming (tags are never reused), and the caller cannot retire the job
+ * before the claimed task reports done. */
+static void run_tasks(unsigned tag, int tid) {
   for (;;) {
-    int t = atomic_fetch_add_explicit(&next_task, 1, memory_order_relaxed);
-    if (t >= job_ntasks) break;
-    job_fn(job_ctx, t, tid);
+    uint64_t c = atomic_load_explicit(&claim, memory_order_acquire);
+    unsigned idx = (unsigned)c;
+    if ((unsigned)(c >> 32) != tag || idx == CLOSED || idx >= job_ntasks) return;
+    pool_fn fn = job_fn;
+    void *ctx = job_ctx;
+    if (!atomic_compare_exchange_weak_explicit(&claim, &c, c + 1, memory_order_acq_rel, memory_order_acquire)) continue;
+    fn(ctx, (int)idx, tid);
+    atomic_fetch_add_explicit(&done, 1, memory_order_release);
   }
 }
 
 static void *worker_main(void *arg) {
   int tid = (int)(long)arg;
-  int seen = start_generation;
+  unsigned seen = start_generation;
   in_pool = 1;
   for (;;) {
-    int g = seen, spins = 0;
+    unsigned g = seen;
+    int spins = 0;
     while ((g = atomic_load_explicit(&generation, memory_order_acquire)) == seen && spins < SPIN_ITERS) { CPU_RELAX(); spins++; }
     if (g == seen) {
       pthread_mutex_lock(&lock);
@@ -70,39 +84,32 @@ static void *worker_main(void *arg) {
       pthread_mutex_unlock(&lock);
     }
     seen = g;
-    if (atomic_load(&quit_generation) == g) { atomic_fetch_sub(&pending, 1); return NULL; }
-    run_tasks(tid);
-    atomic_fetch_sub_explicit(&pending, 1, memory_order_release);
+    if (atomic_load(&quit_generation) == g) return NULL;
+    run_tasks(g, tid);
   }
 }
 
-/* Publish a job to all workers (caller holds `dispatch`). */
-static void publish(void) {
+/* Make tag the current generation and wake sleeping workers (caller holds `dispatch`). */
+static void publish(unsigned tag) {
   pthread_mutex_lock(&lock);
-  atomic_fetch_add_explicit(&generation, 1, memory_order_release);
+  atomic_store_explicit(&generation, tag, memory_order_release);
   if (atomic_load(&sleepers) > 0) pthread_cond_broadcast(&wake);
   pthread_mutex_unlock(&lock);
 }
 
-static void wait_workers(void) {
-  int spins = 0;
-  while (atomic_load_explicit(&pending, memory_order_acquire) > 0) {
-    if (++spins < SPIN_ITERS * 8) CPU_RELAX(); else sched_yield();
-  }
-}
-
 static void stop_workers(void) {
   if (nthreads <= 1) return;
-  atomic_store(&pending, nthreads - 1);
-  atomic_store(&quit_generation, atomic_load(&generation) + 1);
-  publish();
+  unsigned tag = atomic_load(&generation) + 1;
+  atomic_store(&claim, ((uint64_t)tag << 32) | CLOSED);
+  atomic_store(&quit_generation, tag);
+  publish(tag);
   for (int i = 1; i < nthreads; i++) pthread_join(workers[i], NULL);
 }
 
 static void start_workers(int n) {
   nthreads = n;
-  atomic_store(&quit_generation, -1);
   start_generation = atomic_load(&generation);
+  atomic_store(&quit_generation, start_generation - 1);
   for (int i = 1; i < n; i++) {
     if (pthread_create(&workers[i], NULL, worker_main, (void *)(long)i) != 0) { nthreads = i; break; }
   }
@@ -136,14 +143,21 @@ void pool_for(int ntasks, pool_fn fn, void *ctx) {
     in_pool = saved;
     return;
   }
-  job_fn = fn; job_ctx = ctx; job_ntasks = ntasks;
-  atomic_store(&next_task, 0);
-  atomic_store(&pending, nthreads - 1);
-  publish();
+  unsigned tag = atomic_load(&generation) + 1;
+  /* close the word first: a stale worker's CAS now fails before the job fields change under it */
+  atomic_store(&claim, ((uint64_t)tag << 32) | CLOSED);
+  atomic_thread_fence(memory_order_release);
+  job_fn = fn; job_ctx = ctx; job_ntasks = (unsigned)ntasks;
+  atomic_store_explicit(&done, 0, memory_order_relaxed);
+  atomic_store_explicit(&claim, (uint64_t)tag << 32, memory_order_release);
+  publish(tag);
   in_pool = 1;
-  run_tasks(0);
+  run_tasks(tag, 0);
   in_pool = 0;
-  wait_workers();
+  int spins = 0;
+  while (atomic_load_explicit(&done, memory_order_acquire) < ntasks) {
+    if (++spins < SPIN_ITERS * 8) CPU_RELAX(); else sched_yield();
+  }
   pthread_mutex_unlock(&dispatch);
 }
 
