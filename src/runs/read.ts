@@ -1,6 +1,6 @@
 // Reading run directories back: `runs ls`, `runs show`, the dashboard and resume.
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
-import { basename, join } from "node:path";
+import { join } from "node:path";
 import type { RunInfo } from "./run.js";
 
 /** Parses a JSONL file; a torn last line (a writer killed mid-append) is skipped, not an error. */
@@ -85,8 +85,4 @@ export function metricNames(rows: MetricRow[]): string[] {
   const names = new Set<string>();
   for (const r of rows) for (const [k, v] of Object.entries(r)) if (k !== "step" && k !== "time" && typeof v === "number") names.add(k);
   return [...names];
-}
-
-export function runName(dir: string): string {
-  return readRunInfo(dir)?.name ?? basename(dir);
 }
