@@ -42,7 +42,7 @@ export function expandRunDirs(paths: string[]): string[] {
   return paths.flatMap(p => (isRunDir(p) ? [p] : listRunDirs(p)));
 }
 
-/** run.json, or a minimal stand-in for a folder that only has metrics (written by another tool). */
+/** run.json, or null for a folder without one (metrics written by another tool) or an unreadable one. */
 export function readRunInfo(dir: string): RunInfo | null {
   const p = join(dir, "run.json");
   if (!existsSync(p)) return null;
