@@ -3,4 +3,4 @@ import "../train/pretrain.js";
 import "../train/grpo-trainer.js";
 import "../selfplay/alphazero.js";
 import "../selfplay/supervised.js";
-import "../train/grpo-trainer.js";
+import "../train/sft.js";

@@ -1,0 +1,160 @@
+/**
+ * SFT data: JSONL rows → token ids with a loss mask → length-grouped, right-padded batches.
+ *
+ *   {"prompt": "User: 2+3=? Assistant: <think>", "completion": "2+3 = 5</think><answer>5</answer>"}
+ *   {"messages": [{"role": "user", "content": "2+3=?"}, {"role": "assistant", "content": "<think>…</think><answer>5</answer>"}]}
+ *
+ * Only completion tokens (assistant turns for chat rows) are targets; prompt tokens are context. Prompt and
+ * completion are encoded separately and concatenated, as the sampler sees them (prompt ids, then generated ids),
+ * so the model learns exactly the continuation it will be asked to produce. Extra fields (provenance) pass through.
+ *
+ * Packing: the model's forward (src/model/types.ts) has one attention mask per row and no per-example block
+ * mask, so several examples in one row would attend to each other. Instead short examples are batched with
+ * examples of similar length (Hugging Face's group_by_length), which removes most padding without any
+ * attention across examples.
+ */
+import { readFileSync } from "node:fs";
+import { z } from "zod";
+import type { Tokenizer } from "../tokenizer/types.js";
+import { renderChat, type ChatMessage } from "../tokenizer/chat-template.js";
+import { makeRng, mixSeed } from "../tasks/rng.js";
+
+const Message = z.object({ role: z.string(), content: z.string() }).passthrough();
+const Row = z.union([
+  z.object({ prompt: z.string(), completion: z.string() }).passthrough(),
+  z.object({ messages: z.array(Message).min(1) }).passthrough(),
+]);
+/** A prompt/completion row or a chat row; other fields (provenance) are kept as they are. */
+export type SFTRow = ({ prompt: string; completion: string } | { messages: ChatMessage[] }) & Record<string, unknown>;
+const isPromptRow = (row: SFTRow): row is { prompt: string; completion: string } => typeof row.prompt === "string";
+
+export class SFTDataError extends Error {
+  constructor(message: string) { super(message); this.name = "SFTDataError"; }
+}
+
+export function parseSftJsonl(text: string, source = "dataset"): SFTRow[] {
+  const rows: SFTRow[] = [];
+  text.split("\n").forEach((line, i) => {
+    if (!line.trim()) return;
+    let raw: unknown;
+    try { raw = JSON.parse(line); } catch (e) {
+      throw new SFTDataError(`${source}:${i + 1}: not valid JSON (${(e as Error).message}); each line must be one JSON object`);
+    }
+    const r = Row.safeParse(raw);
+    if (!r.success) throw new SFTDataError(`${source}:${i + 1}: expected {"prompt": string, "completion": string} or {"messages": [{role, content}, …]}`);
+    rows.push(r.data as SFTRow);
+  });
+  if (rows.length === 0) throw new SFTDataError(`${source}: no rows; an SFT dataset needs one JSON object per line`);
+  return rows;
+}
+
+export function loadSftJsonl(path: string): SFTRow[] {
+  let text: string;
+  try { text = readFileSync(path, "utf8"); } catch (e) {
+    throw new SFTDataError(`cannot read SFT data ${path}: ${(e as Error).message}`);
+  }
+  return parseSftJsonl(text, path);
+}
+
+/** One tokenized example: ids[i] is a training target when loss[i] = 1. */
+export interface SFTExample { ids: number[]; loss: Uint8Array }
+
+/** Text pieces of a row in order; `train` pieces are completion text. */
+export function rowPieces(tok: Tokenizer, row: SFTRow, template?: string): { text: string; train: boolean }[] {
+  if (isPromptRow(row)) return [{ text: row.prompt, train: false }, { text: row.completion, train: true }];
+  const messages = row.messages as ChatMessage[];
+  if (!messages.some(m => m.role === "assistant")) throw new SFTDataError("a messages row has no assistant turn: there is nothing to train on");
+  // Each assistant turn is the text the template adds between "history + generation prompt" and "history + turn".
+  const full = renderChat(tok, messages, { template, addGenerationPrompt: false });
+  const pieces: { text: string; train: boolean }[] = [];
+  let at = 0;
+  messages.forEach((m, i) => {
+    if (m.role !== "assistant") return;
+    const open = renderChat(tok, messages.slice(0, i), { template, addGenerationPrompt: true });
+    const closed = renderChat(tok, messages.slice(0, i + 1), { template, addGenerationPrompt: false });
+    if (!closed.startsWith(open) || !full.startsWith(closed) || open.length < at)
+      throw new SFTDataError("the chat template does not render conversations as growing prefixes, so assistant turns cannot be located: use prompt/completion rows");
+    pieces.push({ text: open.slice(at), train: false }, { text: closed.slice(open.length), train: true });
+    at = closed.length;
+  });
+  if (at < full.length) pieces.push({ text: full.slice(at), train: false });
+  return pieces.filter(p => p.text !== "");
+}
+
+/**
+ * Token ids and loss mask of a row, cut to `maxLength`. Prompt/completion rows end with EOS (trained), as
+ * TRL's SFTTrainer does; chat templates write their own end-of-turn tokens.
+ */
+export function tokenizeRow(tok: Tokenizer, row: SFTRow, maxLength: number, template?: string): SFTExample & { truncated: boolean } {
+  const ids: number[] = [], loss: number[] = [];
+  for (const p of rowPieces(tok, row, template)) {
+    const piece = tok.encode(p.text, { addSpecialTokens: false });
+    ids.push(...piece);
+    loss.push(...piece.map(() => (p.train ? 1 : 0)));
+  }
+  if (isPromptRow(row) && tok.eosId !== null) { ids.push(tok.eosId); loss.push(1); }
+  const truncated = ids.length > maxLength;
+  return { ids: ids.slice(0, maxLength), loss: Uint8Array.from(loss.slice(0, maxLength)), truncated };
+}
+
+/** A right-padded batch. targets[b,t] = ids[b,t+1] where that token is trained, else −1 (no log-prob computed). */
+export interface SFTBatch {
+  B: number; T: number;
+  tokens: Int32Array;   // [B*T]
+  mask: Uint8Array;     // [B*T] 1 = real token
+  targets: Int32Array;  // [B*T]
+  lossMask: Uint8Array; // [B*T] 1 = this position's target is in the loss
+  /** Trained targets in the batch. */
+  numTokens: number;
+}
+
+export function makeBatch(examples: readonly SFTExample[], padId: number): SFTBatch {
+  const B = examples.length;
+  const T = Math.max(1, ...examples.map(e => e.ids.length - 1));
+  const tokens = new Int32Array(B * T).fill(padId), mask = new Uint8Array(B * T), targets = new Int32Array(B * T).fill(-1), lossMask = new Uint8Array(B * T);
+  let numTokens = 0;
+  examples.forEach((e, b) => {
+    for (let t = 0; t < e.ids.length - 1; t++) {
+      tokens[b * T + t] = e.ids[t];
+      mask[b * T + t] = 1;
+      if (e.loss[t + 1]) { targets[b * T + t] = e.ids[t + 1]; lossMask[b * T + t] = 1; numTokens++; }
+    }
+  });
+  return { B, T, tokens, mask, targets, lossMask, numTokens };
+}
+
+function shuffle<T>(xs: T[], seed: number): T[] {
+  const rng = makeRng(seed);
+  for (let i = xs.length - 1; i > 0; i--) {
+    const j = rng.int(0, i);
+    [xs[i], xs[j]] = [xs[j], xs[i]];
+  }
+  return xs;
+}
+
+/** How many examples one length-sorted group holds, in batches (Hugging Face's megabatch_mult). */
+const GROUP_BATCHES = 50;
+
+/**
+ * The batches of one epoch as example indices. Shuffled by (seed, epoch); with `groupByLength`, each group of
+ * 50 batches' worth of examples is sorted by length before being cut into batches, and the batches are shuffled
+ * again, so a batch holds examples of near-equal length while the epoch order stays random.
+ */
+export function epochBatches(lengths: readonly number[], batchSize: number, seed: number, epoch: number, groupByLength: boolean): number[][] {
+  const order = shuffle(lengths.map((_, i) => i), mixSeed(seed, epoch));
+  const batches: number[][] = [];
+  const group = groupByLength ? batchSize * GROUP_BATCHES : batchSize;
+  for (let g = 0; g < order.length; g += group) {
+    const chunk = order.slice(g, g + group);
+    if (groupByLength) chunk.sort((a, b) => lengths[b] - lengths[a] || a - b);
+    for (let i = 0; i < chunk.length; i += batchSize) batches.push(chunk.slice(i, i + batchSize));
+  }
+  return groupByLength ? shuffle(batches, mixSeed(seed, epoch, 1)) : batches;
+}
+
+/** Deterministic split: `evalSize` rows held out, the rest for training. */
+export function splitRows<T>(rows: readonly T[], evalSize: number, seed: number): { train: T[]; eval: T[] } {
+  if (evalSize >= rows.length) throw new SFTDataError(`eval_size ${evalSize} leaves no training rows out of ${rows.length}: lower eval_size or give eval_file`);
+  const xs = shuffle([...rows], mixSeed(seed, 0xe5a1));
+  return { eval: xs.slice(0, evalSize), train: xs.slice(evalSize) };
+}

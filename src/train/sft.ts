@@ -1,0 +1,149 @@
+/**
+ * Supervised fine-tuning (TRL's SFTTrainer in shape): next-token loss on the completion tokens of JSONL rows
+ * (prompt/completion or chat messages, see sft-data.ts), length-grouped batches, AdamW with a schedule, a
+ * held-out loss, checkpoints with exact resume, and a final Hugging Face folder with the tokenizer files.
+ * R1 uses it twice: the cold start before reasoning RL, and the rejection-sampling stage after it.
+ *
+ * Step s reads batch (s mod batches-per-epoch) of epoch ⌊s / batches-per-epoch⌋, whose order derives from
+ * (seed, epoch) alone, so a resumed run sees exactly the batches the uninterrupted run would have.
+ */
+import { z } from "zod";
+import { getBackend } from "../engine/index.js";
+import type { CausalLM } from "../model/types.js";
+import { loadPretrained, savePretrained } from "../model/io/pretrained.js";
+import { loadTokenizer } from "../tokenizer/load.js";
+import { registerTrainer } from "../recipes/registry.js";
+import { AdamW, AdamWConfigSchema } from "./optimizer.js";
+import { lrMultiplier, ScheduleConfigSchema } from "./schedule.js";
+import { loadLatestCheckpoint, saveCheckpoint } from "./checkpoint.js";
+import { epochBatches, loadSftJsonl, makeBatch, splitRows, tokenizeRow, SFTDataError, type SFTBatch, type SFTExample } from "./sft-data.js";
+
+export const SFTConfigSchema = z.object({
+  /** The Hugging Face model folder to fine-tune. */
+  model: z.string().min(1),
+  /** JSONL of {prompt, completion} or {messages} rows. */
+  train_file: z.string().min(1),
+  /** Held-out rows; without it `eval_size` rows of train_file are held out. */
+  eval_file: z.string().min(1).optional(),
+  eval_size: z.number().int().nonnegative().default(32),
+  /** Chat template for messages rows: "model" (tokenizer_config.json's), "r1", or a Jinja string; default the model's, else r1. */
+  chat_template: z.string().min(1).optional(),
+  /** Tokens per example at most (longer ones are cut, and counted in `truncated`). */
+  max_length: z.number().int().min(2).default(512),
+  per_device_train_batch_size: z.number().int().positive().default(8),
+  /** Batch examples of similar length together (the forward has no per-example mask, so this replaces packing). */
+  group_by_length: z.boolean().default(true),
+  num_train_epochs: z.number().positive().default(1),
+  /** Overrides num_train_epochs when > 0. */
+  max_steps: z.number().int().nonnegative().default(0),
+  optimizer: AdamWConfigSchema.default(AdamWConfigSchema.parse({ learning_rate: 1e-4 })),
+  schedule: ScheduleConfigSchema.default(ScheduleConfigSchema.parse({ lr_scheduler_type: "cosine", warmup_ratio: 0.05 })),
+  eval_every: z.number().int().nonnegative().default(50),
+  save_steps: z.number().int().nonnegative().default(100),
+  save_total_limit: z.number().int().nonnegative().default(2),
+  /** Where the fine-tuned model is written as a Hugging Face folder (tokenizer files copied from `model`). */
+  output_dir: z.string().min(1).optional(),
+  seed: z.number().int().default(0),
+  backend: z.enum(["auto", "native", "reference"]).default("auto"),
+}).strict();
+export type SFTConfig = z.output<typeof SFTConfigSchema>;
+
+interface SFTState { tokensSeen: number }
+
+/**
+ * Mean negative log-likelihood of the batch's trained targets (lossMask = 1) and, when `train`, its gradient
+ * accumulated into model.flatGrads: dL/dlogp = −1/N on trained positions, 0 on prompt and padding.
+ */
+export function sftLoss(model: CausalLM, b: SFTBatch, train: boolean): number {
+  const { logp } = model.forward(b.tokens, b.mask, b.targets, b.B, b.T);
+  const n = Math.max(1, b.numTokens);
+  const dlogp = new Float32Array(b.B * b.T);
+  let sum = 0;
+  for (let i = 0; i < logp.length; i++) if (b.lossMask[i]) { sum -= logp[i]; dlogp[i] = -1 / n; }
+  if (train) model.backward(dlogp);
+  return sum / n;
+}
+
+export const sft = registerTrainer({
+  name: "sft",
+  description: "supervised fine-tuning on prompt/completion or chat JSONL, loss on completion tokens only (R1 cold start, rejection-sampling SFT)",
+  schema: SFTConfigSchema,
+  async run(c, run, ctx) {
+    const backend = getBackend(c.backend);
+    const { model } = loadPretrained(c.model, backend);
+    const tok = loadTokenizer(c.model);
+    const padId = tok.padId ?? tok.eosId ?? 0;
+    const rows = loadSftJsonl(c.train_file);
+    const split = c.eval_file ? { train: rows, eval: loadSftJsonl(c.eval_file) } : c.eval_size > 0 ? splitRows(rows, c.eval_size, c.seed) : { train: rows, eval: [] };
+    let truncated = 0;
+    const encode = (r: (typeof rows)[number]): SFTExample => {
+      const e = tokenizeRow(tok, r, c.max_length, c.chat_template);
+      if (e.truncated) truncated++;
+      return e;
+    };
+    const train = split.train.map(encode).filter(e => e.loss.some(x => x));
+    const evalSet = split.eval.map(encode);
+    if (train.length === 0) throw new SFTDataError(`${c.train_file}: no row has a completion token within max_length ${c.max_length}: raise max_length`);
+    if (truncated > 0) ctx.log(`warning: ${truncated} rows are longer than max_length ${c.max_length} tokens and were cut`);
+
+    const B = c.per_device_train_batch_size;
+    const perEpoch = Math.ceil(train.length / B);
+    const maxSteps = c.max_steps > 0 ? c.max_steps : Math.ceil(c.num_train_epochs * perEpoch);
+    const lengths = train.map(e => e.ids.length);
+    const epochs = new Map<number, number[][]>();
+    const batchAt = (step: number): SFTBatch => {
+      const epoch = Math.floor(step / perEpoch);
+      if (!epochs.has(epoch)) { epochs.clear(); epochs.set(epoch, epochBatches(lengths, B, c.seed, epoch, c.group_by_length)); }
+      return makeBatch(epochs.get(epoch)![step % perEpoch].map(i => train[i]), padId);
+    };
+    // Held-out batches in length order: least padding, and the same batches at every evaluation.
+    const evalBatches: SFTBatch[] = [];
+    const byLength = evalSet.map((_, i) => i).sort((a, b) => evalSet[a].ids.length - evalSet[b].ids.length);
+    for (let i = 0; i < byLength.length; i += B) evalBatches.push(makeBatch(byLength.slice(i, i + B).map(j => evalSet[j]), padId));
+    const evalLoss = () => {
+      const n = evalBatches.reduce((s, b) => s + b.numTokens, 0);
+      return n === 0 ? null : evalBatches.reduce((s, b) => s + sftLoss(model, b, false) * b.numTokens, 0) / n;
+    };
+
+    const optimizer = new AdamW(model, backend, c.optimizer);
+    let step = 0;
+    let state: SFTState = { tokensSeen: 0 };
+    if (ctx.resume) {
+      const restored = loadLatestCheckpoint<SFTState>(run.checkpointsDir, model, optimizer, ctx.log);
+      if (restored) { step = restored.step; state = restored.trainer; run.rewind(step); ctx.log(`resumed at step ${step}`); }
+    }
+    const folder = { copyFrom: c.model };
+    const save = () => saveCheckpoint(run.checkpointsDir, step, model, optimizer, state, { keep: c.save_total_limit, model: folder });
+    ctx.log(`SFT: ${train.length} training rows (${perEpoch} batches of ${B} per epoch), ${evalSet.length} held out, ${maxSteps} steps`);
+    if (step === 0 && evalBatches.length > 0) run.logMetrics(0, { eval_loss: evalLoss() });
+
+    const bar = ctx.progress({ total: maxSteps, startStep: step, fields: [
+      { label: "loss", metric: "loss" }, { label: "eval", metric: "eval_loss" }, { label: "tok/s", metric: "tokens_per_second" }] });
+    while (step < maxSteps && !ctx.signal.aborted) {
+      const t0 = performance.now();
+      const batch = batchAt(step);
+      model.flatGrads.fill(0);
+      const loss = sftLoss(model, batch, true);
+      const lr = c.optimizer.learning_rate * lrMultiplier(c.schedule, step, maxSteps);
+      const { gradNorm } = optimizer.step(lr);
+      step++;
+      state.tokensSeen += batch.numTokens;
+      const real = batch.mask.reduce((s, x) => s + x, 0);
+      const metrics: Record<string, number | null> = {
+        loss, grad_norm: gradNorm, learning_rate: lr, epoch: step / perEpoch, num_tokens: state.tokensSeen,
+        padding_fraction: 1 - real / (batch.B * batch.T), tokens_per_second: real / ((performance.now() - t0) / 1000),
+      };
+      if (evalBatches.length > 0 && c.eval_every > 0 && (step % c.eval_every === 0 || step === maxSteps)) metrics.eval_loss = evalLoss();
+      run.logMetrics(step, metrics);
+      bar.update(step, metrics);
+      if (c.save_steps > 0 && step % c.save_steps === 0) save();
+    }
+    bar.stop();
+    save();
+    if (step >= maxSteps && c.output_dir) {
+      savePretrained(model, c.output_dir, folder);
+      const e = evalLoss();
+      ctx.log(`fine-tuned model written to ${c.output_dir}${e === null ? "" : ` (eval loss ${e.toFixed(4)})`}`);
+    }
+  },
+});
