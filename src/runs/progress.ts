@@ -51,14 +51,15 @@ export function formatDuration(seconds: number): string {
   return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}m`;
 }
 
+// Payload keys are f0, f1, ...: cli-progress only substitutes word-character keys, and labels may be "tok/s".
 function payload(fields: ProgressField[], metrics: Record<string, number | null | undefined>): Record<string, string> {
-  return Object.fromEntries(fields.map(f => [f.label, formatValue(metrics[f.metric])]));
+  return Object.fromEntries(fields.map((f, i) => [`f${i}`, formatValue(metrics[f.metric])]));
 }
 
 function barProgress(opts: ProgressOptions, fields: ProgressField[], stream: NodeJS.WritableStream): Progress {
-  const format = ["{bar} step {value}/{total}", ...fields.map(f => `${f.label} {${f.label}}`), "ETA {eta_formatted}"].join(" | ");
+  const format = ["{bar} step {value}/{total}", ...fields.map((f, i) => `${f.label} {f${i}}`), "ETA {eta_formatted}"].join(" | ");
   const multi = new cliProgress.MultiBar(
-    { format, stream, hideCursor: true, clearOnComplete: false, etaBuffer: 20, barsize: 24 },
+    { format, stream, hideCursor: true, clearOnComplete: false, etaBuffer: 20, barsize: 20 },
     cliProgress.Presets.shades_classic,
   );
   const bar = multi.create(opts.total, opts.startStep ?? 0, payload(fields, {}));
@@ -77,7 +78,7 @@ function lineProgress(opts: ProgressOptions, fields: ProgressField[], stream: No
       const p = payload(fields, metrics);
       const done = step - start;
       const eta = done > 0 ? ((performance.now() - t0) / 1000 / done) * (opts.total - step) : NaN;
-      const cols = [`step ${step}/${opts.total}`, ...fields.map(f => `${f.label} ${p[f.label]}`), `ETA ${formatDuration(eta)}`];
+      const cols = [`step ${step}/${opts.total}`, ...fields.map((f, i) => `${f.label} ${p[`f${i}`]}`), `ETA ${formatDuration(eta)}`];
       stream.write(cols.join("  ") + "\n");
     },
     log: message => stream.write(message.endsWith("\n") ? message : message + "\n"),

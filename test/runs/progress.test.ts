@@ -28,10 +28,10 @@ test("without a terminal, one plain line per step with reward, accuracy, length,
 
 test("on a terminal, a cli-progress bar shows the same fields", () => {
   const s = sink(true);
-  const p = createProgress({ total: 4, stream: s.stream, fields: [{ label: "loss", metric: "loss" }] });
-  p.update(2, { loss: 1.5 });
+  const p = createProgress({ total: 4, stream: s.stream, fields: [{ label: "loss", metric: "loss" }, { label: "tok/s", metric: "tokens_per_second" }] });
+  p.update(2, { loss: 1.5, tokens_per_second: 1234.5 });
   p.stop();
-  assert.match(s.text(), /step 2\/4 \| loss 1\.5 \| ETA/);
+  assert.match(s.text(), /step 2\/4 \| loss 1\.5 \| tok\/s 1235 \| ETA/);
 });
 
 test("number and duration formatting", () => {
