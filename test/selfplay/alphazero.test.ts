@@ -6,9 +6,10 @@ import { join } from "node:path";
 import { referenceBackend } from "../../src/engine/reference.js";
 import { AlphaZeroConfig, runAlphaZero } from "../../src/selfplay/alphazero.js";
 import { mctsAgent, netAgent } from "../../src/selfplay/agents.js";
-import { loadCheckpoint } from "../../src/selfplay/checkpoint.js";
+import { CheckpointError, loadCheckpoint, saveCheckpoint } from "../../src/selfplay/checkpoint.js";
 import { networkEvaluator } from "../../src/selfplay/evaluator.js";
 import { ticTacToe } from "../../src/selfplay/games/tictactoe.js";
+import { connect4 } from "../../src/selfplay/games/connect4.js";
 import { lossesAgainstAllReplies } from "../../src/selfplay/never-loses.js";
 import { Network } from "../../src/selfplay/network.js";
 import { Rng } from "../../src/selfplay/rng.js";
@@ -82,6 +83,30 @@ test("resume continues exactly: 2 iterations + resume to 3 gives the same weight
     }
     const lines = readFileSync(join(split.dir, "metrics.jsonl"), "utf8").trim().split("\n").map(l => JSON.parse(l));
     assert.deepEqual(lines.map(l => l.step), [1, 2, 3]);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test("init_checkpoint starts self-play from given weights (the supervised-then-self-play path); a wrong game is refused", async () => {
+  const root = mkdtempSync(join(tmpdir(), "m37-az-"));
+  try {
+    const init = new Network({ hidden: 16, blocks: 1, inputSize: 18, actions: 9 }, referenceBackend);
+    init.init(new Rng(42));
+    const path = join(root, "init.safetensors");
+    saveCheckpoint(path, ticTacToe, init);
+    const cfg = {
+      game: "tictactoe", seed: 5, backend: "reference", iterations: 1, network: { hidden: 16, blocks: 1 }, init_checkpoint: path,
+      selfplay: { games_per_iteration: 2, concurrency: 2, simulations: 4 },
+      train: { batch_size: 8, steps_per_iteration: 1, learning_rate: 1e-12, weight_decay: 0, replay_capacity: 100 },
+      evaluate: { every: 0 },
+    };
+    const run = await train(root, "from-init", cfg);
+    const best = loadCheckpoint(join(run.checkpointsDir, "best.safetensors"), referenceBackend).net;
+    for (let i = 0; i < init.size; i++) assert.ok(Math.abs(best.params[i] - init.params[i]) < 1e-6);
+    const c4 = new Network({ hidden: 16, blocks: 1, inputSize: 84, actions: 7 }, referenceBackend);
+    saveCheckpoint(join(root, "c4.safetensors"), connect4, c4);
+    await assert.rejects(train(root, "wrong", { ...cfg, init_checkpoint: join(root, "c4.safetensors") }), CheckpointError);
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
