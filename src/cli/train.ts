@@ -59,9 +59,11 @@ export async function train(recipeArg: string | undefined, opts: TrainOptions, e
     recipe: recipeArg,
   });
   output.err(`${opts.resume ? "resuming" : "run"} ${run.dir}\n`);
-  // A dashboard that cannot start (port taken) is worth a warning, not a lost training run.
+  // A taken port falls back to any free one; a dashboard that cannot start at all is a warning, not a lost run.
   const dashboard = opts.dashboard
-    ? await spawnDashboard([run.dir], Number(opts.port)).catch((err: Error) => (output.err(`warning: ${err.message}\n`), null))
+    ? await spawnDashboard([run.dir], Number(opts.port))
+        .catch(() => spawnDashboard([run.dir], 0))
+        .catch((err: Error) => (output.err(`warning: ${err.message}\n`), null))
     : null;
   if (dashboard) output.err(`dashboard: ${dashboard.url}\n`);
 
