@@ -17,6 +17,7 @@ const CACHE_SIZE = 4096;
 interface Channel { worker: Worker; ctrl: Int32Array; data: Uint8Array; ready: boolean }
 let channel: Channel | undefined;
 let nextId = 0;
+let warned = false;
 const cache = new Map<string, MathJson | undefined>();
 const decoder = new TextDecoder();
 
@@ -65,15 +66,25 @@ export function shapeOk(s: string): boolean {
 export function warmLatexParser(): boolean {
   const c = (channel ??= open());
   if (c.ready) return true;
-  if (wait(c, -1, START_TIMEOUT_MS) !== "ready") { abandon(c); return false; }
+  if (wait(c, -1, START_TIMEOUT_MS) !== "ready") {
+    abandon(c);
+    if (!warned) process.emitWarning("the LaTeX parser worker (src/rewards/math/latex-worker.mjs) did not start: math answers cannot be parsed and math rewards return null", "Move37RewardWarning");
+    warned = true;
+    return false;
+  }
   c.ready = true;
   return true;
 }
 
-/** MathJSON of a LaTeX string, or undefined when it is rejected, fails or overruns the deadline. */
-export function parseLatexJson(latex: string): MathJson | undefined {
+/**
+ * MathJSON of a LaTeX string, or undefined when it is rejected, fails or overruns the deadline.
+ * With `waitForStart` false (inside a time-bounded verification) a worker that is not up yet (it was
+ * just replaced after a timeout) is started but not waited for: the parse fails instead.
+ */
+export function parseLatexJson(latex: string, waitForStart = true): MathJson | undefined {
   if (latex.length > MAX_CHARS || latex.trim() === "" || !shapeOk(latex)) return undefined;
   if (cache.has(latex)) return cache.get(latex);
+  if (!waitForStart && !channel?.ready) { channel ??= open(); return undefined; }
   if (!warmLatexParser()) return undefined;
   const c = channel!;
   const id = nextId++;

@@ -84,7 +84,7 @@ export function clearParseDeadline(): void {
 
 function parseLatex(s: string): MathJson | undefined {
   if (Date.now() > deadline) return undefined;
-  const json = parseLatexJson(s);
+  const json = parseLatexJson(s, deadline === Infinity);
   if (json === undefined) return undefined;
   const text = JSON.stringify(json);
   if (text.includes("\"Error\"") || text.includes("'missing'") || text.includes("\"Nothing\"")) return undefined;
