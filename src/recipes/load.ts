@@ -1,5 +1,6 @@
 // Recipe → validated config, failing before any work with every problem listed by path.
 import { existsSync, readFileSync } from "node:fs";
+import { isAbsolute, relative } from "node:path";
 import { parseDocument } from "yaml";
 import type { z } from "zod";
 import { RecipeError, type RecipeProblem } from "./errors.js";
@@ -24,7 +25,10 @@ export class RecipeNotFoundError extends Error {
 export function locateRecipe(nameOrPath: string): string {
   if (existsSync(nameOrPath)) return nameOrPath;
   const shipped = findShippedRecipe(nameOrPath);
-  if (shipped) return shipped.path;
+  if (shipped) {
+    const rel = relative(process.cwd(), shipped.path);
+    return rel.startsWith("..") || isAbsolute(rel) ? shipped.path : rel;
+  }
   throw new RecipeNotFoundError(nameOrPath, didYouMean(nameOrPath.replace(/^.*\//, "").replace(/\.ya?ml$/, ""), listRecipes().map(r => r.name)));
 }
 
@@ -92,8 +96,10 @@ function problemsOf(issue: z.core.$ZodIssue, schema: z.ZodType): RecipeProblem[]
       const guess = typeof input === "string" ? didYouMean(input, options) : undefined;
       return [{ path: at, message: `got ${preview(input)}, expected one of ${issue.values.map(v => JSON.stringify(v)).join(", ")}`, hint: guess ? `did you mean "${guess}"?` : undefined }];
     }
-    default:
-      return [{ path: at, message: input === undefined ? issue.message : `${issue.message}, got ${preview(input)}` }];
+    default: {
+      const message = issue.message.charAt(0).toLowerCase() + issue.message.slice(1);
+      return [{ path: at, message: input === undefined ? message : `${message}, got ${preview(input)}` }];
+    }
   }
 }
 

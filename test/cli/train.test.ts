@@ -84,6 +84,8 @@ test("--dry-run prints the resolved config with defaults and YAML-typed override
   // overrides are validated like the recipe
   const bad = await runCli(["train", p, "--model.layers=many", "--dry-run"]);
   assert.equal(bad.error?.message.split("\n")[1], `  model.layers: expected number, got "many"`);
+  const small = await runCli(["train", p, "--steps=0", "--dry-run"]);
+  assert.equal(small.error?.message.split("\n")[1], "  steps: too small: expected number to be >0, got 0");
   const malformed = await runCli(["train", p, "--lr", "0.1", "--dry-run"]);
   assert.equal(malformed.error?.message.split("\n")[1], "  --lr: not an override (write overrides as --key.path=value, e.g. --grpo.beta=0.04)");
 });
