@@ -65,6 +65,8 @@ async function strokePixels(metric: string, rgb: [number, number, number]): Prom
 
 test("curves render from metrics.jsonl, one chart per metric, runs overlaid", { skip }, async () => {
   await page.locator('.chart[data-metric="reward"] canvas').waitFor();
+  // both runs' snapshots may arrive in separate frames
+  await page.waitForFunction(() => document.querySelectorAll('.chart[data-metric="reward"] .chart-last span').length === 2);
   const titles = await page.locator(".chart .chart-title").allTextContents();
   assert.deepEqual(titles, ["reward", "completions/mean_length", "kl", "entropy"]);
   assert.equal(await lastText("reward", "alpha").textContent(), "1 @ step 10");
