@@ -28,9 +28,10 @@ export function runSgemmBench(seconds = 1): Figure[] {
   const info = nativeInfo();
   if (!info.available) throw new Error(`native addon not available (${info.error}); build it with \`node scripts/build-native.mjs\``);
   const be = getBackend("native") as NativeBackend;
-  // Peak is re-measured beside every shape and the best kept: on a shared machine a single reading is often low.
+  // Peak gets the same best-of treatment as the SGEMM timings: short readings beside every shape, the best
+  // kept (on a shared machine most readings catch a core busy with something else).
   let peak = 0;
-  const samplePeak = () => { peak = Math.max(peak, be.peakGflops(0.25)); };
+  const samplePeak = () => { for (let i = 0; i < 10; i++) peak = Math.max(peak, be.peakGflops(0.03)); };
   const measured: { name: string; gflops: number; peer: string; peerGflops: number }[] = [];
   ensureTorch();
   const peerScript = fileURLToPath(new URL("./peers/sgemm.py", import.meta.url));

@@ -268,15 +268,15 @@ static void gemm_tile(void *ctx, int task, int tid) {
   if (m0 < m1 && n0 < n1) gemm_block(g->C, g->N, g->a, g->b, m0, m1, n0, n1, g->K, g->accumulate);
 }
 
-/* Split C into `threads` tiles, choosing the grid that packs the least: A is packed once per column tile,
+/* Split C into `tiles` tiles, choosing the grid that packs the least: A is packed once per column tile,
  * B once per row tile. */
-static void choose_grid(long M, long N, long K, int threads, int *pm, int *pn) {
+static void choose_grid(long M, long N, long K, int tiles, int *pm, int *pn) {
   long ms = (M + MR - 1) / MR, ns = (N + NR - 1) / NR;
   double best = -1;
   *pm = 1; *pn = 1;
-  for (int p = 1; p <= threads; p++) {
-    if (threads % p) continue;
-    int q = threads / p;
+  for (int p = 1; p <= tiles; p++) {
+    if (tiles % p) continue;
+    int q = tiles / p;
     if (p > ms || q > ns) continue;
     double cost = (double)q * M * K + (double)p * K * N;
     if (best < 0 || cost < best) { best = cost; *pm = p; *pn = q; }
@@ -288,10 +288,13 @@ void gemm(float *C, const float *A, const float *B, long M, long N, long K, int 
   if (K <= 0) { if (!accumulate) memset(C, 0, (size_t)M * N * sizeof(float)); return; }
   if (M <= SKINNY_M && !transA && transB) { gemm_skinny_nt(C, A, B, M, N, K, accumulate); return; }
   Gemm g = { C, { A, transA ? 1 : K, transA ? M : 1 }, { B, transB ? 1 : N, transB ? K : 1 }, M, N, K, accumulate, 1, 1 };
-  int threads = pool_threads();
-  /* below ~2 MFLOP a second thread costs more to wake than it saves */
-  if ((double)M * N * K < 1e6) threads = 1;
-  choose_grid(M, N, K, threads, &g.pm, &g.pn);
+  int threads = pool_threads(), tiles = threads;
+  /* below ~2 MFLOP a second thread costs more to wake than it saves; above ~100 MFLOP, 4 tiles per thread
+   * let a thread on an uncontended core take over the work of one on a busy core, for a little more packing */
+  double flops = 2.0 * M * N * K;
+  if (flops < 2e6) tiles = 1;
+  else if (flops > 1e8 && threads > 1) tiles = 4 * threads;
+  choose_grid(M, N, K, tiles, &g.pm, &g.pn);
   pool_for(g.pm * g.pn, gemm_tile, &g);
 }
 
