@@ -17,8 +17,10 @@ import { register as arena } from "./arena.js";
 import { register as play } from "./play.js";
 import { register as agent } from "./agent.js";
 import { register as verify } from "./verify.js";
+import { register as evaluate } from "./eval.js";
+import { register as sample } from "./sample.js";
 
-const VERBS = [train, verify, generate, chat, exportModel, selfplay, arena, play, agent, runs, recipes, config, dashboard, bench, doctor];
+const VERBS = [train, verify, evaluate, sample, generate, chat, exportModel, selfplay, arena, play, agent, runs, recipes, config, dashboard, bench, doctor];
 
 export function buildProgram(): Command {
   const program = new Command("move37")
