@@ -16,13 +16,16 @@ import { registerTrainer } from "../recipes/registry.js";
 import { AdamW, AdamWConfigSchema } from "./optimizer.js";
 import { lrMultiplier, ScheduleConfigSchema } from "./schedule.js";
 import { loadLatestCheckpoint, saveCheckpoint } from "./checkpoint.js";
+import { arithmeticTraces, TracesConfigSchema } from "./sft-traces.js";
 import { epochBatches, loadSftJsonl, makeBatch, splitRows, tokenizeRow, SFTDataError, type SFTBatch, type SFTExample } from "./sft-data.js";
 
 export const SFTConfigSchema = z.object({
   /** The Hugging Face model folder to fine-tune. */
   model: z.string().min(1),
-  /** JSONL of {prompt, completion} or {messages} rows. */
-  train_file: z.string().min(1),
+  /** JSONL of {prompt, completion} or {messages} rows (or `traces`). */
+  train_file: z.string().min(1).optional(),
+  /** Instead of train_file: generated worked arithmetic solutions (sft-traces.ts), the tiny cold-start set. */
+  traces: TracesConfigSchema.optional(),
   /** Held-out rows; without it `eval_size` rows of train_file are held out. */
   eval_file: z.string().min(1).optional(),
   eval_size: z.number().int().nonnegative().default(32),
@@ -45,7 +48,7 @@ export const SFTConfigSchema = z.object({
   output_dir: z.string().min(1).optional(),
   seed: z.number().int().default(0),
   backend: z.enum(["auto", "native", "reference"]).default("auto"),
-}).strict();
+}).strict().refine(c => (c.train_file === undefined) !== (c.traces === undefined), { message: "give exactly one of train_file and traces", path: ["train_file"] });
 export type SFTConfig = z.output<typeof SFTConfigSchema>;
 
 interface SFTState { tokensSeen: number }
@@ -73,7 +76,8 @@ export const sft = registerTrainer({
     const { model } = loadPretrained(c.model, backend);
     const tok = loadTokenizer(c.model);
     const padId = tok.padId ?? tok.eosId ?? 0;
-    const rows = loadSftJsonl(c.train_file);
+    const rows = c.train_file ? loadSftJsonl(c.train_file) : arithmeticTraces(c.traces!);
+    const source = c.train_file ?? "traces";
     const split = c.eval_file ? { train: rows, eval: loadSftJsonl(c.eval_file) } : c.eval_size > 0 ? splitRows(rows, c.eval_size, c.seed) : { train: rows, eval: [] };
     let truncated = 0;
     const encode = (r: (typeof rows)[number]): SFTExample => {
@@ -83,7 +87,7 @@ export const sft = registerTrainer({
     };
     const train = split.train.map(encode).filter(e => e.loss.some(x => x));
     const evalSet = split.eval.map(encode);
-    if (train.length === 0) throw new SFTDataError(`${c.train_file}: no row has a completion token within max_length ${c.max_length}: raise max_length`);
+    if (train.length === 0) throw new SFTDataError(`${source}: no row has a completion token within max_length ${c.max_length}: raise max_length`);
     if (truncated > 0) ctx.log(`warning: ${truncated} rows are longer than max_length ${c.max_length} tokens and were cut`);
 
     const B = c.per_device_train_batch_size;

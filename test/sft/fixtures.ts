@@ -6,8 +6,7 @@ import { createModel } from "../../src/model/transformer.js";
 import { savePretrained } from "../../src/model/io/pretrained.js";
 import { ByteTokenizer } from "../../src/tokenizer/byte.js";
 import { byteTokenizerFiles } from "../../src/train/pretrain.js";
-import { arithmeticTask } from "../../src/tasks/arithmetic.js";
-import { chainDerivation, parseChain, makeRng, tinyR1Prompt } from "../../src/tasks/index.js";
+import { arithmeticTraces, TracesConfigSchema } from "../../src/train/sft-traces.js";
 
 export function byteModelFolder(root: string, seed = 5): string {
   const dir = join(root, "micro");
@@ -20,14 +19,8 @@ export function byteModelFolder(root: string, seed = 5): string {
 }
 
 /** n prompt/completion rows: tiny R1 prompts of 2-3 term sums and their worked derivations. */
-export function traceRows(n: number, seed = 3): { prompt: string; completion: string; answer: string }[] {
-  const task = arithmeticTask({ type: "arithmetic", min_terms: 2, max_terms: 3, digits: 1, ops: ["+", "-"], non_negative: true });
-  return Array.from({ length: n }, (_, i) => {
-    const ex = task.sample(makeRng(seed * 1000 + i));
-    const chain = chainDerivation(parseChain(ex.question.replace(/=\?$/, "")));
-    return { prompt: tinyR1Prompt(ex.question), completion: `${chain}</think><answer>${ex.answer}</answer>`, answer: ex.answer };
-  });
-}
+export const traceRows = (n: number, seed = 3) =>
+  arithmeticTraces(TracesConfigSchema.parse({ task: { type: "arithmetic", min_terms: 2, max_terms: 3 }, n, train_seed: seed, eval_size: 0, instruct: false }));
 
 export function writeJsonl(path: string, rows: object[]): string {
   writeFileSync(path, rows.map(r => JSON.stringify(r)).join("\n") + "\n");

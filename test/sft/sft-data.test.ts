@@ -4,7 +4,9 @@ import { getBackend } from "../../src/engine/index.js";
 import { createModel } from "../../src/model/transformer.js";
 import { ByteTokenizer } from "../../src/tokenizer/byte.js";
 import { epochBatches, makeBatch, parseSftJsonl, tokenizeRow, SFTDataError } from "../../src/train/sft-data.js";
-import { sftLoss } from "../../src/train/sft.js";
+import { sftLoss, SFTConfigSchema } from "../../src/train/sft.js";
+import { arithmeticTraces, TracesConfigSchema } from "../../src/train/sft-traces.js";
+import { distinctExamples, makeTask } from "../../src/tasks/index.js";
 import { tinyModel, tokenizer as qwenTok } from "../sample/tiny-model.js";
 import { traceRows } from "./fixtures.js";
 
@@ -93,4 +95,25 @@ test("length-grouped epochs: every example once, batches of near-equal length, l
   assert.ok(padding(grouped) * 5 < padding(plain), `grouped padding ${padding(grouped)} vs random ${padding(plain)}`);
   assert.deepEqual(epochBatches(lengths, 8, 1, 0, true), grouped, "an epoch's order is a function of (seed, epoch)");
   assert.notDeepEqual(epochBatches(lengths, 8, 1, 1, true), grouped);
+});
+
+test("generated cold-start traces: correct R1-format derivations, never a held-out problem, one data source per recipe", () => {
+  const cfg = TracesConfigSchema.parse({ task: { type: "arithmetic", min_terms: 2, max_terms: 4 }, n: 300, eval_size: 200 });
+  const rows = arithmeticTraces(cfg) as { prompt: string; completion: string; answer: string }[];
+  assert.equal(new Set(rows.map(r => r.prompt)).size, 300);
+  const heldOut = new Set(distinctExamples(makeTask(cfg.task), 2, 200).map(e => e.question));
+  for (const r of rows) {
+    const q = /^User: (.*=\?) Reason in/.exec(r.prompt)![1];
+    assert.ok(!heldOut.has(q), `${q} is held out`);
+    // Every step of the derivation is a chain whose value is the answer (evaluated here, left to right).
+    const [thought, answer] = /^(.*)<\/think><answer>(.*)<\/answer>$/.exec(r.completion)!.slice(1);
+    for (const step of thought.split(" = ")) assert.equal(String(step.match(/[+-]?\d+/g)!.reduce((a, t) => a + Number(t), 0)), answer);
+    assert.ok(!thought.split(" = ").slice(1).some(s => heldOut.has(`${s}=?`)), "no step is a held-out problem");
+    assert.ok(r.prompt.endsWith("Assistant: <think>"));
+  }
+  const base = { model: "m", traces: { task: { type: "arithmetic" } } };
+  assert.ok(SFTConfigSchema.safeParse(base).success);
+  assert.ok(!SFTConfigSchema.safeParse({ ...base, train_file: "x.jsonl" }).success);
+  assert.ok(!SFTConfigSchema.safeParse({ model: "m" }).success);
+  assert.ok(!SFTConfigSchema.safeParse({ ...base, learnig_rate: 1 }).success, "typos are caught");
 });

@@ -1,0 +1,33 @@
+/**
+ * Readable worked solutions as SFT rows: the cold-start data of the R1 pipeline, made procedurally for the
+ * tiny arithmetic task instead of written by people. Each row is the tiny R1 prompt and the derivation the
+ * corpus teaches, in the R1 format:
+ *   {"prompt": "User: 3+7-2=? Reason in … Assistant: <think>", "completion": "3+7-2 = 10-2 = 8</think><answer>8</answer>"}
+ * Problems come from train_seed and never include one of the RL recipe's held-out problems (eval_seed, eval_size).
+ */
+import { z } from "zod";
+import { ArithmeticConfigSchema, arithmeticTask, chainDerivation, parseChain } from "../tasks/arithmetic.js";
+import { distinctExamples, tinyR1Prompt } from "../tasks/index.js";
+import type { SFTRow } from "./sft-data.js";
+
+export const TracesConfigSchema = z.object({
+  /** Only arithmetic has a worked derivation to show. */
+  task: ArithmeticConfigSchema,
+  n: z.number().int().positive().default(512),
+  train_seed: z.number().int().default(1),
+  eval_seed: z.number().int().default(2),
+  eval_size: z.number().int().nonnegative().default(256),
+  /** Name the tags in the prompt (recipes/r1-zero-tiny.yaml's prompt.instruct). */
+  instruct: z.boolean().default(true),
+}).strict();
+export type TracesConfig = z.output<typeof TracesConfigSchema>;
+
+export function arithmeticTraces(c: TracesConfig): SFTRow[] {
+  const task = arithmeticTask(c.task);
+  const heldOut = new Set(distinctExamples(task, c.eval_seed, c.eval_size).map(e => e.id));
+  return distinctExamples(task, c.train_seed, c.n, heldOut).map(ex => ({
+    prompt: tinyR1Prompt(ex.question, { instruct: c.instruct }),
+    completion: `${chainDerivation(parseChain(ex.question.replace(/=\?$/, "")))}</think><answer>${ex.answer}</answer>`,
+    answer: ex.answer,
+  }));
+}
