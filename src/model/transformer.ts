@@ -140,7 +140,7 @@ export class Transformer<F extends FloatArray> {
       for (let t = 0; t < T; t++) { const i = b * T + t; a.pos[i] = mask[i] ? n++ : 1; }
       maxPos = Math.max(maxPos, n);
     }
-    this.rope.ensure(Math.max(maxPos, 2));
+    this.rope.ensure(Math.max(maxPos, 2)); // ≥ 2: padding slots sit at position 1
     embeddingForward(be, a.res[0], getParam(this.store, "model.embed_tokens.weight").data, a.tokens, R, H, V);
     this.layers.forEach((layer, l) => {
       qkvForward(be, layer.attn, this.attnDims, this.rope, a.ln, a.rstd1[l], a.q[l], a.k[l], a.v[l], a.res[l], a.pos, R);
