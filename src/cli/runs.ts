@@ -6,11 +6,12 @@ import { didYouMean } from "../recipes/hints.js";
 import { formatDuration, formatValue } from "../runs/progress.js";
 import { isRunDir, listRunDirs, liveStatus, metricNames, readMetrics, readRunInfo, type MetricRow } from "../runs/read.js";
 import { RunNotFoundError } from "../runs/run.js";
+import { orderMetrics } from "../dashboard/page/series.js";
 import { formatTable } from "./table.js";
 import { withExamples } from "./help.js";
 import { output } from "./output.js";
 
-/** Metrics charted by default, in this order, when present. */
+/** Metrics charted by default, in this order, when present; otherwise the first four in the dashboard's order. */
 const DEFAULT_CHARTS = ["reward", "accuracy", "completions/mean_length", "kl", "loss", "elo"];
 
 /** A run by path, or by name inside the runs folder. */
@@ -87,7 +88,8 @@ export function showRun(dir: string, wanted: string[] | undefined, width: number
   const info = readRunInfo(dir);
   const rows = readMetrics(dir);
   const names = metricNames(rows);
-  const charted = wanted ?? DEFAULT_CHARTS.filter(n => names.includes(n));
+  const usual = DEFAULT_CHARTS.filter(n => names.includes(n));
+  const charted = wanted ?? (usual.length > 0 ? usual : orderMetrics(names).slice(0, 4));
   const head = info
     ? [
         `run      ${info.name}  (${dir})`,

@@ -28,6 +28,11 @@ test("runs ls tabulates runs and runs show prints a summary and terminal curves"
   const chart = show.stdout.split("reward  (steps 1–30)\n")[1].split("\n\n")[0].split("\n");
   assert.equal(chart.length, 9, "8 rows of height plus one");
   assert.ok(chart.every(l => /[┤┼]/.test(l)), "asciichart axis on every line");
+  const az = createRun({ trainer: "alphazero", config: {}, root, name: "az" });
+  az.logMetrics(1, { "loss/policy": 2, "selfplay/games": 64 });
+  az.logMetrics(2, { "loss/policy": 1.5, "selfplay/games": 64 });
+  const azShow = await runCli(["runs", "show", "az", "--runs-dir", root]);
+  assert.match(azShow.stdout, /\nloss\/policy {2}\(steps 1–2\)\n/, "a run without the usual metrics still gets curves");
   const missing = await runCli(["runs", "show", "curv", "--runs-dir", root]);
   assert.equal(missing.error?.name, "RunNotFoundError");
   assert.match(missing.error!.message, /curv \(did you mean "curve"\?\) is not a run directory/);
