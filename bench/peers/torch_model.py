@@ -218,7 +218,7 @@ def write_golden(out, bias, tied):
 
 def bench(config, batch, seq, steps, warmup):
     # Debian's torch 1.13 starts with 1 intra-op thread here; PyTorch's usual default is one per core.
-    torch.set_num_threads(len(os.sched_getaffinity(0)))
+    torch.set_num_threads(int(os.environ.get("PEER_TORCH_THREADS", 0)) or len(os.sched_getaffinity(0)))
     torch.manual_seed(0)
     m = CausalLM(config)
     opt = torch.optim.AdamW(m.parameters(), lr=1e-4, weight_decay=0.1)
