@@ -23,9 +23,9 @@ export const SFTConfigSchema = z.object({
   /** The Hugging Face model folder to fine-tune. */
   model: z.string().min(1),
   /** JSONL of {prompt, completion} or {messages} rows (or `traces`). */
-  train_file: z.string().min(1).optional(),
+  train_file: z.string().min(1).nullish(),
   /** Instead of train_file: generated worked arithmetic solutions (sft-traces.ts), the tiny cold-start set. */
-  traces: TracesConfigSchema.optional(),
+  traces: TracesConfigSchema.nullish(),
   /** Held-out rows; without it `eval_size` rows of train_file are held out. */
   eval_file: z.string().min(1).optional(),
   eval_size: z.number().int().nonnegative().default(32),
@@ -48,7 +48,7 @@ export const SFTConfigSchema = z.object({
   output_dir: z.string().min(1).optional(),
   seed: z.number().int().default(0),
   backend: z.enum(["auto", "native", "reference"]).default("auto"),
-}).strict().refine(c => (c.train_file === undefined) !== (c.traces === undefined), { message: "give exactly one of train_file and traces", path: ["train_file"] });
+}).strict().refine(c => (c.train_file == null) !== (c.traces == null), { message: "give exactly one of train_file and traces (--traces=null drops a recipe's traces)", path: ["train_file"] });
 export type SFTConfig = z.output<typeof SFTConfigSchema>;
 
 interface SFTState { tokensSeen: number }
