@@ -19,8 +19,10 @@ import { register as agent } from "./agent.js";
 import { register as verify } from "./verify.js";
 import { register as evaluate } from "./eval.js";
 import { register as sample } from "./sample.js";
+import { register as distill } from "./distill.js";
+import { register as pipeline } from "./pipeline.js";
 
-const VERBS = [train, verify, evaluate, sample, generate, chat, exportModel, selfplay, arena, play, agent, runs, recipes, config, dashboard, bench, doctor];
+const VERBS = [train, pipeline, distill, verify, evaluate, sample, generate, chat, exportModel, selfplay, arena, play, agent, runs, recipes, config, dashboard, bench, doctor];
 
 export function buildProgram(): Command {
   const program = new Command("move37")

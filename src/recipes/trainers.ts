@@ -4,3 +4,4 @@ import "../train/grpo-trainer.js";
 import "../selfplay/alphazero.js";
 import "../selfplay/supervised.js";
 import "../train/sft.js";
+import "../train/pipeline.js";
