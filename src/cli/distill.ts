@@ -15,7 +15,7 @@ export class DistillArgumentsError extends Error {
 }
 
 interface DistillFlags extends RunFlags {
-  teacher?: string; student?: string; task?: string; taskOptions?: string; reward?: string; n?: number; k?: number; temperature?: number; maxNewTokens?: number; out?: string;
+  teacher?: string; student?: string; task?: string; taskOptions?: string; reward?: string; instruct?: boolean; n?: number; k?: number; temperature?: number; maxNewTokens?: number; out?: string;
 }
 
 /** The recipe the flags describe, over the given recipe file's keys (flags win). */
@@ -26,6 +26,7 @@ export function distillRecipe(base: Record<string, unknown>, f: DistillFlags): R
   if (f.task?.endsWith(".jsonl")) { r.prompts_file = f.task; delete r.task; }
   else if (f.task) { r.task = { type: f.task, ...(f.taskOptions ? JSON.parse(f.taskOptions) as object : {}) }; delete r.prompts_file; }
   if (f.reward) r.reward = f.reward;
+  if (f.instruct) r.prompt = { template: "tiny_r1", instruct: true };
   if (f.n !== undefined) r.num_prompts = f.n;
   if (f.k !== undefined) r.num_generations = f.k;
   if (f.temperature !== undefined) r.temperature = f.temperature;
@@ -44,6 +45,7 @@ export function register(program: Command): void {
     .option("--task <name>", "arithmetic, countdown, or a JSONL file of {prompt|messages, answer} rows")
     .option("--task-options <json>", "task generator options as JSON, e.g. '{\"min_terms\":4,\"max_terms\":7}'")
     .option("--reward <name>", "verifier: keep a trace only when this reward gives 1 (e.g. r1_math); without it every finished trace is kept")
+    .option("--instruct", "name the <think>/<answer> tags in the prompt (the tiny_r1 template of recipes/r1-zero-tiny.yaml)")
     .option("--n <problems>", "problems to prompt the teacher with", Number)
     .option("--k <samples>", "traces per problem", Number)
     .option("--temperature <t>", "teacher sampling temperature", Number)
@@ -56,6 +58,11 @@ export function register(program: Command): void {
       const base = recipe === undefined ? {} : readRecipe(locateRecipe(recipe));
       if (recipe === undefined && !(f.teacher && f.student && f.task))
         throw new DistillArgumentsError("give a distill recipe, or --teacher, --student and --task (see `move37 distill --help`)");
+      const flagged = Object.keys(distillRecipe({}, f)).length > 1;
+      if (recipe !== undefined && !flagged) {
+        if (base.trainer !== "distill") throw new DistillArgumentsError(`${recipe} is a recipe for trainer "${String(base.trainer)}": give a distill recipe (trainer: distill)`);
+        return train(recipe, f, overrides);
+      }
       // train() reads recipes from files: the flags' recipe is written next to nothing else, named for the run.
       const file = join(mkdtempSync(join(tmpdir(), "move37-distill-")), "distill.yaml");
       writeFileSync(file, toYaml(distillRecipe(base, f)));

@@ -39,7 +39,7 @@ export function register(program: Command): void {
     .command("pipeline")
     .description("the DeepSeek-R1 pipeline: cold-start SFT → reasoning RL → rejection-sampling SFT → final RL, each stage in runs/<name>/stages/, then every stage compared on one held-out set (report.json)")
     .argument("[recipe]", "pipeline recipe (trainer: pipeline); optional with --resume");
-  addRunOptions(cmd, "continue a pipeline: completed stages are skipped, the interrupted one resumes from its checkpoint", "--stages.1.config.grpo.max_steps=20")
+  addRunOptions(cmd, "continue a pipeline: completed stages are skipped, the interrupted one resumes from its checkpoint", "--heldout.eval_size=64")
     .action(async (_recipe: string | undefined, opts: RunFlags, command: Command) => {
       const { recipe, overrides } = recipeAndOverrides(command);
       if (recipe !== undefined) {

@@ -18,7 +18,7 @@
  * On --resume a stage whose run completed and whose model exists is skipped; an unfinished one resumes from its
  * last checkpoint through the trainer's own resume.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { cpSync, existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { getBackend } from "../engine/index.js";
@@ -67,6 +67,8 @@ export const PipelineConfigSchema = z.object({
   model: z.string().min(1),
   heldout: HeldOutSchema,
   stages: z.array(StageSchema).min(1),
+  /** Also copy the last stage's model here (a stable path for later recipes, e.g. a distillation teacher). */
+  output_dir: z.string().min(1).optional(),
   backend: z.enum(["auto", "native", "reference"]).default("auto"),
 }).strict().superRefine((c, ctx) => {
   const seen = new Set<string>(["base"]);
@@ -122,6 +124,8 @@ export interface HeldOutFigures {
   /** Share of completions the language reward could judge. */
   language_judged: number;
   mean_length: number;
+  /** Wall minutes the stage's trainer ran (null for the base model). */
+  minutes: number | null;
   traces: string[];
 }
 
@@ -137,7 +141,7 @@ export async function heldOutFigures(stage: string, dir: string, h: HeldOut, bac
   const gens = generate(model, tok, examples.map(ex => fmt.encode(ex)), { maxNewTokens: h.max_new_tokens, temperature: 0, stop: fmt.stop, seed: mixSeed(h.eval_seed, 0), batchSize: 64 });
   const lang = (await scoreCompletions([h.language_reward], gens.map(g => fmt.completion(g)), gens.map(g => examples[g.prompt]))).table.map(row => row[0]).filter((x): x is number => x !== null);
   return {
-    stage, model: dir, accuracy: r.accuracy, format: r.format, mean_length: r.meanLength, traces: r.traces,
+    stage, model: dir, minutes: null, accuracy: r.accuracy, format: r.format, mean_length: r.meanLength, traces: r.traces,
     language: lang.length ? lang.reduce((a, b) => a + b, 0) / lang.length : null, language_judged: examples.length ? lang.length / examples.length : 0,
   };
 }
@@ -146,6 +150,12 @@ export async function heldOutFigures(stage: string, dir: string, h: HeldOut, bac
 function stageDone(dir: string): boolean {
   const info = join(dir, "run.json");
   return existsSync(info) && (JSON.parse(readFileSync(info, "utf8")) as RunInfo).status === "completed" && existsSync(join(dir, "model", "config.json"));
+}
+
+/** Wall minutes between the stage run's start and end; null when it was resumed (the time it stood stopped would count). */
+function stageMinutes(dir: string): number | null {
+  const info = JSON.parse(readFileSync(join(dir, "run.json"), "utf8")) as RunInfo;
+  return info.ended && info.resumed.length === 0 ? (Date.parse(info.ended) - Date.parse(info.started)) / 60000 : null;
 }
 
 /** Held-out figures cached in `file`, computed once. */
@@ -184,10 +194,14 @@ export const pipeline = registerTrainer({
       if (ctx.resume && stageDone(dir)) ctx.log(`stage ${i + 1} (${s.name}) already completed: skipped`);
       else if (!(await runStage(c, i, s, dir, models, ctx))) return;
       models.set(s.name, join(dir, "model"));
-      const f = await cachedFigures(join(dir, "heldout.json"), () => heldOutFigures(s.name, join(dir, "model"), c.heldout, c.backend));
+      const f = { ...await cachedFigures(join(dir, "heldout.json"), () => heldOutFigures(s.name, join(dir, "model"), c.heldout, c.backend)), minutes: stageMinutes(dir) };
       figures.push(f);
       run.logMetrics(i + 1, metricsOf(f));
       ctx.log(`${s.name}: held-out accuracy ${pct(f.accuracy)}, format ${pct(f.format)}`);
+    }
+    if (c.output_dir) {
+      cpSync(models.get(c.stages[c.stages.length - 1].name)!, c.output_dir, { recursive: true });
+      ctx.log(`final model copied to ${c.output_dir}`);
     }
     writeReport(run, c, figures, ctx.log);
   },
@@ -202,8 +216,8 @@ const pct = (x: number | null) => (x === null ? "-" : `${(100 * x).toFixed(1)}%`
 function writeReport(run: Run, c: PipelineConfig, figures: HeldOutFigures[], log: (m: string) => void): void {
   const h = c.heldout;
   run.writeJson("report.json", { task: h.task, eval_seed: h.eval_seed, eval_size: h.eval_size, rewards: { accuracy: h.accuracy_reward, format: h.format_reward, language: h.language_reward }, stages: figures });
-  const table = formatTable(["stage", "accuracy", "format", "language", "mean length"],
-    figures.map(f => [f.stage, pct(f.accuracy), pct(f.format), f.language === null ? "-" : `${pct(f.language)} of ${pct(f.language_judged)}`, f.mean_length.toFixed(1)]));
+  const table = formatTable(["stage", "accuracy", "format", "language", "mean length", "minutes"],
+    figures.map(f => [f.stage, pct(f.accuracy), pct(f.format), f.language === null ? "-" : `${pct(f.language)} of ${pct(f.language_judged)}`, f.mean_length.toFixed(1), f.minutes === null ? "-" : f.minutes.toFixed(1)]));
   log([``, `held-out set: ${h.eval_size} ${h.task.type} problems (seed ${h.eval_seed}), greedy, ${h.max_new_tokens} tokens at most`, table,
     `language: mean consistency over the completions with words to judge (of the share shown)`, `report: ${join(run.dir, "report.json")}`].join("\n"));
 }
