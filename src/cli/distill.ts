@@ -1,6 +1,6 @@
 // `move37 distill`: a teacher writes reasoning traces, the verifier keeps the correct ones, a student is
 // SFT-trained on them (src/train/distill.ts). Flags become recipe keys, so it runs as `move37 train` runs a recipe.
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Command } from "commander";
@@ -63,10 +63,11 @@ export function register(program: Command): void {
         if (base.trainer !== "distill") throw new DistillArgumentsError(`${recipe} is a recipe for trainer "${String(base.trainer)}": give a distill recipe (trainer: distill)`);
         return train(recipe, f, overrides);
       }
-      // train() reads recipes from files: the flags' recipe is written next to nothing else, named for the run.
-      const file = join(mkdtempSync(join(tmpdir(), "move37-distill-")), "distill.yaml");
+      // train() reads recipes from files: the flags' recipe goes to a temporary distill.yaml (the run keeps config.json).
+      const tmp = mkdtempSync(join(tmpdir(), "move37-distill-"));
+      const file = join(tmp, "distill.yaml");
       writeFileSync(file, toYaml(distillRecipe(base, f)));
-      await train(file, f, overrides);
+      try { await train(file, f, overrides); } finally { rmSync(tmp, { recursive: true, force: true }); }
     });
   withExamples(cmd, [
     "move37 distill --teacher models/r1-tiny --student models/base-tiny --task arithmetic --reward r1_math --n 512 --k 4 --out models/distilled-tiny",
