@@ -3,7 +3,7 @@
  * machine's measured FP32 peak (a register-only FMA loop in the addon) and against torch.mm in the same run;
  * then the model benchmark (bench/engine-model.ts) when it exists.
  *
- *   npx tsx bench/engine.ts [--only sgemm|model] [--seconds S]
+ *   npx tsx bench/engine.ts [--only sgemm|model] [--case a|b] [--seconds S]
  *   move37 bench engine
  */
 import { existsSync } from "node:fs";
@@ -59,19 +59,18 @@ export function runSgemmBench(seconds = 1): Figure[] {
 
 async function main(): Promise<void> {
   const arg = (name: string) => { const i = process.argv.indexOf(name); return i > 0 ? process.argv[i + 1] : undefined; };
-  const only = arg("--only"), seconds = Number(arg("--seconds") ?? 1);
+  const only = arg("--only"), seconds = Number(arg("--seconds") ?? 1), modelCase = arg("--case");
   const info = nativeInfo();
-  const figures: Figure[] = [];
-  if (only !== "model") figures.push(...runSgemmBench(seconds));
-  if (only !== "sgemm") {
-    if (existsSync(fileURLToPath(new URL("./engine-model.ts", import.meta.url)))) {
-      const { runModelBench } = await import("./engine-model.js");
-      figures.push(...await runModelBench());
-    } else {
-      console.log("note: bench/engine-model.ts not present; model figures skipped");
-    }
+  const note = `native: ${info.simd}, ${info.threads} threads. Measured on a machine shared with other jobs: figures are best-of runs and still contended.`;
+  // each part prints as soon as it is done, so a long model run never loses the SGEMM figures
+  if (only !== "model") printFigures(runSgemmBench(seconds), note);
+  if (only === "sgemm") return;
+  if (!existsSync(fileURLToPath(new URL("./engine-model.ts", import.meta.url)))) {
+    console.log("note: bench/engine-model.ts not present; model figures skipped");
+    return;
   }
-  printFigures(figures, `native: ${info.simd}, ${info.threads} threads. Measured on a machine shared with other jobs: figures are best-of runs and still contended.`);
+  const { runModelBench } = await import("./engine-model.js");
+  printFigures(await runModelBench({ only: modelCase }), note);
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) await main();
