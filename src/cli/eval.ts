@@ -88,6 +88,7 @@ export async function sampleProblems(dir: string, f: ProblemFlags, split: "eval"
   }, tokenizer);
   const examples = loadProblems(f, rec, split);
   const reward = f.reward ?? (rec.reward as string | undefined) ?? (f.task === "countdown" ? "countdown_strict" : "math");
+  output.err(`sampling ${examples.length} problems × ${f.k} at T=${f.temperature} from ${modelDir}${step !== null ? ` (step ${step})` : ""}…\n`);
   const gens = generate(model, tokenizer, examples.map(ex => fmt.encode(ex)), {
     maxNewTokens: f.maxNewTokens ?? (rec.max_completion_length as number | undefined) ?? 128, temperature: f.temperature,
     numReturnSequences: f.k, seed: mixSeed(f.seed), stop: fmt.stop, batchSize: f.batchSize,
