@@ -66,3 +66,9 @@ test("`move37 agent connect4` answers one column per stdin line", () => {
   assert.match(lines[2], /^[1-7]$/);
   assert.match(lines[3], /^error: /);
 });
+
+test("the shipped Connect Four checkpoint loads and its raw policy beats random", () => {
+  const path = "src/selfplay/weights/connect4-alphazero-60min.safetensors";
+  const r = playArena(connect4, parseAgent(`net:${path}`, connect4, referenceBackend), parseAgent("random", connect4, referenceBackend), { games: 10, openingPlies: 2, seed: 11 });
+  assert.ok(r.wins >= 9, JSON.stringify(r));
+});
