@@ -76,6 +76,8 @@ export const sft = registerTrainer({
     const { model } = loadPretrained(c.model, backend);
     const tok = loadTokenizer(c.model);
     const padId = tok.padId ?? tok.eosId ?? 0;
+    if (c.max_length > model.config.max_position_embeddings)
+      throw new RangeError(`max_length is ${c.max_length} but the model has max_position_embeddings ${model.config.max_position_embeddings}: set max_length to at most that`);
     const rows = c.train_file ? loadSftJsonl(c.train_file) : arithmeticTraces(c.traces!);
     const source = c.train_file ?? "traces";
     const split = c.eval_file ? { train: rows, eval: loadSftJsonl(c.eval_file) } : c.eval_size > 0 ? splitRows(rows, c.eval_size, c.seed) : { train: rows, eval: [] };

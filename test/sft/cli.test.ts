@@ -52,7 +52,7 @@ test("move37 sample writes only verified samples with provenance, and SFT trains
   // A policy that answers briefly and stops (EOS): SFT the micro model on one-to-three-letter completions.
   const short = traceRows(64).map((r, i) => ({ prompt: r.prompt, completion: ["x", "yy", "zzz"][i % 3] }));
   const policy = await runTrainer("sft", { model: byteModelFolder(root), train_file: writeJsonl(join(root, "short.jsonl"), short), eval_size: 0,
-    max_steps: 20, optimizer: { learning_rate: 0.03 }, save_steps: 0 }, { root });
+    max_steps: 20, max_length: 64, optimizer: { learning_rate: 0.03 }, save_steps: 0 }, { root });
   const out = join(root, "rs.jsonl");
   const r = await runCli(["sample", policy.dir, ...common, "--n", "12", "--k", "4", "--reward", "test_even", "--out", out]);
   assert.equal(r.error, undefined, r.error?.message);

@@ -39,3 +39,10 @@ test("SFT resumed from a checkpoint continues exactly as the uninterrupted run (
   }
   assert.equal(resumed.at(-1)!.eval_loss, straight.at(-1)!.eval_loss);
 });
+
+test("SFT refuses a max_length beyond the model's positions, and a dataset with nothing to train on", async () => {
+  const root = tempRoot("sft-errors");
+  await assert.rejects(runTrainer("sft", recipe(root, { max_length: 4096 }), { root, runName: "long" }), /max_position_embeddings 128/);
+  const empty = writeJsonl(join(root, "empty.jsonl"), [{ prompt: "x".repeat(80), completion: "y" }]);
+  await assert.rejects(runTrainer("sft", recipe(root, { train_file: empty, eval_size: 0 }), { root, runName: "empty" }), /no row has a completion token within max_length 64/);
+});
