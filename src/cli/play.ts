@@ -49,7 +49,7 @@ export function register(program: Command): void {
     });
   withExamples(cmd, [
     "move37 play connect4",
-    "move37 play connect4 --agent mcts:runs/c4/checkpoints/best.safetensors:400 --second",
+    "move37 play connect4 --agent mcts:src/selfplay/weights/connect4-alphazero-60min.safetensors:400 --second",
     "move37 play tictactoe --agent alphabeta:9",
   ]);
 }
