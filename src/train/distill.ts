@@ -80,9 +80,9 @@ export function nestedIssues(schema: z.ZodType, value: unknown, path: (string | 
   if (r.success) return;
   for (const issue of r.error.issues) {
     const at = [...path, ...issue.path.map(p => (typeof p === "symbol" ? String(p) : p))];
-    if (issue.code !== "unrecognized_keys") { ctx.addIssue({ code: "custom", path: at, message: issue.message }); continue; }
+    if (issue.code !== "unrecognized_keys") { ctx.addIssue({ code: "custom", path: at, input: (issue as { input?: unknown }).input, message: issue.message }); continue; }
     for (const key of issue.keys)
-      ctx.addIssue({ code: "custom", path: [...at, key], message: owned.includes(key) ? "set by the enclosing trainer: remove it here" : "unknown key" });
+      ctx.addIssue({ code: "custom", path: [...at, key], input: undefined, message: owned.includes(key) ? "set by the enclosing trainer: remove it here" : "unknown key" });
   }
 }
 
