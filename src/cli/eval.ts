@@ -12,7 +12,7 @@ import { distinctExamples, loadJsonl, makeTask, type Example } from "../tasks/in
 import { mixSeed } from "../tasks/rng.js";
 import { promptFormat, type PromptFormat } from "../train/grpo-trainer.js";
 import { scoreCompletions, type ScoredRewards } from "../train/rewarding.js";
-import { extractAnswer, summarize, type PassAtKSummary } from "../train/pass-at-k.js";
+import { extractAnswer, summarize, PassAtKError, type PassAtKSummary } from "../train/pass-at-k.js";
 import { loadForGeneration } from "./generate.js";
 import { formatTable } from "./table.js";
 import { withExamples } from "./help.js";
@@ -41,7 +41,7 @@ export function resolvePolicy(dir: string): { modelDir: string; step: number | n
 /** What the eval and sample verbs share: which problems, how prompts look, how completions are drawn. */
 export interface ProblemFlags {
   task: string; taskOptions?: string; recipe?: string; n: number; evalSeed?: number; trainSeed?: number; template?: "tiny_r1" | "chat"; instruct?: boolean;
-  reward?: string; k: number; temperature: number; maxNewTokens: number; seed: number; batchSize?: number; backend: BackendKind;
+  reward?: string; k: number; samples?: number; temperature: number; maxNewTokens: number; seed: number; batchSize?: number; backend: BackendKind;
 }
 
 /** Defaults a GRPO recipe gives (task, held-out seed, prompt, accuracy reward, completion length), which flags override. */
@@ -88,10 +88,10 @@ export async function sampleProblems(dir: string, f: ProblemFlags, split: "eval"
   }, tokenizer);
   const examples = loadProblems(f, rec, split);
   const reward = f.reward ?? (rec.reward as string | undefined) ?? (f.task === "countdown" ? "countdown_strict" : "math");
-  output.err(`sampling ${examples.length} problems × ${f.k} at T=${f.temperature} from ${modelDir}${step !== null ? ` (step ${step})` : ""}…\n`);
+  output.err(`sampling ${examples.length} problems × ${f.samples ?? f.k} at T=${f.temperature} from ${modelDir}${step !== null ? ` (step ${step})` : ""}…\n`);
   const gens = generate(model, tokenizer, examples.map(ex => fmt.encode(ex)), {
     maxNewTokens: f.maxNewTokens ?? (rec.max_completion_length as number | undefined) ?? 128, temperature: f.temperature,
-    numReturnSequences: f.k, seed: mixSeed(f.seed), stop: fmt.stop, batchSize: f.batchSize,
+    numReturnSequences: f.samples ?? f.k, seed: mixSeed(f.seed), stop: fmt.stop, batchSize: f.batchSize,
   });
   const rewards = rewardNames(reward);
   const scored = await scoreCompletions(rewards, gens.map(g => fmt.completion(g)), gens.map(g => examples[g.prompt]));
@@ -132,6 +132,7 @@ export function addProblemOptions(cmd: Command, defaults: { n: number; k: number
 export interface EvalReport extends PassAtKSummary { model: string; step: number | null; reward: string; temperature: number }
 
 export async function evaluatePassAtK(dir: string, f: ProblemFlags): Promise<EvalReport> {
+  if (f.samples !== undefined && f.samples < f.k) throw new PassAtKError(`--samples ${f.samples} is below --k ${f.k}: pass@k needs at least k samples per problem`);
   const s = await sampleProblems(dir, f, "eval", r => [r]);
   const problems = s.examples.map((_, p) => {
     const rows = s.gens.map((g, i) => ({ g, i })).filter(x => x.g.prompt === p);
@@ -144,7 +145,9 @@ export function register(program: Command): void {
   const cmd = program
     .command("eval")
     .description("pass@1, pass@k (the unbiased estimator of the Codex paper) and maj@k (majority vote over extracted answers) of a model on a task or JSONL set, k samples per problem");
-  addProblemOptions(cmd, { n: 64, k: 8 }).option("--json", "print the figures as one JSON object");
+  addProblemOptions(cmd, { n: 64, k: 8 })
+    .option("--samples <n>", "samples per problem n ≥ k for a lower-variance pass@k estimate (default: k)", integer("--samples"))
+    .option("--json", "print the figures as one JSON object");
   cmd.action(async (dir: string, f: ProblemFlags & { json?: boolean }) => {
     const r = await evaluatePassAtK(dir, f);
     if (f.json) { output.out(JSON.stringify(r) + "\n"); return; }

@@ -33,6 +33,9 @@ test("move37 eval: pass@1, pass@k and maj@k as a table or JSON, for a model fold
   assert.equal(always.error, undefined, always.error?.message);
   const a = JSON.parse(always.stdout);
   assert.deepEqual([a.problems, a.samples, a.k, a.pass1, a.passK, a.step, a.reward], [4, 12, 3, 1, 1, null, "test_always"]);
+  const wider = JSON.parse((await runCli(["eval", model, ...common, "--k", "2", "--samples", "5", "--reward", "test_always", "--json"])).stdout);
+  assert.deepEqual([wider.samples, wider.k, wider.passK], [20, 2, 1]);
+  assert.equal((await runCli(["eval", model, ...common, "--k", "4", "--samples", "2", "--reward", "test_always"])).error?.name, "PassAtKError");
   const never = JSON.parse((await runCli(["eval", model, ...common, "--k", "3", "--reward", "test_never", "--json"])).stdout);
   assert.deepEqual([never.pass1, never.passK, never.majK], [0, 0, 0]);
 
