@@ -4,4 +4,5 @@ import "../train/grpo-trainer.js";
 import "../selfplay/alphazero.js";
 import "../selfplay/supervised.js";
 import "../train/sft.js";
+import "../train/distill.js";
 import "../train/pipeline.js";
