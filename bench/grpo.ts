@@ -49,6 +49,11 @@ const RECIPE = fileURLToPath(new URL("../recipes/r1-zero-tiny.yaml", import.meta
 const BASE = fileURLToPath(new URL("../recipes/base-tiny.yaml", import.meta.url));
 const readYaml = (path: string) => parseYaml(readFileSync(path, "utf8")) as Record<string, unknown>;
 
+/** A bench argument or run that cannot give comparable figures. */
+export class GrpoBenchError extends Error {
+  constructor(message: string) { super(message); this.name = "GrpoBenchError"; }
+}
+
 interface Case { id: string; label: string; config: ModelConfig; tokenizer: Tokenizer; prompts: number; generations: number; newTokens: number }
 
 /** Qwen2.5-0.5B's vocabulary size with a tokenizer that can emit every id: bytes, "tok<id>" words, two specials. */
@@ -68,7 +73,7 @@ function makeCase(id: string, layers: number | undefined, newTokens: number | un
     return { id, label: `r1-zero-tiny: d256 L4 V258, ${g.prompts_per_step}×${g.num_generations}×${newTokens ?? g.max_completion_length}`, config,
       tokenizer: new ByteTokenizer(), prompts: g.prompts_per_step, generations: g.num_generations, newTokens: newTokens ?? g.max_completion_length };
   }
-  if (id !== "qwen") throw new Error(`unknown --case ${id}: use tiny, qwen or all`);
+  if (id !== "qwen") throw new GrpoBenchError(`unknown --case ${id}: use tiny, qwen or all`);
   const L = layers ?? 24, N = newTokens ?? 256;
   const config = ModelConfigSchema.parse({
     architecture: "qwen2", vocab_size: 151936, hidden_size: 896, num_hidden_layers: L, num_attention_heads: 14,
@@ -123,7 +128,7 @@ async function measureMove37(spec: Spec): Promise<Side> {
     });
     const t1 = performance.now();
     const short = gens.find(x => x.ids.length !== N);
-    if (short) throw new Error(`a completion stopped after ${short.ids.length} of ${N} tokens (${short.finishReason}): both sides must generate the full length`);
+    if (short) throw new GrpoBenchError(`a completion stopped after ${short.ids.length} of ${N} tokens (${short.finishReason}): the peer always generates the full length, so this step is not comparable; run again (another seed) or lower --new-tokens`);
     const scored = await scoreCompletions(g.reward_funcs, gens.map(x => fmt.completion(x)), gens.map(x => spec.examples[x.prompt]));
     computeAdvantages(combineRewards(scored.table, rewardWeightsOf(g)), g.num_generations, g.scale_rewards);
     const t2 = performance.now();
