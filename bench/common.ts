@@ -40,13 +40,21 @@ export class PeerError extends Error {
   }
 }
 
-/** Makes `import torch` work for /usr/bin/python3, installing Debian's python3-torch if it is missing. */
+/**
+ * Makes `import torch` work for /usr/bin/python3 with OpenBLAS behind it, installing Debian's python3-torch and
+ * libopenblas0-pthread if missing. Without OpenBLAS, Debian's torch falls back to the reference BLAS (~1 GFLOP/s),
+ * which would make every peer figure meaningless.
+ */
 export function ensureTorch(): void {
-  if (spawnSync(PYTHON, ["-c", "import torch"], { stdio: "ignore" }).status === 0) return;
-  console.error("bench: `import torch` failed; installing python3-torch with apt-get (one time)...");
-  const r = spawnSync("apt-get", ["install", "-y", "python3-torch"], { stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
-  if (r.status !== 0 || spawnSync(PYTHON, ["-c", "import torch"], { stdio: "ignore" }).status !== 0)
-    throw new PeerError("setup", "could not install python3-torch (run `apt-get install -y python3-torch` as root)");
+  const ready = () => spawnSync(PYTHON, ["-c", "import torch"], { stdio: "ignore" }).status === 0 &&
+    spawnSync("dpkg", ["-s", "libopenblas0-pthread"], { stdio: "ignore" }).status === 0;
+  if (ready()) return;
+  console.error("bench: installing python3-torch and libopenblas0-pthread with apt-get (one time)...");
+  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+  spawnSync("apt-get", ["update", "-qq"], { stdio: ["ignore", "ignore", "inherit"], env });
+  const r = spawnSync("apt-get", ["install", "-y", "-qq", "python3-torch", "libopenblas0-pthread"], { stdio: ["ignore", "ignore", "inherit"], env });
+  if (r.status !== 0 || !ready())
+    throw new PeerError("setup", "could not install python3-torch and libopenblas0-pthread (run `apt-get install -y python3-torch libopenblas0-pthread` as root)");
 }
 
 /** Runs a command and parses the last line of its stdout as JSON. */

@@ -13,6 +13,7 @@ import { getBackend, type Backend } from "../src/engine/index.js";
 import { ModelConfigSchema, type ModelConfig } from "../src/model/config.js";
 import { createModel } from "../src/model/transformer.js";
 import { AdamW } from "../src/train/optimizer.js";
+import { ensureTorch } from "./common.js";
 
 interface Case { id: string; label: string; config: Partial<ModelConfig>; batch: number; seq: number }
 
@@ -99,6 +100,7 @@ function runPeer(c: Case, steps: number, v: (typeof PEER_VARIANTS)[number]): Sid
 export interface Figure { bench: string; figure: string; unit: string; value: number; peer: string; peer_value: number; ratio: number }
 
 export async function runModelBench(opts: { steps?: number; only?: string; profile?: boolean } = {}): Promise<Figure[]> {
+  ensureTorch();
   const steps = opts.steps ?? 3, figures: Figure[] = [];
   const self = fileURLToPath(import.meta.url);
   for (const c of MODEL_CASES.filter(c => !opts.only || c.id === opts.only)) {
