@@ -40,6 +40,12 @@ export interface Trainer<S extends z.ZodType = z.ZodType> {
   run(config: z.output<S>, run: Run, ctx: TrainerContext): Promise<void>;
 }
 
+/**
+ * Lets pending events run: signal handlers (Ctrl-C, SIGTERM) are macrotasks, so a trainer whose step loop never
+ * waits on I/O must `await yieldToEvents()` once per step, or ctx.signal would never abort.
+ */
+export const yieldToEvents = () => new Promise<void>(resolve => setImmediate(resolve));
+
 const trainers = new Map<string, Trainer>();
 
 export class DuplicateTrainerError extends Error {

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { z } from "zod";
 import { getBackend } from "../engine/index.js";
 import { SafetensorsFile, writeSafetensors } from "../model/io/safetensors.js";
-import { registerTrainer, type TrainerContext } from "../recipes/registry.js";
+import { registerTrainer, yieldToEvents, type TrainerContext } from "../recipes/registry.js";
 import type { Run } from "../runs/run.js";
 import { mctsAgent, parseAgent } from "./agents.js";
 import { playArena } from "./arena.js";
@@ -119,6 +119,7 @@ export async function runAlphaZero(config: AlphaZeroConfig, run: Run, ctx: Train
   const sp = config.selfplay, tr = config.train, ev = config.evaluate;
 
   while (iteration < config.iterations && !ctx.signal.aborted) {
+    await yieldToEvents(); // lets Ctrl-C reach ctx.signal
     if (config.max_minutes !== null && elapsed() >= config.max_minutes * 60) { ctx.log(`time limit of ${config.max_minutes} min reached`); break; }
     iteration++;
     const metrics: Record<string, number | null> = {};

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { z } from "zod";
 import { getBackend } from "../engine/index.js";
-import { registerTrainer, type TrainerContext } from "../recipes/registry.js";
+import { registerTrainer, yieldToEvents, type TrainerContext } from "../recipes/registry.js";
 import type { Run } from "../runs/run.js";
 import { mctsAgent, netAgent, parseAgent } from "./agents.js";
 import { playArena } from "./arena.js";
@@ -79,6 +79,7 @@ export async function runSlPolicy(config: SlPolicyConfig, run: Run, ctx: Trainer
   ctx.log(`${config.games} heuristic games, ${buffer.size} positions in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   const bar = ctx.progress({ total: config.steps, fields: [{ label: "pol", metric: "loss/policy" }, { label: "val", metric: "loss/value" }] });
   for (let step = 0; step < config.steps && !ctx.signal.aborted;) {
+    await yieldToEvents(); // lets Ctrl-C reach ctx.signal
     const n = Math.min(config.log_every, config.steps - step);
     const losses = trainOnBuffer(net, buffer, {
       steps: n, batchSize: config.batch_size, learningRate: config.learning_rate,

@@ -24,7 +24,7 @@ import { renderChat } from "../tokenizer/chat-template.js";
 import { generate, type Generation } from "../sample/generate.js";
 import { TaskConfigSchema, makeTask, trainEvalSplit, tinyR1Prompt, TINY_R1_STOP, type Example } from "../tasks/index.js";
 import { mixSeed } from "../tasks/rng.js";
-import { registerTrainer } from "../recipes/registry.js";
+import { registerTrainer, yieldToEvents } from "../recipes/registry.js";
 import type { Run, SampleRow } from "../runs/run.js";
 import {
   GRPOConfigSchema, combineRewards, computeAdvantages, completionMask, grpoLoss, informativeGroups,
@@ -165,6 +165,7 @@ export const grpo = registerTrainer({
     const bar = ctx.progress({ total: g.max_steps, startStep: step });
     const warned = new Set<string>();
     while (step < g.max_steps && !ctx.signal.aborted && !(c.max_minutes > 0 && state.trainSeconds > c.max_minutes * 60)) {
+      await yieldToEvents(); // lets Ctrl-C reach ctx.signal
       const t0 = performance.now();
       const examples = Array.from({ length: g.prompts_per_step }, (_, i) => split.train(step * g.prompts_per_step + i));
       const prompts = examples.map(ex => fmt.encode(ex));

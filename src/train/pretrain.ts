@@ -15,7 +15,7 @@ import { savePretrained } from "../model/io/pretrained.js";
 import { CorpusConfigSchema, corpusDocuments } from "../corpus/corpus.js";
 import { ByteTokenizer } from "../tokenizer/byte.js";
 import { tokenizerFileMap } from "../tokenizer/load.js";
-import { registerTrainer } from "../recipes/registry.js";
+import { registerTrainer, yieldToEvents } from "../recipes/registry.js";
 import { AdamW, AdamWConfigSchema } from "./optimizer.js";
 import { lrMultiplier, ScheduleConfigSchema } from "./schedule.js";
 import { loadLatestCheckpoint, saveCheckpoint } from "./checkpoint.js";
@@ -104,6 +104,7 @@ export const pretrain = registerTrainer({
     const bar = ctx.progress({ total: c.max_steps, startStep: step, fields: [
       { label: "loss", metric: "loss" }, { label: "eval", metric: "eval_loss" }, { label: "tok/s", metric: "tokens_per_second" }] });
     while (step < c.max_steps && !ctx.signal.aborted) {
+      await yieldToEvents(); // lets Ctrl-C reach ctx.signal
       const t0 = performance.now();
       const rows = packedBatch(tok, c.corpus, mixSeed(c.seed, step), B, T);
       model.flatGrads.fill(0);

@@ -12,7 +12,7 @@ import { getBackend } from "../engine/index.js";
 import type { CausalLM } from "../model/types.js";
 import { loadPretrained, savePretrained } from "../model/io/pretrained.js";
 import { loadTokenizer } from "../tokenizer/load.js";
-import { registerTrainer } from "../recipes/registry.js";
+import { registerTrainer, yieldToEvents } from "../recipes/registry.js";
 import { AdamW, AdamWConfigSchema } from "./optimizer.js";
 import { lrMultiplier, ScheduleConfigSchema } from "./schedule.js";
 import { loadLatestCheckpoint, saveCheckpoint } from "./checkpoint.js";
@@ -126,6 +126,7 @@ export const sft = registerTrainer({
     const bar = ctx.progress({ total: maxSteps, startStep: step, fields: [
       { label: "loss", metric: "loss" }, { label: "eval", metric: "eval_loss" }, { label: "tok/s", metric: "tokens_per_second" }] });
     while (step < maxSteps && !ctx.signal.aborted) {
+      await yieldToEvents(); // lets Ctrl-C reach ctx.signal
       const t0 = performance.now();
       const batch = batchAt(step);
       model.flatGrads.fill(0);
