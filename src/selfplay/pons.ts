@@ -3,6 +3,7 @@ import { join } from "node:path";
 import type { Agent } from "./agents.js";
 import { connect4, parsePonsSequence } from "./games/connect4.js";
 import { playActions, type GameState } from "./games/game.js";
+import { fileURLToPath } from "node:url";
 
 /**
  * Pascal Pons' Connect Four test sets (mirrored with per-move solver scores, see
@@ -11,7 +12,8 @@ import { playActions, type GameState } from "./games/game.js";
  * draw stays draw, loss stays loss).
  */
 export const PONS_SETS = ["easy_end", "easy_middle", "easy_begin", "medium_end", "medium_middle", "hard_begin"] as const;
-export const PONS_DIR = "/work/shared/data/external/connect4";
+/** The sets as laid out beside the repository (../shared/data/external/connect4); --pons-data points elsewhere. */
+export const PONS_DIR = fileURLToPath(new URL("../../../shared/data/external/connect4", import.meta.url));
 
 export interface PonsPosition { state: GameState; sequence: string; analysis: Array<number | null> }
 export interface PonsResult { set: string; positions: number; optimal: number; keepsOutcome: number; seconds: number }

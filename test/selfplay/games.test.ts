@@ -1,6 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { PONS_DIR } from "../../src/selfplay/pons.js";
 import { connect4, parsePonsSequence } from "../../src/selfplay/games/connect4.js";
 import { ticTacToe } from "../../src/selfplay/games/tictactoe.js";
 import { playActions, type GameState } from "../../src/selfplay/games/game.js";
@@ -73,7 +75,7 @@ test("connect4: legal moves, wins, encoding and keys agree with a brute-force gr
 
 test("connect4: every Pons benchmark position replays legally and is not over", () => {
   for (const set of ["easy_end", "medium_middle", "hard_begin"]) {
-    const rows = JSON.parse(readFileSync(`/work/shared/data/external/connect4/test_${set}.json`, "utf8")) as Array<{ sequence: string; analysis: Array<number | null> }>;
+    const rows = JSON.parse(readFileSync(join(PONS_DIR, `test_${set}.json`), "utf8")) as Array<{ sequence: string; analysis: Array<number | null> }>;
     for (const row of rows) {
       const s = playActions(connect4, parsePonsSequence(row.sequence)!);
       assert.equal(s.result(), null);
