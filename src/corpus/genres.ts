@@ -89,7 +89,7 @@ const INSTRUCTIONS: ((a: string, b: string) => string)[] = [
   (a, b) => `Show work inside <${a}> tags, then the value inside <${b}> tags.`,
 ];
 export function format({ rng, chain }: GenreContext): string {
-  const [a, b] = tagPair(rng);
+  const [a, b] = tagPair(rng, 0.75);
   const instr = rng.pick(INSTRUCTIONS)(a, b);
   if (rng.next() < 0.25) {
     const w = rng.pick(["cat", "seven", "river", "blue", "lamp", "bread"]);

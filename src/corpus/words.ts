@@ -31,10 +31,25 @@ export function filler(rng: Rng, max: number): string {
 /** A short paragraph of plain text. */
 export const paragraph = (rng: Rng) => Array.from({ length: rng.int(2, 6) }, () => sentence(rng)).join(" ");
 
-/** Two different tag names. */
-export function tagPair(rng: Rng): [string, string] {
-  const a = rng.pick(TAGS);
-  let b = rng.pick(TAGS);
-  while (b === a) b = rng.pick(TAGS);
+const CONSONANTS = "bdfgklmnprstvz", VOWELS = "aeiou";
+
+/**
+ * A tag name the model cannot have memorised: 1–3 random consonant-vowel syllables (e.g. "ka", "poru").
+ * Consonant-vowel strings can never spell "think" or "answer". Format following with such names teaches the
+ * model to copy tag names from an instruction; with only the fixed TAGS, a base model closed "<think>" with the
+ * nearest tag it knew ("</hint>") and never wrote the tags an instruction named.
+ */
+export function novelTag(rng: Rng): string {
+  let t = "";
+  for (let n = rng.int(1, 3); n > 0; n--) t += CONSONANTS[rng.int(0, CONSONANTS.length - 1)] + VOWELS[rng.int(0, VOWELS.length - 1)];
+  return t;
+}
+
+/** Two different tag names, from TAGS or (with probability `novel`) freshly made up. */
+export function tagPair(rng: Rng, novel = 0): [string, string] {
+  const draw = () => (rng.next() < novel ? novelTag(rng) : rng.pick(TAGS));
+  const a = draw();
+  let b = draw();
+  while (b === a) b = draw();
   return [a, b];
 }

@@ -2,6 +2,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { takeDocuments, genreShares, genreWeights, CorpusConfigSchema } from "../../src/corpus/corpus.js";
 import { makeTask, distinctExamples, tinyR1Prompt, TINY_R1_INSTRUCTION, TINY_R1_SUFFIX } from "../../src/tasks/index.js";
+import { novelTag, TAGS } from "../../src/corpus/words.js";
+import { makeRng } from "../../src/tasks/rng.js";
 
 const N = 10_000;
 const docs = takeDocuments({ seed: 11 }, N);
@@ -79,4 +81,19 @@ test("countdown genre (opt-in): every tried step is right, the found equation us
     assert.ok(!/<think|<answer/.test(text));
   }
   assert.ok(yes > 900, `search traces that end in a found solution: ${yes}`);
+});
+
+test("format following mostly names tags the model cannot have memorised, so copying them must be learned", () => {
+  const docs = takeDocuments({ seed: 5, weights: { direct: 0, prose: 0, steps: 0, dialog: 0, markup: 0, bridge: 0, text: 0, format: 1 } }, 2000);
+  const names = new Set<string>();
+  let novel = 0;
+  for (const d of docs) {
+    const tags = [...d.text.matchAll(/<(\w+)>/g)].map(m => m[1]);
+    tags.forEach(t => names.add(t));
+    if (tags.some(t => !TAGS.includes(t))) novel++;
+  }
+  assert.ok(novel / docs.length > 0.8, `share of documents with a made-up tag: ${novel / docs.length}`);
+  assert.ok(names.size > 500, `distinct tag names: ${names.size}`);
+  assert.ok(!names.has("think") && !names.has("answer"));
+  for (let i = 0; i < 5000; i++) assert.match(novelTag(makeRng(i)), /^([bdfgklmnprstvz][aeiou]){1,3}$/);
 });
