@@ -7,7 +7,7 @@ import type { Command } from "commander";
 import { stringify as toYaml } from "yaml";
 import { locateRecipe, readRecipe } from "../recipes/load.js";
 import { train } from "./train.js";
-import { addRunOptions, recipeAndOverrides, type RunFlags } from "./pipeline.js";
+import { addRunOptions, recipeAndOverrides, type RunFlags } from "./train.js";
 import { withExamples } from "./help.js";
 
 export class DistillArgumentsError extends Error {

@@ -2,7 +2,7 @@
 // recipe (run directory, --resume, --dry-run, --dashboard, --key=value overrides), refusing non-pipeline recipes.
 import type { Command } from "commander";
 import { locateRecipe, readRecipe } from "../recipes/load.js";
-import { train } from "./train.js";
+import { addRunOptions, recipeAndOverrides, train, type RunFlags } from "./train.js";
 import { withExamples } from "./help.js";
 
 export class NotAPipelineError extends Error {
@@ -10,28 +10,6 @@ export class NotAPipelineError extends Error {
     super(`${recipe} is a recipe for trainer "${String(trainer)}", not a pipeline: run it with \`move37 train ${recipe}\`, or give a recipe with \`trainer: pipeline\` (e.g. recipes/r1-tiny.yaml)`);
     this.name = "NotAPipelineError";
   }
-}
-
-export interface RunFlags { dryRun?: boolean; resume?: string; dashboard?: boolean; port: string; name?: string; runsDir: string }
-
-/** The run options `move37 train` takes, for verbs that run a recipe through it; other --key=value args are overrides. */
-export function addRunOptions(cmd: Command, resume: string, overrideExample: string): Command {
-  return cmd
-    .option("--dry-run", "validate and print the resolved recipe, then exit")
-    .option("--resume <run_dir>", resume)
-    .option("--name <name>", "run name (default: <recipe>-<date>-<time>)")
-    .option("--runs-dir <dir>", "folder that holds run directories", "runs")
-    .option("--dashboard", "serve the live dashboard for the run")
-    .option("--port <port>", "dashboard port (0 = any free port)", "3737")
-    .allowUnknownOption()
-    .allowExcessArguments()
-    .helpOption("-h, --help", `display help; any other --key.path=value overrides that recipe key (e.g. ${overrideExample})`);
-}
-
-/** Commander's operands and options after unknown options: the recipe (first bare word) and the overrides. */
-export function recipeAndOverrides(command: Command): { recipe: string | undefined; overrides: string[] } {
-  const [recipe, ...stray] = command.args.filter(a => !a.startsWith("-"));
-  return { recipe, overrides: [...command.args.filter(a => a.startsWith("-")), ...stray] };
 }
 
 export function register(program: Command): void {

@@ -13,14 +13,6 @@ import { withExamples } from "./help.js";
 import { output } from "./output.js";
 import "../recipes/trainers.js";
 
-interface TrainOptions {
-  dryRun?: boolean;
-  resume?: string;
-  dashboard?: boolean;
-  port: string;
-  name?: string;
-  runsDir: string;
-}
 
 export class MissingRecipeError extends Error {
   constructor() {
@@ -29,7 +21,7 @@ export class MissingRecipeError extends Error {
   }
 }
 
-export async function train(recipeArg: string | undefined, opts: TrainOptions, extra: string[]): Promise<void> {
+export async function train(recipeArg: string | undefined, opts: RunFlags, extra: string[]): Promise<void> {
   const overrides = parseOverrides(extra);
   let recipe: Record<string, unknown>;
   let source: string;
@@ -115,24 +107,39 @@ export async function train(recipeArg: string | undefined, opts: TrainOptions, e
   }
 }
 
+/** The run options of `move37 train` and of the verbs that run a recipe through it (pipeline, distill). */
+export interface RunFlags { dryRun?: boolean; resume?: string; dashboard?: boolean; port: string; name?: string; runsDir: string }
+
+/** The run options `move37 train` takes, for verbs that run a recipe through it; other --key=value args are overrides. */
+export function addRunOptions(cmd: Command, resume: string, overrideExample: string): Command {
+  return cmd
+    .option("--dry-run", "validate and print the resolved recipe, then exit")
+    .option("--resume <run_dir>", resume)
+    .option("--name <name>", "run name (default: <recipe>-<date>-<time>)")
+    .option("--runs-dir <dir>", "folder that holds run directories", "runs")
+    .option("--dashboard", "serve the live dashboard for the run")
+    .option("--port <port>", "dashboard port (0 = any free port)", "3737")
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .helpOption("-h, --help", `display help; any other --key.path=value overrides that recipe key (e.g. ${overrideExample})`);
+}
+
+/** Commander's operands and options after unknown options: the recipe (first bare word) and the overrides. */
+export function recipeAndOverrides(command: Command): { recipe: string | undefined; overrides: string[] } {
+  const [recipe, ...stray] = command.args.filter(a => !a.startsWith("-"));
+  return { recipe, overrides: [...command.args.filter(a => a.startsWith("-")), ...stray] };
+}
+
 export function register(program: Command): void {
   const cmd = program
     .command("train")
     .description("train with a recipe: validates it, creates runs/<name>/, runs the trainer its `trainer:` field names")
-    .argument("[recipe]", "YAML recipe file or shipped recipe name (optional with --resume)")
-    .option("--dry-run", "print the resolved config (defaults and overrides applied) and exit")
-    .option("--resume <run_dir>", "continue a run from its last checkpoint")
-    .option("--name <name>", "run name (default: <recipe>-<date>-<time>)")
-    .option("--runs-dir <dir>", "folder that holds run directories", "runs")
-    .option("--dashboard", "serve the live dashboard for this run and print its URL")
-    .option("--port <port>", "dashboard port (0 = any free port)", "3737")
-    .allowUnknownOption()
-    .allowExcessArguments()
-    .helpOption("-h, --help", "display help; any other --key.path=value overrides that recipe key")
-    .action(async (_recipe: string | undefined, opts: TrainOptions, command: Command) => {
+    .argument("[recipe]", "YAML recipe file or shipped recipe name (optional with --resume)");
+  addRunOptions(cmd, "continue a run from its last checkpoint", "--grpo.beta=0.04")
+    .action(async (_recipe: string | undefined, opts: RunFlags, command: Command) => {
       // Unknown options stop commander's operand parsing, so the recipe may sit anywhere among the overrides.
-      const [recipe, ...stray] = command.args.filter(a => !a.startsWith("-"));
-      await train(recipe, opts, [...command.args.filter(a => a.startsWith("-")), ...stray]);
+      const { recipe, overrides } = recipeAndOverrides(command);
+      await train(recipe, opts, overrides);
     });
   withExamples(cmd, [
     "move37 train recipes/r1-zero-tiny.yaml",
