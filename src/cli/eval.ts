@@ -40,7 +40,7 @@ export function resolvePolicy(dir: string): { modelDir: string; step: number | n
 
 /** What the eval and sample verbs share: which problems, how prompts look, how completions are drawn. */
 export interface ProblemFlags {
-  task: string; taskOptions?: string; recipe?: string; n: number; evalSeed?: number; trainSeed?: number; template?: "tiny_r1" | "chat"; instruct?: boolean;
+  task?: string; taskOptions?: string; recipe?: string; n: number; evalSeed?: number; trainSeed?: number; template?: "tiny_r1" | "chat"; instruct?: boolean;
   reward?: string; k: number; samples?: number; temperature: number; maxNewTokens: number; seed: number; batchSize?: number; backend: BackendKind;
 }
 
@@ -54,16 +54,24 @@ function recipeDefaults(path: string | undefined): Record<string, unknown> {
   };
 }
 
+/** --task, else the recipe's task type. */
+function taskName(f: ProblemFlags, rec: Record<string, unknown>): string {
+  const name = f.task ?? ((rec.task as Record<string, unknown> | undefined)?.type as string | undefined);
+  if (!name) throw new InvalidArgumentError("no task: give --task (arithmetic, countdown or a .jsonl file) or a --recipe that names one");
+  return name;
+}
+
 /**
  * n problems of a JSONL file (its first n rows) or of a generated task. "eval" draws GRPO's held-out set
  * (eval_seed, default 2); "train" draws from train_seed (default 1) and never a held-out problem of
  * (eval_seed, eval_size, default 256), so SFT data made by rejection sampling cannot leak into evaluation.
  */
 export function loadProblems(f: ProblemFlags, rec: Record<string, unknown>, split: "eval" | "train"): Example[] {
-  if (f.task.endsWith(".jsonl")) return loadJsonl(f.task).slice(0, f.n);
-  const base = (rec.task as Record<string, unknown> | undefined)?.type === f.task ? rec.task as object : { type: f.task };
+  const name = taskName(f, rec);
+  if (name.endsWith(".jsonl")) return loadJsonl(name).slice(0, f.n);
+  const base = (rec.task as Record<string, unknown> | undefined)?.type === name ? rec.task as object : { type: name };
   const opts = f.taskOptions ? JSON.parse(f.taskOptions) as object : {};
-  const task = makeTask({ ...base, ...opts, type: f.task });
+  const task = makeTask({ ...base, ...opts, type: name });
   const evalSeed = f.evalSeed ?? (rec.eval_seed as number | undefined) ?? 2;
   if (split === "eval") return distinctExamples(task, evalSeed, f.n);
   const heldOut = new Set(distinctExamples(task, evalSeed, (rec.eval_size as number | undefined) ?? 256).map(e => e.id));
@@ -87,7 +95,7 @@ export async function sampleProblems(dir: string, f: ProblemFlags, split: "eval"
     instruct: f.instruct ?? recPrompt.instruct ?? false,
   }, tokenizer);
   const examples = loadProblems(f, rec, split);
-  const reward = f.reward ?? (rec.reward as string | undefined) ?? (f.task === "countdown" ? "countdown_strict" : "math");
+  const reward = f.reward ?? (rec.reward as string | undefined) ?? (taskName(f, rec) === "countdown" ? "countdown_strict" : "math");
   output.err(`sampling ${examples.length} problems × ${f.samples ?? f.k} at T=${f.temperature} from ${modelDir}${step !== null ? ` (step ${step})` : ""}…\n`);
   const gens = generate(model, tokenizer, examples.map(ex => fmt.encode(ex)), {
     maxNewTokens: f.maxNewTokens ?? (rec.max_completion_length as number | undefined) ?? 128, temperature: f.temperature,
@@ -113,7 +121,7 @@ const number = (what: string) => (v: string) => {
 export function addProblemOptions(cmd: Command, defaults: { n: number; k: number }): Command {
   return cmd
     .argument("<model-dir>", "model folder, checkpoint folder (…/checkpoints/step-N) or run directory (its latest checkpoint)")
-    .requiredOption("--task <name>", "arithmetic, countdown, or a JSONL file of {prompt|messages, answer} rows")
+    .option("--task <name>", "arithmetic, countdown, or a JSONL file of {prompt|messages, answer} rows (default: the recipe's task)")
     .option("--task-options <json>", "task generator options as JSON, e.g. '{\"min_terms\":4,\"max_terms\":7}'")
     .option("--recipe <file>", "take task, eval_seed, prompt, accuracy_reward and max_completion_length from a GRPO recipe (the same held-out set)")
     .option("--n <problems>", "problems", integer("--n"), defaults.n)
@@ -156,7 +164,7 @@ export function register(program: Command): void {
     output.out(formatTable(["metric", "%"], [["pass@1", pct(r.pass1)], [`pass@${r.k}`, pct(r.passK)], [`maj@${r.k}`, pct(r.majK)]]) + "\n");
   });
   withExamples(cmd, [
-    "move37 eval models/base-tiny --recipe recipes/r1-zero-tiny.yaml --task arithmetic --k 8 --n 64",
+    "move37 eval models/base-tiny --recipe recipes/r1-zero-tiny.yaml --k 8 --n 64",
     "move37 eval runs/r1-zero-tiny-20261128-120000 --task arithmetic --instruct --reward r1_math --k 16 --json",
     "move37 eval models/sft --task problems.jsonl --k 4 --temperature 0.7",
   ]);

@@ -2,7 +2,7 @@ import type { Rng } from "../tasks/rng.js";
 import { chainDerivation, chainText, chainValue, type Chain } from "../tasks/arithmetic.js";
 import { countdownQuestion, equationSteps, randomAttempt } from "../tasks/countdown.js";
 import type { Example } from "../tasks/types.js";
-import { filler, NAMES, paragraph, sentence, tagPair, TAGS } from "./words.js";
+import { filler, NAMES, paragraph, sentence, tagPair } from "./words.js";
 
 /**
  * One function per corpus genre: (rng, problem) → document text. Together they give the base model the
@@ -60,7 +60,7 @@ export function dialog({ rng, chain, maxFiller }: GenreContext): string {
 
 /** Generic markup around text, problems or results, with no derivation inside tags. */
 export function markup({ rng, chain }: GenreContext): string {
-  const [t, u] = tagPair(rng);
+  const [t, u] = tagPair(rng, 0.5);
   return rng.pick([
     `<${t}>${sentence(rng)}</${t}> ${sentence(rng)}`,
     `<${t}>${question(chain)}</${t}> <${u}>${chainValue(chain)}</${u}>`,
@@ -71,7 +71,7 @@ export function markup({ rng, chain }: GenreContext): string {
 
 /** The bridge: a derivation inside a generic tag, the result after it (grpo lesson: ~10% of documents). */
 export function bridge({ rng, chain, maxFiller }: GenreContext): string {
-  const [t, u] = tagPair(rng);
+  const [t, u] = tagPair(rng, 0.5);
   const before = rng.pick([`${question(chain)} `, `Q: ${question(chain)} A: `, `<q>${question(chain)}</q>`, `${question(chain)} ${filler(rng, maxFiller)} `, `User: ${question(chain)} Assistant: `]);
   const after = rng.pick([`<${u}>${chainValue(chain)}</${u}>`, ` ${chainValue(chain)}`, ` so ${chainValue(chain)}.`]);
   return `${before}<${t}>${chainDerivation(chain)}</${t}>${after}`;
@@ -102,7 +102,7 @@ export function format({ rng, chain }: GenreContext): string {
 /** Plain background prose, sometimes with inline markup. */
 export function text({ rng }: GenreContext): string {
   const p = paragraph(rng);
-  const t = rng.pick(TAGS);
+  const [t] = tagPair(rng, 0.5);
   return rng.next() < 0.2 ? `<${t}>${p}</${t}>` : p;
 }
 
@@ -123,7 +123,7 @@ export function countdown({ rng, countdown: draw }: GenreContext): string {
   const search = [...tries, `${equationSteps(ex.answer)!.join(", ")}, yes.`].join(" ");
   const expr = ex.answer;
   const q = countdownQuestion(numbers, target);
-  const [t, u] = tagPair(rng);
+  const [t, u] = tagPair(rng, 0.5);
   return rng.pick([
     `${q} ${search} ${expr} = ${target}`.replace(/ +/g, " "),
     `${q} <${t}>${search}</${t}><${u}>${expr}</${u}>`,

@@ -31,20 +31,22 @@ export function filler(rng: Rng, max: number): string {
 /** A short paragraph of plain text. */
 export const paragraph = (rng: Rng) => Array.from({ length: rng.int(2, 6) }, () => sentence(rng)).join(" ");
 
-const CONSONANTS = "bdfgklmnprstvz", VOWELS = "aeiou";
+/** Made-up names must never spell or contain the RL format's tags. */
+const FORBIDDEN = /think|answer/;
 
 /**
- * A tag name the model cannot have memorised: 1–3 random consonant-vowel syllables (e.g. "ka", "poru").
- * Consonant-vowel strings can never spell "think" or "answer". Format following with such names teaches the
- * model to copy tag names from an instruction; with only the fixed TAGS, a base model closed "<think>" with the
- * nearest tag it knew ("</hint>") and never wrote the tags an instruction named.
+ * A tag name the model cannot have memorised: 1–8 letters drawn uniformly from a–z (e.g. "qe", "thupkar"), never
+ * containing "think" or "answer". Closing such a tag, or writing one an instruction names, is pure copying. Two
+ * narrower choices failed: with only the fixed TAGS a base closed "<think>" with the nearest name it knew
+ * ("</hint>"); with consonant-vowel names (no "h", no "nk") it copied "</th" and then drifted ("</though>").
  */
 export function novelTag(rng: Rng): string {
-  let t = "";
-  for (let n = rng.int(1, 3); n > 0; n--) t += CONSONANTS[rng.int(0, CONSONANTS.length - 1)] + VOWELS[rng.int(0, VOWELS.length - 1)];
-  return t;
+  for (;;) {
+    let t = "";
+    for (let n = rng.int(1, 8); n > 0; n--) t += String.fromCharCode(97 + rng.int(0, 25));
+    if (!FORBIDDEN.test(t)) return t;
+  }
 }
-
 /** Two different tag names, from TAGS or (with probability `novel`) freshly made up. */
 export function tagPair(rng: Rng, novel = 0): [string, string] {
   const draw = () => (rng.next() < novel ? novelTag(rng) : rng.pick(TAGS));

@@ -95,5 +95,12 @@ test("format following mostly names tags the model cannot have memorised, so cop
   assert.ok(novel / docs.length > 0.8, `share of documents with a made-up tag: ${novel / docs.length}`);
   assert.ok(names.size > 500, `distinct tag names: ${names.size}`);
   assert.ok(!names.has("think") && !names.has("answer"));
-  for (let i = 0; i < 5000; i++) assert.match(novelTag(makeRng(i)), /^([bdfgklmnprstvz][aeiou]){1,3}$/);
+  const letters = new Set<string>();
+  for (let i = 0; i < 5000; i++) {
+    const t = novelTag(makeRng(i));
+    assert.match(t, /^[a-z]{1,8}$/);
+    assert.ok(!/think|answer/.test(t), t);
+    [...t].forEach(c => letters.add(c));
+  }
+  assert.equal(letters.size, 26, "made-up names use every letter, so any tag name can be copied");
 });
