@@ -34,7 +34,7 @@ export function locateRecipe(nameOrPath: string): string {
 
 /** Parses a YAML recipe into a plain object; syntax errors are reported with line and column. */
 export function parseRecipe(text: string, source: string): Record<string, unknown> {
-  const doc = parseDocument(text, { prettyErrors: true });
+  const doc = parseDocument(text, { prettyErrors: true, merge: true }); // merge: `<<: *anchor` lets experiment stages share one block
   if (doc.errors.length > 0) {
     throw new RecipeError(source, doc.errors.map(e => ({ path: "", message: `YAML syntax error: ${e.message.split("\n")[0]}` })));
   }

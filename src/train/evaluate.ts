@@ -20,6 +20,11 @@ export interface EvalResult {
   format: number;
   /** Mean greedy completion length in tokens. */
   meanLength: number;
+  /**
+   * Mean greedy completion length of the wrong answers (null when none is wrong): the figure where GRPO's
+   * per-sequence normalisation and Dr. GRPO's constant one differ (long wrong answers are penalised less per token).
+   */
+  meanLengthWrong: number | null;
   /** Two greedy traces (prompt and completion) for the report. */
   traces: string[];
 }
@@ -43,13 +48,15 @@ export async function evaluate(model: CausalLM, tok: Tokenizer, fmt: PromptForma
   });
   const solved = async (gens: Generation[]) => {
     const s = await scoreCompletions([o.accuracy, o.format], gens.map(g => fmt.completion(g)), gens.map(g => examples[g.prompt]));
-    return { acc: mean(s.table.map(r => (r[0] === 1 ? 1 : 0))), format: mean(s.table.map(r => (r[1] === 1 ? 1 : 0))) };
+    const right = s.table.map(r => r[0] === 1);
+    return { right, acc: mean(right.map(Number)), format: mean(s.table.map(r => (r[1] === 1 ? 1 : 0))) };
   };
   const greedy = run(0);
   const g = await solved(greedy);
   const accuracySampled = o.sampled ? (await solved(run(1))).acc : null;
   const traces = greedy.slice(0, 2).map(x => `${fmt.text(examples[x.prompt])}${fmt.completion(x).replace(/^<think>/, "")}   [gold ${examples[x.prompt].answer}]`);
-  return { accuracy: g.acc, accuracySampled, format: g.format, meanLength: mean(greedy.map(x => x.ids.length)), traces };
+  const wrong = greedy.filter((_, i) => !g.right[i]).map(x => x.ids.length);
+  return { accuracy: g.acc, accuracySampled, format: g.format, meanLength: mean(greedy.map(x => x.ids.length)), meanLengthWrong: wrong.length ? mean(wrong) : null, traces };
 }
 
 function mean(xs: number[]): number {

@@ -283,7 +283,7 @@ function evalMetrics(r: EvalResult): Record<string, number | null> {
 const pct = (x: number | null) => (x === null ? "-" : `${(100 * x).toFixed(1)}%`);
 
 function writeReport(run: Run, c: GRPORecipe, before: EvalResult, after: EvalResult, seconds: number, log: (m: string) => void) {
-  const side = (r: EvalResult) => ({ accuracy: r.accuracy, accuracy_sampled: r.accuracySampled, format: r.format, mean_length: r.meanLength });
+  const side = (r: EvalResult) => ({ accuracy: r.accuracy, accuracy_sampled: r.accuracySampled, format: r.format, mean_length: r.meanLength, mean_length_wrong: r.meanLengthWrong });
   run.writeJson("report.json", { task: c.task.type, eval_size: c.eval_size, before: side(before), after: side(after), minutes: seconds / 60, traces: { before: before.traces, after: after.traces } });
   const row = (name: string, f: (r: EvalResult) => string) => `  ${name.padEnd(22)} ${f(before).padStart(10)} ${f(after).padStart(10)}`;
   log(["", `held-out set: ${c.eval_size} ${c.task.type} problems (seed ${c.eval_seed}), ${(seconds / 60).toFixed(1)} min of RL`,

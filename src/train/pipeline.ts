@@ -124,6 +124,7 @@ export interface HeldOutFigures {
   /** Share of completions the language reward could judge. */
   language_judged: number;
   mean_length: number;
+  mean_length_wrong: number | null;
   /** Wall minutes the stage's trainer ran (null for the base model). */
   minutes: number | null;
   traces: string[];
@@ -141,7 +142,7 @@ export async function heldOutFigures(stage: string, dir: string, h: HeldOut, bac
   const gens = generate(model, tok, examples.map(ex => fmt.encode(ex)), { maxNewTokens: h.max_new_tokens, temperature: 0, stop: fmt.stop, seed: mixSeed(h.eval_seed, 0), batchSize: 64 });
   const lang = (await scoreCompletions([h.language_reward], gens.map(g => fmt.completion(g)), gens.map(g => examples[g.prompt]))).table.map(row => row[0]).filter((x): x is number => x !== null);
   return {
-    stage, model: dir, minutes: null, accuracy: r.accuracy, format: r.format, mean_length: r.meanLength, traces: r.traces,
+    stage, model: dir, minutes: null, accuracy: r.accuracy, format: r.format, mean_length: r.meanLength, mean_length_wrong: r.meanLengthWrong, traces: r.traces,
     language: lang.length ? lang.reduce((a, b) => a + b, 0) / lang.length : null, language_judged: examples.length ? lang.length / examples.length : 0,
   };
 }
@@ -217,8 +218,8 @@ const pct = (x: number | null) => (x === null ? "-" : `${(100 * x).toFixed(1)}%`
 function writeReport(run: Run, c: PipelineConfig, figures: HeldOutFigures[], log: (m: string) => void): void {
   const h = c.heldout;
   run.writeJson("report.json", { task: h.task, eval_seed: h.eval_seed, eval_size: h.eval_size, rewards: { accuracy: h.accuracy_reward, format: h.format_reward, language: h.language_reward }, stages: figures });
-  const table = formatTable(["stage", "accuracy", "format", "language", "mean length", "minutes"],
-    figures.map(f => [f.stage, pct(f.accuracy), pct(f.format), f.language === null ? "-" : `${pct(f.language)} of ${pct(f.language_judged)}`, f.mean_length.toFixed(1), f.minutes === null ? "-" : f.minutes.toFixed(1)]));
+  const table = formatTable(["stage", "accuracy", "format", "language", "mean length", "length wrong", "minutes"],
+    figures.map(f => [f.stage, pct(f.accuracy), pct(f.format), f.language === null ? "-" : `${pct(f.language)} of ${pct(f.language_judged)}`, f.mean_length.toFixed(1), f.mean_length_wrong === null ? "-" : f.mean_length_wrong.toFixed(1), f.minutes === null ? "-" : f.minutes.toFixed(1)]));
   log([``, `held-out set: ${h.eval_size} ${h.task.type} problems (seed ${h.eval_seed}), greedy, ${h.max_new_tokens} tokens at most`, table,
     `language: mean consistency over the completions with words to judge (of the share shown)`, `report: ${join(run.dir, "report.json")}`].join("\n"));
 }
