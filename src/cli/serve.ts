@@ -1,0 +1,37 @@
+// `move37 serve MODEL_DIR`: an OpenAI-compatible HTTP server on Move37's sampler, for clients and rollout workers.
+import { InvalidArgumentError, type Command } from "commander";
+import type { BackendKind } from "../engine/index.js";
+import { startServe } from "../serve/server.js";
+import { withExamples } from "./help.js";
+import { output } from "./output.js";
+
+const int = (what: string) => (v: string) => {
+  const x = Number(v);
+  if (!Number.isInteger(x) || x < 0) throw new InvalidArgumentError(`${what} must be a non-negative integer`);
+  return x;
+};
+
+export function register(program: Command): void {
+  const cmd = program
+    .command("serve")
+    .description("serve a model folder over an OpenAI-compatible HTTP API (/v1/completions, /v1/chat/completions with streaming, /v1/models), batching concurrent requests; POST /v1/reload swaps in new weights")
+    .argument("<model-dir>", "Hugging Face model folder (config.json, model.safetensors, tokenizer.json)")
+    .option("--port <port>", "port (0 = any free port)", int("--port"), 8000)
+    .option("--host <host>", "interface to listen on (0.0.0.0 to share on the network)", "127.0.0.1")
+    .option("--served-model-name <name>", "the `model` name clients send (default: the folder's name)")
+    .option("--batch-wait-ms <ms>", "how long a request waits for others to share its batch", int("--batch-wait-ms"), 5)
+    .option("--max-batch-size <rows>", "most sequences (prompts × n) decoded together", int("--max-batch-size"), 256)
+    .option("--backend <kind>", "engine backend: auto, native or reference", "auto")
+    .action(async (dir: string, o: { port: number; host: string; servedModelName?: string; batchWaitMs: number; maxBatchSize: number; backend: BackendKind }) => {
+      const s = await startServe({ modelDir: dir, port: o.port, host: o.host, modelName: o.servedModelName, backend: o.backend, batchWaitMs: o.batchWaitMs, maxBatchRows: Math.max(1, o.maxBatchSize) });
+      output.out(`serving ${dir} at ${s.url}/v1\n`);
+      const stop = () => void s.close().then(() => process.exit(0));
+      process.once("SIGINT", stop);
+      process.once("SIGTERM", stop);
+    });
+  withExamples(cmd, [
+    "move37 serve runs/r1/final --port 8000",
+    "curl -s localhost:8000/v1/completions -H 'content-type: application/json' -d '{\"prompt\": \"User: 2+3? Assistant: <think>\", \"max_tokens\": 32, \"temperature\": 0}'",
+    "curl -s localhost:8000/v1/reload -d '{\"model_dir\": \"runs/r1/checkpoints/step-100/model\"}'",
+  ]);
+}

@@ -1,0 +1,58 @@
+// The HTTP thread's handle on the generator worker: one promise per job, token events routed to the job's listener.
+import { Worker } from "node:worker_threads";
+import type { BackendKind } from "../engine/index.js";
+import type { Generation, TokenEvent } from "../sample/generate.js";
+import type { SamplingOptions } from "../sample/options.js";
+import type { FromWorker, ToWorker } from "./messages.js";
+
+interface Pending { resolve(g: Generation[] | null): void; reject(e: Error): void; onToken?: (e: TokenEvent) => void }
+
+export class GeneratorWorkerError extends Error {
+  constructor(message: string) { super(message); this.name = "GeneratorWorkerError"; }
+}
+
+export class Generator {
+  private readonly worker = new Worker(new URL("./worker-entry.mjs", import.meta.url));
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+
+  constructor() {
+    this.worker.on("message", (m: FromWorker) => {
+      const p = this.pending.get(m.id);
+      if (!p) return;
+      if (m.type === "token") { p.onToken?.(m.event); return; }
+      this.pending.delete(m.id);
+      if (m.type === "error") p.reject(new GeneratorWorkerError(m.message));
+      else p.resolve(m.type === "done" ? m.generations : null);
+    });
+    this.worker.on("error", e => this.failAll(new GeneratorWorkerError(`generator thread failed: ${e.message}`)));
+    this.worker.on("exit", code => this.failAll(new GeneratorWorkerError(`generator thread exited (code ${code})`)));
+  }
+
+  /** Loads (or swaps in) the weights and tokenizer of a model folder; queued behind any running job. */
+  async load(dir: string, backend: BackendKind): Promise<void> {
+    await this.call({ type: "load", id: 0, dir, backend });
+  }
+
+  async generate(prompts: number[][], options: SamplingOptions, onToken?: (e: TokenEvent) => void): Promise<Generation[]> {
+    return (await this.call({ type: "generate", id: 0, prompts, options, stream: onToken !== undefined }, onToken))!;
+  }
+
+  async close(): Promise<void> {
+    this.worker.removeAllListeners("exit");
+    await this.worker.terminate();
+  }
+
+  private call(m: ToWorker, onToken?: (e: TokenEvent) => void): Promise<Generation[] | null> {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject, onToken });
+      this.worker.postMessage({ ...m, id });
+    });
+  }
+
+  private failAll(e: Error) {
+    for (const p of this.pending.values()) p.reject(e);
+    this.pending.clear();
+  }
+}

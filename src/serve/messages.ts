@@ -1,0 +1,14 @@
+// Messages between the HTTP thread and the generator worker.
+import type { BackendKind } from "../engine/index.js";
+import type { Generation, TokenEvent } from "../sample/generate.js";
+import type { SamplingOptions } from "../sample/options.js";
+
+export type ToWorker =
+  | { type: "load"; id: number; dir: string; backend: BackendKind }
+  | { type: "generate"; id: number; prompts: number[][]; options: SamplingOptions; stream: boolean };
+
+export type FromWorker =
+  | { type: "loaded"; id: number }
+  | { type: "token"; id: number; event: TokenEvent }
+  | { type: "done"; id: number; generations: Generation[] }
+  | { type: "error"; id: number; message: string };

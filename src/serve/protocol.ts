@@ -1,0 +1,66 @@
+/**
+ * Request bodies of the OpenAI-compatible endpoints, validated at the boundary. Field names are OpenAI's, plus the
+ * vLLM extensions rollout clients use (top_k, min_p, repetition_penalty, return_token_ids,
+ * return_tokens_as_token_ids, skip_special_tokens). Fields OpenAI clients send by habit (user, zero penalties,
+ * stream_options) are accepted; anything else is refused by name, so a typo never silently changes sampling.
+ */
+import { z } from "zod";
+
+const stop = z.union([z.string().min(1), z.array(z.string().min(1)).max(16)]).nullish();
+const zeroPenalty = (name: string) => z.number().refine(x => x === 0, `${name} is not supported: leave it 0 (use repetition_penalty)`).optional();
+
+const sampling = {
+  model: z.string().optional(),
+  temperature: z.number().min(0).max(2).nullish(),
+  top_p: z.number().gt(0).max(1).nullish(),
+  top_k: z.number().int().min(-1).nullish(),
+  min_p: z.number().min(0).max(1).nullish(),
+  repetition_penalty: z.number().positive().nullish(),
+  n: z.number().int().min(1).max(128).nullish(),
+  stop,
+  seed: z.number().int().nullish(),
+  stream: z.boolean().nullish(),
+  stream_options: z.object({ include_usage: z.boolean().optional() }).strict().nullish(),
+  user: z.string().optional(),
+  presence_penalty: zeroPenalty("presence_penalty"),
+  frequency_penalty: zeroPenalty("frequency_penalty"),
+  skip_special_tokens: z.boolean().optional(),
+  return_token_ids: z.boolean().optional(),
+  return_tokens_as_token_ids: z.boolean().optional(),
+};
+
+const tokenIds = z.array(z.number().int().nonnegative()).min(1);
+
+export const CompletionRequestSchema = z.object({
+  ...sampling,
+  /** Text, texts, token ids, or lists of token ids (ids skip tokenization: what rollout clients send). */
+  prompt: z.union([z.string(), z.array(z.string()).min(1), tokenIds, z.array(tokenIds).min(1)]),
+  max_tokens: z.number().int().positive().nullish(),
+  /** Only 0 (the sampled token's log-prob): the sampler does not rank alternatives. */
+  logprobs: z.number().int().min(0).max(0, "logprobs above 0 (top alternatives) are not computed: ask for logprobs: 0, the sampled token's log-prob").nullish(),
+  echo: z.literal(false).optional(),
+}).strict();
+
+const content = z.union([z.string(), z.array(z.object({ type: z.literal("text"), text: z.string() }).strict())]);
+
+export const ChatRequestSchema = z.object({
+  ...sampling,
+  messages: z.array(z.object({ role: z.enum(["system", "user", "assistant"]), content, name: z.string().optional() }).strict()).min(1),
+  max_tokens: z.number().int().positive().nullish(),
+  max_completion_tokens: z.number().int().positive().nullish(),
+  logprobs: z.boolean().nullish(),
+  top_logprobs: z.number().int().min(0).max(0, "top_logprobs above 0 are not computed: leave it 0 and read each token's logprob").nullish(),
+  add_generation_prompt: z.boolean().optional(),
+}).strict();
+
+export const ReloadRequestSchema = z.object({
+  /** move37's name; SGLang's /update_weights_from_disk sends model_path. Default: the folder being served. */
+  model_dir: z.string().min(1).optional(),
+  model_path: z.string().min(1).optional(),
+}).strict();
+
+export type CompletionRequest = z.output<typeof CompletionRequestSchema>;
+export type ChatRequest = z.output<typeof ChatRequestSchema>;
+
+/** Message text: a content array's text parts joined. */
+export const messageText = (c: z.output<typeof content>): string => (typeof c === "string" ? c : c.map(p => p.text).join(""));
