@@ -21,7 +21,7 @@ import { loadPretrained, savePretrained } from "../model/io/pretrained.js";
 import { loadTokenizer } from "../tokenizer/load.js";
 import type { Tokenizer } from "../tokenizer/types.js";
 import { renderChat } from "../tokenizer/chat-template.js";
-import { generate, type Generation } from "../sample/generate.js";
+import type { Generation } from "../sample/generate.js";
 import { TaskConfigSchema, makeTask, trainEvalSplit, tinyR1Prompt, TINY_R1_STOP, type Example } from "../tasks/index.js";
 import { mixSeed } from "../tasks/rng.js";
 import { registerTrainer, yieldToEvents } from "../recipes/registry.js";
@@ -35,6 +35,7 @@ import { lrMultiplier, ScheduleConfigSchema } from "./schedule.js";
 import { loadLatestCheckpoint, saveCheckpoint } from "./checkpoint.js";
 import { scoreCompletions, type ScoredRewards } from "./rewarding.js";
 import { evaluate, type EvalResult } from "./evaluate.js";
+import { createRollout, RolloutConfigSchema, applyWeights, importanceWeights, slotLogprobs, ImportanceStats, type ImportanceOptions } from "./rollout/index.js";
 
 export const PromptConfigSchema = z.object({
   /** tiny_r1: "User: {q} Assistant: <think>" for byte-level models; chat: the tokenizer's chat template. */
@@ -72,6 +73,8 @@ export const GRPORecipeSchema = z.object({
   /** Stop after this many minutes of training (0 = no limit), still evaluating and reporting. */
   max_minutes: z.number().nonnegative().default(0),
   backend: z.enum(["auto", "native", "reference"]).default("auto"),
+  /** Where completions come from: the in-process sampler, or an OpenAI-compatible server (see docs/serve.md). */
+  rollout: RolloutConfigSchema.default(RolloutConfigSchema.parse({})),
 }).strict();
 export type GRPORecipe = z.output<typeof GRPORecipeSchema>;
 
@@ -149,6 +152,7 @@ export const grpo = registerTrainer({
     }
     const ref = g.beta > 0 ? referenceModel(model, backend) : null;
     const folder = { copyFrom: c.model };
+    const rollout = createRollout(c.rollout, { policy: model, tokenizer: tok, weightsDir: join(run.dir, "rollout-weights"), save: folder, log: ctx.log });
     const save = () => saveCheckpoint(run.checkpointsDir, step, model, optimizer, state, { keep: c.save_total_limit, model: folder });
     const runEval = async (label: string) => {
       const r = await evaluate(model, tok, fmt, split.eval, {
@@ -162,6 +166,7 @@ export const grpo = registerTrainer({
       run.logMetrics(step, evalMetrics(state.before));
     }
 
+    await rollout.sync(model);
     const bar = ctx.progress({ total: g.max_steps, startStep: step });
     const warned = new Set<string>();
     while (step < g.max_steps && !ctx.signal.aborted && !(c.max_minutes > 0 && state.trainSeconds > c.max_minutes * 60)) {
@@ -169,7 +174,7 @@ export const grpo = registerTrainer({
       const t0 = performance.now();
       const examples = Array.from({ length: g.prompts_per_step }, (_, i) => split.train(step * g.prompts_per_step + i));
       const prompts = examples.map(ex => fmt.encode(ex));
-      const gens = generate(model, tok, prompts, {
+      const gens = await rollout.generate(prompts, {
         maxNewTokens: g.max_completion_length, temperature: g.temperature, topP: g.top_p, topK: g.top_k,
         numReturnSequences: g.num_generations, seed: mixSeed(g.seed, step), stop: fmt.stop, eosTokenIds: eosIds,
       });
@@ -181,8 +186,9 @@ export const grpo = registerTrainer({
 
       const keep = g.dynamic_sampling ? informativeGroups(rewards, g.num_generations).rows : gens.map((_, i) => i);
       const train = keep.length > 0
-        ? policyStep(model, ref, optimizer, g, gens, prompts, adv.advantages, keep, eosIds, g.learning_rate * lrMultiplier(c.schedule, step, g.max_steps))
+        ? policyStep(model, ref, optimizer, g, gens, prompts, adv.advantages, keep, eosIds, g.learning_rate * lrMultiplier(c.schedule, step, g.max_steps), rollout.correction)
         : null;
+      if (train) await rollout.sync(model);
       const t3 = performance.now();
       step++;
       state.trainSeconds += (t3 - t0) / 1000;
@@ -218,7 +224,7 @@ export const grpo = registerTrainer({
 
 /** One optimizer step on the kept rows: num_iterations passes, micro-batched, then AdamW. */
 function policyStep(model: CausalLM, ref: CausalLM | null, optimizer: AdamW, g: GRPOConfig, gens: Generation[], prompts: number[][],
-  advantages: ArrayLike<number>, keep: number[], eosIds: number[], lr: number): Record<string, number> {
+  advantages: ArrayLike<number>, keep: number[], eosIds: number[], lr: number, correction: ImportanceOptions | null): Record<string, number> {
   const micro = g.per_device_train_batch_size ?? keep.length;
   const chunks: number[][] = [];
   for (let i = 0; i < keep.length; i += micro) chunks.push(keep.slice(i, i + micro));
@@ -231,12 +237,15 @@ function policyStep(model: CausalLM, ref: CausalLM | null, optimizer: AdamW, g: 
     const masks = rows.map((_, b) => cm.mask.subarray(b * T, (b + 1) * T));
     const packed = packBatch(rows.map(r => prompts[gens[r].prompt]), comps, masks);
     const refLogp = ref ? ref.forward(packed.tokens, packed.attention, packed.targets, packed.B, packed.T, g.temperature).logp.slice() : undefined;
-    return { packed, adv: Float64Array.from(rows, r => advantages[r]), refLogp, oldLogp: undefined as Float32Array | undefined };
+    // Another engine sampled: its per-token log-probs, for the truncated importance-sampling weights.
+    const samplingLogp = correction ? slotLogprobs(rows.map(r => prompts[gens[r].prompt].length), rows.map(r => gens[r].logprobs), packed.T) : undefined;
+    return { packed, adv: Float64Array.from(rows, r => advantages[r]), refLogp, oldLogp: undefined as Float32Array | undefined, samplingLogp, isWeight: undefined as Float32Array | undefined };
   });
   const numItems = batches.reduce((s, b) => s + b.packed.lossMask.reduce((a, x) => a + x, 0), 0);
   const opts = { ...lossOptionsOf(g), accumulation_steps: batches.length, num_items_in_batch: numItems };
   const sums: Record<string, number> = {};
   let gradNorm = 0, loss = 0;
+  const isStats = new ImportanceStats();
   for (let it = 0; it < g.num_iterations; it++) {
     model.flatGrads.fill(0);
     for (const b of batches) {
@@ -244,14 +253,19 @@ function policyStep(model: CausalLM, ref: CausalLM | null, optimizer: AdamW, g: 
       const out = model.forward(p.tokens, p.attention, p.targets, p.B, p.T, g.temperature);
       // π_old is the policy that sampled: the first pass's log-probs (its ratio is exactly 1, as TRL's detach).
       if (it === 0 && g.num_iterations > 1) b.oldLogp = out.logp.slice();
+      if (it === 0 && b.samplingLogp) {
+        b.isWeight = importanceWeights(out.logp, b.samplingLogp, p.lossMask, correction!);
+        isStats.add(out.logp, b.samplingLogp, p.lossMask, b.isWeight);
+      }
       const r = grpoLoss({ B: p.B, T: p.T, logp: out.logp, oldLogp: it === 0 ? undefined : b.oldLogp, refLogp: b.refLogp, mask: p.lossMask, advantages: b.adv, entropy: out.entropy }, opts);
+      if (b.isWeight) applyWeights(r.dlogp, b.isWeight);
       model.backward(r.dlogp);
       loss += r.loss / g.num_iterations;
       for (const [k, v] of Object.entries(r.metrics)) if (v !== undefined) sums[k] = (sums[k] ?? 0) + v / (batches.length * g.num_iterations);
     }
     gradNorm = optimizer.step(lr).gradNorm;
   }
-  return { loss, grad_norm: gradNorm, learning_rate: lr, ...sums };
+  return { loss, grad_norm: gradNorm, learning_rate: lr, ...sums, ...isStats.metrics() };
 }
 
 /** Completion lengths as TRL logs them: tokens up to and including the first EOS; truncated = hit the limit. */
