@@ -28,6 +28,13 @@ export class BackwardBeforeForwardError extends Error {
   }
 }
 
+export class BackwardMismatchError extends Error {
+  constructor(called: string, lastForward: string, itsBackward: string) {
+    super(`${called}() does not match the last forward, ${lastForward}(): call ${itsBackward}() after ${lastForward}()`);
+    this.name = "BackwardMismatchError";
+  }
+}
+
 export class BatchShapeError extends Error {
   constructor(what: string, got: number, want: number) {
     super(`${what} has ${got} elements but B·T = ${want}: pass flat [B*T] arrays matching B and T`);
@@ -94,7 +101,7 @@ export class Transformer<F extends FloatArray> {
   private rope: RopeTables;
   private train: TrainBuffers | null = null;
   private infer: DecodeBuffers | null = null;
-  private last: { B: number; T: number; temperature: number } | null = null;
+  private last: { B: number; T: number; temperature: number; head: boolean } | null = null;
 
   constructor(config: ModelConfig, readonly backend: Backend, seed: number, private F: FloatArrayCtor & { new(n: number): F }) {
     this.config = ModelConfigSchema.parse(config);
@@ -129,10 +136,31 @@ export class Transformer<F extends FloatArray> {
 
   forward(tokens: Int32Array, mask: Uint8Array, targets: Int32Array, B: number, T: number, temperature = 1): { logp: F; entropy: F } {
     const c = this.config, be = this.backend, R = B * T, H = c.hidden_size, V = c.vocab_size;
-    for (const [what, a] of [["tokens", tokens], ["mask", mask], ["targets", targets]] as const) if (a.length !== R) throw new BatchShapeError(what, a.length, R);
+    if (targets.length !== R) throw new BatchShapeError("targets", targets.length, R);
+    const a = this.trunkForward(tokens, mask, B, T);
+    a.targets.set(targets);
+    lmHeadForward(be, a.logp, a.entropy, a.headLse, a.xf, this.headWeight().data, a.targets, a.chunk, R, H, V, a.chunkRows, temperature);
+    this.last = { B, T, temperature, head: true };
+    return { logp: a.logp.slice(0, R) as F, entropy: a.entropy.slice(0, R) as F };
+  }
+
+  /**
+   * Training forward without the LM head: the final-normed hidden states xf [B*T, H], the input of any other head
+   * (a reward model's scalar score). Saves activations; backwardHidden(dxf) is its backward.
+   */
+  forwardHidden(tokens: Int32Array, mask: Uint8Array, B: number, T: number): F {
+    const a = this.trunkForward(tokens, mask, B, T);
+    this.last = { B, T, temperature: 1, head: false };
+    return a.xf.slice(0, B * T * this.config.hidden_size) as F;
+  }
+
+  /** Embedding → layers → final norm into train.xf, activations saved. */
+  private trunkForward(tokens: Int32Array, mask: Uint8Array, B: number, T: number): TrainBuffers {
+    const c = this.config, be = this.backend, R = B * T, H = c.hidden_size, V = c.vocab_size;
+    for (const [what, a] of [["tokens", tokens], ["mask", mask]] as const) if (a.length !== R) throw new BatchShapeError(what, a.length, R);
     if (!this.train || this.train.rows < R) this.train = new TrainBuffers(this.F, R, c, headChunkRows(V, R));
     const a = this.train;
-    a.tokens.set(tokens); a.targets.set(targets); a.mask.set(mask);
+    a.tokens.set(tokens); a.mask.set(mask);
     // Hugging Face positions: cumsum(mask) − 1 per row, padding slots set to 1.
     let maxPos = 0;
     for (let b = 0; b < B; b++) {
@@ -148,21 +176,36 @@ export class Transformer<F extends FloatArray> {
       mlpForward(be, layer.mlp, this.mlpDims, a.res[l + 1], a.ln, a.rstd2[l], a.gate[l], a.up[l], a.h, a.mid[l], R);
     });
     be.rmsnorm(a.xf, a.rstdF, a.res[c.num_hidden_layers], getParam(this.store, "model.norm.weight").data, R, H, c.rms_norm_eps);
-    lmHeadForward(be, a.logp, a.entropy, a.headLse, a.xf, this.headWeight().data, a.targets, a.chunk, R, H, V, a.chunkRows, temperature);
-    this.last = { B, T, temperature };
-    return { logp: a.logp.slice(0, R) as F, entropy: a.entropy.slice(0, R) as F };
+    return a;
   }
 
   backward(dlogp: FloatArray, dentropy?: FloatArray): void {
     if (!this.last || !this.train) throw new BackwardBeforeForwardError();
+    if (!this.last.head) throw new BackwardMismatchError("backward", "forwardHidden", "backwardHidden");
     const { B, T, temperature } = this.last, a = this.train, c = this.config, be = this.backend;
-    const R = B * T, H = c.hidden_size, V = c.vocab_size, L = c.num_hidden_layers;
+    const R = B * T, H = c.hidden_size, V = c.vocab_size;
     if (dlogp.length !== R) throw new BatchShapeError("dlogp", dlogp.length, R);
     if (dentropy && dentropy.length !== R) throw new BatchShapeError("dentropy", dentropy.length, R);
     a.dlogp.set(dlogp);
     if (dentropy) a.dentropy.set(dentropy);
     const head = this.headWeight();
     lmHeadBackward(be, a.dln, head.grad, a.xf, head.data, a.headLse, a.targets, a.dlogp, dentropy ? a.dentropy : null, a.chunk, R, H, V, a.chunkRows, temperature);
+    this.trunkBackward(a, B, T);
+  }
+
+  /** Accumulates parameter grads from dL/dxf [B*T, H] of the last forwardHidden. */
+  backwardHidden(dxf: FloatArray): void {
+    if (!this.last || !this.train) throw new BackwardBeforeForwardError();
+    if (this.last.head) throw new BackwardMismatchError("backwardHidden", "forward", "backward");
+    const { B, T } = this.last, R = B * T, H = this.config.hidden_size;
+    if (dxf.length !== R * H) throw new BatchShapeError("dxf", dxf.length, R * H);
+    this.train.dln.set(dxf);
+    this.trunkBackward(this.train, B, T);
+  }
+
+  /** From dL/dxf in train.dln back through the final norm, the layers and the embedding. */
+  private trunkBackward(a: TrainBuffers, B: number, T: number): void {
+    const c = this.config, be = this.backend, R = B * T, H = c.hidden_size, L = c.num_hidden_layers;
     a.dres.subarray(0, R * H).fill(0);
     const norm = getParam(this.store, "model.norm.weight");
     be.rmsnormBackward(a.dres, norm.grad, a.dln, a.res[L], norm.data, a.rstdF, R, H);

@@ -6,3 +6,4 @@ import "../selfplay/supervised.js";
 import "../train/sft.js";
 import "../train/distill.js";
 import "../train/pipeline.js";
+import "../train/reward-model.js";

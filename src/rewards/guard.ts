@@ -1,6 +1,6 @@
 // Makes any reward total: an exception inside a verifier becomes null ("cannot judge"),
 // never a crashed training step, and over-long inputs are cut before any parsing.
-import type { AsyncRewardFn, RewardExample, RewardFn, RewardValue } from "./types.js";
+import type { AsyncRewardFn, BatchRewardFn, RewardExample, RewardFn, RewardValue } from "./types.js";
 
 /** Longest completion any reward reads (characters); the tail is kept because answers come last. */
 export const MAX_COMPLETION_CHARS = 100_000;
@@ -43,6 +43,20 @@ export function safeAsync(fn: AsyncRewardFn): AsyncRewardFn {
       return clean(await fn(tail(completion), example ?? {}));
     } catch (e) {
       return caught(e);
+    }
+  };
+}
+
+/** Wraps a batch reward: a rejection, or a result of the wrong length, gives null for the whole batch. */
+export function safeBatch(fn: BatchRewardFn): BatchRewardFn {
+  return async (completions: string[], examples: RewardExample[]): Promise<RewardValue[]> => {
+    try {
+      const out = await fn(completions.map(c => (typeof c === "string" ? tail(c) : "")), examples.map(e => e ?? {}));
+      if (out.length !== completions.length) throw new Error(`batch reward returned ${out.length} values for ${completions.length} completions`);
+      return out.map((v, i) => (typeof completions[i] === "string" ? clean(v) : null));
+    } catch (e) {
+      caught(e);
+      return completions.map(() => null);
     }
   };
 }

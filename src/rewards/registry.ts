@@ -1,6 +1,7 @@
 // Rewards by name, so recipes can write `rewards: [{name: math, weight: 1}, {name: format, weight: 0.5}]`.
 // Every entry has an async batch form (code rewards run processes); synchronous rewards also expose
-// `sync` for callers that want no promise per sample.
+// `sync` for callers that want no promise per sample, and rewards that score many completions in one go
+// (a learned reward model's batched forward) expose `batch`.
 import { z } from "zod";
 import { mathReward } from "./math.js";
 import { r1FormatReward, r1StrictFormatReward, tagCountReward, thinkFormatReward } from "./format.js";
@@ -8,8 +9,8 @@ import { countdownReward, countdownStrictReward } from "./countdown.js";
 import { codeReward } from "./code.js";
 import { languageConsistencyReward } from "./language.js";
 import { makeCosineScaledReward, makeOverlongReward, makeRepetitionPenalty } from "./length.js";
-import { safe, safeAsync } from "./guard.js";
-import type { AsyncRewardFn, RewardExample, RewardFn, RewardValue } from "./types.js";
+import { safe, safeAsync, safeBatch } from "./guard.js";
+import type { AsyncRewardFn, BatchRewardFn, RewardExample, RewardFn, RewardValue } from "./types.js";
 
 export interface RewardSpec {
   name: string;
@@ -19,6 +20,8 @@ export interface RewardSpec {
   /** Present for rewards that need no I/O. */
   sync?: RewardFn;
   call: AsyncRewardFn;
+  /** Present for rewards that score a whole batch at once; scoreBatch uses it. */
+  batch?: BatchRewardFn;
 }
 
 function syncSpec(name: string, description: string, fn: RewardFn, timeLimitMs = 250): RewardSpec {
@@ -70,12 +73,14 @@ export class DuplicateRewardError extends Error {
  * Adds a custom reward (sync and/or async). It is wrapped like the built-ins: exceptions become
  * null and non-string completions are refused.
  */
-export function registerReward(spec: { name: string; description: string; timeLimitMs: number; sync?: RewardFn; call?: AsyncRewardFn }): RewardSpec {
+export function registerReward(spec: { name: string; description: string; timeLimitMs: number; sync?: RewardFn; call?: AsyncRewardFn; batch?: BatchRewardFn }): RewardSpec {
   if (SPECS.some(s => s.name === spec.name)) throw new DuplicateRewardError(spec.name);
   const sync = spec.sync ? safe(spec.sync) : undefined;
-  const call = spec.call ? safeAsync(spec.call) : sync ? async (c: string, e: RewardExample) => sync(c, e) : undefined;
-  if (!call) throw new TypeError(`reward "${spec.name}" needs a sync or call function`);
-  const out: RewardSpec = { name: spec.name, description: spec.description, timeLimitMs: spec.timeLimitMs, sync, call };
+  const batch = spec.batch ? safeBatch(spec.batch) : undefined;
+  const call = spec.call ? safeAsync(spec.call) : sync ? async (c: string, e: RewardExample) => sync(c, e)
+    : batch ? async (c: string, e: RewardExample) => (await batch([c], [e]))[0] : undefined;
+  if (!call) throw new TypeError(`reward "${spec.name}" needs a sync, call or batch function`);
+  const out: RewardSpec = { name: spec.name, description: spec.description, timeLimitMs: spec.timeLimitMs, sync, call, batch };
   SPECS.push(out);
   return out;
 }
@@ -96,6 +101,7 @@ export function getReward(name: string): RewardSpec {
 export async function scoreBatch(name: string, completions: string[], examples: RewardExample[], concurrency = 2): Promise<RewardValue[]> {
   const spec = getReward(name);
   if (spec.sync) return completions.map((c, i) => spec.sync!(c, examples[i] ?? {}));
+  if (spec.batch) return spec.batch(completions, completions.map((_, i) => examples[i] ?? {}));
   const out: RewardValue[] = new Array(completions.length).fill(null);
   let next = 0;
   const lane = async () => {

@@ -15,3 +15,9 @@ export type RewardFn = (completion: string, example: RewardExample) => RewardVal
 
 /** An asynchronous reward (code execution runs child processes). Never rejects. */
 export type AsyncRewardFn = (completion: string, example: RewardExample) => Promise<RewardValue>;
+
+/**
+ * A reward that scores a whole batch at once (a learned reward model runs one batched forward on the engine).
+ * Returns one value per completion, in order. Never rejects.
+ */
+export type BatchRewardFn = (completions: string[], examples: RewardExample[]) => Promise<RewardValue[]>;

@@ -1,0 +1,154 @@
+/**
+ * A reward model: the project's transformer with a scalar head (Hugging Face's LlamaForSequenceClassification with
+ * num_labels = 1): r = score · xf[last], the final-normed hidden state of each row's last real token, no bias
+ * (the Bradley–Terry loss only sees differences of rewards). Every sequence ends with EOS (appended by
+ * `encodeSequence`, as OpenRLHF does), so the head always reads the state of the same token.
+ *
+ * Shapes: B rows, T tokens per row, H hidden.
+ *   tokens, mask [B*T] (right padding)   xf [B*T, H]   last [B] index of each row's last real token
+ *   score, scoreGrad [H]   rewards, drewards [B]   dxf [B*T, H] (non-zero only at the last rows)
+ *
+ * A reward-model folder is a Hugging Face folder of the trunk (config.json, model.safetensors, tokenizer files)
+ * plus reward_model.json with the head's weights and how sequences are encoded.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { z } from "zod";
+import type { Backend } from "../engine/backend.js";
+import type { ModelConfig } from "../model/config.js";
+import { Transformer } from "../model/transformer.js";
+import { normalRng } from "../model/init.js";
+import type { FloatArray } from "../model/params.js";
+import { readHfConfig, readHfWeights, saveHfFolder } from "../model/io/hf.js";
+import type { Tokenizer } from "../tokenizer/types.js";
+
+export const REWARD_MODEL_FILE = "reward_model.json";
+
+const RewardModelFileSchema = z.object({
+  format: z.literal("move37.reward_model"),
+  /** score.weight [1, H] of LlamaForSequenceClassification, row-major. */
+  score: z.array(z.number()),
+  /** Tokens per sequence at most (the start of longer ones is cut). */
+  max_length: z.number().int().positive(),
+  /** What it was trained on and how well it did (free-form, for people). */
+  info: z.record(z.string(), z.unknown()).default({}),
+}).strict();
+export type RewardModelFile = z.output<typeof RewardModelFileSchema>;
+
+export class RewardModelFolderError extends Error {
+  constructor(dir: string, why: string) {
+    super(`${dir} is not a reward-model folder: ${why}. Train one with \`move37 train recipes/rm-tiny.yaml\` (its output_dir, or a checkpoint's model/ folder)`);
+    this.name = "RewardModelFolderError";
+  }
+}
+
+export class RewardModel<F extends FloatArray = Float32Array> {
+  /** score.weight [H]. */
+  readonly score: F;
+  readonly scoreGrad: F;
+  private saved: { xf: F; last: Int32Array; B: number; T: number } | null = null;
+
+  constructor(readonly trunk: Transformer<F>, readonly maxLength: number, seed = 0) {
+    const H = trunk.config.hidden_size, F = trunk.flatParams.constructor as { new(n: number): F };
+    this.score = new F(H); this.scoreGrad = new F(H);
+    // Hugging Face's initializer_range (0.02), as for every Linear of the model.
+    const randn = normalRng(seed);
+    for (let i = 0; i < H; i++) this.score[i] = 0.02 * randn();
+  }
+
+  get config(): ModelConfig { return this.trunk.config; }
+
+  /** Rewards [B] of right-padded rows; saves what backward needs. */
+  forward(tokens: Int32Array, mask: Uint8Array, B: number, T: number): Float64Array {
+    const H = this.config.hidden_size;
+    const xf = this.trunk.forwardHidden(tokens, mask, B, T);
+    const last = new Int32Array(B), rewards = new Float64Array(B);
+    for (let b = 0; b < B; b++) {
+      let t = T - 1;
+      while (t > 0 && !mask[b * T + t]) t--;
+      last[b] = b * T + t;
+      let r = 0;
+      for (let h = 0; h < H; h++) r += this.score[h] * xf[last[b] * H + h];
+      rewards[b] = r;
+    }
+    this.saved = { xf, last, B, T };
+    return rewards;
+  }
+
+  /** Accumulates grads of the head (scoreGrad) and the trunk (trunk.flatGrads) from dL/drewards [B] of the last forward. */
+  backward(drewards: ArrayLike<number>): void {
+    if (!this.saved) throw new Error("RewardModel.backward() before forward(): run forward on the batch first");
+    const { xf, last, B, T } = this.saved, H = this.config.hidden_size;
+    const dxf = new (this.score.constructor as { new(n: number): F })(B * T * H);
+    for (let b = 0; b < B; b++) {
+      const d = drewards[b], o = last[b] * H;
+      for (let h = 0; h < H; h++) { this.scoreGrad[h] += d * xf[o + h]; dxf[o + h] = d * this.score[h]; }
+    }
+    this.trunk.backwardHidden(dxf);
+  }
+
+  /** AdamW's view of the head: one named parameter in its own flat buffer. */
+  headParams() {
+    return { params: [{ name: "score.weight", shape: [1, this.score.length], data: this.score, grad: this.scoreGrad }], flatParams: this.score, flatGrads: this.scoreGrad };
+  }
+
+  fileContent(info: Record<string, unknown> = {}): RewardModelFile {
+    return { format: "move37.reward_model", score: Array.from(this.score), max_length: this.maxLength, info };
+  }
+}
+
+/**
+ * Token ids of one scored sequence: prompt and completion encoded separately and joined (as the sampler sees them),
+ * then EOS; longer than `maxLength`, the start is cut, so the completion and the EOS the head reads survive.
+ */
+export function encodeSequence(tok: Tokenizer, prompt: string, completion: string, maxLength: number): { ids: number[]; truncated: boolean } {
+  const ids = [...tok.encode(prompt, { addSpecialTokens: false }), ...tok.encode(completion, { addSpecialTokens: false })];
+  if (tok.eosId !== null) ids.push(tok.eosId);
+  return ids.length > maxLength ? { ids: ids.slice(ids.length - maxLength), truncated: true } : { ids, truncated: false };
+}
+
+/** Right-padded rows of `seqs`. */
+export function padRows(seqs: readonly (readonly number[])[], padId: number): { tokens: Int32Array; mask: Uint8Array; B: number; T: number } {
+  const B = seqs.length, T = Math.max(1, ...seqs.map(s => s.length));
+  const tokens = new Int32Array(B * T).fill(padId), mask = new Uint8Array(B * T);
+  seqs.forEach((s, b) => { tokens.set(s, b * T); mask.fill(1, b * T, b * T + s.length); });
+  return { tokens, mask, B, T };
+}
+
+/** Rewards of many sequences, `batchSize` rows per forward, similar lengths batched together (least padding). */
+export function scoreSequences<F extends FloatArray>(rm: RewardModel<F>, seqs: readonly (readonly number[])[], padId: number, batchSize = 32): Float64Array {
+  const out = new Float64Array(seqs.length);
+  const order = seqs.map((_, i) => i).sort((a, b) => seqs[a].length - seqs[b].length);
+  for (let i = 0; i < order.length; i += batchSize) {
+    const rows = order.slice(i, i + batchSize);
+    const p = padRows(rows.map(r => seqs[r]), padId);
+    rm.forward(p.tokens, p.mask, p.B, p.T).forEach((r, j) => { out[rows[j]] = r; });
+  }
+  return out;
+}
+
+/** A new reward model on the trunk config of a folder: its weights (`pretrained`) or a fresh initialisation (`random`). */
+export function rewardModelFrom(dir: string, backend: Backend, opts: { init: "pretrained" | "random"; maxLength: number; seed: number }): RewardModel {
+  const config = readHfConfig(dir);
+  const trunk = new Transformer(config, backend, opts.seed, Float32Array);
+  if (opts.init === "pretrained") readHfWeights(dir, config, trunk.params);
+  return new RewardModel(trunk, opts.maxLength, opts.seed);
+}
+
+/** Loads a reward-model folder (trunk weights and head). */
+export function loadRewardModel(dir: string, backend: Backend): { rm: RewardModel; file: RewardModelFile } {
+  const path = join(dir, REWARD_MODEL_FILE);
+  if (!existsSync(path)) throw new RewardModelFolderError(dir, `no ${REWARD_MODEL_FILE} (a language-model folder has no score head)`);
+  const parsed = RewardModelFileSchema.safeParse(JSON.parse(readFileSync(path, "utf8")));
+  if (!parsed.success) throw new RewardModelFolderError(dir, `${REWARD_MODEL_FILE} does not parse (${parsed.error.issues[0]?.message})`);
+  const file = parsed.data;
+  const rm = rewardModelFrom(dir, backend, { init: "pretrained", maxLength: file.max_length, seed: 0 });
+  if (file.score.length !== rm.score.length) throw new RewardModelFolderError(dir, `the head has ${file.score.length} weights but hidden_size is ${rm.score.length}`);
+  rm.score.set(file.score);
+  return { rm, file };
+}
+
+/** Saves the trunk as a Hugging Face folder with reward_model.json beside it (tokenizer files copied from `copyFrom`). */
+export function saveRewardModel(rm: RewardModel, dir: string, opts: { copyFrom?: string; info?: Record<string, unknown> } = {}): void {
+  saveHfFolder(dir, rm.config, rm.trunk.params, { copyFrom: opts.copyFrom, files: { [REWARD_MODEL_FILE]: JSON.stringify(rm.fileContent(opts.info)) } });
+}

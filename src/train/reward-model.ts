@@ -1,0 +1,204 @@
+/**
+ * Reward-model training (TRL's RewardTrainer in shape, the middle stage of InstructGPT / ChatGPT): a transformer
+ * with a scalar head (reward-model-net.ts) learns from preference pairs (prompt, chosen, rejected) to score the
+ * chosen completion above the rejected one, with the Bradley–Terry loss (reward-model-loss.ts). Held-out pair
+ * accuracy on prompts it never trained on, checkpoints with exact resume, and a reward-model folder that the
+ * `reward_model` reward (src/rewards/reward-model.ts) scores GRPO completions with: RLHF.
+ *
+ * Step s reads batch (s mod batches-per-epoch) of epoch ⌊s / batches-per-epoch⌋, whose order derives from
+ * (seed, epoch) alone, so a resumed run sees exactly the batches the uninterrupted run would have. The head lives
+ * outside the trunk's flat buffer, so it has its own AdamW; both are clipped together by the global grad norm.
+ */
+import { z } from "zod";
+import { getBackend } from "../engine/index.js";
+import type { Backend } from "../engine/backend.js";
+import type { FloatArray } from "../model/params.js";
+import { loadTokenizer } from "../tokenizer/load.js";
+import { registerTrainer, yieldToEvents } from "../recipes/registry.js";
+import { AdamW, AdamWConfigSchema } from "./optimizer.js";
+import { lrMultiplier, ScheduleConfigSchema } from "./schedule.js";
+import { loadLatestCheckpoint, saveCheckpoint } from "./checkpoint.js";
+import { epochBatches } from "./sft-data.js";
+import { bradleyTerry } from "./reward-model-loss.js";
+import { padRows, rewardModelFrom, saveRewardModel, REWARD_MODEL_FILE, type RewardModel } from "./reward-model-net.js";
+import { loadPairs, pairRows, splitPairsByPrompt, tokenizePair, type TokenizedPair } from "./reward-model-data.js";
+
+export const RewardModelConfigSchema = z.object({
+  /** The Hugging Face folder whose transformer (and tokenizer) the reward model is built on. */
+  model: z.string().min(1),
+  /** pretrained: start from the folder's weights; random: its config, freshly initialised (a baseline). */
+  init: z.enum(["pretrained", "random"]).default("pretrained"),
+  /** JSONL of {prompt, chosen, rejected, margin?} pairs (`move37 prefs` writes them). */
+  train_file: z.string().min(1),
+  /** Held-out pairs; without it the pairs of whole prompts of train_file are held out until eval_size pairs are. */
+  eval_file: z.string().min(1).optional(),
+  eval_size: z.number().int().nonnegative().default(64),
+  /** Tokens per sequence at most, EOS included (the start of longer ones is cut). */
+  max_length: z.number().int().min(2).default(512),
+  /** Pairs per step (each is two rows of the forward). */
+  per_device_train_batch_size: z.number().int().positive().default(8),
+  group_by_length: z.boolean().default(true),
+  num_train_epochs: z.number().positive().default(1),
+  /** Overrides num_train_epochs when > 0. */
+  max_steps: z.number().int().nonnegative().default(0),
+  /** TRL's: adds κ·mean((r_c + r_r)²) so rewards stay centred on 0 (useful when they are summed with rule rewards). */
+  center_rewards_coefficient: z.number().nonnegative().default(0),
+  optimizer: AdamWConfigSchema.default(AdamWConfigSchema.parse({ learning_rate: 1e-4 })),
+  schedule: ScheduleConfigSchema.default(ScheduleConfigSchema.parse({ lr_scheduler_type: "linear" })),
+  eval_every: z.number().int().nonnegative().default(50),
+  save_steps: z.number().int().nonnegative().default(100),
+  save_total_limit: z.number().int().nonnegative().default(2),
+  /** Where the reward-model folder is written (trunk, tokenizer files, reward_model.json). */
+  output_dir: z.string().min(1).optional(),
+  seed: z.number().int().default(0),
+  backend: z.enum(["auto", "native", "reference"]).default("auto"),
+}).strict();
+export type RewardModelConfig = z.output<typeof RewardModelConfigSchema>;
+
+interface RewardModelState { pairsSeen: number; before: PairFigures | null; head: { score: number[]; m: number[]; v: number[] } }
+
+export interface PairFigures { loss: number; accuracy: number; margin: number; chosen: number; rejected: number }
+
+/**
+ * Bradley–Terry loss of a batch of pairs and, when `train`, its gradients accumulated into the trunk's and the head's
+ * grads. One forward over 2P rows: the chosen sequences, then the rejected ones.
+ */
+export function pairLoss<F extends FloatArray>(rm: RewardModel<F>, pairs: readonly TokenizedPair[], padId: number, centerCoefficient: number, train: boolean): PairFigures {
+  const P = pairs.length, rows = padRows(pairRows(pairs), padId);
+  const r = rm.forward(rows.tokens, rows.mask, rows.B, rows.T);
+  const chosen = r.subarray(0, P), rejected = r.subarray(P);
+  const bt = bradleyTerry(chosen, rejected, pairs.map(p => p.margin), centerCoefficient);
+  if (train) {
+    const d = new Float64Array(2 * P);
+    d.set(bt.dchosen, 0); d.set(bt.drejected, P);
+    rm.backward(d);
+  }
+  const mean = (xs: Float64Array) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+  return { loss: bt.loss, accuracy: bt.accuracy, margin: bt.margin, chosen: mean(chosen), rejected: mean(rejected) };
+}
+
+/** Pair figures over many pairs, in batches of `batchSize` (weighted by batch size). */
+export function evaluatePairs<F extends FloatArray>(rm: RewardModel<F>, pairs: readonly TokenizedPair[], padId: number, batchSize: number): PairFigures | null {
+  if (pairs.length === 0) return null;
+  const sum: PairFigures = { loss: 0, accuracy: 0, margin: 0, chosen: 0, rejected: 0 };
+  for (let i = 0; i < pairs.length; i += batchSize) {
+    const batch = pairs.slice(i, i + batchSize), f = pairLoss(rm, batch, padId, 0, false);
+    for (const k of Object.keys(sum) as (keyof PairFigures)[]) sum[k] += f[k] * batch.length;
+  }
+  for (const k of Object.keys(sum) as (keyof PairFigures)[]) sum[k] /= pairs.length;
+  return sum;
+}
+
+/** Clips trunk and head gradients together to `maxNorm` (0 = no clipping); returns the norm before clipping. */
+function clipGlobal(backend: Backend, rm: RewardModel, maxNorm: number): number {
+  const g = rm.trunk.flatGrads, h = rm.scoreGrad;
+  const norm = Math.sqrt(backend.sumSquares(g, g.length) + h.reduce((s, x) => s + x * x, 0));
+  if (maxNorm > 0 && Number.isFinite(norm) && norm > maxNorm) {
+    const k = maxNorm / (norm + 1e-6);
+    backend.scale(g, k, g.length);
+    for (let i = 0; i < h.length; i++) h[i] *= k;
+  }
+  return norm;
+}
+
+export const rewardModel = registerTrainer({
+  name: "reward_model",
+  description: "reward model from preference pairs (prompt, chosen, rejected): scalar head on the transformer, Bradley–Terry loss, held-out pair accuracy (RLHF's reward model)",
+  schema: RewardModelConfigSchema,
+  async run(c, run, ctx) {
+    const backend = getBackend(c.backend);
+    const tok = loadTokenizer(c.model);
+    const padId = tok.padId ?? tok.eosId ?? 0;
+    const rm = rewardModelFrom(c.model, backend, { init: c.init, maxLength: c.max_length, seed: c.seed });
+    if (c.max_length > rm.config.max_position_embeddings)
+      throw new RangeError(`max_length is ${c.max_length} but the model has max_position_embeddings ${rm.config.max_position_embeddings}: set max_length to at most that`);
+    const all = loadPairs(c.train_file);
+    const split = c.eval_file ? { train: all, eval: loadPairs(c.eval_file) } : c.eval_size > 0 ? splitPairsByPrompt(all, c.eval_size, c.seed) : { train: all, eval: [] };
+    const train = split.train.map(p => tokenizePair(tok, p, c.max_length)), evalSet = split.eval.map(p => tokenizePair(tok, p, c.max_length));
+    const truncated = [...train, ...evalSet].filter(p => p.truncated).length;
+    if (truncated > 0) ctx.log(`warning: ${truncated} pairs are longer than max_length ${c.max_length} tokens; their prompts were cut from the start`);
+    const same = train.filter(p => p.chosen.join() === p.rejected.join()).length;
+    if (same > 0) ctx.log(`warning: ${same} training pairs have identical chosen and rejected completions (they teach nothing)`);
+
+    const B = c.per_device_train_batch_size;
+    const perEpoch = Math.ceil(train.length / B);
+    const maxSteps = c.max_steps > 0 ? c.max_steps : Math.ceil(c.num_train_epochs * perEpoch);
+    const lengths = train.map(p => Math.max(p.chosen.length, p.rejected.length));
+    const epochs = new Map<number, number[][]>();
+    const batchAt = (step: number): TokenizedPair[] => {
+      const epoch = Math.floor(step / perEpoch);
+      if (!epochs.has(epoch)) { epochs.clear(); epochs.set(epoch, epochBatches(lengths, B, c.seed, epoch, c.group_by_length)); }
+      return epochs.get(epoch)![step % perEpoch].map(i => train[i]);
+    };
+    // Held-out pairs in length order: least padding, the same batches at every evaluation.
+    const evalSorted = [...evalSet].sort((a, b) => Math.max(a.chosen.length, a.rejected.length) - Math.max(b.chosen.length, b.rejected.length));
+    const evalFigures = () => evaluatePairs(rm, evalSorted, padId, B);
+    const evalMetrics = () => {
+      const f = evalFigures();
+      return f ? { eval_loss: f.loss, eval_accuracy: f.accuracy, eval_margin: f.margin } : {};
+    };
+
+    const trunkOpt = new AdamW(rm.trunk, backend, { ...c.optimizer, max_grad_norm: 0 });
+    const headOpt = new AdamW(rm.headParams(), backend, { ...c.optimizer, max_grad_norm: 0 });
+    let step = 0;
+    let state: RewardModelState = { pairsSeen: 0, before: null, head: { score: [], m: [], v: [] } };
+    if (ctx.resume) {
+      const restored = loadLatestCheckpoint<RewardModelState>(run.checkpointsDir, rm.trunk, trunkOpt, ctx.log);
+      if (restored) {
+        step = restored.step; state = restored.trainer; run.rewind(step);
+        rm.score.set(state.head.score);
+        headOpt.load({ t: restored.optimizerT, m: Float32Array.from(state.head.m), v: Float32Array.from(state.head.v) });
+        ctx.log(`resumed at step ${step}`);
+      }
+    }
+    const info = () => ({ base: c.model, init: c.init, train_file: c.train_file, train_pairs: train.length, eval_pairs: evalSet.length, step });
+    const save = () => {
+      // JSON numbers round-trip float32 values exactly, so the head and its moments resume bit for bit.
+      state.head = { score: Array.from(rm.score), m: Array.from(headOpt.m), v: Array.from(headOpt.v) };
+      saveCheckpoint(run.checkpointsDir, step, rm.trunk, trunkOpt, state, {
+        keep: c.save_total_limit, model: { copyFrom: c.model, files: { [REWARD_MODEL_FILE]: JSON.stringify(rm.fileContent(info())) } },
+      });
+    };
+    ctx.log(`reward model: ${train.length} training pairs (${perEpoch} batches of ${B} per epoch), ${evalSet.length} held out, ${maxSteps} steps`);
+    if (step === 0) {
+      state.before = evalFigures();
+      const b = state.before;
+      if (b) run.logMetrics(0, { eval_loss: b.loss, eval_accuracy: b.accuracy, eval_margin: b.margin });
+    }
+
+    const bar = ctx.progress({ total: maxSteps, startStep: step, fields: [
+      { label: "loss", metric: "loss" }, { label: "acc", metric: "accuracy" }, { label: "eval acc", metric: "eval_accuracy" }] });
+    while (step < maxSteps && !ctx.signal.aborted) {
+      await yieldToEvents(); // lets Ctrl-C reach ctx.signal
+      const t0 = performance.now();
+      const batch = batchAt(step);
+      rm.trunk.flatGrads.fill(0); rm.scoreGrad.fill(0);
+      const f = pairLoss(rm, batch, padId, c.center_rewards_coefficient, true);
+      const lr = c.optimizer.learning_rate * lrMultiplier(c.schedule, step, maxSteps);
+      const gradNorm = clipGlobal(backend, rm, c.optimizer.max_grad_norm);
+      if (Number.isFinite(gradNorm)) { trunkOpt.step(lr); headOpt.step(lr); }
+      step++;
+      state.pairsSeen += batch.length;
+      const tokens = batch.reduce((s, p) => s + p.chosen.length + p.rejected.length, 0);
+      const metrics: Record<string, number | null> = {
+        loss: f.loss, accuracy: f.accuracy, margin: f.margin, "rewards/chosen": f.chosen, "rewards/rejected": f.rejected,
+        grad_norm: gradNorm, learning_rate: lr, epoch: step / perEpoch, pairs_seen: state.pairsSeen, tokens_per_second: tokens / ((performance.now() - t0) / 1000),
+      };
+      if (c.eval_every > 0 && (step % c.eval_every === 0 || step === maxSteps)) Object.assign(metrics, evalMetrics());
+      run.logMetrics(step, metrics);
+      bar.update(step, metrics);
+      if (c.save_steps > 0 && step % c.save_steps === 0) save();
+    }
+    bar.stop();
+    save();
+    if (step < maxSteps) return;
+    const after = evalFigures();
+    const pct = (x: number | undefined) => (x === undefined ? "-" : `${(100 * x).toFixed(1)}%`);
+    run.writeJson("report.json", { train_pairs: train.length, eval_pairs: evalSet.length, before: state.before, after, steps: step });
+    if (after) ctx.log(`held-out pair accuracy: ${pct(state.before?.accuracy)} before, ${pct(after.accuracy)} after (${evalSet.length} pairs; loss ${after.loss.toFixed(4)}, margin ${after.margin.toFixed(3)})`);
+    if (c.output_dir) {
+      saveRewardModel(rm, c.output_dir, { copyFrom: c.model, info: { ...info(), eval_accuracy: after?.accuracy ?? null } });
+      ctx.log(`reward model written to ${c.output_dir}`);
+    }
+  },
+});

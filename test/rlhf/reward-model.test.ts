@@ -1,0 +1,86 @@
+/**
+ * The reward-model trainer on a micro byte model: it learns a synthetic preference ("the completion contains X")
+ * to > 95% accuracy on held-out prompts, writes a reward-model folder that loads back with the same scores, and a
+ * run cut short then resumed continues exactly as the uninterrupted one.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import "../../src/recipes/trainers.js";
+import { getBackend } from "../../src/engine/index.js";
+import { loadTokenizer } from "../../src/tokenizer/load.js";
+import { makeRng } from "../../src/tasks/rng.js";
+import { loadRewardModel, encodeSequence, scoreSequences, RewardModelFolderError } from "../../src/train/reward-model-net.js";
+import { parsePairs, PreferenceDataError, splitPairsByPrompt } from "../../src/train/reward-model-data.js";
+import { byteModelFolder } from "../pipeline/micro.js";
+import { runTrainer, metricsOf, readJson, tempRoot } from "../train/trainer-harness.js";
+
+/** n pairs: a random lowercase completion with an X inserted (chosen) against one of the same length without (rejected). */
+export function containsXPairs(n: number, seed: number): { prompt: string; chosen: string; rejected: string }[] {
+  const rng = makeRng(seed);
+  const word = (len: number) => Array.from({ length: len }, () => String.fromCharCode(97 + rng.int(0, 25))).join("");
+  return Array.from({ length: n }, (_, i) => {
+    const base = word(rng.int(5, 12)), at = rng.int(0, base.length);
+    const chosen = base.slice(0, at) + "X" + base.slice(at);
+    return { prompt: `Q${i % 97}: `, chosen, rejected: word(chosen.length) };
+  });
+}
+
+const recipe = (model: string, trainFile: string, over: Record<string, unknown> = {}) => ({
+  model, train_file: trainFile, eval_size: 64, max_length: 32, per_device_train_batch_size: 16, num_train_epochs: 6,
+  optimizer: { learning_rate: 3e-3, weight_decay: 0, max_grad_norm: 1 }, schedule: { lr_scheduler_type: "constant" },
+  eval_every: 40, save_steps: 40, seed: 3, ...over,
+});
+
+test("the reward model learns 'contains X' to > 95% held-out pair accuracy and its folder scores the same after loading", async () => {
+  const root = tempRoot("rm");
+  const model = byteModelFolder(root, "micro", 32, 1, 5);
+  const file = join(root, "pairs.jsonl");
+  writeFileSync(file, containsXPairs(560, 1).map(p => JSON.stringify(p)).join("\n") + "\n");
+  const out = join(root, "rm");
+  const run = await runTrainer("reward_model", recipe(model, file, { output_dir: out }), { root });
+  const report = readJson(join(run.dir, "report.json"));
+  assert.ok(report.eval_pairs >= 64 && report.train_pairs + report.eval_pairs === 560);
+  assert.ok(report.before.accuracy < 0.8, `an untrained head should be near chance, got ${report.before.accuracy}`);
+  assert.ok(report.after.accuracy > 0.95, `held-out pair accuracy ${report.after.accuracy}`);
+  const rows = metricsOf(run);
+  for (const k of ["loss", "accuracy", "margin", "grad_norm", "learning_rate", "rewards/chosen"]) assert.ok(k in rows[1], `metric ${k} missing`);
+  assert.ok(rows.some(r => typeof r.eval_accuracy === "number" && r.step > 0));
+
+  // the written folder: same scores as the trainer's held-out figures imply (chosen above rejected)
+  const { rm, file: info } = loadRewardModel(out, getBackend("auto"));
+  assert.equal(info.max_length, 32);
+  const tok = loadTokenizer(out);
+  const seqs = ["Q1: abcXdef", "Q1: abcqdef", "Q2: Xzzzzz", "Q2: yzzzzz"].map(s => encodeSequence(tok, s.slice(0, 4), s.slice(4), 32).ids);
+  const r = scoreSequences(rm, seqs, tok.eosId!, 2);
+  assert.ok(r[0] > r[1] && r[2] > r[3], `X should score higher: ${[...r].map(x => x.toFixed(2))}`);
+  assert.throws(() => loadRewardModel(model, getBackend("auto")), RewardModelFolderError);
+});
+
+test("reward-model training resumed from a checkpoint continues exactly as the uninterrupted run", async () => {
+  const root = tempRoot("rm-resume");
+  const model = byteModelFolder(root, "micro", 16, 1, 5);
+  const file = join(root, "pairs.jsonl");
+  writeFileSync(file, containsXPairs(120, 2).map(p => JSON.stringify(p)).join("\n") + "\n");
+  const r = recipe(model, file, { eval_size: 16, max_steps: 6, save_steps: 2, eval_every: 3, optimizer: { learning_rate: 1e-3, weight_decay: 0.1, max_grad_norm: 0.5 } });
+  const straight = metricsOf(await runTrainer("reward_model", r, { root, runName: "straight" })).filter(x => x.loss !== undefined);
+  const cut = await runTrainer("reward_model", r, { root, runName: "cut", abortAfterLog: 3 });
+  const resumed = metricsOf(await runTrainer("reward_model", r, { root, resumeDir: cut.dir })).filter(x => x.loss !== undefined);
+  assert.equal(resumed.length, 6);
+  for (let i = 0; i < 6; i++) {
+    assert.equal(resumed[i].loss, straight[i].loss, `step ${i + 1} loss`);
+    assert.equal(resumed[i].grad_norm, straight[i].grad_norm, `step ${i + 1} grad norm`);
+  }
+});
+
+test("preference data: named errors for bad rows, prompts held out whole", () => {
+  assert.throws(() => parsePairs('{"prompt": "a", "chosen": "b"}\n', "x.jsonl"), (e: Error) => e instanceof PreferenceDataError && /x\.jsonl:1/.test(e.message));
+  assert.throws(() => parsePairs("\n"), PreferenceDataError);
+  const pairs = containsXPairs(300, 4);
+  const { train, eval: held } = splitPairsByPrompt(pairs, 40, 0);
+  assert.ok(held.length >= 40 && train.length + held.length === 300);
+  const heldPrompts = new Set(held.map(p => p.prompt));
+  assert.ok(train.every(p => !heldPrompts.has(p.prompt)), "a held-out prompt also appears in training");
+  assert.throws(() => splitPairsByPrompt(pairs, 1000, 0), PreferenceDataError);
+});
