@@ -1,0 +1,74 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { JsonClient } from "../../src/train/rollout/http.js";
+import { RolloutRequestError, RolloutConfigSchema, importanceWeights, slotLogprobs } from "../../src/train/rollout/index.js";
+import { packBatch } from "../../src/train/grpo/index.js";
+
+/** A loopback server whose handler decides each answer; returns its URL and how many requests it saw. */
+async function fakeServer(handle: (n: number, reply: (status: number, body: unknown) => void) => void): Promise<{ url: string; seen: () => number; peak: () => number; close: () => Promise<void> }> {
+  let n = 0, open = 0, peak = 0;
+  const server: Server = createServer((req, res) => {
+    open++; peak = Math.max(peak, open);
+    req.resume();
+    req.on("end", () => handle(n++, (status, body) => { open--; res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body)); }));
+  });
+  await new Promise<void>(ok => server.listen(0, "127.0.0.1", ok));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/x`, seen: () => n, peak: () => peak,
+    close: () => new Promise(ok => { server.closeAllConnections(); server.close(() => ok()); }),
+  };
+}
+const opts = { timeoutMs: 2000, maxRetries: 3, backoffMs: 5, maxConcurrency: 4 };
+
+test("the rollout client retries 503s with backoff, never a 400, and reports the server's message", async () => {
+  const flaky = await fakeServer((n, reply) => (n < 2 ? reply(503, { error: { message: "busy" } }) : reply(200, { ok: n })));
+  assert.deepEqual(await new JsonClient(opts).post(flaky.url, {}), { ok: 2 });
+  assert.equal(flaky.seen(), 3);
+  await flaky.close();
+  const bad = await fakeServer((_, reply) => reply(400, { error: { message: "max_tokens is too large" } }));
+  await assert.rejects(new JsonClient(opts).post(bad.url, {}), (e: Error) => e instanceof RolloutRequestError && /HTTP 400: max_tokens is too large/.test(e.message));
+  assert.equal(bad.seen(), 1);
+  await bad.close();
+  const down = await fakeServer((_, reply) => reply(503, {}));
+  await assert.rejects(new JsonClient({ ...opts, maxRetries: 2 }).post(down.url, {}), /after 3 attempts.*HTTP 503/);
+  await down.close();
+});
+
+test("a request with no answer times out and is retried; in-flight requests never exceed max_concurrency", async () => {
+  const silent = await fakeServer(() => {});
+  await assert.rejects(new JsonClient({ ...opts, timeoutMs: 100, maxRetries: 1 }).post(silent.url, {}), /no answer within 100 ms/);
+  assert.equal(silent.seen(), 2);
+  await silent.close();
+  const slow = await fakeServer((n, reply) => setTimeout(() => reply(200, { n }), 40));
+  const client = new JsonClient({ ...opts, maxConcurrency: 3 });
+  const answers = await Promise.all(Array.from({ length: 9 }, () => client.post<{ n: number }>(slow.url, {})));
+  assert.deepEqual(answers.map(a => a.n).sort((a, b) => a - b), [0, 1, 2, 3, 4, 5, 6, 7, 8]);
+  assert.equal(slow.peak(), 3);
+  assert.equal(client.peakInFlight, 3);
+  await slow.close();
+});
+
+test("truncated importance weights: min(π_trainer/π_sampler, cap), or 0 above the cap in token_mask mode; 1 off the mask", () => {
+  const trainer = [-1, -2, -0.5, -3], sampler = [-1.5, -1, -2, 0], mask = [1, 1, 1, 0];
+  const t = importanceWeights(trainer, sampler, mask, { cap: 2, mode: "token_truncate" });
+  const m = importanceWeights(trainer, sampler, mask, { cap: 2, mode: "token_mask" });
+  const close = (a: ArrayLike<number>, b: number[]) => b.forEach((x, i) => assert.ok(Math.abs(a[i] - x) < 1e-6, `${a[i]} vs ${x}`));
+  close(t, [Math.exp(0.5), Math.exp(-1), 2, 1]);
+  close(m, [Math.exp(0.5), Math.exp(-1), 0, 1]);
+});
+
+test("sampling log-probs land on the slots where packBatch scores the same completion tokens", () => {
+  const prompts = [[5, 6, 7], [8]], completions = [[1, 2], [3, 4, 9]];
+  const p = packBatch(prompts, completions, completions.map(c => c.map(() => 1)));
+  // Use each token's id as its "log-prob": every scored slot must then hold its target's id.
+  const slots = slotLogprobs(prompts.map(x => x.length), completions, p.T);
+  for (let i = 0; i < p.B * p.T; i++) assert.equal(slots[i], p.lossMask[i] ? p.targets[i] : 0, `slot ${i}`);
+});
+
+test("rollout config: openai needs base_url; the defaults keep in-process sampling", () => {
+  assert.equal(RolloutConfigSchema.parse({}).backend, "local");
+  assert.throws(() => RolloutConfigSchema.parse({ backend: "openai" }), /base_url/);
+  assert.throws(() => RolloutConfigSchema.parse({ backend: "openai", base_url: "http://x/v1", retries: 2 }), /retries/);
+});
