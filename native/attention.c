@@ -3,8 +3,11 @@
  * an exact softmax per row (saving lse = max + log Σ), then O = P·V. Only a QT×S tile exists at a time, never
  * a T×T matrix. Backward, per (batch, kv head) so each task owns its dk/dv rows: P is recomputed from lse,
  * dP = dO·Vᵀ, dS = P∘(dP − D)·scale with D = dO·O, then dQ += dS·K, dK += dSᵀ·Q, dV += Pᵀ·dO.
- * Layouts: q,out,dq [B,T,nh,hd]; k,v,dk,dv [B,Smax,nkv,hd]; lse [B,nh,T]; keyMask [B,Smax] (NULL = all valid).
- * Query t sits at key index t + S − T and sees keys j ≤ that index. Masked keys get probability 0 and enter the
+ * Layouts: q,out,dq [B,T,nh,hd]; k,v,dk,dv [B,Smax,nkv,hd]; lse [B,nh,T]; keyMask [B,Smax] (NULL = all valid);
+ * seg [B,Smax] segment ids of packed sequences (NULL = one segment).
+ * Query t sits at key index t + S − T and sees keys j ≤ that index (of its own segment). With segments a block
+ * starts its key window at the first key any of its queries can see (lo), so a packed row costs about what its
+ * examples would alone; without them lo = 0 and the arithmetic is the unsegmented kernel's. Masked keys get probability 0 and enter the
  * products as 0·v, so their k/v rows must hold finite numbers (any computed value does); slots past S are never read. */
 #include "kernels.h"
 #include "scratch.h"
@@ -18,17 +21,33 @@ typedef struct {
   float *out, *lse, *dq, *dk, *dv;
   const float *q, *k, *v, *dout, *cout, *clse;
   const uint8_t *mask;
+  const int32_t *seg;
   long B, T, S, Smax, nh, nkv, hd;
   float scale;
 } Attn;
 
-/* Row r of the n×L score tile holds query t0 + r. Scale the visible scores, set masked and future keys to −inf. */
-static void mask_scores(float *s, long n, long L, long t0, long off, const uint8_t *mask, float scale) {
+/* Row r of the n×W score tile holds query t0 + r, column c key lo + c. Scale the visible scores, set masked,
+ * future and other-segment keys to −inf. mask and seg point at the batch row (or are NULL). */
+static void mask_scores(float *s, long n, long W, long lo, long t0, long off, const uint8_t *mask, const int32_t *seg, float scale) {
   for (long r = 0; r < n; r++) {
-    float *row = s + r * L;
+    float *row = s + r * W;
     long lim = t0 + r + off; /* last visible key */
-    for (long j = 0; j < L; j++) row[j] = j <= lim && (!mask || mask[j]) ? row[j] * scale : -INFINITY;
+    for (long c = 0; c < W; c++) {
+      long j = lo + c;
+      row[c] = j <= lim && (!mask || mask[j]) && (!seg || seg[j] == seg[lim]) ? row[c] * scale : -INFINITY;
+    }
   }
+}
+
+/* The first key any of the n queries at key indices i0.. can see by segment (keys before it are skipped). */
+static long first_visible(const int32_t *seg, long i0, long n) {
+  if (!seg) return 0;
+  int32_t ids[QT];
+  long m = 0;
+  for (long r = 0; r < n; r++) if (m == 0 || ids[m - 1] != seg[i0 + r]) ids[m++] = seg[i0 + r];
+  for (long j = 0; j < i0; j++)
+    for (long u = 0; u < m; u++) if (seg[j] == ids[u]) return j;
+  return i0;
 }
 
 /* p = exp(s − c) over a row, vectorised; exp(−inf) = 0. */
@@ -47,30 +66,32 @@ static void forward_task(void *ctx, int task, int tid) {
   long n = a->T - t0 < QT ? a->T - t0 : QT, kh = h / (a->nh / a->nkv), hd = a->hd, off = a->S - a->T;
   long L = t0 + n - 1 + off + 1; /* keys the block's last query sees */
   long qs = a->nh * hd, ks = a->nkv * hd;
+  const int32_t *seg = a->seg ? a->seg + b * a->Smax : NULL;
+  long lo = first_visible(seg, t0 + off, n), W = L - lo; /* the block's key window [lo, L) */
   const float *q = a->q + ((b * a->T + t0) * a->nh + h) * hd;
-  const float *k = a->k + (b * a->Smax * a->nkv + kh) * hd, *v = a->v + (b * a->Smax * a->nkv + kh) * hd;
+  const float *k = a->k + ((b * a->Smax + lo) * a->nkv + kh) * hd, *v = a->v + ((b * a->Smax + lo) * a->nkv + kh) * hd;
   float *out = a->out + ((b * a->T + t0) * a->nh + h) * hd;
-  float *s = scratch(SCRATCH_ATT1, (size_t)n * L);
-  gemm_serial(s, L, q, qs, 1, k, 1, ks, n, L, hd, 0); /* S = Q·Kᵀ */
-  mask_scores(s, n, L, t0, off, a->mask ? a->mask + b * a->Smax : NULL, a->scale);
+  float *s = scratch(SCRATCH_ATT1, (size_t)n * W);
+  gemm_serial(s, W, q, qs, 1, k, 1, ks, n, W, hd, 0); /* S = Q·Kᵀ */
+  mask_scores(s, n, W, lo, t0, off, a->mask ? a->mask + b * a->Smax : NULL, seg, a->scale);
   for (long r = 0; r < n; r++) {
-    float *row = s + r * L, mx = -INFINITY;
-    for (long j = 0; j < L; j++) if (row[j] > mx) mx = row[j];
+    float *row = s + r * W, mx = -INFINITY;
+    for (long j = 0; j < W; j++) if (row[j] > mx) mx = row[j];
     float *lse = a->lse + (b * a->nh + h) * a->T + t0 + r;
-    if (mx == -INFINITY) { *lse = -INFINITY; memset(row, 0, L * sizeof(float)); continue; } /* sees no key: out = 0 */
-    exp_shift(row, L, mx);
+    if (mx == -INFINITY) { *lse = -INFINITY; memset(row, 0, W * sizeof(float)); continue; } /* sees no key: out = 0 */
+    exp_shift(row, W, mx);
     float sum = 0;
-    for (long j = 0; j < L; j++) sum += row[j];
+    for (long j = 0; j < W; j++) sum += row[j];
     *lse = mx + logf(sum);
     float inv = 1.f / sum;
-    for (long j = 0; j < L; j++) row[j] *= inv;
+    for (long j = 0; j < W; j++) row[j] *= inv;
   }
-  gemm_serial(out, qs, s, L, 1, v, ks, 1, n, hd, L, 0); /* O = P·V */
+  gemm_serial(out, qs, s, W, 1, v, ks, 1, n, hd, W, 0); /* O = P·V */
 }
 
-void attention(float *out, float *lse, const float *q, const float *k, const float *v, const uint8_t *mask,
+void attention(float *out, float *lse, const float *q, const float *k, const float *v, const uint8_t *mask, const int32_t *seg,
                long B, long T, long S, long Smax, long nh, long nkv, long hd) {
-  Attn a = { .out = out, .lse = lse, .q = q, .k = k, .v = v, .mask = mask, .B = B, .T = T, .S = S, .Smax = Smax,
+  Attn a = { .out = out, .lse = lse, .q = q, .k = k, .v = v, .mask = mask, .seg = seg, .B = B, .T = T, .S = S, .Smax = Smax,
              .nh = nh, .nkv = nkv, .hd = hd, .scale = 1.f / sqrtf((float)hd) };
   long tasks = B * nh * ((T + QT - 1) / QT);
   if (tasks == 0) return;
@@ -85,38 +106,40 @@ static void backward_task(void *ctx, int task, int tid) {
   long b = task / a->nkv, kh = task % a->nkv, group = a->nh / a->nkv, hd = a->hd, off = a->S - a->T;
   long qs = a->nh * hd, ks = a->nkv * hd;
   const uint8_t *mask = a->mask ? a->mask + b * a->Smax : NULL;
-  const float *k = a->k + (b * a->Smax * a->nkv + kh) * hd, *v = a->v + (b * a->Smax * a->nkv + kh) * hd;
-  float *dk = a->dk + (b * a->Smax * a->nkv + kh) * hd, *dv = a->dv + (b * a->Smax * a->nkv + kh) * hd;
+  const int32_t *seg = a->seg ? a->seg + b * a->Smax : NULL;
   for (long h = kh * group; h < (kh + 1) * group; h++) {
     for (long t0 = 0; t0 < a->T; t0 += QT) {
       long n = a->T - t0 < QT ? a->T - t0 : QT, L = t0 + n + off;
+      long lo = first_visible(seg, t0 + off, n), W = L - lo, kv = ((b * a->Smax + lo) * a->nkv + kh) * hd; /* key window [lo, L) */
+      const float *k = a->k + kv, *v = a->v + kv;
+      float *dk = a->dk + kv, *dv = a->dv + kv;
       long qi = ((b * a->T + t0) * a->nh + h) * hd;
       const float *q = a->q + qi, *dout = a->dout + qi, *out = a->cout + qi, *lse = a->clse + (b * a->nh + h) * a->T + t0;
-      float *p = scratch(SCRATCH_ATT1, (size_t)n * L), *ds = scratch(SCRATCH_ATT2, (size_t)n * L);
-      gemm_serial(p, L, q, qs, 1, k, 1, ks, n, L, hd, 0);        /* S = Q·Kᵀ */
-      mask_scores(p, n, L, t0, off, mask, a->scale);
-      gemm_serial(ds, L, dout, qs, 1, v, 1, ks, n, L, hd, 0);    /* dP = dO·Vᵀ */
+      float *p = scratch(SCRATCH_ATT1, (size_t)n * W), *ds = scratch(SCRATCH_ATT2, (size_t)n * W);
+      gemm_serial(p, W, q, qs, 1, k, 1, ks, n, W, hd, 0);        /* S = Q·Kᵀ */
+      mask_scores(p, n, W, lo, t0, off, mask, seg, a->scale);
+      gemm_serial(ds, W, dout, qs, 1, v, 1, ks, n, W, hd, 0);    /* dP = dO·Vᵀ */
       for (long r = 0; r < n; r++) {
-        float *pr = p + r * L, *dr = ds + r * L;
-        if (lse[r] == -INFINITY) { memset(pr, 0, L * sizeof(float)); memset(dr, 0, L * sizeof(float)); continue; }
-        exp_shift(pr, L, lse[r]);
+        float *pr = p + r * W, *dr = ds + r * W;
+        if (lse[r] == -INFINITY) { memset(pr, 0, W * sizeof(float)); memset(dr, 0, W * sizeof(float)); continue; }
+        exp_shift(pr, W, lse[r]);
         float D = dot(dout + r * qs, out + r * qs, hd);
         vf vD = vf_set1(D), vs = vf_set1(a->scale);
         long j = 0;
-        for (; j + VL <= L; j += VL) vf_store(dr + j, vf_mul(vf_mul(vf_load(pr + j), vf_sub(vf_load(dr + j), vD)), vs));
-        for (; j < L; j++) dr[j] = pr[j] * (dr[j] - D) * a->scale;
+        for (; j + VL <= W; j += VL) vf_store(dr + j, vf_mul(vf_mul(vf_load(pr + j), vf_sub(vf_load(dr + j), vD)), vs));
+        for (; j < W; j++) dr[j] = pr[j] * (dr[j] - D) * a->scale;
       }
-      gemm_serial(a->dq + qi, qs, ds, L, 1, k, ks, 1, n, hd, L, 1);  /* dQ += dS·K */
-      gemm_serial(dk, ks, ds, 1, L, q, qs, 1, L, hd, n, 1);          /* dK += dSᵀ·Q */
-      gemm_serial(dv, ks, p, 1, L, dout, qs, 1, L, hd, n, 1);        /* dV += Pᵀ·dO */
+      gemm_serial(a->dq + qi, qs, ds, W, 1, k, ks, 1, n, hd, W, 1);  /* dQ += dS·K */
+      gemm_serial(dk, ks, ds, 1, W, q, qs, 1, W, hd, n, 1);          /* dK += dSᵀ·Q */
+      gemm_serial(dv, ks, p, 1, W, dout, qs, 1, W, hd, n, 1);        /* dV += Pᵀ·dO */
     }
   }
 }
 
 void attention_backward(float *dq, float *dk, float *dv, const float *dout, const float *out, const float *lse,
-                        const float *q, const float *k, const float *v, const uint8_t *mask,
+                        const float *q, const float *k, const float *v, const uint8_t *mask, const int32_t *seg,
                         long B, long T, long S, long Smax, long nh, long nkv, long hd) {
-  Attn a = { .dq = dq, .dk = dk, .dv = dv, .dout = dout, .cout = out, .clse = lse, .q = q, .k = k, .v = v, .mask = mask,
+  Attn a = { .dq = dq, .dk = dk, .dv = dv, .dout = dout, .cout = out, .clse = lse, .q = q, .k = k, .v = v, .mask = mask, .seg = seg,
              .B = B, .T = T, .S = S, .Smax = Smax, .nh = nh, .nkv = nkv, .hd = hd, .scale = 1.f / sqrtf((float)hd) };
   pool_for((int)(B * nkv), backward_task, &a);
 }

@@ -73,6 +73,7 @@ static float *f32(Args *a, int i, size_t need) { return typed(a, i, napi_float32
 static float *f32_or_null(Args *a, int i, size_t need) { return typed(a, i, napi_float32_array, "Float32Array", need, 1, NULL); }
 static int32_t *i32(Args *a, int i, size_t need) { return typed(a, i, napi_int32_array, "Int32Array", need, 0, NULL); }
 static uint8_t *u8_or_null(Args *a, int i, size_t need) { return typed(a, i, napi_uint8_array, "Uint8Array", need, 1, NULL); }
+static int32_t *i32_or_null(Args *a, int i, size_t need) { return typed(a, i, napi_int32_array, "Int32Array", need, 1, NULL); }
 
 /* Every ids[r] (r < n) lies in [lo, hi): an out-of-range index must not read or write outside a buffer. */
 static void check_indices(Args *a, int i, const int32_t *ids, long n, long lo, long hi, const char *what) {
@@ -255,7 +256,7 @@ static AttnDims attn_dims(Args *a, int i) {
   return d;
 }
 
-/* attention(out, lse, q, k, v, keyMask, B, T, S, Smax, nh, nkv, hd) */
+/* attention(out, lse, q, k, v, keyMask, B, T, S, Smax, nh, nkv, hd[, segments]) */
 static napi_value js_attention(napi_env env, napi_callback_info info) {
   Args a;
   if (!args_init(&a, env, info, "attention", 13)) return NULL;
@@ -263,12 +264,13 @@ static napi_value js_attention(napi_env env, napi_callback_info info) {
   long nq = d.B * d.T * d.nh * d.hd, nk = d.B * d.Smax * d.nkv * d.hd;
   float *out = f32(&a, 0, nq), *lse = f32(&a, 1, d.B * d.nh * d.T), *q = f32(&a, 2, nq), *k = f32(&a, 3, nk), *v = f32(&a, 4, nk);
   uint8_t *mask = u8_or_null(&a, 5, d.B * d.Smax);
+  int32_t *seg = i32_or_null(&a, 13, d.B * d.Smax); /* an absent argument reads as undefined */
   if (a.failed) return NULL;
-  attention(out, lse, q, k, v, mask, d.B, d.T, d.S, d.Smax, d.nh, d.nkv, d.hd);
+  attention(out, lse, q, k, v, mask, seg, d.B, d.T, d.S, d.Smax, d.nh, d.nkv, d.hd);
   return undefined(env);
 }
 
-/* attentionBackward(dq, dk, dv, dout, out, lse, q, k, v, keyMask, B, T, S, Smax, nh, nkv, hd) */
+/* attentionBackward(dq, dk, dv, dout, out, lse, q, k, v, keyMask, B, T, S, Smax, nh, nkv, hd[, segments]) */
 static napi_value js_attention_backward(napi_env env, napi_callback_info info) {
   Args a;
   if (!args_init(&a, env, info, "attentionBackward", 17)) return NULL;
@@ -277,8 +279,9 @@ static napi_value js_attention_backward(napi_env env, napi_callback_info info) {
   float *dq = f32(&a, 0, nq), *dk = f32(&a, 1, nk), *dv = f32(&a, 2, nk), *dout = f32(&a, 3, nq), *out = f32(&a, 4, nq);
   float *lse = f32(&a, 5, d.B * d.nh * d.T), *q = f32(&a, 6, nq), *k = f32(&a, 7, nk), *v = f32(&a, 8, nk);
   uint8_t *mask = u8_or_null(&a, 9, d.B * d.Smax);
+  int32_t *seg = i32_or_null(&a, 17, d.B * d.Smax);
   if (a.failed) return NULL;
-  attention_backward(dq, dk, dv, dout, out, lse, q, k, v, mask, d.B, d.T, d.S, d.Smax, d.nh, d.nkv, d.hd);
+  attention_backward(dq, dk, dv, dout, out, lse, q, k, v, mask, seg, d.B, d.T, d.S, d.Smax, d.nh, d.nkv, d.hd);
   return undefined(env);
 }
 
@@ -457,6 +460,10 @@ static napi_value init(napi_env env, napi_value exports) {
     napi_create_function(env, fns[i].name, NAPI_AUTO_LENGTH, fns[i].fn, NULL, &f);
     napi_set_named_property(env, exports, fns[i].name, f);
   }
+  /* attention takes segment ids: lets the TypeScript side refuse segments on an older build, which would ignore them */
+  napi_value yes;
+  napi_get_boolean(env, true, &yes);
+  napi_set_named_property(env, exports, "segmentAttention", yes);
   return exports;
 }
 

@@ -54,12 +54,15 @@ export interface Backend {
    * query t sits at key index t + (S − T) and sees keys j ≤ that index with keyMask[b*Smax + j] = 1
    * (keyMask null = all valid). out[B,T,nh,hd]; lse[B,nh,T] (log-sum-exp of scaled scores, saved for backward;
    * a query that sees no key gets out = 0 and lse = −Infinity). Scale 1/√hd.
+   * segments[B,Smax] (optional, packed sequences): a segment id per key slot; query t, at key index i, also
+   * needs segments[b*Smax + j] = segments[b*Smax + i] to see key j, so packed examples never attend to each
+   * other. Absent or null = one segment per row (exactly the behaviour without it).
    */
   attention(out: Buf, lse: Buf, q: Buf, k: Buf, v: Buf, keyMask: Uint8Array | null,
-    B: number, T: number, S: number, Smax: number, nh: number, nkv: number, hd: number): void;
-  /** Accumulates dq[B,T,nh,hd], dk, dv[B,Smax,nkv,hd] from dout, recomputing probabilities from lse. */
+    B: number, T: number, S: number, Smax: number, nh: number, nkv: number, hd: number, segments?: Int32Array | null): void;
+  /** Accumulates dq[B,T,nh,hd], dk, dv[B,Smax,nkv,hd] from dout, recomputing probabilities from lse (same masks and segments as the forward). */
   attentionBackward(dq: Buf, dk: Buf, dv: Buf, dout: Buf, out: Buf, lse: Buf, q: Buf, k: Buf, v: Buf, keyMask: Uint8Array | null,
-    B: number, T: number, S: number, Smax: number, nh: number, nkv: number, hd: number): void;
+    B: number, T: number, S: number, Smax: number, nh: number, nkv: number, hd: number, segments?: Int32Array | null): void;
 
   /** h[N] = silu(gate) · up */
   swiglu(h: Buf, gate: Buf, up: Buf, N: number): void;

@@ -7,7 +7,7 @@ import { NativeBackend, addonError, loadAddon } from "./native.js";
 import { referenceBackend } from "./reference.js";
 
 export type { Backend, Buf } from "./backend.js";
-export { NativeBackend, NativeDtypeError } from "./native.js";
+export { NativeBackend, NativeDtypeError, NativeAddonOutdatedError } from "./native.js";
 export { referenceBackend } from "./reference.js";
 
 export type BackendKind = "auto" | "native" | "reference";

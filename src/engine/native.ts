@@ -14,6 +14,8 @@ type Kernel = Exclude<keyof Backend, "name" | "threads">;
 
 /** What build/Release/move37.node exports (see native/napi.c): every kernel, plus pool and machine queries. */
 export type Addon = { [K in Kernel]: Float32Kernel<Backend[K]> } & {
+  /** True when attention takes segment ids (builds before it ignore the argument). */
+  segmentAttention?: boolean;
   peakGflops(seconds: number): number;
   threads(): number;
   setThreads(n: number): number;
@@ -25,6 +27,14 @@ export class NativeDtypeError extends Error {
   constructor(op: string) {
     super(`native backend ${op}: buffers must be Float32Array; use the reference backend (getBackend("reference")) for float64, e.g. finite-difference checks`);
     this.name = "NativeDtypeError";
+  }
+}
+
+/** The loaded addon was built before segment-masked attention and would silently ignore the segments. */
+export class NativeAddonOutdatedError extends Error {
+  constructor(feature: string) {
+    super(`the native addon was built before ${feature} was added: rebuild it with \`node scripts/build-native.mjs\` (or use --backend reference)`);
+    this.name = "NativeAddonOutdatedError";
   }
 }
 
@@ -113,15 +123,21 @@ export class NativeBackend implements Backend {
   }
 
   attention(out: Buf, lse: Buf, q: Buf, k: Buf, v: Buf, keyMask: Uint8Array | null,
-    B: number, T: number, S: number, Smax: number, nh: number, nkv: number, hd: number): void {
+    B: number, T: number, S: number, Smax: number, nh: number, nkv: number, hd: number, segments?: Int32Array | null): void {
     const op = "attention";
-    this.addon.attention(f32(op, out), f32(op, lse), f32(op, q), f32(op, k), f32(op, v), keyMask, B, T, S, Smax, nh, nkv, hd);
+    this.addon.attention(f32(op, out), f32(op, lse), f32(op, q), f32(op, k), f32(op, v), keyMask, B, T, S, Smax, nh, nkv, hd, this.segments(segments));
   }
   attentionBackward(dq: Buf, dk: Buf, dv: Buf, dout: Buf, out: Buf, lse: Buf, q: Buf, k: Buf, v: Buf, keyMask: Uint8Array | null,
-    B: number, T: number, S: number, Smax: number, nh: number, nkv: number, hd: number): void {
+    B: number, T: number, S: number, Smax: number, nh: number, nkv: number, hd: number, segments?: Int32Array | null): void {
     const op = "attentionBackward";
     this.addon.attentionBackward(f32(op, dq), f32(op, dk), f32(op, dv), f32(op, dout), f32(op, out), f32(op, lse),
-      f32(op, q), f32(op, k), f32(op, v), keyMask, B, T, S, Smax, nh, nkv, hd);
+      f32(op, q), f32(op, k), f32(op, v), keyMask, B, T, S, Smax, nh, nkv, hd, this.segments(segments));
+  }
+  /** Segment ids for the addon, refused (not ignored) by a build that predates them. */
+  private segments(segments: Int32Array | null | undefined): Int32Array | null {
+    if (!segments) return null;
+    if (!this.addon.segmentAttention) throw new NativeAddonOutdatedError("segment-masked attention (packed sequences)");
+    return segments;
   }
 
   swiglu(h: Buf, gate: Buf, up: Buf, N: number): void {

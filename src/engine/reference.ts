@@ -136,8 +136,12 @@ function rope(x: Buf, pos: Int32Array, cos: Buf, sin: Buf, R: number, heads: num
 /** Index of the key that query t of a T-query block over S keys sits at. */
 const queryKeyIndex = (t: number, T: number, S: number) => t + (S - T);
 
+/** Key j is visible to the query at key index `last` of row b: not masked, and in the query's segment. */
+const visible = (keyMask: Uint8Array | null, segments: Int32Array | null | undefined, b: number, Smax: number, j: number, last: number) =>
+  (!keyMask || keyMask[b * Smax + j] !== 0) && (!segments || segments[b * Smax + j] === segments[b * Smax + last]);
+
 function attention(out: Buf, lse: Buf, q: Buf, k: Buf, v: Buf, keyMask: Uint8Array | null,
-  B: number, T: number, S: number, Smax: number, nh: number, nkv: number, hd: number): void {
+  B: number, T: number, S: number, Smax: number, nh: number, nkv: number, hd: number, segments?: Int32Array | null): void {
   const scale = 1 / Math.sqrt(hd), group = nh / nkv;
   const scores = new Float64Array(S), acc = new Float64Array(hd);
   for (let b = 0; b < B; b++) for (let h = 0; h < nh; h++) {
@@ -146,7 +150,7 @@ function attention(out: Buf, lse: Buf, q: Buf, k: Buf, v: Buf, keyMask: Uint8Arr
       const qo = ((b * T + t) * nh + h) * hd, last = queryKeyIndex(t, T, S);
       let max = -Infinity;
       for (let j = 0; j <= last; j++) {
-        if (keyMask && !keyMask[b * Smax + j]) { scores[j] = -Infinity; continue; }
+        if (!visible(keyMask, segments, b, Smax, j, last)) { scores[j] = -Infinity; continue; }
         const ko = ((b * Smax + j) * nkv + kh) * hd;
         let s = 0;
         for (let i = 0; i < hd; i++) s += q[qo + i] * k[ko + i];
@@ -171,7 +175,7 @@ function attention(out: Buf, lse: Buf, q: Buf, k: Buf, v: Buf, keyMask: Uint8Arr
 }
 
 function attentionBackward(dq: Buf, dk: Buf, dv: Buf, dout: Buf, out: Buf, lse: Buf, q: Buf, k: Buf, v: Buf, keyMask: Uint8Array | null,
-  B: number, T: number, S: number, Smax: number, nh: number, nkv: number, hd: number): void {
+  B: number, T: number, S: number, Smax: number, nh: number, nkv: number, hd: number, segments?: Int32Array | null): void {
   const scale = 1 / Math.sqrt(hd), group = nh / nkv;
   for (let b = 0; b < B; b++) for (let h = 0; h < nh; h++) {
     const kh = Math.floor(h / group);
@@ -183,7 +187,7 @@ function attentionBackward(dq: Buf, dk: Buf, dv: Buf, dout: Buf, out: Buf, lse: 
       let D = 0;
       for (let i = 0; i < hd; i++) D += dout[qo + i] * out[qo + i];
       for (let j = 0; j <= last; j++) {
-        if (keyMask && !keyMask[b * Smax + j]) continue;
+        if (!visible(keyMask, segments, b, Smax, j, last)) continue;
         const ko = ((b * Smax + j) * nkv + kh) * hd;
         let s = 0, dp = 0;
         for (let i = 0; i < hd; i++) { s += q[qo + i] * k[ko + i]; dp += dout[qo + i] * v[ko + i]; }

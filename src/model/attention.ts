@@ -7,7 +7,7 @@
  * nh query heads, nkv key/value heads, hd head dim, Q = nh·hd, K = nkv·hd, P rope positions.
  *   x [R,H] block input (residual)   ln [R,H] normed input   rstd [R]
  *   q [R,Q] after RoPE   k, v [R,K] (k after RoPE; in training also the keys, S = Smax = T)
- *   kAll, vAll [B,Smax,K] keys/values attended over   mask [B,Smax] 1 = valid key
+ *   kAll, vAll [B,Smax,K] keys/values attended over   mask [B,Smax] 1 = valid key   segments [B,Smax] or null (packed rows)
  *   att [R,Q] attention output   lse [B,nh,T]   xOut [R,H] = x + att·Woᵀ
  *   cos, sin [P, hd/2] RoPE tables   pos [R] position of each row
  */
@@ -63,9 +63,9 @@ export function qkvForward(be: Backend, w: AttentionWeights, d: AttentionDims, r
 /** att, lse from q over kAll/vAll; xOut = x + att·Woᵀ. */
 export function attendForward(be: Backend, w: AttentionWeights, d: AttentionDims,
   xOut: FloatArray, att: FloatArray, lse: FloatArray, q: FloatArray, kAll: FloatArray, vAll: FloatArray, mask: Uint8Array, x: FloatArray,
-  B: number, T: number, S: number, Smax: number): void {
+  B: number, T: number, S: number, Smax: number, segments: Int32Array | null = null): void {
   const R = B * T;
-  be.attention(att, lse, q, kAll, vAll, mask, B, T, S, Smax, d.nh, d.nkv, d.hd);
+  be.attention(att, lse, q, kAll, vAll, mask, B, T, S, Smax, d.nh, d.nkv, d.hd, segments);
   xOut.set(x.subarray(0, R * d.H));
   linearForward(be, xOut, att, w.wo, null, R, d.H, d.nh * d.hd, true);
 }
@@ -78,11 +78,11 @@ export interface AttentionScratch { ln: FloatArray; rstd: FloatArray; dln: Float
  */
 export function attentionBackward(be: Backend, w: AttentionWeights, g: AttentionWeights, d: AttentionDims, s: AttentionScratch,
   dres: FloatArray, x: FloatArray, rstd: FloatArray, q: FloatArray, k: FloatArray, v: FloatArray, att: FloatArray, lse: FloatArray,
-  mask: Uint8Array, pos: Int32Array, rope: RopeTables, B: number, T: number): void {
+  mask: Uint8Array, pos: Int32Array, rope: RopeTables, B: number, T: number, segments: Int32Array | null = null): void {
   const R = B * T, Q = d.nh * d.hd, K = d.nkv * d.hd;
   linearBackward(be, s.datt, g.wo, null, dres, att, w.wo, R, d.H, Q, false);
   s.dq.subarray(0, R * Q).fill(0); s.dk.subarray(0, R * K).fill(0); s.dv.subarray(0, R * K).fill(0);
-  be.attentionBackward(s.dq, s.dk, s.dv, s.datt, att, lse, q, k, v, mask, B, T, T, T, d.nh, d.nkv, d.hd);
+  be.attentionBackward(s.dq, s.dk, s.dv, s.datt, att, lse, q, k, v, mask, B, T, T, T, d.nh, d.nkv, d.hd, segments);
   be.rope(s.dq, pos, rope.cos, rope.sin, R, d.nh, d.hd, true);
   be.rope(s.dk, pos, rope.cos, rope.sin, R, d.nkv, d.hd, true);
   be.rmsnorm(s.ln, s.rstd, x, w.ln, R, d.H, d.eps); // recomputed rather than kept per layer

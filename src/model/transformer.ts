@@ -5,7 +5,7 @@
  *
  * Shapes: B batch, T tokens per row, R = B·T, H hidden, V vocab, I intermediate, L layers,
  * nh / nkv query / kv heads, hd head dim, Q = nh·hd, K = nkv·hd.
- *   tokens, targets, pos [R]   mask [B,T]   res[l] [R,H] residual stream entering layer l (res[L] leaves the last)
+ *   tokens, targets, pos [R]   mask, segments [B,T]   res[l] [R,H] residual stream entering layer l (res[L] leaves the last)
  *   per layer: rstd1, rstd2 [R]   q [R,Q]   k, v [R,K]   att [R,Q]   lse [B,nh,T]   mid [R,H]   gate, up [R,I]
  *   rstdF [R]   xf [R,H]   logp, entropy, headLse [R]
  */
@@ -58,7 +58,7 @@ class TrainBuffers {
   rstdF: FloatArray; xf: FloatArray; logp: FloatArray; entropy: FloatArray; headLse: FloatArray; dlogp: FloatArray; dentropy: FloatArray;
   ln: FloatArray; rstd: FloatArray; dln: FloatArray; dres: FloatArray; h: FloatArray; dh: FloatArray; dgate: FloatArray; dup: FloatArray;
   datt: FloatArray; dq: FloatArray; dk: FloatArray; dv: FloatArray; chunk: FloatArray;
-  tokens: Int32Array; targets: Int32Array; pos: Int32Array; mask: Uint8Array;
+  tokens: Int32Array; targets: Int32Array; pos: Int32Array; mask: Uint8Array; segments: Int32Array;
 
   constructor(F: FloatArrayCtor, readonly rows: number, c: ModelConfig, readonly chunkRows: number) {
     const H = c.hidden_size, I = c.intermediate_size, hd = headDim(c), L = c.num_hidden_layers;
@@ -73,6 +73,7 @@ class TrainBuffers {
     this.datt = new F(R * Q); this.dq = new F(R * Q); this.dk = new F(R * K); this.dv = new F(R * K);
     this.chunk = new F(chunkRows * c.vocab_size);
     this.tokens = new Int32Array(R); this.targets = new Int32Array(R); this.pos = new Int32Array(R); this.mask = new Uint8Array(R);
+    this.segments = new Int32Array(R);
   }
 }
 
@@ -102,6 +103,8 @@ export class Transformer<F extends FloatArray> {
   private train: TrainBuffers | null = null;
   private infer: DecodeBuffers | null = null;
   private last: { B: number; T: number; temperature: number; head: boolean } | null = null;
+  /** The last training forward's segment ids (a view of train.segments), null when it packed nothing. */
+  private segments: Int32Array | null = null;
 
   constructor(config: ModelConfig, readonly backend: Backend, seed: number, private F: FloatArrayCtor & { new(n: number): F }) {
     this.config = ModelConfigSchema.parse(config);
@@ -134,10 +137,10 @@ export class Transformer<F extends FloatArray> {
     return getParam(this.store, this.config.tie_word_embeddings ? "model.embed_tokens.weight" : "lm_head.weight");
   }
 
-  forward(tokens: Int32Array, mask: Uint8Array, targets: Int32Array, B: number, T: number, temperature = 1): { logp: F; entropy: F } {
+  forward(tokens: Int32Array, mask: Uint8Array, targets: Int32Array, B: number, T: number, temperature = 1, segments?: Int32Array): { logp: F; entropy: F } {
     const c = this.config, be = this.backend, R = B * T, H = c.hidden_size, V = c.vocab_size;
     if (targets.length !== R) throw new BatchShapeError("targets", targets.length, R);
-    const a = this.trunkForward(tokens, mask, B, T);
+    const a = this.trunkForward(tokens, mask, B, T, segments);
     a.targets.set(targets);
     lmHeadForward(be, a.logp, a.entropy, a.headLse, a.xf, this.headWeight().data, a.targets, a.chunk, R, H, V, a.chunkRows, temperature);
     this.last = { B, T, temperature, head: true };
@@ -155,24 +158,30 @@ export class Transformer<F extends FloatArray> {
   }
 
   /** Embedding → layers → final norm into train.xf, activations saved. */
-  private trunkForward(tokens: Int32Array, mask: Uint8Array, B: number, T: number): TrainBuffers {
+  private trunkForward(tokens: Int32Array, mask: Uint8Array, B: number, T: number, segments?: Int32Array): TrainBuffers {
     const c = this.config, be = this.backend, R = B * T, H = c.hidden_size, V = c.vocab_size;
-    for (const [what, a] of [["tokens", tokens], ["mask", mask]] as const) if (a.length !== R) throw new BatchShapeError(what, a.length, R);
+    for (const [what, a] of [["tokens", tokens], ["mask", mask], ["segments", segments ?? tokens]] as const) if (a.length !== R) throw new BatchShapeError(what, a.length, R);
     if (!this.train || this.train.rows < R) this.train = new TrainBuffers(this.F, R, c, headChunkRows(V, R));
     const a = this.train;
     a.tokens.set(tokens); a.mask.set(mask);
-    // Hugging Face positions: cumsum(mask) − 1 per row, padding slots set to 1.
+    const seg = this.segments = segments ? a.segments.subarray(0, R) : null;
+    if (segments) seg!.set(segments);
+    // Hugging Face positions: cumsum(mask) − 1 per row (per segment of a row when packed), padding slots set to 1.
     let maxPos = 0;
     for (let b = 0; b < B; b++) {
-      let n = 0;
-      for (let t = 0; t < T; t++) { const i = b * T + t; a.pos[i] = mask[i] ? n++ : 1; }
-      maxPos = Math.max(maxPos, n);
+      const next = new Map<number, number>(); // segment id → its next position
+      for (let t = 0; t < T; t++) {
+        const i = b * T + t, id = seg ? seg[i] : 0, n = next.get(id) ?? 0;
+        if (!mask[i]) { a.pos[i] = 1; continue; }
+        a.pos[i] = n; next.set(id, n + 1);
+        maxPos = Math.max(maxPos, n + 1);
+      }
     }
     this.rope.ensure(Math.max(maxPos, 2)); // ≥ 2: padding slots sit at position 1
     embeddingForward(be, a.res[0], getParam(this.store, "model.embed_tokens.weight").data, a.tokens, R, H, V);
     this.layers.forEach((layer, l) => {
       qkvForward(be, layer.attn, this.attnDims, this.rope, a.ln, a.rstd1[l], a.q[l], a.k[l], a.v[l], a.res[l], a.pos, R);
-      attendForward(be, layer.attn, this.attnDims, a.mid[l], a.att[l], a.lse[l], a.q[l], a.k[l], a.v[l], a.mask, a.res[l], B, T, T, T);
+      attendForward(be, layer.attn, this.attnDims, a.mid[l], a.att[l], a.lse[l], a.q[l], a.k[l], a.v[l], a.mask, a.res[l], B, T, T, T, seg);
       mlpForward(be, layer.mlp, this.mlpDims, a.res[l + 1], a.ln, a.rstd2[l], a.gate[l], a.up[l], a.h, a.mid[l], R);
     });
     be.rmsnorm(a.xf, a.rstdF, a.res[c.num_hidden_layers], getParam(this.store, "model.norm.weight").data, R, H, c.rms_norm_eps);
@@ -213,7 +222,7 @@ export class Transformer<F extends FloatArray> {
       const layer = this.layers[l];
       mlpBackward(be, layer.mlp, layer.mlpGrad, this.mlpDims, a, a.dres, a.mid[l], a.rstd2[l], a.gate[l], a.up[l], R);
       attentionBackward(be, layer.attn, layer.attnGrad, this.attnDims, a, a.dres, a.res[l], a.rstd1[l], a.q[l], a.k[l], a.v[l], a.att[l], a.lse[l],
-        a.mask, a.pos, this.rope, B, T);
+        a.mask, a.pos, this.rope, B, T, this.segments);
     }
     embeddingBackward(be, getParam(this.store, "model.embed_tokens.weight").grad, a.dres, a.tokens, R, H);
   }

@@ -34,8 +34,11 @@ export interface CausalLM {
   /**
    * Training forward. tokens/mask/targets [B*T]; mask 1 = real token (padding may be on either side;
    * positions are cumsum(mask) − 1 per row, as Hugging Face derives them). Saves activations for backward.
+   * segments [B*T] (optional, packed sequences): a segment id per token; a token attends only to earlier tokens
+   * of its own segment and positions count from 0 within each segment, so every packed example is computed as
+   * if it were alone in its row.
    */
-  forward(tokens: Int32Array, mask: Uint8Array, targets: Int32Array, B: number, T: number, temperature?: number): ForwardResult;
+  forward(tokens: Int32Array, mask: Uint8Array, targets: Int32Array, B: number, T: number, temperature?: number, segments?: Int32Array): ForwardResult;
   /** Accumulates parameter grads from dL/dlogp [B*T] (and optionally dL/dentropy) of the last forward. */
   backward(dlogp: Float32Array, dentropy?: Float32Array): void;
 

@@ -8,10 +8,11 @@
  * completion are encoded separately and concatenated, as the sampler sees them (prompt ids, then generated ids),
  * so the model learns exactly the continuation it will be asked to produce. Extra fields (provenance) pass through.
  *
- * Packing: the model's forward (src/model/types.ts) has one attention mask per row and no per-example block
- * mask, so several examples in one row would attend to each other. Instead short examples are batched with
- * examples of similar length (Hugging Face's group_by_length), which removes most padding without any
- * attention across examples.
+ * Two ways to spend little compute on padding. group_by_length batches examples of similar length together
+ * (Hugging Face's). Packing (TRL's packing with the "bfd" strategy) places several whole examples in one row,
+ * best-fit decreasing into rows of max_length positions, and gives each token its example's segment id: the
+ * model then lets a token attend only within its own example and restarts positions at 0 for each, so a packed
+ * example is computed exactly as it would be alone (test/sft/packing.test.ts).
  */
 import { readFileSync } from "node:fs";
 import { z } from "zod";
@@ -104,23 +105,60 @@ export interface SFTBatch {
   mask: Uint8Array;     // [B*T] 1 = real token
   targets: Int32Array;  // [B*T]
   lossMask: Uint8Array; // [B*T] 1 = this position's target is in the loss
+  /** [B*T] packed rows only: the example each position belongs to (−1 on padding). */
+  segments?: Int32Array;
   /** Trained targets in the batch. */
   numTokens: number;
 }
 
+/** Input positions an example fills: position t holds ids[t] and predicts ids[t+1]. */
+const positions = (e: SFTExample) => e.ids.length - 1;
+
 export function makeBatch(examples: readonly SFTExample[], padId: number): SFTBatch {
-  const B = examples.length;
-  const T = Math.max(1, ...examples.map(e => e.ids.length - 1));
+  return makePackedBatch(examples.map(e => [e]), padId, false);
+}
+
+/**
+ * A right-padded batch whose row b holds the examples of rows[b] one after another. With `segmented` (packing)
+ * each position carries its example's index in the row as segment id, so examples never see each other.
+ */
+export function makePackedBatch(rows: readonly (readonly SFTExample[])[], padId: number, segmented = true): SFTBatch {
+  const B = rows.length;
+  const T = Math.max(1, ...rows.map(r => r.reduce((n, e) => n + positions(e), 0)));
   const tokens = new Int32Array(B * T).fill(padId), mask = new Uint8Array(B * T), targets = new Int32Array(B * T).fill(-1), lossMask = new Uint8Array(B * T);
+  const segments = segmented ? new Int32Array(B * T).fill(-1) : undefined;
   let numTokens = 0;
-  examples.forEach((e, b) => {
-    for (let t = 0; t < e.ids.length - 1; t++) {
-      tokens[b * T + t] = e.ids[t];
-      mask[b * T + t] = 1;
-      if (e.loss[t + 1]) { targets[b * T + t] = e.ids[t + 1]; lossMask[b * T + t] = 1; numTokens++; }
-    }
+  rows.forEach((row, b) => {
+    let i = b * T;
+    row.forEach((e, s) => {
+      for (let t = 0; t < positions(e); t++, i++) {
+        tokens[i] = e.ids[t];
+        mask[i] = 1;
+        if (segments) segments[i] = s;
+        if (e.loss[t + 1]) { targets[i] = e.ids[t + 1]; lossMask[i] = 1; numTokens++; }
+      }
+    });
   });
-  return { B, T, tokens, mask, targets, lossMask, numTokens };
+  return { B, T, tokens, mask, targets, lossMask, segments, numTokens };
+}
+
+/**
+ * Packs examples into rows of at most `capacity` positions, best-fit decreasing (TRL's "bfd"): longest first,
+ * each into the row with the least room that still holds it, else a new row. Examples stay whole; returns
+ * rows of example indices (an example longer than capacity gets a row of its own).
+ */
+export function packExamples(examples: readonly SFTExample[], capacity: number): number[][] {
+  const order = examples.map((_, i) => i).sort((a, b) => positions(examples[b]) - positions(examples[a]) || a - b);
+  const rows: number[][] = [], room: number[] = [];
+  for (const i of order) {
+    const need = positions(examples[i]);
+    let best = -1;
+    for (let r = 0; r < rows.length; r++) if (room[r] >= need && (best < 0 || room[r] < room[best])) best = r;
+    if (best < 0) { rows.push([]); room.push(capacity); best = rows.length - 1; }
+    rows[best].push(i);
+    room[best] -= need;
+  }
+  return rows;
 }
 
 function shuffle<T>(xs: T[], seed: number): T[] {

@@ -4,8 +4,13 @@
  * held-out loss, checkpoints with exact resume, and a final Hugging Face folder with the tokenizer files.
  * R1 uses it twice: the cold start before reasoning RL, and the rejection-sampling stage after it.
  *
- * Step s reads batch (s mod batches-per-epoch) of epoch ⌊s / batches-per-epoch⌋, whose order derives from
- * (seed, epoch) alone, so a resumed run sees exactly the batches the uninterrupted run would have.
+ * With packing, short examples share rows of max_length positions (best-fit decreasing, segment-masked so each
+ * example attends only to itself). With gradient_accumulation_steps = N the optimizer steps once per N
+ * micro-batches, the loss normalised over all completion tokens of the N, so a step equals one N× larger batch.
+ *
+ * Step s reads micro-batches sN … sN + N − 1; micro-batch m is batch (m mod batches-per-epoch) of epoch
+ * ⌊m / batches-per-epoch⌋, whose order derives from (seed, epoch) alone, so a resumed run sees exactly the
+ * batches the uninterrupted run would have (SFT draws no other randomness).
  */
 import { z } from "zod";
 import { getBackend } from "../engine/index.js";
@@ -17,7 +22,7 @@ import { AdamW, AdamWConfigSchema } from "./optimizer.js";
 import { lrMultiplier, ScheduleConfigSchema } from "./schedule.js";
 import { loadLatestCheckpoint, saveCheckpoint } from "./checkpoint.js";
 import { arithmeticTraces, TracesConfigSchema } from "./sft-traces.js";
-import { epochBatches, loadSftJsonl, makeBatch, splitRows, tokenizeRow, SFTDataError, type SFTBatch, type SFTExample } from "./sft-data.js";
+import { epochBatches, loadSftJsonl, makeBatch, makePackedBatch, packExamples, splitRows, tokenizeRow, SFTDataError, type SFTBatch, type SFTExample } from "./sft-data.js";
 
 export const SFTConfigSchema = z.object({
   /** The Hugging Face model folder to fine-tune. */
@@ -31,10 +36,15 @@ export const SFTConfigSchema = z.object({
   eval_size: z.number().int().nonnegative().default(32),
   /** Chat template for messages rows: "model" (tokenizer_config.json's), "r1", or a Jinja string; default the model's, else r1. */
   chat_template: z.string().min(1).optional(),
-  /** Tokens per example at most (longer ones are cut, and counted in `truncated`). */
+  /** Tokens per example at most (longer ones are cut, and counted in `truncated`); with packing, positions per packed row. */
   max_length: z.number().int().min(2).default(512),
+  /** Rows per micro-batch: examples, or packed rows of several examples with packing. */
   per_device_train_batch_size: z.number().int().positive().default(8),
-  /** Batch examples of similar length together (the forward has no per-example mask, so this replaces packing). */
+  /** Micro-batches per optimizer step; the loss is normalised over all their completion tokens (one N× batch). */
+  gradient_accumulation_steps: z.number().int().positive().default(1),
+  /** Pack whole examples into rows of max_length positions, each attending only to itself (TRL's packing, "bfd"). */
+  packing: z.boolean().default(false),
+  /** Batch rows of similar length together (less padding; with packing it orders the packed rows). */
   group_by_length: z.boolean().default(true),
   num_train_epochs: z.number().positive().default(1),
   /** Overrides num_train_epochs when > 0. */
@@ -54,17 +64,28 @@ export type SFTConfig = z.output<typeof SFTConfigSchema>;
 interface SFTState { tokensSeen: number }
 
 /**
- * Mean negative log-likelihood of the batch's trained targets (lossMask = 1) and, when `train`, its gradient
- * accumulated into model.flatGrads: dL/dlogp = −1/N on trained positions, 0 on prompt and padding.
+ * Negative log-likelihood of the batch's trained targets (lossMask = 1) divided by `per` (default: their count,
+ * the mean) and, when `train`, its gradient accumulated into model.flatGrads: dL/dlogp = −1/per on trained
+ * positions, 0 on prompt and padding.
  */
-export function sftLoss(model: CausalLM, b: SFTBatch, train: boolean): number {
-  const { logp } = model.forward(b.tokens, b.mask, b.targets, b.B, b.T);
-  const n = Math.max(1, b.numTokens);
+export function sftLoss(model: CausalLM, b: SFTBatch, train: boolean, per = b.numTokens): number {
+  const { logp } = model.forward(b.tokens, b.mask, b.targets, b.B, b.T, 1, b.segments);
+  const n = Math.max(1, per);
   const dlogp = new Float32Array(b.B * b.T);
   let sum = 0;
   for (let i = 0; i < logp.length; i++) if (b.lossMask[i]) { sum -= logp[i]; dlogp[i] = -1 / n; }
   if (train) model.backward(dlogp);
   return sum / n;
+}
+
+/**
+ * Gradient accumulation: the mean NLL over every trained token of the micro-batches, its gradient accumulated
+ * into model.flatGrads. Each micro-batch is weighted by its token count, so the result is that of one batch
+ * holding them all (TRL normalises by the tokens of the whole accumulated batch the same way).
+ */
+export function accumulateSftLoss(model: CausalLM, micro: readonly SFTBatch[]): number {
+  const total = micro.reduce((n, b) => n + b.numTokens, 0);
+  return micro.reduce((loss, b) => loss + sftLoss(model, b, true, total), 0);
 }
 
 export const sft = registerTrainer({
@@ -92,16 +113,22 @@ export const sft = registerTrainer({
     if (train.length === 0) throw new SFTDataError(`${source}: no row has a completion token within max_length ${c.max_length}: raise max_length`);
     if (truncated > 0) ctx.log(`warning: ${truncated} rows are longer than max_length ${c.max_length} tokens and were cut`);
 
-    const B = c.per_device_train_batch_size;
-    const perEpoch = Math.ceil(train.length / B);
-    const maxSteps = c.max_steps > 0 ? c.max_steps : Math.ceil(c.num_train_epochs * perEpoch);
-    const lengths = train.map(e => e.ids.length);
-    const epochs = new Map<number, number[][]>();
-    const batchAt = (step: number): SFTBatch => {
-      const epoch = Math.floor(step / perEpoch);
-      if (!epochs.has(epoch)) { epochs.clear(); epochs.set(epoch, epochBatches(lengths, B, c.seed, epoch, c.group_by_length)); }
-      return makeBatch(epochs.get(epoch)![step % perEpoch].map(i => train[i]), padId);
+    const B = c.per_device_train_batch_size, N = c.gradient_accumulation_steps;
+    // Training rows: one example each, or packed rows of several (computed once; epochs reorder the rows).
+    const trainRows = c.packing ? packExamples(train, c.max_length).map(r => r.map(i => train[i])) : train.map(e => [e]);
+    const perEpoch = Math.ceil(trainRows.length / B);
+    const maxSteps = c.max_steps > 0 ? c.max_steps : Math.ceil(c.num_train_epochs * perEpoch / N);
+    const lengths = trainRows.map(r => r.reduce((n, e) => n + e.ids.length, 0));
+    const epochs = new Map<number, number[][]>(); // at most the two epochs one step can span
+    const microBatch = (m: number): SFTBatch => {
+      const epoch = Math.floor(m / perEpoch);
+      if (!epochs.has(epoch)) {
+        for (const e of epochs.keys()) if (e < epoch - 1) epochs.delete(e);
+        epochs.set(epoch, epochBatches(lengths, B, c.seed, epoch, c.group_by_length));
+      }
+      return makePackedBatch(epochs.get(epoch)![m % perEpoch].map(i => trainRows[i]), padId, c.packing);
     };
+    const stepBatches = (step: number) => Array.from({ length: N }, (_, i) => microBatch(step * N + i));
     // Held-out batches in length order: least padding, and the same batches at every evaluation.
     const evalBatches: SFTBatch[] = [];
     const byLength = evalSet.map((_, i) => i).sort((a, b) => evalSet[a].ids.length - evalSet[b].ids.length);
@@ -120,7 +147,8 @@ export const sft = registerTrainer({
     }
     const folder = { copyFrom: c.model };
     const save = () => saveCheckpoint(run.checkpointsDir, step, model, optimizer, state, { keep: c.save_total_limit, model: folder });
-    ctx.log(`SFT: ${train.length} training rows (${perEpoch} batches of ${B} per epoch), ${evalSet.length} held out, ${maxSteps} steps`);
+    const packed = c.packing ? `, packed into ${trainRows.length} rows of ≤ ${c.max_length} positions` : "";
+    ctx.log(`SFT: ${train.length} training examples${packed} (${perEpoch} batches of ${B} per epoch, ${N} per step), ${evalSet.length} held out, ${maxSteps} steps`);
     if (step === 0 && evalBatches.length > 0) run.logMetrics(0, { eval_loss: evalLoss() });
 
     const bar = ctx.progress({ total: maxSteps, startStep: step, fields: [
@@ -128,17 +156,17 @@ export const sft = registerTrainer({
     while (step < maxSteps && !ctx.signal.aborted) {
       await yieldToEvents(); // lets Ctrl-C reach ctx.signal
       const t0 = performance.now();
-      const batch = batchAt(step);
+      const micro = stepBatches(step);
       model.flatGrads.fill(0);
-      const loss = sftLoss(model, batch, true);
+      const loss = accumulateSftLoss(model, micro);
       const lr = c.optimizer.learning_rate * lrMultiplier(c.schedule, step, maxSteps);
       const { gradNorm } = optimizer.step(lr);
       step++;
-      state.tokensSeen += batch.numTokens;
-      const real = batch.mask.reduce((s, x) => s + x, 0);
+      state.tokensSeen += micro.reduce((n, b) => n + b.numTokens, 0);
+      const real = micro.reduce((n, b) => n + b.mask.reduce((s, x) => s + x, 0), 0), slots = micro.reduce((n, b) => n + b.B * b.T, 0);
       const metrics: Record<string, number | null> = {
-        loss, grad_norm: gradNorm, learning_rate: lr, epoch: step / perEpoch, num_tokens: state.tokensSeen,
-        padding_fraction: 1 - real / (batch.B * batch.T), tokens_per_second: real / ((performance.now() - t0) / 1000),
+        loss, grad_norm: gradNorm, learning_rate: lr, epoch: step * N / perEpoch, num_tokens: state.tokensSeen,
+        padding_fraction: 1 - real / slots, tokens_per_second: real / ((performance.now() - t0) / 1000),
       };
       if (evalBatches.length > 0 && c.eval_every > 0 && (step % c.eval_every === 0 || step === maxSteps)) metrics.eval_loss = evalLoss();
       run.logMetrics(step, metrics);
