@@ -1,0 +1,61 @@
+/**
+ * RLHF on a micro model: a reward model learns "more lowercase letters is better" from preference pairs, then GRPO
+ * with `reward_model` as its only trained reward raises the learned reward, and with it the true lowercase share
+ * (logged through a weight-0 rule reward). Also: the reward's guards (no folder → a named error, no prompt → null).
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import "../../src/recipes/trainers.js";
+import { getReward, scoreBatch } from "../../src/rewards/registry.js";
+import { RewardModelConfigError, useRewardModel } from "../../src/rewards/reward-model.js";
+import { makeRng } from "../../src/tasks/rng.js";
+import { tinyR1Prompt } from "../../src/tasks/index.js";
+import { byteModelFolder, microRecipe } from "../train/grpo-micro.js";
+import { runTrainer, metricsOf, readJson, tempRoot } from "../train/trainer-harness.js";
+
+const OTHER = "0123456789+-=<>/ ABCXYZ.,!\uFFFD";
+
+/** Pairs of 8-character completions: lowercase letters with probability 0.7 (chosen) against 0.1 (rejected). */
+function lowercasePairs(n: number, seed: number) {
+  const rng = makeRng(seed);
+  const text = (p: number) => Array.from({ length: 8 }, () => (rng.next() < p ? String.fromCharCode(97 + rng.int(0, 25)) : OTHER[rng.int(0, OTHER.length - 1)])).join("");
+  return Array.from({ length: n }, () => ({ prompt: tinyR1Prompt(`${rng.int(0, 9)}+${rng.int(0, 9)}=?`), chosen: text(0.7), rejected: text(0.1) }));
+}
+
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+test("GRPO with the learned reward model raises the learned reward (and here the true lowercase share)", async () => {
+  const root = tempRoot("rlhf");
+  const policy = byteModelFolder(root);
+  const pairs = join(root, "pairs.jsonl");
+  writeFileSync(pairs, lowercasePairs(400, 1).map(p => JSON.stringify(p)).join("\n") + "\n");
+  const rmDir = join(root, "rm");
+  const rmRun = await runTrainer("reward_model", {
+    model: policy, train_file: pairs, eval_size: 48, max_length: 64, per_device_train_batch_size: 16, num_train_epochs: 4,
+    optimizer: { learning_rate: 3e-3, weight_decay: 0, max_grad_norm: 1 }, schedule: { lr_scheduler_type: "constant" }, center_rewards_coefficient: 0.01,
+    eval_every: 0, save_steps: 0, seed: 1, output_dir: rmDir,
+  }, { root });
+  assert.ok(readJson(join(rmRun.dir, "report.json")).after.accuracy > 0.9);
+
+  const run = await runTrainer("grpo", microRecipe(policy, {
+    reward_model: rmDir,
+    grpo: { ...microRecipe(policy).grpo, reward_funcs: ["reward_model", "lowercase"], reward_weights: [1, 0], max_steps: 12 },
+  }), { root });
+  const rows = metricsOf(run).filter(r => r.reward !== undefined);
+  assert.equal(rows.length, 12);
+  const early = (k: string) => mean(rows.slice(0, 3).map(r => r[k])), late = (k: string) => mean(rows.slice(-3).map(r => r[k]));
+  const rm = "rewards/reward_model/mean", truth = "rewards/lowercase/mean";
+  assert.ok(late(rm) > early(rm) + 0.5, `learned reward should rise: ${early(rm).toFixed(3)} → ${late(rm).toFixed(3)}`);
+  assert.ok(late(truth) > early(truth) + 0.1, `lowercase share should rise with it: ${early(truth).toFixed(3)} → ${late(truth).toFixed(3)}`);
+  // the total reward is the reward model's alone (weight 0 on the rule reward)
+  assert.ok(Math.abs(rows[0].reward - rows[0][rm]) < 1e-9);
+});
+
+test("reward_model: listed without a folder is a named error; without prompt fields it cannot judge (null)", async () => {
+  assert.throws(() => useRewardModel(undefined, ["reward_model"]), RewardModelConfigError);
+  useRewardModel(undefined, ["math"]); // not listed: nothing to load
+  assert.ok(getReward("reward_model").batch);
+  assert.deepEqual(await scoreBatch("reward_model", ["<think>x</think><answer>1</answer>"], [{ answer: "1" }]), [null]);
+});
