@@ -19,7 +19,7 @@ export function register(program: Command): void {
     .option("--port <port>", "port (0 = any free port)", int("--port"), 8000)
     .option("--host <host>", "interface to listen on (0.0.0.0 to share on the network)", "127.0.0.1")
     .option("--served-model-name <name>", "the `model` name clients send (default: the folder's name)")
-    .option("--batch-wait-ms <ms>", "how long a request waits for others to share its batch", int("--batch-wait-ms"), 5)
+    .option("--batch-wait-ms <ms>", "how long a request waits for others to share its batch", int("--batch-wait-ms"), 20)
     .option("--max-batch-size <rows>", "most sequences (prompts × n) decoded together", int("--max-batch-size"), 256)
     .option("--backend <kind>", "engine backend: auto, native or reference", "auto")
     .action(async (dir: string, o: { port: number; host: string; servedModelName?: string; batchWaitMs: number; maxBatchSize: number; backend: BackendKind }) => {

@@ -33,7 +33,7 @@ export async function startServe(o: ServeOptions): Promise<ServeHandle> {
     await generator.close();
     throw e;
   }
-  const batcher = new Batcher(generator, { waitMs: o.batchWaitMs ?? 5, maxBatchRows: o.maxBatchRows ?? 256 });
+  const batcher = new Batcher(generator, { waitMs: o.batchWaitMs ?? 20, maxBatchRows: o.maxBatchRows ?? 256 });
   const app = createApp({ served, generator, batcher, backend });
   const host = o.host ?? "127.0.0.1";
   const requested = o.port ?? 8000;
