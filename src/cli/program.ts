@@ -19,12 +19,13 @@ import { register as agent } from "./agent.js";
 import { register as verify } from "./verify.js";
 import { register as evaluate } from "./eval.js";
 import { register as sample } from "./sample.js";
+import { register as prefs } from "./prefs.js";
 import { register as distill } from "./distill.js";
 import { register as pipeline } from "./pipeline.js";
 import { register as serve } from "./serve.js";
 import { register as rewardServer } from "./reward-server.js";
 
-const VERBS = [train, pipeline, distill, verify, rewardServer, evaluate, sample, generate, chat, serve, exportModel, selfplay, arena, play, agent, runs, recipes, config, dashboard, bench, doctor];
+const VERBS = [train, pipeline, distill, verify, rewardServer, evaluate, sample, prefs, generate, chat, serve, exportModel, selfplay, arena, play, agent, runs, recipes, config, dashboard, bench, doctor];
 
 export function buildProgram(): Command {
   const program = new Command("move37")
