@@ -188,7 +188,8 @@ export function createApp(deps: AppDeps) {
   function streamed(c: Context, p: Prepared, chunk: (choice: number, e: TokenEvent) => object, head: object) {
     return streamSSE(c, async stream => {
       let chain = Promise.resolve();
-      const write = (data: object | string) => { chain = chain.then(() => stream.writeSSE({ data: typeof data === "string" ? data : JSON.stringify(data) })); };
+      // A client that hung up makes writes fail; the batch it shares still finishes for the others.
+      const write = (data: object | string) => { chain = chain.then(() => stream.writeSSE({ data: typeof data === "string" ? data : JSON.stringify(data) })).catch(() => {}); };
       try {
         const gens = await run(p, (choice, e) => { if (e.text || e.finishReason) write(chunk(choice, e)); });
         if (p.includeUsage) write({ ...head, choices: [], usage: usage(p.promptTokens, gens) });

@@ -15,6 +15,8 @@ export class Generator {
   private readonly worker = new Worker(new URL("./worker-entry.mjs", import.meta.url));
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
+  /** Set once the thread is gone: later jobs fail at once instead of waiting forever. */
+  private dead: Error | null = null;
 
   constructor() {
     this.worker.on("message", (m: FromWorker) => {
@@ -45,6 +47,7 @@ export class Generator {
 
   private call(m: ToWorker, onToken?: (e: TokenEvent) => void): Promise<Generation[] | null> {
     const id = this.nextId++;
+    if (this.dead) return Promise.reject(this.dead);
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject, onToken });
       this.worker.postMessage({ ...m, id });
@@ -52,6 +55,7 @@ export class Generator {
   }
 
   private failAll(e: Error) {
+    this.dead = e;
     for (const p of this.pending.values()) p.reject(e);
     this.pending.clear();
   }

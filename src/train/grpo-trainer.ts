@@ -156,7 +156,7 @@ export const grpo = registerTrainer({
     }
     const ref = g.beta > 0 ? referenceModel(model, backend) : null;
     const folder = { copyFrom: c.model };
-    const rollout = createRollout(c.rollout, { policy: model, tokenizer: tok, weightsDir: join(run.dir, "rollout-weights"), save: folder, log: ctx.log });
+    const rollout = createRollout(c.rollout, { policy: model, tokenizer: tok, weightsDir: join(run.dir, "rollout-weights"), save: folder, log: ctx.log, ratioLevel: g.importance_sampling_level });
     const save = () => saveCheckpoint(run.checkpointsDir, step, model, optimizer, state, { keep: c.save_total_limit, model: folder });
     const runEval = async (label: string) => {
       const r = await evaluate(model, tok, fmt, split.eval, {
@@ -258,7 +258,7 @@ function policyStep(model: CausalLM, ref: CausalLM | null, optimizer: AdamW, g: 
       // π_old is the policy that sampled: the first pass's log-probs (its ratio is exactly 1, as TRL's detach).
       if (it === 0 && g.num_iterations > 1) b.oldLogp = out.logp.slice();
       if (it === 0 && b.samplingLogp) {
-        b.isWeight = importanceWeights(out.logp, b.samplingLogp, p.lossMask, correction!);
+        b.isWeight = importanceWeights(out.logp, b.samplingLogp, p.lossMask, p.T, correction!);
         isStats.add(out.logp, b.samplingLogp, p.lossMask, b.isWeight);
       }
       const r = grpoLoss({ B: p.B, T: p.T, logp: out.logp, oldLogp: it === 0 ? undefined : b.oldLogp, refLogp: b.refLogp, mask: p.lossMask, advantages: b.adv, entropy: out.entropy }, opts);

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { JsonClient } from "../../src/train/rollout/http.js";
-import { RolloutRequestError, RolloutConfigSchema, importanceWeights, slotLogprobs } from "../../src/train/rollout/index.js";
+import { RolloutRequestError, RolloutConfigError, RolloutConfigSchema, createRollout, importanceWeights, slotLogprobs } from "../../src/train/rollout/index.js";
 import { packBatch } from "../../src/train/grpo/index.js";
 
 /** A loopback server whose handler decides each answer; returns its URL and how many requests it saw. */
@@ -50,13 +50,24 @@ test("a request with no answer times out and is retried; in-flight requests neve
   await slow.close();
 });
 
-test("truncated importance weights: min(π_trainer/π_sampler, cap), or 0 above the cap in token_mask mode; 1 off the mask", () => {
-  const trainer = [-1, -2, -0.5, -3], sampler = [-1.5, -1, -2, 0], mask = [1, 1, 1, 0];
-  const t = importanceWeights(trainer, sampler, mask, { cap: 2, mode: "token_truncate" });
-  const m = importanceWeights(trainer, sampler, mask, { cap: 2, mode: "token_mask" });
-  const close = (a: ArrayLike<number>, b: number[]) => b.forEach((x, i) => assert.ok(Math.abs(a[i] - x) < 1e-6, `${a[i]} vs ${x}`));
-  close(t, [Math.exp(0.5), Math.exp(-1), 2, 1]);
-  close(m, [Math.exp(0.5), Math.exp(-1), 0, 1]);
+test("truncated importance weights: π_trainer/π_sampler capped (truncate) or zeroed above the cap (mask), per token or per completion; 1 off the mask", () => {
+  // Two rows of T = 4 slots; the last slot of row 0 and the first of row 1 are off the mask.
+  const trainer = [-1, -2, -0.5, -3, -9, -1, -1, -1], sampler = [-1.5, -1, -2, 0, 0, -1.2, -1.1, -1.3], mask = [1, 1, 1, 0, 0, 1, 1, 1];
+  const w = (mode: "token_truncate" | "token_mask" | "sequence_truncate" | "sequence_mask") => importanceWeights(trainer, sampler, mask, 4, { cap: 2, mode });
+  const close = (a: ArrayLike<number>, b: number[]) => b.forEach((x, i) => assert.ok(Math.abs(a[i] - x) < 1e-6, `slot ${i}: ${a[i]} vs ${x}`));
+  const e = Math.exp;
+  close(w("token_truncate"), [e(0.5), e(-1), 2, 1, 1, e(0.2), e(0.1), e(0.3)]);
+  close(w("token_mask"), [e(0.5), e(-1), 0, 1, 1, e(0.2), e(0.1), e(0.3)]);
+  // Row sums of the log-ratios: 0.5 − 1 + 1.5 = 1 (ratio e ≈ 2.72, above the cap) and 0.2 + 0.1 + 0.3 = 0.6.
+  close(w("sequence_truncate"), [2, 2, 2, 1, 1, e(0.6), e(0.6), e(0.6)]);
+  close(w("sequence_mask"), [0, 0, 0, 1, 1, e(0.6), e(0.6), e(0.6)]);
+});
+
+test("per-token importance weights with GSPO's sequence-level ratio are refused by name", () => {
+  const ctx = { policy: null as never, tokenizer: null as never, weightsDir: "/tmp/x", save: {}, log: () => {}, ratioLevel: "sequence" as const };
+  const c = RolloutConfigSchema.parse({ backend: "openai", base_url: "http://127.0.0.1:1/v1" });
+  assert.throws(() => createRollout(c, ctx), (e: Error) => e instanceof RolloutConfigError && /sequence_truncate or sequence_mask/.test(e.message));
+  assert.doesNotThrow(() => createRollout({ ...c, importance_sampling_mode: "sequence_mask" }, ctx));
 });
 
 test("sampling log-probs land on the slots where packBatch scores the same completion tokens", () => {

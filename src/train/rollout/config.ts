@@ -31,8 +31,8 @@ export const RolloutConfigSchema = z.object({
   /** TRL's vllm_importance_sampling_correction: weight each token's loss by π_trainer / π_sampler, truncated at the cap. */
   importance_sampling_correction: z.boolean().default(true),
   importance_sampling_cap: z.number().positive().default(2),
-  /** token_truncate: min(ratio, cap); token_mask: ratio, or 0 where it exceeds the cap. */
-  importance_sampling_mode: z.enum(["token_truncate", "token_mask"]).default("token_truncate"),
+  /** *_truncate: min(ratio, cap); *_mask: ratio, or 0 where it exceeds the cap; per token, or one ratio per completion. */
+  importance_sampling_mode: z.enum(["token_truncate", "token_mask", "sequence_truncate", "sequence_mask"]).default("token_truncate"),
 }).strict().superRefine((c, ctx) => {
   if (c.backend === "openai" && !c.base_url)
     ctx.addIssue({ code: "custom", path: ["base_url"], message: "backend openai needs base_url, the server's API root (e.g. http://127.0.0.1:8000/v1 for `move37 serve MODEL --port 8000`)" });

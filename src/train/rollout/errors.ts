@@ -7,3 +7,8 @@ export class RolloutRequestError extends Error {
 export class RolloutResponseError extends Error {
   constructor(message: string) { super(message); this.name = "RolloutResponseError"; }
 }
+
+/** Rollout settings that cannot work together with the trainer's. */
+export class RolloutConfigError extends Error {
+  constructor(message: string) { super(message); this.name = "RolloutConfigError"; }
+}

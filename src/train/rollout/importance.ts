@@ -2,8 +2,11 @@
  * Truncated importance sampling (TRL's vllm_importance_sampling_correction): when another engine sampled the
  * completions, its log-probs π_s differ from the trainer's π_θ(old) on the same tokens (kernels, precision, stale
  * weights), so each token's loss is weighted by w = π_θ(old) / π_s, cut at a cap to bound variance:
- * token_truncate w = min(w, cap); token_mask w = w if w ≤ cap else 0. w is a constant (no gradient), so the
- * weighted loss's gradient is w times the unweighted one, token by token: `applyWeights` scales dL/dℓ.
+ * *_truncate w = min(w, cap); *_mask w = w if w ≤ cap else 0; token_* per token, sequence_* one ratio per
+ * completion (the product over its tokens). w is a constant (no gradient), so the weighted loss's gradient is
+ * w times the unweighted one, token by token: `applyWeights` scales dL/dℓ. That is exact when w is constant
+ * over each completion's tokens, or when each token's loss depends on its own log-prob only (token-level
+ * importance ratios): per-token weights with GSPO's sequence-level ratio are refused (see createRollout).
  */
 import type { ImportanceSamplingMode } from "./config.js";
 
@@ -21,13 +24,19 @@ export function slotLogprobs(promptLengths: readonly number[], logprobs: readonl
   return out;
 }
 
-/** [B*T] weights (1 outside the mask) from the trainer's and the sampler's log-probs of the same tokens. */
-export function importanceWeights(trainer: ArrayLike<number>, sampler: ArrayLike<number>, mask: ArrayLike<number>, o: ImportanceOptions): Float32Array {
+/**
+ * [B*T] weights (1 outside the mask) from the trainer's and the sampler's log-probs of the same tokens; T slots
+ * per row. Sequence modes use one ratio per row, exp(Σ_t m·(ℓ_trainer − ℓ_sampler)), for all its tokens.
+ */
+export function importanceWeights(trainer: ArrayLike<number>, sampler: ArrayLike<number>, mask: ArrayLike<number>, T: number, o: ImportanceOptions): Float32Array {
   const w = new Float32Array(mask.length).fill(1);
-  for (let i = 0; i < mask.length; i++) {
-    if (!mask[i]) continue;
-    const r = Math.exp(trainer[i] - sampler[i]);
-    w[i] = o.mode === "token_truncate" ? Math.min(r, o.cap) : r <= o.cap ? r : 0;
+  const cut = (r: number) => (o.mode.endsWith("truncate") ? Math.min(r, o.cap) : r <= o.cap ? r : 0);
+  const perSequence = o.mode.startsWith("sequence");
+  for (let row = 0; row < mask.length; row += T) {
+    let sum = 0;
+    if (perSequence) for (let i = row; i < row + T; i++) if (mask[i]) sum += trainer[i] - sampler[i];
+    const rowWeight = cut(Math.exp(sum));
+    for (let i = row; i < row + T; i++) if (mask[i]) w[i] = perSequence ? rowWeight : cut(Math.exp(trainer[i] - sampler[i]));
   }
   return w;
 }

@@ -10,13 +10,13 @@ import type { SaveOptions } from "../../model/io/hf.js";
 import { savePretrained } from "../../model/io/pretrained.js";
 import { generate, type Generation } from "../../sample/generate.js";
 import type { RolloutConfig } from "./config.js";
-import { RolloutResponseError } from "./errors.js";
+import { RolloutConfigError, RolloutResponseError } from "./errors.js";
 import { JsonClient } from "./http.js";
 import type { ImportanceOptions } from "./importance.js";
 import { openaiGenerate, type RolloutSampling } from "./openai.js";
 
 export { RolloutConfigSchema, type RolloutConfig } from "./config.js";
-export { RolloutRequestError, RolloutResponseError } from "./errors.js";
+export { RolloutConfigError, RolloutRequestError, RolloutResponseError } from "./errors.js";
 export { importanceWeights, applyWeights, slotLogprobs, ImportanceStats, type ImportanceOptions } from "./importance.js";
 export type { RolloutSampling } from "./openai.js";
 
@@ -37,12 +37,16 @@ export interface RolloutContext {
   /** How the saved folder gets its tokenizer files (savePretrained's options). */
   save: SaveOptions;
   log: (message: string) => void;
+  /** The loss's importance-ratio level (GRPO's importance_sampling_level); token weights need "token". */
+  ratioLevel?: "token" | "sequence";
 }
 
 export function createRollout(c: RolloutConfig, ctx: RolloutContext): Rollout {
   if (c.backend === "local") {
     return { correction: null, sync: async () => {}, generate: async (prompts, s) => generate(ctx.policy, ctx.tokenizer, prompts, s) };
   }
+  if (c.importance_sampling_correction && c.importance_sampling_mode.startsWith("token") && ctx.ratioLevel === "sequence")
+    throw new RolloutConfigError(`rollout.importance_sampling_mode ${c.importance_sampling_mode} weights tokens one by one, which GSPO's sequence-level ratio (grpo.importance_sampling_level: sequence) cannot take exactly: use sequence_truncate or sequence_mask`);
   const baseUrl = c.base_url!.replace(/\/+$/, "");
   const client = new JsonClient({
     timeoutMs: c.timeout_ms, maxRetries: c.max_retries, backoffMs: c.retry_backoff_ms, maxConcurrency: c.max_concurrency,
