@@ -10,10 +10,17 @@ test("GRPO with the openai rollout backend against `move37 serve` learns the mic
   const model = byteModelFolder(root);
   const local = metricsOf(await runTrainer("grpo", microRecipe(model), { root, runName: "local" })).filter(r => r.reward !== undefined);
   const server = await spawnServe(model);
-  let remote;
+  let remote, stale;
   try {
     remote = metricsOf(await runTrainer("grpo", microRecipe(model, { rollout: { backend: "openai", base_url: server.url, max_concurrency: 2 } }), { root, runName: "openai" }))
       .filter(r => r.reward !== undefined);
+    // Without reloads the server keeps the trained weights of that run while the trainer starts afresh: the
+    // sampler's log-probs are then far from the trainer's, and the correction must change the step.
+    const oneStep = (correction: boolean) => microRecipe(model, {
+      grpo: { ...microRecipe(model).grpo, max_steps: 1 },
+      rollout: { backend: "openai", base_url: server.url, reload_endpoint: null, importance_sampling_correction: correction },
+    });
+    stale = await Promise.all([true, false].map(async on => metricsOf(await runTrainer("grpo", oneStep(on), { root, runName: `stale-${on}` })).find(r => r.reward !== undefined)!));
   } finally {
     await server.stop();
   }
@@ -32,4 +39,10 @@ test("GRPO with the openai rollout backend against `move37 serve` learns the mic
     assert.ok(Math.abs(r["sampling/importance_sampling_ratio/mean"] - 1) < 1e-3);
   }
   assert.equal(local[0]["sampling/importance_sampling_ratio/mean"], undefined, "in-process sampling applies no correction");
+  const [on, off] = stale;
+  assert.equal(on.reward, off.reward);
+  assert.ok(on["sampling/sampling_logp_difference/mean"] > 0.5, `stale weights: logp difference ${on["sampling/sampling_logp_difference/mean"]}`);
+  assert.ok(on["sampling/importance_sampling_ratio/mean"] < 0.9);
+  assert.equal(off["sampling/importance_sampling_ratio/mean"], undefined);
+  assert.ok(Math.abs(on.grad_norm - off.grad_norm) > 1e-3 * off.grad_norm, `grad norm with correction ${on.grad_norm}, without ${off.grad_norm}`);
 });
