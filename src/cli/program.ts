@@ -24,8 +24,9 @@ import { register as distill } from "./distill.js";
 import { register as pipeline } from "./pipeline.js";
 import { register as serve } from "./serve.js";
 import { register as rewardServer } from "./reward-server.js";
+import { register as selfplayWorker } from "./selfplay-worker.js";
 
-const VERBS = [train, pipeline, distill, verify, rewardServer, evaluate, sample, prefs, generate, chat, serve, exportModel, selfplay, arena, play, agent, runs, recipes, config, dashboard, bench, doctor];
+const VERBS = [train, pipeline, distill, verify, rewardServer, evaluate, sample, prefs, generate, chat, serve, exportModel, selfplay, selfplayWorker, arena, play, agent, runs, recipes, config, dashboard, bench, doctor];
 
 export function buildProgram(): Command {
   const program = new Command("move37")

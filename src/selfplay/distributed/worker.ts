@@ -1,0 +1,79 @@
+// A self-play worker: fetches the trainer's current network from Redis whenever its version changes,
+// plays games with MCTS (the same playSelfPlayGames as in-process AlphaZero) and pushes each finished
+// batch in one LPUSH. It keeps no state worth saving: killed at any moment, it loses only the games it
+// was playing (`concurrency` of them, 1 by default in the workers' config).
+import { randomBytes } from "node:crypto";
+import { hostname } from "node:os";
+import { Redis } from "ioredis";
+import { getBackend } from "../../engine/index.js";
+import { networkEvaluator } from "../evaluator.js";
+import { getGame } from "../games/index.js";
+import type { Game } from "../games/game.js";
+import { Network } from "../network.js";
+import { Rng } from "../rng.js";
+import { playSelfPlayGames } from "../selfplay-games.js";
+import { DEFAULT_PREFIX, keysFor } from "./keys.js";
+import { pushGames } from "./queue.js";
+import { GameRecorder, type GameRecord } from "./record.js";
+import { fetchWeights, weightsVersion, WeightsError, type WorkerConfig } from "./weights.js";
+
+export interface WorkerOptions {
+  redisUrl: string;
+  prefix?: string;
+  /** Names this worker in game ids and logs. Default host-pid. */
+  id?: string;
+  seed?: number;
+  /** Stop after this many games (default: until the signal aborts). */
+  maxGames?: number;
+  backend?: "auto" | "native" | "reference";
+  signal?: AbortSignal;
+  /** Called after each push with the games it held. */
+  onGames?: (records: GameRecord[]) => void;
+}
+
+const sleep = (ms: number) => new Promise(r => setTimeout(r, ms));
+
+export async function runWorker(opts: WorkerOptions): Promise<{ games: number }> {
+  const keys = keysFor(opts.prefix ?? DEFAULT_PREFIX);
+  const worker = opts.id ?? `${hostname()}-${process.pid}`;
+  const rng = new Rng(opts.seed ?? randomBytes(4).readUInt32LE(0));
+  const backend = getBackend(opts.backend ?? "auto");
+  // a worker waits out a Redis restart instead of failing its commands
+  const redis = new Redis(opts.redisUrl, { maxRetriesPerRequest: null });
+  let net: Network | undefined, game: Game | undefined, config: WorkerConfig | undefined, version = -1;
+  let played = 0, seq = 0;
+  const stopped = () => opts.signal?.aborted || (opts.maxGames !== undefined && played >= opts.maxGames);
+  try {
+    while (!stopped()) {
+      const v = await weightsVersion(redis, keys);
+      if (v === null) { await sleep(250); continue; } // no trainer yet
+      if (v !== version) {
+        const w = await fetchWeights(redis, keys);
+        if (!w) continue;
+        if (!net || !config || config.game !== w.config.game || JSON.stringify(config.network) !== JSON.stringify(w.config.network)) {
+          game = getGame(w.config.game);
+          net = new Network({ ...w.config.network, inputSize: game.inputSize, actions: game.actions }, backend);
+        }
+        if (w.params.length !== net.size) throw new WeightsError(`${w.params.length} parameters for a network of ${net.size}`);
+        net.params.set(w.params);
+        ({ version, config } = w);
+      }
+      if ((await redis.llen(keys.games)) >= config!.max_queued_games) { await sleep(100); continue; } // the trainer is behind
+      const c = config!, g = game!;
+      const n = Math.min(c.concurrency, opts.maxGames === undefined ? Infinity : opts.maxGames - played);
+      const recorder = new GameRecorder(g, n);
+      playSelfPlayGames(g, networkEvaluator(g, net!), {
+        games: n, concurrency: n, simulations: c.simulations, cPuct: c.c_puct, dirichletAlpha: c.dirichlet_alpha,
+        dirichletWeight: c.dirichlet_weight, temperatureMoves: c.temperature_moves,
+      }, rng, recorder);
+      const records = recorder.games().map(p => ({ id: `${worker}:${seq++}:${randomBytes(4).toString("hex")}`, worker, version, game: g.name, ...p }));
+      await pushGames(redis, keys, records);
+      played += records.length;
+      opts.onGames?.(records);
+      await new Promise(r => setImmediate(r)); // lets SIGTERM reach the signal between batches
+    }
+  } finally {
+    redis.disconnect();
+  }
+  return { games: played };
+}
