@@ -7,3 +7,4 @@ import "../train/sft.js";
 import "../train/distill.js";
 import "../train/pipeline.js";
 import "../train/reward-model.js";
+import "../train/reward-model-experiment.js";

@@ -102,7 +102,7 @@ function clipGlobal(backend: Backend, rm: RewardModel, maxNorm: number): number 
 }
 
 export const rewardModel = registerTrainer({
-  name: "reward_model",
+  name: "reward-model",
   description: "reward model from preference pairs (prompt, chosen, rejected): scalar head on the transformer, Bradley–Terry loss, held-out pair accuracy (RLHF's reward model)",
   schema: RewardModelConfigSchema,
   async run(c, run, ctx) {

@@ -39,7 +39,7 @@ test("the reward model learns 'contains X' to > 95% held-out pair accuracy and i
   const file = join(root, "pairs.jsonl");
   writeFileSync(file, containsXPairs(560, 1).map(p => JSON.stringify(p)).join("\n") + "\n");
   const out = join(root, "rm");
-  const run = await runTrainer("reward_model", recipe(model, file, { output_dir: out }), { root });
+  const run = await runTrainer("reward-model", recipe(model, file, { output_dir: out }), { root });
   const report = readJson(join(run.dir, "report.json"));
   assert.ok(report.eval_pairs >= 64 && report.train_pairs + report.eval_pairs === 560);
   assert.ok(report.before.accuracy < 0.8, `an untrained head should be near chance, got ${report.before.accuracy}`);
@@ -64,9 +64,9 @@ test("reward-model training resumed from a checkpoint continues exactly as the u
   const file = join(root, "pairs.jsonl");
   writeFileSync(file, containsXPairs(120, 2).map(p => JSON.stringify(p)).join("\n") + "\n");
   const r = recipe(model, file, { eval_size: 16, max_steps: 6, save_steps: 2, eval_every: 3, optimizer: { learning_rate: 1e-3, weight_decay: 0.1, max_grad_norm: 0.5 } });
-  const straight = metricsOf(await runTrainer("reward_model", r, { root, runName: "straight" })).filter(x => x.loss !== undefined);
-  const cut = await runTrainer("reward_model", r, { root, runName: "cut", abortAfterLog: 3 });
-  const resumed = metricsOf(await runTrainer("reward_model", r, { root, resumeDir: cut.dir })).filter(x => x.loss !== undefined);
+  const straight = metricsOf(await runTrainer("reward-model", r, { root, runName: "straight" })).filter(x => x.loss !== undefined);
+  const cut = await runTrainer("reward-model", r, { root, runName: "cut", abortAfterLog: 3 });
+  const resumed = metricsOf(await runTrainer("reward-model", r, { root, resumeDir: cut.dir })).filter(x => x.loss !== undefined);
   assert.equal(resumed.length, 6);
   for (let i = 0; i < 6; i++) {
     assert.equal(resumed[i].loss, straight[i].loss, `step ${i + 1} loss`);

@@ -32,7 +32,7 @@ test("GRPO with the learned reward model raises the learned reward (and here the
   const pairs = join(root, "pairs.jsonl");
   writeFileSync(pairs, lowercasePairs(400, 1).map(p => JSON.stringify(p)).join("\n") + "\n");
   const rmDir = join(root, "rm");
-  const rmRun = await runTrainer("reward_model", {
+  const rmRun = await runTrainer("reward-model", {
     model: policy, train_file: pairs, eval_size: 48, max_length: 64, per_device_train_batch_size: 16, num_train_epochs: 4,
     optimizer: { learning_rate: 3e-3, weight_decay: 0, max_grad_norm: 1 }, schedule: { lr_scheduler_type: "constant" }, center_rewards_coefficient: 0.01,
     eval_every: 0, save_steps: 0, seed: 1, output_dir: rmDir,
