@@ -190,6 +190,28 @@ export function epochBatches(lengths: readonly number[], batchSize: number, seed
   return groupByLength ? shuffle(batches, mixSeed(seed, epoch, 1)) : batches;
 }
 
+export interface BatchingOptions { batchSize: number; packing: boolean; maxLength: number; groupByLength: boolean; seed: number; padId: number }
+
+/**
+ * The trainer's micro-batches: rows are single examples, or packed rows of several (packed once; epochs reorder
+ * the rows). Micro-batch m is batch (m mod perEpoch) of epoch ⌊m / perEpoch⌋, a function of (seed, m) alone.
+ */
+export function trainingBatches(examples: readonly SFTExample[], o: BatchingOptions): { rows: number; perEpoch: number; at(m: number): SFTBatch } {
+  const rows = o.packing ? packExamples(examples, o.maxLength).map(r => r.map(i => examples[i])) : examples.map(e => [e]);
+  const perEpoch = Math.ceil(rows.length / o.batchSize);
+  const lengths = rows.map(r => r.reduce((n, e) => n + e.ids.length, 0));
+  const epochs = new Map<number, number[][]>(); // at most the two epochs one optimizer step can span
+  const at = (m: number): SFTBatch => {
+    const epoch = Math.floor(m / perEpoch);
+    if (!epochs.has(epoch)) {
+      for (const e of epochs.keys()) if (e < epoch - 1) epochs.delete(e);
+      epochs.set(epoch, epochBatches(lengths, o.batchSize, o.seed, epoch, o.groupByLength));
+    }
+    return makePackedBatch(epochs.get(epoch)![m % perEpoch].map(i => rows[i]), o.padId, o.packing);
+  };
+  return { rows: rows.length, perEpoch, at };
+}
+
 /** Deterministic split: `evalSize` rows held out, the rest for training. */
 export function splitRows<T>(rows: readonly T[], evalSize: number, seed: number): { train: T[]; eval: T[] } {
   if (evalSize >= rows.length) throw new SFTDataError(`eval_size ${evalSize} leaves no training rows out of ${rows.length}: lower eval_size or give eval_file`);

@@ -22,7 +22,7 @@ import { AdamW, AdamWConfigSchema } from "./optimizer.js";
 import { lrMultiplier, ScheduleConfigSchema } from "./schedule.js";
 import { loadLatestCheckpoint, saveCheckpoint } from "./checkpoint.js";
 import { arithmeticTraces, TracesConfigSchema } from "./sft-traces.js";
-import { epochBatches, loadSftJsonl, makeBatch, makePackedBatch, packExamples, splitRows, tokenizeRow, SFTDataError, type SFTBatch, type SFTExample } from "./sft-data.js";
+import { loadSftJsonl, makeBatch, splitRows, tokenizeRow, trainingBatches, SFTDataError, type SFTBatch, type SFTExample } from "./sft-data.js";
 
 export const SFTConfigSchema = z.object({
   /** The Hugging Face model folder to fine-tune. */
@@ -114,21 +114,10 @@ export const sft = registerTrainer({
     if (truncated > 0) ctx.log(`warning: ${truncated} rows are longer than max_length ${c.max_length} tokens and were cut`);
 
     const B = c.per_device_train_batch_size, N = c.gradient_accumulation_steps;
-    // Training rows: one example each, or packed rows of several (computed once; epochs reorder the rows).
-    const trainRows = c.packing ? packExamples(train, c.max_length).map(r => r.map(i => train[i])) : train.map(e => [e]);
-    const perEpoch = Math.ceil(trainRows.length / B);
+    const data = trainingBatches(train, { batchSize: B, packing: c.packing, maxLength: c.max_length, groupByLength: c.group_by_length, seed: c.seed, padId });
+    const perEpoch = data.perEpoch;
     const maxSteps = c.max_steps > 0 ? c.max_steps : Math.ceil(c.num_train_epochs * perEpoch / N);
-    const lengths = trainRows.map(r => r.reduce((n, e) => n + e.ids.length, 0));
-    const epochs = new Map<number, number[][]>(); // at most the two epochs one step can span
-    const microBatch = (m: number): SFTBatch => {
-      const epoch = Math.floor(m / perEpoch);
-      if (!epochs.has(epoch)) {
-        for (const e of epochs.keys()) if (e < epoch - 1) epochs.delete(e);
-        epochs.set(epoch, epochBatches(lengths, B, c.seed, epoch, c.group_by_length));
-      }
-      return makePackedBatch(epochs.get(epoch)![m % perEpoch].map(i => trainRows[i]), padId, c.packing);
-    };
-    const stepBatches = (step: number) => Array.from({ length: N }, (_, i) => microBatch(step * N + i));
+    const stepBatches = (step: number) => Array.from({ length: N }, (_, i) => data.at(step * N + i));
     // Held-out batches in length order: least padding, and the same batches at every evaluation.
     const evalBatches: SFTBatch[] = [];
     const byLength = evalSet.map((_, i) => i).sort((a, b) => evalSet[a].ids.length - evalSet[b].ids.length);
@@ -147,7 +136,7 @@ export const sft = registerTrainer({
     }
     const folder = { copyFrom: c.model };
     const save = () => saveCheckpoint(run.checkpointsDir, step, model, optimizer, state, { keep: c.save_total_limit, model: folder });
-    const packed = c.packing ? `, packed into ${trainRows.length} rows of ≤ ${c.max_length} positions` : "";
+    const packed = c.packing ? `, packed into ${data.rows} rows of ≤ ${c.max_length} positions` : "";
     ctx.log(`SFT: ${train.length} training examples${packed} (${perEpoch} batches of ${B} per epoch, ${N} per step), ${evalSet.length} held out, ${maxSteps} steps`);
     if (step === 0 && evalBatches.length > 0) run.logMetrics(0, { eval_loss: evalLoss() });
 

@@ -29,4 +29,4 @@ export function writeJsonl(path: string, rows: object[]): string {
 
 /** n rows of mixed lengths (every other prompt cut to its question), so several fit in one packed row. */
 export const mixedRows = (n: number, seed = 3) =>
-  traceRows(n, seed).map((r, i) => (i % 2 ? r : { ...r, prompt: r.prompt.replace(/^User: (.*?) Assistant: /, "$1 ") }));
+  traceRows(n, seed).map((r, i) => (i % 2 ? r : { ...r, prompt: String(r.prompt).replace(/^User: (.*?) Assistant: /, "$1 ") }));
