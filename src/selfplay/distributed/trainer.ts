@@ -8,7 +8,6 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { appendFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Redis } from "ioredis";
 import { z } from "zod";
 import { getBackend } from "../../engine/index.js";
 import { registerTrainer, yieldToEvents, type TrainerContext } from "../../recipes/registry.js";
@@ -64,6 +63,7 @@ export async function runDistributedAlphaZero(config: DistributedAlphaZeroConfig
   } else net.init(rng);
 
   const keys = keysFor(dist.prefix);
+  const { Redis } = await import("ioredis"); // loaded on use: the CLI imports this module to register the trainer
   const redis = new Redis(dist.redis, { maxRetriesPerRequest: null }), blocking = redis.duplicate();
   const workers: ChildProcess[] = [];
   try {

@@ -4,7 +4,6 @@
 // was playing (`concurrency` of them, 1 by default in the workers' config).
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
-import { Redis } from "ioredis";
 import { getBackend } from "../../engine/index.js";
 import { networkEvaluator } from "../evaluator.js";
 import { getGame } from "../games/index.js";
@@ -39,6 +38,7 @@ export async function runWorker(opts: WorkerOptions): Promise<{ games: number }>
   const rng = new Rng(opts.seed ?? randomBytes(4).readUInt32LE(0));
   const backend = getBackend(opts.backend ?? "auto");
   // a worker waits out a Redis restart instead of failing its commands
+  const { Redis } = await import("ioredis"); // loaded on use: it costs every CLI start ~0.3-0.9 s otherwise
   const redis = new Redis(opts.redisUrl, { maxRetriesPerRequest: null });
   let net: Network | undefined, game: Game | undefined, config: WorkerConfig | undefined, version = -1;
   let played = 0, seq = 0;
