@@ -8,9 +8,10 @@
  * example attends only to itself). With gradient_accumulation_steps = N the optimizer steps once per N
  * micro-batches, the loss normalised over all completion tokens of the N, so a step equals one N× larger batch.
  *
- * Step s reads micro-batches sN … sN + N − 1; micro-batch m is batch (m mod batches-per-epoch) of epoch
- * ⌊m / batches-per-epoch⌋, whose order derives from (seed, epoch) alone, so a resumed run sees exactly the
- * batches the uninterrupted run would have (SFT draws no other randomness).
+ * Steps read micro-batches in sequence (the count consumed is the data position, saved in checkpoints);
+ * micro-batch m is batch (m mod batches-per-epoch) of epoch ⌊m / batches-per-epoch⌋, whose order derives from
+ * (seed, epoch) alone, so a resumed run sees exactly the batches the uninterrupted run would have (SFT draws no
+ * other randomness).
  */
 import { z } from "zod";
 import { getBackend } from "../engine/index.js";
@@ -61,7 +62,11 @@ export const SFTConfigSchema = z.object({
 }).strict().refine(c => (c.train_file == null) !== (c.traces == null), { message: "give exactly one of train_file and traces (--traces=null drops a recipe's traces)", path: ["train_file"] });
 export type SFTConfig = z.output<typeof SFTConfigSchema>;
 
-interface SFTState { tokensSeen: number }
+interface SFTState {
+  tokensSeen: number;
+  /** Micro-batches consumed: the data position, so a resume may change gradient_accumulation_steps (absent in older checkpoints: step·N). */
+  microBatches?: number;
+}
 
 /**
  * Negative log-likelihood of the batch's trained targets (lossMask = 1) divided by `per` (default: their count,
@@ -117,7 +122,6 @@ export const sft = registerTrainer({
     const data = trainingBatches(train, { batchSize: B, packing: c.packing, maxLength: c.max_length, groupByLength: c.group_by_length, seed: c.seed, padId });
     const perEpoch = data.perEpoch;
     const maxSteps = c.max_steps > 0 ? c.max_steps : Math.ceil(c.num_train_epochs * perEpoch / N);
-    const stepBatches = (step: number) => Array.from({ length: N }, (_, i) => data.at(step * N + i));
     // Held-out batches in length order: least padding, and the same batches at every evaluation.
     const evalBatches: SFTBatch[] = [];
     const byLength = evalSet.map((_, i) => i).sort((a, b) => evalSet[a].ids.length - evalSet[b].ids.length);
@@ -129,10 +133,10 @@ export const sft = registerTrainer({
 
     const optimizer = new AdamW(model, backend, c.optimizer);
     let step = 0;
-    let state: SFTState = { tokensSeen: 0 };
+    let state: Required<SFTState> = { tokensSeen: 0, microBatches: 0 };
     if (ctx.resume) {
       const restored = loadLatestCheckpoint<SFTState>(run.checkpointsDir, model, optimizer, ctx.log);
-      if (restored) { step = restored.step; state = restored.trainer; run.rewind(step); ctx.log(`resumed at step ${step}`); }
+      if (restored) { step = restored.step; state = { microBatches: step * N, ...restored.trainer }; run.rewind(step); ctx.log(`resumed at step ${step}`); }
     }
     const folder = { copyFrom: c.model };
     const save = () => saveCheckpoint(run.checkpointsDir, step, model, optimizer, state, { keep: c.save_total_limit, model: folder });
@@ -145,16 +149,17 @@ export const sft = registerTrainer({
     while (step < maxSteps && !ctx.signal.aborted) {
       await yieldToEvents(); // lets Ctrl-C reach ctx.signal
       const t0 = performance.now();
-      const micro = stepBatches(step);
+      const micro = Array.from({ length: N }, (_, i) => data.at(state.microBatches + i));
       model.flatGrads.fill(0);
       const loss = accumulateSftLoss(model, micro);
       const lr = c.optimizer.learning_rate * lrMultiplier(c.schedule, step, maxSteps);
       const { gradNorm } = optimizer.step(lr);
       step++;
       state.tokensSeen += micro.reduce((n, b) => n + b.numTokens, 0);
+      state.microBatches += N;
       const real = micro.reduce((n, b) => n + b.mask.reduce((s, x) => s + x, 0), 0), slots = micro.reduce((n, b) => n + b.B * b.T, 0);
       const metrics: Record<string, number | null> = {
-        loss, grad_norm: gradNorm, learning_rate: lr, epoch: step * N / perEpoch, num_tokens: state.tokensSeen,
+        loss, grad_norm: gradNorm, learning_rate: lr, epoch: state.microBatches / perEpoch, num_tokens: state.tokensSeen,
         padding_fraction: 1 - real / slots, tokens_per_second: real / ((performance.now() - t0) / 1000),
       };
       if (evalBatches.length > 0 && c.eval_every > 0 && (step % c.eval_every === 0 || step === maxSteps)) metrics.eval_loss = evalLoss();

@@ -69,6 +69,7 @@ test("packing + accumulation resumed after an interruption ends bit-identical to
   const [sa, sb] = [readJson(join(last(straight.dir), "state.json")), readJson(join(last(resumed.dir), "state.json"))];
   assert.deepEqual([sb.step, sb.optimizerT, sb.trainer], [sa.step, sa.optimizerT, sa.trainer]);
   assert.equal(sb.step, 10);
+  assert.equal(sb.trainer.microBatches, 20, "the data position (micro-batches consumed) is saved");
 });
 
 test("the evaluation loss is the mean NLL of the held-out split's completion tokens, disjoint from training", async () => {
