@@ -39,17 +39,22 @@ export type ScoreRequest = z.infer<typeof ScoreRequest>;
 /** End-of-sequence and padding tokens of common tokenizers: OpenRLHF decodes with them kept. */
 export const DEFAULT_STRIP_TOKENS = ["<|endoftext|>", "<|im_end|>", "<|eot_id|>", "<|end_of_text|>", "</s>", "<｜end▁of▁sentence｜>", "<pad>"];
 
+/** Characters of the prompt's end used to find a prompt OpenRLHF cut from the left (over-long prompts). */
+const PROMPT_TAIL = 128;
+
 /**
  * The response inside an OpenRLHF query: the text after the prompt (found anywhere, since left
- * padding may precede it), with trailing end/padding tokens removed. When the prompt is absent or not
+ * padding may precede it; when OpenRLHF cut an over-long prompt from the left, after its last
+ * PROMPT_TAIL characters), with trailing end/padding tokens removed. When the prompt is absent or not
  * found the whole query is judged, and `promptFound` says so.
  *   responseOf("<pad>Q: 2+3?A: <answer>5</answer><|im_end|>", "Q: 2+3?A: ", ["<|im_end|>"])  // "<answer>5</answer>"
  */
 export function responseOf(query: string, prompt: string | undefined, strip: readonly string[]): { response: string; promptFound: boolean } {
   let response = query, promptFound = false;
   if (prompt) {
-    const at = query.indexOf(prompt);
-    if (at >= 0) { response = query.slice(at + prompt.length); promptFound = true; }
+    const anchor = query.includes(prompt) ? prompt : prompt.slice(-PROMPT_TAIL);
+    const at = query.indexOf(anchor);
+    if (at >= 0) { response = query.slice(at + anchor.length); promptFound = true; }
   }
   for (let cut = true; cut;) {
     cut = false;

@@ -10,6 +10,9 @@ test("responseOf cuts the prompt (after any left padding) and trailing end/paddi
   // the prompt text may recur in the response: only its first occurrence is the prompt
   assert.equal(responseOf(`${prompt}say ${prompt}`, prompt, []).response, `say ${prompt}`);
   assert.deepEqual(responseOf("no prompt here</s>", "other", DEFAULT_STRIP_TOKENS), { response: "no prompt here", promptFound: false });
+  // an over-long prompt OpenRLHF cut from the left: found by its end
+  const long = "context ".repeat(100) + prompt;
+  assert.deepEqual(responseOf(long.slice(300) + "<answer>7</answer>", long, DEFAULT_STRIP_TOKENS), { response: "<answer>7</answer>", promptFound: true });
   assert.deepEqual(responseOf("whole query", undefined, []), { response: "whole query", promptFound: false });
 });
 
