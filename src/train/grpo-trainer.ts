@@ -35,7 +35,7 @@ import { lrMultiplier, ScheduleConfigSchema } from "./schedule.js";
 import { loadLatestCheckpoint, saveCheckpoint } from "./checkpoint.js";
 import { scoreCompletions, type ScoredRewards } from "./rewarding.js";
 import { evaluate, type EvalResult } from "./evaluate.js";
-import { rewardModelExamples, useRewardModel } from "../rewards/reward-model.js";
+import { modelRewardExamples, useModelRewards } from "../rewards/reward-model.js";
 import { createRollout, RolloutConfigSchema, applyWeights, importanceWeights, slotLogprobs, ImportanceStats, type ImportanceOptions } from "./rollout/index.js";
 
 export const PromptConfigSchema = z.object({
@@ -142,7 +142,7 @@ export const grpo = registerTrainer({
     const { model } = loadPretrained(c.model, backend);
     const tok = loadTokenizer(c.model);
     const fmt = promptFormat(c.prompt, tok);
-    useRewardModel(c.reward_model, g.reward_funcs, c.backend);
+    useModelRewards(g.reward_funcs, { rewardModel: c.reward_model, policy: c.model, temperature: g.temperature, backend: c.backend });
     const split = trainEvalSplit(makeTask(c.task), { train_seed: c.train_seed, eval_seed: c.eval_seed, eval_size: c.eval_size });
     const optimizer = new AdamW(model, backend, { learning_rate: g.learning_rate, max_grad_norm: g.max_grad_norm, adam_beta2: c.adam_beta2, weight_decay: c.weight_decay });
     const weights = rewardWeightsOf(g);
@@ -183,7 +183,7 @@ export const grpo = registerTrainer({
         numReturnSequences: g.num_generations, seed: mixSeed(g.seed, step), stop: fmt.stop, eosTokenIds: eosIds,
       });
       const t1 = performance.now();
-      const scored = await scoreCompletions(g.reward_funcs, gens.map(x => fmt.completion(x)), rewardModelExamples(g.reward_funcs, gens, examples, fmt.text, tok));
+      const scored = await scoreCompletions(g.reward_funcs, gens.map(x => fmt.completion(x)), modelRewardExamples(g.reward_funcs, gens, examples, fmt, tok));
       const rewards = combineRewards(scored.table, weights);
       const adv = computeAdvantages(rewards, g.num_generations, g.scale_rewards);
       const t2 = performance.now();

@@ -9,8 +9,12 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import "../../src/recipes/trainers.js";
 import { getReward, scoreBatch } from "../../src/rewards/registry.js";
-import { RewardModelConfigError, useRewardModel } from "../../src/rewards/reward-model.js";
+import { RewardModelConfigError, useModelRewards, modelRewardExamples } from "../../src/rewards/reward-model.js";
 import { makeRng } from "../../src/tasks/rng.js";
+import { getBackend } from "../../src/engine/index.js";
+import { loadPretrained } from "../../src/model/io/pretrained.js";
+import { loadTokenizer } from "../../src/tokenizer/load.js";
+import { generate } from "../../src/sample/generate.js";
 import { tinyR1Prompt } from "../../src/tasks/index.js";
 import { byteModelFolder, microRecipe } from "../train/grpo-micro.js";
 import { runTrainer, metricsOf, readJson, tempRoot } from "../train/trainer-harness.js";
@@ -54,8 +58,35 @@ test("GRPO with the learned reward model raises the learned reward (and here the
 });
 
 test("reward_model: listed without a folder is a named error; without prompt fields it cannot judge (null)", async () => {
-  assert.throws(() => useRewardModel(undefined, ["reward_model"]), RewardModelConfigError);
-  useRewardModel(undefined, ["math"]); // not listed: nothing to load
+  assert.throws(() => useModelRewards(["reward_model"], { policy: "unused", temperature: 1 }), RewardModelConfigError);
+  useModelRewards(["math"], { policy: "unused", temperature: 1 }); // not listed: nothing to load
   assert.ok(getReward("reward_model").batch);
   assert.deepEqual(await scoreBatch("reward_model", ["<think>x</think><answer>1</answer>"], [{ answer: "1" }]), [null]);
+  assert.deepEqual(await scoreBatch("kl_penalty", ["x"], [{ answer: "1" }]), [null]);
+});
+
+test("kl_penalty: zero for samples of the reference itself, the same alone as in a batch, and negative once GRPO moves the policy", async () => {
+  const root = tempRoot("kl");
+  const policy = byteModelFolder(root);
+  useModelRewards(["kl_penalty"], { policy, temperature: 0.9 });
+  const { model } = loadPretrained(policy, getBackend("auto"));
+  const tok = loadTokenizer(policy);
+  const problems = [{ question: "1+2=?" }, { question: "3+4+5=?" }];
+  const fmt = { text: (ex: { question: string }) => tinyR1Prompt(ex.question), encode: (ex: { question: string }) => tok.encode(tinyR1Prompt(ex.question), { addSpecialTokens: false }) };
+  const gens = generate(model, tok, problems.map(fmt.encode), { maxNewTokens: 12, temperature: 0.9, numReturnSequences: 3, seed: 4 });
+  const examples = modelRewardExamples(["kl_penalty"], gens, problems, fmt, tok);
+  const all = await scoreBatch("kl_penalty", gens.map(g => g.text), examples);
+  for (const v of all) assert.ok(v !== null && Math.abs(v) < 1e-3, `KL of the reference against itself: ${v}`);
+  // a completion scored alone equals its score in the batch (offsets and padding)
+  const tampered = examples.map((e, i) => ({ ...e, sampling_logprobs: ((e as Record<string, unknown>).sampling_logprobs as number[]).map((x, j) => x + (i === 4 ? 0.1 * j : 0)) }));
+  const n = gens[4].ids.length;
+  const batch = await scoreBatch("kl_penalty", gens.map(g => g.text), tampered), alone = await scoreBatch("kl_penalty", [gens[4].text], [tampered[4]]);
+  assert.ok(Math.abs(batch[4]! - alone[0]!) < 1e-6 && Math.abs(batch[4]! - (all[4]! - 0.1 * n * (n - 1) / 2)) < 1e-3, `${batch[4]} vs ${alone[0]}`);
+
+  const run = await runTrainer("grpo", microRecipe(policy, {
+    grpo: { ...microRecipe(policy).grpo, reward_funcs: ["lowercase", "kl_penalty"], reward_weights: [1, 0.02], max_steps: 10 },
+  }), { root });
+  const rows = metricsOf(run).filter(r => r.reward !== undefined), kl = "rewards/kl_penalty/mean";
+  assert.ok(Math.abs(rows[0][kl]) < 1e-3, `step 1 samples the reference: ${rows[0][kl]}`);
+  assert.ok(rows.at(-1)![kl] < -0.05, `the policy has moved away from the reference: ${rows.at(-1)![kl]}`);
 });
