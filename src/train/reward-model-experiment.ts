@@ -29,7 +29,7 @@ import type { Run, RunInfo } from "../runs/run.js";
 import { writeFileAtomic, writeJsonAtomic } from "../runs/atomic.js";
 import { TaskConfigSchema, makeTask, trainEvalSplit, mixSeed } from "../tasks/index.js";
 import { formatTable } from "../cli/table.js";
-import { REWARD_MODEL_REWARD, generatedText, scoreTexts } from "../rewards/reward-model.js";
+import { KL_PENALTY_REWARD, REWARD_MODEL_REWARD, generatedText, scoreTexts } from "../rewards/reward-model.js";
 import { MissingModelError, promptFormat, PromptConfigSchema } from "./grpo-trainer.js";
 import { checkpointDirs } from "./checkpoint.js";
 import { scoreCompletions } from "./rewarding.js";
@@ -72,6 +72,8 @@ export const ExperimentConfigSchema = z.object({
   reward_model: z.record(z.string(), z.unknown()).default({}),
   /** GRPO keys shared by both arms (grpo.reward_funcs and reward_weights are set per arm). */
   grpo: z.record(z.string(), z.unknown()),
+  /** β of InstructGPT's KL-in-reward for the rlhf arm (the kl_penalty reward at this weight; 0 = pure reward model). */
+  kl_coef: z.number().nonnegative().default(0),
   /** Wall-minute cap of each GRPO run (0 = none): the same budget for both. */
   max_minutes: z.number().nonnegative().default(0),
   /** Measure the held-out set every N GRPO steps (each arm keeps a checkpoint there). */
@@ -93,7 +95,9 @@ function rewardModelConfig(c: ExperimentConfig, trainFile: string, outputDir: st
 /** One arm's GRPO recipe: the shared keys, the held-out set, every checkpoint kept, and its own trained reward. */
 function armConfig(c: ExperimentConfig, arm: Arm, rmDir: string): Record<string, unknown> {
   const h = c.heldout, rule = h.accuracy_reward;
-  const rewards = arm === "rl" ? { reward_funcs: [rule, REWARD_MODEL_REWARD], reward_weights: [1, 0] } : { reward_funcs: [REWARD_MODEL_REWARD, rule], reward_weights: [1, 0] };
+  const kl = arm === "rlhf" && c.kl_coef > 0 ? { funcs: [KL_PENALTY_REWARD], weights: [c.kl_coef] } : { funcs: [], weights: [] };
+  const rewards = arm === "rl" ? { reward_funcs: [rule, REWARD_MODEL_REWARD], reward_weights: [1, 0] }
+    : { reward_funcs: [REWARD_MODEL_REWARD, ...kl.funcs, rule], reward_weights: [1, ...kl.weights, 0] };
   return {
     model: c.model, task: h.task, train_seed: h.train_seed, eval_seed: h.eval_seed, eval_size: h.eval_size, prompt: h.prompt,
     accuracy_reward: rule, format_reward: h.format_reward, eval_sampled: false, reward_model: rmDir,

@@ -20,6 +20,7 @@ const recipe = (model: string) => ({
   reward_model: { eval_size: 16, max_length: 96, per_device_train_batch_size: 16, num_train_epochs: 4, optimizer: { learning_rate: 3e-3, weight_decay: 0 }, eval_every: 0, save_steps: 0 },
   grpo: { num_generations: 8, prompts_per_step: 4, learning_rate: 0.02, max_steps: 12, seed: 7 },
   eval_every: 6,
+  kl_coef: 0.01,
 });
 
 test("rlhf-vs-rl at a tiny budget: both arms from one base, measured at every checkpoint on one held-out set; resume reuses it all", async () => {
@@ -40,7 +41,8 @@ test("rlhf-vs-rl at a tiny budget: both arms from one base, measured at every ch
   assert.ok(rlhf > b + 0.1 && rlhf > rl, `RM score: base ${b}, rl ${rl}, rlhf ${rlhf}`);
   // the rlhf arm trained on the reward model and logged the rule reward beside it (weight 0), and the rl arm the reverse
   const rlhfRows = metricsOf({ dir: join(run.dir, "rlhf") } as never).filter(r => r.reward !== undefined);
-  assert.ok(Math.abs(rlhfRows[0].reward - rlhfRows[0]["rewards/reward_model/mean"]) < 1e-9 && `rewards/${DIGIT_REWARD}/mean` in rlhfRows[0]);
+  assert.ok(`rewards/${DIGIT_REWARD}/mean` in rlhfRows[0] && "rewards/kl_penalty/mean" in rlhfRows[0]);
+  for (const r of rlhfRows) assert.ok(Math.abs(r.reward - (r["rewards/reward_model/mean"] + 0.01 * r["rewards/kl_penalty/mean"])) < 1e-9, "rlhf reward = RM + β·KL penalty");
   const rows = metricsOf(run);
   for (const k of ["rl/accuracy", "rl/rm_score", "rl/mean_length", "rlhf/accuracy", "rlhf/rm_score", "rlhf/mean_length"]) assert.ok(rows.some(r => k in r), `metric ${k}`);
 
