@@ -2,7 +2,7 @@ import type { Rng } from "../tasks/rng.js";
 import { chainDerivation, chainText, chainValue, type Chain } from "../tasks/arithmetic.js";
 import { countdownQuestion, equationSteps, randomAttempt } from "../tasks/countdown.js";
 import type { Example } from "../tasks/types.js";
-import { filler, NAMES, paragraph, sentence, tagPair } from "./words.js";
+import { filler, NAMES, novelTag, paragraph, sentence, tagPair } from "./words.js";
 
 /**
  * One function per corpus genre: (rng, problem) → document text. Together they give the base model the
@@ -99,6 +99,25 @@ export function format({ rng, chain }: GenreContext): string {
   return `${q}${question(chain)} ${instr}${r}<${a}>${chainDerivation(chain)}</${a}><${b}>${chainValue(chain)}</${b}>`;
 }
 
+/**
+ * Repetition of strings the model has never seen: made-up words said again, spelled, listed twice, or tags
+ * nested and closed in reverse order. Copying an arbitrary letter string is the skill that closing a tag (or
+ * writing a tag an instruction names) rests on; a base trained without this genre copied only the first letter
+ * of a made-up tag name ("<mihqhgh>13</mizsll>").
+ */
+export function copy({ rng }: GenreContext): string {
+  const words = Array.from({ length: rng.int(1, 4) }, () => novelTag(rng));
+  const list = words.join(rng.pick([" ", ", "]));
+  const [t, u] = tagPair(rng, 0.9);
+  return rng.pick([
+    () => `Repeat after me: ${list}. ${rng.pick(["", "Okay: ", "Sure. "])}${list}.`,
+    () => `${rng.pick(NAMES)} ${rng.pick(["named the boat", "wrote", "called the dog", "said"])} "${words[0]}". ${filler(rng, 2)} ${rng.pick(["Again:", "It was", "The name:"])} "${words[0]}".`.replace(/ +/g, " "),
+    () => `The code is ${words[0]}. ${filler(rng, 1)} Enter ${words[0]} to open.`.replace(/ +/g, " "),
+    () => `<${t}><${u}>${sentence(rng)}</${u}> ${list}</${t}>`,
+    () => `Words: ${list}. Backwards: ${[...words].reverse().join(", ")}.`,
+  ])();
+}
+
 /** Plain background prose, sometimes with inline markup. */
 export function text({ rng }: GenreContext): string {
   const p = paragraph(rng);
@@ -131,5 +150,5 @@ export function countdown({ rng, countdown: draw }: GenreContext): string {
   ]);
 }
 
-export const GENRES = { direct, prose, steps, dialog, markup, bridge, format, text, countdown } as const;
+export const GENRES = { direct, prose, steps, dialog, markup, bridge, format, copy, text, countdown } as const;
 export type Genre = keyof typeof GENRES;

@@ -64,7 +64,7 @@ test("held-out problems can be kept out of the corpus", () => {
 });
 
 test("countdown genre (opt-in): every tried step is right, the found equation uses each number once and hits the target", () => {
-  const only = { direct: 0, prose: 0, steps: 0, dialog: 0, markup: 0, bridge: 0, format: 0, text: 0, countdown: 1 };
+  const only = { direct: 0, prose: 0, steps: 0, dialog: 0, markup: 0, bridge: 0, format: 0, copy: 0, text: 0, countdown: 1 };
   const cd = takeDocuments({ seed: 5, weights: only }, 1500);
   const evalExpr = (e: string) => Function(`"use strict"; return (${e});`)() as number;
   let yes = 0;
@@ -84,7 +84,7 @@ test("countdown genre (opt-in): every tried step is right, the found equation us
 });
 
 test("format following mostly names tags the model cannot have memorised, so copying them must be learned", () => {
-  const docs = takeDocuments({ seed: 5, weights: { direct: 0, prose: 0, steps: 0, dialog: 0, markup: 0, bridge: 0, text: 0, format: 1 } }, 2000);
+  const docs = takeDocuments({ seed: 5, weights: { direct: 0, prose: 0, steps: 0, dialog: 0, markup: 0, bridge: 0, text: 0, copy: 0, format: 1 } }, 2000);
   const names = new Set<string>();
   let novel = 0;
   for (const d of docs) {
@@ -103,4 +103,15 @@ test("format following mostly names tags the model cannot have memorised, so cop
     [...t].forEach(c => letters.add(c));
   }
   assert.equal(letters.size, 26, "made-up names use every letter, so any tag name can be copied");
+});
+
+test("copy genre repeats made-up strings exactly, so copying arbitrary letters is learnable", () => {
+  const docs = takeDocuments({ seed: 9, weights: { direct: 0, prose: 0, steps: 0, dialog: 0, markup: 0, bridge: 0, format: 0, text: 0, copy: 1 } }, 2000);
+  let repeats = 0;
+  for (const d of docs) {
+    const m = /^Repeat after me: (.+?)\. (?:Okay: |Sure\. )?(.+)\.$/.exec(d.text);
+    if (m) { assert.equal(m[2], m[1]); repeats++; }
+    for (const close of d.text.matchAll(/<\/(\w+)>/g)) assert.ok(d.text.includes(`<${close[1]}>`), `closing tag without its opening: ${d.text}`);
+  }
+  assert.ok(repeats > 250, `repeat documents: ${repeats}`);
 });
