@@ -16,7 +16,7 @@ import { join } from "node:path";
 import { z } from "zod";
 import type { Backend } from "../engine/backend.js";
 import type { ModelConfig } from "../model/config.js";
-import { Transformer } from "../model/transformer.js";
+import { BackwardBeforeForwardError, Transformer } from "../model/transformer.js";
 import { normalRng } from "../model/init.js";
 import type { FloatArray } from "../model/params.js";
 import { readHfConfig, readHfWeights, saveHfFolder } from "../model/io/hf.js";
@@ -77,7 +77,7 @@ export class RewardModel<F extends FloatArray = Float32Array> {
 
   /** Accumulates grads of the head (scoreGrad) and the trunk (trunk.flatGrads) from dL/drewards [B] of the last forward. */
   backward(drewards: ArrayLike<number>): void {
-    if (!this.saved) throw new Error("RewardModel.backward() before forward(): run forward on the batch first");
+    if (!this.saved) throw new BackwardBeforeForwardError();
     const { xf, last, B, T } = this.saved, H = this.config.hidden_size;
     const dxf = new (this.score.constructor as { new(n: number): F })(B * T * H);
     for (let b = 0; b < B; b++) {
