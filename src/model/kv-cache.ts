@@ -22,6 +22,13 @@ export class BadKeepRowsError extends Error {
   }
 }
 
+export class BadForkRowsError extends Error {
+  constructor(rows: number[], batch: number) {
+    super(`fork(${JSON.stringify(rows)}) names a row outside [0, ${batch}) or no row at all: pass the source row of every new row`);
+    this.name = "BadForkRowsError";
+  }
+}
+
 export class KVCacheImpl implements KVCache {
   batch: number;
   length = 0;
@@ -50,6 +57,16 @@ export class KVCacheImpl implements KVCache {
 
   keep(rows: number[]): void {
     if (new Set(rows).size !== rows.length || rows.some(r => !Number.isInteger(r) || r < 0 || r >= this.batch)) throw new BadKeepRowsError(rows, this.batch);
+    this.select(rows);
+  }
+
+  fork(rows: number[]): void {
+    if (rows.length === 0 || rows.some(r => !Number.isInteger(r) || r < 0 || r >= this.batch)) throw new BadForkRowsError(rows, this.batch);
+    this.select(rows);
+  }
+
+  /** New row i = old row rows[i] (keys, values, mask, position). */
+  private select(rows: number[]): void {
     const S = this.maxLen, row = S * this.K, n = rows.length;
     const pick = (a: FloatArray) => {
       const out = new this.Ctor(n * row);

@@ -15,6 +15,11 @@ export interface KVCache {
   readonly length: number;
   /** Keep only these rows, in this order (finished sequences leave the batch). */
   keep(rows: number[]): void;
+  /**
+   * Rebuild the batch from these rows, which may repeat: new row i is a copy of old row rows[i]. One prefill of a
+   * prompt then serves its n samples (GRPO's num_generations).
+   */
+  fork(rows: number[]): void;
 }
 
 export interface ForwardResult {

@@ -22,8 +22,11 @@ export interface Generation {
   finishReason: FinishReason;
 }
 
-/** One generated token; `text` is the new printable text (may be "" while UTF-8 or a possible stop string is pending). */
-export interface TokenEvent { prompt: number; sample: number; token: number; text: string; finishReason: FinishReason | null }
+/**
+ * One generated token; `text` is the new printable text (may be "" while UTF-8 or a possible stop string is pending);
+ * `logprob` is the token's entry in `Generation.logprobs`.
+ */
+export interface TokenEvent { prompt: number; sample: number; token: number; logprob: number; text: string; finishReason: FinishReason | null }
 
 export class GenerationError extends Error {
   constructor(message: string) { super(message); this.name = "GenerationError"; }
@@ -37,10 +40,12 @@ interface Row {
 
 /**
  * Batched generation with the KV cache. Prompts of different lengths are left-padded (valid = 0) into one prefill,
- * then every step feeds each unfinished row its last token. A row finishes on an EOS id, a stop string, or
- * maxNewTokens; finished rows leave the cache (`keep`), so steps shrink as sequences end. Results are in
+ * then every step feeds each unfinished row its last token. Rows with the same prompt ids (numReturnSequences
+ * samples, or a prompt given twice) share one prefill whose cache rows are forked. A row finishes on an EOS id, a stop
+ * string, or maxNewTokens; finished rows leave the cache (`keep`), so steps shrink as sequences end. Results are in
  * prompt-major order (prompt 0's samples first). Each sequence samples from its own seeded stream, so a seeded run
- * gives the same completions whatever the batch size.
+ * gives the same completions whatever the batch size; with `seeds`, prompt i's samples get the streams a call on
+ * prompt i alone with seed seeds[i] gives them.
  */
 export function generate(model: CausalLM, tokenizer: Tokenizer, prompts: readonly (readonly number[])[],
   options: SamplingOptions, onToken?: (e: TokenEvent) => void): Generation[] {
@@ -56,13 +61,15 @@ export function generate(model: CausalLM, tokenizer: Tokenizer, prompts: readonl
   if (longest + o.maxNewTokens > model.config.max_position_embeddings) {
     throw new GenerationError(`prompt (${longest} tokens) + maxNewTokens (${o.maxNewTokens}) exceeds the model's max_position_embeddings (${model.config.max_position_embeddings}): shorten the prompt or lower maxNewTokens`);
   }
+  if (o.seeds && o.seeds.length !== prompts.length) throw new GenerationError(`seeds holds ${o.seeds.length} seeds for ${prompts.length} prompts: give one seed per prompt`);
+  if (o.seeds && o.seed !== undefined) throw new GenerationError("both seed and seeds are set: give one seed for the run, or one per prompt");
   const seed = o.seed ?? Math.floor(Math.random() * 2 ** 32);
   const rows: Row[] = [];
   prompts.forEach((promptIds, prompt) => {
     for (let sample = 0; sample < o.numReturnSequences; sample++) {
       rows.push({
         prompt, sample, promptIds, ids: [], logprobs: [], text: "", emitted: 0, finishReason: null,
-        rng: Rng.forStream(seed, rows.length),
+        rng: o.seeds ? Rng.forStream(o.seeds[prompt], sample) : Rng.forStream(seed, rows.length),
         stream: new DecodeStream(tokenizer, { skipSpecialTokens: o.skipSpecialTokens }),
         seen: o.repetitionPenalty !== 1 ? new Set(promptIds) : null,
       });
@@ -80,16 +87,30 @@ export function generate(model: CausalLM, tokenizer: Tokenizer, prompts: readonl
 function decodeRows(model: CausalLM, rows: Row[], o: ResolvedSamplingOptions, eos: Set<number>, picker: TokenPicker,
   padId: number, onToken?: (e: TokenEvent) => void) {
   const V = model.config.vocab_size;
-  const T = Math.max(...rows.map(r => r.promptIds.length));
-  const cache = model.newCache(rows.length, T + o.maxNewTokens);
-  const tokens = new Int32Array(rows.length * T).fill(padId);   // [B, T] left-padded prompts
-  const valid = new Uint8Array(rows.length * T);                // [B, T] 0 on padding
-  rows.forEach((r, b) => {
-    const off = b * T + T - r.promptIds.length;
-    tokens.set(r.promptIds, off);
+  // each distinct prompt is prefilled once; src[b] is row b's prefill row
+  const index = new Map<string, number>(), distinct: (readonly number[])[] = [];
+  const src = rows.map(r => {
+    const key = r.promptIds.join();
+    let i = index.get(key);
+    if (i === undefined) { i = distinct.length; index.set(key, i); distinct.push(r.promptIds); }
+    return i;
+  });
+  const T = Math.max(...distinct.map(p => p.length));
+  const cache = model.newCache(distinct.length, T + o.maxNewTokens);
+  const tokens = new Int32Array(distinct.length * T).fill(padId);   // [P, T] left-padded prompts
+  const valid = new Uint8Array(distinct.length * T);                // [P, T] 0 on padding
+  distinct.forEach((p, b) => {
+    const off = b * T + T - p.length;
+    tokens.set(p, off);
     valid.fill(1, off, (b + 1) * T);
   });
-  let logits = model.decode(cache, tokens, valid, T);           // [B, V] at each row's last slot
+  let logits = model.decode(cache, tokens, valid, T);               // [P, V] at each prompt's last slot
+  if (distinct.length < rows.length) {
+    cache.fork(src);
+    const prefilled = logits;
+    logits = new Float32Array(rows.length * V);                     // [B, V]
+    src.forEach((i, b) => logits.set(prefilled.subarray(i * V, (i + 1) * V), b * V));
+  }
   let active = rows;
   const maxStop = Math.max(0, ...o.stop.map(s => s.length));
   for (;;) {
@@ -102,7 +123,7 @@ function decodeRows(model: CausalLM, rows: Row[], o: ResolvedSamplingOptions, eo
       advance(r, token, o, eos, maxStop);
       if (onToken) {
         const safe = r.finishReason ? r.text.length : Math.max(r.emitted, r.text.length - Math.max(0, maxStop - 1));
-        onToken({ prompt: r.prompt, sample: r.sample, token, text: r.text.slice(r.emitted, safe), finishReason: r.finishReason });
+        onToken({ prompt: r.prompt, sample: r.sample, token, logprob, text: r.text.slice(r.emitted, safe), finishReason: r.finishReason });
         r.emitted = safe;
       }
       if (!r.finishReason) keep.push(b);

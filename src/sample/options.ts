@@ -19,6 +19,11 @@ export const SamplingOptionsSchema = z.object({
   repetitionPenalty: z.number().positive().default(1),
   /** Makes a run reproducible; each sequence draws from its own stream. Default: a random seed. */
   seed: z.number().int().optional(),
+  /**
+   * One seed per prompt instead of `seed` (a server batching requests with their own seeds): prompt i's samples get
+   * the same streams as a call on prompt i alone with `seed: seeds[i]`.
+   */
+  seeds: z.array(z.number().int()).optional(),
   /** Stop when the completion text contains one of these; the text is cut before it (ids and log-probs keep the tokens). */
   stop: z.array(z.string().min(1)).default([]),
   /** End-of-sequence ids; default: the tokenizer's EOS and the model config's eos_token_id. */

@@ -12,6 +12,11 @@ class FakeCache implements KVCache {
     this.rows = rows.map(r => this.rows[r]);
     this.batch = rows.length;
   }
+  fork(rows: number[]) {
+    assert.ok(rows.length > 0 && rows.every(r => r >= 0 && r < this.batch), `fork(${rows}) names a missing row`);
+    this.rows = rows.map(r => [...this.rows[r]]);
+    this.batch = rows.length;
+  }
 }
 
 export interface FakeOptions { vocab: number; eos?: number | null; maxPos?: number; force?: (history: number[]) => number | null }

@@ -59,6 +59,22 @@ test("numReturnSequences gives n samples per prompt in prompt-major order", () =
   assert.deepEqual(greedy[0].ids, greedy[1].ids);
 });
 
+test("each distinct prompt is prefilled once and its cache rows are forked to its samples", () => {
+  const model = new FakeLM({ vocab: 258 });
+  const twice = [prompts[0], prompts[1], prompts[0]];
+  const out = generate(model, tok, twice, { maxNewTokens: 3, temperature: 0, numReturnSequences: 2 });
+  assert.deepEqual(model.batchSizes, [2, 6, 6], "one prefill row per distinct prompt, then all six rows");
+  // FakeLM's logits hash each row's whole history, so a wrong fork changes the continuation
+  const alone = twice.map(p => generate(new FakeLM({ vocab: 258 }), tok, [p], { maxNewTokens: 3, temperature: 0 })[0].ids);
+  assert.deepEqual(out.map(g => g.ids), [alone[0], alone[0], alone[1], alone[1], alone[2], alone[2]]);
+});
+
+test("per-prompt seeds: one per prompt, not with seed", () => {
+  const opts = { maxNewTokens: 4, temperature: 1 };
+  assert.throws(() => generate(new FakeLM({ vocab: 258 }), tok, prompts, { ...opts, seeds: [1, 2] }), /2 seeds for 4 prompts/);
+  assert.throws(() => generate(new FakeLM({ vocab: 258 }), tok, prompts.slice(0, 1), { ...opts, seeds: [1], seed: 1 }), /both seed and seeds/);
+});
+
 test("EOS ends a row (kept in ids, not in text) and finished rows leave the batch", () => {
   // After its 3rd generated token the row of prompt "x" emits EOS; others run to the length limit.
   const xLen = prompts[2].length;
