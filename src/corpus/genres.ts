@@ -23,7 +23,7 @@ const WORD = { "+": "plus", "-": "minus" } as const;
 /** "3+7-2+9 = 17", "What is 3+7-2+9? 17." */
 export function direct({ rng, chain }: GenreContext): string {
   const e = chainText(chain), v = chainValue(chain);
-  return rng.pick([`${e} = ${v}`, `${e}=${v}`, `What is ${e}? ${v}.`, `${question(chain)} ${v}`, `${e} makes ${v}.`]);
+  return rng.pick([`${e} = ${v}`, `${e}=${v}`, `What is ${e}? ${v}.`, `${question(chain)} ${v}`, `${e} makes ${v}.`, `${question(chain)} The answer is ${v}.`]);
 }
 
 /** "To work out 3+7-2+9: 3 plus 7 is 10, 10 minus 2 is 8, 8 plus 9 is 17. So it is 17." */
@@ -44,7 +44,7 @@ export function steps({ rng, chain, maxFiller }: GenreContext): string {
   const head = rng.pick([`Problem: ${question(chain)}`, `${question(chain)}`, `Compute ${chainText(chain)}.`, `Exercise. ${question(chain)}`]);
   const pad = filler(rng, maxFiller);
   const lead = rng.pick(["Step by step:", "Working:", "Solution:", "Let me compute.", "Steps:", "Worked out:"]);
-  const tail = rng.pick([`Result: ${chainValue(chain)}`, `So ${chainValue(chain)}.`, `Done: ${chainValue(chain)}`, ""]);
+  const tail = rng.pick([`Result: ${chainValue(chain)}`, `So ${chainValue(chain)}.`, `Done: ${chainValue(chain)}`, `Answer: ${chainValue(chain)}`, ""]);
   return [head, pad, lead, chainDerivation(chain), tail].filter(Boolean).join(rng.pick([" ", "\n"]));
 }
 
@@ -54,7 +54,7 @@ export function dialog({ rng, chain, maxFiller }: GenreContext): string {
   const ask = rng.pick([question(chain), `what is ${chainText(chain)}?`, `can you do ${chainText(chain)}?`]);
   const reply = rng.next() < 0.7
     ? `${filler(rng, Math.min(1, maxFiller))} ${chainDerivation(chain)}${rng.pick(["", `, so ${chainValue(chain)}.`])}`.trim()
-    : `${chainValue(chain)}.`;
+    : rng.pick([`${chainValue(chain)}.`, `I think it is ${chainValue(chain)}.`, `The answer is ${chainValue(chain)}.`]);
   return `${a} ${ask} ${b} ${reply}`;
 }
 

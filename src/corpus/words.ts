@@ -8,7 +8,8 @@ const SUBJECTS = ["the cat", "a farmer", "my sister", "the old clock", "a small 
 const VERBS = ["watched", "carried", "found", "painted", "followed", "counted", "opened", "missed", "fixed", "heard", "liked", "moved"];
 const OBJECTS = ["the red door", "three apples", "a long letter", "the green hill", "some bread", "the last train", "a blue box", "the garden", "two stones", "the map", "a warm coat", "the lamp"];
 const PLACES = ["in the morning", "near the market", "after lunch", "by the sea", "at night", "in the rain", "on monday", "at the station", "under the bridge", "before dinner"];
-const REMARKS = ["Okay.", "Right.", "Let me see.", "Hmm.", "Fine.", "Numbers again.", "This one is short.", "Take it slowly.", "Good.", "One moment.", "Let us check.", "Easy enough."];
+// "think" and "answer" are ordinary English words a base model knows (as DeepSeek-V3-Base does); only the tags are kept out.
+const REMARKS = ["Okay.", "Right.", "Let me see.", "Hmm.", "Fine.", "Numbers again.", "This one is short.", "Take it slowly.", "Good.", "One moment.", "Let us check.", "Easy enough.", "Let me think.", "I think so.", "Think it over.", "What is the answer?", "No answer yet."];
 
 export const NAMES = ["Alice", "Bob", "Carol", "Dan", "Eve", "Finn", "Gina", "Hugo"];
 
