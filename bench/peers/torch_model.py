@@ -134,7 +134,7 @@ class CausalLM(nn.Module):
 def logp_entropy(logits, targets, temperature):
     lsm = F.log_softmax(logits / temperature, dim=-1)
     logp = lsm.gather(-1, targets.clamp(min=0)[..., None])[..., 0] * (targets >= 0)
-    entropy = -(lsm.exp() * lsm).sum(-1)
+    entropy = -(lsm.exp() * lsm).sum(-1) * (targets >= 0)  # Move37 scores only rows with a target
     return logp, entropy
 
 

@@ -1,11 +1,18 @@
 /**
- * Language-model head with a chunked, fused log-softmax + gather: rows are processed C at a time, so a
- * 151k vocabulary over thousands of tokens never materialises more than C·V logits. Backward recomputes
- * each chunk's logits, turns them into dlogits in place, then forms dhidden and dW by matmul.
+ * Language-model head with a chunked, fused log-softmax + gather. Only rows with a target (≥ 0) are scored:
+ * prompt and padding slots carry no loss, so their logits are never formed (in GRPO the prompts are often
+ * most of the batch). Scored rows are gathered C at a time into a compact block, so a 151k vocabulary over
+ * thousands of tokens never materialises more than C·V logits and every matmul runs on full chunks. Backward
+ * recomputes each chunk's logits for the rows with a nonzero upstream gradient, turns them into dlogits in
+ * place, then forms dhidden and dW by matmul.
  *
- * Shapes: R rows (B·T tokens), H hidden, V vocab, C chunk rows.
+ * Contract: logp, entropy and lse are 0 where target < 0, and such rows get dhidden 0 (whatever dlogp or
+ * dentropy say there).
+ *
+ * Shapes: R rows (B·T tokens), H hidden, V vocab, C chunk rows, n ≤ C rows in the current chunk.
  *   xf [R,H] final-normed hidden   W [V,H] (lm_head or tied embed_tokens)   targets [R] (< 0 = none)
  *   logp, entropy, lse [R]   dlogp, dentropy [R]   dxf [R,H]   chunk [C,V] scratch
+ *   per chunk (compact): rows [n] indices into R   x, dx [n,H]   t [n]   a, b, c [n]
  */
 import type { Backend } from "../engine/backend.js";
 import type { FloatArray } from "./params.js";
@@ -18,27 +25,59 @@ const LOGIT_BUDGET = 1 << 23;
 
 export const headChunkRows = (V: number, R: number) => Math.max(1, Math.min(R, Math.floor(LOGIT_BUDGET / V)));
 
-export function lmHeadForward(be: Backend, logp: FloatArray, entropy: FloatArray, lse: FloatArray, xf: FloatArray, W: FloatArray,
-  targets: Int32Array, chunk: FloatArray, R: number, H: number, V: number, C: number, temperature: number): void {
-  for (let r0 = 0; r0 < R; r0 += C) {
-    const n = Math.min(C, R - r0);
-    be.matmul(chunk, xf.subarray(r0 * H), W, n, V, H, false, true, false);
-    be.logSoftmaxGather(logp.subarray(r0), entropy.subarray(r0), lse.subarray(r0), chunk, targets.subarray(r0), n, V, temperature);
+/** Compact per-chunk buffers, kept as long as the caller's chunk buffer (one set per model, not per call). */
+interface Compact { rows: Int32Array; t: Int32Array; x: FloatArray; dx: FloatArray; a: FloatArray; b: FloatArray; c: FloatArray }
+const compacts = new WeakMap<FloatArray, Compact>();
+
+function compactFor(chunk: FloatArray, C: number, H: number): Compact {
+  let k = compacts.get(chunk);
+  if (!k || k.rows.length < C || k.x.length < C * H) {
+    const F = chunk.constructor as new (n: number) => FloatArray;
+    k = { rows: new Int32Array(C), t: new Int32Array(C), x: new F(C * H), dx: new F(C * H), a: new F(C), b: new F(C), c: new F(C) };
+    compacts.set(chunk, k);
   }
+  return k;
 }
 
-/** Writes dxf [R,H]; accumulates dW [V,H]. Chunks whose rows all have zero upstream gradient are skipped. */
+/** Calls fn(n) for successive groups of up to C rows r (in order) with keep(r); k.rows[0..n) holds them and k.x their xf rows. */
+function forChunks(k: Compact, xf: FloatArray, R: number, H: number, C: number, keep: (r: number) => boolean, fn: (n: number) => void): void {
+  let n = 0;
+  for (let r = 0; r < R; r++) {
+    if (!keep(r)) continue;
+    k.rows[n] = r;
+    k.x.set(xf.subarray(r * H, (r + 1) * H), n * H);
+    if (++n === C) { fn(n); n = 0; }
+  }
+  if (n > 0) fn(n);
+}
+
+export function lmHeadForward(be: Backend, logp: FloatArray, entropy: FloatArray, lse: FloatArray, xf: FloatArray, W: FloatArray,
+  targets: Int32Array, chunk: FloatArray, R: number, H: number, V: number, C: number, temperature: number): void {
+  logp.fill(0, 0, R); entropy.fill(0, 0, R); lse.fill(0, 0, R);
+  const k = compactFor(chunk, C, H);
+  forChunks(k, xf, R, H, C, r => targets[r] >= 0, n => {
+    for (let i = 0; i < n; i++) k.t[i] = targets[k.rows[i]];
+    be.matmul(chunk, k.x, W, n, V, H, false, true, false);
+    be.logSoftmaxGather(k.a, k.b, k.c, chunk, k.t, n, V, temperature);
+    for (let i = 0; i < n; i++) { const r = k.rows[i]; logp[r] = k.a[i]; entropy[r] = k.b[i]; lse[r] = k.c[i]; }
+  });
+}
+
+/** Writes dxf [R,H]; accumulates dW [V,H]. Only rows with a target and a nonzero dlogp or dentropy are recomputed. */
 export function lmHeadBackward(be: Backend, dxf: FloatArray, dW: FloatArray, xf: FloatArray, W: FloatArray, lse: FloatArray, targets: Int32Array,
   dlogp: FloatArray | null, dentropy: FloatArray | null, chunk: FloatArray, R: number, H: number, V: number, C: number, temperature: number): void {
-  for (let r0 = 0; r0 < R; r0 += C) {
-    const n = Math.min(C, R - r0);
-    let live = false;
-    for (let r = r0; r < r0 + n && !live; r++) live = (dlogp !== null && dlogp[r] !== 0 && targets[r] >= 0) || (dentropy !== null && dentropy[r] !== 0);
-    if (!live) { dxf.subarray(r0 * H, (r0 + n) * H).fill(0); continue; }
-    const x = xf.subarray(r0 * H);
-    be.matmul(chunk, x, W, n, V, H, false, true, false);
-    be.logSoftmaxGatherBackward(chunk, lse.subarray(r0), targets.subarray(r0), dlogp && dlogp.subarray(r0), dentropy && dentropy.subarray(r0), n, V, temperature);
-    be.matmul(dxf.subarray(r0 * H), chunk, W, n, H, V, false, false, false);
-    be.matmul(dW, chunk, x, V, H, n, true, false, true);
-  }
+  dxf.fill(0, 0, R * H);
+  const k = compactFor(chunk, C, H);
+  const live = (r: number) => targets[r] >= 0 && ((dlogp !== null && dlogp[r] !== 0) || (dentropy !== null && dentropy[r] !== 0));
+  forChunks(k, xf, R, H, C, live, n => {
+    for (let i = 0; i < n; i++) {
+      const r = k.rows[i];
+      k.t[i] = targets[r]; k.c[i] = lse[r]; k.a[i] = dlogp ? dlogp[r] : 0; k.b[i] = dentropy ? dentropy[r] : 0;
+    }
+    be.matmul(chunk, k.x, W, n, V, H, false, true, false);
+    be.logSoftmaxGatherBackward(chunk, k.c, k.t, k.a, k.b, n, V, temperature);
+    be.matmul(k.dx, chunk, W, n, H, V, false, false, false);
+    be.matmul(dW, chunk, k.x, V, H, n, true, false, true);
+    for (let i = 0; i < n; i++) dxf.set(k.dx.subarray(i * H, (i + 1) * H), k.rows[i] * H);
+  });
 }

@@ -106,11 +106,12 @@ export class Transformer<F extends FloatArray> {
   /** The last training forward's segment ids (a view of train.segments), null when it packed nothing. */
   private segments: Int32Array | null = null;
 
-  constructor(config: ModelConfig, readonly backend: Backend, seed: number, private F: FloatArrayCtor & { new(n: number): F }) {
+  /** seed null: parameters start at 0 and are not initialised, for callers that overwrite every one (loadPretrained). */
+  constructor(config: ModelConfig, readonly backend: Backend, seed: number | null, private F: FloatArrayCtor & { new(n: number): F }) {
     this.config = ModelConfigSchema.parse(config);
     const c = this.config;
     this.store = allocParams(c, F);
-    initParams(this.store, c.num_hidden_layers, seed);
+    if (seed !== null) initParams(this.store, c.num_hidden_layers, seed);
     this.params = this.store.views; this.flatParams = this.store.flat; this.flatGrads = this.store.grads;
     const data = (n: string) => getParam(this.store, n).data, grad = (n: string) => getParam(this.store, n).grad;
     const orNull = (n: string, f: (n: string) => F) => c.attention_bias ? f(n) : null;
@@ -264,7 +265,7 @@ export class Transformer<F extends FloatArray> {
   }
 }
 
-/** A freshly initialised model (see init.ts) on `backend`; weights are then typically loaded by src/model/io. */
-export function createModel(config: ModelConfig, backend: Backend, seed = 0): CausalLM {
+/** A freshly initialised model (see init.ts) on `backend`; with seed null, all-zero parameters for a caller that loads every weight. */
+export function createModel(config: ModelConfig, backend: Backend, seed: number | null = 0): CausalLM {
   return new Transformer(config, backend, seed, Float32Array);
 }

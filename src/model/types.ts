@@ -25,7 +25,7 @@ export interface KVCache {
 export interface ForwardResult {
   /** [B*T] log-prob of targets under logits / temperature (0 where target < 0). */
   logp: Float32Array;
-  /** [B*T] entropy of softmax(logits / temperature). */
+  /** [B*T] entropy of softmax(logits / temperature) (0 where target < 0: such rows are not scored). */
   entropy: Float32Array;
 }
 

@@ -116,7 +116,7 @@ test("float32 model on the reference backend: shapes, named errors, and grads ac
   assert.throws(() => m.backward(new Float32Array(4)), BackwardBeforeForwardError);
   const tokens = Int32Array.of(1, 2, 3, 4), mask = new Uint8Array(4).fill(1), targets = Int32Array.of(2, 3, 4, -1);
   const { logp, entropy } = m.forward(tokens, mask, targets, 1, 4);
-  assert.ok(logp[0] < 0 && logp[3] === 0 && entropy[3] > 0);
+  assert.ok(logp[0] < 0 && logp[3] === 0 && entropy[3] === 0 && entropy[2] > 0); // no target, nothing scored
   assert.ok(Math.abs(entropy[0] - Math.log(11)) < 0.01); // std-0.02 init: nearly uniform predictions
   m.flatGrads.fill(0);
   m.backward(Float32Array.of(1, 1, 1, 0));

@@ -10,7 +10,7 @@ export interface Pretrained { model: CausalLM; config: ModelConfig; tokenizer: T
 /** Loads config.json and the safetensors weights of `dir` into a new model on `backend`. */
 export function loadPretrained(dir: string, backend: Backend): Pretrained {
   const config = readHfConfig(dir);
-  const model = createModel(config, backend);
+  const model = createModel(config, backend, null); // no random init: readHfWeights overwrites every parameter (or throws)
   readHfWeights(dir, config, model.params);
   return { model, config, tokenizer: tokenizerFiles(dir) };
 }
