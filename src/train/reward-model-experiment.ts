@@ -6,8 +6,12 @@
  * score, completion length, and how well the reward model still ranks correct above incorrect answers on what the
  * policy now writes (rm_auc). A learned reward that climbs while accuracy does not is reward hacking made visible.
  *
+ * With `cold_start` (SFT keys), the base is first fine-tuned on worked traces (R1's stage 1) and everything below
+ * starts from that model: a base that cannot yet write the answer format scores 0 under any verifier.
+ *
  * runs/<name>/
- *   prefs/prefs.jsonl, prefs/stats.json     pairs from the base's samples, labelled by the annotator
+ *   cold-start/                             the SFT run, when cold_start is set; cold-start/model/ the start model
+ *   prefs/prefs.jsonl, prefs/stats.json     pairs from the start model's samples, labelled by the annotator
  *   reward-model/                           the reward-model trainer's run; reward-model/model/ its folder
  *   rl/, rlhf/                              the two GRPO runs (every checkpoint kept); <arm>/heldout/step-N.json
  *   heldout-base.json, metrics.jsonl        base figures; one metrics row per measured step, both arms' keys
@@ -38,6 +42,7 @@ import { LabellerSchema } from "./prefs.js";
 import { samplePreferencePairs } from "./prefs-sample.js";
 import { loadRewardModel, type RewardModel } from "./reward-model-net.js";
 import { RewardModelConfigSchema } from "./reward-model.js";
+import { SFTConfigSchema } from "./sft.js";
 import { GRPORecipeSchema } from "./grpo-trainer.js";
 
 const HeldOutSchema = z.object({
@@ -64,9 +69,11 @@ const PrefsSchema = z.object({
 }).strict();
 
 export const ExperimentConfigSchema = z.object({
-  /** The base both arms start from (and the reward model's trunk). */
+  /** The base both arms start from (and the reward model's trunk), after the cold start when there is one. */
   model: z.string().min(1),
   heldout: HeldOutSchema,
+  /** SFT trainer keys for a cold start on worked traces (the held-out task, seeds and prompt unless set); model and output_dir are set here. */
+  cold_start: z.record(z.string(), z.unknown()).optional(),
   prefs: PrefsSchema.default(PrefsSchema.parse({})),
   /** reward-model trainer keys; model, train_file and output_dir are set here. */
   reward_model: z.record(z.string(), z.unknown()).default({}),
@@ -80,26 +87,35 @@ export const ExperimentConfigSchema = z.object({
   eval_every: z.number().int().positive().default(25),
   backend: z.enum(["auto", "native", "reference"]).default("auto"),
 }).strict().superRefine((c, ctx) => {
-  nestedIssues(RewardModelConfigSchema, rewardModelConfig(c, "pairs.jsonl", "model"), ["reward_model"], ctx, ["model", "train_file", "output_dir"]);
-  nestedIssues(GRPORecipeSchema, armConfig(c, "rl", "rm"), [], ctx, ["reward_funcs", "reward_weights", "reward_model"]);
+  if (c.cold_start) nestedIssues(SFTConfigSchema, coldStartConfig(c, "model"), ["cold_start"], ctx, ["model", "output_dir"]);
+  nestedIssues(RewardModelConfigSchema, rewardModelConfig(c, c.model, "pairs.jsonl", "model"), ["reward_model"], ctx, ["model", "train_file", "output_dir"]);
+  nestedIssues(GRPORecipeSchema, armConfig(c, "rl", c.model, "rm"), [], ctx, ["reward_funcs", "reward_weights", "reward_model"]);
 });
 export type ExperimentConfig = z.output<typeof ExperimentConfigSchema>;
 
 const ARMS = ["rl", "rlhf"] as const;
 type Arm = (typeof ARMS)[number];
 
-function rewardModelConfig(c: ExperimentConfig, trainFile: string, outputDir: string): Record<string, unknown> {
-  return { backend: c.backend, ...c.reward_model, model: c.model, train_file: trainFile, output_dir: outputDir };
+/** The cold start's SFT recipe: worked traces of the held-out task (never a held-out problem) unless it names a train_file. */
+function coldStartConfig(c: ExperimentConfig, outputDir: string): Record<string, unknown> {
+  const own = c.cold_start ?? {}, h = c.heldout;
+  const traces = own.train_file === undefined
+    ? { traces: { task: h.task, train_seed: h.train_seed, eval_seed: h.eval_seed, eval_size: h.eval_size, instruct: h.prompt.instruct, ...(own.traces ?? {}) } } : {};
+  return { backend: c.backend, ...own, ...traces, model: c.model, output_dir: outputDir };
+}
+
+function rewardModelConfig(c: ExperimentConfig, start: string, trainFile: string, outputDir: string): Record<string, unknown> {
+  return { backend: c.backend, ...c.reward_model, model: start, train_file: trainFile, output_dir: outputDir };
 }
 
 /** One arm's GRPO recipe: the shared keys, the held-out set, every checkpoint kept, and its own trained reward. */
-function armConfig(c: ExperimentConfig, arm: Arm, rmDir: string): Record<string, unknown> {
+function armConfig(c: ExperimentConfig, arm: Arm, start: string, rmDir: string): Record<string, unknown> {
   const h = c.heldout, rule = h.accuracy_reward;
   const kl = arm === "rlhf" && c.kl_coef > 0 ? { funcs: [KL_PENALTY_REWARD], weights: [c.kl_coef] } : { funcs: [], weights: [] };
   const rewards = arm === "rl" ? { reward_funcs: [rule, REWARD_MODEL_REWARD], reward_weights: [1, 0] }
     : { reward_funcs: [REWARD_MODEL_REWARD, ...kl.funcs, rule], reward_weights: [1, ...kl.weights, 0] };
   return {
-    model: c.model, task: h.task, train_seed: h.train_seed, eval_seed: h.eval_seed, eval_size: h.eval_size, prompt: h.prompt,
+    model: start, task: h.task, train_seed: h.train_seed, eval_seed: h.eval_seed, eval_size: h.eval_size, prompt: h.prompt,
     accuracy_reward: rule, format_reward: h.format_reward, eval_sampled: false, reward_model: rmDir,
     save_steps: c.eval_every, save_total_limit: 0, max_minutes: c.max_minutes, backend: c.backend,
     grpo: { max_completion_length: h.max_new_tokens, ...c.grpo, ...rewards },
@@ -179,7 +195,14 @@ export const rlhfVsRl = registerTrainer({
   async run(c, run, ctx) {
     if (!existsSync(join(c.model, "config.json"))) throw new MissingModelError(c.model);
     const h = c.heldout;
-    // 1. preference pairs from the base's own samples
+    // 0. the cold start, when asked for
+    let start = c.model;
+    if (c.cold_start) {
+      const dir = join(run.dir, "cold-start");
+      if (!(await runChild(ctx, dir, requireTrainer("sft"), coldStartConfig(c, join(dir, "model")), "cold-start"))) return;
+      start = join(dir, "model");
+    }
+    // 1. preference pairs from the start model's own samples
     const prefsDir = join(run.dir, "prefs"), pairsFile = join(prefsDir, "prefs.jsonl"), statsFile = join(prefsDir, "stats.json");
     if (!existsSync(statsFile)) {
       mkdirSync(prefsDir, { recursive: true });
@@ -187,7 +210,7 @@ export const rlhfVsRl = registerTrainer({
       writeJsonAtomic(sampling, { task: h.task, train_seed: h.train_seed, eval_seed: h.eval_seed, eval_size: h.eval_size, prompt: h.prompt, accuracy_reward: h.accuracy_reward });
       const p = c.prefs;
       ctx.log(`preferences: ${p.num_generations} samples for each of ${p.num_prompts} training problems, labelled by ${JSON.stringify(p.labeller)}`);
-      const { rows, stats } = await samplePreferencePairs(c.model, {
+      const { rows, stats } = await samplePreferencePairs(start, {
         task: h.task.type, recipe: sampling, n: p.num_prompts, k: p.num_generations, temperature: p.temperature, maxNewTokens: h.max_new_tokens,
         seed: p.seed, backend: c.backend, template: h.prompt.template, instruct: h.prompt.instruct, reward: h.accuracy_reward,
       }, p.labeller, { labelSeed: p.label_seed, maxPerProblem: p.max_pairs_per_prompt });
@@ -200,7 +223,7 @@ export const rlhfVsRl = registerTrainer({
 
     // 2. the reward model
     const rmRunDir = join(run.dir, "reward-model"), rmDir = join(rmRunDir, "model");
-    if (!(await runChild(ctx, rmRunDir, requireTrainer("reward-model"), rewardModelConfig(c, pairsFile, rmDir), "reward-model"))) return;
+    if (!(await runChild(ctx, rmRunDir, requireTrainer("reward-model"), rewardModelConfig(c, start, pairsFile, rmDir), "reward-model"))) return;
     const rmReport = JSON.parse(readFileSync(join(rmRunDir, "report.json"), "utf8")) as { after: { accuracy: number } | null };
     const scorer = { rm: loadRewardModel(rmDir, getBackend(c.backend)).rm, tok: loadTokenizer(rmDir) };
 
@@ -209,13 +232,13 @@ export const rlhfVsRl = registerTrainer({
     const logFigures = (arm: Arm, f: Figures) => run.logMetrics(f.step, {
       [`${arm}/accuracy`]: f.accuracy, [`${arm}/rm_score`]: f.rm_score, [`${arm}/mean_length`]: f.mean_length, [`${arm}/rm_auc`]: f.rm_auc, [`${arm}/format`]: f.format,
     });
-    const base = await cached(join(run.dir, "heldout-base.json"), () => measure(c.model, 0, h, scorer, c.backend));
+    const base = await cached(join(run.dir, "heldout-base.json"), () => measure(start, 0, h, scorer, c.backend));
     ctx.log(`base: ${summary(base)}`);
     const series: Record<Arm, Figures[]> = { rl: [base], rlhf: [base] };
     for (const arm of ARMS) {
       logFigures(arm, base);
       const dir = join(run.dir, arm);
-      if (!(await runChild(ctx, dir, requireTrainer("grpo"), armConfig(c, arm, rmDir), arm))) return;
+      if (!(await runChild(ctx, dir, requireTrainer("grpo"), armConfig(c, arm, start, rmDir), arm))) return;
       mkdirSync(join(dir, "heldout"), { recursive: true });
       for (const ck of checkpointDirs(join(dir, "checkpoints")).reverse()) {
         const f = await cached(join(dir, "heldout", `${ck}.json`), () => measure(join(dir, "checkpoints", ck, "model"), Number(ck.slice("step-".length)), h, scorer, c.backend));
@@ -225,17 +248,17 @@ export const rlhfVsRl = registerTrainer({
       }
     }
     const steps = [...new Set([...series.rl, ...series.rlhf].map(f => f.step))].sort((a, b) => a - b);
-    writeReport(run, c, { prefs, rm_eval_accuracy: rmReport.after?.accuracy ?? null, series }, steps, ctx.log);
+    writeReport(run, c, { start, prefs, rm_eval_accuracy: rmReport.after?.accuracy ?? null, series }, steps, ctx.log);
   },
 });
 
 const pct = (x: number | null | undefined) => (x === null || x === undefined ? "-" : `${(100 * x).toFixed(1)}%`);
 const summary = (f: Figures) => `accuracy ${pct(f.accuracy)}, RM score ${f.rm_score.toFixed(2)}, length ${f.mean_length.toFixed(1)}, RM AUC ${f.rm_auc === null ? "-" : f.rm_auc.toFixed(2)}`;
 
-function writeReport(run: Run, c: ExperimentConfig, r: { prefs: Record<string, number | null>; rm_eval_accuracy: number | null; series: Record<Arm, Figures[]> },
+function writeReport(run: Run, c: ExperimentConfig, r: { start: string; prefs: Record<string, number | null>; rm_eval_accuracy: number | null; series: Record<Arm, Figures[]> },
   steps: number[], log: (m: string) => void): void {
   const h = c.heldout;
-  run.writeJson("report.json", { task: h.task, eval_seed: h.eval_seed, eval_size: h.eval_size, labeller: c.prefs.labeller, prefs: r.prefs, reward_model_pair_accuracy: r.rm_eval_accuracy, ...r.series });
+  run.writeJson("report.json", { start_model: r.start, task: h.task, eval_seed: h.eval_seed, eval_size: h.eval_size, labeller: c.prefs.labeller, prefs: r.prefs, reward_model_pair_accuracy: r.rm_eval_accuracy, ...r.series });
   const cell = (arm: Arm, step: number, f: (x: Figures) => string) => { const x = r.series[arm].find(y => y.step === step); return x ? f(x) : "-"; };
   const rows = steps.map(s => [String(s), ...ARMS.flatMap(a => [cell(a, s, x => pct(x.accuracy)), cell(a, s, x => x.rm_score.toFixed(2)), cell(a, s, x => x.mean_length.toFixed(1)), cell(a, s, x => (x.rm_auc === null ? "-" : x.rm_auc.toFixed(2)))])]);
   const last = (a: Arm) => r.series[a].at(-1)!;

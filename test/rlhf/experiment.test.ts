@@ -13,7 +13,7 @@ import { rankingAuc } from "../../src/train/reward-model-experiment.js";
 import { byteModelFolder, DIGIT_REWARD } from "../pipeline/micro.js";
 import { runTrainer, metricsOf, readJson, tempRoot } from "../train/trainer-harness.js";
 
-const recipe = (model: string) => ({
+const recipe = (model: string, over: Record<string, unknown> = {}) => ({
   model,
   heldout: { task: { type: "arithmetic", min_terms: 2, max_terms: 3 }, eval_size: 16, accuracy_reward: DIGIT_REWARD, max_new_tokens: 10 },
   prefs: { num_prompts: 32, num_generations: 4, labeller: { type: "annotator", accuracy_weight: 1, length_weight: 10, error_rate: 0.1 } },
@@ -21,6 +21,7 @@ const recipe = (model: string) => ({
   grpo: { num_generations: 8, prompts_per_step: 4, learning_rate: 0.02, max_steps: 12, seed: 7 },
   eval_every: 6,
   kl_coef: 0.01,
+  ...over,
 });
 
 test("rlhf-vs-rl at a tiny budget: both arms from one base, measured at every checkpoint on one held-out set; resume reuses it all", async () => {
@@ -50,6 +51,21 @@ test("rlhf-vs-rl at a tiny budget: both arms from one base, measured at every ch
   assert.deepEqual(readJson(join(again.dir, "report.json")), report);
   assert.equal(metricsOf(again).length, rows.length);
   assert.equal(readFileSync(join(run.dir, "prefs", "prefs.jsonl"), "utf8").trim().split("\n").length, report.prefs.pairs);
+});
+
+test("rlhf-vs-rl with a cold start: SFT on worked traces first, and everything starts from its model", async () => {
+  const root = tempRoot("rlhf-vs-rl-cold");
+  const model = byteModelFolder(root, "micro", 32, 1, 5, true);
+  const run = await runTrainer("rlhf-vs-rl", recipe(model, {
+    cold_start: { traces: { n: 16 }, eval_size: 0, max_length: 96, per_device_train_batch_size: 8, num_train_epochs: 1, save_steps: 0, eval_every: 0 },
+    grpo: { num_generations: 4, prompts_per_step: 2, learning_rate: 0.01, max_steps: 2, seed: 7 }, eval_every: 2, prefs: { num_prompts: 8, num_generations: 4 },
+  }), { root });
+  const start = join(run.dir, "cold-start", "model");
+  const report = readJson(join(run.dir, "report.json"));
+  assert.equal(report.start_model, start);
+  assert.ok(metricsOf({ dir: join(run.dir, "cold-start") } as never).some(r => typeof r.loss === "number"), "the cold start trained");
+  assert.equal(readJson(join(run.dir, "rl", "config.json")).model, start);
+  assert.equal(JSON.parse(readFileSync(join(run.dir, "prefs", "prefs.jsonl"), "utf8").split("\n")[0]).source.model, start);
 });
 
 test("rankingAuc: share of (correct, wrong) pairs the scores order correctly", () => {
