@@ -26,6 +26,7 @@ export function register(program: Command): void {
       process.once("SIGTERM", () => ac.abort());
       await runWorker({
         redisUrl: opts.redis, prefix: opts.prefix, id: opts.id, seed: opts.seed, maxGames: opts.games, backend: opts.backend, signal: ac.signal,
+        warn: m => output.err(`selfplay-worker: ${m}\n`),
         onGames: records => { if (!opts.quiet) for (const r of records) output.out(JSON.stringify({ game: r.id, version: r.version, positions: r.z.length }) + "\n"); },
       });
     });

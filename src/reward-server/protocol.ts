@@ -89,7 +89,9 @@ export function numeric(values: RewardValue[], nullAs: number): number[] {
 
 /** Parses `r1_math,format:0.5` (the --rewards flag) into weighted rewards. */
 export function parseRewardList(text: string): WeightedReward[] {
-  return text.split(",").map(s => s.trim()).filter(Boolean).map(s => {
+  const entries = text.split(",").map(s => s.trim()).filter(Boolean);
+  if (entries.length === 0) throw new RewardListError(text);
+  return entries.map(s => {
     const [name, weight] = s.split(":");
     const w = weight === undefined ? 1 : Number(weight);
     if (!Number.isFinite(w)) throw new RewardListError(s);

@@ -12,7 +12,7 @@ import { getReward, listRewards, scoreWeighted, type WeightedReward } from "../r
 import { warmLatexParser } from "../rewards/math/latex.js";
 import { PortInUseError } from "../dashboard/server.js";
 import { Admission, QueueFullError } from "./admission.js";
-import { DEFAULT_STRIP_TOKENS, labelExample, numeric, OpenRlhfRequest, responseOf, ScoreRequest } from "./protocol.js";
+import { DEFAULT_STRIP_TOKENS, labelExample, numeric, OpenRlhfRequest, responseOf, RewardListError, ScoreRequest } from "./protocol.js";
 
 export interface RewardServerOptions {
   /** Rewards summed (with weights) into `rewards`; the first also gives OpenRLHF's `scores`. */
@@ -46,8 +46,8 @@ const fail = (c: Context, status: ErrorStatus, type: string, message: string) =>
 const issues = (e: z.ZodError) => e.issues.map(i => `${i.path.length ? i.path.join(".") : "body"}: ${i.message}`).slice(0, 5).join("; ");
 
 export async function startRewardServer(opts: RewardServerOptions): Promise<RewardServer> {
+  if (opts.rewards.length === 0) throw new RewardListError("");
   opts.rewards.forEach(r => getReward(r.name)); // an unknown name fails here, before listening
-  if (opts.rewards.length === 0) throw new TypeError("the reward server needs at least one reward");
   warmLatexParser(); // the math verifier's parser starts in a worker: pay that before the first request
   const admission = new Admission(opts.concurrency ?? 4, opts.queue ?? 256);
   const sandboxes = opts.sandboxes ?? 2, nullAs = opts.nullReward ?? 0, strip = opts.stripTokens ?? DEFAULT_STRIP_TOKENS;

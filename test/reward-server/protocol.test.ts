@@ -28,6 +28,7 @@ test("labelExample: a JSON object label is the example, anything else the answer
 test("parseRewardList reads NAME and NAME:WEIGHT and refuses a bad weight", () => {
   assert.deepEqual(parseRewardList("r1_math, format:0.5"), [{ name: "r1_math", weight: 1 }, { name: "format", weight: 0.5 }]);
   assert.throws(() => parseRewardList("math:x"), RewardListError);
+  assert.throws(() => parseRewardList(" , "), RewardListError);
 });
 
 test("Admission runs at most `concurrency` jobs, queues `queue` more and refuses the rest", async () => {

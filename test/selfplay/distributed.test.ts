@@ -19,6 +19,8 @@ import { GameQueue, pushGames } from "../../src/selfplay/distributed/queue.js";
 import { decodeRecord, GameRecorder, type GameRecord } from "../../src/selfplay/distributed/record.js";
 import { readMetrics } from "../../src/runs/read.js";
 import { DistributedAlphaZeroConfig } from "../../src/selfplay/distributed/trainer.js";
+import { connectRedis, RedisUnreachableError } from "../../src/selfplay/distributed/redis.js";
+import { runWorker } from "../../src/selfplay/distributed/worker.js";
 
 const CLI = new URL("../../bin/move37.js", import.meta.url).pathname;
 const HAVE_REDIS = spawnSync("redis-server", ["--version"]).status === 0;
@@ -70,6 +72,19 @@ test("the distributed recipe is strict: no gate section (workers play the latest
   assert.equal(DistributedAlphaZeroConfig.safeParse({ game: "tictactoe" }).data?.distributed.prefix, "move37:selfplay");
   assert.ok(!DistributedAlphaZeroConfig.safeParse({ game: "tictactoe", evaluate: { every: 1 } }).success);
   assert.ok(!DistributedAlphaZeroConfig.safeParse({ game: "tictactoe", distributed: { redsi: "redis://x" } }).success);
+});
+
+test("no Redis: the trainer's connection fails at once with what to do; a waiting worker warns once and stops when asked", async () => {
+  const port = await freePort(); // nothing listens there
+  await assert.rejects(connectRedis(`redis://127.0.0.1:${port}`, () => {}, true), (e: Error) => e instanceof RedisUnreachableError && /ECONNREFUSED.*redis-server/.test(e.message));
+  const warnings: string[] = [], ac = new AbortController();
+  const done = runWorker({ redisUrl: `redis://127.0.0.1:${port}`, signal: ac.signal, warn: m => warnings.push(m), backend: "reference" });
+  await until("the outage warning", () => warnings.length > 0, 10_000);
+  await new Promise(r => setTimeout(r, 300)); // several reconnect attempts: still one warning
+  ac.abort();
+  assert.deepEqual(await done, { games: 0 });
+  assert.equal(warnings.length, 1);
+  assert.match(warnings[0], /cannot reach Redis .* retrying/);
 });
 
 test("GameRecorder splits self-play back into its games", () => {

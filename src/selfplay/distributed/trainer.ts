@@ -21,6 +21,7 @@ import { Rng } from "../rng.js";
 import { trainOnBuffer } from "../training.js";
 import { DEFAULT_PREFIX, keysFor } from "./keys.js";
 import { GameQueue } from "./queue.js";
+import { abortable, connectRedis, StoppedError } from "./redis.js";
 import { publishWeights, type WorkerConfig } from "./weights.js";
 
 export const DistributedAlphaZeroConfig = AlphaZeroConfig.omit({ evaluate: true }).extend({
@@ -63,9 +64,11 @@ export async function runDistributedAlphaZero(config: DistributedAlphaZeroConfig
   } else net.init(rng);
 
   const keys = keysFor(dist.prefix);
-  const { Redis } = await import("ioredis"); // loaded on use: the CLI imports this module to register the trainer
-  const redis = new Redis(dist.redis, { maxRetriesPerRequest: null }), blocking = redis.duplicate();
+  const redis = await connectRedis(dist.redis, m => ctx.log(m), true);
+  const blocking = await connectRedis(dist.redis, () => { /* the first connection reports outages */ }, true); // BLMOVE holds its connection
   const workers: ChildProcess[] = [];
+  // Ctrl-C also ends a claim waiting on an unreachable Redis; other commands (an acknowledgement) complete
+  const cmd = abortable(ctx.signal);
   try {
     // a new run starts from an empty queue; a resumed one keeps its queue and re-queues unacknowledged claims
     if (!ctx.resume) await redis.del(keys.weights, keys.games, keys.processing, keys.consumed);
@@ -96,7 +99,7 @@ export async function runDistributedAlphaZero(config: DistributedAlphaZeroConfig
       let games = 0, positions = 0, firstWins = 0, draws = 0, staleness = 0;
       const seen = new Set<string>(), log: string[] = [];
       while (games < sp.games_per_iteration && !ctx.signal.aborted) {
-        const c = await queue.claim(0.5);
+        const c = await cmd(queue.claim(0.5)).catch(e => { if (e instanceof StoppedError) return null; throw e; });
         if (!c) { await yieldToEvents(); continue; }
         const { record: r } = c, I = game.inputSize, A = game.actions;
         for (let p = 0; p < r.z.length; p++) buffer.add(r.x.subarray(p * I, (p + 1) * I), r.pi.subarray(p * A, (p + 1) * A), r.z[p]);

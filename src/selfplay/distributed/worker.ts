@@ -13,6 +13,7 @@ import { Rng } from "../rng.js";
 import { playSelfPlayGames } from "../selfplay-games.js";
 import { DEFAULT_PREFIX, keysFor } from "./keys.js";
 import { pushGames } from "./queue.js";
+import { abortable, connectRedis, StoppedError } from "./redis.js";
 import { GameRecorder, type GameRecord } from "./record.js";
 import { fetchWeights, weightsVersion, WeightsError, type WorkerConfig } from "./weights.js";
 
@@ -26,6 +27,8 @@ export interface WorkerOptions {
   maxGames?: number;
   backend?: "auto" | "native" | "reference";
   signal?: AbortSignal;
+  /** Reports a Redis outage (once per outage). Default: process.emitWarning. */
+  warn?: (message: string) => void;
   /** Called after each push with the games it held. */
   onGames?: (records: GameRecord[]) => void;
 }
@@ -37,18 +40,18 @@ export async function runWorker(opts: WorkerOptions): Promise<{ games: number }>
   const worker = opts.id ?? `${hostname()}-${process.pid}`;
   const rng = new Rng(opts.seed ?? randomBytes(4).readUInt32LE(0));
   const backend = getBackend(opts.backend ?? "auto");
-  // a worker waits out a Redis restart instead of failing its commands
-  const { Redis } = await import("ioredis"); // loaded on use: it costs every CLI start ~0.3-0.9 s otherwise
-  const redis = new Redis(opts.redisUrl, { maxRetriesPerRequest: null });
+  // a worker may start before Redis and waits out a Redis restart instead of failing
+  const redis = await connectRedis(opts.redisUrl, opts.warn ?? (m => process.emitWarning(m)), false);
   let net: Network | undefined, game: Game | undefined, config: WorkerConfig | undefined, version = -1;
   let played = 0, seq = 0;
   const stopped = () => opts.signal?.aborted || (opts.maxGames !== undefined && played >= opts.maxGames);
+  const cmd = abortable(opts.signal);
   try {
     while (!stopped()) {
-      const v = await weightsVersion(redis, keys);
+      const v = await cmd(weightsVersion(redis, keys));
       if (v === null) { await sleep(250); continue; } // no trainer yet
       if (v !== version) {
-        const w = await fetchWeights(redis, keys);
+        const w = await cmd(fetchWeights(redis, keys));
         if (!w) continue;
         if (!net || !config || config.game !== w.config.game || JSON.stringify(config.network) !== JSON.stringify(w.config.network)) {
           game = getGame(w.config.game);
@@ -58,7 +61,7 @@ export async function runWorker(opts: WorkerOptions): Promise<{ games: number }>
         net.params.set(w.params);
         ({ version, config } = w);
       }
-      if ((await redis.llen(keys.games)) >= config!.max_queued_games) { await sleep(100); continue; } // the trainer is behind
+      if ((await cmd(redis.llen(keys.games))) >= config!.max_queued_games) { await sleep(100); continue; } // the trainer is behind
       const c = config!, g = game!;
       const n = Math.min(c.concurrency, opts.maxGames === undefined ? Infinity : opts.maxGames - played);
       const recorder = new GameRecorder(g, n);
@@ -67,11 +70,13 @@ export async function runWorker(opts: WorkerOptions): Promise<{ games: number }>
         dirichletWeight: c.dirichlet_weight, temperatureMoves: c.temperature_moves,
       }, rng, recorder);
       const records = recorder.games().map(p => ({ id: `${worker}:${seq++}:${randomBytes(4).toString("hex")}`, worker, version, game: g.name, ...p }));
-      await pushGames(redis, keys, records);
+      await cmd(pushGames(redis, keys, records));
       played += records.length;
       opts.onGames?.(records);
       await new Promise(r => setImmediate(r)); // lets SIGTERM reach the signal between batches
     }
+  } catch (e) {
+    if (!(e instanceof StoppedError)) throw e;
   } finally {
     redis.disconnect();
   }
