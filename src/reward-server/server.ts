@@ -118,6 +118,9 @@ export async function startRewardServer(opts: RewardServerOptions): Promise<Rewa
     server.once("listening", () => resolve());
     server.once("error", (err: NodeJS.ErrnoException) => reject(err.code === "EADDRINUSE" ? new PortInUseError(requested) : err));
   });
+  // trainers keep connections open between steps; Node's 5 s default closes them under clients that are
+  // about to reuse them (a reset request) whenever the event loop stalls for a few seconds
+  Object.assign(server, { keepAliveTimeout: 65_000, headersTimeout: 66_000 });
   const port = (server.address() as AddressInfo).port;
   return {
     url: `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${port}`,

@@ -6,7 +6,7 @@ import { driveLoad, loadBatches } from "./load.js";
 
 // Bounded in count (2,000 requests of 4 samples, 16 clients at once) and in time (the test's timeout);
 // its speed is measured by bench/reward-server.ts, not asserted here.
-test("2,000 OpenRLHF requests from 16 concurrent clients: none dropped, every answer right", { timeout: 90_000 }, async () => {
+test("2,000 OpenRLHF requests from 16 concurrent clients: none dropped, every answer right", { timeout: 180_000 }, async () => {
   const server = await startRewardServer({ rewards: [{ name: "r1_math", weight: 1 }, { name: "format", weight: 0.5 }], port: 0, concurrency: 4, queue: 64 });
   try {
     const batches = loadBatches(40, 4);

@@ -17,7 +17,8 @@ export async function driveLoad(url: string, batches: OpenRlhfBatch[], requests:
     while (next < requests) {
       const i = next++;
       const t = performance.now();
-      const res = await fetch(url, { method: "POST", headers: { "Content-Type": "application/json" }, body: bodies[i % bodies.length] });
+      const res = await fetch(url, { method: "POST", headers: { "Content-Type": "application/json" }, body: bodies[i % bodies.length] })
+        .catch((e: Error) => { throw new Error(`request ${i} failed after ${(performance.now() - t).toFixed(0)} ms: ${e.message} (${String((e.cause as Error | undefined)?.message ?? e.cause)})`); });
       out.bodies[i] = await res.json();
       out.latenciesMs.push(performance.now() - t);
       out.statuses.set(res.status, (out.statuses.get(res.status) ?? 0) + 1);
