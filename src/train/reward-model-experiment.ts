@@ -34,7 +34,7 @@ import { writeFileAtomic, writeJsonAtomic } from "../runs/atomic.js";
 import { TaskConfigSchema, makeTask, trainEvalSplit, mixSeed } from "../tasks/index.js";
 import { formatTable } from "../cli/table.js";
 import { KL_PENALTY_REWARD, REWARD_MODEL_REWARD, generatedText, scoreTexts } from "../rewards/reward-model.js";
-import { MissingModelError, promptFormat, PromptConfigSchema } from "./grpo-trainer.js";
+import { GRPORecipeSchema, MissingModelError, promptFormat, PromptConfigSchema } from "./grpo-trainer.js";
 import { checkpointDirs } from "./checkpoint.js";
 import { scoreCompletions } from "./rewarding.js";
 import { childContext, childRun, nestedIssues } from "./distill.js";
@@ -43,7 +43,6 @@ import { samplePreferencePairs } from "./prefs-sample.js";
 import { loadRewardModel, type RewardModel } from "./reward-model-net.js";
 import { RewardModelConfigSchema } from "./reward-model.js";
 import { SFTConfigSchema } from "./sft.js";
-import { GRPORecipeSchema } from "./grpo-trainer.js";
 
 const HeldOutSchema = z.object({
   task: TaskConfigSchema,

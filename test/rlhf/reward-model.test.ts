@@ -10,8 +10,9 @@ import { join } from "node:path";
 import "../../src/recipes/trainers.js";
 import { getBackend } from "../../src/engine/index.js";
 import { loadTokenizer } from "../../src/tokenizer/load.js";
+import { loadPretrained } from "../../src/model/io/pretrained.js";
 import { makeRng } from "../../src/tasks/rng.js";
-import { loadRewardModel, encodeSequence, scoreSequences, RewardModelFolderError } from "../../src/train/reward-model-net.js";
+import { loadRewardModel, encodeSequence, scoreSequences, rewardModelFrom, RewardModelFolderError } from "../../src/train/reward-model-net.js";
 import { parsePairs, PreferenceDataError, splitPairsByPrompt } from "../../src/train/reward-model-data.js";
 import { byteModelFolder } from "../pipeline/micro.js";
 import { runTrainer, metricsOf, readJson, tempRoot } from "../train/trainer-harness.js";
@@ -83,4 +84,18 @@ test("preference data: named errors for bad rows, prompts held out whole", () =>
   const heldPrompts = new Set(held.map(p => p.prompt));
   assert.ok(train.every(p => !heldPrompts.has(p.prompt)), "a held-out prompt also appears in training");
   assert.throws(() => splitPairsByPrompt(pairs, 1000, 0), PreferenceDataError);
+});
+
+test("init: pretrained starts from the folder's weights, random from a fresh initialisation of its config; long sequences keep their end", () => {
+  const root = tempRoot("rm-init");
+  const model = byteModelFolder(root, "micro", 16, 1, 5);
+  const be = getBackend("auto");
+  const pre = rewardModelFrom(model, be, { init: "pretrained", maxLength: 8, seed: 9 }), rnd = rewardModelFrom(model, be, { init: "random", maxLength: 8, seed: 9 });
+  const { model: lm } = loadPretrained(model, be);
+  assert.deepEqual(pre.trunk.flatParams, lm.flatParams);
+  assert.notDeepEqual(rnd.trunk.flatParams, lm.flatParams);
+  const tok = loadTokenizer(model);
+  const long = encodeSequence(tok, "a long prompt", "tail", 8);
+  assert.ok(long.truncated && long.ids.length === 8 && long.ids.at(-1) === tok.eosId);
+  assert.equal(tok.decode(long.ids.slice(0, -1)), "mpttail");
 });
