@@ -67,6 +67,7 @@ export async function runDistributedAlphaZero(config: DistributedAlphaZeroConfig
   const redis = await connectRedis(dist.redis, m => ctx.log(m), true);
   const blocking = await connectRedis(dist.redis, () => { /* the first connection reports outages */ }, true); // BLMOVE holds its connection
   const workers: ChildProcess[] = [];
+  let stopping = false;
   // Ctrl-C also ends a claim waiting on an unreachable Redis; other commands (an acknowledgement) complete
   const cmd = abortable(ctx.signal);
   try {
@@ -83,6 +84,7 @@ export async function runDistributedAlphaZero(config: DistributedAlphaZeroConfig
     await publishWeights(redis, keys, iteration, workerConfig, net);
     for (let k = 0; k < dist.workers; k++) {
       const child = spawn(process.execPath, [CLI, "selfplay-worker", "--redis", dist.redis, "--prefix", dist.prefix, "--seed", String(config.seed * 1000 + k), "--quiet"], { stdio: ["ignore", "ignore", "inherit"] });
+      child.on("exit", (code, signal) => { if (!stopping) ctx.log(`local worker ${k + 1} exited (${signal ?? `code ${code}`}); its current game is lost, the others go on`); });
       workers.push(child);
     }
 
@@ -98,9 +100,17 @@ export async function runDistributedAlphaZero(config: DistributedAlphaZeroConfig
       const tSp = performance.now();
       let games = 0, positions = 0, firstWins = 0, draws = 0, staleness = 0;
       const seen = new Set<string>(), log: string[] = [];
+      let hinted = false;
       while (games < sp.games_per_iteration && !ctx.signal.aborted) {
         const c = await cmd(queue.claim(0.5)).catch(e => { if (e instanceof StoppedError) return null; throw e; });
-        if (!c) { await yieldToEvents(); continue; }
+        if (!c) {
+          if (!hinted && games === 0 && performance.now() - tSp > 15_000) {
+            hinted = true;
+            ctx.log(`no games for 15 s: start workers with \`move37 selfplay-worker --redis ${dist.redis} --prefix ${dist.prefix}\` (or set distributed.workers)`);
+          }
+          await yieldToEvents();
+          continue;
+        }
         const { record: r } = c, I = game.inputSize, A = game.actions;
         for (let p = 0; p < r.z.length; p++) buffer.add(r.x.subarray(p * I, (p + 1) * I), r.pi.subarray(p * A, (p + 1) * A), r.z[p]);
         games++;
@@ -138,6 +148,7 @@ export async function runDistributedAlphaZero(config: DistributedAlphaZeroConfig
     }
     bar.stop();
   } finally {
+    stopping = true;
     for (const w of workers) w.kill("SIGTERM");
     redis.disconnect();
     blocking.disconnect();
