@@ -3,7 +3,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -130,6 +130,11 @@ test("queue: a claim is atomic, a re-sent game is counted once, malformed entrie
     const next = new GameQueue(redis, blocking, keys, ttt);
     assert.equal(await next.requeueUnacknowledged(), 1);
     assert.equal((await next.claim(0.2))?.record.id, c.id);
+    // ...unless it died after its checkpoint took the game in: the resumed trainer settles it, not re-queues it
+    const resumed = new GameQueue(redis, blocking, keys, ttt);
+    await resumed.settle([c.id]);
+    assert.equal(await resumed.requeueUnacknowledged(), 0);
+    assert.equal(await redis.sismember(keys.consumed, c.id), 1);
   } finally { redis.disconnect(); blocking.disconnect(); }
 });
 
@@ -195,6 +200,40 @@ test("two workers, one SIGKILLed mid-game: training continues and every finished
     assert.deepEqual([...new Set(consumed.map(g => g.worker))].sort(), ["wA", "wB"]);
   } finally {
     for (const p of [trainer, workerA, workerB]) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill("SIGKILL");
+    redis.disconnect();
+  }
+});
+
+test("the trainer SIGKILLed mid-run and resumed: every game is trained on exactly once", { skip, timeout: 120_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), "move37-dist-"));
+  const recipe = join(dir, "resume.yaml"), runDir = join(dir, "r");
+  const ITER = 6, PER = 6;
+  writeFileSync(recipe, [
+    "trainer: alphazero-distributed", "game: tictactoe", "seed: 7", "backend: reference", "network: { hidden: 16, blocks: 1 }", `iterations: ${ITER}`,
+    `selfplay: { games_per_iteration: ${PER}, concurrency: 2, simulations: 32 }`, "train: { batch_size: 32, steps_per_iteration: 4 }",
+    `distributed: { redis: "${url}", prefix: "resume" }`,
+  ].join("\n") + "\n");
+  const redis = new Redis(url);
+  const keys = keysFor("resume");
+  const first = start(["selfplay", recipe, "--runs-dir", dir, "--name", "r"]);
+  const worker = start(["selfplay-worker", "--redis", url, "--prefix", "resume", "--id", "w", "--seed", "3", "--backend", "reference"]);
+  let second: Proc | undefined;
+  try {
+    await until("two iterations", () => existsSync(join(runDir, "metrics.jsonl")) && readMetrics(runDir).length >= 2);
+    first.child.kill("SIGKILL");
+    await first.exit;
+    second = start(["selfplay", "--resume", runDir]);
+    assert.equal((await second.exit).code, 0, second.stderr());
+    worker.child.kill("SIGTERM");
+    await worker.exit;
+    assert.equal(readMetrics(runDir).length, ITER);
+    const ids = readFileSync(join(runDir, "games.jsonl"), "utf8").trim().split("\n").map(l => (JSON.parse(l) as { id: string }).id);
+    assert.equal(new Set(ids).size, ids.length, "no game trained on twice");
+    assert.equal(ids.length, ITER * PER, "every checkpointed iteration's games are logged");
+    assert.deepEqual((await redis.smembers(keys.consumed)).sort(), [...ids].sort());
+    assert.equal(await redis.llen(keys.processing), 0);
+  } finally {
+    for (const p of [first, worker, second]) if (p && p.child.exitCode === null && p.child.signalCode === null) p.child.kill("SIGKILL");
     redis.disconnect();
   }
 });

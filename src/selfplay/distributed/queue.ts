@@ -52,6 +52,22 @@ export class GameQueue {
     }
   }
 
+  /**
+   * Acknowledges games a checkpoint already holds, wherever they are (claimed by a trainer that died
+   * between writing that checkpoint and acknowledging them, or already acknowledged): call on resume,
+   * before requeueUnacknowledged, so they are not trained on twice.
+   */
+  async settle(ids: string[]): Promise<void> {
+    if (ids.length === 0) return;
+    const wanted = new Set(ids);
+    const tx = this.redis.multi().sadd(this.keys.consumed, ...ids);
+    for (const raw of await this.redis.lrange(this.keys.processing, 0, -1)) {
+      const r = decodeRecord(raw, this.game);
+      if (r && wanted.has(r.id)) tx.lrem(this.keys.processing, 1, raw);
+    }
+    await tx.exec();
+  }
+
   /** Acknowledges every game claimed so far (call once they are in a checkpoint). */
   async acknowledge(): Promise<number> {
     if (this.pending.size === 0) return 0;

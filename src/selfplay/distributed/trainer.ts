@@ -2,10 +2,11 @@
 // worker processes (`move37 selfplay-worker`, here or on other machines) that share a Redis server
 // with it. Each iteration it publishes its network, takes `games_per_iteration` finished games from
 // the queue into its replay buffer, trains, writes a checkpoint, and only then acknowledges those
-// games (so a trainer crash re-queues them and its --resume trains on them again, never twice into one
-// network). AlphaZero's variant, not AlphaGo Zero's: no gate, workers always play the latest network.
+// games: a trainer that dies before the checkpoint leaves them for its --resume to re-queue and train
+// on again; one that dies after it has them acknowledged on --resume from the checkpoint's list, so no
+// game is ever trained on twice. AlphaZero's variant, not AlphaGo Zero's: no gate, workers always play the latest network.
 import { spawn, type ChildProcess } from "node:child_process";
-import { appendFileSync, existsSync } from "node:fs";
+import { appendFileSync, existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
@@ -48,6 +49,8 @@ export async function runDistributedAlphaZero(config: DistributedAlphaZeroConfig
   const buffer = new ReplayBuffer(game, tr.replay_capacity);
   let rng = new Rng(config.seed);
   let iteration = 0, elapsedBefore = 0;
+  /** The last checkpointed iteration's games (games.jsonl lines), when resuming. */
+  let checkpointed: string[] = [];
   const latestPath = join(run.checkpointsDir, LATEST);
   if (ctx.resume && existsSync(latestPath)) {
     const ck = loadCheckpoint(latestPath, backend);
@@ -55,6 +58,7 @@ export async function runDistributedAlphaZero(config: DistributedAlphaZeroConfig
     iteration = ck.meta.iteration as number;
     elapsedBefore = ck.meta.elapsed_seconds as number;
     rng = Rng.fromState(ck.meta.rng as [number, number, number, number]);
+    checkpointed = (ck.meta.games as string[] | undefined) ?? [];
     run.rewind(iteration);
     ctx.log(`resumed at iteration ${iteration}; the replay buffer refills from the queue`);
   } else if (config.init_checkpoint) {
@@ -74,6 +78,12 @@ export async function runDistributedAlphaZero(config: DistributedAlphaZeroConfig
     // a new run starts from an empty queue; a resumed one keeps its queue and re-queues unacknowledged claims
     if (!ctx.resume) await redis.del(keys.weights, keys.games, keys.processing, keys.consumed);
     const queue = new GameQueue(redis, blocking, keys, game);
+    const lastGames = checkpointed.map(l => JSON.parse(l) as { id: string });
+    await queue.settle(lastGames.map(g => g.id));
+    const logPath = join(run.dir, GAMES_LOG);
+    // the checkpoint's games reach the log even when the trainer died before writing them there
+    const logged = new Set((existsSync(logPath) ? readFileSync(logPath, "utf8") : "").split("\n").filter(Boolean).map(l => (JSON.parse(l) as { id: string }).id));
+    appendFileSync(logPath, checkpointed.filter((_l, i) => !logged.has(lastGames[i].id)).map(l => l + "\n").join(""));
     const requeued = await queue.requeueUnacknowledged();
     if (requeued > 0) ctx.log(`re-queued ${requeued} games a previous trainer claimed but never checkpointed`);
     const workerConfig: WorkerConfig = {
@@ -130,9 +140,9 @@ export async function runDistributedAlphaZero(config: DistributedAlphaZeroConfig
       }, rng);
       const trSeconds = (performance.now() - tTr) / 1000;
       saveCheckpoint(join(run.checkpointsDir, BEST), game, net, { iteration });
-      saveCheckpoint(latestPath, game, net, { iteration, elapsed_seconds: elapsed(), rng: rng.state() }, true);
+      saveCheckpoint(latestPath, game, net, { iteration, elapsed_seconds: elapsed(), rng: rng.state(), games: log }, true);
       await queue.acknowledge(); // only now: these games are in a checkpointed network
-      appendFileSync(join(run.dir, GAMES_LOG), log.map(l => l + "\n").join(""));
+      appendFileSync(logPath, log.map(l => l + "\n").join(""));
       await publishWeights(redis, keys, iteration, workerConfig, net);
       const metrics = {
         "selfplay/games": games, "selfplay/positions": positions, "selfplay/mean_length": positions / games,
