@@ -8,3 +8,4 @@ import "../train/distill.js";
 import "../train/pipeline.js";
 import "../train/reward-model.js";
 import "../train/reward-model-experiment.js";
+import "../selfplay/distributed/trainer.js";
