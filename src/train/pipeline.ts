@@ -35,7 +35,8 @@ import { evaluate } from "./evaluate.js";
 import { scoreCompletions } from "./rewarding.js";
 import { childContext, childRun, nestedIssues } from "./distill.js";
 
-const HeldOutSchema = z.object({
+/** The held-out measurement a multi-run experiment compares its runs on (pipeline, rlhf-vs-rl). */
+export const HeldOutSchema = z.object({
   /** The task every stage trains and is measured on; stages inherit it (and the seeds and prompt) unless they set their own. */
   task: TaskConfigSchema,
   train_seed: z.number().int().default(1),
@@ -48,7 +49,7 @@ const HeldOutSchema = z.object({
   language_reward: z.string().min(1).default("language"),
   max_new_tokens: z.number().int().positive().default(96),
 }).strict();
-type HeldOut = z.output<typeof HeldOutSchema>;
+export type HeldOut = z.output<typeof HeldOutSchema>;
 
 const StageSchema = z.object({
   /** Lower-case words joined by "-": the directory stages/<i>-<name>, and "@<name>" refers to its model. */

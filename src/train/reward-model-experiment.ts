@@ -31,31 +31,20 @@ import { generate } from "../sample/generate.js";
 import { registerTrainer, requireTrainer, type Trainer, type TrainerContext } from "../recipes/registry.js";
 import type { Run, RunInfo } from "../runs/run.js";
 import { writeFileAtomic, writeJsonAtomic } from "../runs/atomic.js";
-import { TaskConfigSchema, makeTask, trainEvalSplit, mixSeed } from "../tasks/index.js";
+import { makeTask, trainEvalSplit, mixSeed } from "../tasks/index.js";
 import { formatTable } from "../cli/table.js";
 import { KL_PENALTY_REWARD, REWARD_MODEL_REWARD, generatedText, scoreTexts } from "../rewards/reward-model.js";
-import { GRPORecipeSchema, MissingModelError, promptFormat, PromptConfigSchema } from "./grpo-trainer.js";
+import { GRPORecipeSchema, MissingModelError, promptFormat } from "./grpo-trainer.js";
 import { checkpointDirs } from "./checkpoint.js";
 import { scoreCompletions } from "./rewarding.js";
 import { childContext, childRun, nestedIssues } from "./distill.js";
+import { HeldOutSchema, type HeldOut } from "./pipeline.js";
 import { LabellerSchema } from "./prefs.js";
 import { samplePreferencePairs } from "./prefs-sample.js";
 import { loadRewardModel, type RewardModel } from "./reward-model-net.js";
 import { RewardModelConfigSchema } from "./reward-model.js";
 import { SFTConfigSchema } from "./sft.js";
 
-const HeldOutSchema = z.object({
-  task: TaskConfigSchema,
-  train_seed: z.number().int().default(1),
-  eval_seed: z.number().int().default(2),
-  eval_size: z.number().int().positive().default(128),
-  prompt: PromptConfigSchema.default(PromptConfigSchema.parse({})),
-  /** The verifier: true accuracy, and the rule reward of the rl arm. */
-  accuracy_reward: z.string().min(1).default("r1_math"),
-  format_reward: z.string().min(1).default("format"),
-  max_new_tokens: z.number().int().positive().default(96),
-}).strict();
-type HeldOut = z.output<typeof HeldOutSchema>;
 
 const PrefsSchema = z.object({
   num_prompts: z.number().int().positive().default(256),
