@@ -19,9 +19,15 @@
 #define MR 4
 #define NR 8
 #endif
+#ifndef KC
 #define KC 256
+#endif
+#ifndef MC
 #define MC (MR * 16)
+#endif
+#ifndef NC
 #define NC 1024
+#endif
 
 /* Operand views: element (i, k) of op(X) is X[i*rs + k*cs]. */
 typedef struct { const float *p; long rs, cs; } View;
@@ -44,8 +50,9 @@ static inline void transpose16(__m512 r[16]) {
 }
 
 /* dst[k*ld + c] = src[c*rs + k] for c < rows (zeros for rows ≤ c < 16), k in [0, 16): 16 source rows of 16
- * contiguous floats become 16 destination rows. Stores are 16 wide, so with ld < 16 each store spills into
- * the next k's slot, which the next store overwrites: callers go in increasing k and leave 16 floats of slack. */
+ * contiguous floats become 16 destination rows. Stores are 16 wide (a masked store that crosses a cache line is
+ * slow), so with ld < 16 each spills into the next k's slot, which the next store overwrites: callers go in
+ * increasing k, pack into a private buffer and leave 16 floats of slack. */
 static inline void transpose_block(float *dst, long ld, const float *src, long rs, int rows) {
   __m512 r[16];
   for (int c = 0; c < 16; c++) r[c] = c < rows ? _mm512_loadu_ps(src + c * rs) : _mm512_setzero_ps();
@@ -59,26 +66,35 @@ static inline void transpose_block(float *dst, long ld, const float *src, long r
 
 /* Pack rows [i0, i0+mc) × cols [k0, k0+kc) of op(A) into MR-row strips laid out [strip][k][MR], zero-padded. */
 static void pack_a(float *dst, View a, long i0, int mc, long k0, int kc) {
-  for (int s = 0; s < mc; s += MR, dst += (long)MR * kc) {
+  if (a.rs == 1) { /* A transposed: the MR rows of one k are contiguous */
+    for (int s = 0; s < mc; s += MR, dst += (long)MR * kc) {
+      int rows = mc - s < MR ? mc - s : MR;
+      const float *src = a.p + i0 + s + k0 * a.cs;
+#if defined(__AVX512F__)
+      /* 16-wide stores spill like transpose_block's */
+      __mmask16 m = (__mmask16)((1u << rows) - 1);
+      for (int k = 0; k < kc; k++) _mm512_storeu_ps(dst + k * MR, _mm512_maskz_loadu_ps(m, src + k * a.cs));
+#else
+      for (int k = 0; k < kc; k++) {
+        int r = 0;
+        for (; r < rows; r++) dst[k * MR + r] = src[k * a.cs + r];
+        for (; r < MR; r++) dst[k * MR + r] = 0.f;
+      }
+#endif
+    }
+    return;
+  }
+  for (int s = 0; s < mc; s += MR, dst += (long)MR * kc) { /* rows contiguous along k: transpose 16-k blocks in registers */
     int rows = mc - s < MR ? mc - s : MR;
     const float *src = a.p + (i0 + s) * a.rs + k0 * a.cs;
-    if (a.rs == 1) { /* A transposed: the MR rows of one k are contiguous */
-      for (int k = 0; k < kc; k++) {
-        const float *col = src + k * a.cs;
-        int r = 0;
-        for (; r < rows; r++) dst[k * MR + r] = col[r];
-        for (; r < MR; r++) dst[k * MR + r] = 0.f;
-      }
-    } else { /* rows contiguous along k: transpose 16-k blocks in registers */
-      int k = 0;
+    int k = 0;
 #if TRANSPOSE_BLOCKS
-      for (; k + 16 <= kc; k += 16) transpose_block(dst + k * MR, MR, src + k, a.rs, rows);
+    for (; k + 16 <= kc; k += 16) transpose_block(dst + k * MR, MR, src + k, a.rs, rows);
 #endif
-      for (; k < kc; k++) {
-        int r = 0;
-        for (; r < rows; r++) dst[k * MR + r] = src[r * a.rs + k];
-        for (; r < MR; r++) dst[k * MR + r] = 0.f;
-      }
+    for (; k < kc; k++) {
+      int r = 0;
+      for (; r < rows; r++) dst[k * MR + r] = src[r * a.rs + k];
+      for (; r < MR; r++) dst[k * MR + r] = 0.f;
     }
   }
 }
@@ -89,10 +105,19 @@ static void pack_b(float *dst, View b, long k0, int kc, long j0, int nc) {
     int cols = nc - s < NR ? nc - s : NR;
     const float *src = b.p + k0 * b.rs + (j0 + s) * b.cs;
     if (b.cs == 1) { /* B not transposed: the NR columns of one k are contiguous */
+#if defined(__AVX512F__)
+      __mmask16 m0 = cols >= 16 ? 0xFFFF : (__mmask16)((1u << cols) - 1);
+      __mmask16 m1 = cols >= 32 ? 0xFFFF : cols <= 16 ? 0 : (__mmask16)((1u << (cols - 16)) - 1);
+      for (int k = 0; k < kc; k++) {
+        _mm512_storeu_ps(dst + k * NR, _mm512_maskz_loadu_ps(m0, src + k * b.rs));
+        _mm512_storeu_ps(dst + k * NR + 16, _mm512_maskz_loadu_ps(m1, src + k * b.rs + 16));
+      }
+#else
       for (int k = 0; k < kc; k++) {
         memcpy(dst + k * NR, src + k * b.rs, cols * sizeof(float));
         if (cols < NR) memset(dst + k * NR + cols, 0, (NR - cols) * sizeof(float));
       }
+#endif
     } else { /* B transposed (a Linear weight [N,K]): columns contiguous along k, transposed in 16×16 blocks */
       int k = 0;
 #if TRANSPOSE_BLOCKS
@@ -224,20 +249,21 @@ static void gemm_skinny_nt(float *C, const float *A, const float *B, long M, lon
   pool_ranges((N + 1) / 2, 2 * M * K, skinny_nt_cols, &s);
 }
 
-typedef struct {
-  float *C; View a, b; long M, N, K; int accumulate;
-  int pm, pn; /* task grid: pm row tiles × pn column tiles */
-} Gemm;
+/* K is cut into near-equal blocks of at most KC, multiples of 16 (the transposing packers' width): K = 262 gives
+ * 144 + 118 rather than 256 + 6, whose second pass would load and store all of C for 6 products. */
+static long k_block(long K) {
+  long n = (K + KC - 1) / KC, kb = ((K + n - 1) / n + 15) / 16 * 16;
+  return kb < KC ? kb : KC;
+}
 
 /* C rows [m0,m1) × cols [n0,n1) (row stride ldc) = (accumulate ? C : 0) + op(A)·op(B), on the calling thread. */
 static void gemm_block(float *C, long ldc, View a, View b, long m0, long m1, long n0, long n1, long K, int accumulate) {
-  /* +16 floats: the transposing packers' last 16-wide store may spill past the panel */
-  float *Bp = scratch(SCRATCH_B, (size_t)KC * NC + 16);
-  float *Ap = scratch(SCRATCH_A, (size_t)MC * KC + 16);
+  float *Bp = scratch(SCRATCH_B, (size_t)KC * NC);
+  float *Ap = scratch(SCRATCH_A, (size_t)MC * KC + 16); /* + slack for pack_a's last store */
   for (long jc = n0; jc < n1; jc += NC) {
     int nc = (int)(n1 - jc < NC ? n1 - jc : NC);
-    for (long pc = 0; pc < K; pc += KC) {
-      int kc = (int)(K - pc < KC ? K - pc : KC);
+    for (long pc = 0, kb = k_block(K); pc < K; pc += kb) {
+      int kc = (int)(K - pc < kb ? K - pc : kb);
       int beta = pc > 0 || accumulate;
       pack_b(Bp, b, pc, kc, jc, nc);
       for (long ic = m0; ic < m1; ic += MC) {
@@ -255,31 +281,70 @@ static void gemm_block(float *C, long ldc, View a, View b, long m0, long m1, lon
   }
 }
 
-static void gemm_tile(void *ctx, int task, int tid) {
-  (void)tid;
+/* Parallel GEMM. C is computed panel by panel: a panel is ≤ NC columns × a run of K blocks of op(B), at most
+ * PANEL_FLOATS floats. The threads first pack the panel's strips together into one shared copy, then take tasks
+ * of C (row groups × column groups); a task runs the panel's K blocks over its tile, packing its own rows of
+ * op(A) in MC blocks. op(B) is packed once in all, op(A) once per column group; two dispatches per panel.
+ * Tasks are claimed dynamically, so a thread slowed by a busy core does fewer of them. Per element, the K blocks
+ * are summed in the same order as gemm_block's: the result does not depend on the thread count. */
+#ifndef PANEL_FLOATS
+#define PANEL_FLOATS (1L << 21) /* 8 MB: all of K up to 2048 for 1024 columns */
+#endif
+
+typedef struct {
+  float *C; View a, b; long M, N, K; int accumulate;
+  float *Bp; long kb;                 /* packed panel; K block length */
+  long jc, k0, k1; int nc, ns;        /* the current panel: columns [jc, jc+nc) in ns strips, K rows [k0, k1) */
+  int rg, cg;                         /* task grid: rg row groups × cg column groups */
+} Gemm;
+
+/* K block p of the panel (rows [k0 + p·kb, …) of op(B)) sits at Bp + p·kb·ns·NR, its strips NR·kc apart. */
+static void pack_b_units(void *ctx, long lo, long hi) {
   const Gemm *g = ctx;
-  long m0, m1, n0, n1;
-  /* tile boundaries in whole strips so only the last tile has ragged edges */
-  long ms = (g->M + MR - 1) / MR, ns = (g->N + NR - 1) / NR;
-  pool_range(ms, g->pm, task / g->pn, &m0, &m1);
-  pool_range(ns, g->pn, task % g->pn, &n0, &n1);
-  m0 *= MR; m1 = m1 * MR < g->M ? m1 * MR : g->M;
-  n0 *= NR; n1 = n1 * NR < g->N ? n1 * NR : g->N;
-  if (m0 < m1 && n0 < n1) gemm_block(g->C, g->N, g->a, g->b, m0, m1, n0, n1, g->K, g->accumulate);
+  for (long u = lo; u < hi; u++) {
+    long p = u / g->ns, t = u % g->ns, pc = g->k0 + p * g->kb, j0 = t * NR;
+    int kc = (int)(g->K - pc < g->kb ? g->K - pc : g->kb), nr = g->nc - j0 < NR ? (int)(g->nc - j0) : NR;
+    pack_b(g->Bp + p * g->kb * g->ns * NR + j0 * kc, g->b, pc, kc, g->jc + j0, nr);
+  }
 }
 
-/* Split C into `tiles` tiles, choosing the grid that packs the least: A is packed once per column tile,
- * B once per row tile. */
-static void choose_grid(long M, long N, long K, int tiles, int *pm, int *pn) {
-  long ms = (M + MR - 1) / MR, ns = (N + NR - 1) / NR;
+static void gemm_task(void *ctx, int task, int tid) {
+  (void)tid;
+  const Gemm *g = ctx;
+  long s0, s1, t0, t1;
+  pool_range((g->M + MR - 1) / MR, g->rg, task / g->cg, &s0, &s1);
+  pool_range(g->ns, g->cg, task % g->cg, &t0, &t1);
+  if (s0 >= s1 || t0 >= t1) return;
+  float *Ap = scratch(SCRATCH_A, (size_t)MC * KC + 16); /* + slack for pack_a's last store */
+  long ldc = g->N, i1 = s1 * MR < g->M ? s1 * MR : g->M;
+  for (long pc = g->k0; pc < g->k1; pc += g->kb) {
+    int kc = (int)(g->K - pc < g->kb ? g->K - pc : g->kb), beta = pc > 0 || g->accumulate;
+    const float *Bp = g->Bp + (pc - g->k0) * g->ns * NR;
+    for (long i0 = s0 * MR; i0 < i1; i0 += MC) {
+      int mc = (int)(i1 - i0 < MC ? i1 - i0 : MC);
+      pack_a(Ap, g->a, i0, mc, pc, kc);
+      for (long jr = t0 * NR; jr < t1 * NR && jr < g->nc; jr += NR) {
+        int nr = g->nc - jr < NR ? (int)(g->nc - jr) : NR;
+        for (int ir = 0; ir < mc; ir += MR) {
+          int mr = mc - ir < MR ? mc - ir : MR;
+          micro(kc, Ap + (long)ir * kc, Bp + jr * kc, g->C + (i0 + ir) * ldc + g->jc + jr, ldc, beta, mr, nr);
+        }
+      }
+    }
+  }
+}
+
+/* Task grid for an M×nc panel: about 4 tasks per thread (load balance on shared cores), choosing the split that
+ * moves the least data: each column group packs all M rows of op(A) (cost 2 per float: strided read, write),
+ * each row group reads its columns of the shared panel (cost 1: a contiguous read, L2 or L3). */
+static void choose_grid(long M, int ns, int threads, int *rg, int *cg) {
+  long ms = (M + MR - 1) / MR, want = 4L * threads;
   double best = -1;
-  *pm = 1; *pn = 1;
-  for (int p = 1; p <= tiles; p++) {
-    if (tiles % p) continue;
-    int q = tiles / p;
-    if (p > ms || q > ns) continue;
-    double cost = (double)q * M * K + (double)p * K * N;
-    if (best < 0 || cost < best) { best = cost; *pm = p; *pn = q; }
+  for (long r = 1; r <= want && r <= ms; r++) {
+    long c = (want + r - 1) / r;
+    if (c > ns) c = ns;
+    double cost = 2.0 * c * M + (double)r * ns * NR;
+    if (best < 0 || cost < best) { best = cost; *rg = (int)r; *cg = (int)c; }
   }
 }
 
@@ -287,15 +352,25 @@ void gemm(float *C, const float *A, const float *B, long M, long N, long K, int 
   if (M <= 0 || N <= 0) return;
   if (K <= 0) { if (!accumulate) memset(C, 0, (size_t)M * N * sizeof(float)); return; }
   if (M <= SKINNY_M && !transA && transB) { gemm_skinny_nt(C, A, B, M, N, K, accumulate); return; }
-  Gemm g = { C, { A, transA ? 1 : K, transA ? M : 1 }, { B, transB ? 1 : N, transB ? K : 1 }, M, N, K, accumulate, 1, 1 };
-  int threads = pool_threads(), tiles = threads;
-  /* below ~2 MFLOP a second thread costs more to wake than it saves; above ~100 MFLOP, 4 tiles per thread
-   * let a thread on an uncontended core take over the work of one on a busy core, for a little more packing */
-  double flops = 2.0 * M * N * K;
-  if (flops < 2e6) tiles = 1;
-  else if (flops > 1e8 && threads > 1) tiles = 4 * threads;
-  choose_grid(M, N, K, tiles, &g.pm, &g.pn);
-  pool_for(g.pm * g.pn, gemm_tile, &g);
+  View a = { A, transA ? 1 : K, transA ? M : 1 }, b = { B, transB ? 1 : N, transB ? K : 1 };
+  int threads = pool_threads();
+  /* below ~2 MFLOP a second thread costs more to wake than it saves */
+  if (threads == 1 || 2.0 * M * N * K < 2e6) { gemm_block(C, N, a, b, 0, M, 0, N, K, accumulate); return; }
+  /* panels of equal width (in strips), ≤ NC; K runs as long as PANEL_FLOATS allows (whole K blocks) */
+  long ns = (N + NR - 1) / NR, per = NC / NR, panels = (ns + per - 1) / per;
+  long width = (ns + panels - 1) / panels * NR, kb = k_block(K), krun = PANEL_FLOATS / width / kb * kb;
+  if (krun < kb) krun = kb;
+  Gemm g = { C, a, b, M, N, K, accumulate, scratch(SCRATCH_B, (size_t)width * krun), kb, 0, 0, 0, 0, 0, 1, 1 };
+  for (g.jc = 0; g.jc < N; g.jc += width) {
+    g.nc = (int)(N - g.jc < width ? N - g.jc : width);
+    g.ns = (g.nc + NR - 1) / NR;
+    choose_grid(M, g.ns, threads, &g.rg, &g.cg);
+    for (g.k0 = 0; g.k0 < K; g.k0 = g.k1) {
+      g.k1 = K - g.k0 < krun ? K : g.k0 + krun;
+      pool_ranges((g.k1 - g.k0 + kb - 1) / kb * g.ns, (long)NR * kb, pack_b_units, &g);
+      pool_for(g.rg * g.cg, gemm_task, &g);
+    }
+  }
 }
 
 void gemm_serial(float *C, long ldc, const float *A, long a_rs, long a_cs, const float *B, long b_rs, long b_cs,

@@ -20,6 +20,29 @@ test("matmul matches the reference for all transposes, with and without accumula
   }
 });
 
+// Above 2 MFLOP with 2 threads: the parallel path (shared B panel, row × column task grid). N past the 1024 panel,
+// K past the 256 block, M past the 192 block, tall-skinny and short-wide, edges that are not whole microtiles, and
+// K = 2300, whose packed K × N panel is cut to 832 columns (8 MB).
+const parallelShapes = [[37, 1100, 300], [300, 70, 530], [1000, 5, 600], [5, 1000, 600], [49, 1025, 257], [12, 2048, 96], [50, 900, 2300]];
+
+test("parallel matmul (2 threads, shapes over 2 MFLOP) matches the reference for all transposes and accumulate", { skip }, () => {
+  const rand = rng(13);
+  withThreads(2, () => {
+    for (const [M, N, K] of parallelShapes) for (const transA of [false, true]) for (const transB of [false, true]) {
+      const A = rand32(M * K, rand), B = rand32(K * N, rand), C0 = rand32(M * N, rand);
+      const want = C0.slice();
+      ref.matmul(want, A, B, M, N, K, transA, transB, true);
+      const got = C0.slice();
+      nat.matmul(got, A, B, M, N, K, transA, transB, true);
+      assertClose(got, want, `matmul ${M}x${N}x${K} tA=${transA} tB=${transB} acc`, 1e-5, 2e-6 * Math.sqrt(K));
+      for (let i = 0; i < want.length; i++) want[i] -= C0[i];
+      const fresh = new Float32Array(M * N).fill(NaN); // written, never read
+      nat.matmul(fresh, A, B, M, N, K, transA, transB, false);
+      assertClose(fresh, want, `matmul ${M}x${N}x${K} tA=${transA} tB=${transB}`, 1e-5, 4e-6 * Math.sqrt(K));
+    }
+  });
+});
+
 test("matmul with K = 0 writes zeros, or leaves C alone when accumulating", { skip }, () => {
   const C = new Float32Array([1, 2, 3, 4]);
   nat.matmul(C, new Float32Array(0), new Float32Array(0), 2, 2, 0, false, false, true);
@@ -30,8 +53,8 @@ test("matmul with K = 0 writes zeros, or leaves C alone when accumulating", { sk
 
 test("matmul gives bit-identical results on 1 and 2 threads (the split never changes a sum's order)", { skip }, () => {
   const rand = rng(12);
-  const M = 301, N = 190, K = 520;
-  for (const [transA, transB] of [[false, false], [false, true], [true, false]]) {
+  for (const [M, N, K, transA, transB] of [[301, 190, 520, false, false], [301, 190, 520, false, true], [301, 190, 520, true, false],
+    [150, 1100, 300, true, false], [60, 1100, 300, false, true]] as const) {
     const A = rand32(M * K, rand), B = rand32(K * N, rand);
     const one = withThreads(1, () => { const C = new Float32Array(M * N); nat.matmul(C, A, B, M, N, K, transA, transB, false); return C; });
     const two = withThreads(2, () => { const C = new Float32Array(M * N); nat.matmul(C, A, B, M, N, K, transA, transB, false); return C; });
