@@ -1,7 +1,7 @@
 /* SGEMM: C[M,N] = (accumulate ? C : 0) + op(A)[M,K] · op(B)[K,N], row-major.
  * BLIS structure: B is packed into KC×NC panels of NR-wide strips, A into MC×KC blocks of MR-tall strips,
  * and an MR×NR register-blocked FMA microkernel runs over them. Packing also absorbs the transposes.
- * Threads take disjoint tiles of C and pack their own panels (no barriers: robust when cores are shared). */
+ * Threads share each packed panel of op(B) and take disjoint tiles of C (see gemm()). */
 #include "kernels.h"
 #include "scratch.h"
 #include "simd.h"
@@ -19,6 +19,7 @@
 #define MR 4
 #define NR 8
 #endif
+/* Blocking (each may be overridden with -D for tuning runs): KC k-block, MC rows of op(A) per packed block, NC panel columns. */
 #ifndef KC
 #define KC 256
 #endif
