@@ -72,7 +72,9 @@ static void forward_task(void *ctx, int task, int tid) {
   const float *k = a->k + ((b * a->Smax + lo) * a->nkv + kh) * hd, *v = a->v + ((b * a->Smax + lo) * a->nkv + kh) * hd;
   float *out = a->out + ((b * a->T + t0) * a->nh + h) * hd;
   float *s = scratch(SCRATCH_ATT1, (size_t)n * W);
-  gemm_serial(s, W, q, qs, 1, k, 1, ks, n, W, hd, 0); /* S = Q·Kᵀ */
+  /* one query (a decode step): dot products, not a GEMM whose microkernel pads the row to MR and packs K */
+  if (n == 1) for (long j = 0; j < W; j++) s[j] = dot(q, k + j * ks, hd);
+  else gemm_serial(s, W, q, qs, 1, k, 1, ks, n, W, hd, 0); /* S = Q·Kᵀ */
   mask_scores(s, n, W, lo, t0, off, a->mask ? a->mask + b * a->Smax : NULL, seg, a->scale);
   for (long r = 0; r < n; r++) {
     float *row = s + r * W, mx = -INFINITY;
@@ -86,7 +88,17 @@ static void forward_task(void *ctx, int task, int tid) {
     float inv = 1.f / sum;
     for (long j = 0; j < W; j++) row[j] *= inv;
   }
-  gemm_serial(out, qs, s, W, 1, v, ks, 1, n, hd, W, 0); /* O = P·V */
+  if (n == 1) {
+    memset(out, 0, hd * sizeof(float));
+    for (long j = 0; j < W; j++) {
+      if (s[j] == 0.f) continue;
+      vf p = vf_set1(s[j]);
+      const float *vj = v + j * ks;
+      long d = 0;
+      for (; d + VL <= hd; d += VL) vf_store(out + d, vf_fma(p, vf_load(vj + d), vf_load(out + d)));
+      for (; d < hd; d++) out[d] += s[j] * vj[d];
+    }
+  } else gemm_serial(out, qs, s, W, 1, v, ks, 1, n, hd, W, 0); /* O = P·V */
 }
 
 void attention(float *out, float *lse, const float *q, const float *k, const float *v, const uint8_t *mask, const int32_t *seg,

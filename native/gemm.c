@@ -221,8 +221,9 @@ static void skinny_nt_cols(void *ctx, long lo, long hi) {
   for (long j = lo * 2; j < hi * 2 && j < s->N; j += 2) {
     int nj = s->N - j < 2 ? 1 : 2;
     const float *b0 = s->B + j * K, *b1 = s->B + (j + nj - 1) * K;
-    for (long i0 = 0; i0 < s->M; i0 += 8) {
-      int ni = s->M - i0 < 8 ? (int)(s->M - i0) : 8;
+    long i0 = 0;
+    for (; i0 + 8 <= s->M; i0 += 8) {
+      int ni = 8;
       const float *a[8];
       for (int r = 0; r < 8; r++) a[r] = s->A + (i0 + (r < ni ? r : 0)) * K;
       vf acc0[8], acc1[8];
@@ -240,6 +241,23 @@ static void skinny_nt_cols(void *ctx, long lo, long hi) {
         c[0] = (s->accumulate ? c[0] : 0.f) + d0;
         if (nj == 2) c[1] = (s->accumulate ? c[1] : 0.f) + d1;
       }
+    }
+    /* fewer than 8 rows left (decode: one row per sequence): one row at a time, not 8 rows' worth of FMAs */
+    for (; i0 < s->M; i0++) {
+      const float *a = s->A + i0 * K;
+      vf p0 = vf_set1(0.f), p1 = vf_set1(0.f), q0 = vf_set1(0.f), q1 = vf_set1(0.f);
+      long k = 0;
+      for (; k + 2 * VL <= K; k += 2 * VL) {
+        vf x0 = vf_load(a + k), x1 = vf_load(a + k + VL);
+        p0 = vf_fma(x0, vf_load(b0 + k), p0); q0 = vf_fma(x1, vf_load(b0 + k + VL), q0);
+        p1 = vf_fma(x0, vf_load(b1 + k), p1); q1 = vf_fma(x1, vf_load(b1 + k + VL), q1);
+      }
+      for (; k + VL <= K; k += VL) { vf x = vf_load(a + k); p0 = vf_fma(x, vf_load(b0 + k), p0); p1 = vf_fma(x, vf_load(b1 + k), p1); }
+      float d0 = vf_sum(vf_add(p0, q0)), d1 = vf_sum(vf_add(p1, q1));
+      for (long t = k; t < K; t++) { d0 += a[t] * b0[t]; d1 += a[t] * b1[t]; }
+      float *c = s->C + i0 * s->N + j;
+      c[0] = (s->accumulate ? c[0] : 0.f) + d0;
+      if (nj == 2) c[1] = (s->accumulate ? c[1] : 0.f) + d1;
     }
   }
 }
