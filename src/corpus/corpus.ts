@@ -12,7 +12,7 @@ import { GENRES, type Genre } from "./genres.js";
  * generic tag markup and format following, but never "<think>", "<answer>" or the RL prompt frame.
  */
 /** countdown is off by default: the default R1-Zero run uses arithmetic; turn it on for a countdown run. */
-const DEFAULT_WEIGHTS = { direct: 0.1, prose: 0.1, steps: 0.16, dialog: 0.1, markup: 0.08, bridge: 0.1, format: 0.08, copy: 0.2, text: 0.08, countdown: 0 };
+const DEFAULT_WEIGHTS = { direct: 0.08, prose: 0.1, steps: 0.16, dialog: 0.1, markup: 0.08, bridge: 0.1, format: 0.08, copy: 0.25, text: 0.05, countdown: 0 };
 
 export const CorpusConfigSchema = z
   .object({
