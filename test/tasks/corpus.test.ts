@@ -44,7 +44,7 @@ test("every derivation chain in the corpus is arithmetically right", () => {
       assert.match(sides.at(-1)!, /^\d+$/);
       chains++;
     }
-  assert.ok(chains > N * 0.4, `only ${chains} derivations found`);
+  assert.ok(chains > N * 0.3, `only ${chains} derivations found`);
 });
 
 test("held-out problems can be kept out of the corpus", () => {
