@@ -65,13 +65,22 @@ export function createApp(deps: AppDeps) {
     const head = { id, object: "text_completion", created, model: s.name };
     const naming = { tokenizer: s.tokenizer, asIds: p.asIds };
     if (p.stream) {
-      return streamed(c, p, (choice, e) => ({ ...head, choices: [{ index: choice, text: e.text, logprobs: null, finish_reason: finishReason(e.finishReason) }] }), head);
+      const offsets = new Map<number, number>();   // each choice's text offset so far, for text_offset
+      return streamed(c, p, (choice, e) => {
+        let logprobs = null;
+        if (p.logprobs) {
+          const at = offsets.get(choice) ?? 0;
+          logprobs = completionLogprobs([e.token], [e.logprob], naming, at);
+          offsets.set(choice, at + (p.asIds ? 0 : logprobs.tokens[0].length));
+        }
+        return { ...head, choices: [{ index: choice, text: e.text, logprobs, finish_reason: finishReason(e.finishReason) }] };
+      }, head);
     }
     const gens = await run(p);
     return c.json({
       ...head,
       choices: gens.map((g, i) => ({
-        index: i, text: g.text, logprobs: p.logprobs ? completionLogprobs(g, naming) : null, finish_reason: finishReason(g.finishReason),
+        index: i, text: g.text, logprobs: p.logprobs ? completionLogprobs(g.ids, g.logprobs, naming) : null, finish_reason: finishReason(g.finishReason),
         stop_reason: stopReason(g, s.tokenizer, p.stop, p.skipSpecial),
         ...(p.returnIds ? { prompt_token_ids: p.prompts[g.prompt], token_ids: g.ids } : {}),
       })),
@@ -103,14 +112,15 @@ export function createApp(deps: AppDeps) {
         const delta: Record<string, string> = started.has(choice) ? {} : { role: "assistant" };
         started.add(choice);
         if (e.text || !e.finishReason) delta.content = e.text;
-        return { ...chunkHead, choices: [{ index: choice, delta, logprobs: null, finish_reason: finishReason(e.finishReason) }] };
+        const logprobs = p.logprobs ? chatLogprobs([e.token], [e.logprob], naming) : null;
+        return { ...chunkHead, choices: [{ index: choice, delta, logprobs, finish_reason: finishReason(e.finishReason) }] };
       }, chunkHead);
     }
     const gens = await run(p);
     return c.json({
       ...head,
       choices: gens.map((g, i) => ({
-        index: i, message: { role: "assistant", content: g.text }, logprobs: p.logprobs ? chatLogprobs(g, naming) : null,
+        index: i, message: { role: "assistant", content: g.text }, logprobs: p.logprobs ? chatLogprobs(g.ids, g.logprobs, naming) : null,
         finish_reason: finishReason(g.finishReason), stop_reason: stopReason(g, s.tokenizer, p.stop, p.skipSpecial),
         ...(p.returnIds ? { token_ids: g.ids } : {}),
       })),
@@ -162,7 +172,6 @@ export function createApp(deps: AppDeps) {
       if (p.length + maxTokens > maxLen) throw new ApiError(400, `prompt ${i} (${p.length} tokens) + max_tokens (${maxTokens}) exceeds the model's context of ${maxLen} tokens: shorten the prompt or lower max_tokens`, "max_tokens");
     });
     const stream = req.stream === true;
-    if (stream && logprobs) throw new ApiError(400, "logprobs are not returned while streaming: drop stream, or drop logprobs", "logprobs");
     const stop = req.stop == null ? [] : typeof req.stop === "string" ? [req.stop] : req.stop;
     const n = req.n ?? 1;
     counts.promptTokens += prompts.reduce((a, p) => a + p.length, 0);
@@ -184,14 +193,14 @@ export function createApp(deps: AppDeps) {
     return gens;
   }
 
-  /** SSE: one chunk per token event with text or a finish reason, an optional usage chunk, then [DONE]. */
+  /** SSE: one chunk per token event with text or a finish reason (every token with logprobs), an optional usage chunk, then [DONE]. */
   function streamed(c: Context, p: Prepared, chunk: (choice: number, e: TokenEvent) => object, head: object) {
     return streamSSE(c, async stream => {
       let chain = Promise.resolve();
       // A client that hung up makes writes fail; the batch it shares still finishes for the others.
       const write = (data: object | string) => { chain = chain.then(() => stream.writeSSE({ data: typeof data === "string" ? data : JSON.stringify(data) })).catch(() => {}); };
       try {
-        const gens = await run(p, (choice, e) => { if (e.text || e.finishReason) write(chunk(choice, e)); });
+        const gens = await run(p, (choice, e) => { if (p.logprobs || e.text || e.finishReason) write(chunk(choice, e)); });
         if (p.includeUsage) write({ ...head, choices: [], usage: usage(p.promptTokens, gens) });
       } catch (e) {
         counts.errors++;

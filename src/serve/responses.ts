@@ -15,21 +15,23 @@ export function stopReason(g: Generation, tokenizer: Tokenizer, stop: readonly s
 export interface TokenNaming { tokenizer: Tokenizer; asIds: boolean }
 const tokenName = (id: number, t: TokenNaming) => (t.asIds ? `token_id:${id}` : t.tokenizer.decode([id]));
 
-/** Legacy completions log-probs: one entry per generated token (EOS included), sampled token only. */
-export function completionLogprobs(g: Generation, t: TokenNaming) {
-  const tokens = g.ids.map(id => tokenName(id, t));
+/**
+ * Legacy completions log-probs: one entry per generated token (EOS included), sampled token only. A streamed
+ * chunk passes its tokens and the text offset its first token starts at.
+ */
+export function completionLogprobs(ids: readonly number[], logprobs: readonly number[], t: TokenNaming, at = 0) {
+  const tokens = ids.map(id => tokenName(id, t));
   const text_offset: number[] = [];
-  let at = 0;
   for (const s of tokens) { text_offset.push(at); at += t.asIds ? 0 : s.length; }
-  return { tokens, token_logprobs: g.logprobs, top_logprobs: null, text_offset };
+  return { tokens, token_logprobs: [...logprobs], top_logprobs: null, text_offset };
 }
 
-/** Chat log-probs: {content: [{token, logprob, bytes, top_logprobs: []}]}. */
-export function chatLogprobs(g: Generation, t: TokenNaming) {
+/** Chat log-probs: {content: [{token, logprob, bytes, top_logprobs: []}]}; a streamed chunk holds its own token. */
+export function chatLogprobs(ids: readonly number[], logprobs: readonly number[], t: TokenNaming) {
   return {
-    content: g.ids.map((id, i) => {
+    content: ids.map((id, i) => {
       const token = tokenName(id, t);
-      return { token, logprob: g.logprobs[i], bytes: [...Buffer.from(token, "utf8")], top_logprobs: [] };
+      return { token, logprob: logprobs[i], bytes: [...Buffer.from(token, "utf8")], top_logprobs: [] };
     }),
     refusal: null,
   };

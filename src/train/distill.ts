@@ -6,6 +6,9 @@
  * rejection-sampling SFT stage (the pipeline's stage 3).
  *
  * runs/<name>/
+ * The teacher samples in process, or (`teacher_rollout: {backend: openai, base_url}`, GRPO's `rollout:` keys) on
+ * any OpenAI-compatible server serving it; the teacher folder then only lends its tokenizer and config.
+ *
  *   data/sampling.json   the problems' task and seeds, as the sampler reads them
  *   data/traces.jsonl    kept traces as SFT rows with provenance (teacher, rewards); written once, reused on --resume
  *   data/train.jsonl     traces + non-reasoning rows: what the student trains on
@@ -22,15 +25,25 @@ import { readJsonl } from "../runs/read.js";
 import { writeFileAtomic, writeJsonAtomic } from "../runs/atomic.js";
 import { TaskConfigSchema } from "../tasks/index.js";
 import { takeDocuments, CorpusConfigSchema } from "../corpus/corpus.js";
-import { sampleProblems } from "../cli/eval.js";
+import { loadProblems, resolvePolicy, sampleProblems, type ProblemFlags, type SampledProblems } from "../cli/eval.js";
+import { readHfConfig } from "../model/io/hf.js";
+import { loadTokenizer } from "../tokenizer/load.js";
+import { mixSeed } from "../tasks/rng.js";
+import { createRollout, RolloutConfigSchema, type RolloutConfig } from "./rollout/index.js";
+import { scoreCompletions } from "./rewarding.js";
 import { continuation } from "../cli/sample.js";
-import { PromptConfigSchema } from "./grpo-trainer.js";
+import { PromptConfigSchema, promptFormat } from "./grpo-trainer.js";
 import { rejectionFilter, sftRow, type Candidate, type DropReason } from "./rejection.js";
 import { sft, SFTConfigSchema } from "./sft.js";
 
 export const DistillConfigSchema = z.object({
   /** Model folder (or checkpoint / run directory) that writes the traces. */
   teacher: z.string().min(1),
+  /**
+   * Where the teacher's traces are sampled: GRPO's `rollout:` keys. `openai` asks a server serving the teacher
+   * (vLLM, SGLang, move37 serve); reload and importance-sampling keys do not apply (the teacher never changes).
+   */
+  teacher_rollout: RolloutConfigSchema.default(RolloutConfigSchema.parse({})),
   /** Model folder fine-tuned on them; any size or tokenizer. */
   student: z.string().min(1),
   /** The problems: a generated task (training problems, never a held-out one) or a JSONL file of {prompt|messages, answer}. */
@@ -111,10 +124,11 @@ async function teacherTraces(c: DistillConfig, dataDir: string): Promise<{ rows:
   // The sampler reads its problems' task and seeds from a GRPO-shaped recipe: this file is that recipe, and a record.
   const sampling = join(dataDir, "sampling.json");
   writeJsonAtomic(sampling, { task: c.task, train_seed: c.train_seed, eval_seed: c.eval_seed, eval_size: c.eval_size, prompt: c.prompt, accuracy_reward: c.reward });
-  const s = await sampleProblems(c.teacher, {
+  const rewardNames = (r: string) => (c.reward ? [r, "language", "repetition"] : []);
+  const s = c.teacher_rollout.backend === "openai" ? await remoteTeacher(c, c.teacher_rollout, rewardNames(c.reward ?? "")) : await sampleProblems(c.teacher, {
     task: c.prompts_file ?? c.task!.type, recipe: sampling, n: c.num_prompts, k: c.num_generations, temperature: c.temperature,
     maxNewTokens: c.max_new_tokens, seed: c.seed, backend: c.backend, template: c.prompt.template, instruct: c.prompt.instruct, reward: c.reward,
-  }, "train", r => (c.reward ? [r, "language", "repetition"] : []));
+  }, "train", rewardNames);
   const candidates: Candidate[] = s.gens.map((g, i) => ({
     problem: g.prompt, prompt: s.fmt.text(s.examples[g.prompt]), completion: continuation(g, s.fmt, s.tokenizer),
     answer: s.examples[g.prompt].answer, tokens: g.ids.length, finishReason: g.finishReason, rewards: s.scored.byName(i),
@@ -134,6 +148,28 @@ async function teacherTraces(c: DistillConfig, dataDir: string): Promise<{ rows:
   return { rows, stats: { drawn: candidates.length, kept: kept.length, problems: s.examples.length, covered: new Set(kept.map(k => k.problem)).size, dropped } };
 }
 
+/**
+ * The teacher's samples from an OpenAI-compatible server: the same problems, prompt ids, seed and sampling as
+ * sampleProblems draws in process (a server that honours seeds, as move37 serve does, returns the same traces).
+ */
+async function remoteTeacher(c: DistillConfig, r: RolloutConfig, rewards: string[]): Promise<Omit<SampledProblems, "model">> {
+  const { modelDir, step } = resolvePolicy(c.teacher);
+  const tokenizer = loadTokenizer(modelDir);
+  const eos = [tokenizer.eosId, readHfConfig(modelDir).eos_token_id].filter((x): x is number => x !== null);
+  const fmt = promptFormat(c.prompt, tokenizer);
+  const flags: ProblemFlags = {
+    task: c.prompts_file ?? c.task!.type, n: c.num_prompts, k: c.num_generations, temperature: c.temperature, maxNewTokens: c.max_new_tokens, seed: c.seed, backend: c.backend,
+  };
+  const examples = loadProblems(flags, { task: c.task, train_seed: c.train_seed, eval_seed: c.eval_seed, eval_size: c.eval_size }, "train");
+  const rollout = createRollout(r, { tokenizer, weightsDir: modelDir, save: {}, log: () => {} });
+  const gens = await rollout.generate(examples.map(ex => fmt.encode(ex)), {
+    maxNewTokens: c.max_new_tokens, temperature: c.temperature, topP: 1, topK: 0, numReturnSequences: c.num_generations,
+    seed: mixSeed(c.seed), stop: fmt.stop, eosTokenIds: eos,
+  });
+  const scored = await scoreCompletions(rewards, gens.map(g => fmt.completion(g)), gens.map(g => examples[g.prompt]));
+  return { tokenizer, fmt, examples, gens, scored, rewards, modelDir, step };
+}
+
 const jsonl = (rows: unknown[]) => rows.map(r => JSON.stringify(r) + "\n").join("");
 
 export const distill = registerTrainer({
@@ -147,7 +183,7 @@ export const distill = registerTrainer({
     if (ctx.resume && existsSync(statsPath)) {
       ctx.log(`reusing the traces of ${tracesPath}`);
     } else {
-      ctx.log(`teacher ${c.teacher}: ${c.num_generations} traces for each of ${c.num_prompts} problems`);
+      ctx.log(`teacher ${c.teacher}${c.teacher_rollout.backend === "openai" ? ` served at ${c.teacher_rollout.base_url}` : ""}: ${c.num_generations} traces for each of ${c.num_prompts} problems`);
       const { rows, stats } = await teacherTraces(c, dataDir);
       const docs = c.non_reasoning ? takeDocuments(c.non_reasoning.corpus, c.non_reasoning.documents) : [];
       // A document is a completion with no prompt: loss on all of it, as in pretraining.

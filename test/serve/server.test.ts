@@ -114,6 +114,26 @@ test("streaming: SSE data chunks whose text adds up to the whole answer, a usage
   assert.equal(chat.at(-1), "[DONE]");
 });
 
+test("streamed log-probs, chunk by chunk, add up to the non-streamed ones of the same seeded request", async () => {
+  const body = { prompt: "The cat", max_tokens: 10, temperature: 1, seed: 5, n: 2, logprobs: 0 };
+  const whole = (await postJson("/v1/completions", body)).json;
+  const chunks = sse((await post("/v1/completions", { ...body, stream: true })).body).slice(0, -1).map(d => JSON.parse(d));
+  for (const i of [0, 1]) {
+    const mine = chunks.filter(c => c.choices[0].index === i).map(c => c.choices[0].logprobs);
+    const want = whole.choices[i].logprobs;
+    assert.ok(mine.every(l => l.tokens.length === 1), "one token per chunk");
+    assert.deepEqual(mine.flatMap(l => l.tokens), want.tokens);
+    assert.deepEqual(mine.flatMap(l => l.token_logprobs), want.token_logprobs);
+    assert.deepEqual(mine.flatMap(l => l.text_offset), want.text_offset);
+  }
+  const chat = { messages: [{ role: "user", content: "Two plus two" }], max_tokens: 8, temperature: 1, seed: 3, logprobs: true };
+  const wholeChat = (await postJson("/v1/chat/completions", chat)).json.choices[0].logprobs.content;
+  const streamedChat = sse((await post("/v1/chat/completions", { ...chat, stream: true })).body).slice(0, -1)
+    .flatMap(d => JSON.parse(d).choices[0].logprobs.content);
+  assert.ok(wholeChat.length > 1);
+  assert.deepEqual(streamedChat, wholeChat);
+});
+
 test("bad requests get 400/404 with OpenAI's error object naming what is wrong", async () => {
   const cases: [unknown, number, RegExp][] = [
     ["{not json", 400, /not valid JSON/],

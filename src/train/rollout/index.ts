@@ -30,7 +30,8 @@ export interface Rollout {
 }
 
 export interface RolloutContext {
-  policy: CausalLM;
+  /** The in-process sampler's model: only the local backend needs it (a remote distillation teacher is never loaded). */
+  policy?: CausalLM;
   tokenizer: Tokenizer;
   /** Default folder the policy is saved to for the server to reload. */
   weightsDir: string;
@@ -43,7 +44,9 @@ export interface RolloutContext {
 
 export function createRollout(c: RolloutConfig, ctx: RolloutContext): Rollout {
   if (c.backend === "local") {
-    return { correction: null, sync: async () => {}, generate: async (prompts, s) => generate(ctx.policy, ctx.tokenizer, prompts, s) };
+    const policy = ctx.policy;
+    if (!policy) throw new RolloutConfigError("rollout backend local samples in process, but no model was loaded: set backend openai with the server's base_url, or load the model");
+    return { correction: null, sync: async () => {}, generate: async (prompts, s) => generate(policy, ctx.tokenizer, prompts, s) };
   }
   if (c.importance_sampling_correction && c.importance_sampling_mode.startsWith("token") && ctx.ratioLevel === "sequence")
     throw new RolloutConfigError(`rollout.importance_sampling_mode ${c.importance_sampling_mode} weights tokens one by one, which GSPO's sequence-level ratio (grpo.importance_sampling_level: sequence) cannot take exactly: use sequence_truncate or sequence_mask`);
