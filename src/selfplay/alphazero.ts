@@ -165,11 +165,13 @@ export async function runAlphaZero(config: AlphaZeroConfig, run: Run, ctx: Train
     }
     metrics["eval/promotions"] = promotions;
     metrics["time/elapsed_seconds"] = elapsed();
+    // Logged before the checkpoint: a kill between the two leaves a line --resume rewinds, never a checkpointed
+    // iteration without its line.
+    run.logMetrics(iteration, metrics);
     saveReplay(join(run.checkpointsDir, REPLAY), buffer);
     saveCheckpoint(bestPath, game, best, { iteration, promotions });
     saveCheckpoint(latestPath, game, candidate,
       { iteration, promotions, elapsed_seconds: elapsed(), rng: rng.state() }, true);
-    run.logMetrics(iteration, metrics);
     bar.update(iteration, metrics);
   }
   bar.stop();

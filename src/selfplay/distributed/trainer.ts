@@ -139,11 +139,6 @@ export async function runDistributedAlphaZero(config: DistributedAlphaZeroConfig
         weightDecay: tr.weight_decay, valueWeight: tr.value_weight, mirror: tr.mirror,
       }, rng);
       const trSeconds = (performance.now() - tTr) / 1000;
-      saveCheckpoint(join(run.checkpointsDir, BEST), game, net, { iteration });
-      saveCheckpoint(latestPath, game, net, { iteration, elapsed_seconds: elapsed(), rng: rng.state(), games: log }, true);
-      await queue.acknowledge(); // only now: these games are in a checkpointed network
-      appendFileSync(logPath, log.map(l => l + "\n").join(""));
-      await publishWeights(redis, keys, iteration, workerConfig, net);
       const metrics = {
         "selfplay/games": games, "selfplay/positions": positions, "selfplay/mean_length": positions / games,
         "selfplay/first_player_win_rate": firstWins / games, "selfplay/draw_rate": draws / games,
@@ -153,7 +148,14 @@ export async function runDistributedAlphaZero(config: DistributedAlphaZeroConfig
         "distributed/duplicates": queue.duplicates, "distributed/malformed": queue.malformed,
         "distributed/queued": await redis.llen(keys.games), "time/elapsed_seconds": elapsed(),
       };
+      // Logged before the checkpoint: a kill between the two leaves a line that --resume rewinds, never a checkpointed
+      // iteration without its line.
       run.logMetrics(iteration, metrics);
+      saveCheckpoint(join(run.checkpointsDir, BEST), game, net, { iteration });
+      saveCheckpoint(latestPath, game, net, { iteration, elapsed_seconds: elapsed(), rng: rng.state(), games: log }, true);
+      await queue.acknowledge(); // only now: these games are in a checkpointed network
+      appendFileSync(logPath, log.map(l => l + "\n").join(""));
+      await publishWeights(redis, keys, iteration, workerConfig, net);
       bar.update(iteration, metrics);
     }
     bar.stop();
