@@ -117,6 +117,9 @@ const number = (what: string) => (v: string) => {
   return x;
 };
 
+/** The option of the verbs that draw training problems (`sample`, `prefs`). */
+export const trainSeedOption = ["--train-seed <n>", "seed of the training problems drawn (default: the recipe's train_seed, else 1); held-out problems are never drawn"] as const;
+
 /** The options `eval` and `sample` share. */
 export function addProblemOptions(cmd: Command, defaults: { n: number; k: number }): Command {
   return cmd

@@ -5,7 +5,7 @@ import { writeFileSync } from "node:fs";
 import { InvalidArgumentError, type Command } from "commander";
 import { LabellerSchema } from "../train/prefs.js";
 import { samplePreferencePairs } from "../train/prefs-sample.js";
-import { addProblemOptions, type ProblemFlags } from "./eval.js";
+import { addProblemOptions, type ProblemFlags, trainSeedOption } from "./eval.js";
 import { formatTable } from "./table.js";
 import { withExamples } from "./help.js";
 import { output } from "./output.js";
@@ -30,7 +30,7 @@ export function register(program: Command): void {
     .command("prefs")
     .description("preference pairs for a reward model: k samples per training problem, pairs within a problem labelled by the verifier (correct over incorrect) or by a simulated annotator (weights on correctness, length and confident wording, labels flipped with --error-rate), seeded; JSONL rows {prompt, chosen, rejected, label, source}");
   addProblemOptions(cmd, { n: 256, k: 4 })
-    .option("--train-seed <n>", "seed of the training problems drawn (default: the recipe's train_seed, else 1); held-out problems are never drawn", Number)
+    .option(...trainSeedOption, Number)
     .requiredOption("--out <file>", "preference JSONL to write")
     .option("--labeller <kind>", "verifier (objective) or annotator (simulated person)", labellerKind, "verifier")
     .option("--accuracy-weight <w>", "annotator: weight of a correct answer", real("--accuracy-weight"), 1)

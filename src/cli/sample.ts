@@ -6,7 +6,7 @@ import type { Generation } from "../sample/generate.js";
 import type { Tokenizer } from "../tokenizer/types.js";
 import type { PromptFormat } from "../train/grpo-trainer.js";
 import { rejectionFilter, sftRow, type Candidate, type DropReason } from "../train/rejection.js";
-import { addProblemOptions, sampleProblems, type ProblemFlags } from "./eval.js";
+import { addProblemOptions, sampleProblems, type ProblemFlags, trainSeedOption } from "./eval.js";
 import { formatTable } from "./table.js";
 import { withExamples } from "./help.js";
 import { output } from "./output.js";
@@ -25,7 +25,7 @@ export function register(program: Command): void {
     .command("sample")
     .description("rejection sampling (R1): k samples per problem, keep those the verifier accepts (reward = 1), drop mixed-language, over-long and repetitive chains of thought and duplicates, write SFT JSONL rows {prompt, completion, answer, source} with provenance");
   addProblemOptions(cmd, { n: 256, k: 4 })
-    .option("--train-seed <n>", "seed of the training problems drawn (default: the recipe's train_seed, else 1); held-out problems are never drawn", Number)
+    .option(...trainSeedOption, Number)
     .requiredOption("--out <file>", "SFT JSONL to write")
     .option("--min-language <x>", "drop below this language-consistency reward (share of thought words in the prompt's language)", Number, 0.95)
     .option("--max-tokens <n>", "drop completions longer than this many tokens (and any that hit --max-new-tokens)", Number)
