@@ -81,7 +81,8 @@ export const GRPORecipeSchema = z.object({
 }).strict();
 export type GRPORecipe = z.output<typeof GRPORecipeSchema>;
 
-interface GRPOState { trainSeconds: number; before: EvalResult | null }
+/** wallSeconds: the whole run's time (loading, evaluations, RL), which `npm start`'s 10-minute promise is about. */
+interface GRPOState { trainSeconds: number; wallSeconds: number; before: EvalResult | null }
 
 /** How prompts are rendered and what the reward functions see of a completion. */
 export interface PromptFormat {
@@ -136,6 +137,7 @@ export const grpo = registerTrainer({
   description: "GRPO from rule rewards (R1-Zero): group sampling, clipped policy gradient, optional KL",
   schema: GRPORecipeSchema,
   async run(c, run, ctx) {
+    const started = performance.now();
     const g: GRPOConfig = c.grpo;
     requireModelFolder(c.model);
     const backend = getBackend(c.backend);
@@ -149,15 +151,17 @@ export const grpo = registerTrainer({
     const eosIds = [tok.eosId, model.config.eos_token_id].filter((x): x is number => x !== null);
 
     let step = 0;
-    let state: GRPOState = { trainSeconds: 0, before: null };
+    let state: GRPOState = { trainSeconds: 0, wallSeconds: 0, before: null };
     if (ctx.resume) {
       const restored = loadLatestCheckpoint<GRPOState>(run.checkpointsDir, model, optimizer, ctx.log);
-      if (restored) { step = restored.step; state = restored.trainer; run.rewind(step); ctx.log(`resumed at step ${step}`); }
+      if (restored) { step = restored.step; state = { wallSeconds: 0, ...restored.trainer }; run.rewind(step); ctx.log(`resumed at step ${step}`); }
     }
+    const wallBase = state.wallSeconds;
+    const wallSeconds = () => wallBase + (performance.now() - started) / 1000;
     const ref = g.beta > 0 ? referenceModel(model, backend) : null;
     const folder = { copyFrom: c.model };
     const rollout = createRollout(c.rollout, { policy: model, tokenizer: tok, weightsDir: join(run.dir, "rollout-weights"), save: folder, log: ctx.log, ratioLevel: g.importance_sampling_level });
-    const save = () => saveCheckpoint(run.checkpointsDir, step, model, optimizer, state, { keep: c.save_total_limit, model: folder });
+    const save = () => { state.wallSeconds = wallSeconds(); saveCheckpoint(run.checkpointsDir, step, model, optimizer, state, { keep: c.save_total_limit, model: folder }); };
     const runEval = async (label: string) => {
       const r = await evaluate(model, tok, fmt, split.eval, {
         accuracy: c.accuracy_reward, format: c.format_reward, maxNewTokens: g.max_completion_length, sampled: c.eval_sampled, seed: c.eval_seed,
@@ -222,7 +226,7 @@ export const grpo = registerTrainer({
     const after = await runEval("after RL (held-out)");
     run.logMetrics(step, evalMetrics(after));
     if (c.output_dir) savePretrained(model, c.output_dir, folder);
-    writeReport(run, c, state.before!, after, state.trainSeconds, ctx.log);
+    writeReport(run, c, state.before!, after, state.trainSeconds, wallSeconds(), ctx.log);
   },
 });
 
@@ -300,11 +304,11 @@ function evalMetrics(r: EvalResult): Record<string, number | null> {
 
 const pct = (x: number | null) => (x === null ? "-" : `${(100 * x).toFixed(1)}%`);
 
-function writeReport(run: Run, c: GRPORecipe, before: EvalResult, after: EvalResult, seconds: number, log: (m: string) => void) {
+function writeReport(run: Run, c: GRPORecipe, before: EvalResult, after: EvalResult, seconds: number, wall: number, log: (m: string) => void) {
   const side = (r: EvalResult) => ({ accuracy: r.accuracy, accuracy_sampled: r.accuracySampled, format: r.format, mean_length: r.meanLength, mean_length_wrong: r.meanLengthWrong });
-  run.writeJson("report.json", { task: c.task.type, eval_size: c.eval_size, before: side(before), after: side(after), minutes: seconds / 60, traces: { before: before.traces, after: after.traces } });
+  run.writeJson("report.json", { task: c.task.type, eval_size: c.eval_size, before: side(before), after: side(after), minutes: wall / 60, train_minutes: seconds / 60, traces: { before: before.traces, after: after.traces } });
   const row = (name: string, f: (r: EvalResult) => string) => `  ${name.padEnd(22)} ${f(before).padStart(10)} ${f(after).padStart(10)}`;
-  log(["", `held-out set: ${c.eval_size} ${c.task.type} problems (seed ${c.eval_seed}), ${(seconds / 60).toFixed(1)} min of RL`,
+  log(["", `held-out set: ${c.eval_size} ${c.task.type} problems (seed ${c.eval_seed}), ${(seconds / 60).toFixed(1)} min of RL, ${(wall / 60).toFixed(1)} min in all`,
     `  ${"".padEnd(22)} ${"before".padStart(10)} ${"after".padStart(10)}`,
     row("accuracy (greedy)", r => pct(r.accuracy)), row("accuracy (T=1)", r => pct(r.accuracySampled)),
     row("format", r => pct(r.format)), row("mean length (tokens)", r => r.meanLength.toFixed(1)),

@@ -23,6 +23,7 @@ test("GRPO raises the reward of a micro byte model, and logs TRL's metrics, samp
   const report = readJson(join(run.dir, "report.json"));
   assert.equal(report.task, "arithmetic");
   assert.ok(typeof report.before.accuracy === "number" && typeof report.after.mean_length === "number");
+  assert.ok(report.minutes >= report.train_minutes && report.train_minutes > 0, "minutes counts the whole run, train_minutes the RL steps");
   assert.ok(existsSync(join(run.dir, "samples.jsonl")));
 });
 
