@@ -1,3 +1,5 @@
+import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { getBackend } from "../engine/index.js";
@@ -5,7 +7,7 @@ import { registerTrainer, yieldToEvents, type TrainerContext } from "../recipes/
 import type { Run } from "../runs/run.js";
 import { mctsAgent, netAgent, parseAgent } from "./agents.js";
 import { playArena } from "./arena.js";
-import { saveCheckpoint } from "./checkpoint.js";
+import { CheckpointError, loadCheckpoint, saveCheckpoint } from "./checkpoint.js";
 import { networkEvaluator } from "./evaluator.js";
 import { getGame } from "./games/index.js";
 import type { Game } from "./games/game.js";
@@ -19,7 +21,9 @@ import { trainOnBuffer } from "./training.js";
  * The "human games" baseline (AlphaGo's SL policy network): a network trained by supervised
  * learning on games of the imperfect heuristic player, policy = the move it played (one-hot),
  * value = the game's result. Its checkpoint can start an AlphaZero run (`init_checkpoint`),
- * which is AlphaGo's "supervised, then self-play" path.
+ * which is AlphaGo's "supervised, then self-play" path. Every `log_every` steps it logs metrics, then writes
+ * best.safetensors (weights) and latest.safetensors (weights, AdamW moments, step, generator state, the
+ * dataset's digest) atomically, so --resume continues exactly as the uninterrupted run.
  */
 export const SlPolicyConfig = z.object({
   game: z.enum(["tictactoe", "connect4"]),
@@ -36,7 +40,7 @@ export const SlPolicyConfig = z.object({
   weight_decay: z.number().min(0).default(1e-4),
   value_weight: z.number().min(0).default(1.0),
   mirror: z.boolean().default(true),
-  /** Log and checkpoint every this many steps. */
+  /** Log and checkpoint every this many steps (a kill loses at most this much work). */
   log_every: z.number().int().min(1).default(500),
   /** Opponents the network (MCTS at `eval_simulations`) plays at each log, e.g. ["heuristic", "alphabeta:2"]. */
   opponents: z.array(z.string()).default([]),
@@ -68,17 +72,49 @@ export function heuristicGames(game: Game, games: number, rng: Rng, opts = DEFAU
   return buffer;
 }
 
+const LATEST = "latest.safetensors", BEST = "best.safetensors";
+
+/** SHA-256 of a buffer's positions: a resumed run checks that it regenerated the very games it trained on. */
+function datasetDigest(b: ReplayBuffer): string {
+  const h = createHash("sha256");
+  for (const a of [b.x, b.pi, b.z]) h.update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+  return h.digest("hex");
+}
+
 export async function runSlPolicy(config: SlPolicyConfig, run: Run, ctx: TrainerContext): Promise<void> {
   const game = getGame(config.game);
   const backend = getBackend(config.backend);
-  const rng = new Rng(config.seed);
-  const net = new Network({ ...config.network, inputSize: game.inputSize, actions: game.actions }, backend);
+  let rng = new Rng(config.seed);
+  let net = new Network({ ...config.network, inputSize: game.inputSize, actions: game.actions }, backend);
   net.init(rng);
   const t0 = performance.now();
+  // The games are regenerated from the seed on --resume rather than stored: 5000 Connect Four games are ~50 MB of
+  // planes but a few seconds of play. The generator state saved with each checkpoint is the data position.
   const buffer = heuristicGames(game, config.games, rng, { temperature: config.heuristic_temperature, blunder: config.heuristic_blunder });
+  const digest = datasetDigest(buffer);
   ctx.log(`${config.games} heuristic games, ${buffer.size} positions in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-  const bar = ctx.progress({ total: config.steps, fields: [{ label: "pol", metric: "loss/policy" }, { label: "val", metric: "loss/value" }] });
-  for (let step = 0; step < config.steps && !ctx.signal.aborted;) {
+
+  let step = 0, elapsedBefore = 0;
+  const latestPath = join(run.checkpointsDir, LATEST), bestPath = join(run.checkpointsDir, BEST);
+  if (ctx.resume) {
+    if (existsSync(latestPath)) {
+      const ck = loadCheckpoint(latestPath, backend);
+      if (!ck.hasOptimizer) throw new CheckpointError(latestPath, "has no AdamW moments, so the run cannot continue exactly");
+      if (ck.meta.dataset !== digest)
+        throw new CheckpointError(latestPath, "the heuristic games regenerated from the seed differ from the ones this run trained on (the heuristic player changed since); start a new run");
+      net = ck.net;
+      step = ck.meta.trained_steps as number;
+      elapsedBefore = ck.meta.elapsed_seconds as number;
+      rng = Rng.fromState(ck.meta.rng as [number, number, number, number]);
+    }
+    run.rewind(step); // also drops a line logged just before a kill that came ahead of the first checkpoint
+    ctx.log(`resumed at step ${step}`);
+  }
+
+  const bar = ctx.progress({ total: config.steps, startStep: step, fields: [{ label: "pol", metric: "loss/policy" }, { label: "val", metric: "loss/value" }] });
+  const tLoop = performance.now();
+  const elapsed = () => elapsedBefore + (performance.now() - tLoop) / 1000;
+  while (step < config.steps && !ctx.signal.aborted) {
     await yieldToEvents(); // lets Ctrl-C reach ctx.signal
     const n = Math.min(config.log_every, config.steps - step);
     const losses = trainOnBuffer(net, buffer, {
@@ -95,9 +131,13 @@ export async function runSlPolicy(config: SlPolicyConfig, run: Run, ctx: Trainer
       metrics[`eval/net_score_vs_${spec}`] = playArena(game, netAgent("sl-net", ev), opp,
         { games: config.opponent_games, openingPlies: 2, seed: config.seed + step }).score;
     }
-    metrics["time/elapsed_seconds"] = (performance.now() - t0) / 1000;
-    saveCheckpoint(join(run.checkpointsDir, "best.safetensors"), game, net, { step, trainer: "sl-policy" });
+    metrics["time/elapsed_seconds"] = elapsed();
+    // Logged before the checkpoint: a kill between the two leaves a line --resume rewinds, never a checkpointed
+    // step without its line. Both files are written atomically; best first, so latest never runs ahead of it.
     run.logMetrics(step, metrics);
+    saveCheckpoint(bestPath, game, net, { trained_steps: step, trainer: "sl-policy" });
+    saveCheckpoint(latestPath, game, net,
+      { trained_steps: step, trainer: "sl-policy", elapsed_seconds: elapsed(), rng: rng.state(), dataset: digest }, true);
     bar.update(step, metrics);
   }
   bar.stop();
