@@ -45,6 +45,8 @@ export const AlphaZeroConfig = z.object({
     dirichlet_weight: z.number().min(0).max(1).default(0.25),
     /** Plies played with temperature 1 (sampled from visit counts); after that, the most visited move. */
     temperature_moves: z.number().int().min(0).default(10),
+    /** Leaves each game's tree adds to one network batch, kept apart by virtual loss (for few concurrent games). */
+    leaves_per_tree: z.number().int().min(1).default(1),
   }).strict().prefault({}),
   train: z.object({
     batch_size: z.number().int().min(1).default(256),
@@ -127,6 +129,7 @@ export async function runAlphaZero(config: AlphaZeroConfig, run: Run, ctx: Train
     const stats = playSelfPlayGames(game, networkEvaluator(game, best), {
       games: sp.games_per_iteration, concurrency: sp.concurrency, simulations: sp.simulations,
       cPuct: sp.c_puct, dirichletAlpha: sp.dirichlet_alpha, dirichletWeight: sp.dirichlet_weight, temperatureMoves: sp.temperature_moves,
+      leavesPerTree: sp.leaves_per_tree,
     }, rng, buffer);
     const spSeconds = (performance.now() - tSp) / 1000;
     Object.assign(metrics, {

@@ -7,7 +7,9 @@ import { dirichlet, randInt, type Rng } from "./rng.js";
  *
  * Batching: `runSimulations` advances many trees (one per concurrent game) a step at a time and
  * sends all their pending leaves to the evaluator in one batch, so the network runs one forward
- * per step for every game instead of one per leaf.
+ * per step for every game instead of one per leaf. With `leavesPerTree` > 1 each tree also adds
+ * several leaves to a batch; virtual loss keeps their paths apart: every edge on a path that waits
+ * for its evaluation counts as `virtualLoss` more visits, all lost, so the next descent prefers other moves.
  */
 
 /** Priors over all action ids (zero for illegal ones, summing to 1) and a value in [−1, 1] for the mover. */
@@ -21,6 +23,10 @@ export interface MctsOptions {
   /** Dirichlet noise at the root: concentration and mixing weight (weight 0 = off, for play and arena). */
   dirichletAlpha: number;
   dirichletWeight: number;
+  /** Leaves one tree adds to each evaluator batch (default 1: batching across trees only). */
+  leavesPerTree?: number;
+  /** Lost visits each pending descent counts as on every edge of its path (AlphaGo's n_vl; default 1, 0 = off). */
+  virtualLoss?: number;
 }
 
 export class Node {
@@ -29,9 +35,13 @@ export class Node {
   P: Float32Array;
   readonly N: Int32Array;
   readonly W: Float64Array;
+  /** Per legal action: descents through it still waiting for their evaluation (virtual loss). */
+  readonly pending: Int32Array;
   readonly children: Array<Node | undefined>;
   /** 1 (its own evaluation) + Σ N once expanded. */
   visits = 0;
+  /** Σ pending. */
+  pendingVisits = 0;
   expanded = false;
   readonly terminal: number | null;
 
@@ -42,6 +52,7 @@ export class Node {
     this.P = new Float32Array(k);
     this.N = new Int32Array(k);
     this.W = new Float64Array(k);
+    this.pending = new Int32Array(k);
     this.children = new Array(k);
   }
 }
@@ -55,32 +66,45 @@ export class Mcts {
     this.root = new Node(state);
   }
 
-  /** Walk from the root by PUCT to a leaf: an unexpanded node or a finished game. */
+  /**
+   * Walk from the root by PUCT to a leaf (an unexpanded node or a finished game), marking the path
+   * as pending (virtual loss) until `complete` or `abandon` is called with the result.
+   */
   selectLeaf(): Pending {
     const path: Array<[Node, number]> = [];
     let node = this.root;
     while (node.expanded && node.terminal === null) {
       const i = this.selectChild(node);
       path.push([node, i]);
+      node.pending[i]++;
+      node.pendingVisits++;
       node = node.children[i] ??= new Node(node.state.play(node.actions[i]));
     }
     return { path, leaf: node };
   }
 
+  /** Kept apart from N and W so that removing a virtual loss is exact (integers only). */
   private selectChild(node: Node): number {
-    const sqrtN = Math.sqrt(node.visits);
+    const vl = this.opts.virtualLoss ?? 1;
+    const sqrtN = Math.sqrt(node.visits + vl * node.pendingVisits);
     let best = 0, bestScore = -Infinity;
     for (let i = 0; i < node.actions.length; i++) {
-      const n = node.N[i];
-      const q = n > 0 ? node.W[i] / n : 0;
+      const n = node.N[i] + vl * node.pending[i];
+      const q = n > 0 ? (node.W[i] - vl * node.pending[i]) / n : 0;
       const score = q + this.opts.cPuct * node.P[i] * sqrtN / (1 + n);
       if (score > bestScore) { bestScore = score; best = i; }
     }
     return best;
   }
 
+  /** Drop a selected path's virtual loss without counting a visit. */
+  abandon(p: Pending): void {
+    for (const [node, i] of p.path) { node.pending[i]--; node.pendingVisits--; }
+  }
+
   /** Expand `leaf` with `ev` (unless terminal) and back the leaf's value up the path. */
   complete(p: Pending, ev: Evaluation | null): void {
+    this.abandon(p);
     const { leaf } = p;
     let value: number;
     if (leaf.terminal !== null) value = leaf.terminal;
@@ -169,21 +193,27 @@ export class Mcts {
 }
 
 /**
- * Run `sims` more simulations in every tree, batching the leaves of all trees into one
- * evaluator call per step. Leaves that are finished games are scored without the evaluator.
+ * Run `sims` more simulations in every tree, batching up to `leavesPerTree` leaves of every tree
+ * into one evaluator call per step. Leaves that are finished games are scored without the
+ * evaluator. A descent that ends on a leaf already in the batch (virtual loss could not steer it
+ * elsewhere, e.g. at an unexpanded root) is abandoned, uncounted, and that tree waits for the next step.
  */
 export function runSimulations(trees: Mcts[], evaluator: Evaluator, sims: number): void {
   const remaining = trees.map(() => sims);
   for (const t of trees) t.addNoise();
   for (;;) {
     const pending: Array<{ tree: Mcts; p: Pending }> = [];
+    const waiting = new Set<Node>();
     for (let k = 0; k < trees.length; k++) {
-      while (remaining[k] > 0) {
-        remaining[k]--;
+      const leaves = trees[k].opts.leavesPerTree ?? 1;
+      for (let taken = 0; taken < leaves && remaining[k] > 0;) {
         const p = trees[k].selectLeaf();
+        if (waiting.has(p.leaf)) { trees[k].abandon(p); break; }
+        remaining[k]--;
         if (p.leaf.terminal !== null) { trees[k].complete(p, null); continue; }
         pending.push({ tree: trees[k], p });
-        break;
+        waiting.add(p.leaf);
+        taken++;
       }
     }
     if (pending.length === 0) return;

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { AlphaBeta } from "../../src/selfplay/alphabeta.js";
-import { Mcts, runSimulations, uniformEvaluator } from "../../src/selfplay/mcts.js";
+import { Mcts, runSimulations, uniformEvaluator, type Node } from "../../src/selfplay/mcts.js";
 import { connect4 } from "../../src/selfplay/games/connect4.js";
 import { ticTacToe } from "../../src/selfplay/games/tictactoe.js";
 import { playActions, type GameState } from "../../src/selfplay/games/game.js";
@@ -66,9 +66,9 @@ test("alpha-beta takes a win in one and blocks a win in one on Connect Four", ()
   assert.equal(ab.search(mustBlock, 8).action, 3);
 });
 
-test("MCTS finds the win in one and blocks the opponent's win in one", () => {
-  for (const seed of [1, 2, 3]) {
-    const opts = { cPuct: 1.5, dirichletAlpha: 1, dirichletWeight: 0.25 };
+test("MCTS finds the win in one and blocks the opponent's win in one, one or eight leaves per tree in a batch", () => {
+  for (const leavesPerTree of [1, 8]) for (const seed of [1, 2, 3]) {
+    const opts = { cPuct: 1.5, dirichletAlpha: 1, dirichletWeight: 0.25, leavesPerTree };
     const t1 = new Mcts(connect4, winInOne, opts, new Rng(seed));
     const t2 = new Mcts(connect4, mustBlock, opts, new Rng(seed));
     runSimulations([t1, t2], uniformEvaluator(connect4), 400); // both trees share each evaluator batch
@@ -78,6 +78,33 @@ test("MCTS finds the win in one and blocks the opponent's win in one", () => {
     const pi = t2.visitPolicy();
     assert.ok(Math.abs(pi.reduce((a, b) => a + b, 0) - 1) < 1e-6);
   }
+});
+
+/** Every node below `n` (n included). */
+function* nodes(n: Node): Generator<Node> {
+  yield n;
+  for (const c of n.children) if (c) yield* nodes(c);
+}
+
+test("virtual loss: the leaves one tree adds to a batch are distinct paths (without it they are one); none stays pending", () => {
+  const batchesWith = (virtualLoss: number) => {
+    const uniform = uniformEvaluator(connect4);
+    const batches: GameState[][] = [];
+    const tree = new Mcts(connect4, connect4.initial(), { cPuct: 1.5, dirichletAlpha: 1, dirichletWeight: 0, leavesPerTree: 8, virtualLoss }, new Rng(1));
+    runSimulations([tree], { evaluate: states => (batches.push(states), uniform.evaluate(states)) }, 300);
+    assert.equal(tree.root.visits, 300, "every simulation counted once");
+    for (const n of nodes(tree.root)) assert.equal(n.pendingVisits + n.pending.reduce((a, b) => a + b, 0), 0);
+    return batches;
+  };
+  const withVl = batchesWith(1);
+  assert.equal(withVl[0].length, 1, "an unexpanded root is a single leaf");
+  // then its 7 children (an eighth descent finds them all waiting, is dropped and tried again next step)
+  assert.deepEqual(withVl[1].map(s => s.ply), [1, 1, 1, 1, 1, 1, 1]);
+  for (const b of withVl.slice(2, -1)) assert.equal(b.length, 8);
+  // one tree, so distinct leaf states are distinct nodes, i.e. distinct paths from the root
+  for (const b of withVl) assert.equal(new Set(b).size, b.length);
+  // with no virtual loss every descent of a step follows the first one's path to the same leaf
+  assert.ok(batchesWith(0).every(b => b.length === 1));
 });
 
 test("MCTS tree reuse keeps the chosen child's statistics", () => {

@@ -16,6 +16,8 @@ export const WorkerConfig = z.object({
   dirichlet_alpha: z.number().positive(),
   dirichlet_weight: z.number().min(0).max(1),
   temperature_moves: z.number().int().min(0),
+  /** Default for weights published before the option existed. */
+  leaves_per_tree: z.number().int().min(1).default(1),
   /** Games one worker plays at once (its network batch size); a worker that dies loses these. */
   concurrency: z.number().int().min(1),
   /** Workers pause while the queue holds this many unclaimed games (back-pressure). */

@@ -67,7 +67,7 @@ export async function runWorker(opts: WorkerOptions): Promise<{ games: number }>
       const recorder = new GameRecorder(g, n);
       playSelfPlayGames(g, networkEvaluator(g, net!), {
         games: n, concurrency: n, simulations: c.simulations, cPuct: c.c_puct, dirichletAlpha: c.dirichlet_alpha,
-        dirichletWeight: c.dirichlet_weight, temperatureMoves: c.temperature_moves,
+        dirichletWeight: c.dirichlet_weight, temperatureMoves: c.temperature_moves, leavesPerTree: c.leaves_per_tree,
       }, rng, recorder);
       const records = recorder.games().map(p => ({ id: `${worker}:${seq++}:${randomBytes(4).toString("hex")}`, worker, version, game: g.name, ...p }));
       await cmd(pushGames(redis, keys, records));
