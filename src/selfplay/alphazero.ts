@@ -1,4 +1,4 @@
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { getBackend } from "../engine/index.js";
@@ -21,9 +21,10 @@ import { trainOnBuffer } from "./training.js";
  * The AlphaZero loop (AlphaGo Zero's gated variant): each iteration the best network plays
  * itself with MCTS, the positions go to the replay buffer, the candidate network trains on
  * minibatches from it, and every `evaluate.every` iterations the candidate plays the best; it
- * is promoted when it scores at least `promote_threshold`. Checkpoints (candidate + optimizer +
- * generator state, best, replay buffer) are written atomically after every iteration, so
- * --resume continues exactly where the run stopped.
+ * is promoted when it scores at least `promote_threshold`. After every iteration, each file written
+ * atomically: the replay buffer as replay-<iteration>.safetensors, best.safetensors, then the commit
+ * point latest.safetensors (candidate + optimizer + the best network + generator state + the name of
+ * its replay file). Whenever a SIGKILL lands, --resume finds a consistent latest and continues exactly.
  */
 export const AlphaZeroConfig = z.object({
   game: z.enum(["tictactoe", "connect4"]),
@@ -76,7 +77,10 @@ export const AlphaZeroConfig = z.object({
 }).strict();
 export type AlphaZeroConfig = z.output<typeof AlphaZeroConfig>;
 
-const LATEST = "latest.safetensors", BEST = "best.safetensors", REPLAY = "replay.safetensors";
+const LATEST = "latest.safetensors", BEST = "best.safetensors";
+/** Runs from before the replay file was named by its iteration (and latest held the best network) wrote these. */
+const LEGACY_REPLAY = "replay.safetensors";
+const replayFile = (iteration: number) => `replay-${iteration}.safetensors`;
 
 export async function runAlphaZero(config: AlphaZeroConfig, run: Run, ctx: TrainerContext): Promise<void> {
   const game = getGame(config.game);
@@ -90,14 +94,14 @@ export async function runAlphaZero(config: AlphaZeroConfig, run: Run, ctx: Train
 
   const latestPath = join(run.checkpointsDir, LATEST), bestPath = join(run.checkpointsDir, BEST);
   if (ctx.resume && existsSync(latestPath)) {
-    const ck = loadCheckpoint(latestPath, backend);
+    const ck = loadCheckpoint(latestPath, backend, ["best"]);
     candidate = ck.net;
-    best.copyFrom(loadCheckpoint(bestPath, backend).net);
+    best.copyFrom(ck.companions.best ?? loadCheckpoint(bestPath, backend).net);
     iteration = ck.meta.iteration as number;
     promotions = ck.meta.promotions as number;
     elapsedBefore = ck.meta.elapsed_seconds as number;
     rng = Rng.fromState(ck.meta.rng as [number, number, number, number]);
-    loadReplay(join(run.checkpointsDir, REPLAY), buffer);
+    loadReplay(join(run.checkpointsDir, (ck.meta.replay as string | undefined) ?? LEGACY_REPLAY), buffer);
     run.rewind(iteration);
     ctx.log(`resumed at iteration ${iteration} (${buffer.size} replay positions)`);
   } else if (config.init_checkpoint) {
@@ -109,6 +113,7 @@ export async function runAlphaZero(config: AlphaZeroConfig, run: Run, ctx: Train
     candidate.init(rng);
     best.copyFrom(candidate);
   }
+  if (ctx.resume && iteration === 0) run.rewind(0); // killed before its first checkpoint: drop the line it may have logged
 
   const pons: Array<[string, PonsPosition[]]> = game.name === "connect4"
     ? config.evaluate.pons_sets.map(s => [s, loadPonsSet(s, undefined, config.evaluate.pons_positions)]) : [];
@@ -169,12 +174,16 @@ export async function runAlphaZero(config: AlphaZeroConfig, run: Run, ctx: Train
     metrics["eval/promotions"] = promotions;
     metrics["time/elapsed_seconds"] = elapsed();
     // Logged before the checkpoint: a kill between the two leaves a line --resume rewinds, never a checkpointed
-    // iteration without its line.
+    // iteration without its line. Until latest is replaced, the previous replay file and latest's copy of the
+    // best network are still what it names and holds, so a kill between any two writes loses only this iteration.
     run.logMetrics(iteration, metrics);
-    saveReplay(join(run.checkpointsDir, REPLAY), buffer);
+    const replay = replayFile(iteration);
+    saveReplay(join(run.checkpointsDir, replay), buffer);
     saveCheckpoint(bestPath, game, best, { iteration, promotions });
     saveCheckpoint(latestPath, game, candidate,
-      { iteration, promotions, elapsed_seconds: elapsed(), rng: rng.state() }, true);
+      { iteration, promotions, elapsed_seconds: elapsed(), rng: rng.state(), replay }, true, { best });
+    for (const f of readdirSync(run.checkpointsDir))
+      if (f !== replay && (f === LEGACY_REPLAY || /^replay-\d+\.safetensors$/.test(f))) rmSync(join(run.checkpointsDir, f), { force: true });
     bar.update(iteration, metrics);
   }
   bar.stop();

@@ -6,8 +6,10 @@ import { Network, NetworkConfigSchema, type NetworkConfig } from "./network.js";
 
 /**
  * A self-play checkpoint is one safetensors file (written atomically by the model io): the
- * network's named F32 tensors, optionally the AdamW moments ("optim.m", "optim.v") for resume,
- * and __metadata__.move37 = JSON {game, network config, optimizer step, …caller's fields}.
+ * network's named F32 tensors, optionally the AdamW moments ("optim.m", "optim.v") for resume and
+ * companion networks of the same shape ("<prefix>.<tensor>", e.g. AlphaZero's best network next to
+ * its candidate, so that one atomic file holds both), and __metadata__.move37 = JSON {game,
+ * network config, optimizer step, …caller's fields}.
  */
 export interface CheckpointMeta { game: string; network: NetworkConfig; step: number; [k: string]: unknown }
 
@@ -20,16 +22,25 @@ export class CheckpointError extends Error {
 
 const f32 = (x: Float32Array | Float64Array): Float32Array => x instanceof Float32Array ? x : Float32Array.from(x);
 
-export function saveCheckpoint(path: string, game: Game, net: Network, extra: Record<string, unknown> = {}, withOptimizer = false): void {
-  const tensors: TensorData[] = net.specs.map(s => ({ name: s.name, shape: s.shape, data: f32(net.params.subarray(s.offset, s.offset + s.size)) }));
+const netTensors = (net: Network, prefix = ""): TensorData[] =>
+  net.specs.map(s => ({ name: prefix + s.name, shape: s.shape, data: f32(net.params.subarray(s.offset, s.offset + s.size)) }));
+
+export function saveCheckpoint(path: string, game: Game, net: Network, extra: Record<string, unknown> = {}, withOptimizer = false,
+  companions: Record<string, Network> = {}): void {
+  const tensors = netTensors(net);
+  for (const [prefix, c] of Object.entries(companions)) tensors.push(...netTensors(c, `${prefix}.`));
   if (withOptimizer) tensors.push({ name: "optim.m", shape: [net.size], data: f32(net.m) }, { name: "optim.v", shape: [net.size], data: f32(net.v) });
   const meta: CheckpointMeta = { ...extra, game: game.name, network: { hidden: net.shape.hidden, blocks: net.shape.blocks }, step: net.step };
   writeSafetensors(path, tensors, "F32", { move37: JSON.stringify(meta) });
 }
 
-export interface LoadedCheckpoint { game: Game; net: Network; meta: CheckpointMeta; hasOptimizer: boolean }
+export interface LoadedCheckpoint {
+  game: Game; net: Network; meta: CheckpointMeta; hasOptimizer: boolean;
+  /** The requested companion networks the file holds (a file from before they were saved has none). */
+  companions: Record<string, Network>;
+}
 
-export function loadCheckpoint(path: string, backend: Backend): LoadedCheckpoint {
+export function loadCheckpoint(path: string, backend: Backend, companions: string[] = []): LoadedCheckpoint {
   let f: SafetensorsFile;
   try { f = new SafetensorsFile(path); } catch (e) { throw new CheckpointError(path, `cannot be read as safetensors (${(e as Error).message})`); }
   try {
@@ -37,7 +48,8 @@ export function loadCheckpoint(path: string, backend: Backend): LoadedCheckpoint
     if (!raw) throw new CheckpointError(path, "has no move37 self-play metadata");
     const meta = JSON.parse(raw) as CheckpointMeta;
     const game = getGame(meta.game);
-    const net = new Network({ ...NetworkConfigSchema.parse(meta.network), inputSize: game.inputSize, actions: game.actions }, backend);
+    const shape = { ...NetworkConfigSchema.parse(meta.network), inputSize: game.inputSize, actions: game.actions };
+    const net = new Network(shape, backend);
     const read = (name: string, into: Float32Array | Float64Array): boolean => {
       const e = f.entry(name);
       if (!e) return false;
@@ -46,11 +58,21 @@ export function loadCheckpoint(path: string, backend: Backend): LoadedCheckpoint
       into.set(f.read(name));
       return true;
     };
-    for (const s of net.specs)
-      if (!read(s.name, net.params.subarray(s.offset, s.offset + s.size))) throw new CheckpointError(path, `tensor ${s.name} is missing`);
+    /** All of `into`'s tensors (true), none (false), or an error for a file with only some. */
+    const readNet = (into: Network, prefix = ""): boolean => {
+      const missing = into.specs.filter(s => !read(prefix + s.name, into.params.subarray(s.offset, s.offset + s.size))).map(s => prefix + s.name);
+      if (missing.length > 0 && missing.length < into.specs.length) throw new CheckpointError(path, `tensor ${missing[0]} is missing`);
+      return missing.length === 0;
+    };
+    if (!readNet(net)) throw new CheckpointError(path, "has none of the network's tensors");
     const hasOptimizer = read("optim.m", net.m) && read("optim.v", net.v);
     net.step = meta.step;
-    return { game, net, meta, hasOptimizer };
+    const loaded: Record<string, Network> = {};
+    for (const prefix of companions) {
+      const c = new Network(shape, backend);
+      if (readNet(c, `${prefix}.`)) loaded[prefix] = c;
+    }
+    return { game, net, meta, hasOptimizer, companions: loaded };
   } finally {
     f.close();
   }

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { appendFileSync, copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { referenceBackend } from "../../src/engine/reference.js";
@@ -61,15 +61,19 @@ test("tic-tac-toe AlphaZero from scratch never loses (MCTS, 64 simulations) agai
   }
 });
 
+/** A few seconds of tic-tac-toe for the resume tests. */
+const tiny = (iterations: number, over: Record<string, unknown> = {}) => ({
+  game: "tictactoe", seed: 5, backend: "reference", iterations, network: { hidden: 16, blocks: 1 },
+  selfplay: { games_per_iteration: 4, concurrency: 4, simulations: 8 },
+  train: { batch_size: 16, steps_per_iteration: 5, replay_capacity: 100 },
+  evaluate: { every: 1, games: 4, simulations: 4 },
+  ...over,
+});
+
 test("resume continues exactly: 2 iterations + resume to 3 gives the same weights as 3 in one go", async () => {
   const root = mkdtempSync(join(tmpdir(), "m37-az-"));
   try {
-    const small = (iterations: number) => ({
-      game: "tictactoe", seed: 5, backend: "reference", iterations, network: { hidden: 16, blocks: 1 },
-      selfplay: { games_per_iteration: 4, concurrency: 4, simulations: 8 },
-      train: { batch_size: 16, steps_per_iteration: 5, replay_capacity: 100 },
-      evaluate: { every: 1, games: 4, simulations: 4 },
-    });
+    const small = tiny;
     const whole = await train(root, "whole", small(3));
     await train(root, "split", small(2));
     // the resumed run reads its config from the run directory in real use; here the same config with 3 iterations
@@ -83,6 +87,34 @@ test("resume continues exactly: 2 iterations + resume to 3 gives the same weight
     }
     const lines = readFileSync(join(split.dir, "metrics.jsonl"), "utf8").trim().split("\n").map(l => JSON.parse(l));
     assert.deepEqual(lines.map(l => l.step), [1, 2, 3]);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test("a kill after iteration 3's replay and best files but before its latest checkpoint resumes to the uninterrupted run", async () => {
+  const root = mkdtempSync(join(tmpdir(), "m37-az-"));
+  try {
+    // promoting always makes the best network change every iteration
+    const small = (iterations: number) => tiny(iterations, { seed: 6, evaluate: { every: 1, games: 4, simulations: 4, promote_threshold: 0 } });
+    const whole = await train(root, "whole", small(3));
+    const before = await train(root, "killed", small(2));
+    // the disk as a SIGKILL just before latest.safetensors of iteration 3 leaves it: every earlier write of that
+    // iteration done (each one atomic), taken from the uninterrupted run, which wrote the same bytes
+    const lines = (dir: string) => readFileSync(join(dir, "metrics.jsonl"), "utf8").trim().split("\n").map(l => JSON.parse(l));
+    appendFileSync(join(before.dir, "metrics.jsonl"), JSON.stringify(lines(whole.dir)[2]) + "\n");
+    for (const file of ["replay-3.safetensors", "best.safetensors"]) copyFileSync(join(whole.checkpointsDir, file), join(before.checkpointsDir, file));
+    assert.equal(loadCheckpoint(join(before.checkpointsDir, "latest.safetensors"), referenceBackend).meta.iteration, 2);
+
+    const resumed = await train(root, "killed", small(3), true);
+    for (const file of ["latest.safetensors", "best.safetensors"]) {
+      const a = loadCheckpoint(join(whole.checkpointsDir, file), referenceBackend);
+      const b = loadCheckpoint(join(resumed.checkpointsDir, file), referenceBackend);
+      assert.deepEqual(Array.from(b.net.params), Array.from(a.net.params), file);
+    }
+    const comparable = (dir: string) => lines(dir).map(({ time: _t, "time/elapsed_seconds": _e, "selfplay/seconds": _s, "train/seconds": _r, "selfplay/simulations_per_second": _p, ...rest }) => rest);
+    assert.deepEqual(comparable(resumed.dir), comparable(whole.dir));
+    assert.deepEqual(readdirSync(resumed.checkpointsDir).filter(f => f.startsWith("replay")), ["replay-3.safetensors"]);
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
