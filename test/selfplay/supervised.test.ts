@@ -69,9 +69,12 @@ function selfplay(args: string[]) {
 /** Starts `move37 selfplay` and SIGKILLs it `delayMs` after its progress display first reports a step. */
 async function killedRun(args: string[], delayMs: number): Promise<void> {
   const p = selfplay(args);
-  p.child.stderr!.on("data", () => {
-    if (/step\s*\d/.test(p.stderr())) setTimeout(() => p.child.kill("SIGKILL"), delayMs);
-  });
+  const watch = () => {
+    if (!/^step \d+\//m.test(p.stderr())) return;
+    p.child.stderr!.off("data", watch);
+    setTimeout(() => p.child.kill("SIGKILL"), delayMs);
+  };
+  p.child.stderr!.on("data", watch);
   const { code, signal } = await p.exited;
   // a run that finished before the kill landed would make this test vacuous
   assert.equal(signal, "SIGKILL", `exited with ${code} before the kill:\n${p.stderr()}`);
