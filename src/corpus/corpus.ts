@@ -25,6 +25,12 @@ export const CorpusConfigSchema = z
       .partial()
       .strict()
       .default({}),
+    /**
+     * Share of format-genre replies (an instruction names a working tag and a result tag) whose working tag holds
+     * the derivation; the others leave it empty and give the result alone. Below 1 the base model has both habits,
+     * reasoning and answering at once, and RL has to find out which one pays.
+     */
+    format_show_work: z.number().min(0).max(1).default(1),
     /** Most filler sentences between a problem and its derivation. */
     max_filler_sentences: z.number().int().min(0).default(3),
     /**
@@ -68,7 +74,7 @@ export function* corpusDocuments(raw: unknown = {}, extraExclude?: ReadonlySet<s
     const genre = genres[rng.weighted(ws)];
     let chain = sampleChain(rng, c.arithmetic);
     while (exclude && touchesHeldOut(chain, exclude)) chain = sampleChain(rng, c.arithmetic);
-    yield { genre, text: GENRES[genre]({ rng, chain, maxFiller: c.max_filler_sentences, countdown }) };
+    yield { genre, text: GENRES[genre]({ rng, chain, maxFiller: c.max_filler_sentences, countdown, showWork: c.format_show_work }) };
   }
 }
 

@@ -15,6 +15,8 @@ export interface GenreContext {
   maxFiller: number;
   /** Draws a countdown instance (numbers, target, a solution) for the countdown genre. */
   countdown: () => Example;
+  /** Share of format-genre replies that show the derivation in the working tag (the rest leave it empty). */
+  showWork: number;
 }
 
 const question = (ch: Chain) => `${chainText(ch)}=?`;
@@ -88,7 +90,7 @@ const INSTRUCTIONS: ((a: string, b: string) => string)[] = [
   (a, b) => `Use <${a}> for the steps and <${b}> for the final number.`,
   (a, b) => `Show work inside <${a}> tags, then the value inside <${b}> tags.`,
 ];
-export function format({ rng, chain }: GenreContext): string {
+export function format({ rng, chain, showWork }: GenreContext): string {
   const [a, b] = tagPair(rng, 0.75);
   const instr = rng.pick(INSTRUCTIONS)(a, b);
   if (rng.next() < 0.25) {
@@ -96,7 +98,9 @@ export function format({ rng, chain }: GenreContext): string {
     return `${rng.pick(["", "Q: "])}Say ${w}. ${instr.replace("working", "thought").replace("steps", "thought")} ${rng.pick(["", "A: "])}<${a}>The word is ${w}.</${a}><${b}>${w}</${b}>`;
   }
   const [q, r] = rng.pick([["", " "], ["Q: ", " A: "], ["Task: ", "\n"], ["User: ", " Assistant: "]]);
-  return `${q}${question(chain)} ${instr}${r}<${a}>${chainDerivation(chain)}</${a}><${b}>${chainValue(chain)}</${b}>`;
+  // Like text found in the wild, not every reply that is asked for its working shows it.
+  const work = showWork >= 1 || rng.next() < showWork ? chainDerivation(chain) : "";
+  return `${q}${question(chain)} ${instr}${r}<${a}>${work}</${a}><${b}>${chainValue(chain)}</${b}>`;
 }
 
 /**

@@ -154,7 +154,7 @@ export const grpo = registerTrainer({
     let state: GRPOState = { trainSeconds: 0, wallSeconds: 0, before: null };
     if (ctx.resume) {
       const restored = loadLatestCheckpoint<GRPOState>(run.checkpointsDir, model, optimizer, ctx.log);
-      if (restored) { step = restored.step; state = { wallSeconds: 0, ...restored.trainer }; run.rewind(step); ctx.log(`resumed at step ${step}`); }
+      if (restored) { step = restored.step; state = { ...restored.trainer, wallSeconds: restored.trainer.wallSeconds ?? 0 }; run.rewind(step); ctx.log(`resumed at step ${step}`); }
     }
     const wallBase = state.wallSeconds;
     const wallSeconds = () => wallBase + (performance.now() - started) / 1000;

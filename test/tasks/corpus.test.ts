@@ -105,6 +105,26 @@ test("format following mostly names tags the model cannot have memorised, so cop
   assert.equal(letters.size, 26, "made-up names use every letter, so any tag name can be copied");
 });
 
+test("format_show_work leaves that share of format replies' working tags holding the derivation, the rest empty", () => {
+  const only = { direct: 0, prose: 0, steps: 0, dialog: 0, markup: 0, bridge: 0, text: 0, copy: 0, format: 1 };
+  const working = (show: number) => {
+    let shown = 0, empty = 0;
+    for (const d of takeDocuments({ seed: 3, weights: only, format_show_work: show }, 2000)) {
+      const m = d.text.match(/<(\w+)>([^<]*)<\/\1><(\w+)>(-?\d+)<\/\3>$/);
+      if (!m) continue; // the "Say <word>" replies
+      if (m[2] === "") empty++;
+      else { assert.match(m[2], /^[\d+-]+( = [\d+-]+)+$/); shown++; }
+    }
+    return { shown, empty };
+  };
+  const all = working(1);
+  assert.equal(all.empty, 0);
+  assert.ok(all.shown > 1300, `arithmetic replies: ${all.shown}`);
+  const some = working(0.25);
+  const share = some.shown / (some.shown + some.empty);
+  assert.ok(share > 0.2 && share < 0.3, `share showing work: ${share}`);
+});
+
 test("copy genre repeats made-up strings exactly, so copying arbitrary letters is learnable", () => {
   const docs = takeDocuments({ seed: 9, weights: { direct: 0, prose: 0, steps: 0, dialog: 0, markup: 0, bridge: 0, format: 0, text: 0, copy: 1 } }, 2000);
   let repeats = 0;
