@@ -1,11 +1,11 @@
 // `move37 config schema [TRAINER]`: the JSON Schema recipes are validated against.
 import type { Command } from "commander";
 import { recipeJsonSchema } from "../recipes/json-schema.js";
-import { withExamples } from "./help.js";
+import { commandGroup, withExamples } from "./help.js";
 import { output } from "./output.js";
 
 export function register(program: Command): void {
-  const config = program.command("config").description("inspect the recipe configuration format");
+  const config = commandGroup(program, "config", "inspect the recipe configuration format", ["move37 config schema grpo"]);
   withExamples(
     config
       .command("schema")
@@ -16,5 +16,4 @@ export function register(program: Command): void {
       }),
     ["move37 config schema grpo > grpo.schema.json", "move37 config schema | jq '.oneOf[].title'"],
   );
-  withExamples(config, ["move37 config schema grpo"]);
 }

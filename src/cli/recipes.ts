@@ -5,7 +5,7 @@ import type { Command } from "commander";
 import { RecipeNotFoundError } from "../recipes/load.js";
 import { didYouMean } from "../recipes/hints.js";
 import { findShippedRecipe, listRecipes, SHIPPED_RECIPES_DIR } from "../recipes/shipped.js";
-import { withExamples } from "./help.js";
+import { commandGroup, withExamples } from "./help.js";
 import { output } from "./output.js";
 
 export class DestinationExistsError extends Error {
@@ -40,8 +40,7 @@ export function wrap(text: string, width: number): string[] {
 }
 
 export function register(program: Command): void {
-  const recipes = program.command("recipes").description("list the shipped recipes or copy one to edit");
-  withExamples(recipes, ["move37 recipes ls", "move37 recipes cp r1-zero-tiny my.yaml"]);
+  const recipes = commandGroup(program, "recipes", "list the shipped recipes or copy one to edit", ["move37 recipes ls", "move37 recipes cp r1-zero-tiny my.yaml"]);
   withExamples(
     recipes
       .command("ls")

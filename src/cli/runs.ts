@@ -8,7 +8,7 @@ import { isRunDir, listRunDirs, liveStatus, metricNames, readMetrics, readRunInf
 import { RunNotFoundError } from "../runs/run.js";
 import { orderMetrics } from "../dashboard/page/series.js";
 import { formatTable } from "./table.js";
-import { withExamples } from "./help.js";
+import { commandGroup, withExamples } from "./help.js";
 import { output } from "./output.js";
 
 /** Metrics charted by default, in this order, when present; otherwise the first four in the dashboard's order. */
@@ -106,8 +106,7 @@ export function showRun(dir: string, wanted: string[] | undefined, width: number
 }
 
 export function register(program: Command): void {
-  const runs = program.command("runs").description("list and inspect run directories");
-  withExamples(runs, ["move37 runs ls", "move37 runs show r1-zero-tiny-20250101-120000"]);
+  const runs = commandGroup(program, "runs", "list and inspect run directories", ["move37 runs ls", "move37 runs show r1-zero-tiny-20250101-120000"]);
   withExamples(
     runs
       .command("ls")
