@@ -1,5 +1,6 @@
 // The dashboard page: live curves of every metric for every run (overlaid), and a browser of sampled traces.
 import uPlot from "uplot";
+import type { SampleRow } from "../../runs/run.js";
 import { alignSeries, orderMetrics, type MetricRow } from "./series.js";
 import { segments } from "./trace.js";
 
@@ -11,16 +12,8 @@ interface RunSummary {
   info: { trainer?: string; started?: string; git?: { commit: string } | null } | null;
 }
 
-interface Sample {
-  index: number;
-  step: number;
-  prompt: string;
-  completion: string;
-  reward?: number | null;
-  rewards?: Record<string, number | null>;
-  advantage?: number;
-  answer?: string;
-}
+/** A samples.jsonl row as the server's sample query returns it: `index` is its line in the file. */
+type Sample = SampleRow & { index: number };
 
 interface RunState {
   summary: RunSummary;
