@@ -22,7 +22,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from torch_model import CausalLM, repeat_kv, rope_cos_sin, rotate_half  # noqa: E402
+from torch_model import CausalLM, repeat_kv, rope_cos_sin  # noqa: E402
 
 
 class KeepLast(nn.Module):
@@ -38,12 +38,8 @@ class KeepLast(nn.Module):
 
 def attend(attn, x, cos, sin, cache, key_mask):
     """One attention block with a KV cache (HF's DynamicCache: torch.cat per step). x [B, t, H]; key_mask [B, S]."""
-    b, t, _ = x.shape
-    q = attn.q_proj(x).view(b, t, attn.nh, attn.hd).transpose(1, 2)
-    k = attn.k_proj(x).view(b, t, attn.nkv, attn.hd).transpose(1, 2)
-    v = attn.v_proj(x).view(b, t, attn.nkv, attn.hd).transpose(1, 2)
-    q = q * cos + rotate_half(q) * sin
-    k = k * cos + rotate_half(k) * sin
+    t = x.shape[1]
+    q, k, v = attn.qkv(x, cos, sin)
     if cache[0] is not None:
         k, v = torch.cat([cache[0], k], 2), torch.cat([cache[1], v], 2)
     cache[0], cache[1] = k, v
@@ -53,9 +49,7 @@ def attend(attn, x, cos, sin, cache, key_mask):
     if t > 1:
         allowed = allowed & torch.tril(torch.ones(t, S, dtype=torch.bool), diagonal=S - t)[None, None]
     s = q @ k.transpose(2, 3) / math.sqrt(attn.hd)
-    s = s.masked_fill(~allowed, torch.finfo(torch.float32).min)
-    p = F.softmax(s, dim=-1, dtype=torch.float32)
-    return attn.o_proj((p @ v).transpose(1, 2).reshape(b, t, attn.nh * attn.hd))
+    return attn.mix(s.masked_fill(~allowed, torch.finfo(torch.float32).min), v)
 
 
 @torch.no_grad()

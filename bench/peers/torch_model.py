@@ -56,18 +56,25 @@ class Attention(nn.Module):
         self.v_proj = nn.Linear(c["hidden_size"], self.nkv * self.hd, bias=bias)
         self.o_proj = nn.Linear(self.nh * self.hd, c["hidden_size"], bias=False)
 
-    def forward(self, x, cos, sin, add_mask):
+    def qkv(self, x, cos, sin):
+        """x [B, T, H] -> q [B, nh, T, hd], k and v [B, nkv, T, hd]; q and k rotated (RoPE)."""
         b, t, _ = x.shape
         q = self.q_proj(x).view(b, t, self.nh, self.hd).transpose(1, 2)
         k = self.k_proj(x).view(b, t, self.nkv, self.hd).transpose(1, 2)
         v = self.v_proj(x).view(b, t, self.nkv, self.hd).transpose(1, 2)
-        q = q * cos + rotate_half(q) * sin
-        k = k * cos + rotate_half(k) * sin
-        k, v = repeat_kv(k, self.nh // self.nkv), repeat_kv(v, self.nh // self.nkv)
-        s = q @ k.transpose(2, 3) / math.sqrt(self.hd) + add_mask
+        return q * cos + rotate_half(q) * sin, k * cos + rotate_half(k) * sin, v
+
+    def mix(self, s, v):
+        """Masked scores s [B, nh, T, S] and values v [B, nh, S, hd] -> softmax(s) v through o_proj, [B, T, H]."""
+        b, _, t, _ = s.shape
         p = F.softmax(s, dim=-1, dtype=torch.float32)
         o = (p @ v).transpose(1, 2).reshape(b, t, self.nh * self.hd)
         return self.o_proj(o)
+
+    def forward(self, x, cos, sin, add_mask):
+        q, k, v = self.qkv(x, cos, sin)
+        k, v = repeat_kv(k, self.nh // self.nkv), repeat_kv(v, self.nh // self.nkv)
+        return self.mix(q @ k.transpose(2, 3) / math.sqrt(self.hd) + add_mask, v)
 
 
 class MLP(nn.Module):
