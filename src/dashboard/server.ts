@@ -2,8 +2,7 @@
 // It reads run directories from its own process, so a training process is never slowed by it.
 import { Hono } from "hono";
 import { streamSSE, type SSEStreamingApi } from "hono/streaming";
-import { serve } from "@hono/node-server";
-import type { AddressInfo } from "node:net";
+import { closeServer, listen } from "../http/listen.js";
 import { bundlePage } from "./bundle.js";
 import { RunSet, type RunEvent, type RunWatcher } from "./watch.js";
 
@@ -19,13 +18,6 @@ export interface DashboardOptions {
 export interface Dashboard {
   url: string;
   close(): Promise<void>;
-}
-
-export class PortInUseError extends Error {
-  constructor(port: number) {
-    super(`port ${port} is in use: pass --port 0 for any free port, or another port number`);
-    this.name = "PortInUseError";
-  }
 }
 
 /** Samples of a run, newest step first, filtered as the sample browser asks. */
@@ -118,24 +110,15 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
     }),
   );
 
-  const host = opts.host ?? "127.0.0.1";
-  const requested = opts.port ?? 3737;
-  const server = serve({ fetch: app.fetch, port: requested, hostname: host });
-  await new Promise<void>((resolve, reject) => {
-    server.once("listening", () => resolve());
-    server.once("error", (err: NodeJS.ErrnoException) => reject(err.code === "EADDRINUSE" ? new PortInUseError(requested) : err));
-  });
-  const port = (server.address() as AddressInfo).port;
+  const { server, url } = await listen(app.fetch, opts.port ?? 3737, opts.host ?? "127.0.0.1");
   return {
-    url: `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${port}/`,
-    close: () =>
-      new Promise<void>(resolve => {
-        clearInterval(scan);
-        runs.close();
-        for (const c of clients) c.abort();
-        clients.clear();
-        server.close(() => resolve());
-        (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
-      }),
+    url: `${url}/`,
+    close: () => {
+      clearInterval(scan);
+      runs.close();
+      for (const c of clients) c.abort();
+      clients.clear();
+      return closeServer(server);
+    },
   };
 }

@@ -5,12 +5,10 @@
 // `sandboxes` per request, so at most concurrency × sandboxes at once.
 import { Hono, type Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { serve } from "@hono/node-server";
-import type { AddressInfo } from "node:net";
 import type { z } from "zod";
 import { getReward, listRewards, scoreWeighted, type WeightedReward } from "../rewards/registry.js";
 import { warmLatexParser } from "../rewards/math/latex.js";
-import { PortInUseError } from "../dashboard/server.js";
+import { closeServer, listen } from "../http/listen.js";
 import { Admission, QueueFullError } from "./admission.js";
 import { DEFAULT_STRIP_TOKENS, labelExample, numeric, OpenRlhfRequest, responseOf, RewardListError, ScoreRequest } from "./protocol.js";
 
@@ -112,23 +110,14 @@ export async function startRewardServer(opts: RewardServerOptions): Promise<Rewa
   app.get("/rewards", c => c.json(listRewards().map(r => ({ name: r.name, description: r.description }))));
   app.notFound(c => fail(c, 404, "not_found", `no route ${c.req.method} ${c.req.path}: POST /get_reward (OpenRLHF), POST /score, GET /health, GET /rewards`));
 
-  const host = opts.host ?? "127.0.0.1", requested = opts.port ?? 5000;
-  const server = serve({ fetch: app.fetch, port: requested, hostname: host });
-  await new Promise<void>((resolve, reject) => {
-    server.once("listening", () => resolve());
-    server.once("error", (err: NodeJS.ErrnoException) => reject(err.code === "EADDRINUSE" ? new PortInUseError(requested) : err));
-  });
+  const { server, port, url } = await listen(app.fetch, opts.port ?? 5000, opts.host ?? "127.0.0.1");
   // trainers keep connections open between steps; Node's 5 s default closes them under clients that are
   // about to reuse them (a reset request) whenever the event loop stalls for a few seconds
   Object.assign(server, { keepAliveTimeout: 65_000, headersTimeout: 66_000 });
-  const port = (server.address() as AddressInfo).port;
   return {
-    url: `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${port}`,
+    url,
     port,
     stats: () => ({ ...admission.stats(), promptNotFound }),
-    close: () => new Promise<void>(resolve => {
-      server.close(() => resolve());
-      (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
-    }),
+    close: () => closeServer(server),
   };
 }

@@ -1,9 +1,7 @@
 // `move37 serve`'s process wiring: read the folder, start the generator thread, listen.
-import type { AddressInfo } from "node:net";
 import { basename, resolve } from "node:path";
-import { serve } from "@hono/node-server";
 import type { BackendKind } from "../engine/index.js";
-import { PortInUseError } from "../dashboard/server.js";
+import { closeServer, listen, type Listening } from "../http/listen.js";
 import { createApp, readServed } from "./app.js";
 import { Batcher, type BatchStats } from "./batcher.js";
 import { Generator } from "./generator.js";
@@ -35,25 +33,16 @@ export async function startServe(o: ServeOptions): Promise<ServeHandle> {
   }
   const batcher = new Batcher(generator, { waitMs: o.batchWaitMs ?? 20, maxBatchRows: o.maxBatchRows ?? 256 });
   const app = createApp({ served, generator, batcher, backend });
-  const host = o.host ?? "127.0.0.1";
-  const requested = o.port ?? 8000;
-  const server = serve({ fetch: app.fetch, port: requested, hostname: host });
+  let listening: Listening;
   try {
-    await new Promise<void>((ok, fail) => {
-      server.once("listening", () => ok());
-      server.once("error", (err: NodeJS.ErrnoException) => fail(err.code === "EADDRINUSE" ? new PortInUseError(requested) : err));
-    });
+    listening = await listen(app.fetch, o.port ?? 8000, o.host ?? "127.0.0.1");
   } catch (e) {
     await generator.close();
     throw e;
   }
-  const port = (server.address() as AddressInfo).port;
   return {
-    url: `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${port}`,
+    url: listening.url,
     stats: batcher.stats,
-    close: () => new Promise<void>(done => {
-      server.close(() => void generator.close().then(done));
-      (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
-    }),
+    close: () => closeServer(listening.server).then(() => generator.close()),
   };
 }
