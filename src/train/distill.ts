@@ -35,6 +35,7 @@ import { continuation } from "../cli/sample.js";
 import { PromptConfigSchema, promptFormat } from "./grpo-trainer.js";
 import { rejectionFilter, sftRow, type Candidate, type DropReason } from "./rejection.js";
 import { sft, SFTConfigSchema } from "./sft.js";
+import { BackendChoiceSchema } from "./trainer-config.js";
 
 export const DistillConfigSchema = z.object({
   /** Model folder (or checkpoint / run directory) that writes the traces. */
@@ -72,7 +73,7 @@ export const DistillConfigSchema = z.object({
   /** Where the student is written (default: <run>/model). */
   output_dir: z.string().min(1).optional(),
   seed: z.number().int().default(0),
-  backend: z.enum(["auto", "native", "reference"]).default("auto"),
+  backend: BackendChoiceSchema,
 }).strict().superRefine((c, ctx) => {
   if ((c.task === undefined) === (c.prompts_file === undefined)) ctx.addIssue({ code: "custom", path: ["task"], message: "give exactly one of task and prompts_file" });
   nestedIssues(SFTConfigSchema, sftConfigOf(c, "data.jsonl", "model"), ["sft"], ctx, ["model", "train_file", "output_dir", "traces"]);

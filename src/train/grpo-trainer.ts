@@ -37,6 +37,7 @@ import { scoreCompletions, type ScoredRewards } from "./rewarding.js";
 import { evaluate, type EvalResult } from "./evaluate.js";
 import { modelRewardExamples, useModelRewards } from "../rewards/reward-model.js";
 import { createRollout, RolloutConfigSchema, applyWeights, importanceWeights, slotLogprobs, ImportanceStats, type ImportanceOptions } from "./rollout/index.js";
+import { BackendChoiceSchema, checkpointFields } from "./trainer-config.js";
 
 export const PromptConfigSchema = z.object({
   /** tiny_r1: "User: {q} Assistant: <think>" for byte-level models; chat: the tokenizer's chat template. */
@@ -67,13 +68,12 @@ export const GRPORecipeSchema = z.object({
   eval_sampled: z.boolean().default(true),
   /** Completions per step written to samples.jsonl. */
   log_completions: z.number().int().nonnegative().default(8),
-  save_steps: z.number().int().nonnegative().default(50),
-  save_total_limit: z.number().int().nonnegative().default(2),
+  ...checkpointFields(50),
   /** Write the final policy here as a Hugging Face folder (optional). */
   output_dir: z.string().min(1).optional(),
   /** Stop after this many minutes of training (0 = no limit), still evaluating and reporting. */
   max_minutes: z.number().nonnegative().default(0),
-  backend: z.enum(["auto", "native", "reference"]).default("auto"),
+  backend: BackendChoiceSchema,
   /** A reward-model folder (`move37 train recipes/rm-tiny.yaml`) that the reward_model reward scores with (RLHF). */
   reward_model: z.string().min(1).optional(),
   /** Where completions come from: the in-process sampler, or an OpenAI-compatible server (see docs/serve.md). */

@@ -34,6 +34,7 @@ import { MissingModelError, promptFormat, PromptConfigSchema } from "./grpo-trai
 import { evaluate } from "./evaluate.js";
 import { scoreCompletions } from "./rewarding.js";
 import { childContext, childRun, nestedIssues } from "./distill.js";
+import { BackendChoiceSchema } from "./trainer-config.js";
 
 /** The held-out measurement a multi-run experiment compares its runs on (pipeline, rlhf-vs-rl). */
 export const HeldOutSchema = z.object({
@@ -70,7 +71,7 @@ export const PipelineConfigSchema = z.object({
   stages: z.array(StageSchema).min(1),
   /** Also copy the last stage's model here (a stable path for later recipes, e.g. a distillation teacher). */
   output_dir: z.string().min(1).optional(),
-  backend: z.enum(["auto", "native", "reference"]).default("auto"),
+  backend: BackendChoiceSchema,
 }).strict().superRefine((c, ctx) => {
   const seen = new Set<string>(["base"]);
   c.stages.forEach((s, i) => {

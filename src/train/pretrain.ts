@@ -20,6 +20,7 @@ import { AdamW, AdamWConfigSchema } from "./optimizer.js";
 import { lrMultiplier, ScheduleConfigSchema } from "./schedule.js";
 import { loadLatestCheckpoint, saveCheckpoint } from "./checkpoint.js";
 import { mixSeed } from "../tasks/rng.js";
+import { BackendChoiceSchema, checkpointFields } from "./trainer-config.js";
 
 export const PretrainConfigSchema = z.object({
   model: ModelConfigSchema,
@@ -31,12 +32,11 @@ export const PretrainConfigSchema = z.object({
   schedule: ScheduleConfigSchema.default(ScheduleConfigSchema.parse({ lr_scheduler_type: "cosine", warmup_steps: 50 })),
   eval_every: z.number().int().nonnegative().default(100),
   eval_batches: z.number().int().positive().default(4),
-  save_steps: z.number().int().nonnegative().default(200),
-  save_total_limit: z.number().int().nonnegative().default(2),
+  ...checkpointFields(200),
   /** Where the final model is written as a Hugging Face folder (with the byte tokenizer). */
   output_dir: z.string().min(1),
   seed: z.number().int().default(0),
-  backend: z.enum(["auto", "native", "reference"]).default("auto"),
+  backend: BackendChoiceSchema,
 }).strict();
 
 export type PretrainConfig = z.output<typeof PretrainConfigSchema>;

@@ -44,6 +44,7 @@ import { samplePreferencePairs } from "./prefs-sample.js";
 import { loadRewardModel, type RewardModel } from "./reward-model-net.js";
 import { RewardModelConfigSchema } from "./reward-model.js";
 import { SFTConfigSchema } from "./sft.js";
+import { BackendChoiceSchema } from "./trainer-config.js";
 
 
 const PrefsSchema = z.object({
@@ -73,7 +74,7 @@ export const ExperimentConfigSchema = z.object({
   max_minutes: z.number().nonnegative().default(0),
   /** Measure the held-out set every N GRPO steps (each arm keeps a checkpoint there). */
   eval_every: z.number().int().positive().default(25),
-  backend: z.enum(["auto", "native", "reference"]).default("auto"),
+  backend: BackendChoiceSchema,
 }).strict().superRefine((c, ctx) => {
   if (c.cold_start) nestedIssues(SFTConfigSchema, coldStartConfig(c, "model"), ["cold_start"], ctx, ["model", "output_dir"]);
   nestedIssues(RewardModelConfigSchema, rewardModelConfig(c, c.model, "pairs.jsonl", "model"), ["reward_model"], ctx, ["model", "train_file", "output_dir"]);

@@ -15,13 +15,14 @@ import type { Backend } from "../engine/backend.js";
 import type { FloatArray } from "../model/params.js";
 import { loadTokenizer } from "../tokenizer/load.js";
 import { registerTrainer, yieldToEvents } from "../recipes/registry.js";
-import { AdamW, AdamWConfigSchema } from "./optimizer.js";
-import { lrMultiplier, ScheduleConfigSchema } from "./schedule.js";
+import { AdamW } from "./optimizer.js";
+import { lrMultiplier } from "./schedule.js";
 import { loadLatestCheckpoint, saveCheckpoint } from "./checkpoint.js";
 import { epochBatches } from "./sft-data.js";
 import { bradleyTerry } from "./reward-model-loss.js";
 import { padRows, rewardModelFrom, saveRewardModel, REWARD_MODEL_FILE, type RewardModel } from "./reward-model-net.js";
 import { loadPairs, pairRows, splitPairsByPrompt, tokenizePair, type TokenizedPair } from "./reward-model-data.js";
+import { BackendChoiceSchema, datasetTrainingFields } from "./trainer-config.js";
 
 export const RewardModelConfigSchema = z.object({
   /** The Hugging Face folder whose transformer (and tokenizer) the reward model is built on. */
@@ -43,15 +44,11 @@ export const RewardModelConfigSchema = z.object({
   max_steps: z.number().int().nonnegative().default(0),
   /** TRL's: adds κ·mean((r_c + r_r)²) so rewards stay centred on 0 (useful when they are summed with rule rewards). */
   center_rewards_coefficient: z.number().nonnegative().default(0),
-  optimizer: AdamWConfigSchema.default(AdamWConfigSchema.parse({ learning_rate: 1e-4 })),
-  schedule: ScheduleConfigSchema.default(ScheduleConfigSchema.parse({ lr_scheduler_type: "linear" })),
-  eval_every: z.number().int().nonnegative().default(50),
-  save_steps: z.number().int().nonnegative().default(100),
-  save_total_limit: z.number().int().nonnegative().default(2),
+  ...datasetTrainingFields({ lr_scheduler_type: "linear" }),
   /** Where the reward-model folder is written (trunk, tokenizer files, reward_model.json). */
   output_dir: z.string().min(1).optional(),
   seed: z.number().int().default(0),
-  backend: z.enum(["auto", "native", "reference"]).default("auto"),
+  backend: BackendChoiceSchema,
 }).strict();
 export type RewardModelConfig = z.output<typeof RewardModelConfigSchema>;
 

@@ -19,11 +19,12 @@ import type { CausalLM } from "../model/types.js";
 import { loadPretrained, savePretrained } from "../model/io/pretrained.js";
 import { loadTokenizer } from "../tokenizer/load.js";
 import { registerTrainer, yieldToEvents } from "../recipes/registry.js";
-import { AdamW, AdamWConfigSchema } from "./optimizer.js";
-import { lrMultiplier, ScheduleConfigSchema } from "./schedule.js";
+import { AdamW } from "./optimizer.js";
+import { lrMultiplier } from "./schedule.js";
 import { loadLatestCheckpoint, saveCheckpoint } from "./checkpoint.js";
 import { arithmeticTraces, TracesConfigSchema } from "./sft-traces.js";
 import { loadSftJsonl, makeBatch, splitRows, tokenizeRow, trainingBatches, SFTDataError, type SFTBatch, type SFTExample } from "./sft-data.js";
+import { BackendChoiceSchema, datasetTrainingFields } from "./trainer-config.js";
 
 export const SFTConfigSchema = z.object({
   /** The Hugging Face model folder to fine-tune. */
@@ -50,15 +51,11 @@ export const SFTConfigSchema = z.object({
   num_train_epochs: z.number().positive().default(1),
   /** Overrides num_train_epochs when > 0. */
   max_steps: z.number().int().nonnegative().default(0),
-  optimizer: AdamWConfigSchema.default(AdamWConfigSchema.parse({ learning_rate: 1e-4 })),
-  schedule: ScheduleConfigSchema.default(ScheduleConfigSchema.parse({ lr_scheduler_type: "cosine", warmup_ratio: 0.05 })),
-  eval_every: z.number().int().nonnegative().default(50),
-  save_steps: z.number().int().nonnegative().default(100),
-  save_total_limit: z.number().int().nonnegative().default(2),
+  ...datasetTrainingFields({ lr_scheduler_type: "cosine", warmup_ratio: 0.05 }),
   /** Where the fine-tuned model is written as a Hugging Face folder (tokenizer files copied from `model`). */
   output_dir: z.string().min(1).optional(),
   seed: z.number().int().default(0),
-  backend: z.enum(["auto", "native", "reference"]).default("auto"),
+  backend: BackendChoiceSchema,
 }).strict().refine(c => (c.train_file == null) !== (c.traces == null), { message: "give exactly one of train_file and traces (--traces=null drops a recipe's traces)", path: ["train_file"] });
 export type SFTConfig = z.output<typeof SFTConfigSchema>;
 
