@@ -19,7 +19,7 @@
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { z } from "zod";
-import { registerTrainer, type TrainerContext } from "../recipes/registry.js";
+import { registerTrainer, type Trainer, type TrainerContext } from "../recipes/registry.js";
 import { createRun, type Run } from "../runs/run.js";
 import { readJsonl } from "../runs/read.js";
 import { writeFileAtomic, writeJsonAtomic } from "../runs/atomic.js";
@@ -107,7 +107,7 @@ export class DistillDataError extends Error {
 export interface DistillStats { drawn: number; kept: number; problems: number; covered: number; dropped: Partial<Record<DropReason, number>>; non_reasoning: number }
 
 /** A context for a trainer run inside another: the same signal and display, its own resume flag. */
-export function childContext(ctx: TrainerContext, resume: boolean, label: string): TrainerContext {
+function childContext(ctx: TrainerContext, resume: boolean, label: string): TrainerContext {
   return { ...ctx, resume, log: m => ctx.log(`[${label}] ${m}`) };
 }
 
@@ -118,6 +118,22 @@ export function childRun(parent: TrainerContext, dir: string, trainer: string, c
     ? createRun({ trainer, config, resumeDir: dir })
     : createRun({ trainer, config, root: resolve(dir, ".."), name: dir.replace(/^.*[\\/]/, "") });
   return { run, resume };
+}
+
+/**
+ * Runs `trainer` on its parsed `config` in `child` (see childRun), logging under `label`, and records how it ended
+ * in the child's run.json: completed, interrupted (the parent was asked to stop), or failed with the error, which is
+ * rethrown. False when interrupted: the parent stops too.
+ */
+export async function runInChild(ctx: TrainerContext, child: { run: Run; resume: boolean }, trainer: Trainer, config: Record<string, unknown>, label: string): Promise<boolean> {
+  try {
+    await trainer.run(config, child.run, childContext(ctx, child.resume, label));
+  } catch (err) {
+    child.run.setStatus(ctx.signal.aborted ? "interrupted" : "failed", err instanceof Error ? err.message : String(err));
+    throw err;
+  }
+  child.run.setStatus(ctx.signal.aborted ? "interrupted" : "completed");
+  return !ctx.signal.aborted;
 }
 
 /** Samples, verifies and filters the teacher's traces into SFT rows; returns them with the counts. */

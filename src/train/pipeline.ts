@@ -33,7 +33,7 @@ import { formatTable } from "../cli/table.js";
 import { MissingModelError, promptFormat, PromptConfigSchema } from "./grpo-trainer.js";
 import { evaluate } from "./evaluate.js";
 import { scoreCompletions } from "./rewarding.js";
-import { childContext, childRun, nestedIssues } from "./distill.js";
+import { childRun, nestedIssues, runInChild } from "./distill.js";
 import { BackendChoiceSchema } from "./trainer-config.js";
 
 /** The held-out measurement a multi-run experiment compares its runs on (pipeline, rlhf-vs-rl). */
@@ -174,14 +174,7 @@ async function runStage(c: PipelineConfig, i: number, s: Stage, dir: string, mod
   const config = trainer.schema.parse(stageConfig(c, i, models, dir)) as Record<string, unknown>;
   const child = childRun(ctx, dir, trainer.name, { trainer: trainer.name, ...config });
   ctx.log(`stage ${i + 1} of ${c.stages.length}: ${s.name} (${s.trainer})${child.resume ? ", resumed" : ""} in ${dir}`);
-  try {
-    await trainer.run(config, child.run, childContext(ctx, child.resume, s.name));
-  } catch (err) {
-    child.run.setStatus(ctx.signal.aborted ? "interrupted" : "failed", err instanceof Error ? err.message : String(err));
-    throw err;
-  }
-  child.run.setStatus(ctx.signal.aborted ? "interrupted" : "completed");
-  return !ctx.signal.aborted;
+  return runInChild(ctx, child, trainer, config, s.name);
 }
 
 export const pipeline = registerTrainer({

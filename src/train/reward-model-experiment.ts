@@ -37,7 +37,7 @@ import { KL_PENALTY_REWARD, REWARD_MODEL_REWARD, generatedText, scoreTexts } fro
 import { GRPORecipeSchema, MissingModelError, promptFormat } from "./grpo-trainer.js";
 import { checkpointDirs } from "./checkpoint.js";
 import { scoreCompletions } from "./rewarding.js";
-import { childContext, childRun, nestedIssues } from "./distill.js";
+import { childRun, nestedIssues, runInChild } from "./distill.js";
 import { HeldOutSchema, type HeldOut } from "./pipeline.js";
 import { LabellerSchema } from "./prefs.js";
 import { samplePreferencePairs } from "./prefs-sample.js";
@@ -166,15 +166,7 @@ const completed = (dir: string) => existsSync(join(dir, "run.json")) && (JSON.pa
 async function runChild(ctx: TrainerContext, dir: string, trainer: Trainer, raw: Record<string, unknown>, label: string): Promise<boolean> {
   if (ctx.resume && completed(dir)) { ctx.log(`${label}: already completed, skipped`); return true; }
   const config = trainer.schema.parse(raw) as Record<string, unknown>;
-  const child = childRun(ctx, dir, trainer.name, { trainer: trainer.name, ...config });
-  try {
-    await trainer.run(config, child.run, childContext(ctx, child.resume, label));
-  } catch (err) {
-    child.run.setStatus(ctx.signal.aborted ? "interrupted" : "failed", err instanceof Error ? err.message : String(err));
-    throw err;
-  }
-  child.run.setStatus(ctx.signal.aborted ? "interrupted" : "completed");
-  return !ctx.signal.aborted;
+  return runInChild(ctx, childRun(ctx, dir, trainer.name, { trainer: trainer.name, ...config }), trainer, config, label);
 }
 
 export const rlhfVsRl = registerTrainer({
