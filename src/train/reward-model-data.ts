@@ -6,11 +6,11 @@
  * `chosen` and `rejected` continue `prompt` (the text a policy generated after it); `margin` is optional (Llama 2's
  * "how much better"). Other fields (provenance) pass through. `move37 prefs` writes this format.
  */
-import { readFileSync } from "node:fs";
 import { z } from "zod";
 import type { Tokenizer } from "../tokenizer/types.js";
 import { makeRng, mixSeed } from "../tasks/rng.js";
 import { encodeSequence } from "./reward-model-net.js";
+import { parseJsonlRows, readJsonlRows, type JsonlRowFormat } from "./jsonl-rows.js";
 
 const PairSchema = z.object({ prompt: z.string(), chosen: z.string(), rejected: z.string(), margin: z.number().finite().optional() }).passthrough();
 export type PreferencePair = z.output<typeof PairSchema>;
@@ -19,28 +19,20 @@ export class PreferenceDataError extends Error {
   constructor(message: string) { super(message); this.name = "PreferenceDataError"; }
 }
 
+const PAIRS_JSONL: JsonlRowFormat<typeof PairSchema> = {
+  schema: PairSchema,
+  what: "preference pairs",
+  expected: `{"prompt": string, "chosen": string, "rejected": string, "margin"?: number}`,
+  empty: `no pairs; write one {"prompt", "chosen", "rejected"} object per line (move37 prefs makes them)`,
+  error: message => new PreferenceDataError(message),
+};
+
 export function parsePairs(text: string, source = "pairs"): PreferencePair[] {
-  const rows: PreferencePair[] = [];
-  text.split("\n").forEach((line, i) => {
-    if (!line.trim()) return;
-    let raw: unknown;
-    try { raw = JSON.parse(line); } catch (e) {
-      throw new PreferenceDataError(`${source}:${i + 1}: not valid JSON (${(e as Error).message}); each line must be one JSON object`);
-    }
-    const r = PairSchema.safeParse(raw);
-    if (!r.success) throw new PreferenceDataError(`${source}:${i + 1}: expected {"prompt": string, "chosen": string, "rejected": string, "margin"?: number}`);
-    rows.push(r.data);
-  });
-  if (rows.length === 0) throw new PreferenceDataError(`${source}: no pairs; write one {"prompt", "chosen", "rejected"} object per line (move37 prefs makes them)`);
-  return rows;
+  return parseJsonlRows(text, source, PAIRS_JSONL);
 }
 
 export function loadPairs(path: string): PreferencePair[] {
-  let text: string;
-  try { text = readFileSync(path, "utf8"); } catch (e) {
-    throw new PreferenceDataError(`cannot read preference pairs ${path}: ${(e as Error).message}`);
-  }
-  return parsePairs(text, path);
+  return readJsonlRows(path, PAIRS_JSONL);
 }
 
 /**

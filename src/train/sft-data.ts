@@ -14,11 +14,11 @@
  * model then lets a token attend only within its own example and restarts positions at 0 for each, so a packed
  * example is computed exactly as it would be alone (test/sft/packing.test.ts).
  */
-import { readFileSync } from "node:fs";
 import { z } from "zod";
 import type { Tokenizer } from "../tokenizer/types.js";
 import { renderChat, type ChatMessage } from "../tokenizer/chat-template.js";
 import { makeRng, mixSeed } from "../tasks/rng.js";
+import { parseJsonlRows, readJsonlRows, type JsonlRowFormat } from "./jsonl-rows.js";
 
 const Message = z.object({ role: z.string(), content: z.string() }).passthrough();
 const Row = z.union([
@@ -33,28 +33,20 @@ export class SFTDataError extends Error {
   constructor(message: string) { super(message); this.name = "SFTDataError"; }
 }
 
+const SFT_JSONL: JsonlRowFormat<typeof Row> = {
+  schema: Row,
+  what: "SFT data",
+  expected: `{"prompt": string, "completion": string} or {"messages": [{role, content}, …]}`,
+  empty: "no rows; an SFT dataset needs one JSON object per line",
+  error: message => new SFTDataError(message),
+};
+
 export function parseSftJsonl(text: string, source = "dataset"): SFTRow[] {
-  const rows: SFTRow[] = [];
-  text.split("\n").forEach((line, i) => {
-    if (!line.trim()) return;
-    let raw: unknown;
-    try { raw = JSON.parse(line); } catch (e) {
-      throw new SFTDataError(`${source}:${i + 1}: not valid JSON (${(e as Error).message}); each line must be one JSON object`);
-    }
-    const r = Row.safeParse(raw);
-    if (!r.success) throw new SFTDataError(`${source}:${i + 1}: expected {"prompt": string, "completion": string} or {"messages": [{role, content}, …]}`);
-    rows.push(r.data as SFTRow);
-  });
-  if (rows.length === 0) throw new SFTDataError(`${source}: no rows; an SFT dataset needs one JSON object per line`);
-  return rows;
+  return parseJsonlRows(text, source, SFT_JSONL) as SFTRow[];
 }
 
 export function loadSftJsonl(path: string): SFTRow[] {
-  let text: string;
-  try { text = readFileSync(path, "utf8"); } catch (e) {
-    throw new SFTDataError(`cannot read SFT data ${path}: ${(e as Error).message}`);
-  }
-  return parseSftJsonl(text, path);
+  return readJsonlRows(path, SFT_JSONL) as SFTRow[];
 }
 
 /** One tokenized example: ids[i] is a training target when loss[i] = 1. */
