@@ -20,34 +20,43 @@ async function fakeServer(handle: (n: number, reply: (status: number, body: unkn
     close: () => new Promise(ok => { server.closeAllConnections(); server.close(() => ok()); }),
   };
 }
+/** Runs `body` against a fakeServer and closes the server whatever happens, so a failing assertion cannot leave it open and hang the test process. */
+async function withFakeServer(handle: Parameters<typeof fakeServer>[0], body: (server: Awaited<ReturnType<typeof fakeServer>>) => Promise<void>): Promise<void> {
+  const server = await fakeServer(handle);
+  try {
+    await body(server);
+  } finally {
+    await server.close();
+  }
+}
 const opts = { timeoutMs: 2000, maxRetries: 3, backoffMs: 5, maxConcurrency: 4 };
 
 test("the rollout client retries 503s with backoff, never a 400, and reports the server's message", async () => {
-  const flaky = await fakeServer((n, reply) => (n < 2 ? reply(503, { error: { message: "busy" } }) : reply(200, { ok: n })));
-  assert.deepEqual(await new JsonClient(opts).post(flaky.url, {}), { ok: 2 });
-  assert.equal(flaky.seen(), 3);
-  await flaky.close();
-  const bad = await fakeServer((_, reply) => reply(400, { error: { message: "max_tokens is too large" } }));
-  await assert.rejects(new JsonClient(opts).post(bad.url, {}), (e: Error) => e instanceof RolloutRequestError && /HTTP 400: max_tokens is too large/.test(e.message));
-  assert.equal(bad.seen(), 1);
-  await bad.close();
-  const down = await fakeServer((_, reply) => reply(503, {}));
-  await assert.rejects(new JsonClient({ ...opts, maxRetries: 2 }).post(down.url, {}), /after 3 attempts.*HTTP 503/);
-  await down.close();
+  await withFakeServer((n, reply) => (n < 2 ? reply(503, { error: { message: "busy" } }) : reply(200, { ok: n })), async flaky => {
+    assert.deepEqual(await new JsonClient(opts).post(flaky.url, {}), { ok: 2 });
+    assert.equal(flaky.seen(), 3);
+  });
+  await withFakeServer((_, reply) => reply(400, { error: { message: "max_tokens is too large" } }), async bad => {
+    await assert.rejects(new JsonClient(opts).post(bad.url, {}), (e: Error) => e instanceof RolloutRequestError && /HTTP 400: max_tokens is too large/.test(e.message));
+    assert.equal(bad.seen(), 1);
+  });
+  await withFakeServer((_, reply) => reply(503, {}), async down => {
+    await assert.rejects(new JsonClient({ ...opts, maxRetries: 2 }).post(down.url, {}), /after 3 attempts.*HTTP 503/);
+  });
 });
 
 test("a request with no answer times out and is retried; in-flight requests never exceed max_concurrency", async () => {
-  const silent = await fakeServer(() => {});
-  await assert.rejects(new JsonClient({ ...opts, timeoutMs: 100, maxRetries: 1 }).post(silent.url, {}), /no answer within 100 ms/);
-  assert.equal(silent.seen(), 2);
-  await silent.close();
-  const slow = await fakeServer((n, reply) => setTimeout(() => reply(200, { n }), 40));
-  const client = new JsonClient({ ...opts, maxConcurrency: 3 });
-  const answers = await Promise.all(Array.from({ length: 9 }, () => client.post<{ n: number }>(slow.url, {})));
-  assert.deepEqual(answers.map(a => a.n).sort((a, b) => a - b), [0, 1, 2, 3, 4, 5, 6, 7, 8]);
-  assert.equal(slow.peak(), 3);
-  assert.equal(client.peakInFlight, 3);
-  await slow.close();
+  await withFakeServer(() => {}, async silent => {
+    await assert.rejects(new JsonClient({ ...opts, timeoutMs: 100, maxRetries: 1 }).post(silent.url, {}), /no answer within 100 ms/);
+    assert.equal(silent.seen(), 2);
+  });
+  await withFakeServer((n, reply) => setTimeout(() => reply(200, { n }), 40), async slow => {
+    const client = new JsonClient({ ...opts, maxConcurrency: 3 });
+    const answers = await Promise.all(Array.from({ length: 9 }, () => client.post<{ n: number }>(slow.url, {})));
+    assert.deepEqual(answers.map(a => a.n).sort((a, b) => a - b), [0, 1, 2, 3, 4, 5, 6, 7, 8]);
+    assert.equal(slow.peak(), 3);
+    assert.equal(client.peakInFlight, 3);
+  });
 });
 
 test("truncated importance weights: π_trainer/π_sampler capped (truncate) or zeroed above the cap (mask), per token or per completion; 1 off the mask", () => {
