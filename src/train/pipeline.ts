@@ -161,12 +161,12 @@ function stageMinutes(dir: string): number | null {
   return info.ended && info.resumed.length === 0 ? (Date.parse(info.ended) - Date.parse(info.started)) / 60000 : null;
 }
 
-/** Held-out figures cached in `file`, computed once. */
-async function cachedFigures(file: string, compute: () => Promise<HeldOutFigures>): Promise<HeldOutFigures> {
-  if (existsSync(file)) return JSON.parse(readFileSync(file, "utf8")) as HeldOutFigures;
-  const f = await compute();
-  writeJsonAtomic(file, f);
-  return f;
+/** A measurement cached in the JSON `file`, computed once: --resume does not measure a finished model again. */
+export async function cachedJson<T>(file: string, compute: () => Promise<T>): Promise<T> {
+  if (existsSync(file)) return JSON.parse(readFileSync(file, "utf8")) as T;
+  const v = await compute();
+  writeJsonAtomic(file, v);
+  return v;
 }
 
 async function runStage(c: PipelineConfig, i: number, s: Stage, dir: string, models: Map<string, string>, ctx: TrainerContext): Promise<boolean> {
@@ -184,14 +184,14 @@ export const pipeline = registerTrainer({
   async run(c, run, ctx) {
     if (!existsSync(join(c.model, "config.json"))) throw new MissingModelError(c.model);
     const models = new Map<string, string>([["base", c.model]]);
-    const figures = [await cachedFigures(join(run.dir, "heldout-base.json"), () => heldOutFigures("base", c.model, c.heldout, c.backend))];
+    const figures = [await cachedJson(join(run.dir, "heldout-base.json"), () => heldOutFigures("base", c.model, c.heldout, c.backend))];
     run.logMetrics(0, metricsOf(figures[0]));
     for (const [i, s] of c.stages.entries()) {
       const dir = join(run.dir, "stages", `${i + 1}-${s.name}`);
       if (ctx.resume && stageDone(dir)) ctx.log(`stage ${i + 1} (${s.name}) already completed: skipped`);
       else if (!(await runStage(c, i, s, dir, models, ctx))) return;
       models.set(s.name, join(dir, "model"));
-      const f = { ...await cachedFigures(join(dir, "heldout.json"), () => heldOutFigures(s.name, join(dir, "model"), c.heldout, c.backend)), minutes: stageMinutes(dir) };
+      const f = { ...await cachedJson(join(dir, "heldout.json"), () => heldOutFigures(s.name, join(dir, "model"), c.heldout, c.backend)), minutes: stageMinutes(dir) };
       figures.push(f);
       run.logMetrics(i + 1, metricsOf(f));
       ctx.log(`${s.name}: held-out accuracy ${pct(f.accuracy)}, format ${pct(f.format)}`);

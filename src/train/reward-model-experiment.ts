@@ -38,7 +38,7 @@ import { GRPORecipeSchema, MissingModelError, promptFormat } from "./grpo-traine
 import { checkpointDirs } from "./checkpoint.js";
 import { scoreCompletions } from "./rewarding.js";
 import { childRun, nestedIssues, runInChild } from "./distill.js";
-import { HeldOutSchema, type HeldOut } from "./pipeline.js";
+import { cachedJson, HeldOutSchema, type HeldOut } from "./pipeline.js";
 import { LabellerSchema } from "./prefs.js";
 import { samplePreferencePairs } from "./prefs-sample.js";
 import { loadRewardModel, type RewardModel } from "./reward-model-net.js";
@@ -153,13 +153,6 @@ export async function measure(dir: string, step: number, h: HeldOut, scorer: { r
   };
 }
 
-async function cached<T>(file: string, compute: () => Promise<T>): Promise<T> {
-  if (existsSync(file)) return JSON.parse(readFileSync(file, "utf8")) as T;
-  const v = await compute();
-  writeJsonAtomic(file, v);
-  return v;
-}
-
 const completed = (dir: string) => existsSync(join(dir, "run.json")) && (JSON.parse(readFileSync(join(dir, "run.json"), "utf8")) as RunInfo).status === "completed";
 
 /** Runs a trainer in a child run directory unless it already completed; false when interrupted. */
@@ -213,7 +206,7 @@ export const rlhfVsRl = registerTrainer({
     const logFigures = (arm: Arm, f: Figures) => run.logMetrics(f.step, {
       [`${arm}/accuracy`]: f.accuracy, [`${arm}/rm_score`]: f.rm_score, [`${arm}/mean_length`]: f.mean_length, [`${arm}/rm_auc`]: f.rm_auc, [`${arm}/format`]: f.format,
     });
-    const base = await cached(join(run.dir, "heldout-base.json"), () => measure(start, 0, h, scorer, c.backend));
+    const base = await cachedJson(join(run.dir, "heldout-base.json"), () => measure(start, 0, h, scorer, c.backend));
     ctx.log(`base: ${summary(base)}`);
     const series: Record<Arm, Figures[]> = { rl: [base], rlhf: [base] };
     for (const arm of ARMS) {
@@ -222,7 +215,7 @@ export const rlhfVsRl = registerTrainer({
       if (!(await runChild(ctx, dir, requireTrainer("grpo"), armConfig(c, arm, start, rmDir), arm))) return;
       mkdirSync(join(dir, "heldout"), { recursive: true });
       for (const ck of checkpointDirs(join(dir, "checkpoints")).reverse()) {
-        const f = await cached(join(dir, "heldout", `${ck}.json`), () => measure(join(dir, "checkpoints", ck, "model"), Number(ck.slice("step-".length)), h, scorer, c.backend));
+        const f = await cachedJson(join(dir, "heldout", `${ck}.json`), () => measure(join(dir, "checkpoints", ck, "model"), Number(ck.slice("step-".length)), h, scorer, c.backend));
         series[arm].push(f);
         logFigures(arm, f);
         ctx.log(`${arm} step ${f.step}: ${summary(f)}`);
