@@ -1,9 +1,9 @@
 // `move37 runs ls` and `move37 runs show RUN`: run directories read back in the terminal.
 import { basename, join } from "node:path";
 import type { Command } from "commander";
-import asciichart from "asciichart";
 import { didYouMean } from "../recipes/hints.js";
 import { formatDuration, formatValue } from "../runs/progress.js";
+import { metricChart } from "../runs/chart.js";
 import { isRunDir, listRunDirs, liveStatus, metricNames, readMetrics, readRunInfo, type MetricRow } from "../runs/read.js";
 import { RunNotFoundError } from "../runs/run.js";
 import { orderMetrics } from "../dashboard/page/series.js";
@@ -54,34 +54,12 @@ export function runsTable(runsDir: string): string {
   return formatTable(["run", "trainer", "status", "started", "time", "step", "latest"], rows);
 }
 
-/** Averages `values` into at most `width` buckets so a long run fits the terminal. */
-export function downsample(values: number[], width: number): number[] {
-  if (values.length <= width) return values;
-  const out: number[] = [];
-  for (let b = 0; b < width; b++) {
-    const lo = Math.floor((b * values.length) / width);
-    const hi = Math.floor(((b + 1) * values.length) / width);
-    let s = 0;
-    for (let i = lo; i < hi; i++) s += values[i];
-    out.push(s / (hi - lo));
-  }
-  return out;
-}
-
 export function metricSummary(rows: MetricRow[], names: string[]): string {
   const table = names.map(name => {
     const vals = rows.map(r => r[name]).filter((v): v is number => typeof v === "number" && Number.isFinite(v));
     return [name, String(vals.length), formatValue(vals[0]), formatValue(vals.at(-1)), formatValue(Math.min(...vals)), formatValue(Math.max(...vals))];
   });
   return formatTable(["metric", "n", "first", "last", "min", "max"], table);
-}
-
-export function metricChart(rows: MetricRow[], name: string, width: number): string {
-  const points = rows.filter(r => typeof r[name] === "number" && Number.isFinite(r[name]));
-  const values = downsample(points.map(r => r[name] as number), width);
-  if (values.length === 0) return `${name}: no values`;
-  const chart = asciichart.plot(values, { height: 8, format: (x: number) => formatValue(x).padStart(9) });
-  return `${name}  (steps ${points[0].step}–${points.at(-1)!.step})\n${chart}`;
 }
 
 export function showRun(dir: string, wanted: string[] | undefined, width: number): string {

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createRun } from "../../src/runs/run.js";
-import { downsample } from "../../src/cli/runs.js";
+import { downsample } from "../../src/runs/chart.js";
 import { wrap } from "../../src/cli/recipes.js";
 import { listRecipes } from "../../src/recipes/shipped.js";
 import { runCli } from "./run-cli.js";
