@@ -115,8 +115,8 @@ export class MissingModelError extends Error {
   }
 }
 
-/** Fails before any work when the policy's folder is missing, naming the shipped recipe that makes it, if one does. */
-function requireModelFolder(dir: string): void {
+/** Fails before any work when a trainer's starting model folder is missing, naming the shipped recipe that makes it, if one does. */
+export function requireModelFolder(dir: string): void {
   if (existsSync(join(dir, "config.json"))) return;
   const maker = listRecipes().find(r => {
     const out = (parseYaml(readFileSync(r.path, "utf8")) as { output_dir?: unknown } | null)?.output_dir;

@@ -30,7 +30,7 @@ import type { Run, RunInfo } from "../runs/run.js";
 import { writeJsonAtomic } from "../runs/atomic.js";
 import { TaskConfigSchema, makeTask, trainEvalSplit, mixSeed } from "../tasks/index.js";
 import { formatTable } from "../cli/table.js";
-import { MissingModelError, promptFormat, PromptConfigSchema } from "./grpo-trainer.js";
+import { promptFormat, PromptConfigSchema, requireModelFolder } from "./grpo-trainer.js";
 import { evaluate } from "./evaluate.js";
 import { scoreCompletions } from "./rewarding.js";
 import { childRun, nestedIssues, runInChild } from "./distill.js";
@@ -182,7 +182,7 @@ export const pipeline = registerTrainer({
   description: "the R1 multi-stage pipeline: sft / grpo / distill stages chained, each in its own run directory, all compared on one held-out set",
   schema: PipelineConfigSchema,
   async run(c, run, ctx) {
-    if (!existsSync(join(c.model, "config.json"))) throw new MissingModelError(c.model);
+    requireModelFolder(c.model);
     const models = new Map<string, string>([["base", c.model]]);
     const figures = [await cachedJson(join(run.dir, "heldout-base.json"), () => heldOutFigures("base", c.model, c.heldout, c.backend))];
     run.logMetrics(0, metricsOf(figures[0]));

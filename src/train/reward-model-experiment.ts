@@ -34,7 +34,7 @@ import { writeFileAtomic, writeJsonAtomic } from "../runs/atomic.js";
 import { makeTask, trainEvalSplit, mixSeed } from "../tasks/index.js";
 import { formatTable } from "../cli/table.js";
 import { KL_PENALTY_REWARD, REWARD_MODEL_REWARD, generatedText, scoreTexts } from "../rewards/reward-model.js";
-import { GRPORecipeSchema, MissingModelError, promptFormat } from "./grpo-trainer.js";
+import { GRPORecipeSchema, promptFormat, requireModelFolder } from "./grpo-trainer.js";
 import { checkpointDirs } from "./checkpoint.js";
 import { scoreCompletions } from "./rewarding.js";
 import { childRun, nestedIssues, runInChild } from "./distill.js";
@@ -167,7 +167,7 @@ export const rlhfVsRl = registerTrainer({
   description: "experiment: GRPO on the rule reward against GRPO on a reward model fitted to a biased annotator, same base and budget, held-out accuracy / RM score / length over training",
   schema: ExperimentConfigSchema,
   async run(c, run, ctx) {
-    if (!existsSync(join(c.model, "config.json"))) throw new MissingModelError(c.model);
+    requireModelFolder(c.model);
     const h = c.heldout;
     // 0. the cold start, when asked for
     let start = c.model;

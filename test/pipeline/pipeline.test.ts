@@ -4,6 +4,7 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import "../../src/train/pipeline.js";
 import { PipelineConfigSchema } from "../../src/train/pipeline.js";
+import { MissingModelError } from "../../src/train/grpo-trainer.js";
 import { readJsonl } from "../../src/runs/read.js";
 import { runTrainer, readJson, tempRoot } from "../train/trainer-harness.js";
 import { byteModelFolder, DIGIT_REWARD } from "./micro.js";
@@ -96,4 +97,11 @@ test("a pipeline recipe is checked before any work: stage configs by their train
   assert.ok(paths.includes("stages.1.config.model"), paths.join(" | "));
   assert.ok(paths.includes("stages.2.name"), paths.join(" | "));
   assert.ok(PipelineConfigSchema.safeParse(base).success);
+});
+
+test("a pipeline from a folder without config.json fails with MissingModelError before measuring or running any stage", async () => {
+  const root = tempRoot("pipeline-no-model");
+  const missing = join(root, "no-model");
+  await assert.rejects(runTrainer("pipeline", recipe(missing), { root, runName: "x" }), (e: Error) => e instanceof MissingModelError && e.message.startsWith(`${missing} holds no model (no config.json)`));
+  assert.ok(!existsSync(join(root, "x", "heldout-base.json")) && !existsSync(join(root, "x", "stages")));
 });

@@ -10,6 +10,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import "../../src/recipes/trainers.js";
 import { rankingAuc } from "../../src/train/reward-model-experiment.js";
+import { MissingModelError } from "../../src/train/grpo-trainer.js";
 import { byteModelFolder, DIGIT_REWARD } from "../pipeline/micro.js";
 import { runTrainer, metricsOf, readJson, tempRoot } from "../train/trainer-harness.js";
 
@@ -66,6 +67,13 @@ test("rlhf-vs-rl with a cold start: SFT on worked traces first, and everything s
   assert.ok(metricsOf({ dir: join(run.dir, "cold-start") } as never).some(r => typeof r.loss === "number"), "the cold start trained");
   assert.equal(readJson(join(run.dir, "rl", "config.json")).model, start);
   assert.equal(JSON.parse(readFileSync(join(run.dir, "prefs", "prefs.jsonl"), "utf8").split("\n")[0]).source.model, start);
+});
+
+test("rlhf-vs-rl from a folder without config.json fails with MissingModelError before sampling any preference pair", async () => {
+  const root = tempRoot("rlhf-vs-rl-no-model");
+  const missing = join(root, "no-model");
+  await assert.rejects(runTrainer("rlhf-vs-rl", recipe(missing), { root, runName: "x" }), (e: Error) => e instanceof MissingModelError && e.message.startsWith(`${missing} holds no model (no config.json)`));
+  assert.ok(!existsSync(join(root, "x", "prefs")));
 });
 
 test("rankingAuc: share of (correct, wrong) pairs the scores order correctly", () => {
