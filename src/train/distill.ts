@@ -217,8 +217,6 @@ export const distill = registerTrainer({
     const outputDir = c.output_dir ?? join(run.dir, "model");
     const sftConfig = SFTConfigSchema.parse(sftConfigOf(c, trainPath, outputDir));
     const child = childRun(ctx, join(run.dir, "sft"), "sft", { trainer: "sft", ...sftConfig });
-    await sft.run(sftConfig, child.run, childContext(ctx, child.resume, "sft"));
-    child.run.setStatus(ctx.signal.aborted ? "interrupted" : "completed");
-    if (!ctx.signal.aborted) run.writeJson("report.json", { teacher: c.teacher, student: c.student, output_dir: outputDir, data: JSON.parse(readFileSync(statsPath, "utf8")) });
+    if (await runInChild(ctx, child, sft, sftConfig, "sft")) run.writeJson("report.json", { teacher: c.teacher, student: c.student, output_dir: outputDir, data: JSON.parse(readFileSync(statsPath, "utf8")) });
   },
 });

@@ -56,3 +56,15 @@ test("distill without a verifier keeps every finished trace, and mixes in non-re
   assert.equal(train.length, stats.kept + 5);
   assert.equal(train.filter(r => r.prompt === "" && typeof r.source.corpus === "string").length, 5);
 });
+
+test("a distill whose SFT stage fails marks the sft child run failed with the error, and writes no report", async () => {
+  const root = tempRoot("distill-fail");
+  const teacher = byteModelFolder(root, "teacher", 32, 1, 5, true);
+  // The byte model holds 192 positions: SFT refuses a longer max_length once it has loaded the student.
+  const r = recipe(teacher, teacher, { num_prompts: 4, num_generations: 4, reward: undefined, sft: { max_steps: 1, eval_size: 0, max_length: 193 } });
+  await assert.rejects(runTrainer("distill", r, { root, runName: "x" }), /max_length is 193 but the model has max_position_embeddings 192/);
+  const child = readJson(join(root, "x", "sft", "run.json"));
+  assert.equal(child.status, "failed");
+  assert.match(child.error, /max_length is 193/);
+  assert.ok(!existsSync(join(root, "x", "report.json")));
+});
