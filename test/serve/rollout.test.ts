@@ -47,8 +47,9 @@ test("the rollout client retries 503s with backoff, never a 400, and reports the
 
 test("a request with no answer times out and is retried; in-flight requests never exceed max_concurrency", async () => {
   await withFakeServer(() => {}, async silent => {
-    await assert.rejects(new JsonClient({ ...opts, timeoutMs: 100, maxRetries: 1 }).post(silent.url, {}), /no answer within 100 ms/);
-    assert.equal(silent.seen(), 2);
+    // The client counts its attempts: the server's count can miss the retry when a loaded machine lets the
+    // 100 ms timer fire before the server has read that request.
+    await assert.rejects(new JsonClient({ ...opts, timeoutMs: 100, maxRetries: 1 }).post(silent.url, {}), /failed after 2 attempts: no answer within 100 ms/);
   });
   await withFakeServer((n, reply) => setTimeout(() => reply(200, { n }), 40), async slow => {
     const client = new JsonClient({ ...opts, maxConcurrency: 3 });
