@@ -71,11 +71,14 @@ export interface MetricRow {
   [name: string]: number | null | undefined;
 }
 
-/** Metrics rows with the last row for each step kept (a resumed run may have logged a step twice). */
+/**
+ * One metrics row per step: rows logged for the same step are merged, later values winning (GRPO logs its last
+ * step's training metrics and then its closing evaluation; a resumed run may have logged a step twice).
+ */
 export function readMetrics(dir: string): MetricRow[] {
   const byStep = new Map<number, MetricRow>();
   for (const row of readJsonl<MetricRow>(join(dir, "metrics.jsonl"))) {
-    if (typeof row.step === "number") byStep.set(row.step, row);
+    if (typeof row.step === "number") byStep.set(row.step, { ...byStep.get(row.step), ...row });
   }
   return [...byStep.values()].sort((a, b) => a.step - b.step);
 }

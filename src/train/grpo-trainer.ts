@@ -26,6 +26,8 @@ import { TaskConfigSchema, makeTask, trainEvalSplit, tinyR1Prompt, TINY_R1_STOP,
 import { mixSeed } from "../tasks/rng.js";
 import { registerTrainer, yieldToEvents } from "../recipes/registry.js";
 import type { Run, SampleRow } from "../runs/run.js";
+import { metricChart } from "../runs/chart.js";
+import { readMetrics } from "../runs/read.js";
 import {
   GRPOConfigSchema, combineRewards, computeAdvantages, completionMask, grpoLoss, informativeGroups,
   lossOptionsOf, packBatch, rewardMetrics, completionMetrics, healthWarnings, rewardWeightsOf, type GRPOConfig,
@@ -312,6 +314,7 @@ function writeReport(run: Run, c: GRPORecipe, before: EvalResult, after: EvalRes
     `  ${"".padEnd(22)} ${"before".padStart(10)} ${"after".padStart(10)}`,
     row("accuracy (greedy)", r => pct(r.accuracy)), row("accuracy (T=1)", r => pct(r.accuracySampled)),
     row("format", r => pct(r.format)), row("mean length (tokens)", r => r.meanLength.toFixed(1)),
+    "", metricChart(readMetrics(run.dir), "completions/mean_length", 60),
     "", "before:", ...before.traces.map(t => `  ${t}`), "after:", ...after.traces.map(t => `  ${t}`),
     `report: ${run.dir}/report.json`].join("\n"));
 }

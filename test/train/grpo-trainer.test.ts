@@ -25,6 +25,9 @@ test("GRPO raises the reward of a micro byte model, and logs TRL's metrics, samp
   assert.ok(typeof report.before.accuracy === "number" && typeof report.after.mean_length === "number");
   assert.ok(report.minutes >= report.train_minutes && report.train_minutes > 0, "minutes counts the whole run, train_minutes the RL steps");
   assert.ok(existsSync(join(run.dir, "samples.jsonl")));
+  const closing = run.logs.at(-1)!;
+  assert.match(closing, /completions\/mean_length {2}\(steps 1–12\)\n/, "the closing report charts the completion length");
+  assert.match(closing, /accuracy \(greedy\)/);
 });
 
 test("GRPO resumed from a checkpoint continues exactly as the uninterrupted run", async () => {

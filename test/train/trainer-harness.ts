@@ -8,8 +8,8 @@ import { readJsonl } from "../../src/runs/read.js";
 
 export const tempRoot = (prefix: string) => mkdtempSync(join(tmpdir(), `move37-${prefix}-`));
 
-/** Validates `recipe` with the trainer's schema and runs it; `resumeDir` continues an existing run. */
-export async function runTrainer(name: string, recipe: Record<string, unknown>, opts: { root: string; runName?: string; resumeDir?: string; abortAfterLog?: number }): Promise<Run> {
+/** Validates `recipe` with the trainer's schema and runs it; `resumeDir` continues an existing run. `logs`: what it printed. */
+export async function runTrainer(name: string, recipe: Record<string, unknown>, opts: { root: string; runName?: string; resumeDir?: string; abortAfterLog?: number }): Promise<Run & { logs: string[] }> {
   const trainer = requireTrainer(name);
   const config = trainer.schema.parse(recipe);
   const run = createRun({ trainer: name, config: recipe, root: opts.root, name: opts.runName, resumeDir: opts.resumeDir });
@@ -21,7 +21,7 @@ export async function runTrainer(name: string, recipe: Record<string, unknown>, 
     progress: () => ({ update: () => { if (opts.abortAfterLog !== undefined && --opts.abortAfterLog <= 0) abort.abort(); }, log: m => logs.push(m), stop: () => {} }),
     log: m => logs.push(m),
   });
-  return run;
+  return Object.assign(run, { logs });
 }
 
 export const metricsOf = (run: Run) => readJsonl<Record<string, number>>(join(run.dir, "metrics.jsonl"));
