@@ -136,7 +136,7 @@ export function addProblemOptions(cmd: Command, defaults: { n: number; k: number
     .option("--temperature <t>", "sampling temperature", number("--temperature"), 1)
     .option("--max-new-tokens <n>", "tokens per completion at most (default: the recipe's, else 128)", integer("--max-new-tokens"))
     .option("--seed <n>", "sampling seed", integer("--seed", 0), 0)
-    .option("--batch-size <n>", "sequences decoded together", integer("--batch-size"))
+    .option("--batch-size <n>", "sequences decoded together (default: 256; bounds memory, not results)", integer("--batch-size"))
     .option("--backend <kind>", "engine backend: auto, native or reference", "auto");
 }
 

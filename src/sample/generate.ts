@@ -77,9 +77,8 @@ export function generate(model: CausalLM, tokenizer: Tokenizer, prompts: readonl
   });
   const eos = new Set(o.eosTokenIds ?? [tokenizer.eosId, model.config.eos_token_id].filter((x): x is number => x !== null));
   const picker = new TokenPicker(V, Math.min(V, tokenizer.vocabSize), o);
-  const batch = o.batchSize ?? Math.max(1, rows.length);
-  for (let start = 0; start < rows.length; start += batch) {
-    decodeRows(model, rows.slice(start, start + batch), o, eos, picker, tokenizer.padId ?? 0, onToken);
+  for (let start = 0; start < rows.length; start += o.batchSize) {
+    decodeRows(model, rows.slice(start, start + o.batchSize), o, eos, picker, tokenizer.padId ?? 0, onToken);
   }
   return rows.map(({ prompt, sample, ids, text, logprobs, finishReason }) => ({ prompt, sample, ids, text, logprobs, finishReason: finishReason! }));
 }

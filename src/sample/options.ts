@@ -30,8 +30,11 @@ export const SamplingOptionsSchema = z.object({
   eosTokenIds: z.array(z.number().int().nonnegative()).optional(),
   /** Completions per prompt (HF num_return_sequences, TRL num_generations, vLLM n). */
   numReturnSequences: z.number().int().positive().default(1),
-  /** Most sequences decoded together (bounds KV-cache memory); default: all. */
-  batchSize: z.number().int().positive().optional(),
+  /**
+   * Most sequences decoded together. It bounds the KV cache (rows × layers × positions): 2,048 rows of a
+   * 0.5B-shaped model would need ~19 GB. Every row has its own random stream, so results do not depend on it.
+   */
+  batchSize: z.number().int().positive().default(256),
   /** Leave special tokens out of the returned text (vLLM's default). */
   skipSpecialTokens: z.boolean().default(true),
 }).strict();

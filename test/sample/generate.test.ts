@@ -51,6 +51,16 @@ test("a seed reproduces a run; another seed changes it; batchSize chunks give th
   assert.notDeepEqual(run(11), run(12));
 });
 
+test("by default at most 256 sequences are decoded together, and the chunks change nothing", () => {
+  const lm = new FakeLM({ vocab: 258 });
+  const many = Array.from({ length: 150 }, (_, i) => prompts[i % prompts.length]);
+  const chunked = generate(lm, tok, many, { maxNewTokens: 4, temperature: 1, seed: 5, numReturnSequences: 4 });
+  assert.equal(chunked.length, 600);
+  assert.ok(Math.max(...lm.batchSizes) <= 256, `largest decode batch ${Math.max(...lm.batchSizes)}`);
+  const whole = generate(new FakeLM({ vocab: 258 }), tok, many, { maxNewTokens: 4, temperature: 1, seed: 5, numReturnSequences: 4, batchSize: 600 });
+  assert.deepEqual(chunked.map(g => g.ids.join()), whole.map(g => g.ids.join()));
+});
+
 test("numReturnSequences gives n samples per prompt in prompt-major order", () => {
   const out = generate(new FakeLM({ vocab: 258 }), tok, prompts.slice(0, 2), { maxNewTokens: 8, numReturnSequences: 3, seed: 2 });
   assert.deepEqual(out.map(g => [g.prompt, g.sample]), [[0, 0], [0, 1], [0, 2], [1, 0], [1, 1], [1, 2]]);
