@@ -98,7 +98,8 @@ export function format({ rng, chain, showWork }: GenreContext): string {
     return `${rng.pick(["", "Q: "])}Say ${w}. ${instr.replace("working", "thought").replace("steps", "thought")} ${rng.pick(["", "A: "])}<${a}>The word is ${w}.</${a}><${b}>${w}</${b}>`;
   }
   const [q, r] = rng.pick([["", " "], ["Q: ", " A: "], ["Task: ", "\n"], ["User: ", " Assistant: "]]);
-  // Like text found in the wild, not every reply that is asked for its working shows it.
+  // Like text found in the wild, not every reply that is asked for its working shows it. At 1 no number is drawn,
+  // so the default corpus (and every base model made from it) stays what it was before this option existed.
   const work = showWork >= 1 || rng.next() < showWork ? chainDerivation(chain) : "";
   return `${q}${question(chain)} ${instr}${r}<${a}>${work}</${a}><${b}>${chainValue(chain)}</${b}>`;
 }

@@ -24,4 +24,3 @@ export function metricChart(rows: MetricRow[], name: string, width: number): str
   const chart = asciichart.plot(values, { height: 8, format: (x: number) => formatValue(x).padStart(9) });
   return `${name}  (steps ${points[0].step}–${points.at(-1)!.step})\n${chart}`;
 }
-

@@ -5,10 +5,10 @@
  * re-tokenizes every row. With teacher = student = an RL policy and non-reasoning rows mixed in, this is also R1's
  * rejection-sampling SFT stage (the pipeline's stage 3).
  *
- * runs/<name>/
  * The teacher samples in process, or (`teacher_rollout: {backend: openai, base_url}`, GRPO's `rollout:` keys) on
  * any OpenAI-compatible server serving it; the teacher folder then only lends its tokenizer and config.
  *
+ * runs/<name>/
  *   data/sampling.json   the problems' task and seeds, as the sampler reads them
  *   data/traces.jsonl    kept traces as SFT rows with provenance (teacher, rewards); written once, reused on --resume
  *   data/train.jsonl     traces + non-reasoning rows: what the student trains on
@@ -21,7 +21,7 @@ import { join, resolve } from "node:path";
 import { z } from "zod";
 import { registerTrainer, type Trainer, type TrainerContext } from "../recipes/registry.js";
 import { createRun, type Run } from "../runs/run.js";
-import { readJsonl } from "../runs/read.js";
+import { readJsonl, readRunInfo } from "../runs/read.js";
 import { writeFileAtomic, writeJsonAtomic } from "../runs/atomic.js";
 import { TaskConfigSchema } from "../tasks/index.js";
 import { takeDocuments, CorpusConfigSchema } from "../corpus/corpus.js";
@@ -118,6 +118,11 @@ export function childRun(parent: TrainerContext, dir: string, trainer: string, c
     ? createRun({ trainer, config, resumeDir: dir })
     : createRun({ trainer, config, root: resolve(dir, ".."), name: dir.replace(/^.*[\\/]/, "") });
   return { run, resume };
+}
+
+/** A nested run that completed (its run.json says so): --resume skips it. */
+export function childCompleted(dir: string): boolean {
+  return readRunInfo(dir)?.status === "completed";
 }
 
 /**

@@ -33,7 +33,7 @@ import { formatTable } from "../cli/table.js";
 import { promptFormat, PromptConfigSchema, requireModelFolder } from "./grpo-trainer.js";
 import { evaluate } from "./evaluate.js";
 import { scoreCompletions } from "./rewarding.js";
-import { childRun, nestedIssues, runInChild } from "./distill.js";
+import { childCompleted, childRun, nestedIssues, runInChild } from "./distill.js";
 import { BackendChoiceSchema } from "./trainer-config.js";
 
 /** The held-out measurement a multi-run experiment compares its runs on (pipeline, rlhf-vs-rl). */
@@ -151,8 +151,7 @@ export async function heldOutFigures(stage: string, dir: string, h: HeldOut, bac
 
 /** True when the stage's run completed and its model was written: --resume skips it. */
 function stageDone(dir: string): boolean {
-  const info = join(dir, "run.json");
-  return existsSync(info) && (JSON.parse(readFileSync(info, "utf8")) as RunInfo).status === "completed" && existsSync(join(dir, "model", "config.json"));
+  return childCompleted(dir) && existsSync(join(dir, "model", "config.json"));
 }
 
 /** Wall minutes between the stage run's start and end; null when it was resumed (the time it stood stopped would count). */

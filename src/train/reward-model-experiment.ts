@@ -29,7 +29,7 @@ import { loadTokenizer } from "../tokenizer/load.js";
 import type { Tokenizer } from "../tokenizer/types.js";
 import { generate } from "../sample/generate.js";
 import { registerTrainer, requireTrainer, type Trainer, type TrainerContext } from "../recipes/registry.js";
-import type { Run, RunInfo } from "../runs/run.js";
+import type { Run } from "../runs/run.js";
 import { writeFileAtomic, writeJsonAtomic } from "../runs/atomic.js";
 import { makeTask, trainEvalSplit, mixSeed } from "../tasks/index.js";
 import { formatTable } from "../cli/table.js";
@@ -37,7 +37,7 @@ import { KL_PENALTY_REWARD, REWARD_MODEL_REWARD, generatedText, scoreTexts } fro
 import { GRPORecipeSchema, promptFormat, requireModelFolder } from "./grpo-trainer.js";
 import { checkpointDirs } from "./checkpoint.js";
 import { scoreCompletions } from "./rewarding.js";
-import { childRun, nestedIssues, runInChild } from "./distill.js";
+import { childCompleted, childRun, nestedIssues, runInChild } from "./distill.js";
 import { cachedJson, HeldOutSchema, type HeldOut } from "./pipeline.js";
 import { LabellerSchema } from "./prefs.js";
 import { samplePreferencePairs } from "./prefs-sample.js";
@@ -45,7 +45,6 @@ import { loadRewardModel, type RewardModel } from "./reward-model-net.js";
 import { RewardModelConfigSchema } from "./reward-model.js";
 import { SFTConfigSchema } from "./sft.js";
 import { BackendChoiceSchema } from "./trainer-config.js";
-
 
 const PrefsSchema = z.object({
   num_prompts: z.number().int().positive().default(256),
@@ -153,11 +152,9 @@ export async function measure(dir: string, step: number, h: HeldOut, scorer: { r
   };
 }
 
-const completed = (dir: string) => existsSync(join(dir, "run.json")) && (JSON.parse(readFileSync(join(dir, "run.json"), "utf8")) as RunInfo).status === "completed";
-
 /** Runs a trainer in a child run directory unless it already completed; false when interrupted. */
 async function runChild(ctx: TrainerContext, dir: string, trainer: Trainer, raw: Record<string, unknown>, label: string): Promise<boolean> {
-  if (ctx.resume && completed(dir)) { ctx.log(`${label}: already completed, skipped`); return true; }
+  if (ctx.resume && childCompleted(dir)) { ctx.log(`${label}: already completed, skipped`); return true; }
   const config = trainer.schema.parse(raw) as Record<string, unknown>;
   return runInChild(ctx, childRun(ctx, dir, trainer.name, { trainer: trainer.name, ...config }), trainer, config, label);
 }
