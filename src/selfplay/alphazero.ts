@@ -48,6 +48,8 @@ export const AlphaZeroConfig = z.object({
     temperature_moves: z.number().int().min(0).default(10),
     /** Leaves each game's tree adds to one network batch, kept apart by virtual loss (for few concurrent games). */
     leaves_per_tree: z.number().int().min(1).default(1),
+    /** Weight of the search's root value in the value target: (1 − w)·result + w·root value (0 = result only). */
+    value_target_q: z.number().min(0).max(1).default(0),
   }).strict().prefault({}),
   train: z.object({
     batch_size: z.number().int().min(1).default(256),
@@ -60,8 +62,13 @@ export const AlphaZeroConfig = z.object({
     mirror: z.boolean().default(true),
   }).strict().prefault({}),
   evaluate: z.object({
-    /** Candidate vs best every this many iterations (0 = never gate: the candidate is always promoted). */
+    /** Evaluate every this many iterations (0 = never: no gate, the candidate is always promoted). */
     every: z.number().int().min(0).default(1),
+    /**
+     * AlphaGo Zero's gate: at each evaluation the candidate plays the best and replaces it at ≥ promote_threshold.
+     * false = AlphaZero's variant: self-play always uses the latest network; evaluations only measure it.
+     */
+    gate: z.boolean().default(true),
     games: z.number().int().min(2).default(40),
     simulations: z.number().int().min(1).default(50),
     promote_threshold: z.number().min(0).max(1).default(0.55),
@@ -134,7 +141,7 @@ export async function runAlphaZero(config: AlphaZeroConfig, run: Run, ctx: Train
     const stats = playSelfPlayGames(game, networkEvaluator(game, best), {
       games: sp.games_per_iteration, concurrency: sp.concurrency, simulations: sp.simulations,
       cPuct: sp.c_puct, dirichletAlpha: sp.dirichlet_alpha, dirichletWeight: sp.dirichlet_weight, temperatureMoves: sp.temperature_moves,
-      leavesPerTree: sp.leaves_per_tree,
+      leavesPerTree: sp.leaves_per_tree, valueTargetQ: sp.value_target_q,
     }, rng, buffer);
     const spSeconds = (performance.now() - tSp) / 1000;
     Object.assign(metrics, {
@@ -149,15 +156,17 @@ export async function runAlphaZero(config: AlphaZeroConfig, run: Run, ctx: Train
     }, rng);
     Object.assign(metrics, { "loss/policy": losses.policyLoss, "loss/value": losses.valueLoss, "train/seconds": (performance.now() - tTr) / 1000 });
 
-    if (ev.every === 0) { best.copyFrom(candidate); promotions++; }
-    else if (iteration % ev.every === 0) {
-      const r = playArena(game,
-        mctsAgent("candidate", game, networkEvaluator(game, candidate), ev.simulations, sp.c_puct),
-        mctsAgent("best", game, networkEvaluator(game, best), ev.simulations, sp.c_puct),
-        { games: ev.games, openingPlies: ev.opening_plies, seed: config.seed * 1000 + iteration });
-      metrics["eval/score_vs_best"] = r.score;
-      if (r.score >= ev.promote_threshold) { best.copyFrom(candidate); promotions++; metrics["eval/promoted"] = 1; }
-      else metrics["eval/promoted"] = 0;
+    if (ev.every === 0 || !ev.gate) { best.copyFrom(candidate); promotions++; }
+    if (ev.every > 0 && iteration % ev.every === 0) {
+      if (ev.gate) {
+        const r = playArena(game,
+          mctsAgent("candidate", game, networkEvaluator(game, candidate), ev.simulations, sp.c_puct),
+          mctsAgent("best", game, networkEvaluator(game, best), ev.simulations, sp.c_puct),
+          { games: ev.games, openingPlies: ev.opening_plies, seed: config.seed * 1000 + iteration });
+        metrics["eval/score_vs_best"] = r.score;
+        if (r.score >= ev.promote_threshold) { best.copyFrom(candidate); promotions++; metrics["eval/promoted"] = 1; }
+        else metrics["eval/promoted"] = 0;
+      }
       const bestAgent = mctsAgent("best", game, networkEvaluator(game, best), ev.simulations, sp.c_puct);
       for (const spec of ev.opponents) {
         const o = playArena(game, bestAgent, parseAgent(spec, game, backend, config.seed),

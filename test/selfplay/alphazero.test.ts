@@ -143,3 +143,19 @@ test("init_checkpoint starts self-play from given weights (the supervised-then-s
     rmSync(root, { recursive: true, force: true });
   }
 });
+
+test("evaluate.gate false: self-play always uses the latest network; evaluations still measure it against fixed opponents", async () => {
+  const root = mkdtempSync(join(tmpdir(), "m37-az-"));
+  try {
+    const run = await train(root, "nogate", tiny(4, { evaluate: { every: 2, gate: false, games: 4, simulations: 4, opponents: ["random"], opponent_games: 4 } }));
+    const lines = readFileSync(join(run.dir, "metrics.jsonl"), "utf8").trim().split("\n").map(l => JSON.parse(l));
+    assert.deepEqual(lines.map(l => l["eval/promotions"]), [1, 2, 3, 4]);
+    assert.ok(lines.every(l => !("eval/score_vs_best" in l)), "no candidate-vs-best games without a gate");
+    assert.deepEqual(lines.map(l => typeof l["eval/score_vs_random"]), ["undefined", "number", "undefined", "number"]);
+    const latest = loadCheckpoint(join(run.checkpointsDir, "latest.safetensors"), referenceBackend);
+    const best = loadCheckpoint(join(run.checkpointsDir, "best.safetensors"), referenceBackend);
+    assert.deepEqual(Array.from(best.net.params), Array.from(latest.net.params));
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});

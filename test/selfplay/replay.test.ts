@@ -35,3 +35,25 @@ test("replay mirror augmentation equals encoding the mirrored game, policy mirro
   assert.equal(buf.size, 4);
   assert.deepEqual(Array.from(buf.z).sort(), [2, 3, 4, 5]);
 });
+
+test("valueTargetQ mixes the search's root value into the result: λ = 0.5 stores the mean of λ = 0's and λ = 1's targets", async () => {
+  const { playSelfPlayGames } = await import("../../src/selfplay/selfplay-games.js");
+  const { networkEvaluator } = await import("../../src/selfplay/evaluator.js");
+  const { Network } = await import("../../src/selfplay/network.js");
+  const { referenceBackend } = await import("../../src/engine/reference.js");
+  const { ticTacToe } = await import("../../src/selfplay/games/tictactoe.js");
+  const net = new Network({ hidden: 8, blocks: 1, inputSize: 18, actions: 9 }, referenceBackend);
+  net.init(new Rng(3));
+  // the target does not change the games: the same seed plays the same moves for every λ
+  const targets = (lambda: number) => {
+    const buf = new ReplayBuffer(ticTacToe, 1000);
+    playSelfPlayGames(ticTacToe, networkEvaluator(ticTacToe, net),
+      { games: 6, concurrency: 3, simulations: 16, cPuct: 1.5, dirichletAlpha: 1, dirichletWeight: 0.25, temperatureMoves: 9, valueTargetQ: lambda }, new Rng(7), buf);
+    return Array.from(buf.z.subarray(0, buf.size));
+  };
+  const result = targets(0), q = targets(1), mixed = targets(0.5);
+  assert.ok(result.every(v => v === 1 || v === 0 || v === -1));
+  assert.ok(q.every(v => Math.abs(v) <= 1) && q.some(v => v !== 1 && v !== 0 && v !== -1), "root values are search means, not results");
+  assert.equal(mixed.length, result.length);
+  for (let i = 0; i < mixed.length; i++) assert.ok(Math.abs(mixed[i] - (result[i] + q[i]) / 2) < 1e-6, `position ${i}`);
+});

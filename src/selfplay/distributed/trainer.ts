@@ -89,7 +89,7 @@ export async function runDistributedAlphaZero(config: DistributedAlphaZeroConfig
     const workerConfig: WorkerConfig = {
       game: game.name, network: { hidden: config.network.hidden, blocks: config.network.blocks }, simulations: sp.simulations,
       c_puct: sp.c_puct, dirichlet_alpha: sp.dirichlet_alpha, dirichlet_weight: sp.dirichlet_weight, temperature_moves: sp.temperature_moves,
-      leaves_per_tree: sp.leaves_per_tree, concurrency: sp.concurrency, max_queued_games: dist.max_queued_games ?? 2 * sp.games_per_iteration,
+      leaves_per_tree: sp.leaves_per_tree, value_target_q: sp.value_target_q, concurrency: sp.concurrency, max_queued_games: dist.max_queued_games ?? 2 * sp.games_per_iteration,
     };
     await publishWeights(redis, keys, iteration, workerConfig, net);
     for (let k = 0; k < dist.workers; k++) {

@@ -68,6 +68,7 @@ export async function runWorker(opts: WorkerOptions): Promise<{ games: number }>
       playSelfPlayGames(g, networkEvaluator(g, net!), {
         games: n, concurrency: n, simulations: c.simulations, cPuct: c.c_puct, dirichletAlpha: c.dirichlet_alpha,
         dirichletWeight: c.dirichlet_weight, temperatureMoves: c.temperature_moves, leavesPerTree: c.leaves_per_tree,
+        valueTargetQ: c.value_target_q,
       }, rng, recorder);
       const records = recorder.games().map(p => ({ id: `${worker}:${seq++}:${randomBytes(4).toString("hex")}`, worker, version, game: g.name, ...p }));
       await cmd(pushGames(redis, keys, records));
