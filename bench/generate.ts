@@ -7,10 +7,11 @@
  * peak RSS. Each side runs in its own process (peak RSS is its own); the two sides alternate, `--rounds` times, and
  * the best reading of each figure is kept, so a burst of load from other work on the machine hits both sides alike.
  * llama.cpp runs with Move37's thread count and with one thread (`--peer-threads 2,1`); the setting with the better
- * batch-B decode is the peer.
+ * batch-B decode is the peer. The 0.5b shape defaults to one round and Move37's thread count for the peer: llama.cpp
+ * alone needs ~11 minutes for its batch-32 decode there, so the tiny shape's defaults would take over an hour.
  * The model folder and GGUF go to a temporary folder under /tmp that is removed at the end (≈ 4 GB for 0.5b).
  *
- *   npm run bench -- generate [--model tiny|0.5b|both] [--prompt-tokens 128] [--new-tokens 256] [--batch 32] [--rounds 3] [--peer-threads 2,1]
+ *   npm run bench -- generate [--model tiny|0.5b|both] [--prompt-tokens 128] [--new-tokens 256] [--batch 32] [--rounds 3 (0.5b: 1)] [--peer-threads 2,1 (0.5b: 2)]
  *   npm run bench -- generate --model 0.5b --layers 2 --new-tokens 16 --batch 4 --rounds 1    (a quick smoke run)
  */
 import { spawnSync } from "node:child_process";
@@ -34,12 +35,12 @@ import { figure, printFigures, bestTime, PeerError, type Figure } from "./common
 const { values: args } = parseArgs({
   options: {
     model: { type: "string", default: "both" }, layers: { type: "string" }, "prompt-tokens": { type: "string", default: "128" },
-    "new-tokens": { type: "string", default: "256" }, batch: { type: "string", default: "32" }, rounds: { type: "string", default: "3" },
+    "new-tokens": { type: "string", default: "256" }, batch: { type: "string", default: "32" }, rounds: { type: "string" },
     "peer-threads": { type: "string" },
     worker: { type: "string" }, dir: { type: "string" }, prompts: { type: "string" },
   },
 });
-const P = Number(args["prompt-tokens"]), N = Number(args["new-tokens"]), B = Number(args.batch), rounds = Number(args.rounds);
+const P = Number(args["prompt-tokens"]), N = Number(args["new-tokens"]), B = Number(args.batch);
 
 interface Shape { name: string; config: ModelConfig; tokenizer: () => { json: object; config: TokenizerConfigJson } }
 
@@ -118,7 +119,8 @@ function best(sides: Side[]): Side {
 
 /** Writes the shape's random folder and GGUF to a temporary folder, runs both sides `rounds` times alternately, prints figures. */
 function benchShape(key: string, shape: Shape) {
-  const c = shape.config;
+  const c = shape.config, big = key === "0.5b";
+  const rounds = Number(args.rounds ?? (big ? 1 : 3));
   if (P + N > c.max_position_embeddings) throw new Error(`prompt ${P} + ${N} new tokens exceed the ${key} shape's ${c.max_position_embeddings} positions: lower --prompt-tokens or --new-tokens`);
   const root = mkdtempSync(join("/tmp", `m37-bench-generate-${key}-`));
   try {
@@ -137,7 +139,7 @@ function benchShape(key: string, shape: Shape) {
     const peerScript = fileURLToPath(new URL("./peers/llama_generate.ts", import.meta.url));
     // llama.cpp's threads meet at a spinning barrier after every op: when the machine is shared, a descheduled
     // thread stalls the others for a time slice at each of them, so llama.cpp is also run on one thread
-    const peerThreads = args["peer-threads"] ? args["peer-threads"].split(",").map(Number) : [...new Set([threads, 1])];
+    const peerThreads = args["peer-threads"] ? args["peer-threads"].split(",").map(Number) : big ? [threads] : [...new Set([threads, 1])];
     const ours: Side[] = [], theirs = new Map<number, Side[]>(peerThreads.map(t => [t, []]));
     let peerError: string | null = null;
     for (let r = 0; r < rounds; r++) {
