@@ -26,7 +26,8 @@ import { loadPretrained } from "../model/io/pretrained.js";
 import { loadTokenizer } from "../tokenizer/load.js";
 import { generate } from "../sample/generate.js";
 import { registerTrainer, requireTrainer, type TrainerContext } from "../recipes/registry.js";
-import type { Run, RunInfo } from "../runs/run.js";
+import type { Run } from "../runs/run.js";
+import { readRunInfo } from "../runs/read.js";
 import { writeJsonAtomic } from "../runs/atomic.js";
 import { TaskConfigSchema, makeTask, trainEvalSplit, mixSeed } from "../tasks/index.js";
 import { formatTable } from "../cli/table.js";
@@ -156,8 +157,8 @@ function stageDone(dir: string): boolean {
 
 /** Wall minutes between the stage run's start and end; null when it was resumed (the time it stood stopped would count). */
 function stageMinutes(dir: string): number | null {
-  const info = JSON.parse(readFileSync(join(dir, "run.json"), "utf8")) as RunInfo;
-  return info.ended && info.resumed.length === 0 ? (Date.parse(info.ended) - Date.parse(info.started)) / 60000 : null;
+  const info = readRunInfo(dir);
+  return info?.ended && info.resumed.length === 0 ? (Date.parse(info.ended) - Date.parse(info.started)) / 60000 : null;
 }
 
 /** A measurement cached in the JSON `file`, computed once: --resume does not measure a finished model again. */
