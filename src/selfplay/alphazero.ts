@@ -114,6 +114,9 @@ export async function runAlphaZero(config: AlphaZeroConfig, run: Run, ctx: Train
   } else if (config.init_checkpoint) {
     const ck = loadCheckpoint(config.init_checkpoint, backend);
     if (ck.game.name !== game.name) throw new CheckpointError(config.init_checkpoint, `init_checkpoint is a ${ck.game.name} network but the recipe plays ${game.name}`);
+    const { hidden, blocks } = ck.net.shape;
+    if (hidden !== config.network.hidden || blocks !== config.network.blocks)
+      throw new CheckpointError(config.init_checkpoint, `init_checkpoint is a network of hidden ${hidden} × ${blocks} blocks but the recipe's is ${config.network.hidden} × ${config.network.blocks}: set the recipe's network to the checkpoint's`);
     candidate.params.set(ck.net.params);
     best.params.set(ck.net.params);
   } else {

@@ -120,7 +120,7 @@ test("a kill after iteration 3's replay and best files but before its latest che
   }
 });
 
-test("init_checkpoint starts self-play from given weights (the supervised-then-self-play path); a wrong game is refused", async () => {
+test("init_checkpoint starts self-play from given weights (the supervised-then-self-play path); a wrong game or network shape is refused", async () => {
   const root = mkdtempSync(join(tmpdir(), "m37-az-"));
   try {
     const init = new Network({ hidden: 16, blocks: 1, inputSize: 18, actions: 9 }, referenceBackend);
@@ -139,6 +139,8 @@ test("init_checkpoint starts self-play from given weights (the supervised-then-s
     const c4 = new Network({ hidden: 16, blocks: 1, inputSize: 84, actions: 7 }, referenceBackend);
     saveCheckpoint(join(root, "c4.safetensors"), connect4, c4);
     await assert.rejects(train(root, "wrong", { ...cfg, init_checkpoint: join(root, "c4.safetensors") }), CheckpointError);
+    // a checkpoint of another width would otherwise be copied into the first weights of the flat buffer
+    await assert.rejects(train(root, "wider", { ...cfg, network: { hidden: 32, blocks: 1 } }), /hidden 16 × 1 blocks but the recipe's is 32 × 1/);
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
