@@ -1,5 +1,5 @@
 // Crash-safe file writes: a reader (or a resumed run) sees the old file or the new one, never half of one.
-import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { randomBytes } from "node:crypto";
 
@@ -25,6 +25,14 @@ export function writeFileAtomic(path: string, data: string | Uint8Array): void {
 /** Pretty-printed JSON, written atomically. */
 export function writeJsonAtomic(path: string, value: unknown): void {
   writeFileAtomic(path, JSON.stringify(value, null, 2) + "\n");
+}
+
+/** A measurement cached in the JSON `file`, computed once: --resume does not measure a finished model again. */
+export async function cachedJson<T>(file: string, compute: () => Promise<T>): Promise<T> {
+  if (existsSync(file)) return JSON.parse(readFileSync(file, "utf8")) as T;
+  const v = await compute();
+  writeJsonAtomic(file, v);
+  return v;
 }
 
 // The rename is only durable once the folder entry is on disk; some filesystems refuse to fsync folders.

@@ -50,7 +50,7 @@ export function playSelfPlayGames(game: Game, evaluator: Evaluator, opts: SelfPl
       const winner = r === 0 ? -1 : 1 - end.toPlay;
       for (const h of g.history) {
         const z = winner < 0 ? 0 : h.toPlay === winner ? 1 : -1;
-        buffer.add(h.x, h.pi, lambda > 0 ? (1 - lambda) * z + lambda * h.q : z);
+        buffer.add(h.x, h.pi, (1 - lambda) * z + lambda * h.q); // exactly z at λ = 0
       }
       stats.games++;
       stats.positions += g.history.length;

@@ -18,7 +18,7 @@
  * On --resume a stage whose run completed and whose model exists is skipped; an unfinished one resumes from its
  * last checkpoint through the trainer's own resume.
  */
-import { cpSync, existsSync, readFileSync } from "node:fs";
+import { cpSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { getBackend } from "../engine/index.js";
@@ -28,7 +28,7 @@ import { generate } from "../sample/generate.js";
 import { registerTrainer, requireTrainer, type TrainerContext } from "../recipes/registry.js";
 import type { Run } from "../runs/run.js";
 import { readRunInfo } from "../runs/read.js";
-import { writeJsonAtomic } from "../runs/atomic.js";
+import { cachedJson } from "../runs/atomic.js";
 import { TaskConfigSchema, makeTask, trainEvalSplit, mixSeed } from "../tasks/index.js";
 import { formatTable } from "../cli/table.js";
 import { promptFormat, PromptConfigSchema, requireModelFolder } from "./grpo-trainer.js";
@@ -159,14 +159,6 @@ function stageDone(dir: string): boolean {
 function stageMinutes(dir: string): number | null {
   const info = readRunInfo(dir);
   return info?.ended && info.resumed.length === 0 ? (Date.parse(info.ended) - Date.parse(info.started)) / 60000 : null;
-}
-
-/** A measurement cached in the JSON `file`, computed once: --resume does not measure a finished model again. */
-export async function cachedJson<T>(file: string, compute: () => Promise<T>): Promise<T> {
-  if (existsSync(file)) return JSON.parse(readFileSync(file, "utf8")) as T;
-  const v = await compute();
-  writeJsonAtomic(file, v);
-  return v;
 }
 
 async function runStage(c: PipelineConfig, i: number, s: Stage, dir: string, models: Map<string, string>, ctx: TrainerContext): Promise<boolean> {

@@ -30,7 +30,7 @@ import type { Tokenizer } from "../tokenizer/types.js";
 import { generate } from "../sample/generate.js";
 import { registerTrainer, requireTrainer, type Trainer, type TrainerContext } from "../recipes/registry.js";
 import type { Run } from "../runs/run.js";
-import { writeFileAtomic, writeJsonAtomic } from "../runs/atomic.js";
+import { cachedJson, writeFileAtomic, writeJsonAtomic } from "../runs/atomic.js";
 import { makeTask, trainEvalSplit, mixSeed } from "../tasks/index.js";
 import { formatTable } from "../cli/table.js";
 import { KL_PENALTY_REWARD, REWARD_MODEL_REWARD, generatedText, scoreTexts } from "../rewards/reward-model.js";
@@ -38,7 +38,7 @@ import { GRPORecipeSchema, promptFormat, requireModelFolder } from "./grpo-train
 import { checkpointDirs } from "./checkpoint.js";
 import { scoreCompletions } from "./rewarding.js";
 import { childCompleted, childRun, nestedIssues, runInChild } from "./distill.js";
-import { cachedJson, HeldOutSchema, type HeldOut } from "./pipeline.js";
+import { HeldOutSchema, type HeldOut } from "./pipeline.js";
 import { LabellerSchema } from "./prefs.js";
 import { samplePreferencePairs } from "./prefs-sample.js";
 import { loadRewardModel, type RewardModel } from "./reward-model-net.js";

@@ -4,6 +4,11 @@ import { connect4 } from "../../src/selfplay/games/connect4.js";
 import { playActions } from "../../src/selfplay/games/game.js";
 import { ReplayBuffer } from "../../src/selfplay/replay.js";
 import { Rng } from "../../src/selfplay/rng.js";
+import { referenceBackend } from "../../src/engine/reference.js";
+import { networkEvaluator } from "../../src/selfplay/evaluator.js";
+import { ticTacToe } from "../../src/selfplay/games/tictactoe.js";
+import { Network } from "../../src/selfplay/network.js";
+import { playSelfPlayGames } from "../../src/selfplay/selfplay-games.js";
 
 test("replay mirror augmentation equals encoding the mirrored game, policy mirrored with it", () => {
   const moves = [3, 0, 1, 1, 5, 6, 6, 2];
@@ -36,12 +41,7 @@ test("replay mirror augmentation equals encoding the mirrored game, policy mirro
   assert.deepEqual(Array.from(buf.z).sort(), [2, 3, 4, 5]);
 });
 
-test("valueTargetQ mixes the search's root value into the result: λ = 0.5 stores the mean of λ = 0's and λ = 1's targets", async () => {
-  const { playSelfPlayGames } = await import("../../src/selfplay/selfplay-games.js");
-  const { networkEvaluator } = await import("../../src/selfplay/evaluator.js");
-  const { Network } = await import("../../src/selfplay/network.js");
-  const { referenceBackend } = await import("../../src/engine/reference.js");
-  const { ticTacToe } = await import("../../src/selfplay/games/tictactoe.js");
+test("valueTargetQ mixes the search's root value into the result: λ = 0.5 stores the mean of λ = 0's and λ = 1's targets", () => {
   const net = new Network({ hidden: 8, blocks: 1, inputSize: 18, actions: 9 }, referenceBackend);
   net.init(new Rng(3));
   // the target does not change the games: the same seed plays the same moves for every λ

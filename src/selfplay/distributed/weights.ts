@@ -18,6 +18,7 @@ export const WorkerConfig = z.object({
   temperature_moves: z.number().int().min(0),
   /** Default for weights published before the option existed. */
   leaves_per_tree: z.number().int().min(1).default(1),
+  /** Weight of the root value in the value target (the alphazero recipe's selfplay.value_target_q); default as above. */
   value_target_q: z.number().min(0).max(1).default(0),
   /** Games one worker plays at once (its network batch size); a worker that dies loses these. */
   concurrency: z.number().int().min(1),
