@@ -5,6 +5,7 @@ import { getBackend } from "../engine/index.js";
 import { SafetensorsFile, writeSafetensors } from "../model/io/safetensors.js";
 import { registerTrainer, yieldToEvents, type TrainerContext } from "../recipes/registry.js";
 import type { Run } from "../runs/run.js";
+import { lrMultiplier, ScheduleConfigSchema } from "../train/schedule.js";
 import { mctsAgent, parseAgent } from "./agents.js";
 import { playArena } from "./arena.js";
 import { CheckpointError, loadCheckpoint, saveCheckpoint } from "./checkpoint.js";
@@ -51,6 +52,11 @@ export const AlphaZeroConfig = z.object({
     /** Weight of the search's root value in the value target: (1 − w)·result + w·root value (0 = result only). */
     value_target_q: z.number().min(0).max(1).default(0),
   }).strict().prefault({}),
+  /**
+   * Learning-rate schedule over the run's budget (Hugging Face's names). Progress is the larger of
+   * iterations done / iterations and minutes / max_minutes, so a run stopped by its time limit decays on time.
+   */
+  schedule: ScheduleConfigSchema.default(ScheduleConfigSchema.parse({ lr_scheduler_type: "constant" })),
   train: z.object({
     batch_size: z.number().int().min(1).default(256),
     steps_per_iteration: z.number().int().min(1).default(100),
@@ -134,6 +140,9 @@ export async function runAlphaZero(config: AlphaZeroConfig, run: Run, ctx: Train
   const t0 = performance.now();
   const elapsed = () => elapsedBefore + (performance.now() - t0) / 1000;
   const sp = config.selfplay, tr = config.train, ev = config.evaluate;
+  /** Iterations done (from 0) or, if further along, the time budget's share of the iterations. */
+  const budgetStep = (done: number) =>
+    config.max_minutes === null ? done : Math.max(done, Math.min(1, elapsed() / (config.max_minutes * 60)) * config.iterations);
 
   while (iteration < config.iterations && !ctx.signal.aborted) {
     await yieldToEvents(); // lets Ctrl-C reach ctx.signal
@@ -153,11 +162,15 @@ export async function runAlphaZero(config: AlphaZeroConfig, run: Run, ctx: Train
       "selfplay/simulations_per_second": stats.simulations / spSeconds, "selfplay/seconds": spSeconds, "replay/size": buffer.size,
     });
     const tTr = performance.now();
+    const learningRate = tr.learning_rate * lrMultiplier(config.schedule, budgetStep(iteration - 1), config.iterations);
     const losses = trainOnBuffer(candidate, buffer, {
-      steps: tr.steps_per_iteration, batchSize: tr.batch_size, learningRate: tr.learning_rate,
+      steps: tr.steps_per_iteration, batchSize: tr.batch_size, learningRate,
       weightDecay: tr.weight_decay, valueWeight: tr.value_weight, mirror: tr.mirror,
     }, rng);
-    Object.assign(metrics, { "loss/policy": losses.policyLoss, "loss/value": losses.valueLoss, "train/seconds": (performance.now() - tTr) / 1000 });
+    Object.assign(metrics, {
+      "loss/policy": losses.policyLoss, "loss/value": losses.valueLoss, "train/learning_rate": learningRate,
+      "train/seconds": (performance.now() - tTr) / 1000,
+    });
 
     if (ev.every === 0 || !ev.gate) { best.copyFrom(candidate); promotions++; }
     if (ev.every > 0 && iteration % ev.every === 0) {

@@ -161,3 +161,31 @@ test("evaluate.gate false: self-play always uses the latest network; evaluations
     rmSync(root, { recursive: true, force: true });
   }
 });
+
+test("schedule: cosine decay over the iterations, or over max_minutes when the time limit ends the run first", async () => {
+  const root = mkdtempSync(join(tmpdir(), "m37-az-"));
+  const lines = (dir: string) => readFileSync(join(dir, "metrics.jsonl"), "utf8").trim().split("\n").map(l => JSON.parse(l));
+  const cosine = (p: number) => 0.5 * (1 + Math.cos(Math.PI * p));
+  try {
+    const cosineRun = (over: Record<string, unknown>) =>
+      tiny(over.iterations as number, { schedule: { lr_scheduler_type: "cosine" }, train: { ...tiny(0).train, learning_rate: 0.01 }, evaluate: { every: 0 }, ...over });
+    const byIterations = lines((await train(root, "iters", cosineRun({ iterations: 4 }))).dir);
+    const want = [0, 1, 2, 3].map(i => 0.01 * cosine(i / 4));
+    byIterations.forEach((l, i) => assert.ok(Math.abs(l["train/learning_rate"] - want[i]) < 1e-12, `iteration ${i + 1}: ${l["train/learning_rate"]} ≠ ${want[i]}`));
+
+    // 1000 iterations could not finish in 0.6 s: the time budget sets the progress. Each iteration's rate was
+    // computed between the elapsed times logged by the previous line and by its own.
+    const limit = 0.01 * 60;
+    const byTime = lines((await train(root, "minutes", cosineRun({ iterations: 1000, max_minutes: 0.01 }))).dir);
+    assert.ok(byTime.length >= 2 && byTime.length < 1000, `${byTime.length} iterations`);
+    byTime.forEach((l, i) => {
+      const before = i === 0 ? 0 : byTime[i - 1]["time/elapsed_seconds"], after = l["time/elapsed_seconds"];
+      const lr = l["train/learning_rate"];
+      assert.ok(lr <= 0.01 * cosine(Math.min(1, before / limit)) + 1e-12 && lr >= 0.01 * cosine(Math.min(1, after / limit)) - 1e-12,
+        `iteration ${i + 1}: rate ${lr} outside the cosine between ${before} s and ${after} s`);
+    });
+    assert.ok(byTime.at(-1)["train/learning_rate"] < 0.01 * cosine(0.5), "the last iterations train at under half the rate");
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
