@@ -367,6 +367,58 @@ static void choose_grid(long M, int ns, int threads, int *rg, int *cg) {
   }
 }
 
+/* Few rows (M ≤ SMALL_M: a prefill's or a short batch's tokens through a Linear layer): op(A) is packed once,
+ * shared, one K block beside the next (when it fits in PANEL_FLOATS, so it stays in L3), then each thread packs
+ * op(B) one NR strip at a time, into L1, just before that strip's products over all M rows. The panel path
+ * (gemm_task) would stop both threads to pack each op(B) panel from memory and pack op(A) again in every column
+ * group: for M = 256, K = 4864 that was a quarter of its time. Per element, K blocks are summed in gemm_block's order. */
+#ifndef SMALL_M
+#define SMALL_M (MR * 32)
+#endif
+
+typedef struct {
+  float *C; View a, b; long M, N, K; int accumulate;
+  float *Ap; long kb, ablock;         /* packed op(A): K block p at Ap + p·ablock, its MR-row strips MR·kc apart */
+  int ns, groups;                     /* NR strips of C's columns, split into `groups` tasks */
+} Small;
+
+static void small_pack_a(void *ctx, long lo, long hi) {
+  const Small *g = ctx;
+  for (long p = lo; p < hi; p++) {
+    long pc = p * g->kb;
+    int kc = (int)(g->K - pc < g->kb ? g->K - pc : g->kb);
+    pack_a(g->Ap + p * g->ablock, g->a, 0, (int)g->M, pc, kc); /* ablock leaves 16 floats of slack for its last store */
+  }
+}
+
+static void small_task(void *ctx, int task, int tid) {
+  (void)tid;
+  const Small *g = ctx;
+  long t0, t1;
+  pool_range(g->ns, g->groups, task, &t0, &t1);
+  float *Bp = scratch(SCRATCH_B, (size_t)KC * NR);
+  for (long p = 0, pc = 0; pc < g->K; p++, pc += g->kb) {
+    int kc = (int)(g->K - pc < g->kb ? g->K - pc : g->kb), beta = pc > 0 || g->accumulate;
+    const float *Ap = g->Ap + p * g->ablock;
+    for (long j0 = t0 * NR; j0 < t1 * NR; j0 += NR) {
+      int nr = g->N - j0 < NR ? (int)(g->N - j0) : NR;
+      pack_b(Bp, g->b, pc, kc, j0, nr);
+      for (long i0 = 0; i0 < g->M; i0 += MR)
+        micro(kc, Ap + i0 * kc, Bp, g->C + i0 * g->N + j0, g->N, beta, g->M - i0 < MR ? (int)(g->M - i0) : MR, nr);
+    }
+  }
+}
+
+static void gemm_small_m(float *C, View a, View b, long M, long N, long K, int accumulate, int threads) {
+  long kb = k_block(K), nkb = (K + kb - 1) / kb, ns = (N + NR - 1) / NR;
+  long ablock = (M + MR - 1) / MR * MR * kb + 16;
+  Small g = { C, a, b, M, N, K, accumulate, scratch(SCRATCH_A, (size_t)(ablock * nkb)), kb, ablock, (int)ns, 0 };
+  /* a few column groups per thread: each streams all of packed op(A) from L3, so no more than load balance needs */
+  g.groups = (int)(ns < 2L * threads ? ns : 2L * threads);
+  pool_ranges(nkb, (long)M * kb, small_pack_a, &g);
+  pool_for(g.groups, small_task, &g);
+}
+
 void gemm(float *C, const float *A, const float *B, long M, long N, long K, int transA, int transB, int accumulate) {
   if (M <= 0 || N <= 0) return;
   if (K <= 0) { if (!accumulate) memset(C, 0, (size_t)M * N * sizeof(float)); return; }
@@ -375,6 +427,9 @@ void gemm(float *C, const float *A, const float *B, long M, long N, long K, int 
   int threads = pool_threads();
   /* below ~2 MFLOP a second thread costs more to wake than it saves */
   if (threads == 1 || 2.0 * M * N * K < 2e6) { gemm_block(C, N, a, b, 0, M, 0, N, K, accumulate); return; }
+#ifndef NO_SMALL_M
+  if (M <= SMALL_M && M * K <= PANEL_FLOATS) { gemm_small_m(C, a, b, M, N, K, accumulate, threads); return; }
+#endif
   /* panels of equal width (in strips), ≤ NC; K runs as long as PANEL_FLOATS allows (whole K blocks) */
   long ns = (N + NR - 1) / NR, per = NC / NR, panels = (ns + per - 1) / per;
   long width = (ns + panels - 1) / panels * NR, kb = k_block(K), krun = PANEL_FLOATS / width / kb * kb;

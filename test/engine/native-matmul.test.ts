@@ -20,10 +20,12 @@ test("matmul matches the reference for all transposes, with and without accumula
   }
 });
 
-// Above 2 MFLOP with 2 threads: the parallel path (shared B panel, row × column task grid). N past the 1024 panel,
-// K past the 256 block, M past the 192 block, tall-skinny and short-wide, edges that are not whole microtiles, and
-// K = 2300, whose packed K × N panel is cut to 832 columns (8 MB).
-const parallelShapes = [[37, 1100, 300], [300, 70, 530], [1000, 5, 600], [5, 1000, 600], [49, 1025, 257], [12, 2048, 96], [50, 900, 2300]];
+// Above 2 MFLOP with 2 threads. Up to 384 rows, the small-M path (op(A) packed once, op(B) strip by strip): K past
+// the 256 block and up to 2300, edges that are not whole microtiles. More rows, the panel path (shared B panel,
+// row × column task grid): N past the 1024 panel, M past the 192 block, tall-skinny, and K = 2300, whose packed
+// K × N panel is cut to 832 columns (8 MB).
+const parallelShapes = [[37, 1100, 300], [300, 70, 530], [1000, 5, 600], [5, 1000, 600], [49, 1025, 257], [12, 2048, 96], [50, 900, 2300],
+  [420, 1100, 300], [390, 900, 2300]];
 
 test("parallel matmul (2 threads, shapes over 2 MFLOP) matches the reference for all transposes and accumulate", { skip }, () => {
   const rand = rng(13);
@@ -54,7 +56,7 @@ test("matmul with K = 0 writes zeros, or leaves C alone when accumulating", { sk
 test("matmul gives bit-identical results on 1 and 2 threads (the split never changes a sum's order)", { skip }, () => {
   const rand = rng(12);
   for (const [M, N, K, transA, transB] of [[301, 190, 520, false, false], [301, 190, 520, false, true], [301, 190, 520, true, false],
-    [150, 1100, 300, true, false], [60, 1100, 300, false, true]] as const) {
+    [150, 1100, 300, true, false], [60, 1100, 300, false, true], [420, 190, 520, false, true], [420, 1100, 300, true, false]] as const) {
     const A = rand32(M * K, rand), B = rand32(K * N, rand);
     const one = withThreads(1, () => { const C = new Float32Array(M * N); nat.matmul(C, A, B, M, N, K, transA, transB, false); return C; });
     const two = withThreads(2, () => { const C = new Float32Array(M * N); nat.matmul(C, A, B, M, N, K, transA, transB, false); return C; });
