@@ -397,14 +397,20 @@ static void small_task(void *ctx, int task, int tid) {
   long t0, t1;
   pool_range(g->ns, g->groups, task, &t0, &t1);
   float *Bp = scratch(SCRATCH_B, (size_t)KC * NR);
-  for (long p = 0, pc = 0; pc < g->K; p++, pc += g->kb) {
-    int kc = (int)(g->K - pc < g->kb ? g->K - pc : g->kb), beta = pc > 0 || g->accumulate;
-    const float *Ap = g->Ap + p * g->ablock;
-    for (long j0 = t0 * NR; j0 < t1 * NR; j0 += NR) {
-      int nr = g->N - j0 < NR ? (int)(g->N - j0) : NR;
-      pack_b(Bp, g->b, pc, kc, j0, nr);
-      for (long i0 = 0; i0 < g->M; i0 += MR)
-        micro(kc, Ap + i0 * kc, Bp, g->C + i0 * g->N + j0, g->N, beta, g->M - i0 < MR ? (int)(g->M - i0) : MR, nr);
+  /* columns in chunks whose M rows of C (≤ 64K floats) stay in L2 while all K blocks pass over them: with a
+   * wide C (an LM head's vocabulary) a pass of every K block over the whole group would stream C from memory */
+  long cw = 65536 / (g->M * NR) > 1 ? 65536 / (g->M * NR) : 1;
+  for (long c0 = t0; c0 < t1; c0 += cw) {
+    long c1 = c0 + cw < t1 ? c0 + cw : t1;
+    for (long p = 0, pc = 0; pc < g->K; p++, pc += g->kb) {
+      int kc = (int)(g->K - pc < g->kb ? g->K - pc : g->kb), beta = pc > 0 || g->accumulate;
+      const float *Ap = g->Ap + p * g->ablock;
+      for (long j0 = c0 * NR; j0 < c1 * NR; j0 += NR) {
+        int nr = g->N - j0 < NR ? (int)(g->N - j0) : NR;
+        pack_b(Bp, g->b, pc, kc, j0, nr);
+        for (long i0 = 0; i0 < g->M; i0 += MR)
+          micro(kc, Ap + i0 * kc, Bp, g->C + i0 * g->N + j0, g->N, beta, g->M - i0 < MR ? (int)(g->M - i0) : MR, nr);
+      }
     }
   }
 }
@@ -413,7 +419,7 @@ static void gemm_small_m(float *C, View a, View b, long M, long N, long K, int a
   long kb = k_block(K), nkb = (K + kb - 1) / kb, ns = (N + NR - 1) / NR;
   long ablock = (M + MR - 1) / MR * MR * kb + 16;
   Small g = { C, a, b, M, N, K, accumulate, scratch(SCRATCH_A, (size_t)(ablock * nkb)), kb, ablock, (int)ns, 0 };
-  /* a few column groups per thread: each streams all of packed op(A) from L3, so no more than load balance needs */
+  /* a few column groups per thread: each chunk of one streams all of packed op(A) from L3, so no more than load balance needs */
   g.groups = (int)(ns < 2L * threads ? ns : 2L * threads);
   pool_ranges(nkb, (long)M * kb, small_pack_a, &g);
   pool_for(g.groups, small_task, &g);
