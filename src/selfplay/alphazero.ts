@@ -53,8 +53,8 @@ export const AlphaZeroConfig = z.object({
     value_target_q: z.number().min(0).max(1).default(0),
   }).strict().prefault({}),
   /**
-   * Learning-rate schedule over the run's budget (Hugging Face's names). Progress is the larger of
-   * iterations done / iterations and minutes / max_minutes, so a run stopped by its time limit decays on time.
+   * Learning-rate schedule over the run's budget (Hugging Face's names; warmup_steps counts iterations). Progress is
+   * the larger of iterations done / iterations and minutes / max_minutes, so a run stopped by its time limit decays on time.
    */
   schedule: ScheduleConfigSchema.default(ScheduleConfigSchema.parse({ lr_scheduler_type: "constant" })),
   train: z.object({

@@ -20,11 +20,10 @@ test("matmul matches the reference for all transposes, with and without accumula
   }
 });
 
-// Above 2 MFLOP with 2 threads. Up to 384 rows, the small-M path (op(A) packed once, op(B) strip by strip, C in column
-// chunks: 300 × 1100 has several per column group): K past
-// the 256 block and up to 2300, edges that are not whole microtiles. More rows, the panel path (shared B panel,
-// row × column task grid): N past the 1024 panel, M past the 192 block, tall-skinny, and K = 2300, whose packed
-// K × N panel is cut to 832 columns (8 MB).
+// Above 2 MFLOP with 2 threads. Up to 384 rows, the small-M path (op(A) packed once, op(B) strip by strip, C in
+// column chunks; 300 × 1100 has several chunks per column group): K past the 256 block and up to 2300, edges that
+// are not whole microtiles. More rows, the panel path (shared B panel, row × column task grid): N past the 1024
+// panel, M past the 192 block, tall-skinny, and K = 2300, whose packed K × N panel is cut to fit 8 MB.
 const parallelShapes = [[37, 1100, 300], [300, 70, 530], [1000, 5, 600], [5, 1000, 600], [49, 1025, 257], [12, 2048, 96], [50, 900, 2300],
   [300, 1100, 530], [420, 1100, 300], [390, 900, 2300]];
 
