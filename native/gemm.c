@@ -372,6 +372,7 @@ static void choose_grid(long M, int ns, int threads, int *rg, int *cg) {
  * op(B) one NR strip at a time, into L1, just before that strip's products over all M rows. The panel path
  * (gemm_task) would stop both threads to pack each op(B) panel from memory and pack op(A) again in every column
  * group: for M = 256, K = 4864 that was a quarter of its time. Per element, K blocks are summed in gemm_block's order. */
+/* -DNO_SMALL_M builds the panel path for every shape: the comparison docs/engine.md measured. */
 #ifndef SMALL_M
 #define SMALL_M (MR * 32)
 #endif
