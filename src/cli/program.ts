@@ -2,7 +2,7 @@
 import { Command } from "commander";
 import { withExamples } from "./help.js";
 import { output } from "./output.js";
-import { register as train } from "./train.js";
+import { register as train, type ProgramOptions } from "./train.js";
 import { register as runs } from "./runs.js";
 import { register as recipes } from "./recipes.js";
 import { register as config } from "./config.js";
@@ -26,15 +26,16 @@ import { register as serve } from "./serve.js";
 import { register as rewardServer } from "./reward-server.js";
 import { register as selfplayWorker } from "./selfplay-worker.js";
 
-const VERBS = [train, pipeline, distill, verify, rewardServer, evaluate, sample, prefs, generate, chat, serve, exportModel, selfplay, selfplayWorker, arena, play, agent, runs, recipes, config, dashboard, bench, doctor];
+const VERBS: ((program: Command, options: ProgramOptions) => void)[] = [train, pipeline, distill, verify, rewardServer, evaluate, sample, prefs, generate, chat, serve, exportModel, selfplay, selfplayWorker, arena, play, agent, runs, recipes, config, dashboard, bench, doctor];
 
-export function buildProgram(): Command {
+/** The CLI; `options.trainers` replaces the trainer list of src/cli/trainers.ts (tests run trainers of their own). */
+export function buildProgram(options: ProgramOptions = {}): Command {
   const program = new Command("move37")
     .description("Move37: reinforcement learning from verifiable rewards (R1-Zero, GRPO, distillation) and AlphaZero self-play, on a CPU")
     .version("0.1.0")
     .showHelpAfterError("(add --help for usage)")
     .enablePositionalOptions()
     .configureOutput({ writeOut: s => output.out(s), writeErr: s => output.err(s) });
-  for (const register of VERBS) register(program);
+  for (const register of VERBS) register(program, options);
   return withExamples(program, ["move37 train recipes/r1-zero-tiny.yaml --dashboard", "move37 runs ls", "move37 doctor"]);
 }

@@ -2,8 +2,6 @@
 // trainer `alphazero-distributed`, started with `move37 selfplay RECIPE`) and pushes them through Redis.
 import { InvalidArgumentError, type Command } from "commander";
 import { DEFAULT_PREFIX } from "../selfplay/distributed/keys.js";
-import { runWorker } from "../selfplay/distributed/worker.js";
-import "../selfplay/distributed/trainer.js"; // registers the alphazero-distributed trainer for `move37 selfplay`/`train`
 import { withExamples } from "./help.js";
 import { output } from "./output.js";
 
@@ -24,6 +22,7 @@ export function register(program: Command): void {
       const ac = new AbortController();
       process.once("SIGINT", () => ac.abort());
       process.once("SIGTERM", () => ac.abort());
+      const { runWorker } = await import("../selfplay/distributed/worker.js"); // and ioredis with it: only this verb needs them
       await runWorker({
         redisUrl: opts.redis, prefix: opts.prefix, id: opts.id, seed: opts.seed, maxGames: opts.games, backend: opts.backend, signal: ac.signal,
         warn: m => output.err(`selfplay-worker: ${m}\n`),

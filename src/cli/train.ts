@@ -5,13 +5,12 @@ import type { Command } from "commander";
 import { stringify as toYaml } from "yaml";
 import { locateRecipe, readRecipe, resolveRecipe } from "../recipes/load.js";
 import { parseOverrides } from "../recipes/overrides.js";
-import type { TrainerContext } from "../recipes/registry.js";
+import type { Trainer, TrainerContext } from "../recipes/registry.js";
 import { createRun, RunNotFoundError } from "../runs/run.js";
 import { createProgress, type Progress } from "../runs/progress.js";
 import { spawnDashboard } from "../dashboard/spawn.js";
 import { withExamples } from "./help.js";
 import { output } from "./output.js";
-import "../recipes/trainers.js";
 
 
 export class MissingRecipeError extends Error {
@@ -21,7 +20,18 @@ export class MissingRecipeError extends Error {
   }
 }
 
-export async function train(recipeArg: string | undefined, opts: RunFlags, extra: string[]): Promise<void> {
+/** What `buildProgram` hands the verbs: the trainers a recipe may name (default: src/cli/trainers.ts's TRAINERS). */
+export interface ProgramOptions { trainers?: readonly Trainer[] }
+
+/**
+ * The trainers a recipe may name: `trainers` when given (tests add their own), else every trainer of
+ * src/cli/trainers.ts, imported here, when a recipe is run, so that verbs that run none start without them.
+ */
+export async function trainerList(trainers?: readonly Trainer[]): Promise<readonly Trainer[]> {
+  return trainers ?? (await import("./trainers.js")).TRAINERS;
+}
+
+export async function train(recipeArg: string | undefined, opts: RunFlags, extra: string[], trainers?: readonly Trainer[]): Promise<void> {
   const overrides = parseOverrides(extra);
   let recipe: Record<string, unknown>;
   let source: string;
@@ -35,7 +45,7 @@ export async function train(recipeArg: string | undefined, opts: RunFlags, extra
   } else {
     throw new MissingRecipeError();
   }
-  const { trainer, config, resolved } = resolveRecipe(recipe, overrides, source);
+  const { trainer, config, resolved } = resolveRecipe(recipe, overrides, source, await trainerList(trainers));
   if (opts.dryRun) {
     output.out(`# resolved from ${source}${extra.length ? " " + extra.join(" ") : ""}\n${toYaml(resolved)}`);
     return;
@@ -130,7 +140,7 @@ export function recipeAndOverrides(command: Command): { recipe: string | undefin
   return { recipe, overrides: [...command.args.filter(a => a.startsWith("-")), ...stray] };
 }
 
-export function register(program: Command): void {
+export function register(program: Command, options: ProgramOptions = {}): void {
   const cmd = program
     .command("train")
     .description("train with a recipe: validates it, creates runs/<name>/, runs the trainer its `trainer:` field names")
@@ -139,7 +149,7 @@ export function register(program: Command): void {
     .action(async (_recipe: string | undefined, opts: RunFlags, command: Command) => {
       // Unknown options stop commander's operand parsing, so the recipe may sit anywhere among the overrides.
       const { recipe, overrides } = recipeAndOverrides(command);
-      await train(recipe, opts, overrides);
+      await train(recipe, opts, overrides, options.trainers);
     });
   withExamples(cmd, [
     "move37 train recipes/r1-zero-tiny.yaml",

@@ -1,6 +1,6 @@
 // `move37 config schema`: JSON Schema of recipes, for editors (yaml-language-server) and for reading.
 import { z } from "zod";
-import { getTrainer, requireTrainer, trainerNames, type Trainer } from "./registry.js";
+import { requireTrainer, type Trainer } from "./registry.js";
 
 /** Schema of one trainer's recipe, `trainer:` included. */
 export function trainerJsonSchema(trainer: Trainer): Record<string, unknown> {
@@ -16,16 +16,16 @@ export function trainerJsonSchema(trainer: Trainer): Record<string, unknown> {
   };
 }
 
-/** One trainer's schema by name, or every registered recipe kind as a oneOf keyed by `trainer`. */
-export function recipeJsonSchema(name?: string): Record<string, unknown> {
+/** One trainer's schema by name, or every trainer's recipe (src/cli/trainers.ts) as a oneOf keyed by `trainer`. */
+export function recipeJsonSchema(trainers: readonly Trainer[], name?: string): Record<string, unknown> {
   if (name !== undefined) {
-    return trainerJsonSchema(requireTrainer(name));
+    return trainerJsonSchema(requireTrainer(trainers, name));
   }
   return {
     $schema: "https://json-schema.org/draft/2020-12/schema",
     title: "move37 recipe",
-    oneOf: trainerNames().map(n => {
-      const { $schema: _unused, ...s } = trainerJsonSchema(getTrainer(n)!);
+    oneOf: [...trainers].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)).map(t => {
+      const { $schema: _unused, ...s } = trainerJsonSchema(t);
       return s;
     }),
   };

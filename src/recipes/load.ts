@@ -6,7 +6,7 @@ import type { z } from "zod";
 import { RecipeError, type RecipeProblem } from "./errors.js";
 import { didYouMean } from "./hints.js";
 import { applyOverrides, type Override } from "./overrides.js";
-import { getTrainer, trainerNames, type Trainer } from "./registry.js";
+import { trainerNames, type Trainer } from "./registry.js";
 import { keysAt } from "./schema-keys.js";
 import { findShippedRecipe, listRecipes } from "./shipped.js";
 
@@ -57,17 +57,17 @@ export interface ResolvedRecipe {
   resolved: Record<string, unknown>;
 }
 
-/** Applies overrides, picks the trainer, validates; throws RecipeError listing every problem. */
-export function resolveRecipe(recipe: Record<string, unknown>, overrides: Override[], source: string): ResolvedRecipe {
+/** Applies overrides, picks the trainer among `trainers` (src/cli/trainers.ts), validates; throws RecipeError listing every problem. */
+export function resolveRecipe(recipe: Record<string, unknown>, overrides: Override[], source: string, trainers: readonly Trainer[]): ResolvedRecipe {
   const { trainer: name, ...rest } = applyOverrides(recipe, overrides);
-  const names = trainerNames();
+  const names = trainerNames(trainers);
   if (typeof name !== "string") {
-    throw new RecipeError(source, [{ path: "trainer", message: name === undefined ? "missing" : `expected a trainer name, got ${preview(name)}`, hint: `one of: ${names.join(", ") || "(none registered)"}` }]);
+    throw new RecipeError(source, [{ path: "trainer", message: name === undefined ? "missing" : `expected a trainer name, got ${preview(name)}`, hint: `one of: ${names.join(", ") || "(none)"}` }]);
   }
-  const trainer = getTrainer(name);
+  const trainer = trainers.find(t => t.name === name);
   if (!trainer) {
     const guess = didYouMean(name, names);
-    throw new RecipeError(source, [{ path: "trainer", message: `unknown trainer "${name}"`, hint: guess ? `did you mean "${guess}"?` : `one of: ${names.join(", ") || "(none registered)"}` }]);
+    throw new RecipeError(source, [{ path: "trainer", message: `unknown trainer "${name}"`, hint: guess ? `did you mean "${guess}"?` : `one of: ${names.join(", ") || "(none)"}` }]);
   }
   const parsed = trainer.schema.safeParse(rest, { reportInput: true });
   if (!parsed.success) {

@@ -1,9 +1,10 @@
-// Trainers by name: a recipe's top-level `trainer:` field picks one, its zod schema validates the rest.
+// The shape of a trainer: a recipe's top-level `trainer:` field names one, its zod schema validates the rest.
 //
-// A trainer module (src/train/<name>.ts) calls registerTrainer at load time, and src/recipes/trainers.ts
-// imports it, so `move37 train`, `move37 config schema` and --dry-run all see it:
+// A trainer module (src/train/<name>.ts) exports a plain Trainer object, and src/cli/trainers.ts lists every one
+// in the array `move37 train`, `move37 selfplay` and `move37 config schema` read; a trainer that runs others
+// (pipeline, rlhf-vs-rl, distill) imports the ones it runs:
 //
-//   export const grpo = registerTrainer({
+//   export const grpo: Trainer<typeof GrpoConfig> = {
 //     name: "grpo",
 //     description: "Group Relative Policy Optimization (R1-Zero)",
 //     schema: GrpoConfig,                       // z.object({...}).strict(), defaults filled by zod
@@ -14,7 +15,7 @@
 //       }
 //       bar.stop();
 //     },
-//   });
+//   };
 import type { z } from "zod";
 import { didYouMean } from "./hints.js";
 import type { Run } from "../runs/run.js";
@@ -46,45 +47,20 @@ export interface Trainer<S extends z.ZodType = z.ZodType> {
  */
 export const yieldToEvents = () => new Promise<void>(resolve => setImmediate(resolve));
 
-const trainers = new Map<string, Trainer>();
-
-export class DuplicateTrainerError extends Error {
-  constructor(name: string) {
-    super(`a trainer named "${name}" is already registered: trainer names must be unique`);
-    this.name = "DuplicateTrainerError";
-  }
-}
-
-export function registerTrainer<S extends z.ZodType>(trainer: Trainer<S>): Trainer<S> {
-  if (trainers.has(trainer.name)) throw new DuplicateTrainerError(trainer.name);
-  trainers.set(trainer.name, trainer as unknown as Trainer);
-  return trainer;
-}
-
-/** Removes a trainer; tests use it to clean up the trainers they register. */
-export function unregisterTrainer(name: string): void {
-  trainers.delete(name);
-}
-
 export class UnknownTrainerError extends Error {
-  constructor(name: string) {
-    const guess = didYouMean(name, trainerNames());
-    super(`unknown trainer "${name}"` + (guess ? ` (did you mean "${guess}"?)` : `: one of ${trainerNames().join(", ") || "(none registered)"}`));
+  constructor(name: string, names: readonly string[]) {
+    const guess = didYouMean(name, names);
+    super(`unknown trainer "${name}"` + (guess ? ` (did you mean "${guess}"?)` : `: one of ${names.join(", ") || "(none)"}`));
     this.name = "UnknownTrainerError";
   }
 }
 
-/** The trainer called `name`; throws UnknownTrainerError with a suggestion otherwise. */
-export function requireTrainer(name: string): Trainer {
-  const t = trainers.get(name);
-  if (!t) throw new UnknownTrainerError(name);
+/** The sorted names of `trainers`. */
+export const trainerNames = (trainers: readonly Trainer[]): string[] => trainers.map(t => t.name).sort();
+
+/** The trainer of `trainers` called `name`; throws UnknownTrainerError with a suggestion otherwise. */
+export function requireTrainer(trainers: readonly Trainer[], name: string): Trainer {
+  const t = trainers.find(x => x.name === name);
+  if (!t) throw new UnknownTrainerError(name, trainerNames(trainers));
   return t;
-}
-
-export function getTrainer(name: string): Trainer | undefined {
-  return trainers.get(name);
-}
-
-export function trainerNames(): string[] {
-  return [...trainers.keys()].sort();
 }

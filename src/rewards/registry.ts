@@ -9,6 +9,7 @@ import { countdownReward, countdownStrictReward } from "./countdown.js";
 import { codeReward } from "./code.js";
 import { languageConsistencyReward } from "./language.js";
 import { makeCosineScaledReward, makeOverlongReward, makeRepetitionPenalty } from "./length.js";
+import { KL_PENALTY_REWARD, REWARD_MODEL_REWARD, klPenaltyBatch, rewardModelBatch } from "./reward-model.js";
 import { safe, safeAsync, safeBatch } from "./guard.js";
 import type { AsyncRewardFn, BatchRewardFn, RewardExample, RewardFn, RewardValue } from "./types.js";
 
@@ -26,6 +27,12 @@ export interface RewardSpec {
 
 function syncSpec(name: string, description: string, fn: RewardFn, timeLimitMs = 250): RewardSpec {
   return { name, description, timeLimitMs, sync: fn, call: async (c, e) => fn(c, e) };
+}
+
+/** A reward that scores a whole batch in one go (a model's batched forward); one completion alone is a batch of one. */
+function batchSpec(name: string, description: string, fn: BatchRewardFn, timeLimitMs: number): RewardSpec {
+  const batch = safeBatch(fn);
+  return { name, description, timeLimitMs, batch, call: async (c, e) => (await batch([c], [e]))[0] };
 }
 
 /**
@@ -53,6 +60,10 @@ const SPECS: RewardSpec[] = [
   syncSpec("overlong", "DAPO soft overlong punishment (max 1024, buffer 256; example.completion_length or characters)", makeOverlongReward()),
   syncSpec("repetition", "3-gram repetition penalty, max -1", makeRepetitionPenalty()),
   { name: "code", description: "fraction of example.tests passed by the program, sandboxed (example.language python|javascript)", timeLimitMs: 60_000, call: codeReward },
+  // Model rewards (src/rewards/reward-model.ts): they judge only the examples the GRPO trainer widens with tokens and
+  // texts, from the models useModelRewards loaded; anywhere else (move37 verify) they give null.
+  batchSpec(REWARD_MODEL_REWARD, "learned reward model's score of prompt + completion (RLHF); needs reward_model: <folder> in the GRPO recipe", rewardModelBatch, 120_000),
+  batchSpec(KL_PENALTY_REWARD, "PPO-style KL-in-reward: −Σ_t (log π − log π_ref) of the completion against the starting policy (weight = β); GRPO only", klPenaltyBatch, 120_000),
 ];
 
 export class UnknownRewardError extends Error {

@@ -13,6 +13,7 @@
  * example when one of them is listed (`modelRewardExamples`): prompt_text and continuation (the generated text),
  * prompt_ids, completion_ids and sampling_logprobs. Without those fields they cannot judge (null), e.g. under
  * `move37 verify`. The models are loaded once per process by `useModelRewards` (the GRPO trainer calls it at start).
+ * src/rewards/registry.ts lists both among the rewards, built from `rewardModelBatch` and `klPenaltyBatch`.
  */
 import { resolve } from "node:path";
 import { getBackend, type BackendKind } from "../engine/index.js";
@@ -22,7 +23,6 @@ import type { Generation } from "../sample/generate.js";
 import type { Tokenizer } from "../tokenizer/types.js";
 import { loadTokenizer } from "../tokenizer/load.js";
 import { encodeSequence, loadRewardModel, scoreSequences, type RewardModel } from "../train/reward-model-net.js";
-import { registerReward } from "./registry.js";
 import type { RewardExample, RewardValue } from "./types.js";
 
 export const REWARD_MODEL_REWARD = "reward_model";
@@ -83,7 +83,8 @@ export function scoreTexts(rm: RewardModel, tok: Tokenizer, items: readonly { pr
   return scoreSequences(rm, seqs, tok.padId ?? tok.eosId ?? 0, batchSize);
 }
 
-async function scoreBatch(_completions: string[], examples: RewardExample[]): Promise<RewardValue[]> {
+/** The `reward_model` reward: the loaded reward model's score of each example's prompt_text + continuation (null without them). */
+export async function rewardModelBatch(_completions: string[], examples: RewardExample[]): Promise<RewardValue[]> {
   if (!active) return examples.map(() => null);
   const { rm, tok } = active;
   const judged = examples.map((e, i) => ({ i, prompt: e.prompt_text, continuation: e.continuation }))
@@ -100,7 +101,7 @@ const intArray = (v: unknown): v is number[] => Array.isArray(v) && v.every(x =>
  * −Σ_t (sampling_logprobs[t] − log π_ref(completion_ids[t] | prompt, completion_ids[<t])) for each example, the
  * reference's log-probs from one forward per batch of rows (prompt + completion, right-padded) at the sampling temperature.
  */
-async function klPenaltyBatch(_completions: string[], examples: RewardExample[]): Promise<RewardValue[]> {
+export async function klPenaltyBatch(_completions: string[], examples: RewardExample[]): Promise<RewardValue[]> {
   const out: RewardValue[] = examples.map(() => null);
   if (!reference) return out;
   const { model, temperature } = reference;
@@ -124,17 +125,3 @@ async function klPenaltyBatch(_completions: string[], examples: RewardExample[])
   }
   return out;
 }
-
-registerReward({
-  name: REWARD_MODEL_REWARD,
-  description: "learned reward model's score of prompt + completion (RLHF); needs reward_model: <folder> in the GRPO recipe",
-  timeLimitMs: 120_000,
-  batch: scoreBatch,
-});
-
-registerReward({
-  name: KL_PENALTY_REWARD,
-  description: "PPO-style KL-in-reward: −Σ_t (log π − log π_ref) of the completion against the starting policy (weight = β); GRPO only",
-  timeLimitMs: 120_000,
-  batch: klPenaltyBatch,
-});

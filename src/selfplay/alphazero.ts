@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { z } from "zod";
 import { getBackend } from "../engine/index.js";
 import { SafetensorsFile, writeSafetensors } from "../model/io/safetensors.js";
-import { registerTrainer, yieldToEvents, type TrainerContext } from "../recipes/registry.js";
+import { yieldToEvents, type Trainer, type TrainerContext } from "../recipes/registry.js";
 import type { Run } from "../runs/run.js";
 import { lrMultiplier, ScheduleConfigSchema } from "../train/schedule.js";
 import { mctsAgent, parseAgent } from "./agents.js";
@@ -238,9 +238,9 @@ function loadReplay(path: string, b: ReplayBuffer): void {
   }
 }
 
-export const alphazero = registerTrainer({
+export const alphazero: Trainer<typeof AlphaZeroConfig> = {
   name: "alphazero",
   description: "AlphaZero self-play (MCTS + policy/value network) on tic-tac-toe or Connect Four",
   schema: AlphaZeroConfig,
   run: runAlphaZero,
-});
+};

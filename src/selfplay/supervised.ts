@@ -3,7 +3,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { getBackend } from "../engine/index.js";
-import { registerTrainer, yieldToEvents, type TrainerContext } from "../recipes/registry.js";
+import { yieldToEvents, type Trainer, type TrainerContext } from "../recipes/registry.js";
 import type { Run } from "../runs/run.js";
 import { mctsAgent, netAgent, parseAgent } from "./agents.js";
 import { playArena } from "./arena.js";
@@ -143,9 +143,9 @@ export async function runSlPolicy(config: SlPolicyConfig, run: Run, ctx: Trainer
   bar.stop();
 }
 
-export const slPolicy = registerTrainer({
+export const slPolicy: Trainer<typeof SlPolicyConfig> = {
   name: "sl-policy",
   description: "supervised policy/value network on an imperfect heuristic player's games (AlphaGo's human-data baseline)",
   schema: SlPolicyConfig,
   run: runSlPolicy,
-});
+};

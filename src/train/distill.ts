@@ -19,7 +19,7 @@
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { z } from "zod";
-import { registerTrainer, type Trainer, type TrainerContext } from "../recipes/registry.js";
+import type { Trainer, TrainerContext } from "../recipes/registry.js";
 import { createRun, type Run } from "../runs/run.js";
 import { readJsonl, readRunInfo } from "../runs/read.js";
 import { writeFileAtomic, writeJsonAtomic } from "../runs/atomic.js";
@@ -194,7 +194,7 @@ async function remoteTeacher(c: DistillConfig, r: RolloutConfig, rewards: string
 
 const jsonl = (rows: unknown[]) => rows.map(r => JSON.stringify(r) + "\n").join("");
 
-export const distill = registerTrainer({
+export const distill: Trainer<typeof DistillConfigSchema> = {
   name: "distill",
   description: "distillation: a teacher writes reasoning traces, a verifier keeps the correct ones, a student (any size or tokenizer) is SFT-trained on them",
   schema: DistillConfigSchema,
@@ -224,4 +224,4 @@ export const distill = registerTrainer({
     const child = childRun(ctx, join(run.dir, "sft"), "sft", { trainer: "sft", ...sftConfig });
     if (await runInChild(ctx, child, sft, sftConfig, "sft")) run.writeJson("report.json", { teacher: c.teacher, student: c.student, output_dir: outputDir, data: JSON.parse(readFileSync(statsPath, "utf8")) });
   },
-});
+};

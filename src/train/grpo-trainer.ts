@@ -24,7 +24,7 @@ import { renderChat } from "../tokenizer/chat-template.js";
 import type { Generation } from "../sample/generate.js";
 import { TaskConfigSchema, makeTask, trainEvalSplit, tinyR1Prompt, TINY_R1_STOP, type Example } from "../tasks/index.js";
 import { mixSeed } from "../tasks/rng.js";
-import { registerTrainer, yieldToEvents } from "../recipes/registry.js";
+import { yieldToEvents, type Trainer } from "../recipes/registry.js";
 import type { Run, SampleRow } from "../runs/run.js";
 import { metricChart } from "../runs/chart.js";
 import { readMetrics } from "../runs/read.js";
@@ -134,7 +134,7 @@ function referenceModel(policy: CausalLM, backend: Backend): CausalLM {
   return ref;
 }
 
-export const grpo = registerTrainer({
+export const grpo: Trainer<typeof GRPORecipeSchema> = {
   name: "grpo",
   description: "GRPO from rule rewards (R1-Zero): group sampling, clipped policy gradient, optional KL",
   schema: GRPORecipeSchema,
@@ -230,7 +230,7 @@ export const grpo = registerTrainer({
     if (c.output_dir) savePretrained(model, c.output_dir, folder);
     writeReport(run, c, state.before!, after, state.trainSeconds, wallSeconds(), ctx.log);
   },
-});
+};
 
 /** One optimizer step on the kept rows: num_iterations passes, micro-batched, then AdamW. */
 function policyStep(model: CausalLM, ref: CausalLM | null, optimizer: AdamW, g: GRPOConfig, gens: Generation[], prompts: number[][],

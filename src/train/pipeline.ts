@@ -25,16 +25,17 @@ import { getBackend } from "../engine/index.js";
 import { loadPretrained } from "../model/io/pretrained.js";
 import { loadTokenizer } from "../tokenizer/load.js";
 import { generate } from "../sample/generate.js";
-import { registerTrainer, requireTrainer, type TrainerContext } from "../recipes/registry.js";
+import type { Trainer, TrainerContext } from "../recipes/registry.js";
 import type { Run } from "../runs/run.js";
 import { readRunInfo } from "../runs/read.js";
 import { cachedJson } from "../runs/atomic.js";
 import { TaskConfigSchema, makeTask, trainEvalSplit, mixSeed } from "../tasks/index.js";
 import { formatTable } from "../cli/table.js";
-import { promptFormat, PromptConfigSchema, requireModelFolder } from "./grpo-trainer.js";
+import { grpo, promptFormat, PromptConfigSchema, requireModelFolder } from "./grpo-trainer.js";
 import { evaluate } from "./evaluate.js";
 import { scoreCompletions } from "./rewarding.js";
-import { childCompleted, childRun, nestedIssues, runInChild } from "./distill.js";
+import { childCompleted, childRun, distill, nestedIssues, runInChild } from "./distill.js";
+import { sft } from "./sft.js";
 import { BackendChoiceSchema } from "./trainer-config.js";
 
 /** The held-out measurement a multi-run experiment compares its runs on (pipeline, rlhf-vs-rl). */
@@ -52,6 +53,9 @@ export const HeldOutSchema = z.object({
   max_new_tokens: z.number().int().positive().default(96),
 }).strict();
 export type HeldOut = z.output<typeof HeldOutSchema>;
+
+/** The trainers a stage can run. */
+const STAGE_TRAINERS: Record<"sft" | "grpo" | "distill", Trainer> = { sft, grpo, distill };
 
 const StageSchema = z.object({
   /** Lower-case words joined by "-": the directory stages/<i>-<name>, and "@<name>" refers to its model. */
@@ -84,7 +88,7 @@ export const PipelineConfigSchema = z.object({
     }
     seen.add(s.name);
     const models = new Map(c.stages.slice(0, i).map(p => [p.name, `<${p.name}>`] as [string, string]));
-    nestedIssues(requireTrainer(s.trainer).schema, stageConfig(c, i, models.set("base", c.model), "<stage>"), ["stages", i, "config"], ctx, ["output_dir"]);
+    nestedIssues(STAGE_TRAINERS[s.trainer].schema, stageConfig(c, i, models.set("base", c.model), "<stage>"), ["stages", i, "config"], ctx, ["output_dir"]);
   });
 });
 export type PipelineConfig = z.output<typeof PipelineConfigSchema>;
@@ -162,14 +166,14 @@ function stageMinutes(dir: string): number | null {
 }
 
 async function runStage(c: PipelineConfig, i: number, s: Stage, dir: string, models: Map<string, string>, ctx: TrainerContext): Promise<boolean> {
-  const trainer = requireTrainer(s.trainer);
+  const trainer = STAGE_TRAINERS[s.trainer];
   const config = trainer.schema.parse(stageConfig(c, i, models, dir)) as Record<string, unknown>;
   const child = childRun(ctx, dir, trainer.name, { trainer: trainer.name, ...config });
   ctx.log(`stage ${i + 1} of ${c.stages.length}: ${s.name} (${s.trainer})${child.resume ? ", resumed" : ""} in ${dir}`);
   return runInChild(ctx, child, trainer, config, s.name);
 }
 
-export const pipeline = registerTrainer({
+export const pipeline: Trainer<typeof PipelineConfigSchema> = {
   name: "pipeline",
   description: "the R1 multi-stage pipeline: sft / grpo / distill stages chained, each in its own run directory, all compared on one held-out set",
   schema: PipelineConfigSchema,
@@ -194,7 +198,7 @@ export const pipeline = registerTrainer({
     }
     writeReport(run, c, figures, ctx.log);
   },
-});
+};
 
 function metricsOf(f: HeldOutFigures): Record<string, number | null> {
   return { accuracy: f.accuracy, "eval/format": f.format, "eval/language": f.language, "eval/mean_length": f.mean_length };

@@ -15,7 +15,7 @@ import { savePretrained } from "../model/io/pretrained.js";
 import { CorpusConfigSchema, corpusDocuments } from "../corpus/corpus.js";
 import { ByteTokenizer } from "../tokenizer/byte.js";
 import { tokenizerFileMap } from "../tokenizer/load.js";
-import { registerTrainer, yieldToEvents } from "../recipes/registry.js";
+import { yieldToEvents, type Trainer } from "../recipes/registry.js";
 import { AdamW, AdamWConfigSchema } from "./optimizer.js";
 import { lrMultiplier, ScheduleConfigSchema } from "./schedule.js";
 import { loadLatestCheckpoint, saveCheckpoint } from "./checkpoint.js";
@@ -77,7 +77,7 @@ export function languageModelLoss(model: CausalLM, rows: Int32Array, B: number, 
   return sum / (B * T);
 }
 
-export const pretrain = registerTrainer({
+export const pretrain: Trainer<typeof PretrainConfigSchema> = {
   name: "pretrain",
   description: "next-token pretraining on the generated corpus (makes the tiny base model)",
   schema: PretrainConfigSchema,
@@ -127,4 +127,4 @@ export const pretrain = registerTrainer({
       ctx.log(`base model written to ${c.output_dir} (eval loss ${evalLoss().toFixed(4)})`);
     }
   },
-});
+};

@@ -28,13 +28,13 @@ import { loadPretrained } from "../model/io/pretrained.js";
 import { loadTokenizer } from "../tokenizer/load.js";
 import type { Tokenizer } from "../tokenizer/types.js";
 import { generate } from "../sample/generate.js";
-import { registerTrainer, requireTrainer, type Trainer, type TrainerContext } from "../recipes/registry.js";
+import type { Trainer, TrainerContext } from "../recipes/registry.js";
 import type { Run } from "../runs/run.js";
 import { cachedJson, writeFileAtomic, writeJsonAtomic } from "../runs/atomic.js";
 import { makeTask, trainEvalSplit, mixSeed } from "../tasks/index.js";
 import { formatTable } from "../cli/table.js";
 import { KL_PENALTY_REWARD, REWARD_MODEL_REWARD, generatedText, scoreTexts } from "../rewards/reward-model.js";
-import { GRPORecipeSchema, promptFormat, requireModelFolder } from "./grpo-trainer.js";
+import { grpo, GRPORecipeSchema, promptFormat, requireModelFolder } from "./grpo-trainer.js";
 import { checkpointDirs } from "./checkpoint.js";
 import { scoreCompletions } from "./rewarding.js";
 import { childCompleted, childRun, nestedIssues, runInChild } from "./distill.js";
@@ -42,7 +42,8 @@ import { HeldOutSchema, type HeldOut } from "./pipeline.js";
 import { LabellerSchema } from "./prefs.js";
 import { samplePreferencePairs } from "./prefs-sample.js";
 import { loadRewardModel, type RewardModel } from "./reward-model-net.js";
-import { RewardModelConfigSchema } from "./reward-model.js";
+import { rewardModel, RewardModelConfigSchema } from "./reward-model.js";
+import { sft } from "./sft.js";
 import { SFTConfigSchema } from "./sft.js";
 import { BackendChoiceSchema } from "./trainer-config.js";
 
@@ -159,7 +160,7 @@ async function runChild(ctx: TrainerContext, dir: string, trainer: Trainer, raw:
   return runInChild(ctx, childRun(ctx, dir, trainer.name, { trainer: trainer.name, ...config }), trainer, config, label);
 }
 
-export const rlhfVsRl = registerTrainer({
+export const rlhfVsRl: Trainer<typeof ExperimentConfigSchema> = {
   name: "rlhf-vs-rl",
   description: "experiment: GRPO on the rule reward against GRPO on a reward model fitted to a biased annotator, same base and budget, held-out accuracy / RM score / length over training",
   schema: ExperimentConfigSchema,
@@ -170,7 +171,7 @@ export const rlhfVsRl = registerTrainer({
     let start = c.model;
     if (c.cold_start) {
       const dir = join(run.dir, "cold-start");
-      if (!(await runChild(ctx, dir, requireTrainer("sft"), coldStartConfig(c, join(dir, "model")), "cold-start"))) return;
+      if (!(await runChild(ctx, dir, sft, coldStartConfig(c, join(dir, "model")), "cold-start"))) return;
       start = join(dir, "model");
     }
     // 1. preference pairs from the start model's own samples
@@ -194,7 +195,7 @@ export const rlhfVsRl = registerTrainer({
 
     // 2. the reward model
     const rmRunDir = join(run.dir, "reward-model"), rmDir = join(rmRunDir, "model");
-    if (!(await runChild(ctx, rmRunDir, requireTrainer("reward-model"), rewardModelConfig(c, start, pairsFile, rmDir), "reward-model"))) return;
+    if (!(await runChild(ctx, rmRunDir, rewardModel, rewardModelConfig(c, start, pairsFile, rmDir), "reward-model"))) return;
     const rmReport = JSON.parse(readFileSync(join(rmRunDir, "report.json"), "utf8")) as { after: { accuracy: number } | null };
     const scorer = { rm: loadRewardModel(rmDir, getBackend(c.backend)).rm, tok: loadTokenizer(rmDir) };
 
@@ -209,7 +210,7 @@ export const rlhfVsRl = registerTrainer({
     for (const arm of ARMS) {
       logFigures(arm, base);
       const dir = join(run.dir, arm);
-      if (!(await runChild(ctx, dir, requireTrainer("grpo"), armConfig(c, arm, start, rmDir), arm))) return;
+      if (!(await runChild(ctx, dir, grpo, armConfig(c, arm, start, rmDir), arm))) return;
       mkdirSync(join(dir, "heldout"), { recursive: true });
       for (const ck of checkpointDirs(join(dir, "checkpoints")).reverse()) {
         const f = await cachedJson(join(dir, "heldout", `${ck}.json`), () => measure(join(dir, "checkpoints", ck, "model"), Number(ck.slice("step-".length)), h, scorer, c.backend));
@@ -221,7 +222,7 @@ export const rlhfVsRl = registerTrainer({
     const steps = [...new Set([...series.rl, ...series.rlhf].map(f => f.step))].sort((a, b) => a - b);
     writeReport(run, c, { start, prefs, rm_eval_accuracy: rmReport.after?.accuracy ?? null, series }, steps, ctx.log);
   },
-});
+};
 
 const pct = (x: number | null | undefined) => (x === null || x === undefined ? "-" : `${(100 * x).toFixed(1)}%`);
 const summary = (f: Figures) => `accuracy ${pct(f.accuracy)}, RM score ${f.rm_score.toFixed(2)}, length ${f.mean_length.toFixed(1)}, RM AUC ${f.rm_auc === null ? "-" : f.rm_auc.toFixed(2)}`;

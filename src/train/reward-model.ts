@@ -14,7 +14,7 @@ import { getBackend } from "../engine/index.js";
 import type { Backend } from "../engine/backend.js";
 import type { FloatArray } from "../model/params.js";
 import { loadTokenizer } from "../tokenizer/load.js";
-import { registerTrainer, yieldToEvents } from "../recipes/registry.js";
+import { yieldToEvents, type Trainer } from "../recipes/registry.js";
 import { AdamW } from "./optimizer.js";
 import { lrMultiplier } from "./schedule.js";
 import { loadLatestCheckpoint, saveCheckpoint } from "./checkpoint.js";
@@ -98,7 +98,7 @@ function clipGlobal(backend: Backend, rm: RewardModel, maxNorm: number): number 
   return norm;
 }
 
-export const rewardModel = registerTrainer({
+export const rewardModel: Trainer<typeof RewardModelConfigSchema> = {
   name: "reward-model",
   description: "reward model from preference pairs (prompt, chosen, rejected): scalar head on the transformer, Bradley–Terry loss, held-out pair accuracy (RLHF's reward model)",
   schema: RewardModelConfigSchema,
@@ -198,4 +198,4 @@ export const rewardModel = registerTrainer({
       ctx.log(`reward model written to ${c.output_dir}`);
     }
   },
-});
+};

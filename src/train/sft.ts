@@ -18,7 +18,7 @@ import { getBackend } from "../engine/index.js";
 import type { CausalLM } from "../model/types.js";
 import { loadPretrained, savePretrained } from "../model/io/pretrained.js";
 import { loadTokenizer } from "../tokenizer/load.js";
-import { registerTrainer, yieldToEvents } from "../recipes/registry.js";
+import { yieldToEvents, type Trainer } from "../recipes/registry.js";
 import { AdamW } from "./optimizer.js";
 import { lrMultiplier } from "./schedule.js";
 import { loadLatestCheckpoint, saveCheckpoint } from "./checkpoint.js";
@@ -90,7 +90,7 @@ export function accumulateSftLoss(model: CausalLM, micro: readonly SFTBatch[]): 
   return micro.reduce((loss, b) => loss + sftLoss(model, b, true, total), 0);
 }
 
-export const sft = registerTrainer({
+export const sft: Trainer<typeof SFTConfigSchema> = {
   name: "sft",
   description: "supervised fine-tuning on prompt/completion or chat JSONL, loss on completion tokens only (R1 cold start, rejection-sampling SFT)",
   schema: SFTConfigSchema,
@@ -172,4 +172,4 @@ export const sft = registerTrainer({
       ctx.log(`fine-tuned model written to ${c.output_dir}${e === null ? "" : ` (eval loss ${e.toFixed(4)})`}`);
     }
   },
-});
+};

@@ -1,6 +1,7 @@
 // Runs the move37 CLI in this process (tsx start-up per call would be seconds), capturing what its verbs print.
 import type { Command } from "commander";
 import { buildProgram } from "../../src/cli/program.js";
+import type { ProgramOptions } from "../../src/cli/train.js";
 import { output } from "../../src/cli/output.js";
 
 export interface CliResult {
@@ -14,8 +15,9 @@ function throwInsteadOfExit(cmd: Command): void {
   for (const sub of cmd.commands) throwInsteadOfExit(sub);
 }
 
-export async function runCli(args: string[]): Promise<CliResult> {
-  const program = buildProgram();
+/** `options.trainers`: the trainers recipes may name instead of src/cli/trainers.ts's (a test's own toy trainer). */
+export async function runCli(args: string[], options: ProgramOptions = {}): Promise<CliResult> {
+  const program = buildProgram(options);
   throwInsteadOfExit(program);
   let stdout = "";
   let stderr = "";

@@ -1,14 +1,14 @@
-import { after, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
-import { registerTrainer, unregisterTrainer } from "../../src/recipes/registry.js";
+import type { Trainer } from "../../src/recipes/registry.js";
 import { readMetrics } from "../../src/runs/read.js";
 import type { RunInfo } from "../../src/runs/run.js";
-import { runCli } from "./run-cli.js";
+import { runCli as runWith } from "./run-cli.js";
 
 const ToyConfig = z
   .object({
@@ -21,7 +21,7 @@ const ToyConfig = z
   .strict();
 
 const seen: { config: z.output<typeof ToyConfig>; resume: boolean }[] = [];
-registerTrainer({
+const toyCli: Trainer<typeof ToyConfig> = {
   name: "toy-cli",
   description: "test trainer: logs a loss that halves each step",
   schema: ToyConfig,
@@ -31,8 +31,9 @@ registerTrainer({
     for (let step = 1; step <= config.steps; step++) run.logMetrics(step, { loss: 1 / 2 ** step, lr: config.lr });
     run.logSamples([{ step: config.steps, prompt: "1+1=", completion: "<think>1+1</think><answer>2</answer>", reward: 1 }]);
   },
-});
-after(() => unregisterTrainer("toy-cli"));
+};
+/** The CLI with toy-cli as its only trainer. */
+const runCli = (args: string[]) => runWith(args, { trainers: [toyCli] });
 
 const dir = mkdtempSync(join(tmpdir(), "move37-cli-"));
 const runsDir = join(dir, "runs");

@@ -2,7 +2,6 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import "../../src/train/distill.js";
 import { getBackend } from "../../src/engine/index.js";
 import { savePretrained } from "../../src/model/io/pretrained.js";
 import { writeTokenizerFiles } from "../../src/tokenizer/load.js";

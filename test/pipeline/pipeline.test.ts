@@ -2,7 +2,6 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import "../../src/train/pipeline.js";
 import { PipelineConfigSchema } from "../../src/train/pipeline.js";
 import { MissingModelError } from "../../src/train/grpo-trainer.js";
 import { readJsonl } from "../../src/runs/read.js";

@@ -8,7 +8,6 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import "../../src/recipes/trainers.js";
 import { rankingAuc } from "../../src/train/reward-model-experiment.js";
 import { MissingModelError } from "../../src/train/grpo-trainer.js";
 import { byteModelFolder, DIGIT_REWARD } from "../pipeline/micro.js";

@@ -7,7 +7,6 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import "../../src/recipes/trainers.js";
 import { getBackend } from "../../src/engine/index.js";
 import { loadTokenizer } from "../../src/tokenizer/load.js";
 import { loadPretrained } from "../../src/model/io/pretrained.js";

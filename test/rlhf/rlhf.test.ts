@@ -7,7 +7,6 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import "../../src/recipes/trainers.js";
 import { getReward, scoreBatch } from "../../src/rewards/registry.js";
 import { RewardModelConfigError, useModelRewards, modelRewardExamples } from "../../src/rewards/reward-model.js";
 import { makeRng } from "../../src/tasks/rng.js";

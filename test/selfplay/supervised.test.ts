@@ -10,7 +10,6 @@ import { stringify } from "yaml";
 import { referenceBackend } from "../../src/engine/reference.js";
 import { readMetrics } from "../../src/runs/read.js";
 import { loadCheckpoint } from "../../src/selfplay/checkpoint.js";
-import "../../src/selfplay/supervised.js";
 import { metricsOf, runTrainer, tempRoot } from "../train/trainer-harness.js";
 
 const BIN = new URL("../../bin/move37.js", import.meta.url).pathname;

@@ -2,7 +2,6 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import "../../src/train/distill.js";
 import { runTrainer, readJson, tempRoot } from "../train/trainer-harness.js";
 import { byteModelFolder, DIGIT_REWARD } from "../pipeline/micro.js";
 import { spawnServe } from "./spawn-serve.js";

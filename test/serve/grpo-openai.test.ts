@@ -1,6 +1,5 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import "../../src/train/grpo-trainer.js";
 import { runTrainer, metricsOf, tempRoot } from "../train/trainer-harness.js";
 import { byteModelFolder, microRecipe } from "../train/grpo-micro.js";
 import { spawnServe } from "./spawn-serve.js";

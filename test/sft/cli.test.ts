@@ -5,7 +5,6 @@ import { join } from "node:path";
 import { registerReward } from "../../src/rewards/registry.js";
 import { runCli } from "../cli/run-cli.js";
 import { runTrainer, metricsOf, tempRoot } from "../train/trainer-harness.js";
-import "../../src/train/sft.js";
 import { distinctExamples, makeTask, tinyR1Prompt } from "../../src/tasks/index.js";
 import { byteModelFolder, traceRows, writeJsonl } from "./fixtures.js";
 

@@ -2,7 +2,6 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import "../../src/train/sft.js";
 import { runTrainer, metricsOf, tempRoot } from "../train/trainer-harness.js";
 import { byteModelFolder, traceRows, writeJsonl } from "./fixtures.js";
 

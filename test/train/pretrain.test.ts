@@ -2,7 +2,6 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import "../../src/train/pretrain.js";
 import { loadPretrained } from "../../src/model/io/pretrained.js";
 import { loadTokenizer } from "../../src/tokenizer/load.js";
 import { getBackend } from "../../src/engine/index.js";

@@ -1,8 +1,9 @@
-// Runs a registered trainer in-process on a run directory under a temp folder, as `move37 train` would.
+// Runs a trainer of src/cli/trainers.ts, by name, in-process on a run directory under a temp folder, as `move37 train` would.
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { requireTrainer } from "../../src/recipes/registry.js";
+import { TRAINERS } from "../../src/cli/trainers.js";
 import { createRun, type Run } from "../../src/runs/run.js";
 import { readJsonl } from "../../src/runs/read.js";
 
@@ -10,7 +11,7 @@ export const tempRoot = (prefix: string) => mkdtempSync(join(tmpdir(), `move37-$
 
 /** Validates `recipe` with the trainer's schema and runs it; `resumeDir` continues an existing run. `logs`: what it printed. */
 export async function runTrainer(name: string, recipe: Record<string, unknown>, opts: { root: string; runName?: string; resumeDir?: string; abortAfterLog?: number }): Promise<Run & { logs: string[] }> {
-  const trainer = requireTrainer(name);
+  const trainer = requireTrainer(TRAINERS, name);
   const config = trainer.schema.parse(recipe);
   const run = createRun({ trainer: name, config: recipe, root: opts.root, name: opts.runName, resumeDir: opts.resumeDir });
   const abort = new AbortController();

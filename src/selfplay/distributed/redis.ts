@@ -1,6 +1,6 @@
-// Connecting to the Redis server a distributed run shares. ioredis is imported on use: importing it
-// costs every CLI start up to ~0.9 s, and only the distributed verbs need it.
-import type { Redis } from "ioredis";
+// Connecting to the Redis server a distributed run shares. Only the distributed verbs reach this module (the
+// alphazero-distributed trainer through src/cli/trainers.ts, selfplay-worker when it runs), so the CLI starts without ioredis.
+import { Redis } from "ioredis";
 
 export class RedisUnreachableError extends Error {
   constructor(url: string, why: string) {
@@ -14,7 +14,6 @@ export class RedisUnreachableError extends Error {
  * through `warn`, not on every reconnect attempt. With `failFast` the first connection must succeed.
  */
 export async function connectRedis(url: string, warn: (message: string) => void, failFast: boolean): Promise<Redis> {
-  const { Redis } = await import("ioredis");
   const redis = new Redis(url, { maxRetriesPerRequest: null, lazyConnect: true });
   let down = false, ready = false, firstError = "";
   redis.on("error", (e: Error) => {

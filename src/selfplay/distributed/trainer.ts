@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
 import { getBackend } from "../../engine/index.js";
-import { registerTrainer, yieldToEvents, type TrainerContext } from "../../recipes/registry.js";
+import { yieldToEvents, type Trainer, type TrainerContext } from "../../recipes/registry.js";
 import type { Run } from "../../runs/run.js";
 import { AlphaZeroConfig } from "../alphazero.js";
 import { CheckpointError, loadCheckpoint, saveCheckpoint } from "../checkpoint.js";
@@ -167,9 +167,9 @@ export async function runDistributedAlphaZero(config: DistributedAlphaZeroConfig
   }
 }
 
-export const alphazeroDistributed = registerTrainer({
+export const alphazeroDistributed: Trainer<typeof DistributedAlphaZeroConfig> = {
   name: "alphazero-distributed",
   description: "AlphaZero with self-play in worker processes or machines (move37 selfplay-worker) coordinated through Redis",
   schema: DistributedAlphaZeroConfig,
   run: runDistributedAlphaZero,
-});
+};

@@ -1,0 +1,41 @@
+// What the shipped Connect Four network (src/selfplay/weights/) computes on 48 positions: its raw outputs (logits,
+// value) on the reference backend, and the moves its raw policy and a 40-simulation MCTS pick. Recorded once in
+// test/fixtures/shipped-connect4.json from the code before the self-play network moved onto the shared AdamW
+// (write-shipped-network.ts); test/selfplay/shipped-network.test.ts holds the current code to it.
+import { fileURLToPath } from "node:url";
+import { referenceBackend } from "../../src/engine/reference.js";
+import { mctsAgent, netAgent } from "../../src/selfplay/agents.js";
+import { loadCheckpoint } from "../../src/selfplay/checkpoint.js";
+import { networkEvaluator } from "../../src/selfplay/evaluator.js";
+import { connect4 } from "../../src/selfplay/games/connect4.js";
+import type { GameState } from "../../src/selfplay/games/game.js";
+import { Rng, randInt } from "../../src/selfplay/rng.js";
+
+export const SHIPPED = fileURLToPath(new URL("../../src/selfplay/weights/connect4-alphazero-60min.safetensors", import.meta.url));
+
+/** 48 positions: the opening, then random legal games cut at 1 to 30 plies. */
+export function positions(): GameState[] {
+  const rng = new Rng(2024), out: GameState[] = [connect4.initial()];
+  while (out.length < 48) {
+    let s = connect4.initial();
+    const plies = 1 + randInt(rng, 30);
+    for (let p = 0; p < plies && s.result() === null; p++) { const l = s.legalActions(); s = s.play(l[randInt(rng, l.length)]); }
+    if (s.result() === null) out.push(s);
+  }
+  return out;
+}
+
+export function recordShipped(): { logits: number[]; value: number[]; policyMoves: number[]; mctsMoves: number[] } {
+  const { net } = loadCheckpoint(SHIPPED, referenceBackend);
+  const states = positions(), B = states.length;
+  const x = net.input(B);
+  states.forEach((s, b) => s.encode(x, b * connect4.inputSize));
+  const out = net.forward(B);
+  const logits = Array.from(out.logits), value = Array.from(out.value);
+  const evaluator = networkEvaluator(connect4, net);
+  return {
+    logits, value,
+    policyMoves: netAgent("net", evaluator).act(states),
+    mctsMoves: mctsAgent("mcts", connect4, evaluator, 40).act(states.slice(0, 16)),
+  };
+}
