@@ -54,8 +54,12 @@ export class UnknownParameterError extends Error {
   }
 }
 
-export function allocParams<F extends FloatArray>(c: ModelConfig, Ctor: { new(n: number): F }): ParamStore<F> {
-  const specs = paramSpecs(c);
+/**
+ * One buffer for the model's parameters and, after them, `extra` ones a network adds on top of it (the reward model's
+ * `score.weight`): one AdamW, one clip, one zero-grad for all of them.
+ */
+export function allocParams<F extends FloatArray>(c: ModelConfig, Ctor: { new(n: number): F }, extra: readonly ParamSpec[] = []): ParamStore<F> {
+  const specs = [...paramSpecs(c), ...extra];
   const total = specs.reduce((s, p) => s + numel(p.shape), 0);
   const flat = new Ctor(total), grads = new Ctor(total);
   const views: ParamView<F>[] = [];

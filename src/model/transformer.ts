@@ -13,7 +13,7 @@ import type { Backend } from "../engine/backend.js";
 import type { ModelConfig } from "./config.js";
 import { ModelConfigSchema, headDim } from "./config.js";
 import type { CausalLM, KVCache } from "./types.js";
-import { allocParams, getParam, type FloatArray, type FloatArrayCtor, type ParamStore, type ParamView } from "./params.js";
+import { allocParams, getParam, type FloatArray, type FloatArrayCtor, type ParamSpec, type ParamStore, type ParamView } from "./params.js";
 import { initParams } from "./init.js";
 import { embeddingBackward, embeddingForward } from "./embedding.js";
 import { RopeTables, attendForward, attentionBackward, qkvForward, type AttentionDims, type AttentionWeights } from "./attention.js";
@@ -106,11 +106,15 @@ export class Transformer<F extends FloatArray> {
   /** The last training forward's segment ids (a view of train.segments), null when it packed nothing. */
   private segments: Int32Array | null = null;
 
-  /** seed null: parameters start at 0 and are not initialised, for callers that overwrite every one (loadPretrained). */
-  constructor(config: ModelConfig, readonly backend: Backend, seed: number | null, private F: FloatArrayCtor & { new(n: number): F }) {
+  /**
+   * seed null: parameters start at 0 and are not initialised, for callers that overwrite every one (loadPretrained).
+   * `extraParams` are allocated after the model's own in the same flat buffer (and initialised by name like them).
+   */
+  constructor(config: ModelConfig, readonly backend: Backend, seed: number | null, private F: FloatArrayCtor & { new(n: number): F },
+    extraParams: readonly ParamSpec[] = []) {
     this.config = ModelConfigSchema.parse(config);
     const c = this.config;
-    this.store = allocParams(c, F);
+    this.store = allocParams(c, F, extraParams);
     if (seed !== null) initParams(this.store, c.num_hidden_layers, seed);
     this.params = this.store.views; this.flatParams = this.store.flat; this.flatGrads = this.store.grads;
     const data = (n: string) => getParam(this.store, n).data, grad = (n: string) => getParam(this.store, n).grad;

@@ -8,7 +8,7 @@ import type { Run } from "../runs/run.js";
 import { lrMultiplier, ScheduleConfigSchema } from "../train/schedule.js";
 import { mctsAgent, parseAgent } from "./agents.js";
 import { playArena } from "./arena.js";
-import { CheckpointError, loadCheckpoint, saveCheckpoint } from "./checkpoint.js";
+import { NetworkCheckpointError, loadCheckpoint, saveCheckpoint } from "./checkpoint.js";
 import { networkEvaluator } from "./evaluator.js";
 import { getGame } from "./games/index.js";
 import { Network, NetworkConfigSchema } from "./network.js";
@@ -16,7 +16,7 @@ import { evaluatePons, loadPonsSet, type PonsPosition } from "./pons.js";
 import { ReplayBuffer } from "./replay.js";
 import { Rng } from "./rng.js";
 import { playSelfPlayGames } from "./selfplay-games.js";
-import { trainOnBuffer } from "./training.js";
+import { networkOptimizer, trainOnBuffer } from "./training.js";
 
 /**
  * The AlphaZero loop (AlphaGo Zero's gated variant): each iteration the best network plays
@@ -106,9 +106,11 @@ export async function runAlphaZero(config: AlphaZeroConfig, run: Run, ctx: Train
   let iteration = 0, promotions = 0, elapsedBefore = 0;
 
   const latestPath = join(run.checkpointsDir, LATEST), bestPath = join(run.checkpointsDir, BEST);
+  let restored: ReturnType<typeof loadCheckpoint>["optimizer"] = null;
   if (ctx.resume && existsSync(latestPath)) {
     const ck = loadCheckpoint(latestPath, backend, ["best"]);
     candidate = ck.net;
+    restored = ck.optimizer;
     best.copyFrom(ck.companions.best ?? loadCheckpoint(bestPath, backend).net);
     iteration = ck.meta.iteration as number;
     promotions = ck.meta.promotions as number;
@@ -119,17 +121,19 @@ export async function runAlphaZero(config: AlphaZeroConfig, run: Run, ctx: Train
     ctx.log(`resumed at iteration ${iteration} (${buffer.size} replay positions)`);
   } else if (config.init_checkpoint) {
     const ck = loadCheckpoint(config.init_checkpoint, backend);
-    if (ck.game.name !== game.name) throw new CheckpointError(config.init_checkpoint, `init_checkpoint is a ${ck.game.name} network but the recipe plays ${game.name}`);
+    if (ck.game.name !== game.name) throw new NetworkCheckpointError(config.init_checkpoint, `init_checkpoint is a ${ck.game.name} network but the recipe plays ${game.name}`);
     const { hidden, blocks } = ck.net.shape;
     if (hidden !== config.network.hidden || blocks !== config.network.blocks)
-      throw new CheckpointError(config.init_checkpoint, `init_checkpoint is a network of hidden ${hidden} × ${blocks} blocks but the recipe's is ${config.network.hidden} × ${config.network.blocks}: set the recipe's network to the checkpoint's`);
-    candidate.params.set(ck.net.params);
-    best.params.set(ck.net.params);
+      throw new NetworkCheckpointError(config.init_checkpoint, `init_checkpoint is a network of hidden ${hidden} × ${blocks} blocks but the recipe's is ${config.network.hidden} × ${config.network.blocks}: set the recipe's network to the checkpoint's`);
+    candidate.copyFrom(ck.net);
+    best.copyFrom(ck.net);
   } else {
     candidate.init(rng);
     best.copyFrom(candidate);
   }
   if (ctx.resume && iteration === 0) run.rewind(0); // killed before its first checkpoint: drop the line it may have logged
+  const optimizer = networkOptimizer(candidate, backend, config.train.learning_rate, config.train.weight_decay);
+  if (restored) optimizer.load(restored);
 
   const pons: Array<[string, PonsPosition[]]> = game.name === "connect4"
     ? config.evaluate.pons_sets.map(s => [s, loadPonsSet(s, undefined, config.evaluate.pons_positions)]) : [];
@@ -163,9 +167,8 @@ export async function runAlphaZero(config: AlphaZeroConfig, run: Run, ctx: Train
     });
     const tTr = performance.now();
     const learningRate = tr.learning_rate * lrMultiplier(config.schedule, budgetStep(iteration - 1), config.iterations);
-    const losses = trainOnBuffer(candidate, buffer, {
-      steps: tr.steps_per_iteration, batchSize: tr.batch_size, learningRate,
-      weightDecay: tr.weight_decay, valueWeight: tr.value_weight, mirror: tr.mirror,
+    const losses = trainOnBuffer(candidate, optimizer, buffer, {
+      steps: tr.steps_per_iteration, batchSize: tr.batch_size, learningRate, valueWeight: tr.value_weight, mirror: tr.mirror,
     }, rng);
     Object.assign(metrics, {
       "loss/policy": losses.policyLoss, "loss/value": losses.valueLoss, "train/learning_rate": learningRate,
@@ -206,7 +209,7 @@ export async function runAlphaZero(config: AlphaZeroConfig, run: Run, ctx: Train
     saveReplay(join(run.checkpointsDir, replay), buffer);
     saveCheckpoint(bestPath, game, best, { iteration, promotions });
     saveCheckpoint(latestPath, game, candidate,
-      { iteration, promotions, elapsed_seconds: elapsed(), rng: rng.state(), replay }, true, { best });
+      { iteration, promotions, elapsed_seconds: elapsed(), rng: rng.state(), replay }, optimizer, { best });
     for (const f of readdirSync(run.checkpointsDir))
       if (f !== replay && (f === LEGACY_REPLAY || /^replay-\d+\.safetensors$/.test(f))) rmSync(join(run.checkpointsDir, f), { force: true });
     bar.update(iteration, metrics);

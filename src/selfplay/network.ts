@@ -12,7 +12,8 @@ import { z } from "zod";
  *   value  = tanh(h·Wvᵀ + bv)                      [B]
  *
  * Dimensions: B batch, I input (2 planes × rows × cols), H hidden, A actions.
- * Flat memory (llm.c): params, grads and the AdamW moments are one buffer each, with named views.
+ * Flat memory (llm.c): parameters and gradients are one buffer each (flatParams, flatGrads) with named views
+ * (params), the shape src/train/optimizer.ts's AdamW trains, as it trains the language models (see training.ts).
  */
 export const NetworkConfigSchema = z.object({
   hidden: z.number().int().min(1).default(128),
@@ -22,9 +23,10 @@ export type NetworkConfig = z.infer<typeof NetworkConfigSchema>;
 
 export interface NetworkShape extends NetworkConfig { inputSize: number; actions: number }
 
-type Ctor = Float32ArrayConstructor | Float64ArrayConstructor;
-
 interface ParamSpec { name: string; shape: number[]; offset: number; size: number }
+
+/** A named parameter: views of its values and its gradient in the flat buffers. */
+export interface NetworkParam<F extends Buf> { name: string; shape: number[]; data: F; grad: F }
 
 function paramTable(s: NetworkShape): ParamSpec[] {
   const { inputSize: I, hidden: H, actions: A } = s;
@@ -53,30 +55,28 @@ interface Acts {
   dh: Buf; da: Buf; dlogits: Buf; dvpre: Buf; // gradient scratch
 }
 
-export class Network {
+export class Network<F extends Buf = Float32Array> {
   readonly specs: ParamSpec[];
   readonly size: number;
-  readonly params: Buf;
-  readonly grads: Buf;
-  readonly m: Buf;
-  readonly v: Buf;
-  /** AdamW steps taken (for bias correction and resume). */
-  step = 0;
+  /** Every parameter, in one buffer; `params` are named views into it. */
+  readonly flatParams: F;
+  readonly flatGrads: F;
+  readonly params: NetworkParam<F>[];
   private acts: Acts | null = null;
   private readonly view: Record<string, Buf> = {};
   private readonly gview: Record<string, Buf> = {};
 
-  constructor(readonly shape: NetworkShape, readonly backend: Backend, private readonly ctor: Ctor = Float32Array) {
+  /** `ctor` Float64Array gives a float64 network (gradient checks); training runs on float32 ones. */
+  constructor(readonly shape: NetworkShape, readonly backend: Backend, private readonly ctor: { new(n: number): F } = Float32Array as unknown as { new(n: number): F }) {
     this.specs = paramTable(shape);
     this.size = this.specs.reduce((a, s) => a + s.size, 0);
-    this.params = new ctor(this.size);
-    this.grads = new ctor(this.size);
-    this.m = new ctor(this.size);
-    this.v = new ctor(this.size);
-    for (const s of this.specs) {
-      this.view[s.name] = this.params.subarray(s.offset, s.offset + s.size);
-      this.gview[s.name] = this.grads.subarray(s.offset, s.offset + s.size);
-    }
+    this.flatParams = new ctor(this.size);
+    this.flatGrads = new ctor(this.size);
+    this.params = this.specs.map(s => ({
+      name: s.name, shape: s.shape,
+      data: this.flatParams.subarray(s.offset, s.offset + s.size) as F, grad: this.flatGrads.subarray(s.offset, s.offset + s.size) as F,
+    }));
+    for (const p of this.params) { this.view[p.name] = p.data; this.gview[p.name] = p.grad; }
   }
 
   /** He-normal for ReLU layers; the residual branch output and the heads start small so the stack begins near identity. */
@@ -135,7 +135,7 @@ export class Network {
   }
 
   /**
-   * Loss of the last forward and accumulation of its gradient into `grads`:
+   * Loss of the last forward and accumulation of its gradient into `flatGrads` (zero them before, as after each step):
    * L = (1/B) Σ_b [ −Σ_a π[b,a]·log softmax(logits[b])_a + valueWeight·(value[b] − z[b])² ].
    * pi [B,A] are visit-count targets (rows sum to 1), z [B] game results for the mover.
    */
@@ -188,15 +188,8 @@ export class Network {
     return { policyLoss: policyLoss / B, valueLoss: valueLoss / B };
   }
 
-  /** One AdamW step on the accumulated grads, then zero them. */
-  adamw(lr: number, weightDecay: number): void {
-    this.step++;
-    this.backend.adamw(this.params, this.grads, this.m, this.v, this.size, lr, 0.9, 0.999, 1e-8, weightDecay, this.step);
-    this.grads.fill(0);
-  }
-
   /** Copy weights (not optimizer state) from another network of the same shape. */
-  copyFrom(other: Network): void { this.params.set(other.params); }
+  copyFrom(other: Network<Buf>): void { this.flatParams.set(other.flatParams); }
 }
 
 function relu(x: Buf): void {

@@ -7,7 +7,7 @@ import { yieldToEvents, type Trainer, type TrainerContext } from "../recipes/reg
 import type { Run } from "../runs/run.js";
 import { mctsAgent, netAgent, parseAgent } from "./agents.js";
 import { playArena } from "./arena.js";
-import { CheckpointError, loadCheckpoint, saveCheckpoint } from "./checkpoint.js";
+import { NetworkCheckpointError, loadCheckpoint, saveCheckpoint } from "./checkpoint.js";
 import { networkEvaluator } from "./evaluator.js";
 import { getGame } from "./games/index.js";
 import type { Game } from "./games/game.js";
@@ -15,7 +15,7 @@ import { DEFAULT_HEURISTIC_PLAYER, heuristicMove } from "./heuristic-player.js";
 import { Network, NetworkConfigSchema } from "./network.js";
 import { ReplayBuffer } from "./replay.js";
 import { Rng } from "./rng.js";
-import { trainOnBuffer } from "./training.js";
+import { networkOptimizer, trainOnBuffer } from "./training.js";
 
 /**
  * The "human games" baseline (AlphaGo's SL policy network): a network trained by supervised
@@ -95,14 +95,16 @@ export async function runSlPolicy(config: SlPolicyConfig, run: Run, ctx: Trainer
   ctx.log(`${config.games} heuristic games, ${buffer.size} positions in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
   let step = 0, elapsedBefore = 0;
+  let restored: ReturnType<typeof loadCheckpoint>["optimizer"] = null;
   const latestPath = join(run.checkpointsDir, LATEST), bestPath = join(run.checkpointsDir, BEST);
   if (ctx.resume) {
     if (existsSync(latestPath)) {
       const ck = loadCheckpoint(latestPath, backend);
-      if (!ck.hasOptimizer) throw new CheckpointError(latestPath, "has no AdamW moments, so the run cannot continue exactly");
+      if (!ck.optimizer) throw new NetworkCheckpointError(latestPath, "has no AdamW moments, so the run cannot continue exactly");
       if (ck.meta.dataset !== digest)
-        throw new CheckpointError(latestPath, "the heuristic games regenerated from the seed differ from the ones this run trained on (the heuristic player changed since); start a new run");
+        throw new NetworkCheckpointError(latestPath, "the heuristic games regenerated from the seed differ from the ones this run trained on (the heuristic player changed since); start a new run");
       net = ck.net;
+      restored = ck.optimizer;
       step = ck.meta.trained_steps as number;
       elapsedBefore = ck.meta.elapsed_seconds as number;
       rng = Rng.fromState(ck.meta.rng as [number, number, number, number]);
@@ -111,15 +113,16 @@ export async function runSlPolicy(config: SlPolicyConfig, run: Run, ctx: Trainer
     ctx.log(`resumed at step ${step}`);
   }
 
+  const optimizer = networkOptimizer(net, backend, config.learning_rate, config.weight_decay);
+  if (restored) optimizer.load(restored);
   const bar = ctx.progress({ total: config.steps, startStep: step, fields: [{ label: "pol", metric: "loss/policy" }, { label: "val", metric: "loss/value" }] });
   const tLoop = performance.now();
   const elapsed = () => elapsedBefore + (performance.now() - tLoop) / 1000;
   while (step < config.steps && !ctx.signal.aborted) {
     await yieldToEvents(); // lets Ctrl-C reach ctx.signal
     const n = Math.min(config.log_every, config.steps - step);
-    const losses = trainOnBuffer(net, buffer, {
-      steps: n, batchSize: config.batch_size, learningRate: config.learning_rate,
-      weightDecay: config.weight_decay, valueWeight: config.value_weight, mirror: config.mirror,
+    const losses = trainOnBuffer(net, optimizer, buffer, {
+      steps: n, batchSize: config.batch_size, learningRate: config.learning_rate, valueWeight: config.value_weight, mirror: config.mirror,
     }, rng);
     step += n;
     const metrics: Record<string, number | null> = { "loss/policy": losses.policyLoss, "loss/value": losses.valueLoss, "data/positions": buffer.size };
@@ -137,7 +140,7 @@ export async function runSlPolicy(config: SlPolicyConfig, run: Run, ctx: Trainer
     run.logMetrics(step, metrics);
     saveCheckpoint(bestPath, game, net, { trained_steps: step, trainer: "sl-policy" });
     saveCheckpoint(latestPath, game, net,
-      { trained_steps: step, trainer: "sl-policy", elapsed_seconds: elapsed(), rng: rng.state(), dataset: digest }, true);
+      { trained_steps: step, trainer: "sl-policy", elapsed_seconds: elapsed(), rng: rng.state(), dataset: digest }, optimizer);
     bar.update(step, metrics);
   }
   bar.stop();

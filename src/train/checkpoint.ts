@@ -33,6 +33,12 @@ export class CheckpointError extends Error {
   constructor(message: string) { super(message); this.name = "CheckpointError"; }
 }
 
+/** What a checkpoint's model/ folder holds: a model's config and the parameters of its Hugging Face folder. */
+export type SavedModel = Pick<CausalLM, "config" | "params">;
+
+/** Moments as saved (optimizer.safetensors). */
+export interface Moments { m: Float32Array; v: Float32Array }
+
 const stepDir = (step: number) => `step-${String(step).padStart(8, "0")}`;
 
 function sha256(path: string): string {
@@ -57,7 +63,7 @@ function fsyncPath(path: string): void {
  * Saves a checkpoint of `step` under `checkpointsDir` and points latest.json at it, then deletes all but the
  * newest `keep` checkpoints (0 = keep all). `model` options pass tokenizer files etc. to the HF folder.
  */
-export function saveCheckpoint<S>(checkpointsDir: string, step: number, model: CausalLM, optimizer: AdamW, trainer: S,
+export function saveCheckpoint<S>(checkpointsDir: string, step: number, model: SavedModel, optimizer: AdamW, trainer: S,
   opts: { keep?: number; model?: SaveOptions } = {}): string {
   mkdirSync(checkpointsDir, { recursive: true });
   const name = stepDir(step);
@@ -108,10 +114,13 @@ export function verifyCheckpoint<S>(dir: string): CheckpointState<S> {
 
 /**
  * Restores the newest good checkpoint into `model` and `optimizer` and returns its state, or null when the
- * folder holds none. A damaged newer checkpoint is skipped with a warning through `warn`.
+ * folder holds none. A damaged newer checkpoint is skipped with a warning through `warn`. `restore`, when given, runs
+ * after the model's weights are read: it restores what lives beside the model folder's weights (the reward model's
+ * head, from model/reward_model.json) and returns the moments to load, converted if an older layout saved them.
  */
-export function loadLatestCheckpoint<S>(checkpointsDir: string, model: CausalLM, optimizer: AdamW,
-  warn: (message: string) => void = m => process.stderr.write(m + "\n")): CheckpointState<S> | null {
+export function loadLatestCheckpoint<S>(checkpointsDir: string, model: SavedModel, optimizer: AdamW,
+  warn: (message: string) => void = m => process.stderr.write(m + "\n"),
+  restore?: (dir: string, state: CheckpointState<S>, moments: Moments) => Moments): CheckpointState<S> | null {
   const latest = join(checkpointsDir, "latest.json");
   const named = existsSync(latest) ? (JSON.parse(readFileSync(latest, "utf8")) as { dir: string }).dir : null;
   // latest.json first; then every complete folder, newest first, in case latest is damaged.
@@ -124,7 +133,7 @@ export function loadLatestCheckpoint<S>(checkpointsDir: string, model: CausalLM,
       const moments = readSafetensors(join(dir, "optimizer.safetensors"));
       const [m, v] = ["m", "v"].map(n => moments.find(t => t.name === n)?.data);
       if (!m || !v) throw new CheckpointError(`${dir}/optimizer.safetensors lacks the m or v tensor`);
-      optimizer.load({ t: state.optimizerT, m, v });
+      optimizer.load({ t: state.optimizerT, ...(restore ? restore(dir, state, { m, v }) : { m, v }) });
       return state;
     } catch (e) {
       warn(`skipping checkpoint ${dir}: ${e instanceof Error ? e.message : String(e)}`);

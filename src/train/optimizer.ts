@@ -1,12 +1,11 @@
 /**
  * AdamW over a model's flat parameter buffer (llm.c): moments are two more flat buffers, the update is one
  * backend call per run of parameters that share a weight-decay setting. Weight decay is off for norms,
- * biases and embeddings (by name); gradients are clipped to a global L2 norm first, like
+ * biases and embeddings (by name, `decays` in src/model/params.ts: one rule for every network); gradients are clipped to a global L2 norm first, like
  * torch.nn.utils.clip_grad_norm_. Config names follow Hugging Face TrainingArguments.
  */
 import { z } from "zod";
 import type { Backend } from "../engine/backend.js";
-import type { CausalLM } from "../model/types.js";
 import { decays } from "../model/params.js";
 
 export const AdamWConfigSchema = z.object({
@@ -35,7 +34,16 @@ export class OptimizerStateError extends Error {
   }
 }
 
-type Trainable = Pick<CausalLM, "params" | "flatParams" | "flatGrads">;
+/**
+ * What AdamW trains: one flat float32 buffer of parameters and one of gradients, and the named views into the first
+ * (the names pick weight decay). A language model (CausalLM), the reward model's trunk with its head, and the
+ * self-play network (src/selfplay/network.ts) all have this shape.
+ */
+export interface Trainable {
+  readonly params: readonly { name: string; data: Float32Array | Float64Array }[];
+  readonly flatParams: Float32Array;
+  readonly flatGrads: Float32Array;
+}
 
 export class AdamW {
   readonly config: AdamWConfig;

@@ -8,8 +8,10 @@
  *   tokens, mask [B*T] (right padding)   xf [B*T, H]   last [B] index of each row's last real token
  *   score, scoreGrad [H]   rewards, drewards [B]   dxf [B*T, H] (non-zero only at the last rows)
  *
- * A reward-model folder is a Hugging Face folder of the trunk (config.json, model.safetensors, tokenizer files)
- * plus reward_model.json with the head's weights and how sequences are encoded.
+ * In memory the head is one more parameter, score.weight [1, H], at the end of the transformer's flat buffer (llm.c's
+ * one allocation), so training has one AdamW, one clip and one checkpoint. On disk a reward-model folder is a Hugging
+ * Face folder of the trunk alone (config.json, model.safetensors, tokenizer files) plus reward_model.json with the
+ * head's weights and how sequences are encoded: the layout every reward-model folder has had, so old ones load as they are.
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -18,7 +20,7 @@ import type { Backend } from "../engine/backend.js";
 import type { ModelConfig } from "../model/config.js";
 import { BackwardBeforeForwardError, Transformer } from "../model/transformer.js";
 import { normalRng } from "../model/init.js";
-import type { FloatArray } from "../model/params.js";
+import type { FloatArray, FloatArrayCtor, ParamView } from "../model/params.js";
 import { readHfConfig, readHfWeights, saveHfFolder } from "../model/io/hf.js";
 import type { Tokenizer } from "../tokenizer/types.js";
 
@@ -42,16 +44,27 @@ export class RewardModelFolderError extends Error {
   }
 }
 
+/** The head's parameter: Hugging Face's LlamaForSequenceClassification `score` Linear, [num_labels = 1, H]. */
+export const SCORE_WEIGHT = "score.weight";
+
 export class RewardModel<F extends FloatArray = Float32Array> {
-  /** score.weight [H]. */
+  /** The transformer, whose flat buffer ends with score.weight: one AdamW, one clip, one zero-grad for trunk and head. */
+  readonly trunk: Transformer<F>;
+  /** score.weight [H]: a view into trunk.flatParams (its gradient: into trunk.flatGrads). */
   readonly score: F;
   readonly scoreGrad: F;
+  /** The trunk's own parameters, without the head: what a Hugging Face folder of the trunk holds. */
+  readonly trunkParams: ParamView<F>[];
   private saved: { xf: F; last: Int32Array; B: number; T: number } | null = null;
 
-  constructor(readonly trunk: Transformer<F>, readonly maxLength: number, seed = 0) {
-    const H = trunk.config.hidden_size, F = trunk.flatParams.constructor as { new(n: number): F };
-    this.score = new F(H); this.scoreGrad = new F(H);
-    // Hugging Face's initializer_range (0.02), as for every Linear of the model.
+  /** A trunk of `config` initialised from `seed` (overwrite it to start from weights), and a head from `seed`. */
+  constructor(config: ModelConfig, backend: Backend, F: FloatArrayCtor & { new(n: number): F }, readonly maxLength: number, seed = 0) {
+    const H = config.hidden_size;
+    this.trunk = new Transformer(config, backend, seed, F, [{ name: SCORE_WEIGHT, shape: [1, H] }]);
+    const head = this.trunk.params.find(p => p.name === SCORE_WEIGHT)!;
+    this.score = head.data; this.scoreGrad = head.grad;
+    this.trunkParams = this.trunk.params.filter(p => p !== head);
+    // Hugging Face's initializer_range (0.02), as for every Linear of the model, from a stream of its own.
     const randn = normalRng(seed);
     for (let i = 0; i < H; i++) this.score[i] = 0.02 * randn();
   }
@@ -85,11 +98,6 @@ export class RewardModel<F extends FloatArray = Float32Array> {
       for (let h = 0; h < H; h++) { this.scoreGrad[h] += d * xf[o + h]; dxf[o + h] = d * this.score[h]; }
     }
     this.trunk.backwardHidden(dxf);
-  }
-
-  /** AdamW's view of the head: one named parameter in its own flat buffer. */
-  headParams() {
-    return { params: [{ name: "score.weight", shape: [1, this.score.length], data: this.score, grad: this.scoreGrad }], flatParams: this.score, flatGrads: this.scoreGrad };
   }
 
   fileContent(info: Record<string, unknown> = {}): RewardModelFile {
@@ -130,9 +138,9 @@ export function scoreSequences<F extends FloatArray>(rm: RewardModel<F>, seqs: r
 /** A new reward model on the trunk config of a folder: its weights (`pretrained`) or a fresh initialisation (`random`). */
 export function rewardModelFrom(dir: string, backend: Backend, opts: { init: "pretrained" | "random"; maxLength: number; seed: number }): RewardModel {
   const config = readHfConfig(dir);
-  const trunk = new Transformer(config, backend, opts.seed, Float32Array);
-  if (opts.init === "pretrained") readHfWeights(dir, config, trunk.params);
-  return new RewardModel(trunk, opts.maxLength, opts.seed);
+  const rm = new RewardModel(config, backend, Float32Array, opts.maxLength, opts.seed);
+  if (opts.init === "pretrained") readHfWeights(dir, config, rm.trunkParams);
+  return rm;
 }
 
 /** Loads a reward-model folder (trunk weights and head). */
@@ -148,7 +156,16 @@ export function loadRewardModel(dir: string, backend: Backend): { rm: RewardMode
   return { rm, file };
 }
 
+/** The head weights of a reward-model folder's reward_model.json (a checkpoint's model/ folder is one too). */
+export function readHeadWeights(dir: string): number[] {
+  const path = join(dir, REWARD_MODEL_FILE);
+  if (!existsSync(path)) throw new RewardModelFolderError(dir, `no ${REWARD_MODEL_FILE}`);
+  const parsed = RewardModelFileSchema.safeParse(JSON.parse(readFileSync(path, "utf8")));
+  if (!parsed.success) throw new RewardModelFolderError(dir, `${REWARD_MODEL_FILE} does not parse (${parsed.error.issues[0]?.message})`);
+  return parsed.data.score;
+}
+
 /** Saves the trunk as a Hugging Face folder with reward_model.json beside it (tokenizer files copied from `copyFrom`). */
 export function saveRewardModel(rm: RewardModel, dir: string, opts: { copyFrom?: string; info?: Record<string, unknown> } = {}): void {
-  saveHfFolder(dir, rm.config, rm.trunk.params, { copyFrom: opts.copyFrom, files: { [REWARD_MODEL_FILE]: JSON.stringify(rm.fileContent(opts.info)) } });
+  saveHfFolder(dir, rm.config, rm.trunkParams, { copyFrom: opts.copyFrom, files: { [REWARD_MODEL_FILE]: JSON.stringify(rm.fileContent(opts.info)) } });
 }

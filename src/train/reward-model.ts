@@ -6,21 +6,22 @@
  * `reward_model` reward (src/rewards/reward-model.ts) scores GRPO completions with: RLHF.
  *
  * Step s reads batch (s mod batches-per-epoch) of epoch ⌊s / batches-per-epoch⌋, whose order derives from
- * (seed, epoch) alone, so a resumed run sees exactly the batches the uninterrupted run would have. The head lives
- * outside the trunk's flat buffer, so it has its own AdamW; both are clipped together by the global grad norm.
+ * (seed, epoch) alone, so a resumed run sees exactly the batches the uninterrupted run would have. The head is the
+ * last parameter of the trunk's flat buffer, so one AdamW clips and steps both, and a checkpoint is the trainers' usual
+ * one: model/ (the trunk and reward_model.json with the head), optimizer.safetensors (the moments of both), state.json.
  */
+import { join } from "node:path";
 import { z } from "zod";
 import { getBackend } from "../engine/index.js";
-import type { Backend } from "../engine/backend.js";
 import type { FloatArray } from "../model/params.js";
 import { loadTokenizer } from "../tokenizer/load.js";
 import { yieldToEvents, type Trainer } from "../recipes/registry.js";
 import { AdamW } from "./optimizer.js";
 import { lrMultiplier } from "./schedule.js";
-import { loadLatestCheckpoint, saveCheckpoint } from "./checkpoint.js";
+import { loadLatestCheckpoint, saveCheckpoint, type Moments } from "./checkpoint.js";
 import { epochBatches } from "./sft-data.js";
 import { bradleyTerry } from "./reward-model-loss.js";
-import { padRows, rewardModelFrom, saveRewardModel, REWARD_MODEL_FILE, type RewardModel } from "./reward-model-net.js";
+import { padRows, readHeadWeights, rewardModelFrom, saveRewardModel, REWARD_MODEL_FILE, type RewardModel } from "./reward-model-net.js";
 import { loadPairs, pairRows, splitPairsByPrompt, tokenizePair, type TokenizedPair } from "./reward-model-data.js";
 import { BackendChoiceSchema, datasetTrainingFields } from "./trainer-config.js";
 
@@ -52,7 +53,12 @@ export const RewardModelConfigSchema = z.object({
 }).strict();
 export type RewardModelConfig = z.output<typeof RewardModelConfigSchema>;
 
-interface RewardModelState { pairsSeen: number; before: PairFigures | null; head: { score: number[]; m: number[]; v: number[] } }
+interface RewardModelState {
+  pairsSeen: number;
+  before: PairFigures | null;
+  /** Only in checkpoints written before the head joined the trunk's buffer: its weights and AdamW moments. */
+  head?: { score: number[]; m: number[]; v: number[] };
+}
 
 export interface PairFigures { loss: number; accuracy: number; margin: number; chosen: number; rejected: number }
 
@@ -86,16 +92,17 @@ export function evaluatePairs<F extends FloatArray>(rm: RewardModel<F>, pairs: r
   return sum;
 }
 
-/** Clips trunk and head gradients together to `maxNorm` (0 = no clipping); returns the norm before clipping. */
-function clipGlobal(backend: Backend, rm: RewardModel, maxNorm: number): number {
-  const g = rm.trunk.flatGrads, h = rm.scoreGrad;
-  const norm = Math.sqrt(backend.sumSquares(g, g.length) + h.reduce((s, x) => s + x * x, 0));
-  if (maxNorm > 0 && Number.isFinite(norm) && norm > maxNorm) {
-    const k = maxNorm / (norm + 1e-6);
-    backend.scale(g, k, g.length);
-    for (let i = 0; i < h.length; i++) h[i] *= k;
-  }
-  return norm;
+/**
+ * Restores a checkpoint's head from its model/reward_model.json, and turns the moments of a checkpoint written before
+ * the head joined the trunk's buffer (the trunk's in optimizer.safetensors, the head's in state.json) into the moments
+ * of the one buffer: the head's parameter is its last, so they follow the trunk's.
+ */
+export function restoreHead(rm: RewardModel, dir: string, state: { trainer: RewardModelState }, moments: Moments): Moments {
+  rm.score.set(readHeadWeights(join(dir, "model")));
+  const old = state.trainer.head, H = rm.score.length;
+  if (!old || moments.m.length !== rm.trunk.flatParams.length - H) return moments;
+  const join2 = (trunk: Float32Array, head: number[]) => { const out = new Float32Array(trunk.length + H); out.set(trunk); out.set(head, trunk.length); return out; };
+  return { m: join2(moments.m, old.m), v: join2(moments.v, old.v) };
 }
 
 export const rewardModel: Trainer<typeof RewardModelConfigSchema> = {
@@ -135,24 +142,20 @@ export const rewardModel: Trainer<typeof RewardModelConfigSchema> = {
       return f ? { eval_loss: f.loss, eval_accuracy: f.accuracy, eval_margin: f.margin } : {};
     };
 
-    const trunkOpt = new AdamW(rm.trunk, backend, { ...c.optimizer, max_grad_norm: 0 });
-    const headOpt = new AdamW(rm.headParams(), backend, { ...c.optimizer, max_grad_norm: 0 });
+    const optimizer = new AdamW(rm.trunk, backend, c.optimizer); // trunk and head: one buffer, one clip, one update
+    const saved = { config: rm.config, params: rm.trunkParams }; // model/: the trunk; the head goes in its reward_model.json
     let step = 0;
-    let state: RewardModelState = { pairsSeen: 0, before: null, head: { score: [], m: [], v: [] } };
+    let state: RewardModelState = { pairsSeen: 0, before: null };
     if (ctx.resume) {
-      const restored = loadLatestCheckpoint<RewardModelState>(run.checkpointsDir, rm.trunk, trunkOpt, ctx.log);
+      const restored = loadLatestCheckpoint<RewardModelState>(run.checkpointsDir, saved, optimizer, ctx.log, (dir, st, moments) => restoreHead(rm, dir, st, moments));
       if (restored) {
-        step = restored.step; state = restored.trainer; run.rewind(step);
-        rm.score.set(state.head.score);
-        headOpt.load({ t: restored.optimizerT, m: Float32Array.from(state.head.m), v: Float32Array.from(state.head.v) });
+        step = restored.step; state = { pairsSeen: restored.trainer.pairsSeen, before: restored.trainer.before }; run.rewind(step);
         ctx.log(`resumed at step ${step}`);
       }
     }
     const info = () => ({ base: c.model, init: c.init, train_file: c.train_file, train_pairs: train.length, eval_pairs: evalSet.length, step });
     const save = () => {
-      // JSON numbers round-trip float32 values exactly, so the head and its moments resume bit for bit.
-      state.head = { score: Array.from(rm.score), m: Array.from(headOpt.m), v: Array.from(headOpt.v) };
-      saveCheckpoint(run.checkpointsDir, step, rm.trunk, trunkOpt, state, {
+      saveCheckpoint(run.checkpointsDir, step, saved, optimizer, state, {
         keep: c.save_total_limit, model: { copyFrom: c.model, files: { [REWARD_MODEL_FILE]: JSON.stringify(rm.fileContent(info())) } },
       });
     };
@@ -169,11 +172,10 @@ export const rewardModel: Trainer<typeof RewardModelConfigSchema> = {
       await yieldToEvents(); // lets Ctrl-C reach ctx.signal
       const t0 = performance.now();
       const batch = batchAt(step);
-      rm.trunk.flatGrads.fill(0); rm.scoreGrad.fill(0);
+      rm.trunk.flatGrads.fill(0); // the head's grads too
       const f = pairLoss(rm, batch, padId, c.center_rewards_coefficient, true);
       const lr = c.optimizer.learning_rate * lrMultiplier(c.schedule, step, maxSteps);
-      const gradNorm = clipGlobal(backend, rm, c.optimizer.max_grad_norm);
-      if (Number.isFinite(gradNorm)) { trunkOpt.step(lr); headOpt.step(lr); }
+      const { gradNorm } = optimizer.step(lr);
       step++;
       state.pairsSeen += batch.length;
       const tokens = batch.reduce((s, p) => s + p.chosen.length + p.rejected.length, 0);

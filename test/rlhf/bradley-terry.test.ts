@@ -6,7 +6,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { referenceBackend } from "../../src/engine/reference.js";
 import { ModelConfigSchema } from "../../src/model/config.js";
-import { Transformer, BackwardMismatchError } from "../../src/model/transformer.js";
+import { BackwardMismatchError } from "../../src/model/transformer.js";
 import { bradleyTerry, softplus } from "../../src/train/reward-model-loss.js";
 import { RewardModel, padRows } from "../../src/train/reward-model-net.js";
 import { pairLoss } from "../../src/train/reward-model.js";
@@ -34,10 +34,15 @@ test("reward model gradients (trunk and head) match finite differences of the Br
     vocab_size: 11, hidden_size: 8, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2,
     intermediate_size: 12, rms_norm_eps: 1e-5, max_position_embeddings: 32, attention_bias: true, tie_word_embeddings: true,
   });
-  const trunk = new Transformer(cfg, referenceBackend, 1, Float64Array);
+  const rm = new RewardModel(cfg, referenceBackend, Float64Array, 32, 1), trunk = rm.trunk;
+  // One buffer: the head is the last H parameters of the trunk's flat memory, and its gradient the last H gradients.
+  const H = cfg.hidden_size, n = trunk.flatParams.length;
+  assert.equal(rm.score.buffer, trunk.flatParams.buffer);
+  assert.equal(rm.score.byteOffset, (n - H) * 8);
+  assert.equal(rm.scoreGrad.buffer, trunk.flatGrads.buffer);
+  assert.equal(rm.trunkParams.length, trunk.params.length - 1);
   const rand = rng(101);
-  for (let i = 0; i < trunk.flatParams.length; i++) trunk.flatParams[i] = (rand() * 2 - 1) * 0.6;
-  const rm = new RewardModel(trunk, 32, 2);
+  for (let i = 0; i < n - H; i++) trunk.flatParams[i] = (rand() * 2 - 1) * 0.6;
   for (let i = 0; i < rm.score.length; i++) rm.score[i] = rand() * 2 - 1;
   // Rows of different lengths (right padding), a margin, and centring: every term of the loss is exercised.
   const pairs: TokenizedPair[] = [
@@ -46,7 +51,7 @@ test("reward model gradients (trunk and head) match finite differences of the Br
     { chosen: [3, 3, 3, 3, 3, 10], rejected: [2, 10], margin: 1, truncated: false },
   ];
   const loss = () => pairLoss(rm, pairs, 0, 0.1, false).loss;
-  trunk.flatGrads.fill(0); rm.scoreGrad.fill(0);
+  trunk.flatGrads.fill(0);
   pairLoss(rm, pairs, 0, 0.1, true);
   const trunkGrad = trunk.flatGrads.slice(), headGrad = rm.scoreGrad.slice();
   // every 7th trunk parameter (embedding, attention, MLP and norm weights of both layers), and the whole head

@@ -5,11 +5,14 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { getBackend } from "../../src/engine/index.js";
 import { loadTokenizer } from "../../src/tokenizer/load.js";
 import { loadPretrained } from "../../src/model/io/pretrained.js";
+import { checkpointDirs } from "../../src/train/checkpoint.js";
+import { readSafetensors, writeSafetensors } from "../../src/model/io/safetensors.js";
 import { makeRng } from "../../src/tasks/rng.js";
 import { loadRewardModel, encodeSequence, scoreSequences, rewardModelFrom, RewardModelFolderError } from "../../src/train/reward-model-net.js";
 import { parsePairs, PreferenceDataError, splitPairsByPrompt } from "../../src/train/reward-model-data.js";
@@ -74,6 +77,37 @@ test("reward-model training resumed from a checkpoint continues exactly as the u
   }
 });
 
+test("a checkpoint in the layout from before the head joined the trunk's buffer (head and its moments in state.json) resumes exactly", async () => {
+  const root = tempRoot("rm-old-ckpt");
+  const model = byteModelFolder(root, "micro", 16, 1, 5);
+  const file = join(root, "pairs.jsonl");
+  writeFileSync(file, containsXPairs(120, 2).map(p => JSON.stringify(p)).join("\n") + "\n");
+  const r = recipe(model, file, { eval_size: 16, max_steps: 6, save_steps: 2, eval_every: 3, optimizer: { learning_rate: 1e-3, weight_decay: 0.1, max_grad_norm: 0.5 } });
+  const straight = metricsOf(await runTrainer("reward-model", r, { root, runName: "straight" })).filter(x => x.loss !== undefined);
+  const cut = await runTrainer("reward-model", r, { root, runName: "cut", abortAfterLog: 3 });
+  // Rewrite every checkpoint as the old trainer wrote it: optimizer.safetensors holds the trunk's moments only,
+  // state.json the head's weights and moments as JSON arrays (with its checksums updated).
+  const H = 16, dirs = checkpointDirs(cut.checkpointsDir);
+  assert.ok(dirs.length >= 1);
+  for (const name of dirs) {
+    const ckpt = join(cut.checkpointsDir, name), state = readJson(join(ckpt, "state.json"));
+    const [m, v] = ["m", "v"].map(n => readSafetensors(join(ckpt, "optimizer.safetensors")).find(t => t.name === n)!.data as Float32Array);
+    assert.ok(!("head" in state.trainer), "a new checkpoint keeps no head in state.json");
+    state.trainer.head = { score: readJson(join(ckpt, "model", "reward_model.json")).score, m: Array.from(m.subarray(m.length - H)), v: Array.from(v.subarray(v.length - H)) };
+    writeSafetensors(join(ckpt, "optimizer.safetensors"), [
+      { name: "m", shape: [m.length - H], data: m.slice(0, m.length - H) }, { name: "v", shape: [v.length - H], data: v.slice(0, v.length - H) }]);
+    state.files["optimizer.safetensors"] = createHash("sha256").update(readFileSync(join(ckpt, "optimizer.safetensors"))).digest("hex");
+    writeFileSync(join(ckpt, "state.json"), JSON.stringify(state));
+  }
+  const latest = readJson(join(cut.checkpointsDir, "latest.json")).step;
+  const resumed = await runTrainer("reward-model", r, { root, resumeDir: cut.dir });
+  assert.ok(resumed.logs.some(l => l === `resumed at step ${latest}`), resumed.logs.join("\n"));
+  assert.ok(!resumed.logs.some(l => /skipping checkpoint/.test(l)), resumed.logs.join("\n"));
+  const rows = metricsOf(resumed).filter(x => x.loss !== undefined);
+  assert.equal(rows.length, 6);
+  for (let i = 0; i < 6; i++) assert.equal(rows[i].loss, straight[i].loss, `step ${i + 1} loss`);
+});
+
 test("preference data: named errors for bad rows, prompts held out whole", () => {
   assert.throws(() => parsePairs('{"prompt": "a", "chosen": "b"}\n', "x.jsonl"), (e: Error) => e instanceof PreferenceDataError && /x\.jsonl:1/.test(e.message));
   assert.throws(() => parsePairs("\n"), PreferenceDataError);
@@ -91,8 +125,10 @@ test("init: pretrained starts from the folder's weights, random from a fresh ini
   const be = getBackend("auto");
   const pre = rewardModelFrom(model, be, { init: "pretrained", maxLength: 8, seed: 9 }), rnd = rewardModelFrom(model, be, { init: "random", maxLength: 8, seed: 9 });
   const { model: lm } = loadPretrained(model, be);
-  assert.deepEqual(pre.trunk.flatParams, lm.flatParams);
-  assert.notDeepEqual(rnd.trunk.flatParams, lm.flatParams);
+  // The trunk's weights are the folder's; the head (score.weight) follows them in the same buffer.
+  assert.deepEqual(pre.trunk.flatParams.subarray(0, lm.flatParams.length), lm.flatParams);
+  assert.equal(pre.trunk.flatParams.length, lm.flatParams.length + pre.score.length);
+  assert.notDeepEqual(rnd.trunk.flatParams.subarray(0, lm.flatParams.length), lm.flatParams);
   const tok = loadTokenizer(model);
   const long = encodeSequence(tok, "a long prompt", "tail", 8);
   assert.ok(long.truncated && long.ids.length === 8 && long.ids.at(-1) === tok.eosId);

@@ -60,7 +60,7 @@ export function recordStreams(): Record<string, unknown> {
   out["init.model.sha256"] = [0, 1, 42].map(seed => sha(createModel(config, referenceBackend, seed).flatParams));
   const net = new Network({ hidden: 16, blocks: 2, inputSize: connect4.inputSize, actions: connect4.actions }, referenceBackend);
   net.init(new Rng(5));
-  out["selfplay.init.sha256"] = sha(net.params);
+  out["selfplay.init.sha256"] = sha(net.flatParams);
   // Held-out sets and training streams of the shipped arithmetic recipe (r1-zero-tiny's task and seeds) and countdown.
   const arithmetic = makeTask({ type: "arithmetic", min_terms: 4, max_terms: 7, digits: 1, ops: ["+", "-"], non_negative: true });
   const split = trainEvalSplit(arithmetic, { train_seed: 1, eval_seed: 2, eval_size: 256 });

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { referenceBackend } from "../../src/engine/reference.js";
 import { AlphaZeroConfig, runAlphaZero } from "../../src/selfplay/alphazero.js";
 import { mctsAgent, netAgent } from "../../src/selfplay/agents.js";
-import { CheckpointError, loadCheckpoint, saveCheckpoint } from "../../src/selfplay/checkpoint.js";
+import { NetworkCheckpointError, loadCheckpoint, saveCheckpoint } from "../../src/selfplay/checkpoint.js";
 import { networkEvaluator } from "../../src/selfplay/evaluator.js";
 import { ticTacToe } from "../../src/selfplay/games/tictactoe.js";
 import { connect4 } from "../../src/selfplay/games/connect4.js";
@@ -135,10 +135,10 @@ test("init_checkpoint starts self-play from given weights (the supervised-then-s
     };
     const run = await train(root, "from-init", cfg);
     const best = loadCheckpoint(join(run.checkpointsDir, "best.safetensors"), referenceBackend).net;
-    for (let i = 0; i < init.size; i++) assert.ok(Math.abs(best.params[i] - init.params[i]) < 1e-6);
+    for (let i = 0; i < init.size; i++) assert.ok(Math.abs(best.flatParams[i] - init.flatParams[i]) < 1e-6);
     const c4 = new Network({ hidden: 16, blocks: 1, inputSize: 84, actions: 7 }, referenceBackend);
     saveCheckpoint(join(root, "c4.safetensors"), connect4, c4);
-    await assert.rejects(train(root, "wrong", { ...cfg, init_checkpoint: join(root, "c4.safetensors") }), CheckpointError);
+    await assert.rejects(train(root, "wrong", { ...cfg, init_checkpoint: join(root, "c4.safetensors") }), NetworkCheckpointError);
     // a checkpoint of another width would otherwise be copied into the first weights of the flat buffer
     await assert.rejects(train(root, "wider", { ...cfg, network: { hidden: 32, blocks: 1 } }), /hidden 16 × 1 blocks but the recipe's is 32 × 1/);
   } finally {

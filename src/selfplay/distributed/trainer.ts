@@ -14,12 +14,12 @@ import { getBackend } from "../../engine/index.js";
 import { yieldToEvents, type Trainer, type TrainerContext } from "../../recipes/registry.js";
 import type { Run } from "../../runs/run.js";
 import { AlphaZeroConfig } from "../alphazero.js";
-import { CheckpointError, loadCheckpoint, saveCheckpoint } from "../checkpoint.js";
+import { NetworkCheckpointError, loadCheckpoint, saveCheckpoint } from "../checkpoint.js";
 import { getGame } from "../games/index.js";
 import { Network } from "../network.js";
 import { ReplayBuffer } from "../replay.js";
 import { Rng } from "../rng.js";
-import { trainOnBuffer } from "../training.js";
+import { networkOptimizer, trainOnBuffer } from "../training.js";
 import { DEFAULT_PREFIX, keysFor } from "./keys.js";
 import { GameQueue } from "./queue.js";
 import { abortable, connectRedis, StoppedError } from "./redis.js";
@@ -52,9 +52,11 @@ export async function runDistributedAlphaZero(config: DistributedAlphaZeroConfig
   /** The last checkpointed iteration's games (games.jsonl lines), when resuming. */
   let checkpointed: string[] = [];
   const latestPath = join(run.checkpointsDir, LATEST);
+  let restored: ReturnType<typeof loadCheckpoint>["optimizer"] = null;
   if (ctx.resume && existsSync(latestPath)) {
     const ck = loadCheckpoint(latestPath, backend);
     net = ck.net;
+    restored = ck.optimizer;
     iteration = ck.meta.iteration as number;
     elapsedBefore = ck.meta.elapsed_seconds as number;
     rng = Rng.fromState(ck.meta.rng as [number, number, number, number]);
@@ -63,9 +65,11 @@ export async function runDistributedAlphaZero(config: DistributedAlphaZeroConfig
     ctx.log(`resumed at iteration ${iteration}; the replay buffer refills from the queue`);
   } else if (config.init_checkpoint) {
     const ck = loadCheckpoint(config.init_checkpoint, backend);
-    if (ck.game.name !== game.name) throw new CheckpointError(config.init_checkpoint, `init_checkpoint is a ${ck.game.name} network but the recipe plays ${game.name}`);
-    net.params.set(ck.net.params);
+    if (ck.game.name !== game.name) throw new NetworkCheckpointError(config.init_checkpoint, `init_checkpoint is a ${ck.game.name} network but the recipe plays ${game.name}`);
+    net.copyFrom(ck.net);
   } else net.init(rng);
+  const optimizer = networkOptimizer(net, backend, tr.learning_rate, tr.weight_decay);
+  if (restored) optimizer.load(restored);
 
   const keys = keysFor(dist.prefix);
   const redis = await connectRedis(dist.redis, m => ctx.log(m), true);
@@ -134,9 +138,8 @@ export async function runDistributedAlphaZero(config: DistributedAlphaZeroConfig
       iteration++;
       const spSeconds = (performance.now() - tSp) / 1000;
       const tTr = performance.now();
-      const losses = trainOnBuffer(net, buffer, {
-        steps: tr.steps_per_iteration, batchSize: tr.batch_size, learningRate: tr.learning_rate,
-        weightDecay: tr.weight_decay, valueWeight: tr.value_weight, mirror: tr.mirror,
+      const losses = trainOnBuffer(net, optimizer, buffer, {
+        steps: tr.steps_per_iteration, batchSize: tr.batch_size, learningRate: tr.learning_rate, valueWeight: tr.value_weight, mirror: tr.mirror,
       }, rng);
       const trSeconds = (performance.now() - tTr) / 1000;
       const metrics = {
@@ -152,7 +155,7 @@ export async function runDistributedAlphaZero(config: DistributedAlphaZeroConfig
       // iteration without its line.
       run.logMetrics(iteration, metrics);
       saveCheckpoint(join(run.checkpointsDir, BEST), game, net, { iteration });
-      saveCheckpoint(latestPath, game, net, { iteration, elapsed_seconds: elapsed(), rng: rng.state(), games: log }, true);
+      saveCheckpoint(latestPath, game, net, { iteration, elapsed_seconds: elapsed(), rng: rng.state(), games: log }, optimizer);
       await queue.acknowledge(); // only now: these games are in a checkpointed network
       appendFileSync(logPath, log.map(l => l + "\n").join(""));
       await publishWeights(redis, keys, iteration, workerConfig, net);

@@ -30,7 +30,7 @@ export type WorkerConfig = z.infer<typeof WorkerConfig>;
 export interface Weights { version: number; config: WorkerConfig; params: Float32Array }
 
 export async function publishWeights(redis: Redis, keys: Keys, version: number, config: WorkerConfig, net: Network): Promise<void> {
-  const p = net.params instanceof Float32Array ? net.params : Float32Array.from(net.params);
+  const p = net.flatParams;
   await redis.hset(keys.weights, { version: String(version), config: JSON.stringify(config), params: Buffer.from(p.buffer, p.byteOffset, p.byteLength) });
 }
 

@@ -58,7 +58,7 @@ export async function runWorker(opts: WorkerOptions): Promise<{ games: number }>
           net = new Network({ ...w.config.network, inputSize: game.inputSize, actions: game.actions }, backend);
         }
         if (w.params.length !== net.size) throw new WeightsError(`${w.params.length} parameters for a network of ${net.size}`);
-        net.params.set(w.params);
+        net.flatParams.set(w.params);
         ({ version, config } = w);
       }
       if ((await cmd(redis.llen(keys.games))) >= config!.max_queued_games) { await sleep(100); continue; } // the trainer is behind
