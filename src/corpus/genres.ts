@@ -1,4 +1,4 @@
-import type { Rng } from "../tasks/rng.js";
+import type { TaskRng } from "../rng.js";
 import { chainDerivation, chainText, chainValue, type Chain } from "../tasks/arithmetic.js";
 import { countdownQuestion, equationSteps, randomAttempt } from "../tasks/countdown.js";
 import type { Example } from "../tasks/types.js";
@@ -10,7 +10,7 @@ import { filler, NAMES, novelTag, paragraph, sentence, tagPair } from "./words.j
  * RL format (<think>/<answer>) or the RL prompt frame.
  */
 export interface GenreContext {
-  rng: Rng;
+  rng: TaskRng;
   chain: Chain;
   maxFiller: number;
   /** Draws a countdown instance (numbers, target, a solution) for the countdown genre. */

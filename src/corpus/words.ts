@@ -1,4 +1,4 @@
-import type { Rng } from "../tasks/rng.js";
+import type { TaskRng } from "../rng.js";
 
 /**
  * Word lists and a filler-sentence generator: background language for the corpus, and random-length
@@ -18,19 +18,19 @@ export const TAGS = ["q", "code", "note", "work", "calc", "box", "step", "b", "i
 
 const cap = (s: string) => s[0].toUpperCase() + s.slice(1);
 
-export function sentence(rng: Rng): string {
+export function sentence(rng: TaskRng): string {
   return rng.next() < 0.25
     ? rng.pick(REMARKS)
     : `${cap(rng.pick(SUBJECTS))} ${rng.pick(VERBS)} ${rng.pick(OBJECTS)}${rng.next() < 0.5 ? " " + rng.pick(PLACES) : ""}.`;
 }
 
 /** 0..max filler sentences joined by spaces (possibly empty). */
-export function filler(rng: Rng, max: number): string {
+export function filler(rng: TaskRng, max: number): string {
   return Array.from({ length: rng.int(0, max) }, () => sentence(rng)).join(" ");
 }
 
 /** A short paragraph of plain text. */
-export const paragraph = (rng: Rng) => Array.from({ length: rng.int(2, 6) }, () => sentence(rng)).join(" ");
+export const paragraph = (rng: TaskRng) => Array.from({ length: rng.int(2, 6) }, () => sentence(rng)).join(" ");
 
 /** Made-up names must never spell or contain the RL format's tags. */
 const FORBIDDEN = /think|answer/;
@@ -41,7 +41,7 @@ const FORBIDDEN = /think|answer/;
  * narrower choices failed: with only the fixed TAGS a base closed "<think>" with the nearest name it knew
  * ("</hint>"); with consonant-vowel names (no "h", no "nk") it copied "</th" and then drifted ("</though>").
  */
-export function novelTag(rng: Rng): string {
+export function novelTag(rng: TaskRng): string {
   for (;;) {
     let t = "";
     for (let n = rng.int(1, 8); n > 0; n--) t += String.fromCharCode(97 + rng.int(0, 25));
@@ -49,7 +49,7 @@ export function novelTag(rng: Rng): string {
   }
 }
 /** Two different tag names, from TAGS or (with probability `novel`) freshly made up. */
-export function tagPair(rng: Rng, novel = 0): [string, string] {
+export function tagPair(rng: TaskRng, novel = 0): [string, string] {
   const draw = () => (rng.next() < novel ? novelTag(rng) : rng.pick(TAGS));
   const a = draw();
   let b = draw();

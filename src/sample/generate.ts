@@ -5,7 +5,7 @@ import { DecodeStream } from "../tokenizer/decode-stream.js";
 import { renderChat, type ChatRenderOptions } from "../tokenizer/chat-template.js";
 import { SamplingOptionsSchema, type SamplingOptions, type ResolvedSamplingOptions } from "./options.js";
 import { TokenPicker } from "./pick.js";
-import { Rng } from "./rng.js";
+import { Rng } from "../rng.js";
 
 export type FinishReason = "stop" | "eos" | "length";
 

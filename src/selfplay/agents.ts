@@ -5,7 +5,7 @@ import { networkEvaluator } from "./evaluator.js";
 import type { Game, GameState } from "./games/game.js";
 import { heuristicMove } from "./heuristic-player.js";
 import { Mcts, runSimulations, uniformEvaluator, type Evaluator } from "./mcts.js";
-import { randInt, Rng } from "./rng.js";
+import { randInt, Rng } from "../rng.js";
 
 /**
  * A player: picks one move for each of a batch of positions (batching lets MCTS agents share

@@ -14,7 +14,7 @@ import { getGame } from "./games/index.js";
 import { Network, NetworkConfigSchema } from "./network.js";
 import { evaluatePons, loadPonsSet, type PonsPosition } from "./pons.js";
 import { ReplayBuffer } from "./replay.js";
-import { Rng } from "./rng.js";
+import { Rng } from "../rng.js";
 import { playSelfPlayGames } from "./selfplay-games.js";
 import { networkOptimizer, trainOnBuffer } from "./training.js";
 

@@ -1,6 +1,6 @@
 import type { Agent } from "./agents.js";
 import { IllegalMoveError, type Game, type GameState } from "./games/game.js";
-import { randInt, Rng } from "./rng.js";
+import { randInt, Rng } from "../rng.js";
 
 /**
  * Matches between two agents. Openings are varied: each pair of games starts from the same

@@ -1,5 +1,5 @@
 import type { GameState } from "./games/game.js";
-import { randInt, type Rng } from "./rng.js";
+import { randInt, type Rng } from "../rng.js";
 
 /**
  * An imperfect rule-based player, the stand-in for AlphaGo's human games: it takes a win in one;

@@ -1,5 +1,5 @@
 import type { Game, GameState } from "./games/game.js";
-import { dirichlet, randInt, type Rng } from "./rng.js";
+import { dirichlet, randInt, type Rng } from "../rng.js";
 
 /**
  * Monte Carlo tree search with PUCT (AlphaZero): select by Q + c·P·√N / (1 + n), expand a leaf

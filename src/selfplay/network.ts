@@ -1,5 +1,5 @@
 import type { Backend, Buf } from "../engine/backend.js";
-import { normal, type Rng } from "./rng.js";
+import { normal, type Rng } from "../rng.js";
 import { z } from "zod";
 
 /**

@@ -1,6 +1,6 @@
 import type { Buf } from "../engine/backend.js";
 import type { Game } from "./games/game.js";
-import { randInt, type Rng } from "./rng.js";
+import { randInt, type Rng } from "../rng.js";
 
 /**
  * Replay buffer: a ring of the last `capacity` training positions (input planes, visit-count

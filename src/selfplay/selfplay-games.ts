@@ -1,7 +1,7 @@
 import type { Game, GameState } from "./games/game.js";
 import { Mcts, runSimulations, type Evaluator, type MctsOptions } from "./mcts.js";
 import type { ReplayBuffer } from "./replay.js";
-import type { Rng } from "./rng.js";
+import type { Rng } from "../rng.js";
 
 /**
  * Self-play: `games` games of the evaluator against itself, `concurrency` at a time so each MCTS

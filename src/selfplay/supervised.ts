@@ -14,7 +14,7 @@ import type { Game } from "./games/game.js";
 import { DEFAULT_HEURISTIC_PLAYER, heuristicMove } from "./heuristic-player.js";
 import { Network, NetworkConfigSchema } from "./network.js";
 import { ReplayBuffer } from "./replay.js";
-import { Rng } from "./rng.js";
+import { Rng } from "../rng.js";
 import { networkOptimizer, trainOnBuffer } from "./training.js";
 
 /**

@@ -2,7 +2,7 @@ import type { Backend } from "../engine/backend.js";
 import { AdamW } from "../train/optimizer.js";
 import type { Network } from "./network.js";
 import type { ReplayBuffer } from "./replay.js";
-import type { Rng } from "./rng.js";
+import type { Rng } from "../rng.js";
 
 export interface TrainOptions { steps: number; batchSize: number; learningRate: number; valueWeight: number; mirror: boolean }
 

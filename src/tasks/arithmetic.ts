@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { Rng } from "./rng.js";
+import type { TaskRng } from "../rng.js";
 import type { Example, TaskGenerator } from "./types.js";
 
 /**
@@ -24,7 +24,7 @@ export type ArithmeticConfig = z.output<typeof ArithmeticConfigSchema>;
 /** A chain as its operands and the operators between them. */
 export interface Chain { terms: number[]; ops: ("+" | "-")[] }
 
-export function sampleChain(rng: Rng, c: ArithmeticConfig): Chain {
+export function sampleChain(rng: TaskRng, c: ArithmeticConfig): Chain {
   const n = rng.int(c.min_terms, c.max_terms);
   const hi = 10 ** c.digits - 1;
   const terms = [rng.int(0, hi)];

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { Rng } from "./rng.js";
+import type { TaskRng } from "../rng.js";
 import { TaskError, type Example, type TaskGenerator } from "./types.js";
 
 /**
@@ -67,7 +67,7 @@ export function solveCountdown(numbers: readonly number[], target: number, ops: 
  * One random combination of all the numbers, as a search trace would try it: the steps ("3+5 = 8"),
  * the final value and the equation. Null when a drawn operation is not allowed (negative or inexact).
  */
-export function randomAttempt(rng: Rng, numbers: readonly number[], ops: readonly Op[]): { value: number; expr: string; steps: string[] } | null {
+export function randomAttempt(rng: TaskRng, numbers: readonly number[], ops: readonly Op[]): { value: number; expr: string; steps: string[] } | null {
   let items: Term[] = numbers.map(n => ({ value: n, expr: String(n) }));
   const steps: string[] = [];
   while (items.length > 1) {

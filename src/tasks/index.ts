@@ -14,7 +14,7 @@ export function makeTask(raw: unknown): TaskGenerator {
 
 export type { Example, TaskGenerator } from "./types.js";
 export { TaskError } from "./types.js";
-export { makeRng, mixSeed, type Rng } from "./rng.js";
+export { makeRng, mixSeed, shuffle, type TaskRng } from "../rng.js";
 export { exampleAt, distinctExamples, trainEvalSplit, splitDataset, type TaskSplit } from "./splits.js";
 export { loadJsonl, parseJsonl } from "./jsonl.js";
 export { solveCountdown, countdownQuestion } from "./countdown.js";

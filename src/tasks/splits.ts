@@ -1,4 +1,4 @@
-import { makeRng, mixSeed } from "./rng.js";
+import { makeRng, mixSeed, shuffle } from "../rng.js";
 import { TaskError, type Example, type TaskGenerator } from "./types.js";
 
 /**
@@ -53,12 +53,7 @@ export function trainEvalSplit(task: TaskGenerator, opts: { train_seed: number; 
 
 /** Deterministic shuffle-and-split of a loaded dataset: distinct eval rows, train rows never sharing an eval id. */
 export function splitDataset(examples: readonly Example[], evalSize: number, seed: number): { train: Example[]; eval: Example[] } {
-  const rng = makeRng(seed);
-  const xs = [...examples];
-  for (let i = xs.length - 1; i > 0; i--) {
-    const j = rng.int(0, i);
-    [xs[i], xs[j]] = [xs[j], xs[i]];
-  }
+  const xs = shuffle([...examples], makeRng(seed));
   const evalSet: Example[] = [];
   const ids = new Set<string>();
   for (const e of xs) {

@@ -1,4 +1,4 @@
-import type { Rng } from "./rng.js";
+import type { TaskRng } from "../rng.js";
 
 /**
  * One verifiable problem, in the shape the rewards library reads: rewards are
@@ -23,7 +23,7 @@ export type Example = {
 /** A procedural task: draws one problem from an RNG. Deterministic given the RNG's state. */
 export interface TaskGenerator {
   readonly name: string;
-  sample(rng: Rng): Example;
+  sample(rng: TaskRng): Example;
   /**
    * Ids of every problem an example shows in full besides itself (arithmetic: each intermediate chain of
    * its derivation), so a training problem never walks through a held-out one. Default: none.

@@ -8,7 +8,7 @@
  */
 import { z } from "zod";
 import type { Tokenizer } from "../tokenizer/types.js";
-import { makeRng, mixSeed } from "../tasks/rng.js";
+import { makeRng, mixSeed, shuffle } from "../rng.js";
 import { encodeSequence } from "./reward-model-net.js";
 import { parseJsonlRows, readJsonlRows, type JsonlRowFormat } from "./jsonl-rows.js";
 
@@ -41,8 +41,7 @@ export function loadPairs(path: string): PreferencePair[] {
  */
 export function splitPairsByPrompt(pairs: readonly PreferencePair[], evalSize: number, seed: number): { train: PreferencePair[]; eval: PreferencePair[] } {
   const prompts = [...new Set(pairs.map(p => p.prompt))];
-  const rng = makeRng(mixSeed(seed, 0x9a1e));
-  for (let i = prompts.length - 1; i > 0; i--) { const j = rng.int(0, i); [prompts[i], prompts[j]] = [prompts[j], prompts[i]]; }
+  shuffle(prompts, makeRng(mixSeed(seed, 0x9a1e)));
   const held = new Set<string>();
   let n = 0;
   for (const p of prompts) {

@@ -19,7 +19,7 @@ import { z } from "zod";
 import type { Backend } from "../engine/backend.js";
 import type { ModelConfig } from "../model/config.js";
 import { BackwardBeforeForwardError, Transformer } from "../model/transformer.js";
-import { normalRng } from "../model/init.js";
+import { normalRng } from "../rng.js";
 import type { FloatArray, FloatArrayCtor, ParamView } from "../model/params.js";
 import { readHfConfig, readHfWeights, saveHfFolder } from "../model/io/hf.js";
 import type { Tokenizer } from "../tokenizer/types.js";

@@ -17,7 +17,7 @@
 import { z } from "zod";
 import type { Tokenizer } from "../tokenizer/types.js";
 import { renderChat, type ChatMessage } from "../tokenizer/chat-template.js";
-import { makeRng, mixSeed } from "../tasks/rng.js";
+import { makeRng, mixSeed, shuffle } from "../rng.js";
 import { parseJsonlRows, readJsonlRows, type JsonlRowFormat } from "./jsonl-rows.js";
 
 const Message = z.object({ role: z.string(), content: z.string() }).passthrough();
@@ -153,15 +153,6 @@ export function packExamples(examples: readonly SFTExample[], capacity: number):
   return rows;
 }
 
-function shuffle<T>(xs: T[], seed: number): T[] {
-  const rng = makeRng(seed);
-  for (let i = xs.length - 1; i > 0; i--) {
-    const j = rng.int(0, i);
-    [xs[i], xs[j]] = [xs[j], xs[i]];
-  }
-  return xs;
-}
-
 /** How many examples one length-sorted group holds, in batches (Hugging Face's megabatch_mult). */
 const GROUP_BATCHES = 50;
 
@@ -171,7 +162,7 @@ const GROUP_BATCHES = 50;
  * again, so a batch holds examples of near-equal length while the epoch order stays random.
  */
 export function epochBatches(lengths: readonly number[], batchSize: number, seed: number, epoch: number, groupByLength: boolean): number[][] {
-  const order = shuffle(lengths.map((_, i) => i), mixSeed(seed, epoch));
+  const order = shuffle(lengths.map((_, i) => i), makeRng(mixSeed(seed, epoch)));
   const batches: number[][] = [];
   const group = groupByLength ? batchSize * GROUP_BATCHES : batchSize;
   for (let g = 0; g < order.length; g += group) {
@@ -179,7 +170,7 @@ export function epochBatches(lengths: readonly number[], batchSize: number, seed
     if (groupByLength) chunk.sort((a, b) => lengths[b] - lengths[a] || a - b);
     for (let i = 0; i < chunk.length; i += batchSize) batches.push(chunk.slice(i, i + batchSize));
   }
-  return groupByLength ? shuffle(batches, mixSeed(seed, epoch, 1)) : batches;
+  return groupByLength ? shuffle(batches, makeRng(mixSeed(seed, epoch, 1))) : batches;
 }
 
 export interface BatchingOptions { batchSize: number; packing: boolean; maxLength: number; groupByLength: boolean; seed: number; padId: number }
@@ -207,6 +198,6 @@ export function trainingBatches(examples: readonly SFTExample[], o: BatchingOpti
 /** Deterministic split: `evalSize` rows held out, the rest for training. */
 export function splitRows<T>(rows: readonly T[], evalSize: number, seed: number): { train: T[]; eval: T[] } {
   if (evalSize >= rows.length) throw new SFTDataError(`eval_size ${evalSize} leaves no training rows out of ${rows.length}: lower eval_size or give eval_file`);
-  const xs = shuffle([...rows], mixSeed(seed, 0xe5a1));
+  const xs = shuffle([...rows], makeRng(mixSeed(seed, 0xe5a1)));
   return { eval: xs.slice(0, evalSize), train: xs.slice(evalSize) };
 }

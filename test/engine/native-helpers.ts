@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { getBackend, nativeAvailable } from "../../src/engine/index.js";
 import type { NativeBackend } from "../../src/engine/native.js";
 import { referenceBackend } from "../../src/engine/reference.js";
-import { uniformRng } from "../../src/model/init.js";
+import { uniformRng } from "../../src/rng.js";
 
 /** node:test `skip` option: a reason when the addon is not built, so the files skip cleanly instead of failing. */
 export const skip = nativeAvailable() ? false : "native addon not built (run `node scripts/build-native.mjs`)";

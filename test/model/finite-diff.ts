@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 
 /** Deterministic pseudo-random numbers so failures reproduce. */
-export { uniformRng as rng } from "../../src/model/init.js";
+export { uniformRng as rng } from "../../src/rng.js";
 
 /** Float64Array of n uniform values in [−scale, scale). */
 export function randn64(n: number, rand: () => number, scale = 1): Float64Array {

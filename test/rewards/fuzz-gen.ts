@@ -1,5 +1,5 @@
 // Random and mutated completions for the reward fuzz test and bench (seeded, reproducible).
-import { uniformRng } from "../../src/model/init.js";
+import { uniformRng } from "../../src/rng.js";
 
 const SEEDS = [
   "<think>\nLet me add 2 and 2.\n</think>\n<answer>\n4\n</answer>",

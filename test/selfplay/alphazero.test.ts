@@ -12,7 +12,7 @@ import { ticTacToe } from "../../src/selfplay/games/tictactoe.js";
 import { connect4 } from "../../src/selfplay/games/connect4.js";
 import { lossesAgainstAllReplies } from "../../src/selfplay/never-loses.js";
 import { Network } from "../../src/selfplay/network.js";
-import { Rng } from "../../src/selfplay/rng.js";
+import { Rng } from "../../src/rng.js";
 import { createRun } from "../../src/runs/run.js";
 import type { TrainerContext } from "../../src/recipes/registry.js";
 

@@ -9,7 +9,7 @@ import { ticTacToe } from "../../src/selfplay/games/tictactoe.js";
 import { heuristicMove } from "../../src/selfplay/heuristic-player.js";
 import { playActions } from "../../src/selfplay/games/game.js";
 import { evaluatePons, loadPonsSet } from "../../src/selfplay/pons.js";
-import { Rng } from "../../src/selfplay/rng.js";
+import { Rng } from "../../src/rng.js";
 
 test("arena: alpha-beta crushes random at Connect Four, draws itself at tic-tac-toe; counts add up", () => {
   const r = playArena(connect4, alphaBetaAgent(connect4, 4), parseAgent("random", connect4, referenceBackend), { games: 10, openingPlies: 2, seed: 3 });

@@ -12,7 +12,7 @@ import { getBackend } from "../../src/engine/index.js";
 import { networkEvaluator } from "../../src/selfplay/evaluator.js";
 import { getGame } from "../../src/selfplay/games/index.js";
 import { Network } from "../../src/selfplay/network.js";
-import { Rng } from "../../src/selfplay/rng.js";
+import { Rng } from "../../src/rng.js";
 import { playSelfPlayGames } from "../../src/selfplay/selfplay-games.js";
 import { keysFor } from "../../src/selfplay/distributed/keys.js";
 import { GameQueue, pushGames } from "../../src/selfplay/distributed/queue.js";

@@ -6,7 +6,7 @@ import { PONS_DIR } from "../../src/selfplay/pons.js";
 import { connect4, parsePonsSequence } from "../../src/selfplay/games/connect4.js";
 import { ticTacToe } from "../../src/selfplay/games/tictactoe.js";
 import { playActions, type GameState } from "../../src/selfplay/games/game.js";
-import { Rng, randInt } from "../../src/selfplay/rng.js";
+import { Rng, randInt } from "../../src/rng.js";
 
 // Brute-force reference: a plain 6×7 grid filled by the same moves, lines found by scanning every cell and direction.
 function refGrid(moves: number[]): number[][] {

@@ -9,7 +9,7 @@ import { saveCheckpoint, loadCheckpoint } from "../../src/selfplay/checkpoint.js
 import { networkOptimizer } from "../../src/selfplay/training.js";
 import { writeSafetensors } from "../../src/model/io/safetensors.js";
 import { ticTacToe } from "../../src/selfplay/games/tictactoe.js";
-import { Rng, normal } from "../../src/selfplay/rng.js";
+import { Rng, normal } from "../../src/rng.js";
 
 function batch(rng: Rng, B: number, I: number, A: number) {
   const x = Float64Array.from({ length: B * I }, () => normal(rng));

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { connect4 } from "../../src/selfplay/games/connect4.js";
 import { playActions } from "../../src/selfplay/games/game.js";
 import { ReplayBuffer } from "../../src/selfplay/replay.js";
-import { Rng } from "../../src/selfplay/rng.js";
+import { Rng } from "../../src/rng.js";
 import { referenceBackend } from "../../src/engine/reference.js";
 import { networkEvaluator } from "../../src/selfplay/evaluator.js";
 import { ticTacToe } from "../../src/selfplay/games/tictactoe.js";

@@ -5,7 +5,7 @@ import { Mcts, runSimulations, uniformEvaluator, type Node } from "../../src/sel
 import { connect4 } from "../../src/selfplay/games/connect4.js";
 import { ticTacToe } from "../../src/selfplay/games/tictactoe.js";
 import { playActions, type GameState } from "../../src/selfplay/games/game.js";
-import { Rng } from "../../src/selfplay/rng.js";
+import { Rng } from "../../src/rng.js";
 
 // Independent oracle: plain minimax over the whole tic-tac-toe tree (+1 win, 0 draw, −1 loss for the mover).
 const memo = new Map<number, number>();

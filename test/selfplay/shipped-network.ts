@@ -9,7 +9,7 @@ import { loadCheckpoint } from "../../src/selfplay/checkpoint.js";
 import { networkEvaluator } from "../../src/selfplay/evaluator.js";
 import { connect4 } from "../../src/selfplay/games/connect4.js";
 import type { GameState } from "../../src/selfplay/games/game.js";
-import { Rng, randInt } from "../../src/selfplay/rng.js";
+import { Rng, randInt } from "../../src/rng.js";
 
 export const SHIPPED = fileURLToPath(new URL("../../src/selfplay/weights/connect4-alphazero-60min.safetensors", import.meta.url));
 

@@ -18,7 +18,7 @@ import { NetworkCheckpointError, loadCheckpoint, saveCheckpoint } from "../check
 import { getGame } from "../games/index.js";
 import { Network } from "../network.js";
 import { ReplayBuffer } from "../replay.js";
-import { Rng } from "../rng.js";
+import { Rng } from "../../rng.js";
 import { networkOptimizer, trainOnBuffer } from "../training.js";
 import { DEFAULT_PREFIX, keysFor } from "./keys.js";
 import { GameQueue } from "./queue.js";

@@ -9,7 +9,7 @@ import { networkEvaluator } from "../evaluator.js";
 import { getGame } from "../games/index.js";
 import type { Game } from "../games/game.js";
 import { Network } from "../network.js";
-import { Rng } from "../rng.js";
+import { Rng } from "../../rng.js";
 import { playSelfPlayGames } from "../selfplay-games.js";
 import { DEFAULT_PREFIX, keysFor } from "./keys.js";
 import { pushGames } from "./queue.js";
