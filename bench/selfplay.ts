@@ -20,7 +20,7 @@ import { uniformEvaluator, type Evaluator } from "../src/selfplay/mcts.js";
 import { Network } from "../src/selfplay/network.js";
 import { loadPonsSet } from "../src/selfplay/pons.js";
 import { ReplayBuffer } from "../src/selfplay/replay.js";
-import { Rng } from "../src/selfplay/rng.js";
+import { Rng } from "../src/rng.js";
 import { playSelfPlayGames } from "../src/selfplay/selfplay-games.js";
 
 const RECIPE = new URL("../recipes/alphazero-connect4.yaml", import.meta.url);
