@@ -2,7 +2,9 @@
 // Fails when a test leans on something a fresh machine does not have: every program a test file
 // spawns (spawn/spawnSync/execFile/execFileSync/exec/execSync, playwright's executablePath), every
 // module the Python it runs imports, and every Node package it imports must come from `npm ci`
-// (package.json) or from a package .ci/run installs (.ci/system-packages, the one list .ci/run reads).
+// (package.json) or from a package .ci/run installs (.ci/system-packages, the one list .ci/run reads);
+// files outside the repository (../shared beside the clone) are named only in test/external-data.ts,
+// which gives the tests that read them a skip reason where they are absent.
 //
 //   node scripts/check-test-deps.mjs              check test/**/*.ts against the list
 //   node scripts/check-test-deps.mjs --installed  also check that this machine has what the list says
@@ -50,6 +52,8 @@ export function parseManifest(text) {
 
 /** This check's own test: its fixture strings name unlisted programs on purpose. */
 export const SELF_TEST = "test/ci/test-deps.test.ts";
+/** The one test file that names the data kept beside the clone; the others take paths and skip reasons from it. */
+export const EXTERNAL_DATA = "test/external-data.ts";
 
 const lineOf = (text, index) => text.slice(0, index).split("\n").length;
 
@@ -118,7 +122,9 @@ export function scanSource(text) {
     if (spec.startsWith("node:") || builtinModules.includes(spec)) continue;
     packages.push({ name: spec.startsWith("@") ? spec.split("/").slice(0, 2).join("/") : spec.split("/")[0], line: lineOf(text, m.index) });
   }
-  return { programs, python, packages, unresolved };
+  // files outside the repository: ../shared beside the clone, or absolute paths of this machine's layout
+  const outside = [...text.matchAll(/["'`(](?:[^"'`\n]*\/)?(?:\.\.\/)+shared\/|["'`](?:\/work|\/home|\/root)\//g)].map(m => ({ line: lineOf(text, m.index) }));
+  return { programs, python, packages, unresolved, outside };
 }
 
 /** Problems with `files` ({path, text}) against the manifest entries and package.json; [] when none. */
@@ -137,6 +143,9 @@ export function checkSources(files, manifest, packageJson) {
     }
     for (const p of s.python) if (!PYTHON_STDLIB.has(p.module) && !modules.has(p.module)) {
       problems.push(`${path}:${p.line}: Python imports ${JSON.stringify(p.module)}, which a fresh machine lacks (standard library only): add its Debian package (python3-${p.module.toLowerCase()}) as python:${p.module} to ${MANIFEST}, or do without it`);
+    }
+    if (path !== EXTERNAL_DATA) for (const o of s.outside) {
+      problems.push(`${path}:${o.line}: reads a file outside the repository directly: take the path and its skip reason from ${EXTERNAL_DATA} (externalSkip), so a clone without it skips and says why`);
     }
     for (const p of s.packages) if (!npm.has(p.name)) {
       problems.push(`${path}:${p.line}: imports the Node package ${JSON.stringify(p.name)}, which package.json does not list: npm ci will not install it`);

@@ -76,6 +76,15 @@ test("a Node package that package.json does not list fails; listed and built-in 
   assert.match(problems[1], /:5: imports the Node package "@scope\/missing"/);
 });
 
+test("a test that reads ../shared or a machine's absolute path directly fails; test/external-data.ts may", () => {
+  const text = `const rows = readFileSync(new URL("../../../shared/data/external/x.jsonl", import.meta.url));\nconst p = "/work/shared/data/y.json";\nconst ok = join(EXTERNAL_DIR, "x.jsonl");`;
+  const problems = check(text);
+  assert.equal(problems.length, 2, problems.join("\n"));
+  assert.match(problems[0], /:1: reads a file outside the repository directly: take the path and its skip reason from test\/external-data\.ts/);
+  assert.match(problems[1], /:2: reads a file outside/);
+  assert.deepEqual(checkSources([{ path: "test/external-data.ts", text }], manifest, packageJson), []);
+});
+
 test("the list's format is checked, and --installed names what this machine lacks", () => {
   assert.throws(() => parseManifest("chromium /usr/bin/chromium browser tests"), /system-packages line 1: expected "debian-package \| programs/);
   const fake = parseManifest("nothing-here | /nonexistent/m37-program m37-no-such-program | a test\n");
