@@ -1,9 +1,11 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
+import { createServer, type AddressInfo } from "node:net";
 import { startRewardServer, type RewardServer } from "../../src/reward-server/server.js";
 import { scoreBatch } from "../../src/rewards/registry.js";
 import { openRlhfBatch } from "./cases.js";
+import { REQUESTS_VERSION, requestsPost, requestsPostBytes } from "./requests-wire.js";
 
 let server: RewardServer;
 before(async () => { server = await startRewardServer({ rewards: [{ name: "r1_math", weight: 1 }, { name: "format", weight: 0.5 }], port: 0, maxBodyBytes: 1 << 20 }); });
@@ -12,7 +14,18 @@ after(() => server.close());
 const post = (path: string, body: unknown) =>
   fetch(server.url + path, { method: "POST", headers: { "Content-Type": "application/json" }, body: typeof body === "string" ? body : JSON.stringify(body) });
 
-/** Runs a Python script without blocking this event loop (the server under test shares it). */
+/** The batch of the OpenRLHF tests, plus a sample outside ASCII (json.dumps escapes it, surrogate pairs and all). */
+function openRlhfRequest() {
+  const b = openRlhfBatch(12);
+  const prompt = b.prompts[0].replace(/What is [^?]*\?/, "What is 2 × 2? 🙂"), text = "<think>2 × 2 = 4 ✓ — done</think><answer>4</answer>";
+  b.query.push(prompt + text + "<|im_end|>"); b.prompts.push(prompt); b.labels.push("4"); b.responses.push(text); b.examples.push({ answer: "4" });
+  return b;
+}
+
+const REQUESTS_SKIP = spawnSync("/usr/bin/python3", ["-c", "import requests"]).status === 0 ? false
+  : "/usr/bin/python3 cannot import requests (apt-get install python3-requests; .ci/run installs it), so the emulated bytes are not compared with the real client here";
+
+/** Runs a Python script without blocking this event loop (a server under test may share it). */
 function python(script: string, args: string[], input: string): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise(resolve => {
     const child = spawn("/usr/bin/python3", ["-c", script, ...args]);
@@ -35,22 +48,51 @@ async function expected(responses: string[], examples: Array<Record<string, unkn
   };
 }
 
-test("an OpenRLHF request sent the way its client sends it (Python requests.post(json=...)) gets the verifiers' values", async () => {
-  const b = openRlhfBatch(12);
+test("an OpenRLHF request sent the way its client sends it (Python requests.post(json=...)'s bytes) gets the verifiers' values", async () => {
+  const b = openRlhfRequest();
   // OpenRLHF's request_api_wrapper: requests.post(url, json={"query", "prompts", "labels"}, headers=JSON, timeout=180)
-  const py = `import json, sys, requests
+  const r = await requestsPost(server.url + "/get_reward", { query: b.query, prompts: b.prompts, labels: b.labels });
+  assert.equal(r.status, 200, r.body);
+  assert.match(r.headers["content-type"], /^application\/json/);
+  const want = await expected(b.responses, b.examples);
+  assert.deepEqual(JSON.parse(r.body), want);
+  // the batch is not trivial: right, wrong, unformatted and unjudgeable samples are all in it, and text outside ASCII
+  assert.ok(want.scores.includes(1) && want.scores.includes(0) && want.extra_logs.format.includes(0));
+  assert.ok((await scoreBatch("r1_math", b.responses, b.examples)).includes(null));
+  assert.equal(want.scores.at(-1), 1);
+  assert.match(requestsPostBytes(server.url, { query: b.query }).toString("latin1"), /\\u00d7.*\\ud83d\\ude42/);
+});
+
+test("the emulated bytes are the bytes Python requests.post(json=...) sends", { skip: REQUESTS_SKIP }, async () => {
+  const b = openRlhfRequest();
+  const data = { query: b.query, prompts: b.prompts, labels: b.labels, n: 1.5, tiny: 1e-7, none: null, flag: true, nested: { "ключ": [] } };
+  // a bare TCP listener records what the real client writes, up to the end of its body
+  let received = Buffer.alloc(0);
+  let gotAll!: () => void;
+  const complete = new Promise<void>(resolve => (gotAll = resolve));
+  const sink = createServer(socket => socket.on("data", d => {
+    received = Buffer.concat([received, d]);
+    const head = received.indexOf("\r\n\r\n");
+    const length = Number(/content-length: (\d+)/i.exec(received.subarray(0, Math.max(head, 0)).toString("latin1"))?.[1] ?? -1);
+    if (head >= 0 && received.length >= head + 4 + length) {
+      socket.end("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}");
+      gotAll();
+    }
+  }));
+  await new Promise<void>(resolve => sink.listen(0, "127.0.0.1", resolve));
+  try {
+    const url = `http://127.0.0.1:${(sink.address() as AddressInfo).port}/get_reward`;
+    const r = await python(`import json, sys, requests
 data = json.load(sys.stdin)
 r = requests.post(url=sys.argv[1], json=data, headers={"Content-Type": "application/json"}, timeout=180)
 r.raise_for_status()
-print(json.dumps(r.json()))`;
-  const r = await python(py, [server.url + "/get_reward"], JSON.stringify({ query: b.query, prompts: b.prompts, labels: b.labels }));
-  assert.equal(r.status, 0, r.stderr);
-  const got = JSON.parse(r.stdout);
-  const want = await expected(b.responses, b.examples);
-  assert.deepEqual(got, want);
-  // the batch is not trivial: right, wrong, unformatted and unjudgeable samples are all in it
-  assert.ok(want.scores.includes(1) && want.scores.includes(0) && want.extra_logs.format.includes(0));
-  assert.ok((await scoreBatch("r1_math", b.responses, b.examples)).includes(null));
+print(requests.__version__)`, [url], JSON.stringify(data));
+    assert.equal(r.status, 0, r.stderr);
+    await complete;
+    const mine = requestsPostBytes(url, data).toString("latin1").replace(`python-requests/${REQUESTS_VERSION}`, `python-requests/${r.stdout.trim()}`);
+    // urllib3 adds ", br" to Accept-Encoding when brotli is importable; the server ignores the header
+    assert.equal(received.toString("latin1").replace(/^(Accept-Encoding: gzip, deflate).*$/m, "$1"), mine);
+  } finally { sink.close(); }
 });
 
 test("POST / answers like /get_reward; a query without prompts is judged whole", async () => {
@@ -107,11 +149,10 @@ test("malformed input gets a clean 400 that says what is wrong, and the server k
     const err = (await res.json()).error;
     assert.match(err.message, message, `${path} ${JSON.stringify(body)}: ${err.message}`);
   }
-  // sent with Python requests: fetch (undici) reports the early 413 as a failed upload instead
-  const big = await python(`import sys, requests
-r = requests.post(sys.argv[1], json={"query": ["x" * (2 << 20)]})
-print(r.status_code, r.json()["error"]["message"])`, [server.url + "/get_reward"], "");
-  assert.match(big.stdout, /^413 .*--max-body-mb/);
+  // sent as Python requests sends it: fetch (undici) reports the early 413 as a failed upload instead
+  const big = await requestsPost(server.url + "/get_reward", { query: ["x".repeat(2 << 20)] });
+  assert.equal(big.status, 413);
+  assert.match(JSON.parse(big.body).error.message, /--max-body-mb/);
   assert.equal((await post("/nowhere", {})).status, 404);
   const ok = await post("/get_reward", { query: ["<answer>1</answer>"], labels: ["1"] });
   assert.equal(ok.status, 200);

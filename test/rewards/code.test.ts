@@ -27,7 +27,10 @@ test("python: printing fake pass markers or exiting early scores nothing", async
   assert.equal(await codeReward(py("import os\nprint(open('/proc/self/environ').read())"), { tests: T }), 0);
 });
 
-test("python adversarial suite: contained, reward 0, host unharmed", { timeout: 120_000 }, async () => {
+// the reading, network and /tmp attacks are contained only with full isolation, which needs root (unshare, setpriv)
+const notRoot = process.getuid?.() === 0 ? false : "the sandbox's full isolation (unshare, setpriv to another uid) needs root; CI runs as root";
+
+test("python adversarial suite: contained, reward 0, host unharmed", { timeout: 120_000, skip: notRoot }, async () => {
   const secretDir = mkdtempSync(join(tmpdir(), "move37-secret-"));
   const secret = join(secretDir, "secret.txt");
   writeFileSync(secret, "TOP-SECRET", { mode: 0o600 });

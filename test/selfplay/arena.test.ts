@@ -8,7 +8,8 @@ import { connect4 } from "../../src/selfplay/games/connect4.js";
 import { ticTacToe } from "../../src/selfplay/games/tictactoe.js";
 import { heuristicMove } from "../../src/selfplay/heuristic-player.js";
 import { playActions } from "../../src/selfplay/games/game.js";
-import { evaluatePons, loadPonsSet } from "../../src/selfplay/pons.js";
+import { evaluatePons, loadPonsSet, PONS_DIR } from "../../src/selfplay/pons.js";
+import { externalSkip } from "../external-data.js";
 import { Rng } from "../../src/rng.js";
 
 test("arena: alpha-beta crushes random at Connect Four, draws itself at tic-tac-toe; counts add up", () => {
@@ -42,7 +43,7 @@ test("heuristic player takes wins, blocks, and loses to alpha-beta", () => {
   assert.ok(r.score >= 0.7, JSON.stringify(r));
 });
 
-test("Pons scoring: alpha-beta keeps the outcome on most easy_end positions and more often at depth 4 than 1", () => {
+test("Pons scoring: alpha-beta keeps the outcome on most easy_end positions and more often at depth 4 than 1", { skip: externalSkip(PONS_DIR) }, () => {
   const pos = loadPonsSet("easy_end", undefined, 100);
   const d1 = evaluatePons(alphaBetaAgent(connect4, 1), "easy_end", pos);
   const d4 = evaluatePons(alphaBetaAgent(connect4, 4), "easy_end", pos);

@@ -7,6 +7,7 @@ import { connect4, parsePonsSequence } from "../../src/selfplay/games/connect4.j
 import { ticTacToe } from "../../src/selfplay/games/tictactoe.js";
 import { playActions, type GameState } from "../../src/selfplay/games/game.js";
 import { Rng, randInt } from "../../src/rng.js";
+import { externalSkip } from "../external-data.js";
 
 // Brute-force reference: a plain 6×7 grid filled by the same moves, lines found by scanning every cell and direction.
 function refGrid(moves: number[]): number[][] {
@@ -73,7 +74,7 @@ test("connect4: legal moves, wins, encoding and keys agree with a brute-force gr
   assert.ok(wins > 300 && positions > 5000, `random games should mostly end in wins (${wins} wins, ${draws} draws)`);
 });
 
-test("connect4: every Pons benchmark position replays legally and is not over", () => {
+test("connect4: every Pons benchmark position replays legally and is not over", { skip: externalSkip(PONS_DIR) }, () => {
   for (const set of ["easy_end", "medium_middle", "hard_begin"]) {
     const rows = JSON.parse(readFileSync(join(PONS_DIR, `test_${set}.json`), "utf8")) as Array<{ sequence: string; analysis: Array<number | null> }>;
     for (const row of rows) {
