@@ -1,7 +1,7 @@
 /**
  * Initialisation (GPT-2 / Llama practice): Linear and embedding weights ~ N(0, 0.02²), the two projections
  * that write into the residual stream (o_proj, down_proj) scaled by 1/√(2·layers) so the stream's variance
- * does not grow with depth; norm weights 1, biases 0. Seeded (normalRng of src/rng.ts), so the same seed gives the same model.
+ * does not grow with depth; norm weights 1, biases 0. Seeded, so the same seed gives the same model.
  */
 import { normalRng } from "../rng.js";
 import type { FloatArray, ParamStore } from "./params.js";
