@@ -6,6 +6,8 @@
 import { normalRng } from "../rng.js";
 import type { FloatArray, ParamStore } from "./params.js";
 
+export { normalRng, uniformRng } from "../rng.js"; // the initialisation generator, with every other stream in src/rng.ts
+
 export function initParams(store: ParamStore<FloatArray>, numLayers: number, seed = 0, std = 0.02): void {
   const randn = normalRng(seed);
   const residualStd = std / Math.sqrt(2 * numLayers);
