@@ -59,11 +59,11 @@ const SPECS: RewardSpec[] = [
   syncSpec("cosine", "cosine-scaled math accuracy by length (open-r1 defaults, max_len 1000)", makeCosineScaledReward(), 4000),
   syncSpec("overlong", "DAPO soft overlong punishment (max 1024, buffer 256; example.completion_length or characters)", makeOverlongReward()),
   syncSpec("repetition", "3-gram repetition penalty, max -1", makeRepetitionPenalty()),
-  { name: "code", description: "fraction of example.tests passed by the program, sandboxed (example.language python|javascript)", timeLimitMs: 60_000, call: codeReward },
   // Model rewards (src/rewards/reward-model.ts): they judge only the examples the GRPO trainer widens with tokens and
   // texts, from the models useModelRewards loaded; anywhere else (move37 verify) they give null.
   batchSpec(REWARD_MODEL_REWARD, "learned reward model's score of prompt + completion (RLHF); needs reward_model: <folder> in the GRPO recipe", rewardModelBatch, 120_000),
   batchSpec(KL_PENALTY_REWARD, "PPO-style KL-in-reward: −Σ_t (log π − log π_ref) of the completion against the starting policy (weight = β); GRPO only", klPenaltyBatch, 120_000),
+  { name: "code", description: "fraction of example.tests passed by the program, sandboxed (example.language python|javascript)", timeLimitMs: 60_000, call: codeReward },
 ];
 
 export class UnknownRewardError extends Error {
