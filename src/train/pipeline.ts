@@ -54,9 +54,6 @@ export const HeldOutSchema = z.object({
 }).strict();
 export type HeldOut = z.output<typeof HeldOutSchema>;
 
-/** The trainers a stage can run. */
-const STAGE_TRAINERS: Record<"sft" | "grpo" | "distill", Trainer> = { sft, grpo, distill };
-
 const StageSchema = z.object({
   /** Lower-case words joined by "-": the directory stages/<i>-<name>, and "@<name>" refers to its model. */
   name: z.string().regex(/^[a-z0-9]+(-[a-z0-9]+)*$/, "lower-case letters, digits and single dashes"),
@@ -164,6 +161,9 @@ function stageMinutes(dir: string): number | null {
   const info = readRunInfo(dir);
   return info?.ended && info.resumed.length === 0 ? (Date.parse(info.ended) - Date.parse(info.started)) / 60000 : null;
 }
+
+/** The trainers a stage can run (imported: pipeline names the trainers it runs). */
+const STAGE_TRAINERS: Record<Stage["trainer"], Trainer> = { sft, grpo, distill };
 
 async function runStage(c: PipelineConfig, i: number, s: Stage, dir: string, models: Map<string, string>, ctx: TrainerContext): Promise<boolean> {
   const trainer = STAGE_TRAINERS[s.trainer];
