@@ -27,6 +27,8 @@ const isDataFile = (f: string) => DATA_EXTENSIONS.some(e => f.toLowerCase().ends
 
 /** Split names the hub recognises in file names (datasets' data_files.py keywords). */
 const SPLIT_WORDS = ["train", "training", "validation", "valid", "val", "dev", "test", "testing", "eval", "evaluation"];
+/** A split name: a keyword, or a keyword with a suffix ("train_sft", "test_prefs", as UltraChat/UltraFeedback name them). */
+const isSplitName = (s: string) => SPLIT_WORDS.some(w => s === w || s.startsWith(`${w}_`));
 
 /** Raw rows of one file; `rowLabel(i)` names row i (0-based) for messages: "row 3", "line 7". */
 export interface RawTable {
@@ -63,7 +65,7 @@ function hasDataFiles(dir: string): boolean {
   return listFiles(dir).some(n => {
     const p = join(dir, n);
     const st = statSync(p);
-    return st.isFile() ? isDataFile(n) : st.isDirectory() && SPLIT_WORDS.includes(n) && listFiles(p).some(isDataFile);
+    return st.isFile() ? isDataFile(n) : st.isDirectory() && isSplitName(n) && listFiles(p).some(isDataFile);
   });
 }
 
@@ -111,7 +113,7 @@ export function resolveDataFiles(path: string, split: string, config: string | u
   }
   const files = splitFilesIn(root, split);
   if (files.length) return files;
-  const splits = splitsIn(root).filter(s => SPLIT_WORDS.includes(s));
+  const splits = splitsIn(root).filter(isSplitName);
   if (split === "train" && splits.length === 0) return listFiles(root).filter(isDataFile).map(f => join(root, f));
   throw new DatasetError(`dataset ${full}: no files for split "${split}" in ${relative(full, root) || "."}; splits here: ${splitsIn(root).join(", ") || "none"}; set split: (or eval_split:) to one of them`);
 }
@@ -120,7 +122,7 @@ export function resolveDataFiles(path: string, split: string, config: string | u
 function configsIn(dir: string): string[] {
   return listFiles(dir).filter(n => {
     const p = join(dir, n);
-    return statSync(p).isDirectory() && !SPLIT_WORDS.includes(n) && hasDataFiles(p);
+    return statSync(p).isDirectory() && !isSplitName(n) && hasDataFiles(p);
   });
 }
 

@@ -33,7 +33,8 @@ type Chat = { role: string; content: string }[];
 export interface RowPlace { file: string; row: string }
 
 const where = (p: RowPlace, column?: string) => `${p.file}: ${p.row}${column ? `, column "${column}"` : ""}`;
-const kind = (v: unknown) => (v === null ? "null" : Array.isArray(v) ? "list" : typeof v);
+/** "a string", "an object", "a list", "null": what a value is, for messages. */
+const kind = (v: unknown) => (v === null ? "null" : Array.isArray(v) ? "a list" : typeof v === "object" ? "an object" : typeof v === "undefined" ? "nothing" : `a ${typeof v}`);
 
 /** A value at a dotted path ("reward_model.ground_truth"); a key with a dot in it is found whole first. */
 function at(row: Record<string, unknown>, path: string): unknown {
@@ -67,7 +68,7 @@ function turnContent(v: unknown): string | undefined {
 
 /** A chat list [{role, content}, …], checked turn by turn. */
 function readChat(v: unknown, p: RowPlace, column: string): Chat {
-  if (!Array.isArray(v)) throw new DatasetError(`${where(p, column)}: a ${kind(v)} where a chat list [{role, content}, …] was expected`);
+  if (!Array.isArray(v)) throw new DatasetError(`${where(p, column)}: ${kind(v)} where a chat list [{role, content}, …] was expected`);
   if (v.length === 0) throw new DatasetError(`${where(p, column)}: an empty chat list; a prompt needs at least one user turn`);
   return v.map((t, i) => {
     const role = typeof t === "object" && t !== null ? (t as { role?: unknown }).role : undefined;
@@ -117,13 +118,13 @@ export function renderTemplate(template: string, question: string, row: Record<s
     const v = at(row, name!);
     if (typeof v === "string" || typeof v === "number" || typeof v === "bigint") return String(v);
     if (Array.isArray(v) && v.every(x => typeof x === "number" || typeof x === "string" || typeof x === "bigint")) return v.map(String).join(", ");
-    throw new DatasetError(`${where(p, name)}: the template's {${name}} needs a string or number column "${name}", and this row has ${v === undefined ? "none" : `a ${kind(v)}`}; use {question}, a column of the file, or {{ }} for literal braces`);
+    throw new DatasetError(`${where(p, name)}: the template's {${name}} needs a string or number column "${name}", and this row has ${v === undefined ? "none" : `${kind(v)}`}; use {question}, a column of the file, or {{ }} for literal braces`);
   });
 }
 
 function asNumberList(v: unknown, p: RowPlace, col: string): number[] {
   if (!Array.isArray(v) || !v.every(x => typeof x === "number" && Number.isFinite(x)))
-    throw new DatasetError(`${where(p, col)}: a ${kind(v)} where a list of numbers was expected`);
+    throw new DatasetError(`${where(p, col)}: ${kind(v)} where a list of numbers was expected`);
   return v as number[];
 }
 
@@ -137,7 +138,7 @@ function asTests(v: unknown, p: RowPlace, col: string): Example["tests"] {
   }
   if (Array.isArray(t) && t.length > 0 && t.every(x => typeof x === "string" || (typeof x === "object" && x !== null && typeof x.input === "string" && typeof x.output === "string")))
     return t as Example["tests"];
-  throw new DatasetError(`${where(p, col)}: tests must be a non-empty list of Python assertion strings, a list of {input, output} strings, or {inputs: [...], outputs: [...]}; got a ${kind(v)}`);
+  throw new DatasetError(`${where(p, col)}: tests must be a non-empty list of Python assertion strings, a list of {input, output} strings, or {inputs: [...], outputs: [...]}; got ${kind(v)}`);
 }
 
 /** The Example of one raw row; throws DatasetError naming the file, row and column. */
@@ -165,7 +166,7 @@ export function rowToExample(raw: Record<string, unknown>, p: RowPlace, o: RowOp
     if (lastUser + 1 < turns.length) trailing = turns.slice(lastUser + 1);
     question = turns[lastUser].content;
   } else {
-    throw new DatasetError(`${where(p, pr.col)}: a ${kind(pr.value)} where a prompt string or a chat list [{role, content}, …] was expected`);
+    throw new DatasetError(`${where(p, pr.col)}: ${kind(pr.value)} where a prompt string or a chat list [{role, content}, …] was expected`);
   }
 
   // completion (SFT)
@@ -176,7 +177,7 @@ export function rowToExample(raw: Record<string, unknown>, p: RowPlace, o: RowOp
     else if (Array.isArray(cp.value)) {
       completion = readChat(cp.value, p, cp.col);
       if (!completion.some(t => t.role === "assistant")) throw new DatasetError(`${where(p, cp.col)}: the completion chat list has no assistant turn`);
-    } else throw new DatasetError(`${where(p, cp.col)}: a ${kind(cp.value)} where a completion string or chat list was expected`);
+    } else throw new DatasetError(`${where(p, cp.col)}: ${kind(cp.value)} where a completion string or chat list was expected`);
   } else if (trailing) completion = trailing;
 
   // answer
@@ -184,7 +185,11 @@ export function rowToExample(raw: Record<string, unknown>, p: RowPlace, o: RowOp
   const { cols: answerCols, solution } = answerSources(map);
   const an = pick(row, answerCols);
   if (an) {
-    const v = an.value;
+    let v = an.value;
+    // code rows (prime/verl): ground_truth is a JSON string {"inputs": [...], "outputs": [...]}
+    if (typeof v === "string" && /^\s*\{[\s\S]*"inputs"[\s\S]*\}\s*$/.test(v)) {
+      try { const j = JSON.parse(v); if (typeof j === "object" && j !== null && "outputs" in j) v = j; } catch { /* a plain answer */ }
+    }
     if (typeof v === "string" || typeof v === "number" || typeof v === "boolean") {
       const text = String(v);
       const gold = extractAnswer(text, o.answer, solution.has(an.col));
@@ -196,13 +201,13 @@ export function rowToExample(raw: Record<string, unknown>, p: RowPlace, o: RowOp
     } else if (typeof v === "object" && v !== null && !Array.isArray(v) && "target" in v && ("numbers" in v || "nums" in v)) {
       // verl's countdown rows: ground_truth {target, numbers}
       const g = v as { target: unknown; numbers?: unknown; nums?: unknown };
-      if (typeof g.target !== "number") throw new DatasetError(`${where(p, `${an.col}.target`)}: a ${kind(g.target)} where a number was expected`);
+      if (typeof g.target !== "number") throw new DatasetError(`${where(p, `${an.col}.target`)}: ${kind(g.target)} where a number was expected`);
       ex.target = g.target;
       ex.numbers = asNumberList(g.numbers ?? g.nums, p, `${an.col}.numbers`);
     } else if (typeof v === "object" && v !== null && !Array.isArray(v) && "inputs" in v && "outputs" in v) {
       ex.tests = asTests(v, p, an.col);
     } else {
-      throw new DatasetError(`${where(p, an.col)}: a ${kind(v)}${typeof v === "object" && v && !Array.isArray(v) ? ` with keys ${Object.keys(v).join(", ")}` : ""} where the answer was expected: a string or number, {target, numbers} (countdown) or {inputs, outputs} (code tests); map another column with columns: {answer: <column>}`);
+      throw new DatasetError(`${where(p, an.col)}: ${kind(v)}${typeof v === "object" && v && !Array.isArray(v) ? ` with keys ${Object.keys(v).join(", ")}` : ""} where the answer was expected: a string or number, {target, numbers} (countdown) or {inputs, outputs} (code tests); map another column with columns: {answer: <column>}`);
     }
   }
 
@@ -211,7 +216,7 @@ export function rowToExample(raw: Record<string, unknown>, p: RowPlace, o: RowOp
     const f = pick(row, sources(map, field, defaults));
     if (!f) return undefined;
     if (typeof f.value === "string" || typeof f.value === "number") return String(f.value);
-    throw new DatasetError(`${where(p, f.col)}: a ${kind(f.value)} where a string was expected`);
+    throw new DatasetError(`${where(p, f.col)}: ${kind(f.value)} where a string was expected`);
   };
   const id = str("id", ["id"]);
   const ds = str("data_source", ["data_source"]);
@@ -222,7 +227,7 @@ export function rowToExample(raw: Record<string, unknown>, p: RowPlace, o: RowOp
   if (language !== undefined) ex.language = language;
   const info = pick(row, sources(map, "extra_info", ["extra_info"]));
   if (info) {
-    if (typeof info.value !== "object" || Array.isArray(info.value)) throw new DatasetError(`${where(p, info.col)}: a ${kind(info.value)} where an object {…} was expected`);
+    if (typeof info.value !== "object" || Array.isArray(info.value)) throw new DatasetError(`${where(p, info.col)}: ${kind(info.value)} where an object {…} was expected`);
     ex.extra_info = info.value as Record<string, unknown>;
   }
   const tests = pick(row, sources(map, "tests", ["tests"]));
@@ -231,7 +236,7 @@ export function rowToExample(raw: Record<string, unknown>, p: RowPlace, o: RowOp
   if (nums) ex.numbers = asNumberList(nums.value, p, nums.col);
   const target = pick(row, sources(map, "target", ["target"]));
   if (target) {
-    if (typeof target.value !== "number") throw new DatasetError(`${where(p, target.col)}: a ${kind(target.value)} where a number was expected`);
+    if (typeof target.value !== "number") throw new DatasetError(`${where(p, target.col)}: ${kind(target.value)} where a number was expected`);
     ex.target = target.value;
   }
 

@@ -1,0 +1,77 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { parquetMetadata } from "hyparquet";
+import { loadDataset } from "../../src/data/dataset.js";
+import { readParquetTable } from "../../src/data/files.js";
+import { GSM8K_ROWS, tempDir, writeParquet, writeVerlParquet, zstdStored, type Codec } from "./write.js";
+
+const verlRows = (n: number) => Array.from({ length: n }, (_, i) => ({
+  data_source: "openai/gsm8k",
+  prompt: [{ role: "system", content: "Reason step by step." }, { role: "user", content: `Question ${i}: what is ${i} + ${i}?` }],
+  ability: "math",
+  reward_model: { style: "rule", ground_truth: String(2 * i) },
+  extra_info: { split: "train", index: BigInt(i) },
+}));
+
+const codecsOf = (file: string) => {
+  const b = readFileSync(file);
+  const md = parquetMetadata(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+  return [...new Set(md.row_groups.flatMap(g => g.columns.map(c => c.meta_data!.codec)))];
+};
+
+for (const codec of ["UNCOMPRESSED", "SNAPPY", "GZIP", "ZSTD"] as Codec[]) {
+  test(`Parquet ${codec}: verl's nested columns read back as arrays and objects`, () => {
+    const dir = tempDir();
+    const file = writeVerlParquet(join(dir, "train.parquet"), verlRows(30), codec);
+    assert.deepEqual(codecsOf(file), [codec]); // the file really is coded so
+    const t = readParquetTable(file);
+    assert.deepEqual(t.columns, ["data_source", "prompt", "ability", "reward_model", "extra_info"]);
+    assert.deepEqual(t.rows[7].prompt, verlRows(30)[7].prompt);
+    assert.deepEqual(t.rows[7].reward_model, { style: "rule", ground_truth: "14" });
+    assert.deepEqual(t.rows[7].extra_info, { split: "train", index: 7n });
+    const { train } = loadDataset(file);
+    assert.equal(train.length, 30);
+    assert.equal(train[29].answer, "58");
+    assert.deepEqual(train[29].messages!.map(m => m.role), ["system", "user"]);
+    assert.equal(train[29].question, "Question 29: what is 29 + 29?");
+  });
+}
+
+test("Parquet GSM8K-format file, zstd: question + answer with #### n", () => {
+  const dir = tempDir();
+  const file = writeParquet(join(dir, "gsm8k.parquet"), { question: GSM8K_ROWS.map(r => r.question), answer: GSM8K_ROWS.map(r => r.answer) }, "ZSTD");
+  assert.deepEqual(codecsOf(file), ["ZSTD"]);
+  assert.deepEqual(loadDataset(file).train.map(e => e.answer), ["72", "10", "5", "1600"]);
+});
+
+test("zstdStored writes frames a zstd decoder reads back (the test writer itself)", async () => {
+  const { decompress } = await import("fzstd");
+  const data = new Uint8Array(300_000).map((_, i) => (i * 7) & 255);
+  assert.deepEqual(decompress(zstdStored(data)), data);
+});
+
+test("Parquet: an unreadable compression (LZO) is refused by name before any row is used", () => {
+  const dir = tempDir();
+  const file = writeVerlParquet(join(dir, "lzo.parquet"), verlRows(3), "LZO");
+  assert.deepEqual(codecsOf(file), ["LZO"]);
+  assert.throws(() => loadDataset(file), e => e instanceof Error && e.name === "DatasetError"
+    && e.message.includes(file) && /compressed with LZO/.test(e.message) && /snappy or zstd/.test(e.message));
+});
+
+test("Parquet: a file that is not Parquet (a Git LFS pointer) is refused by name", () => {
+  const dir = tempDir();
+  const file = join(dir, "train-00000-of-00001.parquet");
+  writeFileSync(file, "version https://git-lfs.github.com/spec/v1\noid sha256:4d7a\nsize 2306545\n");
+  assert.throws(() => loadDataset(file), e => e instanceof Error && e.message.includes(file) && /not a readable Parquet file/.test(e.message) && /Git LFS/.test(e.message));
+});
+
+test("Parquet: limit reads only the first rows", () => {
+  const dir = tempDir();
+  const file = writeVerlParquet(join(dir, "train.parquet"), verlRows(50));
+  const { train, info } = loadDataset({ path: file, limit: 12 });
+  assert.equal(train.length, 12);
+  assert.equal(info.train_rows_read, 12);
+  assert.equal(train[11].answer, "22");
+});
