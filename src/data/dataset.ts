@@ -22,7 +22,7 @@ import { getReward } from "../rewards/registry.js";
 import { DEFAULT_REWARD_BY_SOURCE } from "../rewards/by-source.js";
 import { ANSWER_EXTRACTORS } from "./answers.js";
 import { DatasetError, readTable, resolveDataFiles } from "./files.js";
-import { CANONICAL_COLUMNS, rowToExample, type CanonicalColumn, type ColumnMap, type RowOptions } from "./rows.js";
+import { CANONICAL_COLUMNS, rowToExample, wantedColumns, type CanonicalColumn, type ColumnMap, type RowOptions } from "./rows.js";
 
 export { DatasetError } from "./files.js";
 
@@ -78,9 +78,9 @@ function readExamples(files: string[], o: RowOptions, limit: number | undefined)
   const out: Example[] = [];
   for (const file of files) {
     if (limit !== undefined && out.length >= limit) break;
-    const t = readTable(file, limit === undefined ? undefined : limit - out.length);
+    const t = readTable(file, limit === undefined ? undefined : limit - out.length, wantedColumns(o));
     if (t.rows.length === 0) throw new DatasetError(`${file}: no rows; a dataset file needs at least one row`);
-    t.rows.forEach((r, i) => out.push(rowToExample(r, { file, row: t.rowLabel(i) }, o)));
+    t.rows.forEach((r, i) => out.push(rowToExample(r, { file, row: t.rowLabel(i), columns: t.columns }, o)));
   }
   return out;
 }

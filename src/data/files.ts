@@ -12,6 +12,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, join, relative, resolve } from "node:path";
 import { MessageChannel, receiveMessageOnPort, Worker } from "node:worker_threads";
+import { gunzipSync } from "node:zlib";
 import { TaskError } from "../tasks/types.js";
 
 /**
@@ -22,8 +23,9 @@ export class DatasetError extends TaskError {
   override name = "DatasetError";
 }
 
-export const DATA_EXTENSIONS = [".parquet", ".jsonl", ".ndjson", ".json"] as const;
+export const DATA_EXTENSIONS = [".parquet", ".jsonl", ".ndjson", ".json", ".jsonl.gz", ".ndjson.gz", ".json.gz"] as const;
 const isDataFile = (f: string) => DATA_EXTENSIONS.some(e => f.toLowerCase().endsWith(e));
+const DATA_EXT_RE = /\.(parquet|jsonl|ndjson|json)(\.gz)?$/i;
 
 /** Split names the hub recognises in file names (datasets' data_files.py keywords). */
 const SPLIT_WORDS = ["train", "training", "validation", "valid", "val", "dev", "test", "testing", "eval", "evaluation"];
@@ -53,7 +55,7 @@ function splitFilesIn(dir: string, split: string): string[] {
     const st = statSync(p);
     if (st.isDirectory() && n === split) out.push(...listFiles(p).filter(isDataFile).map(f => join(p, f)));
     else if (st.isFile() && isDataFile(n)) {
-      const stem = n.replace(/\.(parquet|jsonl|ndjson|json)$/i, "");
+      const stem = n.replace(DATA_EXT_RE, "");
       if (stem === split || stem.startsWith(`${split}-`) || stem.startsWith(`${split}.`)) out.push(p);
     }
   }
@@ -76,7 +78,7 @@ function splitsIn(dir: string): string[] {
     const p = join(dir, n);
     if (statSync(p).isDirectory()) { if (listFiles(p).some(isDataFile)) found.add(n); continue; }
     if (!isDataFile(n)) continue;
-    const m = /^([A-Za-z][A-Za-z0-9_]*?)(?:[-.]|\.(?:parquet|jsonl|ndjson|json)$)/i.exec(n);
+    const m = /^([A-Za-z][A-Za-z0-9_]*?)[-.]/.exec(n);
     if (m) found.add(m[1]);
   }
   return [...found].sort();
@@ -126,11 +128,13 @@ function configsIn(dir: string): string[] {
   });
 }
 
+/** Text of a JSON/JSONL file (gzip-compressed when it ends in .gz), without a byte-order mark. */
 function readText(file: string): string {
   try {
-    return readFileSync(file, "utf8");
+    const bytes = readFileSync(file);
+    return (file.toLowerCase().endsWith(".gz") ? gunzipSync(bytes) : bytes).toString("utf8").replace(/^\uFEFF/, "");
   } catch (e) {
-    throw new DatasetError(`dataset ${file}: cannot read (${(e as Error).message})`);
+    throw new DatasetError(`dataset ${file}: cannot read (${(e as Error).message})${file.toLowerCase().endsWith(".gz") ? "; is it gzip?" : ""}`);
   }
 }
 
@@ -182,13 +186,16 @@ const PARQUET_TIMEOUT_MS = 30 * 60_000;
 
 interface ParquetReply { rows?: Record<string, unknown>[]; columns?: string[]; codecs?: string[]; error?: "metadata" | "codec" | "read"; message?: string; known?: string[] }
 
-/** Parquet through hyparquet in a worker thread, synchronously (the caller blocks on Atomics.wait). */
-export function readParquetTable(file: string, limit?: number): RawTable {
+/**
+ * Parquet through hyparquet in a worker thread, synchronously (the caller blocks on Atomics.wait).
+ * `wanted`: the top-level columns to read (default all); `columns` of the result lists every column the file has.
+ */
+export function readParquetTable(file: string, limit?: number, wanted?: readonly string[]): RawTable {
   const ctrlBuf = new SharedArrayBuffer(4);
   const ctrl = new Int32Array(ctrlBuf);
   const { port1, port2 } = new MessageChannel();
   const worker = new Worker(new URL("./parquet-worker.mjs", import.meta.url), {
-    workerData: { path: file, port: port2, ctrl: ctrlBuf, limit }, transferList: [port2], execArgv: [],
+    workerData: { path: file, port: port2, ctrl: ctrlBuf, limit, wanted: wanted ? [...wanted] : undefined }, transferList: [port2], execArgv: [],
   });
   let reply: ParquetReply | undefined;
   try {
@@ -208,10 +215,10 @@ export function readParquetTable(file: string, limit?: number): RawTable {
   return { file, rows: reply.rows!, rowLabel: i => `row ${i + 1}`, columns: reply.columns, codecs: reply.codecs };
 }
 
-/** Rows of one data file (at most `limit`). */
-export function readTable(file: string, limit?: number): RawTable {
-  const f = file.toLowerCase();
-  if (f.endsWith(".parquet")) return readParquetTable(file, limit);
+/** Rows of one data file (at most `limit`; Parquet: only the `wanted` top-level columns). */
+export function readTable(file: string, limit?: number, wanted?: readonly string[]): RawTable {
+  const f = file.toLowerCase().replace(/\.gz$/, "");
+  if (f.endsWith(".parquet")) return readParquetTable(file, limit, wanted);
   if (f.endsWith(".json")) return parseJsonTable(readText(file), file, limit);
   return parseJsonlTable(readText(file), file, limit);
 }

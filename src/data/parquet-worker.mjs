@@ -8,7 +8,7 @@ import { workerData } from "node:worker_threads";
 import { parquetMetadata, parquetReadObjects, parquetSchema } from "hyparquet";
 import { compressors } from "hyparquet-compressors";
 
-const { path, port, ctrl: ctrlBuf, limit } = workerData;
+const { path, port, ctrl: ctrlBuf, limit, wanted } = workerData;
 const ctrl = new Int32Array(ctrlBuf);
 
 function done(message) {
@@ -27,15 +27,19 @@ try {
     done({ error: "metadata", message: String(e?.message ?? e) });
     throw null;
   }
-  const codecs = [...new Set(metadata.row_groups.flatMap(g => g.columns.map(c => c.meta_data?.codec).filter(Boolean)))];
+  // only the columns the loader can use are read (a dataset may carry images or long unused text)
+  const columns = parquetSchema(metadata).children.map(c => c.element.name);
+  const read = wanted ? columns.filter(c => wanted.includes(c)) : columns;
+  const chunks = metadata.row_groups.flatMap(g => g.columns).filter(c => c.meta_data && read.includes(c.meta_data.path_in_schema[0]));
+  const codecs = [...new Set(chunks.map(c => c.meta_data.codec))];
   const unreadable = codecs.filter(c => c !== "UNCOMPRESSED" && c !== "SNAPPY" && !compressors[c]);
   if (unreadable.length) {
     done({ error: "codec", codecs: unreadable, known: ["UNCOMPRESSED", ...Object.keys(compressors)] });
     throw null;
   }
-  const columns = parquetSchema(metadata).children.map(c => c.element.name);
-  const rows = await parquetReadObjects({ file, metadata, compressors, rowEnd: limit ?? undefined });
-  done({ rows, columns, numRows: Number(metadata.num_rows), codecs });
+  const rows = read.length === 0 ? Array.from({ length: Math.min(Number(metadata.num_rows), limit ?? Infinity) }, () => ({}))
+    : await parquetReadObjects({ file, metadata, compressors, columns: read, rowEnd: limit ?? undefined });
+  done({ rows, columns, codecs });
 } catch (e) {
   if (e !== null) done({ error: "read", message: String(e?.message ?? e) });
 }

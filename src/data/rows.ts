@@ -29,8 +29,8 @@ export interface RowOptions {
 
 type Chat = { role: string; content: string }[];
 
-/** Where a message is about: "file: row 3, column "prompt"". */
-export interface RowPlace { file: string; row: string }
+/** Where a message is about: "file: row 3, column "prompt""; `columns`: every column the file has, if known. */
+export interface RowPlace { file: string; row: string; columns?: string[] }
 
 const where = (p: RowPlace, column?: string) => `${p.file}: ${p.row}${column ? `, column "${column}"` : ""}`;
 /** "a string", "an object", "a list", "null": what a value is, for messages. */
@@ -79,6 +79,21 @@ function readChat(v: unknown, p: RowPlace, column: string): Chat {
   });
 }
 
+/** Default source columns of every canonical field. */
+const DEFAULTS: Record<CanonicalColumn, string[]> = {
+  id: ["id"], prompt: ["prompt", "messages", "question", "problem"], question: [], messages: [],
+  answer: ["answer", "reward_model.ground_truth", "ground_truth", "solution"], solution: [], completion: ["completion"],
+  data_source: ["data_source"], ability: ["ability"], extra_info: ["extra_info"], tests: ["tests"], language: ["language"],
+  numbers: ["numbers", "nums"], target: ["target"],
+};
+
+/** Top-level columns a row can be read from under these options (Parquet reads only these). */
+export function wantedColumns(o: RowOptions): string[] {
+  const paths = [...Object.values(DEFAULTS).flat(), ...Object.values(o.columns).filter((c): c is string => !!c)];
+  if (o.template) for (const m of o.template.matchAll(/\{([A-Za-z_][\w.]*)\}/g)) paths.push(m[1]);
+  return [...new Set(paths.flatMap(p => [p, p.split(".")[0]]))];
+}
+
 /** Candidate source columns of each canonical field, in order (the `columns:` map replaces the defaults). */
 function sources(map: ColumnMap, field: CanonicalColumn, defaults: string[]): string[] {
   if (field in map) { const m = map[field]; return m ? [m] : []; }
@@ -98,7 +113,7 @@ function pick(row: Record<string, unknown>, cols: string[]): { col: string; valu
 function promptSources(map: ColumnMap): string[] {
   const mapped = (["prompt", "messages", "question"] as const).filter(k => k in map);
   if (mapped.length) return mapped.map(k => map[k]).filter((c): c is string => !!c);
-  return sources(map, "prompt", ["prompt", "messages", "question", "problem"]);
+  return sources(map, "prompt", DEFAULTS.prompt);
 }
 
 function answerSources(map: ColumnMap): { cols: string[]; solution: Set<string> } {
@@ -106,7 +121,7 @@ function answerSources(map: ColumnMap): { cols: string[]; solution: Set<string> 
     const cols = [map.answer, map.solution].filter((c): c is string => !!c);
     return { cols, solution: new Set(map.solution ? [map.solution] : []) };
   }
-  return { cols: sources(map, "answer", ["answer", "reward_model.ground_truth", "ground_truth", "solution"]), solution: new Set(["solution"]) };
+  return { cols: sources(map, "answer", DEFAULTS.answer), solution: new Set(["solution"]) };
 }
 
 /** Substitutes {question} and {column} placeholders; {{ and }} are literal braces; \cmd{…} (LaTeX) is left alone. */
@@ -150,7 +165,7 @@ export function rowToExample(raw: Record<string, unknown>, p: RowPlace, o: RowOp
   const pr = pick(row, promptSources(map));
   if (!pr) {
     const tried = promptSources(map);
-    throw new DatasetError(`${where(p)}: no prompt column (looked for ${tried.map(c => `"${c}"`).join(", ")}; the row has ${Object.keys(row).map(k => `"${k}"`).join(", ") || "no columns"}); name the prompt column with columns: {prompt: <column>}`);
+    throw new DatasetError(`${where(p)}: no prompt column (looked for ${tried.map(c => `"${c}"`).join(", ")}; the row has ${(p.columns ?? Object.keys(row)).map(k => `"${k}"`).join(", ") || "no columns"}); name the prompt column with columns: {prompt: <column>}`);
   }
   let question: string;
   let chat: Chat | undefined;
@@ -171,7 +186,7 @@ export function rowToExample(raw: Record<string, unknown>, p: RowPlace, o: RowOp
 
   // completion (SFT)
   let completion: Example["completion"];
-  const cp = pick(row, sources(map, "completion", ["completion"]));
+  const cp = pick(row, sources(map, "completion", DEFAULTS.completion));
   if (cp) {
     if (typeof cp.value === "string") completion = cp.value;
     else if (Array.isArray(cp.value)) {
@@ -212,36 +227,36 @@ export function rowToExample(raw: Record<string, unknown>, p: RowPlace, o: RowOp
   }
 
   // other columns
-  const str = (field: CanonicalColumn, defaults: string[]): string | undefined => {
-    const f = pick(row, sources(map, field, defaults));
+  const str = (field: CanonicalColumn): string | undefined => {
+    const f = pick(row, sources(map, field, DEFAULTS[field]));
     if (!f) return undefined;
     if (typeof f.value === "string" || typeof f.value === "number") return String(f.value);
     throw new DatasetError(`${where(p, f.col)}: ${kind(f.value)} where a string was expected`);
   };
-  const id = str("id", ["id"]);
-  const ds = str("data_source", ["data_source"]);
+  const id = str("id");
+  const ds = str("data_source");
   if (ds !== undefined) ex.data_source = ds;
-  const ability = str("ability", ["ability"]);
+  const ability = str("ability");
   if (ability !== undefined) ex.ability = ability;
-  const language = str("language", ["language"]);
+  const language = str("language");
   if (language !== undefined) ex.language = language;
-  const info = pick(row, sources(map, "extra_info", ["extra_info"]));
+  const info = pick(row, sources(map, "extra_info", DEFAULTS.extra_info));
   if (info) {
     if (typeof info.value !== "object" || Array.isArray(info.value)) throw new DatasetError(`${where(p, info.col)}: ${kind(info.value)} where an object {…} was expected`);
     ex.extra_info = info.value as Record<string, unknown>;
   }
-  const tests = pick(row, sources(map, "tests", ["tests"]));
+  const tests = pick(row, sources(map, "tests", DEFAULTS.tests));
   if (tests) ex.tests = asTests(tests.value, p, tests.col);
-  const nums = pick(row, sources(map, "numbers", ["numbers", "nums"]));
+  const nums = pick(row, sources(map, "numbers", DEFAULTS.numbers));
   if (nums) ex.numbers = asNumberList(nums.value, p, nums.col);
-  const target = pick(row, sources(map, "target", ["target"]));
+  const target = pick(row, sources(map, "target", DEFAULTS.target));
   if (target) {
     if (typeof target.value !== "number") throw new DatasetError(`${where(p, target.col)}: ${kind(target.value)} where a number was expected`);
     ex.target = target.value;
   }
 
   if (!an && ex.target === undefined && ex.tests === undefined && completion === undefined) {
-    throw new DatasetError(`${where(p)}: no answer column (looked for ${answerCols.map(c => `"${c}"`).join(", ")}; the row has ${Object.keys(row).map(k => `"${k}"`).join(", ")}); name it with columns: {answer: <column>}, or give SFT rows a "completion"`);
+    throw new DatasetError(`${where(p)}: no answer column (looked for ${answerCols.map(c => `"${c}"`).join(", ")}; the row has ${(p.columns ?? Object.keys(row)).map(k => `"${k}"`).join(", ")}); name it with columns: {answer: <column>}, or give SFT rows a "completion"`);
   }
   if (completion !== undefined) ex.completion = completion;
 

@@ -3,6 +3,8 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { DatasetConfigSchema, DatasetError, loadDataset } from "../../src/data/dataset.js";
 import { mathReward } from "../../src/rewards/math.js";
+import { writeFileSync } from "node:fs";
+import { gzipSync } from "node:zlib";
 import { GSM8K_ROWS, MATH_ROWS, tempDir, writeJsonl, writeParquet, writeText, writeVerlParquet } from "./write.js";
 
 test("config: a bare string is {path}; keys are strict; defaults", () => {
@@ -72,4 +74,15 @@ test("JSON array and TRL columns: prompt string, prompt chat list, messages, com
   assert.deepEqual(train[3].messages, [{ role: "user", content: "5*5?" }]);
   assert.deepEqual(train[3].completion, [{ role: "assistant", content: "25" }]);
   assert.deepEqual(train[4].completion, [{ role: "assistant", content: "6" }]);
+});
+
+test("gzip-compressed JSONL/JSON (.jsonl.gz, .json.gz) and a byte-order mark are read", () => {
+  const dir = tempDir();
+  const gz = join(dir, "train.jsonl.gz");
+  writeFileSync(gz, gzipSync(GSM8K_ROWS.map(r => JSON.stringify(r)).join("\n")));
+  assert.deepEqual(loadDataset(gz).train.map(e => e.answer), ["72", "10", "5", "1600"]);
+  writeFileSync(join(dir, "test.json.gz"), gzipSync(JSON.stringify([{ question: "q?", answer: "#### 9" }])));
+  assert.deepEqual(loadDataset({ path: dir, eval_split: "test" }).eval.map(e => e.answer), ["9"]);
+  const bom = writeText(join(dir, "bom.jsonl"), "\uFEFF" + JSON.stringify({ question: "a?", answer: "1" }) + "\n");
+  assert.equal(loadDataset(bom).train[0].question, "a?");
 });

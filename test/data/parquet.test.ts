@@ -75,3 +75,19 @@ test("Parquet: limit reads only the first rows", () => {
   assert.equal(info.train_rows_read, 12);
   assert.equal(train[11].answer, "22");
 });
+
+test("Parquet: only the columns the loader uses are read (an unused LZO-coded column does not stop it)", () => {
+  const dir = tempDir();
+  const cols = { question: ["a?", "b?"], answer: ["#### 1", "#### 2"], image: ["<bytes>", "<bytes>"] };
+  const f = writeParquet(join(dir, "img.parquet"), cols, "SNAPPY", { image: "LZO" });
+  assert.deepEqual(codecsOf(f).sort(), ["LZO", "SNAPPY"]);
+  assert.deepEqual(loadDataset(f).train.map(e => e.answer), ["1", "2"]);
+  assert.deepEqual(readParquetTable(f, undefined, ["question", "answer"]).rows[0], { question: "a?", answer: "#### 1" });
+  // … but a column it needs must be readable, and a template placeholder makes a column needed
+  assert.throws(() => loadDataset({ path: f, template: "{question} {image}" }), /compressed with LZO/);
+  const g = writeParquet(join(dir, "q.parquet"), cols, "SNAPPY", { question: "LZO" });
+  assert.throws(() => loadDataset(g), /compressed with LZO/);
+  // messages name every column of the file, read or not
+  const h = writeParquet(join(dir, "h.parquet"), { query: ["a?"], answer: ["1"], image: ["<bytes>"] });
+  assert.throws(() => loadDataset(h), /row 1: no prompt column \(looked for "prompt", "messages", "question", "problem"; the row has "query", "answer", "image"\)/);
+});
