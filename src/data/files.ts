@@ -7,25 +7,21 @@
 //   ds/train.jsonl, ds/test.parquet             (a file per split)
 //   ds/a.parquet, ds/b.parquet                  (no split names: every file is "train")
 //
-// Not read: `datasets.save_to_disk` folders (Arrow IPC files, `dataset_dict.json`/`state.json`), which are
-// refused with the one-line conversion to Parquet; compressed JSONL (.jsonl.gz); CSV.
+//   ds/dataset_dict.json, ds/train/data-00000-of-00001.arrow   (datasets.save_to_disk: Arrow IPC, src/data/arrow.ts)
+//
+// Not read: CSV, text, and compressions other than gzip for JSON/JSONL.
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, join, relative, resolve } from "node:path";
 import { MessageChannel, receiveMessageOnPort, Worker } from "node:worker_threads";
 import { gunzipSync } from "node:zlib";
-import { TaskError } from "../tasks/types.js";
+import { DatasetError } from "./errors.js";
+import { readArrowRows } from "./arrow.js";
 
-/**
- * A named failure of dataset configuration or data: says which file, row and column, and what to do.
- * A TaskError, so callers that handle problem-set errors handle these too.
- */
-export class DatasetError extends TaskError {
-  override name = "DatasetError";
-}
+export { DatasetError };
 
-export const DATA_EXTENSIONS = [".parquet", ".jsonl", ".ndjson", ".json", ".jsonl.gz", ".ndjson.gz", ".json.gz"] as const;
+export const DATA_EXTENSIONS = [".parquet", ".arrow", ".jsonl", ".ndjson", ".json", ".jsonl.gz", ".ndjson.gz", ".json.gz"] as const;
 const isDataFile = (f: string) => DATA_EXTENSIONS.some(e => f.toLowerCase().endsWith(e));
-const DATA_EXT_RE = /\.(parquet|jsonl|ndjson|json)(\.gz)?$/i;
+const DATA_EXT_RE = /\.(parquet|arrow|jsonl|ndjson|json)(\.gz)?$/i;
 
 /** Split names the hub recognises in file names (datasets' data_files.py keywords). */
 const SPLIT_WORDS = ["train", "training", "validation", "valid", "val", "dev", "test", "testing", "eval", "evaluation"];
@@ -96,9 +92,7 @@ export function resolveDataFiles(path: string, split: string, config: string | u
     if (!isDataFile(full)) throw new DatasetError(`dataset ${full}: unknown file type; Move37 reads ${DATA_EXTENSIONS.join(", ")} files and Hugging Face dataset folders`);
     return [full];
   }
-  if (existsSync(join(full, "dataset_dict.json")) || existsSync(join(full, "state.json")) || listFiles(full).some(f => f.endsWith(".arrow")))
-    throw new DatasetError(`dataset ${full}: a datasets.save_to_disk folder (Arrow files), which Move37 does not read; convert it once in Python: ` +
-      `from datasets import load_from_disk; d = load_from_disk("${basename(full)}"); [d[s].to_parquet(f"${basename(full)}-parquet/{s}.parquet") for s in d]`);
+  if (existsSync(join(full, "dataset_dict.json")) || existsSync(join(full, "state.json"))) return saveToDiskFiles(full, split, config);
   let root = full;
   if (config !== undefined) {
     const c = [join(full, config), join(full, "data", config)].find(p => existsSync(p) && statSync(p).isDirectory());
@@ -118,6 +112,40 @@ export function resolveDataFiles(path: string, split: string, config: string | u
   const splits = splitsIn(root).filter(isSplitName);
   if (split === "train" && splits.length === 0) return listFiles(root).filter(isDataFile).map(f => join(root, f));
   throw new DatasetError(`dataset ${full}: no files for split "${split}" in ${relative(full, root) || "."}; splits here: ${splitsIn(root).join(", ") || "none"}; set split: (or eval_split:) to one of them`);
+}
+
+function readJson(file: string): unknown {
+  try {
+    return JSON.parse(readFileSync(file, "utf8"));
+  } catch (e) {
+    throw new DatasetError(`dataset ${file}: not readable JSON (${(e as Error).message}); is the save_to_disk folder complete?`);
+  }
+}
+
+/**
+ * `datasets.save_to_disk` folders: a DatasetDict (dataset_dict.json {"splits": […]}, a folder per split) or a
+ * single Dataset (state.json beside its files). A split's Arrow files are those state.json lists, in its order.
+ */
+function saveToDiskFiles(dir: string, split: string, config: string | undefined): string[] {
+  if (config !== undefined) throw new DatasetError(`dataset ${dir}: a datasets.save_to_disk folder has no configs; drop config: ${config}`);
+  let splitDir = dir;
+  if (existsSync(join(dir, "dataset_dict.json"))) {
+    const splits = (readJson(join(dir, "dataset_dict.json")) as { splits?: unknown }).splits;
+    const names = Array.isArray(splits) ? splits.map(String) : [];
+    if (!names.includes(split)) throw new DatasetError(`dataset ${dir}: no split "${split}" in this save_to_disk folder; splits here: ${names.join(", ") || "none"}; set split: (or eval_split:) to one of them`);
+    splitDir = join(dir, split);
+    if (!existsSync(splitDir)) throw new DatasetError(`dataset ${dir}: dataset_dict.json lists split "${split}" but its folder is missing; copy the whole save_to_disk folder`);
+  } else {
+    const saved = (readJson(join(dir, "state.json")) as { _split?: unknown })._split;
+    if (typeof saved === "string" && saved !== split) throw new DatasetError(`dataset ${dir}: this saved Dataset is the "${saved}" split, not "${split}"; set split: ${saved}`);
+  }
+  const state = existsSync(join(splitDir, "state.json")) ? readJson(join(splitDir, "state.json")) as { _data_files?: { filename?: unknown }[] } : {};
+  const listed = Array.isArray(state._data_files) ? state._data_files.map(f => String(f.filename)) : [];
+  const files = (listed.length ? listed : listFiles(splitDir).filter(f => f.endsWith(".arrow"))).map(f => join(splitDir, f));
+  const missing = files.filter(f => !existsSync(f));
+  if (missing.length) throw new DatasetError(`dataset ${splitDir}: state.json lists ${missing.map(f => basename(f)).join(", ")}, which ${missing.length > 1 ? "are" : "is"} missing; copy the whole save_to_disk folder`);
+  if (files.length === 0) throw new DatasetError(`dataset ${splitDir}: no .arrow files in this save_to_disk split folder`);
+  return files;
 }
 
 /** Subfolders that hold data (hub configs such as gsm8k's main/ and socratic/). */
@@ -219,6 +247,17 @@ export function readParquetTable(file: string, limit?: number, wanted?: readonly
 export function readTable(file: string, limit?: number, wanted?: readonly string[]): RawTable {
   const f = file.toLowerCase().replace(/\.gz$/, "");
   if (f.endsWith(".parquet")) return readParquetTable(file, limit, wanted);
+  if (f.endsWith(".arrow")) {
+    let bytes: Buffer;
+    try { bytes = readFileSync(file); } catch (e) { throw new DatasetError(`dataset ${file}: cannot read (${(e as Error).message})`); }
+    try {
+      const { rows, columns } = readArrowRows(bytes, file, limit, wanted);
+      return { file, rows, columns, rowLabel: i => `row ${i + 1}` };
+    } catch (e) {
+      if (e instanceof DatasetError) throw e;
+      throw new DatasetError(`${file}: not a readable Arrow IPC file (${(e as Error).message}); check that the file is complete`);
+    }
+  }
   if (f.endsWith(".json")) return parseJsonTable(readText(file), file, limit);
   return parseJsonlTable(readText(file), file, limit);
 }

@@ -1,6 +1,5 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { loadDataset } from "../../src/data/dataset.js";
 import { resolveDataFiles } from "../../src/data/files.js";
@@ -65,13 +64,4 @@ test("a folder of files without split names is all training data", () => {
   writeParquet(join(dir, "part-b.parquet"), { question: ["b?"], answer: ["2"] });
   assert.deepEqual(resolveDataFiles(dir, "train", undefined).map(f => f.slice(dir.length + 1)), ["part-a.jsonl", "part-b.parquet"]);
   assert.deepEqual(loadDataset(dir).train.map(e => e.answer), ["1", "2"]);
-});
-
-test("datasets.save_to_disk folders (Arrow) are refused with the conversion to Parquet", () => {
-  const dir = tempDir();
-  writeText(join(dir, "dataset_dict.json"), JSON.stringify({ splits: ["train", "test"] }));
-  mkdirSync(join(dir, "train"));
-  writeText(join(dir, "train", "data-00000-of-00001.arrow"), "ARROW1");
-  writeText(join(dir, "train", "state.json"), "{}");
-  assert.throws(() => loadDataset(dir), /datasets\.save_to_disk folder \(Arrow files\), which Move37 does not read; .*to_parquet/);
 });
