@@ -17,7 +17,8 @@
 // with the file, row and column named (DatasetError). docs/datasets.md describes every key.
 import { z } from "zod";
 import type { Example } from "../tasks/types.js";
-import { makeRng } from "../tasks/rng.js";
+import { makeRng, mixSeed } from "../tasks/rng.js";
+import type { TaskSplit } from "../tasks/splits.js";
 import { getReward } from "../rewards/registry.js";
 import { DEFAULT_REWARD_BY_SOURCE } from "../rewards/by-source.js";
 import { ANSWER_EXTRACTORS } from "./answers.js";
@@ -172,4 +173,24 @@ export function loadDataset(cfg: DatasetConfigInput | DatasetConfig, opts: { bas
   if (train.length === 0)
     throw new DatasetError(`dataset: every training row (${before}) is also an eval problem; the train and eval files hold the same problems`);
   return { train, eval: evalSet, info: { train_files: trainFiles, eval_files: evalFiles, train_rows_read: trainRowsRead, dropped_overlap: before - train.length } };
+}
+
+/**
+ * A loaded dataset in the shape procedural tasks give trainers (TaskSplit): `eval` as loaded, and `train(i)` the
+ * i-th training problem, walking the rows epoch by epoch, each epoch in its own seeded order (file order with
+ * shuffle: false). Position i depends only on (rows, seed, i), so a resumed run recomputes it without replay.
+ */
+export function datasetSplit(ds: { train: readonly Example[]; eval: readonly Example[] }, opts: { seed?: number; shuffle?: boolean } = {}): TaskSplit {
+  const n = ds.train.length;
+  if (n === 0) throw new DatasetError("dataset: no training rows");
+  const seed = opts.seed ?? 0, shuffle = opts.shuffle ?? true;
+  let epoch = -1, order: number[] = [];
+  return {
+    eval: [...ds.eval],
+    train: (i: number) => {
+      const e = Math.floor(i / n);
+      if (shuffle && e !== epoch) { order = shuffled(Array.from({ length: n }, (_, k) => k), mixSeed(seed, e)); epoch = e; }
+      return ds.train[shuffle ? order[i % n] : i % n];
+    },
+  };
 }

@@ -74,6 +74,9 @@ test("JSON array and TRL columns: prompt string, prompt chat list, messages, com
   assert.deepEqual(train[3].messages, [{ role: "user", content: "5*5?" }]);
   assert.deepEqual(train[3].completion, [{ role: "assistant", content: "25" }]);
   assert.deepEqual(train[4].completion, [{ role: "assistant", content: "6" }]);
+  // a JSON object with one array member ({"data": [...]}, as some hub JSON files are)
+  const wrapped = writeText(join(dir, "wrapped.json"), JSON.stringify({ version: "1", data: [{ question: "q?", answer: "2" }] }));
+  assert.deepEqual(loadDataset(wrapped).train.map(e => e.answer), ["2"]);
 });
 
 test("gzip-compressed JSONL/JSON (.jsonl.gz, .json.gz) and a byte-order mark are read", () => {

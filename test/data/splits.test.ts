@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { loadDataset } from "../../src/data/dataset.js";
+import { datasetSplit, loadDataset } from "../../src/data/dataset.js";
 import type { Example } from "../../src/tasks/types.js";
 import { tempDir, writeJsonl, writeParquet } from "./write.js";
 
@@ -89,4 +89,21 @@ test("ids: the file's id column when present, else the problem text (equal probl
   assert.deepEqual(train.map(e => e.id), ["17", "data:b?", `data:${JSON.stringify([{ role: "system", content: "s" }, { role: "user", content: "c?" }])}`]);
   // columns: {id: null} ignores an id column that is only a per-split index
   assert.equal(loadDataset({ path: join(dir, "d.jsonl"), columns: { id: null } }).train[0].id, "data:a?");
+});
+
+test("datasetSplit: train(i) walks every row once per epoch, each epoch in its own seeded order, reproducibly", () => {
+  const dir = tempDir();
+  const ds = loadDataset({ path: writeJsonl(join(dir, "d.jsonl"), problems(12)), eval_size: 2, seed: 1 });
+  const a = datasetSplit(ds, { seed: 5 }), b = datasetSplit(ds, { seed: 5 });
+  const epoch = (s: typeof a, e: number) => Array.from({ length: 10 }, (_, k) => s.train(e * 10 + k).id);
+  const e0 = epoch(a, 0), e1 = epoch(a, 1);
+  assert.deepEqual([...e0].sort(), ds.train.map(x => x.id).sort()); // a permutation of the training rows
+  assert.deepEqual([...e1].sort(), [...e0].sort());
+  assert.notDeepEqual(e1, e0); // a new order per epoch
+  assert.deepEqual(epoch(b, 1), e1); // position-addressable: no replay of epoch 0 needed
+  assert.deepEqual(epoch(b, 0), e0);
+  assert.notDeepEqual(epoch(datasetSplit(ds, { seed: 6 }), 0), e0);
+  assert.deepEqual(epoch(datasetSplit(ds, { shuffle: false }), 3), ds.train.map(x => x.id));
+  assert.deepEqual(a.eval, ds.eval);
+  assertDisjoint(Array.from({ length: 40 }, (_, i) => a.train(i)), a.eval);
 });
