@@ -125,11 +125,13 @@ function answerSources(map: ColumnMap): { cols: string[]; solution: Set<string> 
 }
 
 /** Substitutes {question} and {column} placeholders; {{ and }} are literal braces; \cmd{…} (LaTeX) is left alone. */
-export function renderTemplate(template: string, question: string, row: Record<string, unknown>, p: RowPlace): string {
+export function renderTemplate(template: string, question: string, row: Record<string, unknown>, p: RowPlace, gold: readonly string[] = []): string {
   return template.replace(/\{\{|\}\}|(?<!\\[A-Za-z]+)\{([A-Za-z_][\w.]*)\}/g, (m, name: string | undefined) => {
     if (m === "{{") return "{";
     if (m === "}}") return "}";
     if (name === "question") return question;
+    if (gold.includes(name!) || gold.some(g => g.startsWith(`${name}.`)))
+      throw new DatasetError(`${where(p, name)}: the template's {${name}} would put the gold answer into the prompt; remove it (use {{${name}}} for a literal "{${name}}")`);
     const v = at(row, name!);
     if (typeof v === "string" || typeof v === "number" || typeof v === "bigint") return String(v);
     if (Array.isArray(v) && v.every(x => typeof x === "number" || typeof x === "string" || typeof x === "bigint")) return v.map(String).join(", ");
@@ -268,7 +270,7 @@ export function rowToExample(raw: Record<string, unknown>, p: RowPlace, o: RowOp
     const turns: Chat = chat ? chat.map(t => ({ ...t })) : [{ role: "user", content: question }];
     if (o.template !== undefined) {
       const u = turns.map(t => t.role).lastIndexOf("user");
-      turns[u] = { role: "user", content: renderTemplate(o.template, turns[u].content, row, p) };
+      turns[u] = { role: "user", content: renderTemplate(o.template, turns[u].content, row, p, answerCols) };
     }
     if (o.system_prompt !== undefined && turns[0].role !== "system") turns.unshift({ role: "system", content: o.system_prompt });
     ex.messages = turns;
