@@ -151,8 +151,9 @@ export function loadDataset(cfg: DatasetConfigInput | DatasetConfig, opts: { bas
   if (c.eval_path !== undefined || c.eval_split !== undefined) {
     const evalPath = c.eval_path ?? c.path;
     evalFiles = resolveDataFiles(evalPath, c.eval_split ?? c.split, c.config, baseDir);
-    if (evalFiles.length === 1 && trainFiles.length === 1 && evalFiles[0] === trainFiles[0])
-      throw new DatasetError(`dataset: the eval rows would come from the training file ${trainFiles[0]}; give eval_path another file, or carve eval rows with eval_fraction/eval_size`);
+    const shared = evalFiles.filter(f => trainFiles.includes(f));
+    if (shared.length)
+      throw new DatasetError(`dataset: the eval rows would come from the training file${shared.length > 1 ? "s" : ""} ${shared.join(", ")}; give eval_path/eval_split another file or split, or carve eval rows with eval_fraction/eval_size`);
     evalSet = distinct(readExamples(evalFiles, o, undefined));
     if (c.eval_size !== undefined) {
       if (evalSet.length < c.eval_size) throw new DatasetError(`dataset: eval_size ${c.eval_size} but ${evalFiles.join(", ")} hold only ${evalSet.length} distinct problems`);

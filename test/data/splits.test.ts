@@ -76,6 +76,7 @@ test("eval_split equal to the training split, or an eval file holding every trai
   const file = writeJsonl(join(dir, "train.jsonl"), problems(4));
   const copy = writeJsonl(join(dir, "copy.jsonl"), problems(4));
   assert.throws(() => loadDataset({ path: dir, eval_split: "train" }), /eval_split "train" is the training split/);
+  assert.throws(() => loadDataset({ path: dir, eval_path: `${dir}/`, eval_split: "train" }), /the eval rows would come from the training file .*train\.jsonl/);
   assert.throws(() => loadDataset({ path: file, eval_path: copy }), /every training row \(4\) is also an eval problem/);
 });
 
