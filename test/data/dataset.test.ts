@@ -29,11 +29,13 @@ test("GSM8K-format Parquet (question, answer with #### n): gold answers the math
 
 test("MATH-format JSONL (problem, solution with \\boxed{}): the boxed content is the gold", () => {
   const dir = tempDir();
-  const { train } = loadDataset(writeJsonl(join(dir, "math.jsonl"), MATH_ROWS));
-  assert.deepEqual(train.map(e => e.answer), ["\\sqrt{2}", "\\frac{3}{4}"]);
+  const { train } = loadDataset(writeJsonl(join(dir, "math.jsonl"), MATH_ROWS.map(({ reference: _, ...r }) => r)));
+  assert.deepEqual(train.map(e => e.answer), MATH_ROWS.map(r => r.reference));
   assert.equal(train[1].question, MATH_ROWS[1].problem);
-  assert.equal(mathReward("so it is \\boxed{0.75}", train[1]), 1);
-  assert.equal(mathReward("so it is \\boxed{\\sqrt 2}", train[0]), 1);
+  assert.equal(mathReward("so it is \\boxed{\\dfrac{2}{3}}", train[1]), 1);
+  assert.equal(mathReward("so it is \\boxed{\\frac{3}{2}}", train[1]), 0);
+  assert.equal(mathReward("y = \\boxed{600}", train[3]), 1);
+  assert.equal(mathReward("\\boxed{(-\\infty,-2)\\cup(-2,3)\\cup(3,\\infty)}", train[2]), 1);
 });
 
 test("verl-format Parquet: nested prompt list<struct>, reward_model struct, extra_info struct read back as objects", () => {

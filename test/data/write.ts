@@ -115,16 +115,29 @@ export const GSM8K_ROWS = [
   },
 ];
 
-/** MATH rows (hendrycks_math / lighteval format: problem, level, type, solution with \boxed{}). */
+/**
+ * MATH rows (hendrycks MATH test split, Algebra; fields problem, level, type, solution with \boxed{}), each with
+ * the short answer MATH-500-style copies of the dataset give (`reference`), which the extractor must reproduce.
+ */
 export const MATH_ROWS = [
   {
-    problem: "If $x^2+y^2=1$, what is the largest possible value of $|x|+|y|$?",
-    level: "Level 5", type: "Algebra",
-    solution: "If $(x,y)$ lies on the circle, so does $(x,-y),$ $(-x,-y),$ and $(-x,-y),$ (which all give the same value of $|x| + |y|$), so we can assume that $x \\ge 0$ and $y \\ge 0.$\n\nThen $|x| + |y| = x + y.$  Squaring, we get\n\\[(x + y)^2 = x^2 + 2xy + y^2 = 1 + 2xy.\\]Note that $(x - y)^2 \\ge 0.$ … so the maximum value is $\\boxed{\\sqrt{2}}.$",
+    problem: "Evaluate $\\left\\lceil -\\frac{7}{4}\\right\\rceil$.", level: "Level 3", type: "Algebra",
+    solution: "$-\\frac{7}{4}$ is between $-1$ and $-2$, so $\\left\\lceil -\\frac{7}{4}\\right\\rceil=\\boxed{-1}$.",
+    reference: "-1",
   },
   {
-    problem: "What is the value of $\\frac{1}{2} + \\frac{1}{4}$?",
-    level: "Level 1", type: "Prealgebra",
-    solution: "We have $\\frac{1}{2} + \\frac{1}{4} = \\frac{2}{4} + \\frac{1}{4} = \\boxed{\\frac{3}{4}}$.",
+    problem: "What fraction is the same as \\[\n\\frac{2-4+6-8+10-12+14}{3-6+9-12+15-18+21}?\n\\]", level: "Level 1", type: "Algebra",
+    solution: "We have \\begin{align*}\n&\\frac{2-4+6-8+10-12+14}{3-6+9-12+15-18+21} \\\\\n& \\qquad = \\frac{2(1-2+3-4+5-6+7)}{3(1-2+3-4+5-6+7)} \\\\\n& \\qquad = \\boxed{\\frac{2}{3}}.\n\\end{align*}",
+    reference: "\\frac{2}{3}",
+  },
+  {
+    problem: "What is the domain of the function $$f(x) = \\frac{(2x-3)(2x+5)}{(3x-9)(3x+6)}~?$$ Express your answer as an interval or as a union of intervals.", level: "Level 5", type: "Algebra",
+    solution: "We have $x$ in the domain of $f(x)$ as long as the denominator, $(3x-9)(3x+6)$, is nonzero. This is true for all $x$ except the solutions to the equations $3x-9=0$ and $3x+6=0$. These solutions are $x=3$ and $x=-2$, respectively.\n\nTherefore, the domain of $f(x)$ is all real numbers except $3$ and $-2$. Expressed as a union of intervals, the domain is $\\boxed{(-\\infty,-2)\\cup (-2,3)\\cup (3,\\infty)}$.",
+    reference: "(-\\infty,-2)\\cup (-2,3)\\cup (3,\\infty)",
+  },
+  {
+    problem: "If $\\frac{1}{x} + \\frac{1}{y} = \\frac{1}{z}$, find the value of $y$ when $x = 25$ and $z = 24$.", level: "Level 2", type: "Algebra",
+    solution: "We have $\\frac{1}{25} + \\frac{1}{y} = \\frac{1}{24}$, so  \\[\\frac{1}{y} = \\frac{1}{24} - \\frac{1}{25} = \\frac{25}{600} - \\frac{24}{600} = \\frac{1}{600},\\] which means $y=\\boxed{600}$.",
+    reference: "600",
   },
 ];
