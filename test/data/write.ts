@@ -94,7 +94,7 @@ export function writeVerlParquet(file: string, rows: VerlRow[], codec: Codec = "
   return file;
 }
 
-/** Real GSM8K rows (openai/gsm8k "main", train split, the first rows' format). */
+/** GSM8K rows: the first three of openai/gsm8k "main" train, verbatim, and one in their format with a thousands separator. */
 export const GSM8K_ROWS = [
   {
     question: "Natalia sold clips to 48 of her friends in April, and then she sold half as many clips in May. How many clips did Natalia sell altogether in April and May?",
@@ -105,7 +105,7 @@ export const GSM8K_ROWS = [
     answer: "Weng earns 12/60 = $<<12/60=0.2>>0.2 per minute.\nWorking 50 minutes, she earned 0.2 x 50 = $<<0.2*50=10>>10.\n#### 10",
   },
   {
-    question: "Betty is saving money for a new wallet which costs $100. Her parents decided to give her $15 and her grandparents twice as much as her parents. How much more money does Betty need to buy the wallet?",
+    question: "Betty is saving money for a new wallet which costs $100. Betty has only half of the money she needs. Her parents decided to give her $15 for that purpose, and her grandparents twice as much as her parents. How much more money does Betty need to buy the wallet?",
     answer: "In the beginning, Betty has only 100 / 2 = $<<100/2=50>>50.\nBetty's grandparents gave her 15 * 2 = $<<15*2=30>>30.\nThis means, Betty needs 100 - 50 - 30 - 15 = $<<100-50-30-15=5>>5 more.\n#### 5",
   },
   {
