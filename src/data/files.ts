@@ -12,7 +12,7 @@
 // Not read: CSV, text, and compressions other than gzip for JSON/JSONL.
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, join, relative, resolve } from "node:path";
-import { MessageChannel, receiveMessageOnPort, Worker } from "node:worker_threads";
+import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from "node:worker_threads";
 import { gunzipSync } from "node:zlib";
 import { DatasetError } from "./errors.js";
 import { readArrowRows } from "./arrow.js";
@@ -212,27 +212,44 @@ export function parseJsonTable(text: string, file: string, limit?: number): RawT
 /** Longest a Parquet read may block the caller (a worker that died never answers). */
 const PARQUET_TIMEOUT_MS = 30 * 60_000;
 
-interface ParquetReply { rows?: Record<string, unknown>[]; columns?: string[]; codecs?: string[]; error?: "metadata" | "codec" | "read"; message?: string; known?: string[] }
+interface ParquetReply { id: number; rows?: Record<string, unknown>[]; columns?: string[]; codecs?: string[]; error?: "metadata" | "codec" | "read"; message?: string; known?: string[] }
+interface ParquetChannel { worker: Worker; port: MessagePort; ctrl: Int32Array }
+let channel: ParquetChannel | undefined;
+let nextJob = 0;
+
+/** The Parquet worker, started on first use and kept (unref'd) for the files that follow. */
+function parquetChannel(): ParquetChannel {
+  if (channel) return channel;
+  const ctrlBuf = new SharedArrayBuffer(4);
+  const { port1, port2 } = new MessageChannel();
+  const worker = new Worker(new URL("./parquet-worker.mjs", import.meta.url), { workerData: { port: port2, ctrl: ctrlBuf }, transferList: [port2], execArgv: [] });
+  worker.unref();
+  port1.unref();
+  worker.on("error", () => { if (channel?.worker === worker) channel = undefined; });
+  return (channel = { worker, port: port1, ctrl: new Int32Array(ctrlBuf) });
+}
 
 /**
  * Parquet through hyparquet in a worker thread, synchronously (the caller blocks on Atomics.wait).
  * `wanted`: the top-level columns to read (default all); `columns` of the result lists every column the file has.
  */
 export function readParquetTable(file: string, limit?: number, wanted?: readonly string[]): RawTable {
-  const ctrlBuf = new SharedArrayBuffer(4);
-  const ctrl = new Int32Array(ctrlBuf);
-  const { port1, port2 } = new MessageChannel();
-  const worker = new Worker(new URL("./parquet-worker.mjs", import.meta.url), {
-    workerData: { path: file, port: port2, ctrl: ctrlBuf, limit, wanted: wanted ? [...wanted] : undefined }, transferList: [port2], execArgv: [],
-  });
+  const c = parquetChannel();
+  const id = nextJob++;
+  Atomics.store(c.ctrl, 0, 0);
+  c.port.postMessage({ id, path: file, limit, wanted: wanted ? [...wanted] : undefined });
   let reply: ParquetReply | undefined;
-  try {
-    const deadline = Date.now() + PARQUET_TIMEOUT_MS;
-    while (Atomics.load(ctrl, 0) === 0 && Date.now() < deadline) Atomics.wait(ctrl, 0, 0, 1000);
-    reply = receiveMessageOnPort(port1)?.message as ParquetReply | undefined;
-  } finally {
-    void worker.terminate();
-    port1.close();
+  const deadline = Date.now() + PARQUET_TIMEOUT_MS;
+  while (!reply && Date.now() < deadline) {
+    Atomics.wait(c.ctrl, 0, 0, 1000);
+    if (Atomics.load(c.ctrl, 0) !== 1) continue;
+    const m = receiveMessageOnPort(c.port)?.message as ParquetReply | undefined;
+    if (m?.id === id) reply = m;
+    else Atomics.store(c.ctrl, 0, 0); // a stale reply: keep waiting
+  }
+  if (!reply || reply.error === "read") { // the worker may be broken: the next file gets a fresh one
+    void c.worker.terminate();
+    if (channel === c) channel = undefined;
   }
   if (!reply) throw new DatasetError(`${file}: the Parquet reader gave no answer; the file may be too large for memory`);
   if (reply.error === "codec")

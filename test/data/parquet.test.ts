@@ -91,3 +91,16 @@ test("Parquet: only the columns the loader uses are read (an unused LZO-coded co
   const h = writeParquet(join(dir, "h.parquet"), { query: ["a?"], answer: ["1"], image: ["<bytes>"] });
   assert.throws(() => loadDataset(h), /row 1: no prompt column \(looked for "prompt", "messages", "question", "problem"; the row has "query", "answer", "image"\)/);
 });
+
+test("Parquet: one reader serves file after file, and a refused file leaves it working", () => {
+  const dir = tempDir();
+  const good = writeParquet(join(dir, "good.parquet"), { question: ["a?"], answer: ["#### 1"] });
+  const lzo = writeVerlParquet(join(dir, "lzo.parquet"), verlRows(2), "LZO");
+  const junk = join(dir, "junk.parquet");
+  writeFileSync(junk, "not parquet");
+  for (let r = 0; r < 3; r++) {
+    assert.throws(() => readParquetTable(lzo), /compressed with LZO/);
+    assert.throws(() => readParquetTable(junk), /not a readable Parquet file/);
+    assert.deepEqual(readParquetTable(good).rows, [{ question: "a?", answer: "#### 1" }]);
+  }
+});
