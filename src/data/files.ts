@@ -178,10 +178,11 @@ export function parseJsonlTable(text: string, file: string, limit?: number): Raw
     try {
       raw = JSON.parse(line);
     } catch (e) {
-      throw new DatasetError(`${file}: line ${i + 1}: not valid JSON (${(e as Error).message}); each line must be one JSON object`);
+      const hint = rows.length === 0 && (line === "[" || line === "{") ? " (a JSON document spread over lines belongs in a .json file)" : "";
+      throw new DatasetError(`${file}: line ${i + 1}: not valid JSON (${(e as Error).message}); each line must be one JSON object${hint}`);
     }
     if (typeof raw !== "object" || raw === null || Array.isArray(raw))
-      throw new DatasetError(`${file}: line ${i + 1}: a ${Array.isArray(raw) ? "list" : typeof raw} where a JSON object {…} was expected; each line must be one row object`);
+      throw new DatasetError(`${file}: line ${i + 1}: a ${Array.isArray(raw) ? "list" : raw === null ? "null" : typeof raw} where a JSON object {…} was expected; each line must be one row object${Array.isArray(raw) && rows.length === 0 ? " (a JSON array of rows belongs in a .json file)" : ""}`);
     rows.push(raw as Record<string, unknown>);
     lines.push(i + 1);
   }

@@ -39,6 +39,8 @@ test("a row of the wrong type: a JSONL line that is a list, a JSON array item th
   fails(writeText(join(dir, "b.json"), '[{"question": "a?", "answer": 1}, "b?"]'), "b.json: row 2: a string where a row object {…} was expected");
   fails(writeText(join(dir, "c.jsonl"), '{"question": "a?", "answer": 1}\n{"question": "b?",\n'), "c.jsonl: line 2: not valid JSON");
   fails(writeText(join(dir, "d.json"), '{"question": "a?"'), "d.json: not valid JSON", "array of row objects");
+  fails(writeText(join(dir, "e.jsonl"), '[{"question": "a?", "answer": 1}]'), "e.jsonl: line 1: a list where a JSON object {…} was expected", "belongs in a .json file");
+  fails(writeText(join(dir, "f.jsonl"), '[\n  {"question": "a?", "answer": 1}\n]'), "f.jsonl: line 1: not valid JSON", "belongs in a .json file");
 });
 
 test("a column of the wrong type names the column", () => {

@@ -104,3 +104,12 @@ test("Parquet: one reader serves file after file, and a refused file leaves it w
     assert.deepEqual(readParquetTable(good).rows, [{ question: "a?", answer: "#### 1" }]);
   }
 });
+
+test("Parquet: list<struct> prompts under the older pyarrow naming (list/item) and other names read the same", () => {
+  const dir = tempDir();
+  for (const names of [["list", "item"], ["bag", "array_element"]] as [string, string][]) {
+    const f = writeVerlParquet(join(dir, `${names.join("-")}.parquet`), verlRows(3), "SNAPPY", names);
+    const { train } = loadDataset(f);
+    assert.deepEqual(train.map(e => e.messages), verlRows(3).map(r => r.prompt));
+  }
+});

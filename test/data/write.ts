@@ -70,8 +70,11 @@ export interface VerlRow {
   extra_info: { split: string; index: bigint };
 }
 
-/** verl's gsm8k rows with pyarrow's nested schema (LIST → repeated "list" → "element" struct). */
-export function writeVerlParquet(file: string, rows: VerlRow[], codec: Codec = "SNAPPY"): string {
+/**
+ * verl's gsm8k rows with pyarrow's nested schema: LIST → repeated "list" → "element" struct (pyarrow ≥ 13);
+ * `listNames` ["list", "item"] gives the older pyarrow naming, ["array", "element"] another writer's.
+ */
+export function writeVerlParquet(file: string, rows: VerlRow[], codec: Codec = "SNAPPY", listNames: [string, string] = ["list", "element"]): string {
   mkdirSync(dirname(file), { recursive: true });
   const col = <K extends keyof VerlRow>(k: K) => ({ name: k, data: rows.map(r => r[k]) as never });
   parquetWriteFile({
@@ -81,8 +84,8 @@ export function writeVerlParquet(file: string, rows: VerlRow[], codec: Codec = "
       { name: "root", num_children: 5 },
       str("data_source"),
       { name: "prompt", repetition_type: "OPTIONAL", converted_type: "LIST", num_children: 1 },
-      { name: "list", repetition_type: "REPEATED", num_children: 1 },
-      { name: "element", repetition_type: "OPTIONAL", num_children: 2 },
+      { name: listNames[0], repetition_type: "REPEATED", num_children: 1 },
+      { name: listNames[1], repetition_type: "OPTIONAL", num_children: 2 },
       str("role"), str("content"),
       str("ability"),
       { name: "reward_model", repetition_type: "OPTIONAL", num_children: 2 },
