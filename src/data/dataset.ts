@@ -195,3 +195,19 @@ export function datasetSplit(ds: { train: readonly Example[]; eval: readonly Exa
     },
   };
 }
+
+/**
+ * An SFT row of an Example that carries a completion, in TRL's two shapes (what src/train/sft-data.ts reads):
+ * a plain prompt with a text completion stays {prompt, completion}; a chat prompt, or a chat completion, becomes
+ * {messages} with the completion's assistant turn(s) last. undefined when the Example has no completion.
+ *   completionRow({question: "2+2?", completion: "4", …})                      // {prompt: "2+2?", completion: "4"}
+ *   completionRow({messages: [{role: "user", content: "2+2?"}], completion: [{role: "assistant", content: "4"}], …})
+ *                                                                              // {messages: [user, assistant]}
+ */
+export function completionRow(ex: Example): { prompt: string; completion: string } | { messages: { role: string; content: string }[] } | undefined {
+  const c = ex.completion;
+  if (c === undefined) return undefined;
+  if (typeof c === "string" && !ex.messages) return { prompt: ex.question, completion: c };
+  const prompt = ex.messages ?? [{ role: "user", content: ex.question }];
+  return { messages: [...prompt, ...(typeof c === "string" ? [{ role: "assistant", content: c }] : c)] };
+}

@@ -1,8 +1,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { DatasetConfigSchema, DatasetError, loadDataset } from "../../src/data/dataset.js";
+import { completionRow, DatasetConfigSchema, DatasetError, loadDataset } from "../../src/data/dataset.js";
 import { mathReward } from "../../src/rewards/math.js";
+import { parseSftJsonl } from "../../src/train/sft-data.js";
 import { writeFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 import { GSM8K_ROWS, MATH_ROWS, tempDir, writeJsonl, writeParquet, writeText, writeVerlParquet } from "./write.js";
@@ -76,6 +77,16 @@ test("JSON array and TRL columns: prompt string, prompt chat list, messages, com
   assert.deepEqual(train[3].messages, [{ role: "user", content: "5*5?" }]);
   assert.deepEqual(train[3].completion, [{ role: "assistant", content: "25" }]);
   assert.deepEqual(train[4].completion, [{ role: "assistant", content: "6" }]);
+  // back to TRL's SFT rows: a plain pair stays a pair; chat rows rebuild the whole conversation
+  assert.equal(completionRow(train[0]), undefined);
+  assert.deepEqual(completionRow(train[2]), { prompt: "Say hi.", completion: "hi" });
+  assert.deepEqual(completionRow(train[3]), { messages: [{ role: "user", content: "5*5?" }, { role: "assistant", content: "25" }] });
+  assert.deepEqual(completionRow(train[4]), { messages: [{ role: "user", content: "7-1?" }, { role: "assistant", content: "6" }] });
+  const sys = loadDataset({ path: file, system_prompt: "S" }).train[2];
+  assert.deepEqual(completionRow(sys), { messages: [{ role: "system", content: "S" }, { role: "user", content: "Say hi." }, { role: "assistant", content: "hi" }] });
+  // … which the SFT reader accepts as they are
+  const sft = [2, 3, 4].map(i => completionRow(train[i]));
+  assert.deepEqual(parseSftJsonl(sft.map(r => JSON.stringify(r)).join("\n")), sft);
   // a JSON object with one array member ({"data": [...]}, as some hub JSON files are)
   const wrapped = writeText(join(dir, "wrapped.json"), JSON.stringify({ version: "1", data: [{ question: "q?", answer: "2" }] }));
   assert.deepEqual(loadDataset(wrapped).train.map(e => e.answer), ["2"]);
