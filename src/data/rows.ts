@@ -66,6 +66,17 @@ function turnContent(v: unknown): string | undefined {
   return undefined;
 }
 
+/** A chat list stored as JSON text (`json.dumps(messages)` in a string column) → the list; anything else as it is. */
+function chatFromText(v: unknown): unknown {
+  if (typeof v !== "string" || !/^\s*\[\s*\{/.test(v)) return v;
+  try {
+    const j = JSON.parse(v);
+    return Array.isArray(j) && j.length > 0 && j.every(t => typeof t === "object" && t !== null && "role" in t && "content" in t) ? j : v;
+  } catch {
+    return v;
+  }
+}
+
 /** A chat list [{role, content}, …], checked turn by turn. */
 function readChat(v: unknown, p: RowPlace, column: string): Chat {
   if (!Array.isArray(v)) throw new DatasetError(`${where(p, column)}: ${kind(v)} where a chat list [{role, content}, …] was expected`);
@@ -165,6 +176,7 @@ export function rowToExample(raw: Record<string, unknown>, p: RowPlace, o: RowOp
 
   // prompt
   const pr = pick(row, promptSources(map));
+  if (pr) pr.value = chatFromText(pr.value);
   if (!pr) {
     const tried = promptSources(map);
     throw new DatasetError(`${where(p)}: no prompt column (looked for ${tried.map(c => `"${c}"`).join(", ")}; the row has ${(p.columns ?? Object.keys(row)).map(k => `"${k}"`).join(", ") || "no columns"}); name the prompt column with columns: {prompt: <column>}`);
@@ -189,6 +201,7 @@ export function rowToExample(raw: Record<string, unknown>, p: RowPlace, o: RowOp
   // completion (SFT)
   let completion: Example["completion"];
   const cp = pick(row, sources(map, "completion", DEFAULTS.completion));
+  if (cp) cp.value = chatFromText(cp.value);
   if (cp) {
     if (typeof cp.value === "string") completion = cp.value;
     else if (Array.isArray(cp.value)) {

@@ -69,3 +69,13 @@ test("chat content given as OpenAI parts [{type: text, text}] is joined", () => 
   const { train } = loadDataset(writeJsonl(join(dir, "d.jsonl"), [{ messages: [{ role: "user", content: [{ type: "text", text: "2+" }, { type: "text", text: "2?" }] }], answer: "4" }]));
   assert.equal(train[0].question, "2+2?");
 });
+
+test("a chat list stored as JSON text in a string column (json.dumps) is read as the chat list", () => {
+  const dir = tempDir();
+  const chat = [{ role: "system", content: "s" }, { role: "user", content: "[1, 2] sum?" }];
+  const f = writeParquet(join(dir, "d.parquet"), { prompt: [JSON.stringify(chat), "[1, 2] sum?"], answer: ["3", "3"] });
+  const { train } = loadDataset(f);
+  assert.deepEqual(train[0].messages, chat);
+  assert.equal(train[1].messages, undefined); // a text prompt that merely starts with "[" stays text
+  assert.equal(train[1].question, "[1, 2] sum?");
+});
