@@ -72,8 +72,16 @@ export interface LoadedDataset {
   info: { train_files: string[]; eval_files: string[]; train_rows_read: number; dropped_overlap: number };
 }
 
-/** The key of a problem for disjointness: its question, whitespace-normalised. */
-const problemKey = (e: Example) => e.question.replace(/\s+/g, " ").trim();
+/** The key of a problem for disjointness: its question, whitespace-normalised (computed once per Example). */
+const keys = new WeakMap<Example, string>();
+function problemKey(e: Example): string {
+  let k = keys.get(e);
+  if (k === undefined) {
+    k = /[^\S ]| {2}|^ | $/.test(e.question) ? e.question.replace(/\s+/g, " ").trim() : e.question;
+    keys.set(e, k);
+  }
+  return k;
+}
 
 function readExamples(files: string[], o: RowOptions, limit: number | undefined): Example[] {
   const out: Example[] = [];
