@@ -136,11 +136,14 @@ function answerSources(map: ColumnMap): { cols: string[]; solution: Set<string> 
 }
 
 /** Substitutes {question} and {column} placeholders; {{ and }} are literal braces; \cmd{…} (LaTeX) is left alone. */
-export function renderTemplate(template: string, question: string, row: Record<string, unknown>, p: RowPlace, gold: readonly string[] = []): string {
+export function renderTemplate(template: string, question: string | undefined, row: Record<string, unknown>, p: RowPlace, gold: readonly string[] = []): string {
   return template.replace(/\{\{|\}\}|(?<!\\[A-Za-z]+)\{([A-Za-z_][\w.]*)\}/g, (m, name: string | undefined) => {
     if (m === "{{") return "{";
     if (m === "}}") return "}";
-    if (name === "question") return question;
+    if (name === "question") {
+      if (question === undefined) throw new DatasetError(`${where(p)}: the template uses {question} and the row has no prompt column (it has ${(p.columns ?? Object.keys(row)).map(k => `"${k}"`).join(", ")}); build the prompt from columns only ({column} placeholders) or name the prompt column with columns: {prompt: <column>}`);
+      return question;
+    }
     if (gold.includes(name!) || gold.some(g => g.startsWith(`${name}.`)))
       throw new DatasetError(`${where(p, name)}: the template's {${name}} would put the gold answer into the prompt; remove it (use {{${name}}} for a literal "{${name}}")`);
     const v = at(row, name!);
@@ -177,14 +180,20 @@ export function rowToExample(raw: Record<string, unknown>, p: RowPlace, o: RowOp
   // prompt
   const pr = pick(row, promptSources(map));
   if (pr) pr.value = chatFromText(pr.value);
-  if (!pr) {
-    const tried = promptSources(map);
-    throw new DatasetError(`${where(p)}: no prompt column (looked for ${tried.map(c => `"${c}"`).join(", ")}; the row has ${(p.columns ?? Object.keys(row)).map(k => `"${k}"`).join(", ") || "no columns"}); name the prompt column with columns: {prompt: <column>}`);
-  }
+  const { cols: answerCols, solution } = answerSources(map);
   let question: string;
   let chat: Chat | undefined;
   let trailing: Chat | undefined;
-  if (typeof pr.value === "string") {
+  let templated = false; // the question is the rendered template already
+  if (!pr) {
+    // no prompt column: a template made of other columns is the prompt (TinyZero's countdown rows: nums, target)
+    if (o.template === undefined) {
+      const tried = promptSources(map);
+      throw new DatasetError(`${where(p)}: no prompt column (looked for ${tried.map(c => `"${c}"`).join(", ")}; the row has ${(p.columns ?? Object.keys(row)).map(k => `"${k}"`).join(", ") || "no columns"}); name the prompt column with columns: {prompt: <column>}, or build the prompt from columns with template: (e.g. "Make {target} from {nums}.")`);
+    }
+    question = renderTemplate(o.template, undefined, row, p, answerCols);
+    templated = true;
+  } else if (typeof pr.value === "string") {
     question = pr.value;
     if (!question.trim()) throw new DatasetError(`${where(p, pr.col)}: an empty prompt`);
   } else if (Array.isArray(pr.value)) {
@@ -212,7 +221,6 @@ export function rowToExample(raw: Record<string, unknown>, p: RowPlace, o: RowOp
 
   // answer
   const ex: Example = { id: "", question, answer: "" };
-  const { cols: answerCols, solution } = answerSources(map);
   const an = pick(row, answerCols);
   if (an) {
     let v = an.value;
@@ -281,7 +289,7 @@ export function rowToExample(raw: Record<string, unknown>, p: RowPlace, o: RowOp
   // prompt as the model sees it
   if (o.template !== undefined || o.system_prompt !== undefined) {
     const turns: Chat = chat ? chat.map(t => ({ ...t })) : [{ role: "user", content: question }];
-    if (o.template !== undefined) {
+    if (o.template !== undefined && !templated) {
       const u = turns.map(t => t.role).lastIndexOf("user");
       turns[u] = { role: "user", content: renderTemplate(o.template, turns[u].content, row, p, answerCols) };
     }
