@@ -20,7 +20,7 @@ import type { Example } from "../tasks/types.js";
 import { makeRng, mixSeed } from "../tasks/rng.js";
 import type { TaskSplit } from "../tasks/splits.js";
 import { getReward } from "../rewards/registry.js";
-import { DEFAULT_REWARD_BY_SOURCE } from "../rewards/by-source.js";
+import { defaultVerifier } from "../rewards/by-source.js";
 import { ANSWER_EXTRACTORS } from "./answers.js";
 import { DatasetError, readTable, resolveDataFiles } from "./files.js";
 import { CANONICAL_COLUMNS, rowToExample, wantedColumns, type CanonicalColumn, type ColumnMap, type RowOptions } from "./rows.js";
@@ -126,7 +126,7 @@ function verifierLookup(map: Record<string, string> | undefined): RowOptions["ve
       throw new DatasetError(`dataset reward_by_source: "${source}" → ${(e as Error).message}`);
     }
   }
-  return source => (source !== undefined ? map[source] ?? DEFAULT_REWARD_BY_SOURCE[source] : undefined) ?? map["*"];
+  return source => (source !== undefined ? (Object.hasOwn(map, source) ? map[source] : defaultVerifier(source)) : undefined) ?? map["*"];
 }
 
 /**

@@ -163,6 +163,7 @@ function asTests(v: unknown, p: RowPlace, col: string): Example["tests"] {
   let t = v;
   if (typeof t === "string") { try { t = JSON.parse(t); } catch { /* reported below */ } }
   if (typeof t === "object" && t !== null && !Array.isArray(t)) {
+    if ("fn_name" in t) throw new DatasetError(`${where(p, col)}: call-based tests (fn_name "${String((t as { fn_name: unknown }).fn_name)}"), which the code reward does not run; it runs stdin/stdout pairs and assertion snippets`);
     const { inputs, outputs } = t as { inputs?: unknown; outputs?: unknown };
     if (Array.isArray(inputs) && Array.isArray(outputs) && inputs.length === outputs.length && [...inputs, ...outputs].every(x => typeof x === "string"))
       return inputs.map((input, i) => ({ input: input as string, output: outputs[i] as string }));
