@@ -9,7 +9,9 @@
 //
 //   ds/dataset_dict.json, ds/train/data-00000-of-00001.arrow   (datasets.save_to_disk: Arrow IPC, src/data/arrow.ts)
 //
-// Not read: CSV, text, and compressions other than gzip for JSON/JSONL.
+//   ds/train.csv, ds/test.tsv                                   (CSV/TSV with a header row; cells are text)
+//
+// Not read: plain text, and compressions other than gzip for the text formats.
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, join, relative, resolve } from "node:path";
 import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from "node:worker_threads";
@@ -19,9 +21,9 @@ import { readArrowRows } from "./arrow.js";
 
 export { DatasetError };
 
-export const DATA_EXTENSIONS = [".parquet", ".arrow", ".jsonl", ".ndjson", ".json", ".jsonl.gz", ".ndjson.gz", ".json.gz"] as const;
+export const DATA_EXTENSIONS = [".parquet", ".arrow", ".jsonl", ".ndjson", ".json", ".csv", ".tsv", ".jsonl.gz", ".ndjson.gz", ".json.gz", ".csv.gz", ".tsv.gz"] as const;
 const isDataFile = (f: string) => DATA_EXTENSIONS.some(e => f.toLowerCase().endsWith(e));
-const DATA_EXT_RE = /\.(parquet|arrow|jsonl|ndjson|json)(\.gz)?$/i;
+const DATA_EXT_RE = /\.(parquet|arrow|jsonl|ndjson|json|csv|tsv)(\.gz)?$/i;
 
 /** Split names the hub recognises in file names (datasets' data_files.py keywords). */
 const SPLIT_WORDS = ["train", "training", "validation", "valid", "val", "dev", "test", "testing", "eval", "evaluation"];
@@ -210,6 +212,49 @@ export function parseJsonTable(text: string, file: string, limit?: number): RawT
   return { file, rows: rows as Record<string, unknown>[], rowLabel: i => `row ${i + 1}` };
 }
 
+/**
+ * CSV (RFC 4180: quoted fields, "" inside quotes, newlines inside quotes, CRLF) or TSV with a header row. Cells
+ * stay text, as written (answers such as "007" or "1,600" are not turned into numbers); an empty cell is null.
+ * Rows are named by their 1-based number after the header.
+ */
+export function parseCsvTable(text: string, file: string, delimiter = ",", limit?: number): RawTable {
+  const records: string[][] = [];
+  let field = "", record: string[] = [], quoted = false, i = 0, line = 1, start = 1, quoteLine = 0;
+  const starts: number[] = [];
+  const endRecord = () => {
+    record.push(field);
+    field = "";
+    if (!(record.length === 1 && record[0] === "")) { records.push(record); starts.push(start); }
+    record = [];
+  };
+  while (i < text.length && (limit === undefined || records.length <= limit)) {
+    const ch = text[i];
+    if (quoted) {
+      if (ch === '"' && text[i + 1] === '"') { field += '"'; i += 2; continue; }
+      if (ch === '"') { quoted = false; i++; continue; }
+      if (ch === "\n") line++;
+      field += ch; i++;
+      continue;
+    }
+    if (ch === '"' && field === "") { quoted = true; quoteLine = line; i++; continue; }
+    if (ch === delimiter) { record.push(field); field = ""; i++; continue; }
+    if (ch === "\r" && text[i + 1] === "\n") { i++; continue; }
+    if (ch === "\n") { endRecord(); line++; start = line; i++; continue; }
+    field += ch; i++;
+  }
+  if (quoted) throw new DatasetError(`${file}: a quoted field opened on line ${quoteLine} is never closed; check the file's quoting`);
+  if (field !== "" || record.length) endRecord();
+  if (records.length === 0) return { file, rows: [], rowLabel: i => `row ${i + 1}` };
+  const [header, ...body] = records;
+  const names = header.map(h => h.trim());
+  const rows = (limit === undefined ? body : body.slice(0, limit)).map((r, k) => {
+    if (r.length !== names.length)
+      throw new DatasetError(`${file}: row ${k + 1} (line ${starts[k + 1]}) has ${r.length} cells and the header ${names.length}; check the delimiter and the quoting`);
+    return Object.fromEntries(names.map((n, j) => [n, r[j] === "" ? null : r[j]]));
+  });
+  return { file, rows, rowLabel: i => `row ${i + 1}`, columns: names };
+}
+
 /** Longest a Parquet read may block the caller (a worker that died never answers). */
 const PARQUET_TIMEOUT_MS = 30 * 60_000;
 
@@ -277,5 +322,6 @@ export function readTable(file: string, limit?: number, wanted?: readonly string
     }
   }
   if (f.endsWith(".json")) return parseJsonTable(readText(file), file, limit);
+  if (f.endsWith(".csv") || f.endsWith(".tsv")) return parseCsvTable(readText(file), file, f.endsWith(".tsv") ? "\t" : ",", limit);
   return parseJsonlTable(readText(file), file, limit);
 }

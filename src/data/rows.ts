@@ -153,7 +153,15 @@ export function renderTemplate(template: string, question: string | undefined, r
   });
 }
 
+/** A number, or a text cell holding one (CSV). */
+function asNumber(v: unknown): number | undefined {
+  if (typeof v === "number" && Number.isFinite(v)) return v;
+  if (typeof v === "string" && /^\s*-?\d+(\.\d+)?\s*$/.test(v)) return Number(v);
+  return undefined;
+}
+
 function asNumberList(v: unknown, p: RowPlace, col: string): number[] {
+  if (typeof v === "string" && /^\s*\[[\d\s.,-]*\]\s*$/.test(v)) { try { v = JSON.parse(v); } catch { /* reported below */ } } // "[3, 5, 2]" in a text cell
   if (!Array.isArray(v) || !v.every(x => typeof x === "number" && Number.isFinite(x)))
     throw new DatasetError(`${where(p, col)}: ${kind(v)} where a list of numbers was expected`);
   return v as number[];
@@ -240,8 +248,9 @@ export function rowToExample(raw: Record<string, unknown>, p: RowPlace, o: RowOp
     } else if (typeof v === "object" && v !== null && !Array.isArray(v) && "target" in v && ("numbers" in v || "nums" in v)) {
       // verl's countdown rows: ground_truth {target, numbers}
       const g = v as { target: unknown; numbers?: unknown; nums?: unknown };
-      if (typeof g.target !== "number") throw new DatasetError(`${where(p, `${an.col}.target`)}: ${kind(g.target)} where a number was expected`);
-      ex.target = g.target;
+      const t = asNumber(g.target);
+      if (t === undefined) throw new DatasetError(`${where(p, `${an.col}.target`)}: ${kind(g.target)} where a number was expected`);
+      ex.target = t;
       ex.numbers = asNumberList(g.numbers ?? g.nums, p, `${an.col}.numbers`);
     } else if (typeof v === "object" && v !== null && !Array.isArray(v) && "inputs" in v && "outputs" in v) {
       ex.tests = asTests(v, p, an.col);
@@ -275,8 +284,9 @@ export function rowToExample(raw: Record<string, unknown>, p: RowPlace, o: RowOp
   if (nums) ex.numbers = asNumberList(nums.value, p, nums.col);
   const target = pick(row, sources(map, "target", DEFAULTS.target));
   if (target) {
-    if (typeof target.value !== "number") throw new DatasetError(`${where(p, target.col)}: ${kind(target.value)} where a number was expected`);
-    ex.target = target.value;
+    const t = asNumber(target.value);
+    if (t === undefined) throw new DatasetError(`${where(p, target.col)}: ${kind(target.value)} where a number was expected`);
+    ex.target = t;
   }
 
   if (!an && ex.target === undefined && ex.tests === undefined && completion === undefined) {

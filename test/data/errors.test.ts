@@ -89,7 +89,7 @@ test("template placeholders that are not columns; unknown file types; configs", 
   fails({ path: f, template: "{question} in {unit}" }, `line 1, column "unit": the template's {unit} needs a string or number column`);
   fails({ path: f, template: "{question} (hint: {answer})" }, `line 1, column "answer": the template's {answer} would put the gold answer into the prompt`);
   fails({ path: writeJsonl(join(dir, "v.jsonl"), [{ prompt: "q", reward_model: { ground_truth: "1" } }]), template: "{question} {reward_model}" }, `the template's {reward_model} would put the gold answer into the prompt`);
-  fails(writeText(join(dir, "d.csv"), "question,answer\nq,1\n"), "d.csv: unknown file type");
+  fails(writeText(join(dir, "d.txt"), "question,answer\nq,1\n"), "d.txt: unknown file type");
   fails({ path: f, eval_fraction: 1.5 } as never, "dataset: eval_fraction");
 });
 
