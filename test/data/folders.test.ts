@@ -65,3 +65,26 @@ test("a folder of files without split names is all training data", () => {
   assert.deepEqual(resolveDataFiles(dir, "train", undefined).map(f => f.slice(dir.length + 1)), ["part-a.jsonl", "part-b.parquet"]);
   assert.deepEqual(loadDataset(dir).train.map(e => e.answer), ["1", "2"]);
 });
+
+test("a hub README's configs: (data_files by split, glob patterns) say which files make each split", () => {
+  const dir = tempDir();
+  writeText(join(dir, "README.md"), [
+    "---", "license: mit", "configs:",
+    "- config_name: sft", "  default: true", "  data_files:",
+    "  - split: train", "    path: data/chats_sft-*", "  - split: test", "    path: held/out.jsonl",
+    "- config_name: raw", "  data_files: raw/**/*.parquet",
+    "---", "# A dataset card", "",
+  ].join("\n"));
+  writeParquet(join(dir, "data", "chats_sft-00001.parquet"), rows("b", 1));
+  writeParquet(join(dir, "data", "chats_sft-00000.parquet"), rows("a", 2));
+  writeParquet(join(dir, "data", "chats_gen-00000.parquet"), rows("gen", 5));
+  writeJsonl(join(dir, "held", "out.jsonl"), [{ question: "held?", answer: "#### 1" }]);
+  writeParquet(join(dir, "raw", "2024", "x.parquet"), rows("raw", 3));
+  const { train, eval: ev, info } = loadDataset({ path: dir, eval_split: "test" });
+  assert.deepEqual(info.train_files.map(f => f.slice(dir.length + 1)), ["data/chats_sft-00000.parquet", "data/chats_sft-00001.parquet"]);
+  assert.deepEqual(train.map(e => e.question), ["a question 0?", "a question 1?", "b question 0?"]);
+  assert.deepEqual(ev.map(e => e.question), ["held?"]);
+  assert.equal(loadDataset({ path: dir, config: "raw" }).train.length, 3); // "**" spans folders
+  assert.throws(() => loadDataset({ path: dir, config: "raw", split: "test" }), /config "raw" has no split "test" in README\.md; splits here: train/);
+  assert.throws(() => loadDataset({ path: dir, config: "nope" }), /no config "nope" in README\.md's configs; configs here: sft, raw/);
+});
