@@ -1,5 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { loadDataset } from "../../src/data/dataset.js";
 import { resolveDataFiles } from "../../src/data/files.js";
@@ -16,14 +17,25 @@ test("hub layout with configs (gsm8k: main/ and socratic/): config picks the sub
   writeParquet(join(dir, "main", "train-00001-of-00002.parquet"), rows("main-b", 2));
   writeParquet(join(dir, "main", "test-00000-of-00001.parquet"), rows("main-test", 4));
   writeParquet(join(dir, "socratic", "train-00000-of-00001.parquet"), rows("socratic", 1));
-  writeText(join(dir, "README.md"), "---\nconfigs: …\n---\n");
-  assert.throws(() => loadDataset(dir), /several configs \(main, socratic\); pick one with config: \(e\.g\. config: main\)/);
+  // the configs section of openai/gsm8k's dataset card
+  writeText(join(dir, "README.md"), [
+    "---", "configs:",
+    "- config_name: main", "  data_files:", "  - split: train", "    path: main/train-*", "  - split: test", "    path: main/test-*",
+    "- config_name: socratic", "  data_files:", "  - split: train", "    path: socratic/train-*", "  - split: test", "    path: socratic/test-*",
+    "---", "", "# Dataset Card for GSM8K",
+  ].join("\n"));
+  assert.throws(() => loadDataset(dir), /several configs in README\.md \(main, socratic\); pick one with config: \(e\.g\. config: main\)/);
   const { train, eval: ev, info } = loadDataset({ path: dir, config: "main", eval_split: "test" });
   assert.deepEqual(train.map(e => e.question), ["main-a question 0?", "main-a question 1?", "main-a question 2?", "main-b question 0?", "main-b question 1?"]);
   assert.equal(ev.length, 4);
   assert.ok(ev.every(e => e.question.startsWith("main-test")));
   assert.deepEqual(info.train_files.map(f => f.slice(dir.length + 1)), ["main/train-00000-of-00002.parquet", "main/train-00001-of-00002.parquet"]);
   assert.equal(loadDataset({ path: dir, config: "socratic" }).train.length, 1);
+  assert.throws(() => loadDataset({ path: dir, config: "mian" }), /no config "mian" in README\.md's configs; configs here: main, socratic/);
+  // the same folder without its card: the subfolders are the configs
+  rmSync(join(dir, "README.md"));
+  assert.throws(() => loadDataset(dir), /several configs \(main, socratic\); pick one with config: \(e\.g\. config: main\)/);
+  assert.deepEqual(loadDataset({ path: dir, config: "main", eval_split: "test" }).train.length, 5);
   assert.throws(() => loadDataset({ path: dir, config: "mian" }), /no folder for config "mian"; configs here: main, socratic/);
 });
 
