@@ -11,6 +11,7 @@ import { languageConsistencyReward } from "./language.js";
 import { makeCosineScaledReward, makeOverlongReward, makeRepetitionPenalty } from "./length.js";
 import { KL_PENALTY_REWARD, REWARD_MODEL_REWARD, klPenaltyBatch, rewardModelBatch } from "./reward-model.js";
 import { safe, safeAsync, safeBatch } from "./guard.js";
+import { verifierFor } from "./by-source.js";
 import type { AsyncRewardFn, BatchRewardFn, RewardExample, RewardFn, RewardValue } from "./types.js";
 
 export interface RewardSpec {
@@ -64,6 +65,10 @@ const SPECS: RewardSpec[] = [
   batchSpec(REWARD_MODEL_REWARD, "learned reward model's score of prompt + completion (RLHF); needs reward_model: <folder> in the GRPO recipe", rewardModelBatch, 120_000),
   batchSpec(KL_PENALTY_REWARD, "PPO-style KL-in-reward: −Σ_t (log π − log π_ref) of the completion against the starting policy (weight = β); GRPO only", klPenaltyBatch, 120_000),
   { name: "code", description: "fraction of example.tests passed by the program, sandboxed (example.language python|javascript)", timeLimitMs: 60_000, call: codeReward },
+  {
+    name: "by_source", description: "each row scored by the reward its data_source maps to (dataset reward_by_source, or verl's names); null when none", timeLimitMs: 60_000,
+    call: safeAsync(async (c, e) => { const name = verifierFor(e); return name === undefined || name === "by_source" ? null : getReward(name).call(c, e); }),
+  },
 ];
 
 export class UnknownRewardError extends Error {
