@@ -20,9 +20,9 @@ import { createModel } from "../model/transformer.js";
 import { loadPretrained, savePretrained } from "../model/io/pretrained.js";
 import { loadTokenizer } from "../tokenizer/load.js";
 import type { Tokenizer } from "../tokenizer/types.js";
-import { renderChat } from "../tokenizer/chat-template.js";
 import type { Generation } from "../sample/generate.js";
-import { TaskConfigSchema, makeTask, trainEvalSplit, tinyR1Prompt, TINY_R1_STOP, type Example } from "../tasks/index.js";
+import { makeTask, trainEvalSplit, type Example } from "../tasks/index.js";
+import { promptFormat, type PromptFormat } from "../sample/prompt-format.js";
 import { mixSeed } from "../tasks/rng.js";
 import { registerTrainer, yieldToEvents } from "../recipes/registry.js";
 import type { Run, SampleRow } from "../runs/run.js";
@@ -36,27 +36,17 @@ import { AdamW } from "./optimizer.js";
 import { lrMultiplier, ScheduleConfigSchema } from "./schedule.js";
 import { loadLatestCheckpoint, saveCheckpoint } from "./checkpoint.js";
 import { scoreCompletions, type ScoredRewards } from "./rewarding.js";
-import { evaluate, type EvalResult } from "./evaluate.js";
+import { evaluate, type EvalResult } from "../eval/heldout.js";
 import { modelRewardExamples, useModelRewards } from "../rewards/reward-model.js";
 import { createRollout, RolloutConfigSchema, applyWeights, importanceWeights, slotLogprobs, ImportanceStats, type ImportanceOptions } from "./rollout/index.js";
-import { BackendChoiceSchema, checkpointFields } from "./trainer-config.js";
+import { BackendChoiceSchema, checkpointFields, problemSetFields } from "./trainer-config.js";
 
-export const PromptConfigSchema = z.object({
-  /** tiny_r1: "User: {q} Assistant: <think>" for byte-level models; chat: the tokenizer's chat template. */
-  template: z.enum(["tiny_r1", "chat"]).default("tiny_r1"),
-  /** tiny_r1 only: name the tags in the prompt (R1-Zero's template does). */
-  instruct: z.boolean().default(false),
-}).strict();
-export type PromptConfig = z.output<typeof PromptConfigSchema>;
+export { PromptConfigSchema, promptFormat, type PromptConfig, type PromptFormat } from "../sample/prompt-format.js";
 
 export const GRPORecipeSchema = z.object({
   /** A Hugging Face model folder (config.json, safetensors, tokenizer.json). */
   model: z.string().min(1),
-  task: TaskConfigSchema,
-  train_seed: z.number().int().default(1),
-  eval_seed: z.number().int().default(2),
-  eval_size: z.number().int().positive().default(256),
-  prompt: PromptConfigSchema.default(PromptConfigSchema.parse({})),
+  ...problemSetFields(256),
   grpo: GRPOConfigSchema,
   schedule: ScheduleConfigSchema.default(ScheduleConfigSchema.parse({ lr_scheduler_type: "constant" })),
   adam_beta2: z.number().min(0).lt(1).default(0.99),
@@ -85,28 +75,6 @@ export type GRPORecipe = z.output<typeof GRPORecipeSchema>;
 
 /** wallSeconds: the whole run's time (loading, evaluations, RL), which `npm start`'s 10-minute promise is about. */
 interface GRPOState { trainSeconds: number; wallSeconds: number; before: EvalResult | null }
-
-/** How prompts are rendered and what the reward functions see of a completion. */
-export interface PromptFormat {
-  encode(ex: Example): number[];
-  text(ex: Example): string;
-  /** Completion text as the rewards read it: the prefilled "<think>" and a stop string put back. */
-  completion(g: Generation): string;
-  stop: string[];
-}
-
-export function promptFormat(p: PromptConfig, tok: Tokenizer): PromptFormat {
-  if (p.template === "tiny_r1") {
-    const text = (ex: Example) => tinyR1Prompt(ex.question, { instruct: p.instruct });
-    return {
-      text, encode: ex => tok.encode(text(ex), { addSpecialTokens: false }), stop: [TINY_R1_STOP],
-      completion: g => `<think>${g.text}${g.finishReason === "stop" ? TINY_R1_STOP : ""}`,
-    };
-  }
-  const text = (ex: Example) => renderChat(tok, ex.messages ?? [{ role: "user", content: ex.question }], { addGenerationPrompt: true });
-  // The chat path leaves stopping to the model's EOS; rewards read the completion as generated.
-  return { text, encode: ex => tok.encode(text(ex), { addSpecialTokens: false }), stop: [], completion: g => g.text };
-}
 
 export class MissingModelError extends Error {
   constructor(dir: string, recipe?: string) {
@@ -165,9 +133,9 @@ export const grpo = registerTrainer({
     const rollout = createRollout(c.rollout, { policy: model, tokenizer: tok, weightsDir: join(run.dir, "rollout-weights"), save: folder, log: ctx.log, ratioLevel: g.importance_sampling_level });
     const save = () => { state.wallSeconds = wallSeconds(); saveCheckpoint(run.checkpointsDir, step, model, optimizer, state, { keep: c.save_total_limit, model: folder }); };
     const runEval = async (label: string) => {
-      const r = await evaluate(model, tok, fmt, split.eval, {
+      const r = (await evaluate(model, tok, fmt, split.eval, {
         accuracy: c.accuracy_reward, format: c.format_reward, maxNewTokens: g.max_completion_length, sampled: c.eval_sampled, seed: c.eval_seed,
-      });
+      })).figures;
       ctx.log(`${label}: accuracy ${pct(r.accuracy)} greedy${r.accuracySampled !== null ? `, ${pct(r.accuracySampled)} at T=1` : ""}, format ${pct(r.format)}, mean length ${r.meanLength.toFixed(1)} tokens`);
       return r;
     };

@@ -9,14 +9,13 @@ import { z } from "zod";
 import { ArithmeticConfigSchema, arithmeticTask, chainDerivation, parseChain } from "../tasks/arithmetic.js";
 import { distinctExamples, tinyR1Prompt } from "../tasks/index.js";
 import type { SFTRow } from "./sft-data.js";
+import { problemSeedFields } from "./trainer-config.js";
 
 export const TracesConfigSchema = z.object({
   /** Only arithmetic has a worked derivation to show. */
   task: ArithmeticConfigSchema,
   n: z.number().int().positive().default(512),
-  train_seed: z.number().int().default(1),
-  eval_seed: z.number().int().default(2),
-  eval_size: z.number().int().nonnegative().default(256),
+  ...problemSeedFields(256, 0),
   /** Name the tags in the prompt (recipes/r1-zero-tiny.yaml's prompt.instruct). */
   instruct: z.boolean().default(true),
 }).strict();
