@@ -9,7 +9,7 @@
  */
 import { z } from "zod";
 import type { Tokenizer } from "../tokenizer/types.js";
-import { renderChat } from "../tokenizer/chat-template.js";
+import { renderChat, type ChatMessage } from "../tokenizer/chat-template.js";
 import type { Generation } from "./generate.js";
 import { tinyR1Prompt, withPrefill, TINY_R1_STOP } from "../tasks/prompt.js";
 import type { Example } from "../tasks/types.js";
@@ -19,7 +19,18 @@ export const PromptConfigSchema = z.object({
   template: z.enum(["tiny_r1", "chat"]).default("tiny_r1"),
   /** tiny_r1 only: name the tags in the prompt (R1-Zero's template does). */
   instruct: z.boolean().default(false),
-}).strict();
+  /** chat only: a system turn put before every conversation that has none of its own. */
+  system_prompt: z.string().min(1).optional(),
+  /**
+   * chat only: extra variables for the chat template, as transformers' apply_chat_template takes them, e.g.
+   * Qwen3's {enable_thinking: false} (an empty think block, no reasoning) or {enable_thinking: true}.
+   */
+  chat_template_kwargs: z.record(z.string(), z.unknown()).optional(),
+}).strict().superRefine((p, ctx) => {
+  for (const key of ["system_prompt", "chat_template_kwargs"] as const)
+    if (p.template !== "chat" && p[key] !== undefined)
+      ctx.addIssue({ code: "custom", path: [key], message: `applies to the chat template only: set prompt.template: chat, or remove ${key}` });
+});
 export type PromptConfig = z.output<typeof PromptConfigSchema>;
 
 /** How prompts are rendered and what the reward functions see of a completion. */
@@ -39,9 +50,15 @@ export function promptFormat(p: PromptConfig, tok: Tokenizer): PromptFormat {
       completion: g => withPrefill(`${g.text}${g.finishReason === "stop" ? TINY_R1_STOP : ""}`),
     };
   }
-  const text = (ex: Example) => renderChat(tok, ex.messages ?? [{ role: "user", content: ex.question }], { addGenerationPrompt: true });
+  const text = (ex: Example) => renderChat(tok, chatMessages(ex, p.system_prompt), { addGenerationPrompt: true, extra: p.chat_template_kwargs });
   // The chat path leaves stopping to the model's EOS; rewards read the completion as generated.
   return { text, encode: ex => tok.encode(text(ex), { addSpecialTokens: false }), stop: [], completion: g => g.text };
+}
+
+/** The conversation a chat prompt renders: the example's messages (or its question as one user turn), after the system prompt. */
+export function chatMessages(ex: Example, systemPrompt?: string): ChatMessage[] {
+  const turns: ChatMessage[] = ex.messages ?? [{ role: "user", content: ex.question }];
+  return systemPrompt !== undefined && turns[0]?.role !== "system" ? [{ role: "system", content: systemPrompt }, ...turns] : turns;
 }
 
 /** The text a generation continued its prompt with, the stop string that ended it included (SFT must learn to write it). */

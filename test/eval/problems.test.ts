@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { loadForGeneration } from "../../src/model/io/pretrained.js";
 import { generate } from "../../src/sample/generate.js";
 import { promptFormat, PromptConfigSchema } from "../../src/sample/prompt-format.js";
-import { makeTask, trainEvalSplit } from "../../src/tasks/index.js";
+import { makeTask, trainEvalSplit, TaskConfigSchema } from "../../src/tasks/index.js";
 import { mixSeed } from "../../src/tasks/rng.js";
 import { evaluate } from "../../src/eval/heldout.js";
 import { loadPolicy, loadProblems, sampleProblems, type ProblemSet } from "../../src/eval/problems.js";
@@ -16,7 +16,7 @@ import { scoreCompletions } from "../../src/train/rewarding.js";
 import { byteModelFolder, DIGIT_REWARD } from "../pipeline/micro.js";
 import { tempRoot } from "../train/trainer-harness.js";
 
-const task = { type: "arithmetic" as const, min_terms: 2, max_terms: 3 };
+const task = TaskConfigSchema.parse({ type: "arithmetic", min_terms: 2, max_terms: 3 });
 const set: ProblemSet = { task, train_seed: 1, eval_seed: 2, eval_size: 16, prompt: PromptConfigSchema.parse({}) };
 
 test("a task problem set draws GRPO's held-out set and training problems that avoid it", () => {
