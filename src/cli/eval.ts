@@ -7,6 +7,7 @@ import { parse as parseYaml } from "yaml";
 import type { BackendKind } from "../engine/index.js";
 import { PromptConfigSchema, type PromptConfig } from "../sample/prompt-format.js";
 import { TaskConfigSchema, type TaskConfig } from "../tasks/index.js";
+import type { DatasetConfig } from "../data/dataset.js";
 import { loadPolicy, sampleProblems, type Policy, type ProblemSet, type SamplingJob } from "../eval/problems.js";
 import { extractAnswer, summarize, PassAtKError, type PassAtKSummary } from "../train/pass-at-k.js";
 import { formatTable } from "../runs/table.js";
@@ -15,13 +16,13 @@ import { output } from "./output.js";
 
 /** What the eval, sample and prefs verbs share: which problems, how prompts look, how completions are drawn. */
 export interface ProblemFlags {
-  task?: string; taskOptions?: string; recipe?: string; n: number; evalSeed?: number; trainSeed?: number; template?: "tiny_r1" | "chat"; instruct?: boolean;
+  task?: string; dataset?: string; taskOptions?: string; recipe?: string; n: number; evalSeed?: number; trainSeed?: number; template?: "tiny_r1" | "chat"; instruct?: boolean;
   reward?: string; k: number; samples?: number; temperature: number; maxNewTokens?: number; seed: number; batchSize?: number; backend: BackendKind;
 }
 
 /** The keys a GRPO recipe gives these verbs (task, seeds, prompt, accuracy reward, completion length), which flags override. */
 interface RecipeDefaults {
-  task?: TaskConfig; train_seed?: number; eval_seed?: number; eval_size?: number; prompt?: Partial<PromptConfig>;
+  task?: TaskConfig; dataset?: DatasetConfig | string; train_seed?: number; eval_seed?: number; eval_size?: number; prompt?: Partial<PromptConfig>;
   accuracy_reward?: string; max_completion_length?: number;
 }
 
@@ -29,7 +30,7 @@ function recipeDefaults(path: string | undefined): RecipeDefaults {
   if (!path) return {};
   const r = (parseYaml(readFileSync(path, "utf8")) ?? {}) as Record<string, unknown> & { grpo?: { max_completion_length?: number } };
   return {
-    task: r.task as TaskConfig | undefined, train_seed: r.train_seed as number | undefined, eval_seed: r.eval_seed as number | undefined,
+    task: r.task as TaskConfig | undefined, dataset: r.dataset as DatasetConfig | string | undefined, train_seed: r.train_seed as number | undefined, eval_seed: r.eval_seed as number | undefined,
     eval_size: r.eval_size as number | undefined, prompt: r.prompt as Partial<PromptConfig> | undefined,
     accuracy_reward: r.accuracy_reward as string | undefined, max_completion_length: r.grpo?.max_completion_length,
   };
@@ -38,11 +39,15 @@ function recipeDefaults(path: string | undefined): RecipeDefaults {
 /** The verb's problems, policy and sampling job, from its flags over the recipe's keys. */
 export function problemJob(dir: string, f: ProblemFlags, split: "eval" | "train", rewardNames: (reward: string) => string[]): { policy: Policy; job: SamplingJob; reward: string } {
   const rec = recipeDefaults(f.recipe);
-  const name = f.task ?? rec.task?.type;
-  if (!name) throw new InvalidArgumentError("no task: give --task (arithmetic, countdown or a .jsonl file) or a --recipe that names one");
+  if (f.task !== undefined && f.dataset !== undefined) throw new InvalidArgumentError("give --task or --dataset, not both");
+  // --dataset FILE (and --task FILE.jsonl) read a file as a whole; a recipe's dataset keeps its held-out split.
+  const file = f.dataset ?? (f.task?.endsWith(".jsonl") ? f.task : undefined);
+  const name = file === undefined ? f.task ?? rec.task?.type : undefined;
+  const source: Pick<ProblemSet, "task" | "dataset" | "file"> | undefined = file !== undefined ? { file }
+    : name !== undefined ? { task: TaskConfigSchema.parse({ ...(rec.task?.type === name ? rec.task : {}), ...(f.taskOptions ? JSON.parse(f.taskOptions) as object : {}), type: name }) }
+    : rec.dataset !== undefined ? { dataset: rec.dataset } : undefined;
+  if (!source) throw new InvalidArgumentError("no problems: give --task (arithmetic, countdown), --dataset FILE, or a --recipe that names a task or dataset");
   const policy = loadPolicy(dir, { backend: f.backend, batchSize: f.batchSize });
-  const source = name.endsWith(".jsonl") ? { file: name }
-    : { task: TaskConfigSchema.parse({ ...(rec.task?.type === name ? rec.task : {}), ...(f.taskOptions ? JSON.parse(f.taskOptions) as object : {}), type: name }) };
   const problems: ProblemSet = {
     ...source, train_seed: f.trainSeed ?? rec.train_seed ?? 1, eval_seed: f.evalSeed ?? rec.eval_seed ?? 2, eval_size: rec.eval_size ?? 256,
     prompt: PromptConfigSchema.parse({
@@ -79,7 +84,8 @@ export const trainSeedOption = ["--train-seed <n>", "seed of the training proble
 export function addProblemOptions(cmd: Command, defaults: { n: number; k: number }): Command {
   return cmd
     .argument("<model-dir>", "model folder, checkpoint folder (…/checkpoints/step-N) or run directory (its latest checkpoint)")
-    .option("--task <name>", "arithmetic, countdown, or a JSONL file of {prompt|messages, answer} rows (default: the recipe's task)")
+    .option("--task <name>", "arithmetic or countdown (default: the recipe's task or dataset)")
+    .option("--dataset <path>", "a dataset file or folder of problems (JSONL, JSON, Parquet, Hugging Face layout; columns as docs/datasets.md says), its rows in order")
     .option("--task-options <json>", "task generator options as JSON, e.g. '{\"min_terms\":4,\"max_terms\":7}'")
     .option("--recipe <file>", "take task, eval_seed, prompt, accuracy_reward and max_completion_length from a GRPO recipe (the same held-out set)")
     .option("--n <problems>", "problems", integer("--n"), defaults.n)
@@ -125,6 +131,6 @@ export function register(program: Command): void {
   withExamples(cmd, [
     "move37 eval models/base-tiny --recipe recipes/r1-zero-tiny.yaml --k 8 --n 64",
     "move37 eval runs/r1-zero-tiny-20261128-120000 --task arithmetic --instruct --reward r1_math --k 16 --json",
-    "move37 eval models/sft --task problems.jsonl --k 4 --temperature 0.7",
+    "move37 eval models/sft --dataset data/gsm8k/main/test-00000-of-00001.parquet --template chat --reward math --n 200 --k 4",
   ]);
 }

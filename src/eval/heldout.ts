@@ -15,18 +15,21 @@ import type { PromptFormat } from "../sample/prompt-format.js";
 import { mixSeed } from "../tasks/rng.js";
 import type { Example } from "../tasks/index.js";
 import { scoreCompletions, type ScoredRewards } from "../train/rewarding.js";
-import { problemSetFields } from "../train/trainer-config.js";
+import { oneProblemSource, problemSetFields } from "../train/trainer-config.js";
 
 /** The held-out measurement a multi-run experiment compares its runs on (pipeline, rlhf-vs-rl). */
 export const HeldOutSchema = z.object({
-  /** The task every stage trains and is measured on; stages inherit it (and the seeds and prompt) unless they set their own. */
+  /**
+   * The task or dataset every stage trains and is measured on; stages inherit it (and the seeds and prompt) unless
+   * they set their own.
+   */
   ...problemSetFields(128),
   /** A greedy completion counts as correct / well formed / consistent by these rewards. */
   accuracy_reward: z.string().min(1).default("r1_math"),
   format_reward: z.string().min(1).default("format"),
   language_reward: z.string().min(1).default("language"),
   max_new_tokens: z.number().int().positive().default(96),
-}).strict();
+}).strict().superRefine(oneProblemSource());
 export type HeldOut = z.output<typeof HeldOutSchema>;
 
 export interface EvalResult {

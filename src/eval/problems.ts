@@ -2,8 +2,8 @@
  * Problems → prompts → completions → scores: the one path every verb and trainer that samples a model on a problem
  * set goes through (`move37 eval`, `sample`, `prefs`, distillation's teacher, the rlhf-vs-rl preference data).
  *
- *   a problem set   {task, train_seed, eval_seed, eval_size, prompt} (the keys of problemSetFields in
- *                   src/train/trainer-config.ts), or a JSONL file of problems
+ *   a problem set   {task | dataset, train_seed, eval_seed, eval_size, prompt} (the keys of problemSetFields in
+ *                   src/train/trainer-config.ts), or a file of problems read as a whole
  *   a policy        a model folder (or checkpoint, or run directory) and the rollout that samples it: the
  *                   in-process sampler, or an OpenAI-compatible server serving it (src/train/rollout/)
  *   → the table     k completions per problem, prompt-major, and one row of rewards per completion
@@ -21,8 +21,9 @@ import { loadTokenizer } from "../tokenizer/load.js";
 import type { Tokenizer } from "../tokenizer/types.js";
 import { generate, type Generation } from "../sample/generate.js";
 import { promptFormat, type PromptConfig, type PromptFormat } from "../sample/prompt-format.js";
-import { distinctExamples, loadJsonl, makeTask, type Example, type TaskConfig } from "../tasks/index.js";
-import { mixSeed } from "../tasks/rng.js";
+import { distinctExamples, makeTask, trainEvalSplit, type Example, type TaskConfig, type TaskSplit } from "../tasks/index.js";
+import { makeRng, mixSeed } from "../tasks/rng.js";
+import { DatasetConfigSchema, loadDataset, type DatasetConfig, type LoadedDataset } from "../data/dataset.js";
 import { createRollout, type Rollout, type RolloutConfig } from "../train/rollout/index.js";
 import { scoreCompletions, type ScoredRewards } from "../train/rewarding.js";
 
@@ -46,11 +47,16 @@ export function resolvePolicy(dir: string): { modelDir: string; step: number | n
   throw new PolicyFolderError(dir);
 }
 
-/** Where problems come from and how they become prompts: a recipe's problem-set keys, typed. */
+/** Where problems come from and how they become prompts: a recipe's problem-set keys, typed. Exactly one source. */
 export interface ProblemSet {
   /** A procedural task (src/tasks). */
   task?: TaskConfig;
-  /** Or a JSONL file of {prompt|question|messages, answer} rows, read in order (its first n rows). */
+  /**
+   * A dataset file or folder (src/data, docs/datasets.md). Its held-out problems are its own eval rows when it names
+   * them (eval_path, eval_split, eval_fraction, eval_size); else `eval_size` problems carved out with `eval_seed`.
+   */
+  dataset?: DatasetConfig | string;
+  /** A file of problems read as a whole, in order, with no held-out part (the verbs' --dataset FILE and --task FILE.jsonl). */
   file?: string;
   train_seed: number;
   eval_seed: number;
@@ -63,18 +69,84 @@ export class ProblemSetError extends Error {
   constructor(message: string) { super(message); this.name = "ProblemSetError"; }
 }
 
-/** The problems' name for messages and defaults: the task type, or the file. */
-export function problemSource(set: Pick<ProblemSet, "task" | "file">): string {
-  return set.task?.type ?? set.file ?? "(none)";
+/** The problems' name for messages and reports: the task type, or the dataset's path. */
+export function problemSource(set: Pick<ProblemSet, "task" | "dataset" | "file">): string {
+  if (set.task) return set.task.type;
+  if (set.dataset !== undefined) return typeof set.dataset === "string" ? set.dataset : set.dataset.path;
+  return set.file ?? "(none)";
+}
+
+/** The set's source as recipe keys, for a nested trainer's recipe: {task} or {dataset}. */
+export function sourceOf(set: Pick<ProblemSet, "task" | "dataset">): { task: TaskConfig } | { dataset: DatasetConfig | string } {
+  return set.task !== undefined ? { task: set.task } : { dataset: set.dataset! };
+}
+
+function checkOneSource(set: ProblemSet): void {
+  const given = (["task", "dataset", "file"] as const).filter(k => set[k] !== undefined);
+  if (given.length !== 1) throw new ProblemSetError(`a problem set needs exactly one of task and dataset${given.length ? `, not ${given.join(" and ")}` : ""}`);
+}
+
+/** The held-out keys a dataset config can name; without any, the problem set carves its own. */
+const DATASET_EVAL_KEYS = ["eval_path", "eval_split", "eval_fraction", "eval_size"] as const;
+
+/** A dataset's training and held-out problems, as the problem set defines its held-out part. */
+export function datasetSplits(set: ProblemSet & { dataset: DatasetConfig | string }): LoadedDataset {
+  const cfg = DatasetConfigSchema.parse(set.dataset) as DatasetConfig;
+  const own = DATASET_EVAL_KEYS.some(k => cfg[k] !== undefined);
+  return loadDataset(own ? cfg : { ...cfg, eval_size: set.eval_size, seed: set.eval_seed });
+}
+
+/**
+ * The training rows in a seeded order that runs on forever: epoch e is a shuffle of the rows by (seed, e), so
+ * problem i is a function of (seed, i) alone and a resumed run draws what the uninterrupted one would have.
+ */
+export function epochStream(rows: readonly Example[], seed: number): (i: number) => Example {
+  if (rows.length === 0) throw new ProblemSetError("the dataset has no training problems");
+  let epoch = -1, order: number[] = [];
+  return i => {
+    const e = Math.floor(i / rows.length);
+    if (e !== epoch) {
+      const rng = makeRng(mixSeed(seed, e));
+      order = rows.map((_, j) => j);
+      for (let j = order.length - 1; j > 0; j--) {
+        const k = rng.int(0, j);
+        [order[j], order[k]] = [order[k], order[j]];
+      }
+      epoch = e;
+    }
+    return rows[order[i % rows.length]];
+  };
+}
+
+/**
+ * The problem set's held-out problems and its i-th training problem (never a held-out one): a task's seeded
+ * streams (src/tasks/splits.ts, unchanged), or a dataset's rows, the training rows in epochStream's order.
+ */
+export function problemSplit(set: ProblemSet): TaskSplit {
+  checkOneSource(set);
+  if (set.task) return trainEvalSplit(makeTask(set.task), set);
+  if (set.dataset !== undefined) {
+    const d = datasetSplits({ ...set, dataset: set.dataset });
+    return { eval: d.eval, train: epochStream(d.train, set.train_seed) };
+  }
+  const rows = loadDataset({ path: set.file! }).train;
+  return { eval: rows, train: i => rows[i % rows.length] };
 }
 
 /**
  * n problems of the set. "eval" draws the held-out set (its first n problems); "train" draws n distinct problems of
- * train_seed, none of them held out. A JSONL file gives its first n rows either way.
+ * train_seed, none of them held out (a dataset: the first n of its training order, at most its training rows).
+ * A file read as a whole gives its first n rows either way.
  */
 export function loadProblems(set: ProblemSet, split: "eval" | "train", n: number): Example[] {
-  if ((set.task === undefined) === (set.file === undefined)) throw new ProblemSetError("a problem set needs exactly one of task and file");
-  if (set.file !== undefined) return loadJsonl(set.file).slice(0, n);
+  checkOneSource(set);
+  if (set.file !== undefined) return loadDataset({ path: set.file }).train.slice(0, n);
+  if (set.dataset !== undefined) {
+    const d = datasetSplits({ ...set, dataset: set.dataset });
+    if (split === "eval") return d.eval.slice(0, n);
+    const next = epochStream(d.train, set.train_seed);
+    return Array.from({ length: Math.min(n, d.train.length) }, (_, i) => next(i));
+  }
   const task = makeTask(set.task);
   if (split === "eval") return distinctExamples(task, set.eval_seed, n);
   const heldOut = new Set(distinctExamples(task, set.eval_seed, set.eval_size).map(e => e.id));

@@ -22,14 +22,13 @@ import { registerTrainer, type Trainer, type TrainerContext } from "../recipes/r
 import { createRun, type Run } from "../runs/run.js";
 import { readJsonl, readRunInfo } from "../runs/read.js";
 import { writeFileAtomic, writeJsonAtomic } from "../runs/atomic.js";
-import { TaskConfigSchema } from "../tasks/index.js";
 import { takeDocuments, CorpusConfigSchema } from "../corpus/corpus.js";
 import { loadPolicy, sampleProblems } from "../eval/problems.js";
-import { continuation, PromptConfigSchema } from "../sample/prompt-format.js";
+import { continuation } from "../sample/prompt-format.js";
 import { RolloutConfigSchema } from "./rollout/index.js";
 import { rejectionFilter, sftRow, type Candidate, type DropReason } from "./rejection.js";
 import { sft, SFTConfigSchema } from "./sft.js";
-import { BackendChoiceSchema, problemSeedFields } from "./trainer-config.js";
+import { BackendChoiceSchema, oneProblemSource, problemSetFields } from "./trainer-config.js";
 
 export const DistillConfigSchema = z.object({
   /** Model folder (or checkpoint / run directory) that writes the traces. */
@@ -41,12 +40,13 @@ export const DistillConfigSchema = z.object({
   teacher_rollout: RolloutConfigSchema.default(RolloutConfigSchema.parse({})),
   /** Model folder fine-tuned on them; any size or tokenizer. */
   student: z.string().min(1),
-  /** The problems: a generated task (training problems, never a held-out one) or a JSONL file of {prompt|messages, answer}. */
-  task: TaskConfigSchema.optional(),
+  /**
+   * The problems: a generated task or a dataset, training problems only: the held-out set (the RL recipe's: eval_seed
+   * and eval_size, or the dataset's own eval rows) is never used as prompts.
+   */
+  ...problemSetFields(256),
+  /** Or a file of problems whose rows are all prompts (its first num_prompts), with no held-out part. */
   prompts_file: z.string().min(1).optional(),
-  /** The held-out set (same as the RL recipe's, eval_seed and eval_size) whose problems are never used as prompts. */
-  ...problemSeedFields(256),
-  prompt: PromptConfigSchema.default(PromptConfigSchema.parse({})),
   /** Problems drawn, and traces sampled per problem. */
   num_prompts: z.number().int().positive().default(256),
   num_generations: z.number().int().positive().default(4),
@@ -67,7 +67,7 @@ export const DistillConfigSchema = z.object({
   seed: z.number().int().default(0),
   backend: BackendChoiceSchema,
 }).strict().superRefine((c, ctx) => {
-  if ((c.task === undefined) === (c.prompts_file === undefined)) ctx.addIssue({ code: "custom", path: ["task"], message: "give exactly one of task and prompts_file" });
+  oneProblemSource(["task", "dataset", "prompts_file"])(c, ctx);
   nestedIssues(SFTConfigSchema, sftConfigOf(c, "data.jsonl", "model"), ["sft"], ctx, ["model", "train_file", "output_dir", "traces"]);
 });
 export type DistillConfig = z.output<typeof DistillConfigSchema>;
@@ -140,7 +140,7 @@ async function teacherTraces(c: DistillConfig, log: (m: string) => void): Promis
   // the same traces).
   const teacher = loadPolicy(c.teacher, { backend: c.backend, rollout: c.teacher_rollout });
   const s = await sampleProblems(teacher, {
-    problems: { ...(c.prompts_file !== undefined ? { file: c.prompts_file } : { task: c.task }), train_seed: c.train_seed, eval_seed: c.eval_seed, eval_size: c.eval_size, prompt: c.prompt },
+    problems: { ...(c.prompts_file !== undefined ? { file: c.prompts_file } : c.task !== undefined ? { task: c.task } : { dataset: c.dataset }), train_seed: c.train_seed, eval_seed: c.eval_seed, eval_size: c.eval_size, prompt: c.prompt },
     split: "train", n: c.num_prompts, k: c.num_generations, temperature: c.temperature, maxNewTokens: c.max_new_tokens, seed: c.seed,
     rewards: c.reward ? [c.reward, "language", "repetition"] : [],
   }, log);

@@ -21,7 +21,8 @@ import { loadPretrained, savePretrained } from "../model/io/pretrained.js";
 import { loadTokenizer } from "../tokenizer/load.js";
 import type { Tokenizer } from "../tokenizer/types.js";
 import type { Generation } from "../sample/generate.js";
-import { makeTask, trainEvalSplit, type Example } from "../tasks/index.js";
+import type { Example } from "../tasks/index.js";
+import { problemSplit, problemSource } from "../eval/problems.js";
 import { promptFormat, type PromptFormat } from "../sample/prompt-format.js";
 import { mixSeed } from "../tasks/rng.js";
 import { registerTrainer, yieldToEvents } from "../recipes/registry.js";
@@ -39,7 +40,7 @@ import { scoreCompletions, type ScoredRewards } from "./rewarding.js";
 import { evaluate, type EvalResult } from "../eval/heldout.js";
 import { modelRewardExamples, useModelRewards } from "../rewards/reward-model.js";
 import { createRollout, RolloutConfigSchema, applyWeights, importanceWeights, slotLogprobs, ImportanceStats, type ImportanceOptions } from "./rollout/index.js";
-import { BackendChoiceSchema, checkpointFields, problemSetFields } from "./trainer-config.js";
+import { BackendChoiceSchema, checkpointFields, oneProblemSource, problemSetFields } from "./trainer-config.js";
 
 export { PromptConfigSchema, promptFormat, type PromptConfig, type PromptFormat } from "../sample/prompt-format.js";
 
@@ -70,7 +71,7 @@ export const GRPORecipeSchema = z.object({
   reward_model: z.string().min(1).optional(),
   /** Where completions come from: the in-process sampler, or an OpenAI-compatible server (see docs/serve.md). */
   rollout: RolloutConfigSchema.default(RolloutConfigSchema.parse({})),
-}).strict();
+}).strict().superRefine(oneProblemSource());
 export type GRPORecipe = z.output<typeof GRPORecipeSchema>;
 
 /** wallSeconds: the whole run's time (loading, evaluations, RL), which `npm start`'s 10-minute promise is about. */
@@ -115,7 +116,7 @@ export const grpo = registerTrainer({
     const tok = loadTokenizer(c.model);
     const fmt = promptFormat(c.prompt, tok);
     useModelRewards(g.reward_funcs, { rewardModel: c.reward_model, policy: c.model, temperature: g.temperature, backend: c.backend });
-    const split = trainEvalSplit(makeTask(c.task), { train_seed: c.train_seed, eval_seed: c.eval_seed, eval_size: c.eval_size });
+    const split = problemSplit(c);
     const optimizer = new AdamW(model, backend, { learning_rate: g.learning_rate, max_grad_norm: g.max_grad_norm, adam_beta2: c.adam_beta2, weight_decay: c.weight_decay });
     const weights = rewardWeightsOf(g);
     const eosIds = [tok.eosId, model.config.eos_token_id].filter((x): x is number => x !== null);
@@ -196,7 +197,7 @@ export const grpo = registerTrainer({
     const after = await runEval("after RL (held-out)");
     run.logMetrics(step, evalMetrics(after));
     if (c.output_dir) savePretrained(model, c.output_dir, folder);
-    writeReport(run, c, state.before!, after, state.trainSeconds, wallSeconds(), ctx.log);
+    writeReport(run, c, split.eval.length, state.before!, after, state.trainSeconds, wallSeconds(), ctx.log);
   },
 });
 
@@ -274,11 +275,11 @@ function evalMetrics(r: EvalResult): Record<string, number | null> {
 
 const pct = (x: number | null) => (x === null ? "-" : `${(100 * x).toFixed(1)}%`);
 
-function writeReport(run: Run, c: GRPORecipe, before: EvalResult, after: EvalResult, seconds: number, wall: number, log: (m: string) => void) {
+function writeReport(run: Run, c: GRPORecipe, evalSize: number, before: EvalResult, after: EvalResult, seconds: number, wall: number, log: (m: string) => void) {
   const side = (r: EvalResult) => ({ accuracy: r.accuracy, accuracy_sampled: r.accuracySampled, format: r.format, mean_length: r.meanLength, mean_length_wrong: r.meanLengthWrong });
-  run.writeJson("report.json", { task: c.task.type, eval_size: c.eval_size, before: side(before), after: side(after), minutes: wall / 60, train_minutes: seconds / 60, traces: { before: before.traces, after: after.traces } });
+  run.writeJson("report.json", { task: problemSource(c), eval_size: evalSize, before: side(before), after: side(after), minutes: wall / 60, train_minutes: seconds / 60, traces: { before: before.traces, after: after.traces } });
   const row = (name: string, f: (r: EvalResult) => string) => `  ${name.padEnd(22)} ${f(before).padStart(10)} ${f(after).padStart(10)}`;
-  log(["", `held-out set: ${c.eval_size} ${c.task.type} problems (seed ${c.eval_seed}), ${(seconds / 60).toFixed(1)} min of RL, ${(wall / 60).toFixed(1)} min in all`,
+  log(["", `held-out set: ${evalSize} ${problemSource(c)} problems (seed ${c.eval_seed}), ${(seconds / 60).toFixed(1)} min of RL, ${(wall / 60).toFixed(1)} min in all`,
     `  ${"".padEnd(22)} ${"before".padStart(10)} ${"after".padStart(10)}`,
     row("accuracy (greedy)", r => pct(r.accuracy)), row("accuracy (T=1)", r => pct(r.accuracySampled)),
     row("format", r => pct(r.format)), row("mean length (tokens)", r => r.meanLength.toFixed(1)),

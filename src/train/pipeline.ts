@@ -27,7 +27,7 @@ import { registerTrainer, requireTrainer, type TrainerContext } from "../recipes
 import type { Run } from "../runs/run.js";
 import { readRunInfo } from "../runs/read.js";
 import { cachedJson } from "../runs/atomic.js";
-import { makeTask, trainEvalSplit } from "../tasks/index.js";
+import { problemSplit, problemSource, sourceOf } from "../eval/problems.js";
 import { formatTable } from "../runs/table.js";
 import { requireModelFolder } from "./grpo-trainer.js";
 import { evaluate, HeldOutSchema, mean, type HeldOut } from "../eval/heldout.js";
@@ -82,15 +82,17 @@ function stageConfig(c: PipelineConfig, i: number, models: Map<string, string>, 
   const previous = i === 0 ? c.model : models.get(c.stages[i - 1].name)!;
   const ref = (v: unknown) => (v === undefined ? previous : typeof v === "string" && v.startsWith("@") ? models.get(v.slice(1)) ?? v : v);
   const seeds = { train_seed: h.train_seed, eval_seed: h.eval_seed, eval_size: h.eval_size };
+  // The held-out task or dataset, unless the stage names its own problems.
+  const inherited = (own: Record<string, unknown>) => (own.task === undefined && own.dataset === undefined ? sourceOf(h) : {});
   const own = s.config;
   const out: Record<string, unknown> = { backend: c.backend };
   if (s.trainer === "grpo") {
-    Object.assign(out, { task: h.task, ...seeds, prompt: h.prompt, accuracy_reward: h.accuracy_reward, format_reward: h.format_reward, eval_sampled: false }, own, { model: ref(own.model) });
+    Object.assign(out, inherited(own), { ...seeds, prompt: h.prompt, accuracy_reward: h.accuracy_reward, format_reward: h.format_reward, eval_sampled: false }, own, { model: ref(own.model) });
   } else if (s.trainer === "sft") {
-    const traces = own.traces && typeof own.traces === "object" ? { task: h.task, ...seeds, instruct: h.prompt.instruct, ...(own.traces as object) } : own.traces;
+    const traces = own.traces && typeof own.traces === "object" ? { ...(h.task ? { task: h.task } : {}), ...seeds, instruct: h.prompt.instruct, ...(own.traces as object) } : own.traces;
     Object.assign(out, own, traces === undefined ? {} : { traces }, { model: ref(own.model) });
   } else {
-    Object.assign(out, own.prompts_file === undefined ? { task: h.task } : {}, { ...seeds, prompt: h.prompt }, own, { teacher: ref(own.teacher), student: ref(own.student) });
+    Object.assign(out, own.prompts_file === undefined ? inherited(own) : {}, { ...seeds, prompt: h.prompt }, own, { teacher: ref(own.teacher), student: ref(own.student) });
   }
   out.output_dir = join(stageDir, "model");
   return out;
@@ -118,7 +120,7 @@ export interface HeldOutFigures {
 export async function heldOutFigures(stage: string, dir: string, h: HeldOut, backendKind: PipelineConfig["backend"]): Promise<HeldOutFigures> {
   const { model, tokenizer: tok } = loadForGeneration(dir, backendKind);
   const fmt = promptFormat(h.prompt, tok);
-  const examples = trainEvalSplit(makeTask(h.task), h).eval;
+  const examples = problemSplit(h).eval;
   // Language consistency is a graded share, not one of evaluate()'s 0/1 shares: its third column, scored on the
   // same greedy completions.
   const { figures: r, scored } = await evaluate(model, tok, fmt, examples, {
@@ -185,9 +187,9 @@ const pct = (x: number | null) => (x === null ? "-" : `${(100 * x).toFixed(1)}%`
 
 function writeReport(run: Run, c: PipelineConfig, figures: HeldOutFigures[], log: (m: string) => void): void {
   const h = c.heldout;
-  run.writeJson("report.json", { task: h.task, eval_seed: h.eval_seed, eval_size: h.eval_size, rewards: { accuracy: h.accuracy_reward, format: h.format_reward, language: h.language_reward }, stages: figures });
+  run.writeJson("report.json", { ...sourceOf(h), eval_seed: h.eval_seed, eval_size: h.eval_size, rewards: { accuracy: h.accuracy_reward, format: h.format_reward, language: h.language_reward }, stages: figures });
   const table = formatTable(["stage", "accuracy", "format", "language", "mean length", "length wrong", "minutes"],
     figures.map(f => [f.stage, pct(f.accuracy), pct(f.format), f.language === null ? "-" : `${pct(f.language)} of ${pct(f.language_judged)}`, f.mean_length.toFixed(1), f.mean_length_wrong === null ? "-" : f.mean_length_wrong.toFixed(1), f.minutes === null ? "-" : f.minutes.toFixed(1)]));
-  log([``, `held-out set: ${h.eval_size} ${h.task.type} problems (seed ${h.eval_seed}), greedy, ${h.max_new_tokens} tokens at most`, table,
+  log([``, `held-out set: ${h.eval_size} ${problemSource(h)} problems (seed ${h.eval_seed}), greedy, ${h.max_new_tokens} tokens at most`, table,
     `language: mean consistency over the completions with words to judge (of the share shown)`, `report: ${join(run.dir, "report.json")}`].join("\n"));
 }

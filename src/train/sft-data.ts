@@ -19,6 +19,7 @@ import type { Tokenizer } from "../tokenizer/types.js";
 import { renderChat, type ChatMessage } from "../tokenizer/chat-template.js";
 import { makeRng, mixSeed } from "../tasks/rng.js";
 import { parseJsonlRows, readJsonlRows, type JsonlRowFormat } from "./jsonl-rows.js";
+import type { Example } from "../tasks/types.js";
 
 const Message = z.object({ role: z.string(), content: z.string() }).passthrough();
 const Row = z.union([
@@ -40,6 +41,22 @@ const SFT_JSONL: JsonlRowFormat<typeof Row> = {
   empty: "no rows; an SFT dataset needs one JSON object per line",
   error: message => new SFTDataError(message),
 };
+
+/**
+ * The SFT row of a dataset problem (src/data) with TRL's SFT columns: a conversational completion (or a prompt that
+ * is a chat) becomes a messages row, the prompt's turns then the completion's; a text prompt and a text completion
+ * stay a prompt/completion row. The dataset's system_prompt and template have already shaped `messages`.
+ */
+export function sftRowOf(ex: Example): SFTRow {
+  const where = `dataset row ${JSON.stringify(ex.id.slice(0, 60))}`;
+  if (ex.completion === undefined)
+    throw new SFTDataError(`${where} has no completion: SFT needs a "completion" column or "messages" ending in assistant turns (TRL's SFT columns); map another column with dataset.columns: {completion: <column>}`);
+  const { id: _id, question, answer, messages, completion, ...rest } = ex;
+  const keep = { ...rest, ...(answer !== "" ? { answer } : {}) };
+  if (typeof completion === "string" && messages === undefined) return { prompt: question, completion, ...keep };
+  const turns = typeof completion === "string" ? [{ role: "assistant", content: completion }] : completion;
+  return { messages: [...(messages ?? [{ role: "user", content: question }]), ...turns], ...keep };
+}
 
 export function parseSftJsonl(text: string, source = "dataset"): SFTRow[] {
   return parseJsonlRows(text, source, SFT_JSONL) as SFTRow[];

@@ -3,6 +3,7 @@
 import { z } from "zod";
 import { TaskConfigSchema } from "../tasks/index.js";
 import { PromptConfigSchema } from "../sample/prompt-format.js";
+import { DatasetConfigSchema } from "../data/dataset.js";
 import { AdamWConfigSchema } from "./optimizer.js";
 import { ScheduleConfigSchema } from "./schedule.js";
 
@@ -43,11 +44,25 @@ export function problemSeedFields(evalSize: number, minEvalSize = 1) {
   };
 }
 
-/** A problem set (src/eval/problems.ts): the procedural task, its seeds, and how its problems become prompts. */
+/**
+ * A problem set (src/eval/problems.ts): a procedural `task` or a `dataset` file (exactly one: see
+ * oneProblemSource), its seeds, and how its problems become prompts. A dataset without held-out keys of its own
+ * (eval_path, eval_split, eval_fraction, eval_size) has `eval_size` problems carved out with `eval_seed`.
+ */
 export function problemSetFields(evalSize: number) {
   return {
-    task: TaskConfigSchema,
+    task: TaskConfigSchema.optional(),
+    dataset: DatasetConfigSchema.optional(),
     ...problemSeedFields(evalSize),
     prompt: PromptConfigSchema.default(PromptConfigSchema.parse({})),
+  };
+}
+
+/** A schema refinement: exactly one of the problem sources `keys` is given (default task and dataset). */
+export function oneProblemSource(keys: readonly string[] = ["task", "dataset"]) {
+  return (c: Record<string, unknown>, ctx: z.RefinementCtx) => {
+    const given = keys.filter(k => c[k] !== undefined && c[k] !== null);
+    if (given.length !== 1)
+      ctx.addIssue({ code: "custom", path: [given[1] ?? keys[0]], message: `give exactly one of ${keys.join(", ")}${given.length ? ` (this recipe gives ${given.join(" and ")})` : ""}: a procedural task, or a dataset file` });
   };
 }
