@@ -36,6 +36,14 @@ function recipeDefaults(path: string | undefined): RecipeDefaults {
   };
 }
 
+/** The prompt: flags over the recipe's prompt (its system prompt and template variables stay with a chat template). */
+function promptOf(f: ProblemFlags, rec: RecipeDefaults, hasChatTemplate: boolean): PromptConfig {
+  const template = f.template ?? rec.prompt?.template ?? (hasChatTemplate ? "chat" : "tiny_r1");
+  const chat = template === "chat" && rec.prompt?.template === "chat"
+    ? { system_prompt: rec.prompt.system_prompt, chat_template_kwargs: rec.prompt.chat_template_kwargs } : {};
+  return PromptConfigSchema.parse({ template, instruct: f.instruct ?? rec.prompt?.instruct ?? false, ...chat });
+}
+
 /** The verb's problems, policy and sampling job, from its flags over the recipe's keys. */
 export function problemJob(dir: string, f: ProblemFlags, split: "eval" | "train", rewardNames: (reward: string) => string[]): { policy: Policy; job: SamplingJob; reward: string } {
   const rec = recipeDefaults(f.recipe);
@@ -50,10 +58,7 @@ export function problemJob(dir: string, f: ProblemFlags, split: "eval" | "train"
   const policy = loadPolicy(dir, { backend: f.backend, batchSize: f.batchSize });
   const problems: ProblemSet = {
     ...source, train_seed: f.trainSeed ?? rec.train_seed ?? 1, eval_seed: f.evalSeed ?? rec.eval_seed ?? 2, eval_size: rec.eval_size ?? 256,
-    prompt: PromptConfigSchema.parse({
-      template: f.template ?? rec.prompt?.template ?? (policy.tokenizer.chatTemplate ? "chat" : "tiny_r1"),
-      instruct: f.instruct ?? rec.prompt?.instruct ?? false,
-    }),
+    prompt: promptOf(f, rec, policy.tokenizer.chatTemplate !== null),
   };
   const reward = f.reward ?? rec.accuracy_reward ?? (name === "countdown" ? "countdown_strict" : "math");
   const job: SamplingJob = {

@@ -40,5 +40,10 @@ for (const recipe of ["grpo-gsm8k", "grpo-qwen3"]) {
     assert.match(samples, /Ann has \d+ pens/, "prompts are the dataset's training questions");
     assert.doesNotMatch(samples, /Ann has 1\d\d pens/, "never a test-split question");
     assert.ok(existsSync(join(root, "out", "config.json")), "the trained model is written where output_dir says");
+    // The second command: the trained model measured with the recipe's prompt on a file of problems.
+    const test_ = join(root, "gsm8k", "main", "test-00000-of-00001.parquet");
+    const e = await runCli(["eval", join(root, "out"), "--recipe", `recipes/${recipe}.yaml`, "--dataset", test_, "--n", "2", "--k", "1", "--max-new-tokens", "4", "--backend", "reference", "--json"]);
+    assert.equal(e.error, undefined, e.error?.stack);
+    assert.equal(JSON.parse(e.stdout).problems, 2);
   });
 }
