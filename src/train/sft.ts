@@ -46,6 +46,8 @@ export const SFTConfigSchema = z.object({
   eval_size: z.number().int().nonnegative().default(32),
   /** Chat template for messages rows: "model" (tokenizer_config.json's), "r1", or a Jinja string; default the model's, else r1. */
   chat_template: z.string().min(1).optional(),
+  /** Variables for the chat template (as GRPO's prompt.chat_template_kwargs), e.g. Qwen3's {enable_thinking: false}. */
+  chat_template_kwargs: z.record(z.string(), z.unknown()).optional(),
   /** Tokens per example at most (longer ones are cut, and counted in `truncated`); with packing, positions per packed row. */
   max_length: z.number().int().min(2).default(512),
   /** Rows per micro-batch: examples, or packed rows of several examples with packing. */
@@ -121,7 +123,7 @@ export const sft = registerTrainer({
       : c.eval_size > 0 ? splitRows(rows, c.eval_size, c.seed) : { train: rows, eval: [] };
     let truncated = 0;
     const encode = (r: (typeof rows)[number]): SFTExample => {
-      const e = tokenizeRow(tok, r, c.max_length, c.chat_template);
+      const e = tokenizeRow(tok, r, c.max_length, c.chat_template, c.chat_template_kwargs);
       if (e.truncated) truncated++;
       return e;
     };

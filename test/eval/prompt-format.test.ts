@@ -4,6 +4,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { ByteTokenizer } from "../../src/tokenizer/byte.js";
 import { PromptConfigSchema, promptFormat } from "../../src/sample/prompt-format.js";
+import { rowPieces, tokenizeRow } from "../../src/train/sft-data.js";
+import { SFTConfigSchema } from "../../src/train/sft.js";
 
 // The part of Qwen3's chat template that the switch drives, and its way of rendering turns.
 const QWEN3_LIKE = "{%- for m in messages %}{{- '<|im_start|>' + m.role + '\\n' + m.content + '<|im_end|>' + '\\n' }}{%- endfor %}" +
@@ -42,4 +44,15 @@ test("template variables on the tiny_r1 prompt are refused by name", () => {
   assert.match(JSON.stringify(r.error!.issues), /system_prompt.*applies to the chat template only/);
   assert.equal(PromptConfigSchema.safeParse({ chat_template_kwargs: { enable_thinking: false } }).success, false);
   assert.deepEqual(PromptConfigSchema.parse({}), { template: "tiny_r1", instruct: false }, "the default prompt is unchanged");
+});
+
+test("SFT's chat_template_kwargs reach the template for every piece of a messages row", () => {
+  const tok = new ByteTokenizer();
+  const template = "{%- for m in messages %}{{- m.role + ': ' + m.content }}{%- if shout is defined and shout and m.role == 'user' %}{{- '!' }}{%- endif %}{{- '\\n' }}{%- endfor %}{%- if add_generation_prompt %}{{- 'assistant: ' }}{%- endif %}";
+  const row = { messages: [{ role: "user", content: "2+3" }, { role: "assistant", content: "5" }] };
+  const text = (kw?: Record<string, unknown>) => rowPieces(tok, row, template, kw).map(p => `${p.train ? "+" : "-"}${p.text}`).join("|");
+  assert.equal(text(), "-user: 2+3\nassistant: |+5\n");
+  assert.equal(text({ shout: true }), "-user: 2+3!\nassistant: |+5\n");
+  assert.notDeepEqual(tokenizeRow(tok, row, 64, template, { shout: true }).ids, tokenizeRow(tok, row, 64, template).ids);
+  assert.ok(SFTConfigSchema.safeParse({ model: "m", train_file: "x.jsonl", chat_template_kwargs: { enable_thinking: false } }).success);
 });
