@@ -152,3 +152,24 @@ test("distillation draws its prompts from a dataset's training rows, never its h
   const traces = readFileSync(join(run.dir, "data", "traces.jsonl"), "utf8");
   assert.ok(held.every(q => !traces.includes(q)), "no held-out question is a teacher prompt");
 });
+
+test("a pipeline's held-out dataset is inherited by its grpo and distill stages and measures every stage", async () => {
+  const root = tempRoot("ds-pipeline");
+  const file = gsm8kParquet(join(root, "gsm8k.parquet"), 20);
+  const base = stoppingModelFolder(root, "base", 32, 1, 5, true);
+  const run = await runTrainer("pipeline", {
+    model: base, backend: "reference",
+    heldout: { dataset: file, eval_size: 4, max_new_tokens: 6, accuracy_reward: "math" },
+    stages: [
+      { name: "rl", trainer: "grpo", config: { save_steps: 0, grpo: { num_generations: 2, prompts_per_step: 2, max_completion_length: 6, reward_funcs: ["math"], max_steps: 1 } } },
+      { name: "distill", trainer: "distill", config: { num_prompts: 4, num_generations: 2, max_new_tokens: 6, sft: { max_steps: 1, eval_size: 0, max_length: 128 } } },
+    ],
+  }, { root });
+  for (const s of ["1-rl", "2-distill"]) assert.equal(readJson(join(run.dir, "stages", s, "config.json")).dataset.path, file, `${s} inherits the dataset`);
+  const report = readJson(join(run.dir, "report.json"));
+  assert.equal(report.dataset.path, file);
+  assert.equal(report.stages.length, 3);
+  const held = problemSplit(dataSet(file, { eval_size: 4 })).eval.map(e => e.question);
+  const traces = readFileSync(join(run.dir, "stages", "2-distill", "data", "traces.jsonl"), "utf8");
+  assert.ok(held.every(q => !traces.includes(q)), "the distill stage never prompts with a held-out question");
+});
