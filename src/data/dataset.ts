@@ -17,12 +17,13 @@
 // with the file, row and column named (DatasetError). docs/datasets.md describes every key.
 import { z } from "zod";
 import type { Example } from "../tasks/types.js";
-import { makeRng } from "../tasks/rng.js";
+import { makeRng, mixSeed } from "../tasks/rng.js";
+import type { TaskSplit } from "../tasks/splits.js";
 import { getReward } from "../rewards/registry.js";
 import { DEFAULT_REWARD_BY_SOURCE } from "../rewards/by-source.js";
 import { ANSWER_EXTRACTORS } from "./answers.js";
 import { DatasetError, readTable, resolveDataFiles } from "./files.js";
-import { CANONICAL_COLUMNS, rowToExample, type CanonicalColumn, type ColumnMap, type RowOptions } from "./rows.js";
+import { CANONICAL_COLUMNS, rowToExample, wantedColumns, type CanonicalColumn, type ColumnMap, type RowOptions } from "./rows.js";
 
 export { DatasetError } from "./files.js";
 
@@ -78,9 +79,9 @@ function readExamples(files: string[], o: RowOptions, limit: number | undefined)
   const out: Example[] = [];
   for (const file of files) {
     if (limit !== undefined && out.length >= limit) break;
-    const t = readTable(file, limit === undefined ? undefined : limit - out.length);
+    const t = readTable(file, limit === undefined ? undefined : limit - out.length, wantedColumns(o));
     if (t.rows.length === 0) throw new DatasetError(`${file}: no rows; a dataset file needs at least one row`);
-    t.rows.forEach((r, i) => out.push(rowToExample(r, { file, row: t.rowLabel(i) }, o)));
+    t.rows.forEach((r, i) => out.push(rowToExample(r, { file, row: t.rowLabel(i), columns: t.columns }, o)));
   }
   return out;
 }
@@ -150,8 +151,9 @@ export function loadDataset(cfg: DatasetConfigInput | DatasetConfig, opts: { bas
   if (c.eval_path !== undefined || c.eval_split !== undefined) {
     const evalPath = c.eval_path ?? c.path;
     evalFiles = resolveDataFiles(evalPath, c.eval_split ?? c.split, c.config, baseDir);
-    if (evalFiles.length === 1 && trainFiles.length === 1 && evalFiles[0] === trainFiles[0])
-      throw new DatasetError(`dataset: the eval rows would come from the training file ${trainFiles[0]}; give eval_path another file, or carve eval rows with eval_fraction/eval_size`);
+    const shared = evalFiles.filter(f => trainFiles.includes(f));
+    if (shared.length)
+      throw new DatasetError(`dataset: the eval rows would come from the training file${shared.length > 1 ? "s" : ""} ${shared.join(", ")}; give eval_path/eval_split another file or split, or carve eval rows with eval_fraction/eval_size`);
     evalSet = distinct(readExamples(evalFiles, o, undefined));
     if (c.eval_size !== undefined) {
       if (evalSet.length < c.eval_size) throw new DatasetError(`dataset: eval_size ${c.eval_size} but ${evalFiles.join(", ")} hold only ${evalSet.length} distinct problems`);
@@ -172,4 +174,40 @@ export function loadDataset(cfg: DatasetConfigInput | DatasetConfig, opts: { bas
   if (train.length === 0)
     throw new DatasetError(`dataset: every training row (${before}) is also an eval problem; the train and eval files hold the same problems`);
   return { train, eval: evalSet, info: { train_files: trainFiles, eval_files: evalFiles, train_rows_read: trainRowsRead, dropped_overlap: before - train.length } };
+}
+
+/**
+ * A loaded dataset in the shape procedural tasks give trainers (TaskSplit): `eval` as loaded, and `train(i)` the
+ * i-th training problem, walking the rows epoch by epoch, each epoch in its own seeded order (file order with
+ * shuffle: false). Position i depends only on (rows, seed, i), so a resumed run recomputes it without replay.
+ */
+export function datasetSplit(ds: { train: readonly Example[]; eval: readonly Example[] }, opts: { seed?: number; shuffle?: boolean } = {}): TaskSplit {
+  const n = ds.train.length;
+  if (n === 0) throw new DatasetError("dataset: no training rows");
+  const seed = opts.seed ?? 0, shuffle = opts.shuffle ?? true;
+  let epoch = -1, order: number[] = [];
+  return {
+    eval: [...ds.eval],
+    train: (i: number) => {
+      const e = Math.floor(i / n);
+      if (shuffle && e !== epoch) { order = shuffled(Array.from({ length: n }, (_, k) => k), mixSeed(seed, e)); epoch = e; }
+      return ds.train[shuffle ? order[i % n] : i % n];
+    },
+  };
+}
+
+/**
+ * An SFT row of an Example that carries a completion, in TRL's two shapes (what src/train/sft-data.ts reads):
+ * a plain prompt with a text completion stays {prompt, completion}; a chat prompt, or a chat completion, becomes
+ * {messages} with the completion's assistant turn(s) last. undefined when the Example has no completion.
+ *   completionRow({question: "2+2?", completion: "4", …})                      // {prompt: "2+2?", completion: "4"}
+ *   completionRow({messages: [{role: "user", content: "2+2?"}], completion: [{role: "assistant", content: "4"}], …})
+ *                                                                              // {messages: [user, assistant]}
+ */
+export function completionRow(ex: Example): { prompt: string; completion: string } | { messages: { role: string; content: string }[] } | undefined {
+  const c = ex.completion;
+  if (c === undefined) return undefined;
+  if (typeof c === "string" && !ex.messages) return { prompt: ex.question, completion: c };
+  const prompt = ex.messages ?? [{ role: "user", content: ex.question }];
+  return { messages: [...prompt, ...(typeof c === "string" ? [{ role: "assistant", content: c }] : c)] };
 }

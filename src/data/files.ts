@@ -7,26 +7,26 @@
 //   ds/train.jsonl, ds/test.parquet             (a file per split)
 //   ds/a.parquet, ds/b.parquet                  (no split names: every file is "train")
 //
-// Not read: `datasets.save_to_disk` folders (Arrow IPC files, `dataset_dict.json`/`state.json`), which are
-// refused with the one-line conversion to Parquet; compressed JSONL (.jsonl.gz); CSV.
+//   ds/dataset_dict.json, ds/train/data-00000-of-00001.arrow   (datasets.save_to_disk: Arrow IPC, src/data/arrow.ts)
+//
+// Not read: CSV, text, and compressions other than gzip for JSON/JSONL.
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, join, relative, resolve } from "node:path";
-import { MessageChannel, receiveMessageOnPort, Worker } from "node:worker_threads";
-import { TaskError } from "../tasks/types.js";
+import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from "node:worker_threads";
+import { gunzipSync } from "node:zlib";
+import { DatasetError } from "./errors.js";
+import { readArrowRows } from "./arrow.js";
 
-/**
- * A named failure of dataset configuration or data: says which file, row and column, and what to do.
- * A TaskError, so callers that handle problem-set errors handle these too.
- */
-export class DatasetError extends TaskError {
-  override name = "DatasetError";
-}
+export { DatasetError };
 
-export const DATA_EXTENSIONS = [".parquet", ".jsonl", ".ndjson", ".json"] as const;
+export const DATA_EXTENSIONS = [".parquet", ".arrow", ".jsonl", ".ndjson", ".json", ".jsonl.gz", ".ndjson.gz", ".json.gz"] as const;
 const isDataFile = (f: string) => DATA_EXTENSIONS.some(e => f.toLowerCase().endsWith(e));
+const DATA_EXT_RE = /\.(parquet|arrow|jsonl|ndjson|json)(\.gz)?$/i;
 
 /** Split names the hub recognises in file names (datasets' data_files.py keywords). */
 const SPLIT_WORDS = ["train", "training", "validation", "valid", "val", "dev", "test", "testing", "eval", "evaluation"];
+/** A split name: a keyword, or a keyword with a suffix ("train_sft", "test_prefs", as UltraChat/UltraFeedback name them). */
+const isSplitName = (s: string) => SPLIT_WORDS.some(w => s === w || s.startsWith(`${w}_`));
 
 /** Raw rows of one file; `rowLabel(i)` names row i (0-based) for messages: "row 3", "line 7". */
 export interface RawTable {
@@ -51,7 +51,7 @@ function splitFilesIn(dir: string, split: string): string[] {
     const st = statSync(p);
     if (st.isDirectory() && n === split) out.push(...listFiles(p).filter(isDataFile).map(f => join(p, f)));
     else if (st.isFile() && isDataFile(n)) {
-      const stem = n.replace(/\.(parquet|jsonl|ndjson|json)$/i, "");
+      const stem = n.replace(DATA_EXT_RE, "");
       if (stem === split || stem.startsWith(`${split}-`) || stem.startsWith(`${split}.`)) out.push(p);
     }
   }
@@ -63,7 +63,7 @@ function hasDataFiles(dir: string): boolean {
   return listFiles(dir).some(n => {
     const p = join(dir, n);
     const st = statSync(p);
-    return st.isFile() ? isDataFile(n) : st.isDirectory() && SPLIT_WORDS.includes(n) && listFiles(p).some(isDataFile);
+    return st.isFile() ? isDataFile(n) : st.isDirectory() && isSplitName(n) && listFiles(p).some(isDataFile);
   });
 }
 
@@ -74,7 +74,7 @@ function splitsIn(dir: string): string[] {
     const p = join(dir, n);
     if (statSync(p).isDirectory()) { if (listFiles(p).some(isDataFile)) found.add(n); continue; }
     if (!isDataFile(n)) continue;
-    const m = /^([A-Za-z][A-Za-z0-9_]*?)(?:[-.]|\.(?:parquet|jsonl|ndjson|json)$)/i.exec(n);
+    const m = /^([A-Za-z][A-Za-z0-9_]*?)[-.]/.exec(n);
     if (m) found.add(m[1]);
   }
   return [...found].sort();
@@ -92,9 +92,7 @@ export function resolveDataFiles(path: string, split: string, config: string | u
     if (!isDataFile(full)) throw new DatasetError(`dataset ${full}: unknown file type; Move37 reads ${DATA_EXTENSIONS.join(", ")} files and Hugging Face dataset folders`);
     return [full];
   }
-  if (existsSync(join(full, "dataset_dict.json")) || existsSync(join(full, "state.json")) || listFiles(full).some(f => f.endsWith(".arrow")))
-    throw new DatasetError(`dataset ${full}: a datasets.save_to_disk folder (Arrow files), which Move37 does not read; convert it once in Python: ` +
-      `from datasets import load_from_disk; d = load_from_disk("${basename(full)}"); [d[s].to_parquet(f"${basename(full)}-parquet/{s}.parquet") for s in d]`);
+  if (existsSync(join(full, "dataset_dict.json")) || existsSync(join(full, "state.json"))) return saveToDiskFiles(full, split, config);
   let root = full;
   if (config !== undefined) {
     const c = [join(full, config), join(full, "data", config)].find(p => existsSync(p) && statSync(p).isDirectory());
@@ -111,24 +109,60 @@ export function resolveDataFiles(path: string, split: string, config: string | u
   }
   const files = splitFilesIn(root, split);
   if (files.length) return files;
-  const splits = splitsIn(root).filter(s => SPLIT_WORDS.includes(s));
+  const splits = splitsIn(root).filter(isSplitName);
   if (split === "train" && splits.length === 0) return listFiles(root).filter(isDataFile).map(f => join(root, f));
   throw new DatasetError(`dataset ${full}: no files for split "${split}" in ${relative(full, root) || "."}; splits here: ${splitsIn(root).join(", ") || "none"}; set split: (or eval_split:) to one of them`);
+}
+
+function readJson(file: string): unknown {
+  try {
+    return JSON.parse(readFileSync(file, "utf8"));
+  } catch (e) {
+    throw new DatasetError(`dataset ${file}: not readable JSON (${(e as Error).message}); is the save_to_disk folder complete?`);
+  }
+}
+
+/**
+ * `datasets.save_to_disk` folders: a DatasetDict (dataset_dict.json {"splits": […]}, a folder per split) or a
+ * single Dataset (state.json beside its files). A split's Arrow files are those state.json lists, in its order.
+ */
+function saveToDiskFiles(dir: string, split: string, config: string | undefined): string[] {
+  if (config !== undefined) throw new DatasetError(`dataset ${dir}: a datasets.save_to_disk folder has no configs; drop config: ${config}`);
+  let splitDir = dir;
+  if (existsSync(join(dir, "dataset_dict.json"))) {
+    const splits = (readJson(join(dir, "dataset_dict.json")) as { splits?: unknown }).splits;
+    const names = Array.isArray(splits) ? splits.map(String) : [];
+    if (!names.includes(split)) throw new DatasetError(`dataset ${dir}: no split "${split}" in this save_to_disk folder; splits here: ${names.join(", ") || "none"}; set split: (or eval_split:) to one of them`);
+    splitDir = join(dir, split);
+    if (!existsSync(splitDir)) throw new DatasetError(`dataset ${dir}: dataset_dict.json lists split "${split}" but its folder is missing; copy the whole save_to_disk folder`);
+  } else {
+    const saved = (readJson(join(dir, "state.json")) as { _split?: unknown })._split;
+    if (typeof saved === "string" && saved !== split) throw new DatasetError(`dataset ${dir}: this saved Dataset is the "${saved}" split, not "${split}"; set split: ${saved}`);
+  }
+  const state = existsSync(join(splitDir, "state.json")) ? readJson(join(splitDir, "state.json")) as { _data_files?: { filename?: unknown }[] } : {};
+  const listed = Array.isArray(state._data_files) ? state._data_files.map(f => String(f.filename)) : [];
+  const files = (listed.length ? listed : listFiles(splitDir).filter(f => f.endsWith(".arrow"))).map(f => join(splitDir, f));
+  const missing = files.filter(f => !existsSync(f));
+  if (missing.length) throw new DatasetError(`dataset ${splitDir}: state.json lists ${missing.map(f => basename(f)).join(", ")}, which ${missing.length > 1 ? "are" : "is"} missing; copy the whole save_to_disk folder`);
+  if (files.length === 0) throw new DatasetError(`dataset ${splitDir}: no .arrow files in this save_to_disk split folder`);
+  return files;
 }
 
 /** Subfolders that hold data (hub configs such as gsm8k's main/ and socratic/). */
 function configsIn(dir: string): string[] {
   return listFiles(dir).filter(n => {
     const p = join(dir, n);
-    return statSync(p).isDirectory() && !SPLIT_WORDS.includes(n) && hasDataFiles(p);
+    return statSync(p).isDirectory() && !isSplitName(n) && hasDataFiles(p);
   });
 }
 
+/** Text of a JSON/JSONL file (gzip-compressed when it ends in .gz), without a byte-order mark. */
 function readText(file: string): string {
   try {
-    return readFileSync(file, "utf8");
+    const bytes = readFileSync(file);
+    return (file.toLowerCase().endsWith(".gz") ? gunzipSync(bytes) : bytes).toString("utf8").replace(/^\uFEFF/, "");
   } catch (e) {
-    throw new DatasetError(`dataset ${file}: cannot read (${(e as Error).message})`);
+    throw new DatasetError(`dataset ${file}: cannot read (${(e as Error).message})${file.toLowerCase().endsWith(".gz") ? "; is it gzip?" : ""}`);
   }
 }
 
@@ -144,10 +178,11 @@ export function parseJsonlTable(text: string, file: string, limit?: number): Raw
     try {
       raw = JSON.parse(line);
     } catch (e) {
-      throw new DatasetError(`${file}: line ${i + 1}: not valid JSON (${(e as Error).message}); each line must be one JSON object`);
+      const hint = rows.length === 0 && (line === "[" || line === "{") ? " (a JSON document spread over lines belongs in a .json file)" : "";
+      throw new DatasetError(`${file}: line ${i + 1}: not valid JSON (${(e as Error).message}); each line must be one JSON object${hint}`);
     }
     if (typeof raw !== "object" || raw === null || Array.isArray(raw))
-      throw new DatasetError(`${file}: line ${i + 1}: a ${Array.isArray(raw) ? "list" : typeof raw} where a JSON object {…} was expected; each line must be one row object`);
+      throw new DatasetError(`${file}: line ${i + 1}: a ${Array.isArray(raw) ? "list" : raw === null ? "null" : typeof raw} where a JSON object {…} was expected; each line must be one row object${Array.isArray(raw) && rows.length === 0 ? " (a JSON array of rows belongs in a .json file)" : ""}`);
     rows.push(raw as Record<string, unknown>);
     lines.push(i + 1);
   }
@@ -178,24 +213,44 @@ export function parseJsonTable(text: string, file: string, limit?: number): RawT
 /** Longest a Parquet read may block the caller (a worker that died never answers). */
 const PARQUET_TIMEOUT_MS = 30 * 60_000;
 
-interface ParquetReply { rows?: Record<string, unknown>[]; columns?: string[]; codecs?: string[]; error?: "metadata" | "codec" | "read"; message?: string; known?: string[] }
+interface ParquetReply { id: number; rows?: Record<string, unknown>[]; columns?: string[]; codecs?: string[]; error?: "metadata" | "codec" | "read"; message?: string; known?: string[] }
+interface ParquetChannel { worker: Worker; port: MessagePort; ctrl: Int32Array }
+let channel: ParquetChannel | undefined;
+let nextJob = 0;
 
-/** Parquet through hyparquet in a worker thread, synchronously (the caller blocks on Atomics.wait). */
-export function readParquetTable(file: string, limit?: number): RawTable {
+/** The Parquet worker, started on first use and kept (unref'd) for the files that follow. */
+function parquetChannel(): ParquetChannel {
+  if (channel) return channel;
   const ctrlBuf = new SharedArrayBuffer(4);
-  const ctrl = new Int32Array(ctrlBuf);
   const { port1, port2 } = new MessageChannel();
-  const worker = new Worker(new URL("./parquet-worker.mjs", import.meta.url), {
-    workerData: { path: file, port: port2, ctrl: ctrlBuf, limit }, transferList: [port2], execArgv: [],
-  });
+  const worker = new Worker(new URL("./parquet-worker.mjs", import.meta.url), { workerData: { port: port2, ctrl: ctrlBuf }, transferList: [port2], execArgv: [] });
+  worker.unref();
+  port1.unref();
+  worker.on("error", () => { if (channel?.worker === worker) channel = undefined; });
+  return (channel = { worker, port: port1, ctrl: new Int32Array(ctrlBuf) });
+}
+
+/**
+ * Parquet through hyparquet in a worker thread, synchronously (the caller blocks on Atomics.wait).
+ * `wanted`: the top-level columns to read (default all); `columns` of the result lists every column the file has.
+ */
+export function readParquetTable(file: string, limit?: number, wanted?: readonly string[]): RawTable {
+  const c = parquetChannel();
+  const id = nextJob++;
+  Atomics.store(c.ctrl, 0, 0);
+  c.port.postMessage({ id, path: file, limit, wanted: wanted ? [...wanted] : undefined });
   let reply: ParquetReply | undefined;
-  try {
-    const deadline = Date.now() + PARQUET_TIMEOUT_MS;
-    while (Atomics.load(ctrl, 0) === 0 && Date.now() < deadline) Atomics.wait(ctrl, 0, 0, 1000);
-    reply = receiveMessageOnPort(port1)?.message as ParquetReply | undefined;
-  } finally {
-    void worker.terminate();
-    port1.close();
+  const deadline = Date.now() + PARQUET_TIMEOUT_MS;
+  while (!reply && Date.now() < deadline) {
+    Atomics.wait(c.ctrl, 0, 0, 1000);
+    if (Atomics.load(c.ctrl, 0) !== 1) continue;
+    const m = receiveMessageOnPort(c.port)?.message as ParquetReply | undefined;
+    if (m?.id === id) reply = m;
+    else Atomics.store(c.ctrl, 0, 0); // a stale reply: keep waiting
+  }
+  if (!reply || reply.error === "read") { // the worker may be broken: the next file gets a fresh one
+    void c.worker.terminate();
+    if (channel === c) channel = undefined;
   }
   if (!reply) throw new DatasetError(`${file}: the Parquet reader gave no answer; the file may be too large for memory`);
   if (reply.error === "codec")
@@ -206,10 +261,21 @@ export function readParquetTable(file: string, limit?: number): RawTable {
   return { file, rows: reply.rows!, rowLabel: i => `row ${i + 1}`, columns: reply.columns, codecs: reply.codecs };
 }
 
-/** Rows of one data file (at most `limit`). */
-export function readTable(file: string, limit?: number): RawTable {
-  const f = file.toLowerCase();
-  if (f.endsWith(".parquet")) return readParquetTable(file, limit);
+/** Rows of one data file (at most `limit`; Parquet: only the `wanted` top-level columns). */
+export function readTable(file: string, limit?: number, wanted?: readonly string[]): RawTable {
+  const f = file.toLowerCase().replace(/\.gz$/, "");
+  if (f.endsWith(".parquet")) return readParquetTable(file, limit, wanted);
+  if (f.endsWith(".arrow")) {
+    let bytes: Buffer;
+    try { bytes = readFileSync(file); } catch (e) { throw new DatasetError(`dataset ${file}: cannot read (${(e as Error).message})`); }
+    try {
+      const { rows, columns } = readArrowRows(bytes, file, limit, wanted);
+      return { file, rows, columns, rowLabel: i => `row ${i + 1}` };
+    } catch (e) {
+      if (e instanceof DatasetError) throw e;
+      throw new DatasetError(`${file}: not a readable Arrow IPC file (${(e as Error).message}); check that the file is complete`);
+    }
+  }
   if (f.endsWith(".json")) return parseJsonTable(readText(file), file, limit);
   return parseJsonlTable(readText(file), file, limit);
 }

@@ -29,11 +29,12 @@ export interface RowOptions {
 
 type Chat = { role: string; content: string }[];
 
-/** Where a message is about: "file: row 3, column "prompt"". */
-export interface RowPlace { file: string; row: string }
+/** Where a message is about: "file: row 3, column "prompt""; `columns`: every column the file has, if known. */
+export interface RowPlace { file: string; row: string; columns?: string[] }
 
 const where = (p: RowPlace, column?: string) => `${p.file}: ${p.row}${column ? `, column "${column}"` : ""}`;
-const kind = (v: unknown) => (v === null ? "null" : Array.isArray(v) ? "list" : typeof v);
+/** "a string", "an object", "a list", "null": what a value is, for messages. */
+const kind = (v: unknown) => (v === null ? "null" : Array.isArray(v) ? "a list" : typeof v === "object" ? "an object" : typeof v === "undefined" ? "nothing" : `a ${typeof v}`);
 
 /** A value at a dotted path ("reward_model.ground_truth"); a key with a dot in it is found whole first. */
 function at(row: Record<string, unknown>, path: string): unknown {
@@ -65,9 +66,20 @@ function turnContent(v: unknown): string | undefined {
   return undefined;
 }
 
+/** A chat list stored as JSON text (`json.dumps(messages)` in a string column) → the list; anything else as it is. */
+function chatFromText(v: unknown): unknown {
+  if (typeof v !== "string" || !/^\s*\[\s*\{/.test(v)) return v;
+  try {
+    const j = JSON.parse(v);
+    return Array.isArray(j) && j.length > 0 && j.every(t => typeof t === "object" && t !== null && "role" in t && "content" in t) ? j : v;
+  } catch {
+    return v;
+  }
+}
+
 /** A chat list [{role, content}, …], checked turn by turn. */
 function readChat(v: unknown, p: RowPlace, column: string): Chat {
-  if (!Array.isArray(v)) throw new DatasetError(`${where(p, column)}: a ${kind(v)} where a chat list [{role, content}, …] was expected`);
+  if (!Array.isArray(v)) throw new DatasetError(`${where(p, column)}: ${kind(v)} where a chat list [{role, content}, …] was expected`);
   if (v.length === 0) throw new DatasetError(`${where(p, column)}: an empty chat list; a prompt needs at least one user turn`);
   return v.map((t, i) => {
     const role = typeof t === "object" && t !== null ? (t as { role?: unknown }).role : undefined;
@@ -76,6 +88,21 @@ function readChat(v: unknown, p: RowPlace, column: string): Chat {
       throw new DatasetError(`${where(p, column)}: turn ${i + 1} is ${JSON.stringify(t)?.slice(0, 80)}; each turn must be {role: string, content: string}`);
     return { role, content };
   });
+}
+
+/** Default source columns of every canonical field. */
+const DEFAULTS: Record<CanonicalColumn, string[]> = {
+  id: ["id"], prompt: ["prompt", "messages", "question", "problem"], question: [], messages: [],
+  answer: ["answer", "reward_model.ground_truth", "ground_truth", "solution"], solution: [], completion: ["completion"],
+  data_source: ["data_source"], ability: ["ability"], extra_info: ["extra_info"], tests: ["tests"], language: ["language"],
+  numbers: ["numbers", "nums"], target: ["target"],
+};
+
+/** Top-level columns a row can be read from under these options (Parquet reads only these). */
+export function wantedColumns(o: RowOptions): string[] {
+  const paths = [...Object.values(DEFAULTS).flat(), ...Object.values(o.columns).filter((c): c is string => !!c)];
+  if (o.template) for (const m of o.template.matchAll(/\{([A-Za-z_][\w.]*)\}/g)) paths.push(m[1]);
+  return [...new Set(paths.flatMap(p => [p, p.split(".")[0]]))];
 }
 
 /** Candidate source columns of each canonical field, in order (the `columns:` map replaces the defaults). */
@@ -97,7 +124,7 @@ function pick(row: Record<string, unknown>, cols: string[]): { col: string; valu
 function promptSources(map: ColumnMap): string[] {
   const mapped = (["prompt", "messages", "question"] as const).filter(k => k in map);
   if (mapped.length) return mapped.map(k => map[k]).filter((c): c is string => !!c);
-  return sources(map, "prompt", ["prompt", "messages", "question", "problem"]);
+  return sources(map, "prompt", DEFAULTS.prompt);
 }
 
 function answerSources(map: ColumnMap): { cols: string[]; solution: Set<string> } {
@@ -105,25 +132,27 @@ function answerSources(map: ColumnMap): { cols: string[]; solution: Set<string> 
     const cols = [map.answer, map.solution].filter((c): c is string => !!c);
     return { cols, solution: new Set(map.solution ? [map.solution] : []) };
   }
-  return { cols: sources(map, "answer", ["answer", "reward_model.ground_truth", "ground_truth", "solution"]), solution: new Set(["solution"]) };
+  return { cols: sources(map, "answer", DEFAULTS.answer), solution: new Set(["solution"]) };
 }
 
 /** Substitutes {question} and {column} placeholders; {{ and }} are literal braces; \cmd{…} (LaTeX) is left alone. */
-export function renderTemplate(template: string, question: string, row: Record<string, unknown>, p: RowPlace): string {
+export function renderTemplate(template: string, question: string, row: Record<string, unknown>, p: RowPlace, gold: readonly string[] = []): string {
   return template.replace(/\{\{|\}\}|(?<!\\[A-Za-z]+)\{([A-Za-z_][\w.]*)\}/g, (m, name: string | undefined) => {
     if (m === "{{") return "{";
     if (m === "}}") return "}";
     if (name === "question") return question;
+    if (gold.includes(name!) || gold.some(g => g.startsWith(`${name}.`)))
+      throw new DatasetError(`${where(p, name)}: the template's {${name}} would put the gold answer into the prompt; remove it (use {{${name}}} for a literal "{${name}}")`);
     const v = at(row, name!);
     if (typeof v === "string" || typeof v === "number" || typeof v === "bigint") return String(v);
     if (Array.isArray(v) && v.every(x => typeof x === "number" || typeof x === "string" || typeof x === "bigint")) return v.map(String).join(", ");
-    throw new DatasetError(`${where(p, name)}: the template's {${name}} needs a string or number column "${name}", and this row has ${v === undefined ? "none" : `a ${kind(v)}`}; use {question}, a column of the file, or {{ }} for literal braces`);
+    throw new DatasetError(`${where(p, name)}: the template's {${name}} needs a string or number column "${name}", and this row has ${v === undefined ? "none" : `${kind(v)}`}; use {question}, a column of the file, or {{ }} for literal braces`);
   });
 }
 
 function asNumberList(v: unknown, p: RowPlace, col: string): number[] {
   if (!Array.isArray(v) || !v.every(x => typeof x === "number" && Number.isFinite(x)))
-    throw new DatasetError(`${where(p, col)}: a ${kind(v)} where a list of numbers was expected`);
+    throw new DatasetError(`${where(p, col)}: ${kind(v)} where a list of numbers was expected`);
   return v as number[];
 }
 
@@ -137,7 +166,7 @@ function asTests(v: unknown, p: RowPlace, col: string): Example["tests"] {
   }
   if (Array.isArray(t) && t.length > 0 && t.every(x => typeof x === "string" || (typeof x === "object" && x !== null && typeof x.input === "string" && typeof x.output === "string")))
     return t as Example["tests"];
-  throw new DatasetError(`${where(p, col)}: tests must be a non-empty list of Python assertion strings, a list of {input, output} strings, or {inputs: [...], outputs: [...]}; got a ${kind(v)}`);
+  throw new DatasetError(`${where(p, col)}: tests must be a non-empty list of Python assertion strings, a list of {input, output} strings, or {inputs: [...], outputs: [...]}; got ${kind(v)}`);
 }
 
 /** The Example of one raw row; throws DatasetError naming the file, row and column. */
@@ -147,9 +176,10 @@ export function rowToExample(raw: Record<string, unknown>, p: RowPlace, o: RowOp
 
   // prompt
   const pr = pick(row, promptSources(map));
+  if (pr) pr.value = chatFromText(pr.value);
   if (!pr) {
     const tried = promptSources(map);
-    throw new DatasetError(`${where(p)}: no prompt column (looked for ${tried.map(c => `"${c}"`).join(", ")}; the row has ${Object.keys(row).map(k => `"${k}"`).join(", ") || "no columns"}); name the prompt column with columns: {prompt: <column>}`);
+    throw new DatasetError(`${where(p)}: no prompt column (looked for ${tried.map(c => `"${c}"`).join(", ")}; the row has ${(p.columns ?? Object.keys(row)).map(k => `"${k}"`).join(", ") || "no columns"}); name the prompt column with columns: {prompt: <column>}`);
   }
   let question: string;
   let chat: Chat | undefined;
@@ -165,18 +195,19 @@ export function rowToExample(raw: Record<string, unknown>, p: RowPlace, o: RowOp
     if (lastUser + 1 < turns.length) trailing = turns.slice(lastUser + 1);
     question = turns[lastUser].content;
   } else {
-    throw new DatasetError(`${where(p, pr.col)}: a ${kind(pr.value)} where a prompt string or a chat list [{role, content}, …] was expected`);
+    throw new DatasetError(`${where(p, pr.col)}: ${kind(pr.value)} where a prompt string or a chat list [{role, content}, …] was expected`);
   }
 
   // completion (SFT)
   let completion: Example["completion"];
-  const cp = pick(row, sources(map, "completion", ["completion"]));
+  const cp = pick(row, sources(map, "completion", DEFAULTS.completion));
+  if (cp) cp.value = chatFromText(cp.value);
   if (cp) {
     if (typeof cp.value === "string") completion = cp.value;
     else if (Array.isArray(cp.value)) {
       completion = readChat(cp.value, p, cp.col);
       if (!completion.some(t => t.role === "assistant")) throw new DatasetError(`${where(p, cp.col)}: the completion chat list has no assistant turn`);
-    } else throw new DatasetError(`${where(p, cp.col)}: a ${kind(cp.value)} where a completion string or chat list was expected`);
+    } else throw new DatasetError(`${where(p, cp.col)}: ${kind(cp.value)} where a completion string or chat list was expected`);
   } else if (trailing) completion = trailing;
 
   // answer
@@ -184,7 +215,11 @@ export function rowToExample(raw: Record<string, unknown>, p: RowPlace, o: RowOp
   const { cols: answerCols, solution } = answerSources(map);
   const an = pick(row, answerCols);
   if (an) {
-    const v = an.value;
+    let v = an.value;
+    // code rows (prime/verl): ground_truth is a JSON string {"inputs": [...], "outputs": [...]}
+    if (typeof v === "string" && /^\s*\{[\s\S]*"inputs"[\s\S]*\}\s*$/.test(v)) {
+      try { const j = JSON.parse(v); if (typeof j === "object" && j !== null && "outputs" in j) v = j; } catch { /* a plain answer */ }
+    }
     if (typeof v === "string" || typeof v === "number" || typeof v === "boolean") {
       const text = String(v);
       const gold = extractAnswer(text, o.answer, solution.has(an.col));
@@ -196,47 +231,47 @@ export function rowToExample(raw: Record<string, unknown>, p: RowPlace, o: RowOp
     } else if (typeof v === "object" && v !== null && !Array.isArray(v) && "target" in v && ("numbers" in v || "nums" in v)) {
       // verl's countdown rows: ground_truth {target, numbers}
       const g = v as { target: unknown; numbers?: unknown; nums?: unknown };
-      if (typeof g.target !== "number") throw new DatasetError(`${where(p, `${an.col}.target`)}: a ${kind(g.target)} where a number was expected`);
+      if (typeof g.target !== "number") throw new DatasetError(`${where(p, `${an.col}.target`)}: ${kind(g.target)} where a number was expected`);
       ex.target = g.target;
       ex.numbers = asNumberList(g.numbers ?? g.nums, p, `${an.col}.numbers`);
     } else if (typeof v === "object" && v !== null && !Array.isArray(v) && "inputs" in v && "outputs" in v) {
       ex.tests = asTests(v, p, an.col);
     } else {
-      throw new DatasetError(`${where(p, an.col)}: a ${kind(v)}${typeof v === "object" && v && !Array.isArray(v) ? ` with keys ${Object.keys(v).join(", ")}` : ""} where the answer was expected: a string or number, {target, numbers} (countdown) or {inputs, outputs} (code tests); map another column with columns: {answer: <column>}`);
+      throw new DatasetError(`${where(p, an.col)}: ${kind(v)}${typeof v === "object" && v && !Array.isArray(v) ? ` with keys ${Object.keys(v).join(", ")}` : ""} where the answer was expected: a string or number, {target, numbers} (countdown) or {inputs, outputs} (code tests); map another column with columns: {answer: <column>}`);
     }
   }
 
   // other columns
-  const str = (field: CanonicalColumn, defaults: string[]): string | undefined => {
-    const f = pick(row, sources(map, field, defaults));
+  const str = (field: CanonicalColumn): string | undefined => {
+    const f = pick(row, sources(map, field, DEFAULTS[field]));
     if (!f) return undefined;
     if (typeof f.value === "string" || typeof f.value === "number") return String(f.value);
-    throw new DatasetError(`${where(p, f.col)}: a ${kind(f.value)} where a string was expected`);
+    throw new DatasetError(`${where(p, f.col)}: ${kind(f.value)} where a string was expected`);
   };
-  const id = str("id", ["id"]);
-  const ds = str("data_source", ["data_source"]);
+  const id = str("id");
+  const ds = str("data_source");
   if (ds !== undefined) ex.data_source = ds;
-  const ability = str("ability", ["ability"]);
+  const ability = str("ability");
   if (ability !== undefined) ex.ability = ability;
-  const language = str("language", ["language"]);
+  const language = str("language");
   if (language !== undefined) ex.language = language;
-  const info = pick(row, sources(map, "extra_info", ["extra_info"]));
+  const info = pick(row, sources(map, "extra_info", DEFAULTS.extra_info));
   if (info) {
-    if (typeof info.value !== "object" || Array.isArray(info.value)) throw new DatasetError(`${where(p, info.col)}: a ${kind(info.value)} where an object {…} was expected`);
+    if (typeof info.value !== "object" || Array.isArray(info.value)) throw new DatasetError(`${where(p, info.col)}: ${kind(info.value)} where an object {…} was expected`);
     ex.extra_info = info.value as Record<string, unknown>;
   }
-  const tests = pick(row, sources(map, "tests", ["tests"]));
+  const tests = pick(row, sources(map, "tests", DEFAULTS.tests));
   if (tests) ex.tests = asTests(tests.value, p, tests.col);
-  const nums = pick(row, sources(map, "numbers", ["numbers", "nums"]));
+  const nums = pick(row, sources(map, "numbers", DEFAULTS.numbers));
   if (nums) ex.numbers = asNumberList(nums.value, p, nums.col);
-  const target = pick(row, sources(map, "target", ["target"]));
+  const target = pick(row, sources(map, "target", DEFAULTS.target));
   if (target) {
-    if (typeof target.value !== "number") throw new DatasetError(`${where(p, target.col)}: a ${kind(target.value)} where a number was expected`);
+    if (typeof target.value !== "number") throw new DatasetError(`${where(p, target.col)}: ${kind(target.value)} where a number was expected`);
     ex.target = target.value;
   }
 
   if (!an && ex.target === undefined && ex.tests === undefined && completion === undefined) {
-    throw new DatasetError(`${where(p)}: no answer column (looked for ${answerCols.map(c => `"${c}"`).join(", ")}; the row has ${Object.keys(row).map(k => `"${k}"`).join(", ")}); name it with columns: {answer: <column>}, or give SFT rows a "completion"`);
+    throw new DatasetError(`${where(p)}: no answer column (looked for ${answerCols.map(c => `"${c}"`).join(", ")}; the row has ${(p.columns ?? Object.keys(row)).map(k => `"${k}"`).join(", ")}); name it with columns: {answer: <column>}, or give SFT rows a "completion"`);
   }
   if (completion !== undefined) ex.completion = completion;
 
@@ -248,7 +283,7 @@ export function rowToExample(raw: Record<string, unknown>, p: RowPlace, o: RowOp
     const turns: Chat = chat ? chat.map(t => ({ ...t })) : [{ role: "user", content: question }];
     if (o.template !== undefined) {
       const u = turns.map(t => t.role).lastIndexOf("user");
-      turns[u] = { role: "user", content: renderTemplate(o.template, turns[u].content, row, p) };
+      turns[u] = { role: "user", content: renderTemplate(o.template, turns[u].content, row, p, answerCols) };
     }
     if (o.system_prompt !== undefined && turns[0].role !== "system") turns.unshift({ role: "system", content: o.system_prompt });
     ex.messages = turns;

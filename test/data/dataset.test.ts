@@ -1,8 +1,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { DatasetConfigSchema, DatasetError, loadDataset } from "../../src/data/dataset.js";
+import { completionRow, DatasetConfigSchema, DatasetError, loadDataset } from "../../src/data/dataset.js";
 import { mathReward } from "../../src/rewards/math.js";
+import { parseSftJsonl } from "../../src/train/sft-data.js";
+import { writeFileSync } from "node:fs";
+import { gzipSync } from "node:zlib";
 import { GSM8K_ROWS, MATH_ROWS, tempDir, writeJsonl, writeParquet, writeText, writeVerlParquet } from "./write.js";
 
 test("config: a bare string is {path}; keys are strict; defaults", () => {
@@ -27,11 +30,13 @@ test("GSM8K-format Parquet (question, answer with #### n): gold answers the math
 
 test("MATH-format JSONL (problem, solution with \\boxed{}): the boxed content is the gold", () => {
   const dir = tempDir();
-  const { train } = loadDataset(writeJsonl(join(dir, "math.jsonl"), MATH_ROWS));
-  assert.deepEqual(train.map(e => e.answer), ["\\sqrt{2}", "\\frac{3}{4}"]);
+  const { train } = loadDataset(writeJsonl(join(dir, "math.jsonl"), MATH_ROWS.map(({ reference: _, ...r }) => r)));
+  assert.deepEqual(train.map(e => e.answer), MATH_ROWS.map(r => r.reference));
   assert.equal(train[1].question, MATH_ROWS[1].problem);
-  assert.equal(mathReward("so it is \\boxed{0.75}", train[1]), 1);
-  assert.equal(mathReward("so it is \\boxed{\\sqrt 2}", train[0]), 1);
+  assert.equal(mathReward("so it is \\boxed{\\dfrac{2}{3}}", train[1]), 1);
+  assert.equal(mathReward("so it is \\boxed{\\frac{3}{2}}", train[1]), 0);
+  assert.equal(mathReward("y = \\boxed{600}", train[3]), 1);
+  assert.equal(mathReward("\\boxed{(-\\infty,-2)\\cup(-2,3)\\cup(3,\\infty)}", train[2]), 1);
 });
 
 test("verl-format Parquet: nested prompt list<struct>, reward_model struct, extra_info struct read back as objects", () => {
@@ -72,4 +77,28 @@ test("JSON array and TRL columns: prompt string, prompt chat list, messages, com
   assert.deepEqual(train[3].messages, [{ role: "user", content: "5*5?" }]);
   assert.deepEqual(train[3].completion, [{ role: "assistant", content: "25" }]);
   assert.deepEqual(train[4].completion, [{ role: "assistant", content: "6" }]);
+  // back to TRL's SFT rows: a plain pair stays a pair; chat rows rebuild the whole conversation
+  assert.equal(completionRow(train[0]), undefined);
+  assert.deepEqual(completionRow(train[2]), { prompt: "Say hi.", completion: "hi" });
+  assert.deepEqual(completionRow(train[3]), { messages: [{ role: "user", content: "5*5?" }, { role: "assistant", content: "25" }] });
+  assert.deepEqual(completionRow(train[4]), { messages: [{ role: "user", content: "7-1?" }, { role: "assistant", content: "6" }] });
+  const sys = loadDataset({ path: file, system_prompt: "S" }).train[2];
+  assert.deepEqual(completionRow(sys), { messages: [{ role: "system", content: "S" }, { role: "user", content: "Say hi." }, { role: "assistant", content: "hi" }] });
+  // … which the SFT reader accepts as they are
+  const sft = [2, 3, 4].map(i => completionRow(train[i]));
+  assert.deepEqual(parseSftJsonl(sft.map(r => JSON.stringify(r)).join("\n")), sft);
+  // a JSON object with one array member ({"data": [...]}, as some hub JSON files are)
+  const wrapped = writeText(join(dir, "wrapped.json"), JSON.stringify({ version: "1", data: [{ question: "q?", answer: "2" }] }));
+  assert.deepEqual(loadDataset(wrapped).train.map(e => e.answer), ["2"]);
+});
+
+test("gzip-compressed JSONL/JSON (.jsonl.gz, .json.gz) and a byte-order mark are read", () => {
+  const dir = tempDir();
+  const gz = join(dir, "train.jsonl.gz");
+  writeFileSync(gz, gzipSync(GSM8K_ROWS.map(r => JSON.stringify(r)).join("\n")));
+  assert.deepEqual(loadDataset(gz).train.map(e => e.answer), ["72", "10", "5", "1600"]);
+  writeFileSync(join(dir, "test.json.gz"), gzipSync(JSON.stringify([{ question: "q?", answer: "#### 9" }])));
+  assert.deepEqual(loadDataset({ path: dir, eval_split: "test" }).eval.map(e => e.answer), ["9"]);
+  const bom = writeText(join(dir, "bom.jsonl"), "\uFEFF" + JSON.stringify({ question: "a?", answer: "1" }) + "\n");
+  assert.equal(loadDataset(bom).train[0].question, "a?");
 });

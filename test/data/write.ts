@@ -50,12 +50,12 @@ const COMPRESSORS = {
 
 const str = (name: string) => ({ name, type: "BYTE_ARRAY" as const, converted_type: "UTF8" as const, repetition_type: "OPTIONAL" as const });
 
-/** Plain string/number columns (types guessed by the writer). */
-export function writeParquet(file: string, columns: Record<string, unknown[]>, codec: Codec = "SNAPPY"): string {
+/** Plain string/number columns; `columnCodecs` codes single columns differently. */
+export function writeParquet(file: string, columns: Record<string, unknown[]>, codec: Codec = "SNAPPY", columnCodecs: Record<string, Codec> = {}): string {
   mkdirSync(dirname(file), { recursive: true });
   parquetWriteFile({
     filename: file, codec, compressors: COMPRESSORS,
-    columnData: Object.entries(columns).map(([name, data]) => ({ name, data: data as never })),
+    columnData: Object.entries(columns).map(([name, data]) => ({ name, data: data as never, codec: columnCodecs[name] })),
     schema: [{ name: "root", num_children: Object.keys(columns).length }, ...Object.entries(columns).map(([name, data]) =>
       typeof data[0] === "number" ? { name, type: "DOUBLE" as const, repetition_type: "OPTIONAL" as const } : str(name))],
   });
@@ -70,8 +70,11 @@ export interface VerlRow {
   extra_info: { split: string; index: bigint };
 }
 
-/** verl's gsm8k rows with pyarrow's nested schema (LIST → repeated "list" → "element" struct). */
-export function writeVerlParquet(file: string, rows: VerlRow[], codec: Codec = "SNAPPY"): string {
+/**
+ * verl's gsm8k rows with pyarrow's nested schema: LIST → repeated "list" → "element" struct (pyarrow ≥ 13);
+ * `listNames` ["list", "item"] gives the older pyarrow naming, ["array", "element"] another writer's.
+ */
+export function writeVerlParquet(file: string, rows: VerlRow[], codec: Codec = "SNAPPY", listNames: [string, string] = ["list", "element"]): string {
   mkdirSync(dirname(file), { recursive: true });
   const col = <K extends keyof VerlRow>(k: K) => ({ name: k, data: rows.map(r => r[k]) as never });
   parquetWriteFile({
@@ -81,8 +84,8 @@ export function writeVerlParquet(file: string, rows: VerlRow[], codec: Codec = "
       { name: "root", num_children: 5 },
       str("data_source"),
       { name: "prompt", repetition_type: "OPTIONAL", converted_type: "LIST", num_children: 1 },
-      { name: "list", repetition_type: "REPEATED", num_children: 1 },
-      { name: "element", repetition_type: "OPTIONAL", num_children: 2 },
+      { name: listNames[0], repetition_type: "REPEATED", num_children: 1 },
+      { name: listNames[1], repetition_type: "OPTIONAL", num_children: 2 },
       str("role"), str("content"),
       str("ability"),
       { name: "reward_model", repetition_type: "OPTIONAL", num_children: 2 },
@@ -94,7 +97,7 @@ export function writeVerlParquet(file: string, rows: VerlRow[], codec: Codec = "
   return file;
 }
 
-/** Real GSM8K rows (openai/gsm8k "main", train split, the first rows' format). */
+/** GSM8K rows: the first three of openai/gsm8k "main" train, verbatim, and one in their format with a thousands separator. */
 export const GSM8K_ROWS = [
   {
     question: "Natalia sold clips to 48 of her friends in April, and then she sold half as many clips in May. How many clips did Natalia sell altogether in April and May?",
@@ -105,7 +108,7 @@ export const GSM8K_ROWS = [
     answer: "Weng earns 12/60 = $<<12/60=0.2>>0.2 per minute.\nWorking 50 minutes, she earned 0.2 x 50 = $<<0.2*50=10>>10.\n#### 10",
   },
   {
-    question: "Betty is saving money for a new wallet which costs $100. Her parents decided to give her $15 and her grandparents twice as much as her parents. How much more money does Betty need to buy the wallet?",
+    question: "Betty is saving money for a new wallet which costs $100. Betty has only half of the money she needs. Her parents decided to give her $15 for that purpose, and her grandparents twice as much as her parents. How much more money does Betty need to buy the wallet?",
     answer: "In the beginning, Betty has only 100 / 2 = $<<100/2=50>>50.\nBetty's grandparents gave her 15 * 2 = $<<15*2=30>>30.\nThis means, Betty needs 100 - 50 - 30 - 15 = $<<100-50-30-15=5>>5 more.\n#### 5",
   },
   {
@@ -115,16 +118,29 @@ export const GSM8K_ROWS = [
   },
 ];
 
-/** MATH rows (hendrycks_math / lighteval format: problem, level, type, solution with \boxed{}). */
+/**
+ * MATH rows (hendrycks MATH test split, Algebra; fields problem, level, type, solution with \boxed{}), each with
+ * the short answer MATH-500-style copies of the dataset give (`reference`), which the extractor must reproduce.
+ */
 export const MATH_ROWS = [
   {
-    problem: "If $x^2+y^2=1$, what is the largest possible value of $|x|+|y|$?",
-    level: "Level 5", type: "Algebra",
-    solution: "If $(x,y)$ lies on the circle, so does $(x,-y),$ $(-x,-y),$ and $(-x,-y),$ (which all give the same value of $|x| + |y|$), so we can assume that $x \\ge 0$ and $y \\ge 0.$\n\nThen $|x| + |y| = x + y.$  Squaring, we get\n\\[(x + y)^2 = x^2 + 2xy + y^2 = 1 + 2xy.\\]Note that $(x - y)^2 \\ge 0.$ … so the maximum value is $\\boxed{\\sqrt{2}}.$",
+    problem: "Evaluate $\\left\\lceil -\\frac{7}{4}\\right\\rceil$.", level: "Level 3", type: "Algebra",
+    solution: "$-\\frac{7}{4}$ is between $-1$ and $-2$, so $\\left\\lceil -\\frac{7}{4}\\right\\rceil=\\boxed{-1}$.",
+    reference: "-1",
   },
   {
-    problem: "What is the value of $\\frac{1}{2} + \\frac{1}{4}$?",
-    level: "Level 1", type: "Prealgebra",
-    solution: "We have $\\frac{1}{2} + \\frac{1}{4} = \\frac{2}{4} + \\frac{1}{4} = \\boxed{\\frac{3}{4}}$.",
+    problem: "What fraction is the same as \\[\n\\frac{2-4+6-8+10-12+14}{3-6+9-12+15-18+21}?\n\\]", level: "Level 1", type: "Algebra",
+    solution: "We have \\begin{align*}\n&\\frac{2-4+6-8+10-12+14}{3-6+9-12+15-18+21} \\\\\n& \\qquad = \\frac{2(1-2+3-4+5-6+7)}{3(1-2+3-4+5-6+7)} \\\\\n& \\qquad = \\boxed{\\frac{2}{3}}.\n\\end{align*}",
+    reference: "\\frac{2}{3}",
+  },
+  {
+    problem: "What is the domain of the function $$f(x) = \\frac{(2x-3)(2x+5)}{(3x-9)(3x+6)}~?$$ Express your answer as an interval or as a union of intervals.", level: "Level 5", type: "Algebra",
+    solution: "We have $x$ in the domain of $f(x)$ as long as the denominator, $(3x-9)(3x+6)$, is nonzero. This is true for all $x$ except the solutions to the equations $3x-9=0$ and $3x+6=0$. These solutions are $x=3$ and $x=-2$, respectively.\n\nTherefore, the domain of $f(x)$ is all real numbers except $3$ and $-2$. Expressed as a union of intervals, the domain is $\\boxed{(-\\infty,-2)\\cup (-2,3)\\cup (3,\\infty)}$.",
+    reference: "(-\\infty,-2)\\cup (-2,3)\\cup (3,\\infty)",
+  },
+  {
+    problem: "If $\\frac{1}{x} + \\frac{1}{y} = \\frac{1}{z}$, find the value of $y$ when $x = 25$ and $z = 24$.", level: "Level 2", type: "Algebra",
+    solution: "We have $\\frac{1}{25} + \\frac{1}{y} = \\frac{1}{24}$, so  \\[\\frac{1}{y} = \\frac{1}{24} - \\frac{1}{25} = \\frac{25}{600} - \\frac{24}{600} = \\frac{1}{600},\\] which means $y=\\boxed{600}$.",
+    reference: "600",
   },
 ];
