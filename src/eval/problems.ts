@@ -22,8 +22,8 @@ import type { Tokenizer } from "../tokenizer/types.js";
 import { generate, type Generation } from "../sample/generate.js";
 import { promptFormat, type PromptConfig, type PromptFormat } from "../sample/prompt-format.js";
 import { distinctExamples, makeTask, trainEvalSplit, type Example, type TaskConfig, type TaskSplit } from "../tasks/index.js";
-import { makeRng, mixSeed } from "../tasks/rng.js";
-import { DatasetConfigSchema, loadDataset, type DatasetConfig, type LoadedDataset } from "../data/dataset.js";
+import { mixSeed } from "../tasks/rng.js";
+import { DatasetConfigSchema, datasetSplit, loadDataset, type DatasetConfig, type LoadedDataset } from "../data/dataset.js";
 import { createRollout, type Rollout, type RolloutConfig } from "../train/rollout/index.js";
 import { scoreCompletions, type ScoredRewards } from "../train/rewarding.js";
 
@@ -97,28 +97,6 @@ export function datasetSplits(set: ProblemSet & { dataset: DatasetConfig | strin
 }
 
 /**
- * The training rows in a seeded order that runs on forever: epoch e is a shuffle of the rows by (seed, e), so
- * problem i is a function of (seed, i) alone and a resumed run draws what the uninterrupted one would have.
- */
-export function epochStream(rows: readonly Example[], seed: number): (i: number) => Example {
-  if (rows.length === 0) throw new ProblemSetError("the dataset has no training problems");
-  let epoch = -1, order: number[] = [];
-  return i => {
-    const e = Math.floor(i / rows.length);
-    if (e !== epoch) {
-      const rng = makeRng(mixSeed(seed, e));
-      order = rows.map((_, j) => j);
-      for (let j = order.length - 1; j > 0; j--) {
-        const k = rng.int(0, j);
-        [order[j], order[k]] = [order[k], order[j]];
-      }
-      epoch = e;
-    }
-    return rows[order[i % rows.length]];
-  };
-}
-
-/**
  * The problem set's held-out problems and its i-th training problem (never a held-out one): a task's seeded
  * streams (src/tasks/splits.ts, unchanged), or a dataset's rows, the training rows in epochStream's order.
  */
@@ -126,8 +104,7 @@ export function problemSplit(set: ProblemSet): TaskSplit {
   checkOneSource(set);
   if (set.task) return trainEvalSplit(makeTask(set.task), set);
   if (set.dataset !== undefined) {
-    const d = datasetSplits({ ...set, dataset: set.dataset });
-    return { eval: d.eval, train: epochStream(d.train, set.train_seed) };
+    return datasetSplit(datasetSplits({ ...set, dataset: set.dataset }), { seed: set.train_seed });
   }
   const rows = loadDataset({ path: set.file! }).train;
   return { eval: rows, train: i => rows[i % rows.length] };
@@ -144,7 +121,7 @@ export function loadProblems(set: ProblemSet, split: "eval" | "train", n: number
   if (set.dataset !== undefined) {
     const d = datasetSplits({ ...set, dataset: set.dataset });
     if (split === "eval") return d.eval.slice(0, n);
-    const next = epochStream(d.train, set.train_seed);
+    const next = datasetSplit(d, { seed: set.train_seed }).train;
     return Array.from({ length: Math.min(n, d.train.length) }, (_, i) => next(i));
   }
   const task = makeTask(set.task);

@@ -20,6 +20,7 @@ import { renderChat, type ChatMessage } from "../tokenizer/chat-template.js";
 import { makeRng, mixSeed } from "../tasks/rng.js";
 import { parseJsonlRows, readJsonlRows, type JsonlRowFormat } from "./jsonl-rows.js";
 import type { Example } from "../tasks/types.js";
+import { completionRow } from "../data/dataset.js";
 
 const Message = z.object({ role: z.string(), content: z.string() }).passthrough();
 const Row = z.union([
@@ -48,14 +49,12 @@ const SFT_JSONL: JsonlRowFormat<typeof Row> = {
  * stay a prompt/completion row. The dataset's system_prompt and template have already shaped `messages`.
  */
 export function sftRowOf(ex: Example): SFTRow {
-  const where = `dataset row ${JSON.stringify(ex.id.slice(0, 60))}`;
-  if (ex.completion === undefined)
-    throw new SFTDataError(`${where} has no completion: SFT needs a "completion" column or "messages" ending in assistant turns (TRL's SFT columns); map another column with dataset.columns: {completion: <column>}`);
-  const { id: _id, question, answer, messages, completion, ...rest } = ex;
-  const keep = { ...rest, ...(answer !== "" ? { answer } : {}) };
-  if (typeof completion === "string" && messages === undefined) return { prompt: question, completion, ...keep };
-  const turns = typeof completion === "string" ? [{ role: "assistant", content: completion }] : completion;
-  return { messages: [...(messages ?? [{ role: "user", content: question }]), ...turns], ...keep };
+  const row = completionRow(ex);
+  if (!row)
+    throw new SFTDataError(`dataset row ${JSON.stringify(ex.id.slice(0, 60))} has no completion: SFT needs a "completion" column or "messages" ending in assistant turns (TRL's SFT columns); map another column with dataset.columns: {completion: <column>}`);
+  // Other fields (data_source, extra_info, the gold answer) pass through as provenance.
+  const { id: _id, question: _q, answer, messages: _m, completion: _c, ...rest } = ex;
+  return { ...row, ...rest, ...(answer !== "" ? { answer } : {}) };
 }
 
 export function parseSftJsonl(text: string, source = "dataset"): SFTRow[] {
