@@ -116,7 +116,7 @@ test("SFT on a dataset: TRL's messages rows and prompt/completion rows; a row wi
   await assert.rejects(runTrainer("sft", { ...base, dataset: bare, eval_size: 0 }, { root, runName: "bare" }), /has no completion: SFT needs a "completion" column or "messages"/);
 });
 
-test("move37 eval and sample take --dataset FILE; a recipe's dataset brings its held-out split", async () => {
+test("move37 eval, sample and prefs take --dataset FILE; a recipe's dataset brings its held-out split", async () => {
   const root = tempRoot("ds-cli");
   const file = gsm8kParquet(join(root, "test.parquet"), 5);
   const model = byteModelFolder(root);
@@ -129,6 +129,9 @@ test("move37 eval and sample take --dataset FILE; a recipe's dataset brings its 
   const s = await runCli(["sample", model, "--dataset", file, ...common, "--reward", "format", "--out", out]);
   assert.equal(s.error, undefined, s.error?.message);
   assert.match(s.stdout, /drawn\s+6/);
+  const p = await runCli(["prefs", model, "--dataset", file, ...common, "--reward", "format", "--out", join(root, "prefs.jsonl")]);
+  assert.equal(p.error, undefined, p.error?.message);
+  assert.match(p.stdout, /samples\s+6/);
   const big = gsm8kParquet(join(root, "train.parquet"), 20);
   const yaml = join(root, "grpo.yaml");
   writeFileSync(yaml, `trainer: grpo\nmodel: ${model}\ndataset: ${big}\neval_size: 4\naccuracy_reward: math\nformat_reward: format\ngrpo: {reward_funcs: [math]}\n`);
