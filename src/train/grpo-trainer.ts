@@ -81,7 +81,7 @@ export class MissingModelError extends Error {
   constructor(dir: string, recipe?: string) {
     super(`${dir} holds no model (no config.json): ` + (recipe
       ? `it is made by \`move37 train ${recipe}\` (pretraining on this machine), or point \`model:\` at another Hugging Face folder`
-      : "point `model:` at a Hugging Face model folder (config.json, model.safetensors, tokenizer.json)"));
+      : "point `model:` at a Hugging Face model folder (config.json, model.safetensors, tokenizer.json); docs/models.md says how to download one"));
     this.name = "MissingModelError";
   }
 }
