@@ -98,7 +98,8 @@ export function datasetSplits(set: ProblemSet & { dataset: DatasetConfig | strin
 
 /**
  * The problem set's held-out problems and its i-th training problem (never a held-out one): a task's seeded
- * streams (src/tasks/splits.ts, unchanged), or a dataset's rows, the training rows in epochStream's order.
+ * streams (src/tasks/splits.ts, unchanged), or a dataset's rows, the training rows in a shuffled order per epoch
+ * seeded by (train_seed, epoch) (src/data's datasetSplit), so problem i is a function of (train_seed, i).
  */
 export function problemSplit(set: ProblemSet): TaskSplit {
   checkOneSource(set);
@@ -112,7 +113,7 @@ export function problemSplit(set: ProblemSet): TaskSplit {
 
 /**
  * n problems of the set. "eval" draws the held-out set (its first n problems); "train" draws n distinct problems of
- * train_seed, none of them held out (a dataset: the first n of its training order, at most its training rows).
+ * train_seed, none of them held out (a dataset: the first n rows of its training order, at most one epoch).
  * A file read as a whole gives its first n rows either way.
  */
 export function loadProblems(set: ProblemSet, split: "eval" | "train", n: number): Example[] {
