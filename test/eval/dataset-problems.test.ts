@@ -18,6 +18,7 @@ import { writeJsonl, writeParquet } from "../data/write.js";
 import { byteModelFolder, microRecipe } from "../train/grpo-micro.js";
 import { metricsOf, readJson, runTrainer, tempRoot } from "../train/trainer-harness.js";
 import { runCli } from "../cli/run-cli.js";
+import { distillRecipe } from "../../src/cli/distill.js";
 import { byteModelFolder as stoppingModelFolder } from "../pipeline/micro.js";
 
 /** GSM8K's layout: a question, and a worked solution ending in "#### n". */
@@ -174,4 +175,12 @@ test("a pipeline's held-out dataset is inherited by its grpo and distill stages 
   const held = problemSplit(dataSet(file, { eval_size: 4 })).eval.map(e => e.question);
   const traces = readFileSync(join(run.dir, "stages", "2-distill", "data", "traces.jsonl"), "utf8");
   assert.ok(held.every(q => !traces.includes(q)), "the distill stage never prompts with a held-out question");
+});
+
+test("move37 distill --dataset replaces a recipe's task (and --task a recipe's dataset)", async () => {
+  assert.deepEqual(distillRecipe({ task: { type: "arithmetic" }, num_prompts: 8 }, { dataset: "gsm8k.parquet", port: "0", runsDir: "runs" }), { trainer: "distill", num_prompts: 8, dataset: "gsm8k.parquet" });
+  assert.deepEqual(distillRecipe({ dataset: "gsm8k.parquet" }, { task: "countdown", port: "0", runsDir: "runs" }), { trainer: "distill", task: { type: "countdown" } });
+  const r = await runCli(["distill", "--teacher", "t", "--student", "s", "--dataset", "data/gsm8k", "--dry-run"]);
+  assert.equal(r.error, undefined, r.error?.message);
+  assert.match(r.stdout, /dataset:\s*\n?\s*path: data\/gsm8k|dataset: data\/gsm8k/);
 });
