@@ -1,0 +1,85 @@
+// Model and dataset strings of recipes and verbs → folders. A local path that exists always wins; otherwise a hub
+// id is looked up offline first in the Hugging Face cache, and downloaded into it only when absent (or incomplete)
+// and HF_HUB_OFFLINE is not set. Anything else is returned as the path it is, for the caller's own error.
+import { cachedSnapshot, datasetSnapshotGap, modelSnapshotGap } from "./cache.js";
+import { downloadSnapshot, type DownloadOptions } from "./download.js";
+import { hubEnv, type HubEnv } from "./env.js";
+import { HubOfflineError } from "./errors.js";
+import { classify, formatHubId, parseHubId, type HubId } from "./id.js";
+import { downloadSnapshotSync } from "./sync.js";
+
+export interface ResolveOptions {
+  /** relative paths are read from here (a recipe's folder) */
+  baseDir?: string;
+  env?: HubEnv;
+}
+
+export interface ResolvedDataset {
+  /** a local file or folder (a hub snapshot is a folder in the hub layout) */
+  path: string;
+  /** config/split the id named (`owner/name:config:split`), else those given */
+  config?: string;
+  split?: string;
+  /** the id, when it was one */
+  id?: HubId;
+}
+
+/** Looks the id up in the cache; returns the snapshot when complete, or why it cannot be used. */
+function lookup(id: HubId, env: HubEnv): { dir: string | null; gap: string | null } {
+  const dir = cachedSnapshot(env.cacheDir, id);
+  if (!dir) return { dir: null, gap: `no ${id.explicitRevision ? `revision ${id.revision}` : "refs/main"} in ${env.cacheDir}` };
+  const gap = id.kind === "model" ? modelSnapshotGap(dir) : datasetSnapshotGap(dir, id.config, id.split);
+  return { dir, gap };
+}
+
+function offline(id: HubId, env: HubEnv, gap: string | null): never {
+  throw new HubOfflineError(`${id.kind} ${formatHubId(id)}`, env.cacheDir, gap ?? undefined);
+}
+
+/** The cached snapshot of `id`, or null (no network, ever). */
+export function findCached(id: HubId, env: HubEnv = hubEnv()): string | null {
+  const { dir, gap } = lookup(id, env);
+  return dir && !gap ? dir : null;
+}
+
+/** A model path or hub id → a model folder (config.json, safetensors, tokenizer). Synchronous; downloads on first use. */
+export function resolveModelPath(s: string, opts: ResolveOptions = {}): string {
+  const c = classify(s, "model", opts.baseDir);
+  if ("local" in c) return c.local;
+  const env = opts.env ?? hubEnv();
+  const { dir, gap } = lookup(c.id, env);
+  if (dir && !gap) return dir;
+  if (env.offline) offline(c.id, env, gap);
+  return downloadSnapshotSync(c.id, env).dir;
+}
+
+/**
+ * A dataset path or hub id (`owner/name`, `owner/name@rev`, `owner/name:config`, `owner/name:config:split`) → a local
+ * file or folder, with the config and split to read. The id's own config/split win over those given.
+ */
+export function resolveDatasetPath(s: string, opts: ResolveOptions & { config?: string; split?: string } = {}): ResolvedDataset {
+  const c = classify(s, "dataset", opts.baseDir);
+  if ("local" in c) return { path: c.local, config: opts.config, split: opts.split };
+  const id: HubId = { ...c.id, config: c.id.config ?? opts.config, split: c.id.split ?? opts.split };
+  const env = opts.env ?? hubEnv();
+  const { dir, gap } = lookup(id, env);
+  const out = (path: string): ResolvedDataset => ({ path, config: id.config, split: id.split, id });
+  if (dir && !gap) return out(dir);
+  if (env.offline) offline(id, env, gap);
+  return out(downloadSnapshotSync(id, env).dir);
+}
+
+/** `move37 download`: the same resolution, asynchronously and with the download's report. */
+export async function fetchToCache(s: string, kind: "model" | "dataset", opts: DownloadOptions & { config?: string; split?: string } = {}) {
+  const parsed = parseHubId(s, kind);
+  const id: HubId = { ...parsed, config: parsed.config ?? opts.config, split: parsed.split ?? opts.split };
+  const env = opts.env ?? hubEnv();
+  const { dir, gap } = lookup(id, env);
+  if (env.offline) {
+    if (dir && !gap) return { id, dir, sha: dir.split(/[\\/]/).pop()!, files: [], downloaded: [], bytes: 0, cached: true };
+    offline(id, env, gap);
+  }
+  const r = await downloadSnapshot(id, { ...opts, env });
+  return { id, ...r, cached: r.downloaded.length === 0 };
+}
+
