@@ -60,7 +60,7 @@ function apiError(e: unknown, id: HubId, env: HubEnv): Error {
   }
   const msg = e.message.split(". URL:")[0];
   if ((e.statusCode === 401 || e.statusCode === 403) && /gated|restricted|access to|licen[cs]e|authorized list/i.test(msg)) return new HubGatedError(what(id), e.url, e.statusCode, env.token !== undefined);
-  if (e.statusCode === 404 && /revision/i.test(msg))
+  if (e.statusCode === 404 && /\brev(ision)?\b/i.test(msg))
     return new HubNotFoundError(`${what(id)}: the hub has no revision "${id.revision}" of ${id.repo} (${msg}); give a branch, tag or commit sha that exists (see the repo's "Files and versions" tab)`);
   if (e.statusCode === 401 || e.statusCode === 403 || e.statusCode === 404)
     return new HubNotFoundError(`${what(id)}: no such ${id.kind} repo on ${env.endpoint} (HTTP ${e.statusCode}: ${msg}); check the spelling of owner/name${env.token ? "" : ", or if it is private set HF_TOKEN to a token that can read it"}${id.kind === "model" ? "; a dataset needs --dataset" : ""}`);

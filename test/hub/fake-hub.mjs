@@ -14,7 +14,7 @@
 //   GET  /cdn/<sha256>   the bytes, with Range (206, Content-Range) — faults: cut the connection mid-file once,
 //                        or serve altered bytes
 //
-// workerData: {repos, token, cutOnce: [path], corrupt: [path], renames: {old: new}, lifetimeMs}; it posts {port}
+// workerData: {repos, token, cutOnce: [sha256 or path], corrupt: [sha256 or path], renames: {old: new}, lifetimeMs}; it posts {port}
 // once listening, answers "requests" with the log of requests, and stops by itself after lifetimeMs.
 import { createHash } from "node:crypto";
 import { createServer } from "node:http";
@@ -51,6 +51,7 @@ for (const r of repoSpecs) {
 const log = [];
 const cutDone = new Set();
 let port = 0;
+let cdnPort = 0; // the CDN is another origin (its own port), as cdn-lfs.hf.co is another host
 
 function authOf(req) {
   const a = req.headers.authorization;
@@ -112,14 +113,17 @@ function serveBytes(req, res, buf, headers, key) {
   send(res, status, h, body);
 }
 
-const server = createServer((req, res) => {
+const handler = (req, res) => {
   const url = new URL(req.url, `http://127.0.0.1:${port}`);
   log.push({ method: req.method, path: decodeURIComponent(url.pathname), range: req.headers.range ?? null, auth: req.headers.authorization ?? null });
   const parts = url.pathname.split("/").slice(1).map(decodeURIComponent);
+  const onCdn = req.socket.localPort === cdnPort;
+  if (onCdn !== (parts[0] === "cdn")) return send(res, 404, {}, "Not Found");
 
   // /api/{models|datasets}/{owner}/{name}/(revision|tree)/{rev}[/{path}]
   if (parts[0] === "api" && (parts[1] === "models" || parts[1] === "datasets")) {
     const repoName = `${parts[2]}/${parts[3]}`;
+    if (renames[repoName]) return send(res, 307, { Location: url.pathname.replace(`/${repoName}/`, `/${renames[repoName]}/`) + url.search });
     const at = locate(req, res, parts[1], repoName, parts[5] ?? "main");
     if (!at) return;
     if (parts[4] === "revision") {
@@ -156,7 +160,7 @@ const server = createServer((req, res) => {
   if (parts[0] === "cdn") {
     const f = blobs.get(parts[1]);
     if (!f) return send(res, 404, {}, "NoSuchKey");
-    return serveBytes(req, res, f.buf, { ETag: `"${f.sha256}"`, "Content-Type": "application/octet-stream" }, f.path);
+    return serveBytes(req, res, f.buf, { ETag: `"${f.sha256}"`, "Content-Type": "application/octet-stream" }, f.sha256);
   }
 
   // /[datasets/]{owner}/{name}/resolve/{rev}/{path…}
@@ -182,20 +186,25 @@ const server = createServer((req, res) => {
   }
   if (f.sha256) {
     return send(res, 302, {
-      Location: `http://127.0.0.1:${port}/cdn/${f.sha256}?response-content-disposition=${encodeURIComponent(`attachment; filename="${path}"`)}`,
+      Location: `http://127.0.0.1:${cdnPort}/cdn/${f.sha256}?response-content-disposition=${encodeURIComponent(`attachment; filename="${path}"`)}`,
       ETag: `"${gitSha1(f.pointer)}"`, "X-Linked-Etag": `"${f.sha256}"`, "X-Linked-Size": String(f.size), "X-Repo-Commit": at.sha,
     }, `Found. Redirecting to /cdn/${f.sha256}`);
   }
   return serveBytes(req, res, f.buf, { ETag: `"${f.gitOid}"`, "X-Repo-Commit": at.sha, "Content-Type": "text/plain; charset=utf-8" }, f.path);
-});
+};
 
-server.listen(0, "127.0.0.1", () => {
-  port = server.address().port;
-  parentPort.postMessage({ port });
+const server = createServer(handler);
+const cdn = createServer(handler);
+cdn.listen(0, "127.0.0.1", () => {
+  cdnPort = cdn.address().port;
+  server.listen(0, "127.0.0.1", () => {
+    port = server.address().port;
+    parentPort.postMessage({ port });
+  });
 });
 parentPort.on("message", m => {
   if (m === "requests") parentPort.postMessage({ requests: log.splice(0) });
 });
-const stop = setTimeout(() => { server.closeAllConnections(); server.close(); parentPort.close(); }, lifetimeMs);
+const stop = setTimeout(() => { for (const s of [server, cdn]) { s.closeAllConnections(); s.close(); } parentPort.close(); }, lifetimeMs);
 stop.unref?.call(stop);
 server.on("close", () => clearTimeout(stop));
