@@ -6,4 +6,4 @@ export * from "./cache.js";
 export { downloadSnapshot, type DownloadOptions, type DownloadResult } from "./download.js";
 export { downloadSnapshotSync } from "./sync.js";
 export { findCached, resolveModelPath, resolveDatasetPath, fetchToCache, type ResolvedDataset, type ResolveOptions } from "./resolve.js";
-export { createDownloadProgress, silentProgress, type DownloadProgress } from "./progress.js";
+export { createDownloadProgress, silentProgress, mb, type DownloadProgress } from "./progress.js";

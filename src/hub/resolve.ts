@@ -4,7 +4,7 @@
 import { cachedSnapshot, datasetSnapshotGap, modelSnapshotGap } from "./cache.js";
 import { downloadSnapshot, type DownloadOptions } from "./download.js";
 import { hubEnv, type HubEnv } from "./env.js";
-import { HubOfflineError } from "./errors.js";
+import { HubIdError, HubOfflineError } from "./errors.js";
 import { classify, formatHubId, parseHubId, type HubId } from "./id.js";
 import { downloadSnapshotSync } from "./sync.js";
 
@@ -70,9 +70,13 @@ export function resolveDatasetPath(s: string, opts: ResolveOptions & { config?: 
 }
 
 /** `move37 download`: the same resolution, asynchronously and with the download's report. */
-export async function fetchToCache(s: string, kind: "model" | "dataset", opts: DownloadOptions & { config?: string; split?: string } = {}) {
+export async function fetchToCache(s: string, kind: "model" | "dataset", opts: DownloadOptions & { revision?: string; config?: string; split?: string } = {}) {
   const parsed = parseHubId(s, kind);
+  if (opts.revision !== undefined && parsed.explicitRevision && opts.revision !== parsed.revision)
+    throw new HubIdError(s, `it names revision ${parsed.revision} and --revision says ${opts.revision}; give one`);
   const id: HubId = { ...parsed, config: parsed.config ?? opts.config, split: parsed.split ?? opts.split };
+  if (opts.revision !== undefined) Object.assign(id, { revision: opts.revision, explicitRevision: true });
+  if (!/^[A-Za-z0-9][A-Za-z0-9._\/-]*$/.test(id.revision)) throw new HubIdError(s, `revision "${id.revision}" is not a branch, tag or commit sha`);
   const env = opts.env ?? hubEnv();
   const { dir, gap } = lookup(id, env);
   if (env.offline) {
