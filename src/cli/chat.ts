@@ -7,7 +7,8 @@ import type { Tokenizer } from "../tokenizer/types.js";
 import { renderChat, type ChatMessage, type ChatRenderOptions } from "../tokenizer/chat-template.js";
 import { generate, type Generation } from "../sample/generate.js";
 import type { SamplingOptions } from "../sample/options.js";
-import { addSamplingOptions, chatFrom, loadForGeneration, samplingFrom, type SamplingFlags } from "./generate.js";
+import { loadForGeneration } from "../model/io/pretrained.js";
+import { addSamplingOptions, chatFrom, samplingFrom, type SamplingFlags } from "./generate.js";
 import { withExamples } from "./help.js";
 import { output } from "./output.js";
 

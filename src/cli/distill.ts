@@ -15,7 +15,7 @@ export class DistillArgumentsError extends Error {
 }
 
 interface DistillFlags extends RunFlags {
-  teacher?: string; student?: string; task?: string; taskOptions?: string; reward?: string; instruct?: boolean; n?: number; k?: number; temperature?: number; maxNewTokens?: number; out?: string;
+  teacher?: string; student?: string; task?: string; dataset?: string; taskOptions?: string; reward?: string; instruct?: boolean; n?: number; k?: number; temperature?: number; maxNewTokens?: number; out?: string;
 }
 
 /** The recipe the flags describe, over the given recipe file's keys (flags win). */
@@ -23,8 +23,13 @@ export function distillRecipe(base: Record<string, unknown>, f: DistillFlags): R
   const r: Record<string, unknown> = { ...base, trainer: "distill" };
   if (f.teacher) r.teacher = f.teacher;
   if (f.student) r.student = f.student;
-  if (f.task?.endsWith(".jsonl")) { r.prompts_file = f.task; delete r.task; }
-  else if (f.task) { r.task = { type: f.task, ...(f.taskOptions ? JSON.parse(f.taskOptions) as object : {}) }; delete r.prompts_file; }
+  const source = (key: "task" | "dataset" | "prompts_file", value: unknown) => {
+    for (const k of ["task", "dataset", "prompts_file"]) delete r[k];
+    r[key] = value;
+  };
+  if (f.dataset) source("dataset", f.dataset);
+  else if (f.task?.endsWith(".jsonl")) source("prompts_file", f.task);
+  else if (f.task) source("task", { type: f.task, ...(f.taskOptions ? JSON.parse(f.taskOptions) as object : {}) });
   if (f.reward) r.reward = f.reward;
   if (f.instruct) r.prompt = { template: "tiny_r1", instruct: true };
   if (f.n !== undefined) r.num_prompts = f.n;
@@ -43,6 +48,7 @@ export function register(program: Command): void {
     .option("--teacher <dir>", "teacher model folder, checkpoint or run directory")
     .option("--student <dir>", "student model folder")
     .option("--task <name>", "arithmetic, countdown, or a JSONL file of {prompt|messages, answer} rows")
+    .option("--dataset <path>", "a dataset file or folder of problems (JSONL, JSON, Parquet, Hugging Face layout; docs/datasets.md): its training rows, never its held-out ones")
     .option("--task-options <json>", "task generator options as JSON, e.g. '{\"min_terms\":4,\"max_terms\":7}'")
     .option("--reward <name>", "verifier: keep a trace only when this reward gives 1 (e.g. r1_math); without it every finished trace is kept")
     .option("--instruct", "name the <think>/<answer> tags in the prompt (the tiny_r1 template of recipes/r1-zero-tiny.yaml)")
@@ -56,8 +62,8 @@ export function register(program: Command): void {
       const { recipe, overrides } = recipeAndOverrides(command);
       if (f.resume !== undefined && recipe === undefined) return train(undefined, f, overrides);
       const base = recipe === undefined ? {} : readRecipe(locateRecipe(recipe));
-      if (recipe === undefined && !(f.teacher && f.student && f.task))
-        throw new DistillArgumentsError("give a distill recipe, or --teacher, --student and --task (see `move37 distill --help`)");
+      if (recipe === undefined && !(f.teacher && f.student && (f.task || f.dataset)))
+        throw new DistillArgumentsError("give a distill recipe, or --teacher, --student and --task or --dataset (see `move37 distill --help`)");
       const flagged = Object.keys(distillRecipe({}, f)).length > 1;
       if (recipe !== undefined && !flagged) {
         if (base.trainer !== "distill") throw new DistillArgumentsError(`${recipe} is a recipe for trainer "${String(base.trainer)}": give a distill recipe (trainer: distill)`);

@@ -1,110 +1,75 @@
 // `move37 eval MODEL_DIR --task ... --k N`: pass@1, pass@k and maj@k of a model folder, checkpoint or run.
 // The sampling half (problems → k completions each → rewards) is shared with `move37 sample`.
-import { existsSync, readFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
 import { InvalidArgumentError, type Command } from "commander";
 import { parse as parseYaml } from "yaml";
 import type { BackendKind } from "../engine/index.js";
-import type { CausalLM } from "../model/types.js";
-import type { Tokenizer } from "../tokenizer/types.js";
-import { generate, type Generation } from "../sample/generate.js";
-import { distinctExamples, loadJsonl, makeTask, type Example } from "../tasks/index.js";
-import { mixSeed } from "../tasks/rng.js";
-import { promptFormat, type PromptFormat } from "../train/grpo-trainer.js";
-import { scoreCompletions, type ScoredRewards } from "../train/rewarding.js";
+import { PromptConfigSchema, type PromptConfig } from "../sample/prompt-format.js";
+import { TaskConfigSchema, type TaskConfig } from "../tasks/index.js";
+import type { DatasetConfig } from "../data/dataset.js";
+import { loadPolicy, sampleProblems, type Policy, type ProblemSet, type SamplingJob } from "../eval/problems.js";
 import { extractAnswer, summarize, PassAtKError, type PassAtKSummary } from "../train/pass-at-k.js";
-import { loadForGeneration } from "./generate.js";
-import { formatTable } from "./table.js";
+import { formatTable } from "../runs/table.js";
 import { withExamples } from "./help.js";
 import { output } from "./output.js";
 
-export class PolicyFolderError extends Error {
-  constructor(dir: string) {
-    super(`${dir} is not a model folder (config.json), a checkpoint (model/config.json) or a run directory (checkpoints/latest.json): give one of those`);
-    this.name = "PolicyFolderError";
-  }
-}
-
-/** The Hugging Face folder inside a model folder, a checkpoint folder or a run directory, and the checkpoint's step. */
-export function resolvePolicy(dir: string): { modelDir: string; step: number | null } {
-  // A run directory first: its config.json is the recipe, not a model's.
-  const latest = join(dir, "checkpoints", "latest.json");
-  if (existsSync(latest)) return resolvePolicy(join(dir, "checkpoints", (JSON.parse(readFileSync(latest, "utf8")) as { dir: string }).dir));
-  if (existsSync(join(dir, "model", "config.json"))) {
-    const state = join(dir, "state.json");
-    return { modelDir: join(dir, "model"), step: existsSync(state) ? (JSON.parse(readFileSync(state, "utf8")) as { step: number }).step : null };
-  }
-  if (existsSync(join(dir, "config.json"))) return { modelDir: dir, step: null };
-  throw new PolicyFolderError(dir);
-}
-
-/** What the eval and sample verbs share: which problems, how prompts look, how completions are drawn. */
+/** What the eval, sample and prefs verbs share: which problems, how prompts look, how completions are drawn. */
 export interface ProblemFlags {
-  task?: string; taskOptions?: string; recipe?: string; n: number; evalSeed?: number; trainSeed?: number; template?: "tiny_r1" | "chat"; instruct?: boolean;
-  reward?: string; k: number; samples?: number; temperature: number; maxNewTokens: number; seed: number; batchSize?: number; backend: BackendKind;
+  task?: string; dataset?: string; taskOptions?: string; recipe?: string; n: number; evalSeed?: number; trainSeed?: number; template?: "tiny_r1" | "chat"; instruct?: boolean;
+  reward?: string; k: number; samples?: number; temperature: number; maxNewTokens?: number; seed: number; batchSize?: number; backend: BackendKind;
 }
 
-/** Defaults a GRPO recipe gives (task, held-out seed, prompt, accuracy reward, completion length), which flags override. */
-function recipeDefaults(path: string | undefined): Record<string, unknown> {
+/** The keys a GRPO recipe gives these verbs (task, seeds, prompt, accuracy reward, completion length), which flags override. */
+interface RecipeDefaults {
+  task?: TaskConfig; dataset?: DatasetConfig | string; train_seed?: number; eval_seed?: number; eval_size?: number; prompt?: Partial<PromptConfig>;
+  accuracy_reward?: string; max_completion_length?: number;
+}
+
+function recipeDefaults(path: string | undefined): RecipeDefaults {
   if (!path) return {};
-  const r = (parseYaml(readFileSync(path, "utf8")) ?? {}) as Record<string, any>;
+  const r = (parseYaml(readFileSync(path, "utf8")) ?? {}) as Record<string, unknown> & { grpo?: { max_completion_length?: number } };
   return {
-    task: r.task, train_seed: r.train_seed, eval_seed: r.eval_seed, eval_size: r.eval_size, prompt: r.prompt,
-    reward: r.accuracy_reward, max_completion_length: r.grpo?.max_completion_length,
+    task: r.task as TaskConfig | undefined, dataset: r.dataset as DatasetConfig | string | undefined, train_seed: r.train_seed as number | undefined, eval_seed: r.eval_seed as number | undefined,
+    eval_size: r.eval_size as number | undefined, prompt: r.prompt as Partial<PromptConfig> | undefined,
+    accuracy_reward: r.accuracy_reward as string | undefined, max_completion_length: r.grpo?.max_completion_length,
   };
 }
 
-/** --task, else the recipe's task type. */
-function taskName(f: ProblemFlags, rec: Record<string, unknown>): string {
-  const name = f.task ?? ((rec.task as Record<string, unknown> | undefined)?.type as string | undefined);
-  if (!name) throw new InvalidArgumentError("no task: give --task (arithmetic, countdown or a .jsonl file) or a --recipe that names one");
-  return name;
+/** The prompt: flags over the recipe's prompt (its system prompt and template variables stay with a chat template). */
+function promptOf(f: ProblemFlags, rec: RecipeDefaults, hasChatTemplate: boolean): PromptConfig {
+  const template = f.template ?? rec.prompt?.template ?? (hasChatTemplate ? "chat" : "tiny_r1");
+  const chat = template === "chat" && rec.prompt?.template === "chat"
+    ? { system_prompt: rec.prompt.system_prompt, chat_template_kwargs: rec.prompt.chat_template_kwargs } : {};
+  return PromptConfigSchema.parse({ template, instruct: f.instruct ?? rec.prompt?.instruct ?? false, ...chat });
 }
 
-/**
- * n problems of a JSONL file (its first n rows) or of a generated task. "eval" draws GRPO's held-out set
- * (eval_seed, default 2); "train" draws from train_seed (default 1) and never a held-out problem of
- * (eval_seed, eval_size, default 256), so SFT data made by rejection sampling cannot leak into evaluation.
- */
-export function loadProblems(f: ProblemFlags, rec: Record<string, unknown>, split: "eval" | "train"): Example[] {
-  const name = taskName(f, rec);
-  if (name.endsWith(".jsonl")) return loadJsonl(name).slice(0, f.n);
-  const base = (rec.task as Record<string, unknown> | undefined)?.type === name ? rec.task as object : { type: name };
-  const opts = f.taskOptions ? JSON.parse(f.taskOptions) as object : {};
-  const task = makeTask({ ...base, ...opts, type: name });
-  const evalSeed = f.evalSeed ?? (rec.eval_seed as number | undefined) ?? 2;
-  if (split === "eval") return distinctExamples(task, evalSeed, f.n);
-  const heldOut = new Set(distinctExamples(task, evalSeed, (rec.eval_size as number | undefined) ?? 256).map(e => e.id));
-  return distinctExamples(task, f.trainSeed ?? (rec.train_seed as number | undefined) ?? 1, f.n, heldOut);
-}
-
-export interface SampledProblems {
-  model: CausalLM; tokenizer: Tokenizer; fmt: PromptFormat; examples: Example[];
-  /** Prompt-major: problem p's samples are gens[p*k .. p*k+k). */
-  gens: Generation[]; scored: ScoredRewards; rewards: string[]; modelDir: string; step: number | null;
-}
-
-/** Loads the policy, draws k completions per problem and scores them with `rewardNames`. */
-export async function sampleProblems(dir: string, f: ProblemFlags, split: "eval" | "train", rewardNames: (reward: string) => string[]): Promise<SampledProblems & { reward: string }> {
-  const { modelDir, step } = resolvePolicy(dir);
-  const { model, tokenizer } = loadForGeneration(modelDir, f.backend);
+/** The verb's problems, policy and sampling job, from its flags over the recipe's keys. */
+export function problemJob(dir: string, f: ProblemFlags, split: "eval" | "train", rewardNames: (reward: string) => string[]): { policy: Policy; job: SamplingJob; reward: string } {
   const rec = recipeDefaults(f.recipe);
-  const recPrompt = (rec.prompt ?? {}) as { template?: "tiny_r1" | "chat"; instruct?: boolean };
-  const fmt = promptFormat({
-    template: f.template ?? recPrompt.template ?? (tokenizer.chatTemplate ? "chat" : "tiny_r1"),
-    instruct: f.instruct ?? recPrompt.instruct ?? false,
-  }, tokenizer);
-  const examples = loadProblems(f, rec, split);
-  const reward = f.reward ?? (rec.reward as string | undefined) ?? (taskName(f, rec) === "countdown" ? "countdown_strict" : "math");
-  output.err(`sampling ${examples.length} problems × ${f.samples ?? f.k} at T=${f.temperature} from ${modelDir}${step !== null ? ` (step ${step})` : ""}…\n`);
-  const gens = generate(model, tokenizer, examples.map(ex => fmt.encode(ex)), {
-    maxNewTokens: f.maxNewTokens ?? (rec.max_completion_length as number | undefined) ?? 128, temperature: f.temperature,
-    numReturnSequences: f.samples ?? f.k, seed: mixSeed(f.seed), stop: fmt.stop, batchSize: f.batchSize,
-  });
-  const rewards = rewardNames(reward);
-  const scored = await scoreCompletions(rewards, gens.map(g => fmt.completion(g)), gens.map(g => examples[g.prompt]));
-  return { model, tokenizer, fmt, examples, gens, scored, rewards, reward, modelDir, step };
+  if (f.task !== undefined && f.dataset !== undefined) throw new InvalidArgumentError("give --task or --dataset, not both");
+  // --dataset FILE (and --task FILE.jsonl) read a file as a whole; a recipe's dataset keeps its held-out split.
+  const file = f.dataset ?? (f.task?.endsWith(".jsonl") ? f.task : undefined);
+  const name = file === undefined ? f.task ?? rec.task?.type : undefined;
+  const source: Pick<ProblemSet, "task" | "dataset" | "file"> | undefined = file !== undefined ? { file }
+    : name !== undefined ? { task: TaskConfigSchema.parse({ ...(rec.task?.type === name ? rec.task : {}), ...(f.taskOptions ? JSON.parse(f.taskOptions) as object : {}), type: name }) }
+    : rec.dataset !== undefined ? { dataset: rec.dataset } : undefined;
+  if (!source) throw new InvalidArgumentError("no problems: give --task (arithmetic, countdown), --dataset FILE, or a --recipe that names a task or dataset");
+  const policy = loadPolicy(dir, { backend: f.backend, batchSize: f.batchSize });
+  const problems: ProblemSet = {
+    ...source, train_seed: f.trainSeed ?? rec.train_seed ?? 1, eval_seed: f.evalSeed ?? rec.eval_seed ?? 2, eval_size: rec.eval_size ?? 256,
+    prompt: promptOf(f, rec, policy.tokenizer.chatTemplate !== null),
+  };
+  const reward = f.reward ?? rec.accuracy_reward ?? (name === "countdown" ? "countdown_strict" : "math");
+  const job: SamplingJob = {
+    problems, split, n: f.n, k: f.samples ?? f.k, temperature: f.temperature, maxNewTokens: f.maxNewTokens ?? rec.max_completion_length ?? 128,
+    seed: f.seed, rewards: rewardNames(reward),
+  };
+  return { policy, job, reward };
 }
+
+/** Progress of the verbs' sampling, on stderr. */
+export const logProgress = (m: string) => output.err(m + "\n");
 
 const integer = (what: string, min = 1) => (v: string) => {
   const x = Number(v);
@@ -124,7 +89,8 @@ export const trainSeedOption = ["--train-seed <n>", "seed of the training proble
 export function addProblemOptions(cmd: Command, defaults: { n: number; k: number }): Command {
   return cmd
     .argument("<model-dir>", "model folder, checkpoint folder (…/checkpoints/step-N) or run directory (its latest checkpoint)")
-    .option("--task <name>", "arithmetic, countdown, or a JSONL file of {prompt|messages, answer} rows (default: the recipe's task)")
+    .option("--task <name>", "arithmetic or countdown (default: the recipe's task or dataset)")
+    .option("--dataset <path>", "a dataset file or folder of problems (JSONL, JSON, Parquet, Hugging Face layout; columns as docs/datasets.md says), its rows in order")
     .option("--task-options <json>", "task generator options as JSON, e.g. '{\"min_terms\":4,\"max_terms\":7}'")
     .option("--recipe <file>", "take task, eval_seed, prompt, accuracy_reward and max_completion_length from a GRPO recipe (the same held-out set)")
     .option("--n <problems>", "problems", integer("--n"), defaults.n)
@@ -144,12 +110,13 @@ export interface EvalReport extends PassAtKSummary { model: string; step: number
 
 export async function evaluatePassAtK(dir: string, f: ProblemFlags): Promise<EvalReport> {
   if (f.samples !== undefined && f.samples < f.k) throw new PassAtKError(`--samples ${f.samples} is below --k ${f.k}: pass@k needs at least k samples per problem`);
-  const s = await sampleProblems(dir, f, "eval", r => [r]);
+  const { policy, job, reward } = problemJob(dir, f, "eval", r => [r]);
+  const s = await sampleProblems(policy, job, logProgress);
   const problems = s.examples.map((_, p) => {
     const rows = s.gens.map((g, i) => ({ g, i })).filter(x => x.g.prompt === p);
     return { correct: rows.map(x => s.scored.table[x.i][0] === 1), answers: rows.map(x => extractAnswer(s.fmt.completion(x.g))) };
   });
-  return { model: resolve(s.modelDir), step: s.step, reward: s.reward, temperature: f.temperature, ...summarize(problems, f.k) };
+  return { model: resolve(policy.modelDir), step: policy.step, reward, temperature: f.temperature, ...summarize(problems, f.k) };
 }
 
 export function register(program: Command): void {
@@ -169,6 +136,6 @@ export function register(program: Command): void {
   withExamples(cmd, [
     "move37 eval models/base-tiny --recipe recipes/r1-zero-tiny.yaml --k 8 --n 64",
     "move37 eval runs/r1-zero-tiny-20261128-120000 --task arithmetic --instruct --reward r1_math --k 16 --json",
-    "move37 eval models/sft --task problems.jsonl --k 4 --temperature 0.7",
+    "move37 eval models/sft --dataset data/gsm8k/main/test-00000-of-00001.parquet --template chat --reward math --n 200 --k 4",
   ]);
 }

@@ -1,21 +1,12 @@
 // `move37 generate MODEL_DIR --prompt ...`: completions from a Hugging Face model folder.
 import { InvalidArgumentError, type Command } from "commander";
-import { getBackend, type BackendKind } from "../engine/index.js";
-import { loadPretrained } from "../model/io/pretrained.js";
-import type { CausalLM } from "../model/types.js";
-import { loadTokenizer } from "../tokenizer/load.js";
-import type { Tokenizer } from "../tokenizer/types.js";
+import type { BackendKind } from "../engine/index.js";
+import { loadForGeneration } from "../model/io/pretrained.js";
 import type { ChatRenderOptions } from "../tokenizer/chat-template.js";
 import { encodePrompt, generate } from "../sample/generate.js";
 import type { SamplingOptions } from "../sample/options.js";
 import { withExamples } from "./help.js";
 import { output } from "./output.js";
-
-/** A model folder ready to generate: weights on the chosen backend and its tokenizer. */
-export function loadForGeneration(dir: string, backend: BackendKind = "auto"): { model: CausalLM; tokenizer: Tokenizer } {
-  const { model } = loadPretrained(dir, getBackend(backend)); // first: its errors name a missing or broken folder
-  return { model, tokenizer: loadTokenizer(dir) };
-}
 
 const number = (what: string, integer = false) => (v: string) => {
   const x = Number(v);

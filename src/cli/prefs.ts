@@ -5,8 +5,8 @@ import { writeFileSync } from "node:fs";
 import { InvalidArgumentError, type Command } from "commander";
 import { LabellerSchema } from "../train/prefs.js";
 import { samplePreferencePairs } from "../train/prefs-sample.js";
-import { addProblemOptions, type ProblemFlags, trainSeedOption } from "./eval.js";
-import { formatTable } from "./table.js";
+import { addProblemOptions, logProgress, problemJob, type ProblemFlags, trainSeedOption } from "./eval.js";
+import { formatTable } from "../runs/table.js";
 import { withExamples } from "./help.js";
 import { output } from "./output.js";
 
@@ -43,7 +43,8 @@ export function register(program: Command): void {
     const labeller = LabellerSchema.parse(f.labeller === "annotator"
       ? { type: "annotator", accuracy_weight: f.accuracyWeight, length_weight: f.lengthWeight, confidence_weight: f.confidenceWeight, error_rate: f.errorRate }
       : { type: "verifier" });
-    const { rows, stats } = await samplePreferencePairs(dir, f, labeller, { labelSeed: f.labelSeed, maxPerProblem: f.maxPairsPerPrompt });
+    const { policy, job } = problemJob(dir, f, "train", r => [r]);
+    const { rows, stats } = await samplePreferencePairs(policy, job, labeller, { labelSeed: f.labelSeed, maxPerProblem: f.maxPairsPerPrompt }, logProgress);
     writeFileSync(f.out, rows.map(r => JSON.stringify(r) + "\n").join(""));
     const pct = (x: number | null) => (x === null ? "-" : `${(100 * x).toFixed(1)}%`);
     output.out(formatTable(["", "value"], [

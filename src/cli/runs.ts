@@ -7,7 +7,7 @@ import { metricChart } from "../runs/chart.js";
 import { isRunDir, listRunDirs, liveStatus, metricNames, readMetrics, readRunInfo, type MetricRow } from "../runs/read.js";
 import { RunNotFoundError } from "../runs/run.js";
 import { orderMetrics } from "../dashboard/page/series.js";
-import { formatTable } from "./table.js";
+import { formatTable } from "../runs/table.js";
 import { commandGroup, withExamples } from "./help.js";
 import { output } from "./output.js";
 

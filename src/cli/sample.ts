@@ -2,21 +2,13 @@
 import { writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Command } from "commander";
-import type { Generation } from "../sample/generate.js";
-import type { Tokenizer } from "../tokenizer/types.js";
-import type { PromptFormat } from "../train/grpo-trainer.js";
+import { continuation } from "../sample/prompt-format.js";
+import { sampleProblems } from "../eval/problems.js";
 import { rejectionFilter, sftRow, type Candidate, type DropReason } from "../train/rejection.js";
-import { addProblemOptions, sampleProblems, type ProblemFlags, trainSeedOption } from "./eval.js";
-import { formatTable } from "./table.js";
+import { addProblemOptions, logProgress, problemJob, type ProblemFlags, trainSeedOption } from "./eval.js";
+import { formatTable } from "../runs/table.js";
 import { withExamples } from "./help.js";
 import { output } from "./output.js";
-
-/** The text a generation continued its prompt with, the stop string that ended it included (SFT must learn to write it). */
-export function continuation(g: Generation, fmt: PromptFormat, tok: Tokenizer): string {
-  if (g.finishReason !== "stop") return g.text;
-  const spelled = tok.decode(g.ids, { skipSpecialTokens: true });
-  return g.text + (fmt.stop.find(s => spelled.startsWith(g.text + s)) ?? "");
-}
 
 interface SampleFlags extends ProblemFlags { out: string; minLanguage: number; maxTokens?: number; minRepetition: number; maxPerPrompt: number }
 
@@ -32,15 +24,16 @@ export function register(program: Command): void {
     .option("--min-repetition <x>", "drop below this 3-gram repetition reward (0 = no repeats, -1 = all repeated)", Number, -0.2)
     .option("--max-per-prompt <n>", "keep at most this many samples per problem (0 = all)", Number, 0);
   cmd.action(async (dir: string, f: SampleFlags) => {
-    const s = await sampleProblems(dir, f, "train", r => [r, "language", "repetition"]);
+    const { policy, job, reward } = problemJob(dir, f, "train", r => [r, "language", "repetition"]);
+    const s = await sampleProblems(policy, job, logProgress);
     const candidates: Candidate[] = s.gens.map((g, i) => ({
-      problem: g.prompt, prompt: s.fmt.text(s.examples[g.prompt]), completion: continuation(g, s.fmt, s.tokenizer),
+      problem: g.prompt, prompt: s.fmt.text(s.examples[g.prompt]), completion: continuation(g, s.fmt, policy.tokenizer),
       answer: s.examples[g.prompt].answer, tokens: g.ids.length, finishReason: g.finishReason, rewards: s.scored.byName(i),
     }));
     const { kept, dropped } = rejectionFilter(candidates, {
-      reward: s.reward, minLanguage: f.minLanguage, maxTokens: f.maxTokens ?? Infinity, minRepetition: f.minRepetition, maxPerPrompt: f.maxPerPrompt,
+      reward, minLanguage: f.minLanguage, maxTokens: f.maxTokens ?? Infinity, minRepetition: f.minRepetition, maxPerPrompt: f.maxPerPrompt,
     });
-    const provenance = { model: resolve(s.modelDir), step: s.step, reward: s.reward, temperature: f.temperature, seed: f.seed };
+    const provenance = { model: resolve(policy.modelDir), step: policy.step, reward, temperature: f.temperature, seed: f.seed };
     writeFileSync(f.out, kept.map(c => JSON.stringify(sftRow(c, provenance)) + "\n").join(""));
     const covered = new Set(kept.map(c => c.problem)).size;
     output.out(formatTable(["", "samples"], [

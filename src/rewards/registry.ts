@@ -10,6 +10,7 @@ import { codeReward } from "./code.js";
 import { languageConsistencyReward } from "./language.js";
 import { makeCosineScaledReward, makeOverlongReward, makeRepetitionPenalty } from "./length.js";
 import { safe, safeAsync, safeBatch } from "./guard.js";
+import { verifierFor } from "./by-source.js";
 import type { AsyncRewardFn, BatchRewardFn, RewardExample, RewardFn, RewardValue } from "./types.js";
 
 export interface RewardSpec {
@@ -53,6 +54,10 @@ const SPECS: RewardSpec[] = [
   syncSpec("overlong", "DAPO soft overlong punishment (max 1024, buffer 256; example.completion_length or characters)", makeOverlongReward()),
   syncSpec("repetition", "3-gram repetition penalty, max -1", makeRepetitionPenalty()),
   { name: "code", description: "fraction of example.tests passed by the program, sandboxed (example.language python|javascript)", timeLimitMs: 60_000, call: codeReward },
+  {
+    name: "by_source", description: "each row scored by the reward its data_source maps to (dataset reward_by_source, or verl's names); null when none", timeLimitMs: 60_000,
+    call: safeAsync(async (c, e) => { const name = verifierFor(e); return name === undefined || name === "by_source" ? null : getReward(name).call(c, e); }),
+  },
 ];
 
 export class UnknownRewardError extends Error {

@@ -18,6 +18,19 @@ export type Example = {
   target?: number;
   /** JSONL chat rows: the conversation before the assistant's turn (used instead of `question` by chat templates). */
   messages?: { role: string; content: string }[];
+  /** Dataset rows (src/data): where the row comes from (verl's `data_source`, e.g. "openai/gsm8k"); picks its verifier. */
+  data_source?: string;
+  /** Dataset rows: the registry reward that scores this row under the `by_source` reward (from `reward_by_source`). */
+  verifier?: string;
+  /** SFT rows: the target, as text or as TRL's conversational completion (a list of assistant turns). */
+  completion?: string | { role: string; content: string }[];
+  /** Code rows: tests for the `code` reward (Python assertion snippets or {input, output} stdin/stdout pairs). */
+  tests?: (string | { input: string; output: string })[];
+  /** Code rows: the program's language for the `code` reward ("python", "javascript"). */
+  language?: string;
+  /** verl's `ability` ("math", "code", …) and `extra_info` ({split, index, …}), kept as the file has them. */
+  ability?: string;
+  extra_info?: Record<string, unknown>;
 };
 
 /** A procedural task: draws one problem from an RNG. Deterministic given the RNG's state. */

@@ -9,7 +9,6 @@
  * any OpenAI-compatible server serving it; the teacher folder then only lends its tokenizer and config.
  *
  * runs/<name>/
- *   data/sampling.json   the problems' task and seeds, as the sampler reads them
  *   data/traces.jsonl    kept traces as SFT rows with provenance (teacher, rewards); written once, reused on --resume
  *   data/train.jsonl     traces + non-reasoning rows: what the student trains on
  *   data/stats.json      samples drawn, dropped by reason, kept
@@ -23,19 +22,13 @@ import { registerTrainer, type Trainer, type TrainerContext } from "../recipes/r
 import { createRun, type Run } from "../runs/run.js";
 import { readJsonl, readRunInfo } from "../runs/read.js";
 import { writeFileAtomic, writeJsonAtomic } from "../runs/atomic.js";
-import { TaskConfigSchema } from "../tasks/index.js";
 import { takeDocuments, CorpusConfigSchema } from "../corpus/corpus.js";
-import { loadProblems, resolvePolicy, sampleProblems, type ProblemFlags, type SampledProblems } from "../cli/eval.js";
-import { readHfConfig } from "../model/io/hf.js";
-import { loadTokenizer } from "../tokenizer/load.js";
-import { mixSeed } from "../tasks/rng.js";
-import { createRollout, RolloutConfigSchema, type RolloutConfig } from "./rollout/index.js";
-import { scoreCompletions } from "./rewarding.js";
-import { continuation } from "../cli/sample.js";
-import { PromptConfigSchema, promptFormat } from "./grpo-trainer.js";
+import { loadPolicy, sampleProblems } from "../eval/problems.js";
+import { continuation } from "../sample/prompt-format.js";
+import { RolloutConfigSchema } from "./rollout/index.js";
 import { rejectionFilter, sftRow, type Candidate, type DropReason } from "./rejection.js";
 import { sft, SFTConfigSchema } from "./sft.js";
-import { BackendChoiceSchema } from "./trainer-config.js";
+import { BackendChoiceSchema, oneProblemSource, problemSetFields } from "./trainer-config.js";
 
 export const DistillConfigSchema = z.object({
   /** Model folder (or checkpoint / run directory) that writes the traces. */
@@ -47,14 +40,13 @@ export const DistillConfigSchema = z.object({
   teacher_rollout: RolloutConfigSchema.default(RolloutConfigSchema.parse({})),
   /** Model folder fine-tuned on them; any size or tokenizer. */
   student: z.string().min(1),
-  /** The problems: a generated task (training problems, never a held-out one) or a JSONL file of {prompt|messages, answer}. */
-  task: TaskConfigSchema.optional(),
+  /**
+   * The problems: a generated task or a dataset, training problems only: the held-out set (the RL recipe's: eval_seed
+   * and eval_size, or the dataset's own eval rows) is never used as prompts.
+   */
+  ...problemSetFields(256),
+  /** Or a file of problems whose rows are all prompts (its first num_prompts), with no held-out part. */
   prompts_file: z.string().min(1).optional(),
-  train_seed: z.number().int().default(1),
-  /** The held-out set (same as the RL recipe's) whose problems are never used as prompts. */
-  eval_seed: z.number().int().default(2),
-  eval_size: z.number().int().positive().default(256),
-  prompt: PromptConfigSchema.default(PromptConfigSchema.parse({})),
   /** Problems drawn, and traces sampled per problem. */
   num_prompts: z.number().int().positive().default(256),
   num_generations: z.number().int().positive().default(4),
@@ -75,7 +67,7 @@ export const DistillConfigSchema = z.object({
   seed: z.number().int().default(0),
   backend: BackendChoiceSchema,
 }).strict().superRefine((c, ctx) => {
-  if ((c.task === undefined) === (c.prompts_file === undefined)) ctx.addIssue({ code: "custom", path: ["task"], message: "give exactly one of task and prompts_file" });
+  oneProblemSource(["task", "dataset", "prompts_file"])(c, ctx);
   nestedIssues(SFTConfigSchema, sftConfigOf(c, "data.jsonl", "model"), ["sft"], ctx, ["model", "train_file", "output_dir", "traces"]);
 });
 export type DistillConfig = z.output<typeof DistillConfigSchema>;
@@ -142,23 +134,24 @@ export async function runInChild(ctx: TrainerContext, child: { run: Run; resume:
 }
 
 /** Samples, verifies and filters the teacher's traces into SFT rows; returns them with the counts. */
-async function teacherTraces(c: DistillConfig, dataDir: string): Promise<{ rows: Record<string, unknown>[]; stats: Omit<DistillStats, "non_reasoning"> }> {
-  // The sampler reads its problems' task and seeds from a GRPO-shaped recipe: this file is that recipe, and a record.
-  const sampling = join(dataDir, "sampling.json");
-  writeJsonAtomic(sampling, { task: c.task, train_seed: c.train_seed, eval_seed: c.eval_seed, eval_size: c.eval_size, prompt: c.prompt, accuracy_reward: c.reward });
-  const rewardNames = (r: string) => (c.reward ? [r, "language", "repetition"] : []);
-  const s = c.teacher_rollout.backend === "openai" ? await remoteTeacher(c, c.teacher_rollout, rewardNames(c.reward ?? "")) : await sampleProblems(c.teacher, {
-    task: c.prompts_file ?? c.task!.type, recipe: sampling, n: c.num_prompts, k: c.num_generations, temperature: c.temperature,
-    maxNewTokens: c.max_new_tokens, seed: c.seed, backend: c.backend, template: c.prompt.template, instruct: c.prompt.instruct, reward: c.reward,
-  }, "train", rewardNames);
+async function teacherTraces(c: DistillConfig, log: (m: string) => void): Promise<{ rows: Record<string, unknown>[]; stats: Omit<DistillStats, "non_reasoning"> }> {
+  // In process, or on a server serving the teacher (then the folder only lends its tokenizer and config): the same
+  // problems, prompt ids, seed and sampling either way (a server that honours seeds, as move37 serve does, returns
+  // the same traces).
+  const teacher = loadPolicy(c.teacher, { backend: c.backend, rollout: c.teacher_rollout });
+  const s = await sampleProblems(teacher, {
+    problems: { ...(c.prompts_file !== undefined ? { file: c.prompts_file } : c.task !== undefined ? { task: c.task } : { dataset: c.dataset }), train_seed: c.train_seed, eval_seed: c.eval_seed, eval_size: c.eval_size, prompt: c.prompt },
+    split: "train", n: c.num_prompts, k: c.num_generations, temperature: c.temperature, maxNewTokens: c.max_new_tokens, seed: c.seed,
+    rewards: c.reward ? [c.reward, "language", "repetition"] : [],
+  }, log);
   const candidates: Candidate[] = s.gens.map((g, i) => ({
-    problem: g.prompt, prompt: s.fmt.text(s.examples[g.prompt]), completion: continuation(g, s.fmt, s.tokenizer),
+    problem: g.prompt, prompt: s.fmt.text(s.examples[g.prompt]), completion: continuation(g, s.fmt, teacher.tokenizer),
     answer: s.examples[g.prompt].answer, tokens: g.ids.length, finishReason: g.finishReason, rewards: s.scored.byName(i),
   }));
   const { kept, dropped } = c.reward
     ? rejectionFilter(candidates, { reward: c.reward, minLanguage: c.min_language, maxTokens: Infinity, minRepetition: c.min_repetition, maxPerPrompt: c.max_per_prompt })
     : { kept: candidates.filter(x => x.finishReason !== "length"), dropped: { overlong: candidates.filter(x => x.finishReason === "length").length } };
-  const provenance = { model: resolve(s.modelDir), step: s.step, reward: c.reward ?? "none", temperature: c.temperature, seed: c.seed };
+  const provenance = { model: resolve(teacher.modelDir), step: teacher.step, reward: c.reward ?? "none", temperature: c.temperature, seed: c.seed };
   // Chat prompts are rendered by the teacher's template: the student gets the conversation and applies its own.
   const rows = kept.map(k => {
     const row = sftRow(k, provenance);
@@ -168,28 +161,6 @@ async function teacherTraces(c: DistillConfig, dataDir: string): Promise<{ rows:
     return { messages: [...(ex.messages ?? [{ role: "user", content: ex.question }]), { role: "assistant", content: completion }], ...rest };
   });
   return { rows, stats: { drawn: candidates.length, kept: kept.length, problems: s.examples.length, covered: new Set(kept.map(k => k.problem)).size, dropped } };
-}
-
-/**
- * The teacher's samples from an OpenAI-compatible server: the same problems, prompt ids, seed and sampling as
- * sampleProblems draws in process (a server that honours seeds, as move37 serve does, returns the same traces).
- */
-async function remoteTeacher(c: DistillConfig, r: RolloutConfig, rewards: string[]): Promise<Omit<SampledProblems, "model">> {
-  const { modelDir, step } = resolvePolicy(c.teacher);
-  const tokenizer = loadTokenizer(modelDir);
-  const eos = [tokenizer.eosId, readHfConfig(modelDir).eos_token_id].filter((x): x is number => x !== null);
-  const fmt = promptFormat(c.prompt, tokenizer);
-  const flags: ProblemFlags = {
-    task: c.prompts_file ?? c.task!.type, n: c.num_prompts, k: c.num_generations, temperature: c.temperature, maxNewTokens: c.max_new_tokens, seed: c.seed, backend: c.backend,
-  };
-  const examples = loadProblems(flags, { task: c.task, train_seed: c.train_seed, eval_seed: c.eval_seed, eval_size: c.eval_size }, "train");
-  const rollout = createRollout(r, { tokenizer, weightsDir: modelDir, save: {}, log: () => {} });
-  const gens = await rollout.generate(examples.map(ex => fmt.encode(ex)), {
-    maxNewTokens: c.max_new_tokens, temperature: c.temperature, topP: 1, topK: 0, numReturnSequences: c.num_generations,
-    seed: mixSeed(c.seed), stop: fmt.stop, eosTokenIds: eos,
-  });
-  const scored = await scoreCompletions(rewards, gens.map(g => fmt.completion(g)), gens.map(g => examples[g.prompt]));
-  return { tokenizer, fmt, examples, gens, scored, rewards, modelDir, step };
 }
 
 const jsonl = (rows: unknown[]) => rows.map(r => JSON.stringify(r) + "\n").join("");
@@ -206,7 +177,7 @@ export const distill = registerTrainer({
       ctx.log(`reusing the traces of ${tracesPath}`);
     } else {
       ctx.log(`teacher ${c.teacher}${c.teacher_rollout.backend === "openai" ? ` served at ${c.teacher_rollout.base_url}` : ""}: ${c.num_generations} traces for each of ${c.num_prompts} problems`);
-      const { rows, stats } = await teacherTraces(c, dataDir);
+      const { rows, stats } = await teacherTraces(c, ctx.log);
       const docs = c.non_reasoning ? takeDocuments(c.non_reasoning.corpus, c.non_reasoning.documents) : [];
       // A document is a completion with no prompt: loss on all of it, as in pretraining.
       const plain = docs.map(d => ({ prompt: "", completion: d.text, source: { corpus: d.genre } }));

@@ -20,9 +20,10 @@ import { createModel } from "../model/transformer.js";
 import { loadPretrained, savePretrained } from "../model/io/pretrained.js";
 import { loadTokenizer } from "../tokenizer/load.js";
 import type { Tokenizer } from "../tokenizer/types.js";
-import { renderChat } from "../tokenizer/chat-template.js";
 import type { Generation } from "../sample/generate.js";
-import { TaskConfigSchema, makeTask, trainEvalSplit, tinyR1Prompt, TINY_R1_STOP, type Example } from "../tasks/index.js";
+import type { Example } from "../tasks/index.js";
+import { problemSplit, problemSource } from "../eval/problems.js";
+import { promptFormat, type PromptFormat } from "../sample/prompt-format.js";
 import { mixSeed } from "../tasks/rng.js";
 import { registerTrainer, yieldToEvents } from "../recipes/registry.js";
 import type { Run, SampleRow } from "../runs/run.js";
@@ -36,27 +37,17 @@ import { AdamW } from "./optimizer.js";
 import { lrMultiplier, ScheduleConfigSchema } from "./schedule.js";
 import { loadLatestCheckpoint, saveCheckpoint } from "./checkpoint.js";
 import { scoreCompletions, type ScoredRewards } from "./rewarding.js";
-import { evaluate, type EvalResult } from "./evaluate.js";
+import { evaluate, type EvalResult } from "../eval/heldout.js";
 import { modelRewardExamples, useModelRewards } from "../rewards/reward-model.js";
 import { createRollout, RolloutConfigSchema, applyWeights, importanceWeights, slotLogprobs, ImportanceStats, type ImportanceOptions } from "./rollout/index.js";
-import { BackendChoiceSchema, checkpointFields } from "./trainer-config.js";
+import { BackendChoiceSchema, checkpointFields, oneProblemSource, problemSetFields } from "./trainer-config.js";
 
-export const PromptConfigSchema = z.object({
-  /** tiny_r1: "User: {q} Assistant: <think>" for byte-level models; chat: the tokenizer's chat template. */
-  template: z.enum(["tiny_r1", "chat"]).default("tiny_r1"),
-  /** tiny_r1 only: name the tags in the prompt (R1-Zero's template does). */
-  instruct: z.boolean().default(false),
-}).strict();
-export type PromptConfig = z.output<typeof PromptConfigSchema>;
+export { PromptConfigSchema, promptFormat, type PromptConfig, type PromptFormat } from "../sample/prompt-format.js";
 
 export const GRPORecipeSchema = z.object({
   /** A Hugging Face model folder (config.json, safetensors, tokenizer.json). */
   model: z.string().min(1),
-  task: TaskConfigSchema,
-  train_seed: z.number().int().default(1),
-  eval_seed: z.number().int().default(2),
-  eval_size: z.number().int().positive().default(256),
-  prompt: PromptConfigSchema.default(PromptConfigSchema.parse({})),
+  ...problemSetFields(256),
   grpo: GRPOConfigSchema,
   schedule: ScheduleConfigSchema.default(ScheduleConfigSchema.parse({ lr_scheduler_type: "constant" })),
   adam_beta2: z.number().min(0).lt(1).default(0.99),
@@ -80,39 +71,17 @@ export const GRPORecipeSchema = z.object({
   reward_model: z.string().min(1).optional(),
   /** Where completions come from: the in-process sampler, or an OpenAI-compatible server (see docs/serve.md). */
   rollout: RolloutConfigSchema.default(RolloutConfigSchema.parse({})),
-}).strict();
+}).strict().superRefine(oneProblemSource());
 export type GRPORecipe = z.output<typeof GRPORecipeSchema>;
 
 /** wallSeconds: the whole run's time (loading, evaluations, RL), which `npm start`'s 10-minute promise is about. */
 interface GRPOState { trainSeconds: number; wallSeconds: number; before: EvalResult | null }
 
-/** How prompts are rendered and what the reward functions see of a completion. */
-export interface PromptFormat {
-  encode(ex: Example): number[];
-  text(ex: Example): string;
-  /** Completion text as the rewards read it: the prefilled "<think>" and a stop string put back. */
-  completion(g: Generation): string;
-  stop: string[];
-}
-
-export function promptFormat(p: PromptConfig, tok: Tokenizer): PromptFormat {
-  if (p.template === "tiny_r1") {
-    const text = (ex: Example) => tinyR1Prompt(ex.question, { instruct: p.instruct });
-    return {
-      text, encode: ex => tok.encode(text(ex), { addSpecialTokens: false }), stop: [TINY_R1_STOP],
-      completion: g => `<think>${g.text}${g.finishReason === "stop" ? TINY_R1_STOP : ""}`,
-    };
-  }
-  const text = (ex: Example) => renderChat(tok, ex.messages ?? [{ role: "user", content: ex.question }], { addGenerationPrompt: true });
-  // The chat path leaves stopping to the model's EOS; rewards read the completion as generated.
-  return { text, encode: ex => tok.encode(text(ex), { addSpecialTokens: false }), stop: [], completion: g => g.text };
-}
-
 export class MissingModelError extends Error {
   constructor(dir: string, recipe?: string) {
     super(`${dir} holds no model (no config.json): ` + (recipe
       ? `it is made by \`move37 train ${recipe}\` (pretraining on this machine), or point \`model:\` at another Hugging Face folder`
-      : "point `model:` at a Hugging Face model folder (config.json, model.safetensors, tokenizer.json)"));
+      : "point `model:` at a Hugging Face model folder (config.json, model.safetensors, tokenizer.json); docs/models.md says how to download one"));
     this.name = "MissingModelError";
   }
 }
@@ -147,7 +116,7 @@ export const grpo = registerTrainer({
     const tok = loadTokenizer(c.model);
     const fmt = promptFormat(c.prompt, tok);
     useModelRewards(g.reward_funcs, { rewardModel: c.reward_model, policy: c.model, temperature: g.temperature, backend: c.backend });
-    const split = trainEvalSplit(makeTask(c.task), { train_seed: c.train_seed, eval_seed: c.eval_seed, eval_size: c.eval_size });
+    const split = problemSplit(c);
     const optimizer = new AdamW(model, backend, { learning_rate: g.learning_rate, max_grad_norm: g.max_grad_norm, adam_beta2: c.adam_beta2, weight_decay: c.weight_decay });
     const weights = rewardWeightsOf(g);
     const eosIds = [tok.eosId, model.config.eos_token_id].filter((x): x is number => x !== null);
@@ -165,9 +134,9 @@ export const grpo = registerTrainer({
     const rollout = createRollout(c.rollout, { policy: model, tokenizer: tok, weightsDir: join(run.dir, "rollout-weights"), save: folder, log: ctx.log, ratioLevel: g.importance_sampling_level });
     const save = () => { state.wallSeconds = wallSeconds(); saveCheckpoint(run.checkpointsDir, step, model, optimizer, state, { keep: c.save_total_limit, model: folder }); };
     const runEval = async (label: string) => {
-      const r = await evaluate(model, tok, fmt, split.eval, {
+      const r = (await evaluate(model, tok, fmt, split.eval, {
         accuracy: c.accuracy_reward, format: c.format_reward, maxNewTokens: g.max_completion_length, sampled: c.eval_sampled, seed: c.eval_seed,
-      });
+      })).figures;
       ctx.log(`${label}: accuracy ${pct(r.accuracy)} greedy${r.accuracySampled !== null ? `, ${pct(r.accuracySampled)} at T=1` : ""}, format ${pct(r.format)}, mean length ${r.meanLength.toFixed(1)} tokens`);
       return r;
     };
@@ -228,7 +197,7 @@ export const grpo = registerTrainer({
     const after = await runEval("after RL (held-out)");
     run.logMetrics(step, evalMetrics(after));
     if (c.output_dir) savePretrained(model, c.output_dir, folder);
-    writeReport(run, c, state.before!, after, state.trainSeconds, wallSeconds(), ctx.log);
+    writeReport(run, c, split.eval.length, state.before!, after, state.trainSeconds, wallSeconds(), ctx.log);
   },
 });
 
@@ -306,11 +275,11 @@ function evalMetrics(r: EvalResult): Record<string, number | null> {
 
 const pct = (x: number | null) => (x === null ? "-" : `${(100 * x).toFixed(1)}%`);
 
-function writeReport(run: Run, c: GRPORecipe, before: EvalResult, after: EvalResult, seconds: number, wall: number, log: (m: string) => void) {
+function writeReport(run: Run, c: GRPORecipe, evalSize: number, before: EvalResult, after: EvalResult, seconds: number, wall: number, log: (m: string) => void) {
   const side = (r: EvalResult) => ({ accuracy: r.accuracy, accuracy_sampled: r.accuracySampled, format: r.format, mean_length: r.meanLength, mean_length_wrong: r.meanLengthWrong });
-  run.writeJson("report.json", { task: c.task.type, eval_size: c.eval_size, before: side(before), after: side(after), minutes: wall / 60, train_minutes: seconds / 60, traces: { before: before.traces, after: after.traces } });
+  run.writeJson("report.json", { task: problemSource(c), eval_size: evalSize, before: side(before), after: side(after), minutes: wall / 60, train_minutes: seconds / 60, traces: { before: before.traces, after: after.traces } });
   const row = (name: string, f: (r: EvalResult) => string) => `  ${name.padEnd(22)} ${f(before).padStart(10)} ${f(after).padStart(10)}`;
-  log(["", `held-out set: ${c.eval_size} ${c.task.type} problems (seed ${c.eval_seed}), ${(seconds / 60).toFixed(1)} min of RL, ${(wall / 60).toFixed(1)} min in all`,
+  log(["", `held-out set: ${evalSize} ${problemSource(c)} problems (seed ${c.eval_seed}), ${(seconds / 60).toFixed(1)} min of RL, ${(wall / 60).toFixed(1)} min in all`,
     `  ${"".padEnd(22)} ${"before".padStart(10)} ${"after".padStart(10)}`,
     row("accuracy (greedy)", r => pct(r.accuracy)), row("accuracy (T=1)", r => pct(r.accuracySampled)),
     row("format", r => pct(r.format)), row("mean length (tokens)", r => r.meanLength.toFixed(1)),

@@ -21,37 +21,18 @@
 import { cpSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
-import { getBackend } from "../engine/index.js";
-import { loadPretrained } from "../model/io/pretrained.js";
-import { loadTokenizer } from "../tokenizer/load.js";
-import { generate } from "../sample/generate.js";
+import { loadForGeneration } from "../model/io/pretrained.js";
+import { promptFormat } from "../sample/prompt-format.js";
 import { registerTrainer, requireTrainer, type TrainerContext } from "../recipes/registry.js";
 import type { Run } from "../runs/run.js";
 import { readRunInfo } from "../runs/read.js";
 import { cachedJson } from "../runs/atomic.js";
-import { TaskConfigSchema, makeTask, trainEvalSplit, mixSeed } from "../tasks/index.js";
-import { formatTable } from "../cli/table.js";
-import { promptFormat, PromptConfigSchema, requireModelFolder } from "./grpo-trainer.js";
-import { evaluate } from "./evaluate.js";
-import { scoreCompletions } from "./rewarding.js";
+import { problemSplit, problemSource, sourceOf } from "../eval/problems.js";
+import { formatTable } from "../runs/table.js";
+import { requireModelFolder } from "./grpo-trainer.js";
+import { evaluate, HeldOutSchema, mean, type HeldOut } from "../eval/heldout.js";
 import { childCompleted, childRun, nestedIssues, runInChild } from "./distill.js";
 import { BackendChoiceSchema } from "./trainer-config.js";
-
-/** The held-out measurement a multi-run experiment compares its runs on (pipeline, rlhf-vs-rl). */
-export const HeldOutSchema = z.object({
-  /** The task every stage trains and is measured on; stages inherit it (and the seeds and prompt) unless they set their own. */
-  task: TaskConfigSchema,
-  train_seed: z.number().int().default(1),
-  eval_seed: z.number().int().default(2),
-  eval_size: z.number().int().positive().default(128),
-  prompt: PromptConfigSchema.default(PromptConfigSchema.parse({})),
-  /** A greedy completion counts as correct / well formed / consistent by these rewards. */
-  accuracy_reward: z.string().min(1).default("r1_math"),
-  format_reward: z.string().min(1).default("format"),
-  language_reward: z.string().min(1).default("language"),
-  max_new_tokens: z.number().int().positive().default(96),
-}).strict();
-export type HeldOut = z.output<typeof HeldOutSchema>;
 
 const StageSchema = z.object({
   /** Lower-case words joined by "-": the directory stages/<i>-<name>, and "@<name>" refers to its model. */
@@ -101,15 +82,17 @@ function stageConfig(c: PipelineConfig, i: number, models: Map<string, string>, 
   const previous = i === 0 ? c.model : models.get(c.stages[i - 1].name)!;
   const ref = (v: unknown) => (v === undefined ? previous : typeof v === "string" && v.startsWith("@") ? models.get(v.slice(1)) ?? v : v);
   const seeds = { train_seed: h.train_seed, eval_seed: h.eval_seed, eval_size: h.eval_size };
+  // The held-out task or dataset, unless the stage names its own problems.
+  const inherited = (own: Record<string, unknown>) => (own.task === undefined && own.dataset === undefined ? sourceOf(h) : {});
   const own = s.config;
   const out: Record<string, unknown> = { backend: c.backend };
   if (s.trainer === "grpo") {
-    Object.assign(out, { task: h.task, ...seeds, prompt: h.prompt, accuracy_reward: h.accuracy_reward, format_reward: h.format_reward, eval_sampled: false }, own, { model: ref(own.model) });
+    Object.assign(out, inherited(own), { ...seeds, prompt: h.prompt, accuracy_reward: h.accuracy_reward, format_reward: h.format_reward, eval_sampled: false }, own, { model: ref(own.model) });
   } else if (s.trainer === "sft") {
-    const traces = own.traces && typeof own.traces === "object" ? { task: h.task, ...seeds, instruct: h.prompt.instruct, ...(own.traces as object) } : own.traces;
+    const traces = own.traces && typeof own.traces === "object" ? { ...(h.task ? { task: h.task } : {}), ...seeds, instruct: h.prompt.instruct, ...(own.traces as object) } : own.traces;
     Object.assign(out, own, traces === undefined ? {} : { traces }, { model: ref(own.model) });
   } else {
-    Object.assign(out, own.prompts_file === undefined ? { task: h.task } : {}, { ...seeds, prompt: h.prompt }, own, { teacher: ref(own.teacher), student: ref(own.student) });
+    Object.assign(out, own.prompts_file === undefined ? inherited(own) : {}, { ...seeds, prompt: h.prompt }, own, { teacher: ref(own.teacher), student: ref(own.student) });
   }
   out.output_dir = join(stageDir, "model");
   return out;
@@ -135,18 +118,18 @@ export interface HeldOutFigures {
 
 /** Greedy decoding of the held-out set by the model in `dir`: evaluate.ts's figures plus language consistency. */
 export async function heldOutFigures(stage: string, dir: string, h: HeldOut, backendKind: PipelineConfig["backend"]): Promise<HeldOutFigures> {
-  const { model } = loadPretrained(dir, getBackend(backendKind));
-  const tok = loadTokenizer(dir);
+  const { model, tokenizer: tok } = loadForGeneration(dir, backendKind);
   const fmt = promptFormat(h.prompt, tok);
-  const examples = trainEvalSplit(makeTask(h.task), h).eval;
-  const r = await evaluate(model, tok, fmt, examples, { accuracy: h.accuracy_reward, format: h.format_reward, maxNewTokens: h.max_new_tokens, sampled: false, seed: h.eval_seed });
-  // evaluate() reports 0/1 shares only; language consistency is a graded share, so it is scored from the same
-  // greedy decoding (deterministic: the completions evaluate() judged).
-  const gens = generate(model, tok, examples.map(ex => fmt.encode(ex)), { maxNewTokens: h.max_new_tokens, temperature: 0, stop: fmt.stop, seed: mixSeed(h.eval_seed, 0), batchSize: 64 });
-  const lang = (await scoreCompletions([h.language_reward], gens.map(g => fmt.completion(g)), gens.map(g => examples[g.prompt]))).table.map(row => row[0]).filter((x): x is number => x !== null);
+  const examples = problemSplit(h).eval;
+  // Language consistency is a graded share, not one of evaluate()'s 0/1 shares: its third column, scored on the
+  // same greedy completions.
+  const { figures: r, scored } = await evaluate(model, tok, fmt, examples, {
+    accuracy: h.accuracy_reward, format: h.format_reward, extraRewards: [h.language_reward], maxNewTokens: h.max_new_tokens, sampled: false, seed: h.eval_seed,
+  });
+  const lang = scored.table.map(row => row[2]).filter((x): x is number => x !== null);
   return {
     stage, model: dir, minutes: null, accuracy: r.accuracy, format: r.format, mean_length: r.meanLength, mean_length_wrong: r.meanLengthWrong, traces: r.traces,
-    language: lang.length ? lang.reduce((a, b) => a + b, 0) / lang.length : null, language_judged: examples.length ? lang.length / examples.length : 0,
+    language: lang.length ? mean(lang) : null, language_judged: examples.length ? lang.length / examples.length : 0,
   };
 }
 
@@ -204,9 +187,9 @@ const pct = (x: number | null) => (x === null ? "-" : `${(100 * x).toFixed(1)}%`
 
 function writeReport(run: Run, c: PipelineConfig, figures: HeldOutFigures[], log: (m: string) => void): void {
   const h = c.heldout;
-  run.writeJson("report.json", { task: h.task, eval_seed: h.eval_seed, eval_size: h.eval_size, rewards: { accuracy: h.accuracy_reward, format: h.format_reward, language: h.language_reward }, stages: figures });
+  run.writeJson("report.json", { ...sourceOf(h), eval_seed: h.eval_seed, eval_size: h.eval_size, rewards: { accuracy: h.accuracy_reward, format: h.format_reward, language: h.language_reward }, stages: figures });
   const table = formatTable(["stage", "accuracy", "format", "language", "mean length", "length wrong", "minutes"],
     figures.map(f => [f.stage, pct(f.accuracy), pct(f.format), f.language === null ? "-" : `${pct(f.language)} of ${pct(f.language_judged)}`, f.mean_length.toFixed(1), f.mean_length_wrong === null ? "-" : f.mean_length_wrong.toFixed(1), f.minutes === null ? "-" : f.minutes.toFixed(1)]));
-  log([``, `held-out set: ${h.eval_size} ${h.task.type} problems (seed ${h.eval_seed}), greedy, ${h.max_new_tokens} tokens at most`, table,
+  log([``, `held-out set: ${h.eval_size} ${problemSource(h)} problems (seed ${h.eval_seed}), greedy, ${h.max_new_tokens} tokens at most`, table,
     `language: mean consistency over the completions with words to judge (of the share shown)`, `report: ${join(run.dir, "report.json")}`].join("\n"));
 }

@@ -24,21 +24,20 @@ import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { getBackend, type BackendKind } from "../engine/index.js";
-import { loadPretrained } from "../model/io/pretrained.js";
+import { loadForGeneration } from "../model/io/pretrained.js";
 import { loadTokenizer } from "../tokenizer/load.js";
 import type { Tokenizer } from "../tokenizer/types.js";
-import { generate } from "../sample/generate.js";
+import { promptFormat } from "../sample/prompt-format.js";
 import { registerTrainer, requireTrainer, type Trainer, type TrainerContext } from "../recipes/registry.js";
 import type { Run } from "../runs/run.js";
 import { cachedJson, writeFileAtomic, writeJsonAtomic } from "../runs/atomic.js";
-import { makeTask, trainEvalSplit, mixSeed } from "../tasks/index.js";
-import { formatTable } from "../cli/table.js";
+import { formatTable } from "../runs/table.js";
 import { KL_PENALTY_REWARD, REWARD_MODEL_REWARD, generatedText, scoreTexts } from "../rewards/reward-model.js";
-import { GRPORecipeSchema, promptFormat, requireModelFolder } from "./grpo-trainer.js";
+import { GRPORecipeSchema, requireModelFolder } from "./grpo-trainer.js";
 import { checkpointDirs } from "./checkpoint.js";
-import { scoreCompletions } from "./rewarding.js";
 import { childCompleted, childRun, nestedIssues, runInChild } from "./distill.js";
-import { HeldOutSchema, type HeldOut } from "./pipeline.js";
+import { evaluate, HeldOutSchema, mean, type HeldOut } from "../eval/heldout.js";
+import { loadPolicy, problemSplit, problemSource, sourceOf } from "../eval/problems.js";
 import { LabellerSchema } from "./prefs.js";
 import { samplePreferencePairs } from "./prefs-sample.js";
 import { loadRewardModel, type RewardModel } from "./reward-model-net.js";
@@ -88,7 +87,7 @@ type Arm = (typeof ARMS)[number];
 function coldStartConfig(c: ExperimentConfig, outputDir: string): Record<string, unknown> {
   const own = c.cold_start ?? {}, h = c.heldout;
   const traces = own.train_file === undefined
-    ? { traces: { task: h.task, train_seed: h.train_seed, eval_seed: h.eval_seed, eval_size: h.eval_size, instruct: h.prompt.instruct, ...(own.traces ?? {}) } } : {};
+    ? { traces: { ...(h.task ? { task: h.task } : {}), train_seed: h.train_seed, eval_seed: h.eval_seed, eval_size: h.eval_size, instruct: h.prompt.instruct, ...(own.traces ?? {}) } } : {};
   return { backend: c.backend, ...own, ...traces, model: c.model, output_dir: outputDir };
 }
 
@@ -103,7 +102,7 @@ function armConfig(c: ExperimentConfig, arm: Arm, start: string, rmDir: string):
   const rewards = arm === "rl" ? { reward_funcs: [rule, REWARD_MODEL_REWARD], reward_weights: [1, 0] }
     : { reward_funcs: [REWARD_MODEL_REWARD, ...kl.funcs, rule], reward_weights: [1, ...kl.weights, 0] };
   return {
-    model: start, task: h.task, train_seed: h.train_seed, eval_seed: h.eval_seed, eval_size: h.eval_size, prompt: h.prompt,
+    model: start, ...sourceOf(h), train_seed: h.train_seed, eval_seed: h.eval_seed, eval_size: h.eval_size, prompt: h.prompt,
     accuracy_reward: rule, format_reward: h.format_reward, eval_sampled: false, reward_model: rmDir,
     save_steps: c.eval_every, save_total_limit: 0, max_minutes: c.max_minutes, backend: c.backend,
     grpo: { max_completion_length: h.max_new_tokens, ...c.grpo, ...rewards },
@@ -136,17 +135,17 @@ export function rankingAuc(scores: ArrayLike<number>, right: readonly boolean[])
 
 /** Greedy completions of the held-out set by the model in `dir`, judged by the verifier and scored by the reward model. */
 export async function measure(dir: string, step: number, h: HeldOut, scorer: { rm: RewardModel; tok: Tokenizer }, backend: BackendKind): Promise<Figures> {
-  const { model } = loadPretrained(dir, getBackend(backend));
-  const tok = loadTokenizer(dir);
+  const { model, tokenizer: tok } = loadForGeneration(dir, backend);
   const fmt = promptFormat(h.prompt, tok);
-  const examples = trainEvalSplit(makeTask(h.task), h).eval;
-  const gens = generate(model, tok, examples.map(ex => fmt.encode(ex)), { maxNewTokens: h.max_new_tokens, temperature: 0, stop: fmt.stop, seed: mixSeed(h.eval_seed, 0), batchSize: 64 });
-  const s = await scoreCompletions([h.accuracy_reward, h.format_reward], gens.map(g => fmt.completion(g)), gens.map(g => examples[g.prompt]));
+  const examples = problemSplit(h).eval;
+  // The held-out evaluator's greedy decoding, judged by the verifier there and scored by the reward model here.
+  const { figures, gens, scored } = await evaluate(model, tok, fmt, examples, {
+    accuracy: h.accuracy_reward, format: h.format_reward, maxNewTokens: h.max_new_tokens, sampled: false, seed: h.eval_seed,
+  });
   const rms = scoreTexts(scorer.rm, scorer.tok, gens.map(g => ({ prompt: fmt.text(examples[g.prompt]), continuation: generatedText(g, tok) })));
-  const right = s.table.map(r => r[0] === 1);
-  const mean = (xs: ArrayLike<number>) => (xs.length ? Array.from(xs).reduce((a, b) => a + b, 0) / xs.length : 0);
+  const right = scored.table.map(r => r[0] === 1);
   return {
-    step, accuracy: mean(right.map(Number)), format: mean(s.table.map(r => (r[1] === 1 ? 1 : 0))), mean_length: mean(gens.map(g => g.ids.length)),
+    step, accuracy: figures.accuracy, format: figures.format, mean_length: figures.meanLength,
     rm_score: mean(rms), rm_auc: rankingAuc(rms, right),
     traces: gens.slice(0, 2).map(g => `${fmt.text(examples[g.prompt])}${generatedText(g, tok)}   [gold ${examples[g.prompt].answer}, rm ${rms[gens.indexOf(g)].toFixed(2)}]`),
   };
@@ -177,14 +176,12 @@ export const rlhfVsRl = registerTrainer({
     const prefsDir = join(run.dir, "prefs"), pairsFile = join(prefsDir, "prefs.jsonl"), statsFile = join(prefsDir, "stats.json");
     if (!existsSync(statsFile)) {
       mkdirSync(prefsDir, { recursive: true });
-      const sampling = join(prefsDir, "sampling.json");
-      writeJsonAtomic(sampling, { task: h.task, train_seed: h.train_seed, eval_seed: h.eval_seed, eval_size: h.eval_size, prompt: h.prompt, accuracy_reward: h.accuracy_reward });
       const p = c.prefs;
       ctx.log(`preferences: ${p.num_generations} samples for each of ${p.num_prompts} training problems, labelled by ${JSON.stringify(p.labeller)}`);
-      const { rows, stats } = await samplePreferencePairs(start, {
-        task: h.task.type, recipe: sampling, n: p.num_prompts, k: p.num_generations, temperature: p.temperature, maxNewTokens: h.max_new_tokens,
-        seed: p.seed, backend: c.backend, template: h.prompt.template, instruct: h.prompt.instruct, reward: h.accuracy_reward,
-      }, p.labeller, { labelSeed: p.label_seed, maxPerProblem: p.max_pairs_per_prompt });
+      const { rows, stats } = await samplePreferencePairs(loadPolicy(start, { backend: c.backend }), {
+        problems: h, split: "train", n: p.num_prompts, k: p.num_generations, temperature: p.temperature, maxNewTokens: h.max_new_tokens,
+        seed: p.seed, rewards: [h.accuracy_reward],
+      }, p.labeller, { labelSeed: p.label_seed, maxPerProblem: p.max_pairs_per_prompt }, ctx.log);
       writeFileAtomic(pairsFile, rows.map(r => JSON.stringify(r) + "\n").join(""));
       writeJsonAtomic(statsFile, stats);
     }
@@ -229,11 +226,11 @@ const summary = (f: Figures) => `accuracy ${pct(f.accuracy)}, RM score ${f.rm_sc
 function writeReport(run: Run, c: ExperimentConfig, r: { start: string; prefs: Record<string, number | null>; rm_eval_accuracy: number | null; series: Record<Arm, Figures[]> },
   steps: number[], log: (m: string) => void): void {
   const h = c.heldout;
-  run.writeJson("report.json", { start_model: r.start, task: h.task, eval_seed: h.eval_seed, eval_size: h.eval_size, labeller: c.prefs.labeller, prefs: r.prefs, reward_model_pair_accuracy: r.rm_eval_accuracy, ...r.series });
+  run.writeJson("report.json", { start_model: r.start, ...sourceOf(h), eval_seed: h.eval_seed, eval_size: h.eval_size, labeller: c.prefs.labeller, prefs: r.prefs, reward_model_pair_accuracy: r.rm_eval_accuracy, ...r.series });
   const cell = (arm: Arm, step: number, f: (x: Figures) => string) => { const x = r.series[arm].find(y => y.step === step); return x ? f(x) : "-"; };
   const rows = steps.map(s => [String(s), ...ARMS.flatMap(a => [cell(a, s, x => pct(x.accuracy)), cell(a, s, x => x.rm_score.toFixed(2)), cell(a, s, x => x.mean_length.toFixed(1)), cell(a, s, x => (x.rm_auc === null ? "-" : x.rm_auc.toFixed(2)))])]);
   const last = (a: Arm) => r.series[a].at(-1)!;
-  log(["", `held-out set: ${h.eval_size} ${h.task.type} problems (seed ${h.eval_seed}), greedy; reward model: ${pct(r.rm_eval_accuracy)} held-out pair accuracy on ${r.prefs.pairs} annotator pairs (${pct(r.prefs.agreement)} agree with the verifier)`,
+  log(["", `held-out set: ${h.eval_size} ${problemSource(h)} problems (seed ${h.eval_seed}), greedy; reward model: ${pct(r.rm_eval_accuracy)} held-out pair accuracy on ${r.prefs.pairs} annotator pairs (${pct(r.prefs.agreement)} agree with the verifier)`,
     formatTable(["step", "rl acc", "rl RM", "rl len", "rl AUC", "rlhf acc", "rlhf RM", "rlhf len", "rlhf AUC"], rows),
     `acc: verifier accuracy; RM: mean reward-model score; len: mean tokens; AUC: how often the RM ranks a correct completion above a wrong one`,
     `final: rl ${summary(last("rl"))}`, `       rlhf ${summary(last("rlhf"))}`,

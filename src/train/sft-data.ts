@@ -19,6 +19,8 @@ import type { Tokenizer } from "../tokenizer/types.js";
 import { renderChat, type ChatMessage } from "../tokenizer/chat-template.js";
 import { makeRng, mixSeed } from "../tasks/rng.js";
 import { parseJsonlRows, readJsonlRows, type JsonlRowFormat } from "./jsonl-rows.js";
+import type { Example } from "../tasks/types.js";
+import { completionRow } from "../data/dataset.js";
 
 const Message = z.object({ role: z.string(), content: z.string() }).passthrough();
 const Row = z.union([
@@ -41,6 +43,20 @@ const SFT_JSONL: JsonlRowFormat<typeof Row> = {
   error: message => new SFTDataError(message),
 };
 
+/**
+ * The SFT row of a dataset problem (src/data) with TRL's SFT columns: a conversational completion (or a prompt that
+ * is a chat) becomes a messages row, the prompt's turns then the completion's; a text prompt and a text completion
+ * stay a prompt/completion row. The dataset's system_prompt and template have already shaped `messages`.
+ */
+export function sftRowOf(ex: Example): SFTRow {
+  const row = completionRow(ex);
+  if (!row)
+    throw new SFTDataError(`dataset row ${JSON.stringify(ex.id.slice(0, 60))} has no completion: SFT needs a "completion" column or "messages" ending in assistant turns (TRL's SFT columns); map another column with dataset.columns: {completion: <column>}`);
+  // Other fields (data_source, extra_info, the gold answer) pass through as provenance.
+  const { id: _id, question: _q, answer, messages: _m, completion: _c, ...rest } = ex;
+  return { ...row, ...rest, ...(answer !== "" ? { answer } : {}) };
+}
+
 export function parseSftJsonl(text: string, source = "dataset"): SFTRow[] {
   return parseJsonlRows(text, source, SFT_JSONL) as SFTRow[];
 }
@@ -53,18 +69,18 @@ export function loadSftJsonl(path: string): SFTRow[] {
 export interface SFTExample { ids: number[]; loss: Uint8Array }
 
 /** Text pieces of a row in order; `train` pieces are completion text. */
-export function rowPieces(tok: Tokenizer, row: SFTRow, template?: string): { text: string; train: boolean }[] {
+export function rowPieces(tok: Tokenizer, row: SFTRow, template?: string, extra?: Record<string, unknown>): { text: string; train: boolean }[] {
   if (isPromptRow(row)) return [{ text: row.prompt, train: false }, { text: row.completion, train: true }];
   const messages = row.messages as ChatMessage[];
   if (!messages.some(m => m.role === "assistant")) throw new SFTDataError("a messages row has no assistant turn: there is nothing to train on");
   // Each assistant turn is the text the template adds between "history + generation prompt" and "history + turn".
-  const full = renderChat(tok, messages, { template, addGenerationPrompt: false });
+  const full = renderChat(tok, messages, { template, addGenerationPrompt: false, extra });
   const pieces: { text: string; train: boolean }[] = [];
   let at = 0;
   messages.forEach((m, i) => {
     if (m.role !== "assistant") return;
-    const open = renderChat(tok, messages.slice(0, i), { template, addGenerationPrompt: true });
-    const closed = renderChat(tok, messages.slice(0, i + 1), { template, addGenerationPrompt: false });
+    const open = renderChat(tok, messages.slice(0, i), { template, addGenerationPrompt: true, extra });
+    const closed = renderChat(tok, messages.slice(0, i + 1), { template, addGenerationPrompt: false, extra });
     if (!closed.startsWith(open) || !full.startsWith(closed) || open.length < at)
       throw new SFTDataError("the chat template does not render conversations as growing prefixes, so assistant turns cannot be located: use prompt/completion rows");
     pieces.push({ text: open.slice(at), train: false }, { text: closed.slice(open.length), train: true });
@@ -78,9 +94,9 @@ export function rowPieces(tok: Tokenizer, row: SFTRow, template?: string): { tex
  * Token ids and loss mask of a row, cut to `maxLength`. Prompt/completion rows end with EOS (trained), as
  * TRL's SFTTrainer does; chat templates write their own end-of-turn tokens.
  */
-export function tokenizeRow(tok: Tokenizer, row: SFTRow, maxLength: number, template?: string): SFTExample & { truncated: boolean } {
+export function tokenizeRow(tok: Tokenizer, row: SFTRow, maxLength: number, template?: string, templateKwargs?: Record<string, unknown>): SFTExample & { truncated: boolean } {
   const ids: number[] = [], loss: number[] = [];
-  for (const p of rowPieces(tok, row, template)) {
+  for (const p of rowPieces(tok, row, template, templateKwargs)) {
     const piece = tok.encode(p.text, { addSpecialTokens: false });
     ids.push(...piece);
     loss.push(...piece.map(() => (p.train ? 1 : 0)));

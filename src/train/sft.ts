@@ -23,7 +23,9 @@ import { AdamW } from "./optimizer.js";
 import { lrMultiplier } from "./schedule.js";
 import { loadLatestCheckpoint, saveCheckpoint } from "./checkpoint.js";
 import { arithmeticTraces, TracesConfigSchema } from "./sft-traces.js";
-import { loadSftJsonl, makeBatch, splitRows, tokenizeRow, trainingBatches, SFTDataError, type SFTBatch, type SFTExample } from "./sft-data.js";
+import { DatasetConfigSchema, loadDataset } from "../data/dataset.js";
+import { problemSource } from "../eval/problems.js";
+import { loadSftJsonl, sftRowOf, makeBatch, splitRows, tokenizeRow, trainingBatches, SFTDataError, type SFTBatch, type SFTExample } from "./sft-data.js";
 import { BackendChoiceSchema, datasetTrainingFields } from "./trainer-config.js";
 
 export const SFTConfigSchema = z.object({
@@ -33,11 +35,19 @@ export const SFTConfigSchema = z.object({
   train_file: z.string().min(1).nullish(),
   /** Instead of train_file: generated worked arithmetic solutions (sft-traces.ts), the tiny cold-start set. */
   traces: TracesConfigSchema.nullish(),
-  /** Held-out rows; without it `eval_size` rows of train_file are held out. */
+  /**
+   * Instead of train_file: a dataset file or folder (docs/datasets.md) with TRL's SFT columns: `messages` (a chat
+   * ending in assistant turns), or `prompt` + `completion` (strings or chat lists). Its own eval rows, when it names
+   * them (eval_path, eval_split, eval_fraction, eval_size), are the held-out rows.
+   */
+  dataset: DatasetConfigSchema.nullish(),
+  /** Held-out rows; without it (or a dataset's eval rows) `eval_size` training rows are held out. */
   eval_file: z.string().min(1).optional(),
   eval_size: z.number().int().nonnegative().default(32),
   /** Chat template for messages rows: "model" (tokenizer_config.json's), "r1", or a Jinja string; default the model's, else r1. */
   chat_template: z.string().min(1).optional(),
+  /** Variables for the chat template (as GRPO's prompt.chat_template_kwargs), e.g. Qwen3's {enable_thinking: false}. */
+  chat_template_kwargs: z.record(z.string(), z.unknown()).optional(),
   /** Tokens per example at most (longer ones are cut, and counted in `truncated`); with packing, positions per packed row. */
   max_length: z.number().int().min(2).default(512),
   /** Rows per micro-batch: examples, or packed rows of several examples with packing. */
@@ -56,7 +66,11 @@ export const SFTConfigSchema = z.object({
   output_dir: z.string().min(1).optional(),
   seed: z.number().int().default(0),
   backend: BackendChoiceSchema,
-}).strict().refine(c => (c.train_file == null) !== (c.traces == null), { message: "give exactly one of train_file and traces (--traces=null drops a recipe's traces)", path: ["train_file"] });
+}).strict().superRefine((c, ctx) => {
+  const given = (["train_file", "traces", "dataset"] as const).filter(k => c[k] != null);
+  if (given.length !== 1)
+    ctx.addIssue({ code: "custom", path: [given[1] ?? "train_file"], message: `give exactly one of train_file, traces and dataset${given.length ? ` (this recipe gives ${given.join(" and ")}; --traces=null drops a recipe's traces)` : ""}` });
+});
 export type SFTConfig = z.output<typeof SFTConfigSchema>;
 
 interface SFTState {
@@ -101,12 +115,15 @@ export const sft = registerTrainer({
     const padId = tok.padId ?? tok.eosId ?? 0;
     if (c.max_length > model.config.max_position_embeddings)
       throw new RangeError(`max_length is ${c.max_length} but the model has max_position_embeddings ${model.config.max_position_embeddings}: set max_length to at most that`);
-    const rows = c.train_file ? loadSftJsonl(c.train_file) : arithmeticTraces(c.traces!);
-    const source = c.train_file ?? "traces";
-    const split = c.eval_file ? { train: rows, eval: loadSftJsonl(c.eval_file) } : c.eval_size > 0 ? splitRows(rows, c.eval_size, c.seed) : { train: rows, eval: [] };
+    const loaded = c.dataset ? loadDataset(c.dataset) : null;
+    const rows = c.train_file ? loadSftJsonl(c.train_file) : loaded ? loaded.train.map(sftRowOf) : arithmeticTraces(c.traces!);
+    const source = c.train_file ?? (c.dataset ? problemSource({ dataset: c.dataset }) : "traces");
+    const split = c.eval_file ? { train: rows, eval: loadSftJsonl(c.eval_file) }
+      : loaded && loaded.eval.length > 0 ? { train: rows, eval: loaded.eval.map(sftRowOf) }
+      : c.eval_size > 0 ? splitRows(rows, c.eval_size, c.seed) : { train: rows, eval: [] };
     let truncated = 0;
     const encode = (r: (typeof rows)[number]): SFTExample => {
-      const e = tokenizeRow(tok, r, c.max_length, c.chat_template);
+      const e = tokenizeRow(tok, r, c.max_length, c.chat_template, c.chat_template_kwargs);
       if (e.truncated) truncated++;
       return e;
     };

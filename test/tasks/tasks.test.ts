@@ -120,9 +120,9 @@ test("JSONL: {prompt, answer}, {question, answer}, {messages, answer}; errors na
   assert.equal(rows[1].target, 3);
   assert.equal(rows[2].question, "5*5?");
   assert.equal(rows[2].messages!.length, 2);
-  assert.throws(() => parseJsonl('{"prompt": "x", "answer": 1}\n{"prompt": "y"}', "d.jsonl"), /d\.jsonl:2: answer/);
-  assert.throws(() => parseJsonl("{oops", "d.jsonl"), /d\.jsonl:1: not valid JSON/);
-  assert.throws(() => parseJsonl('{"answer": 1}'), /no "prompt", "question" or "messages"/);
+  assert.throws(() => parseJsonl('{"prompt": "x", "answer": 1}\n{"prompt": "y"}', "d.jsonl"), /d\.jsonl: line 2: no answer column/);
+  assert.throws(() => parseJsonl("{oops", "d.jsonl"), /d\.jsonl: line 1: not valid JSON/);
+  assert.throws(() => parseJsonl('{"answer": 1}'), /no prompt column \(looked for "prompt", "messages", "question", "problem"/);
 });
 
 test("splitDataset: deterministic, eval distinct, no train row shares an eval id", () => {

@@ -1,5 +1,8 @@
 // Model-level load/save of Hugging Face folders: weights go straight into (or out of) the model's flat buffer.
 import type { Backend } from "../../engine/backend.js";
+import { getBackend, type BackendKind } from "../../engine/index.js";
+import { loadTokenizer } from "../../tokenizer/load.js";
+import type { Tokenizer } from "../../tokenizer/types.js";
 import type { ModelConfig } from "../config.js";
 import { createModel } from "../transformer.js";
 import type { CausalLM } from "../types.js";
@@ -18,4 +21,10 @@ export function loadPretrained(dir: string, backend: Backend): Pretrained {
 /** Saves `model` as a Hugging Face folder (atomically; see saveHfFolder for dtype, sharding and tokenizer files). */
 export function savePretrained(model: CausalLM, dir: string, extra: SaveOptions = {}): void {
   saveHfFolder(dir, model.config, model.params, extra);
+}
+
+/** A model folder ready to generate: weights on the chosen backend and its tokenizer. */
+export function loadForGeneration(dir: string, backend: BackendKind = "auto"): { model: CausalLM; tokenizer: Tokenizer } {
+  const { model } = loadPretrained(dir, getBackend(backend)); // first: its errors name a missing or broken folder
+  return { model, tokenizer: loadTokenizer(dir) };
 }

@@ -1,0 +1,101 @@
+/**
+ * Held-out evaluation of a policy on a problem set: pass@1 greedy (and at temperature 1), the share of well-formed
+ * completions, and the mean completion length, plus a few reasoning traces to read. The numbers the R1-Zero
+ * run reports before and after RL, and the multi-run experiments (pipeline, rlhf-vs-rl) compare their models on.
+ *
+ * evaluate() hands back the greedy completions it decoded and their reward table as well as the figures, so a
+ * caller that needs more of the same decoding (another reward, a reward model's scores) scores what was decoded
+ * instead of decoding the held-out set again.
+ */
+import { z } from "zod";
+import type { CausalLM } from "../model/types.js";
+import type { Tokenizer } from "../tokenizer/types.js";
+import { generate, type Generation } from "../sample/generate.js";
+import type { PromptFormat } from "../sample/prompt-format.js";
+import { mixSeed } from "../tasks/rng.js";
+import type { Example } from "../tasks/index.js";
+import { scoreCompletions, type ScoredRewards } from "../train/rewarding.js";
+import { oneProblemSource, problemSetFields } from "../train/trainer-config.js";
+
+/** The held-out measurement a multi-run experiment compares its runs on (pipeline, rlhf-vs-rl). */
+export const HeldOutSchema = z.object({
+  /**
+   * The task or dataset every stage trains and is measured on; stages inherit it (and the seeds and prompt) unless
+   * they set their own.
+   */
+  ...problemSetFields(128),
+  /** A greedy completion counts as correct / well formed / consistent by these rewards. */
+  accuracy_reward: z.string().min(1).default("r1_math"),
+  format_reward: z.string().min(1).default("format"),
+  language_reward: z.string().min(1).default("language"),
+  max_new_tokens: z.number().int().positive().default(96),
+}).strict().superRefine(oneProblemSource());
+export type HeldOut = z.output<typeof HeldOutSchema>;
+
+export interface EvalResult {
+  /** Share of problems solved, greedy decoding. */
+  accuracy: number;
+  /** Share solved by one sample at temperature 1; null when not measured. */
+  accuracySampled: number | null;
+  /** Share of greedy completions in the required format. */
+  format: number;
+  /** Mean greedy completion length in tokens. */
+  meanLength: number;
+  /**
+   * Mean greedy completion length of the wrong answers (null when none is wrong): the figure where GRPO's
+   * per-sequence normalisation and Dr. GRPO's constant one differ (long wrong answers are penalised less per token).
+   */
+  meanLengthWrong: number | null;
+  /** Two greedy traces (prompt and completion) for the report. */
+  traces: string[];
+}
+
+export interface EvalOptions {
+  /** Reward names: a completion is correct when `accuracy` gives 1, well-formed when `format` gives 1. */
+  accuracy: string;
+  format: string;
+  /** More rewards scored on the greedy completions: the table's columns after accuracy and format. */
+  extraRewards?: readonly string[];
+  maxNewTokens: number;
+  /** Also sample once at temperature 1. */
+  sampled: boolean;
+  seed: number;
+  /** Rows decoded together. */
+  batchSize?: number;
+}
+
+/** The figures, and the greedy decoding they were computed from. */
+export interface HeldOutResult {
+  figures: EvalResult;
+  /** Greedy completions, one per example, in example order. */
+  gens: Generation[];
+  /** Their rewards: columns accuracy, format, then extraRewards. */
+  scored: ScoredRewards;
+}
+
+export async function evaluate(model: CausalLM, tok: Tokenizer, fmt: PromptFormat, examples: readonly Example[], o: EvalOptions): Promise<HeldOutResult> {
+  const prompts = examples.map(ex => fmt.encode(ex));
+  const run = (temperature: number) => generate(model, tok, prompts, {
+    maxNewTokens: o.maxNewTokens, temperature, stop: fmt.stop, seed: mixSeed(o.seed, temperature), batchSize: o.batchSize ?? 64,
+  });
+  const score = (gens: Generation[], extra: readonly string[]) =>
+    scoreCompletions([o.accuracy, o.format, ...extra], gens.map(g => fmt.completion(g)), gens.map(g => examples[g.prompt]));
+  const shares = (s: ScoredRewards) => {
+    const right = s.table.map(r => r[0] === 1);
+    return { right, acc: mean(right.map(Number)), format: mean(s.table.map(r => (r[1] === 1 ? 1 : 0))) };
+  };
+  const greedy = run(0);
+  const scored = await score(greedy, o.extraRewards ?? []);
+  const g = shares(scored);
+  const accuracySampled = o.sampled ? shares(await score(run(1), [])).acc : null;
+  const traces = greedy.slice(0, 2).map(x => `${fmt.text(examples[x.prompt])}${fmt.completion(x).replace(/^<think>/, "")}   [gold ${examples[x.prompt].answer}]`);
+  const wrong = greedy.filter((_, i) => !g.right[i]).map(x => x.ids.length);
+  return {
+    figures: { accuracy: g.acc, accuracySampled, format: g.format, meanLength: mean(greedy.map(x => x.ids.length)), meanLengthWrong: wrong.length ? mean(wrong) : null, traces },
+    gens: greedy, scored,
+  };
+}
+
+export function mean(xs: ArrayLike<number>): number {
+  return xs.length ? Array.from(xs).reduce((a, b) => a + b, 0) / xs.length : 0;
+}
