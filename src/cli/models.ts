@@ -7,7 +7,7 @@ import { datasetFilesFor, hubEnv, mb, modelSnapshotGap, scanCache, type CachedRe
 import { fromHfConfig } from "../model/io/hf-config.js";
 import { commandGroup, withExamples } from "./help.js";
 import { output } from "./output.js";
-import { formatTable } from "./table.js";
+import { formatTable } from "../runs/table.js";
 
 export interface ModelRow {
   id: string;
