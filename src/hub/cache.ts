@@ -74,8 +74,8 @@ export function modelSnapshotGap(dir: string): string | null {
   return null;
 }
 
-/** Data files of a dataset repo: Parquet (and JSON Lines/JSON/CSV for repos without a Parquet export). */
-export const isDatasetDataFile = (path: string) => /\.(parquet|jsonl|json|csv)$/.test(path) && !/(^|\/)(dataset_infos?|dataset_dict|state)\.json$/.test(path) && !path.startsWith(".");
+/** Data files of a dataset repo that src/data reads: Parquet, else JSON Lines/JSON (gzipped too) for repos without Parquet. */
+export const isDatasetDataFile = (path: string) => /\.(parquet|jsonl|ndjson|json)(\.gz)?$/i.test(path) && !/(^|\/)(dataset_infos?|dataset_dict|state)\.json$/.test(path) && !path.startsWith(".");
 
 /**
  * The data files of one config and split, in a dataset repo's file list: the hub's layouts are

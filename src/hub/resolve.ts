@@ -4,7 +4,7 @@
 import { cachedSnapshot, datasetSnapshotGap, modelSnapshotGap } from "./cache.js";
 import { downloadSnapshot, type DownloadOptions } from "./download.js";
 import { hubEnv, type HubEnv } from "./env.js";
-import { HubIdError, HubOfflineError } from "./errors.js";
+import { HubIdError, HubNotFoundError, HubOfflineError } from "./errors.js";
 import { classify, formatHubId, parseHubId, type HubId } from "./id.js";
 import { downloadSnapshotSync } from "./sync.js";
 
@@ -50,7 +50,17 @@ export function resolveModelPath(s: string, opts: ResolveOptions = {}): string {
   const { dir, gap } = lookup(c.id, env);
   if (dir && !gap) return dir;
   if (env.offline) offline(c.id, env, gap);
-  return downloadSnapshotSync(c.id, env).dir;
+  return withPathContext(() => downloadSnapshotSync(c.id, env).dir, s, opts.baseDir);
+}
+
+/** A 404 for a string that might also have been a path: say that no such folder exists here either. */
+function withPathContext<T>(fn: () => T, s: string, baseDir = process.cwd()): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof HubNotFoundError) throw new HubNotFoundError(`"${s}" is neither a folder here (${baseDir}) nor found on the hub: ${e.message}`);
+    throw e;
+  }
 }
 
 /**
@@ -66,7 +76,7 @@ export function resolveDatasetPath(s: string, opts: ResolveOptions & { config?: 
   const out = (path: string): ResolvedDataset => ({ path, config: id.config, split: id.split, id });
   if (dir && !gap) return out(dir);
   if (env.offline) offline(id, env, gap);
-  return out(downloadSnapshotSync(id, env).dir);
+  return out(withPathContext(() => downloadSnapshotSync(id, env).dir, s, opts.baseDir));
 }
 
 /** `move37 download`: the same resolution, asynchronously and with the download's report. */
