@@ -113,3 +113,18 @@ test("recipes/grpo-gsm8k.yaml with `model: acme/byte-model` and `dataset: openai
   const missing = await withEnv({ HF_HUB_CACHE: c, HF_HUB_OFFLINE: "1" }, () => runCli(["generate", "acme/other-model", "--prompt", "hi"]));
   assert.ok(missing.error instanceof HubOfflineError, missing.error?.message);
 });
+
+test("the README's \"Your own model and data\" and the GSM8K recipes show the hub-id form first", () => {
+  const readme = readFileSync("README.md", "utf8");
+  const section = readme.split("## Your own model and data")[1]?.split("\n## ")[0] ?? "";
+  const firstModel = /`model: ([^`]+)`/.exec(section)?.[1];
+  assert.equal(firstModel, "Qwen/Qwen3-0.6B", "the first model: is a hub id");
+  assert.ok(section.indexOf("openai/gsm8k") < section.indexOf("data/"), "the dataset id comes before any local path");
+  assert.match(section, /move37 download /);
+  assert.match(section, /move37 models ls/);
+  for (const r of ["recipes/grpo-gsm8k.yaml", "recipes/grpo-qwen3.yaml"]) {
+    const text = readFileSync(r, "utf8");
+    assert.match(text, /^model: Qwen\/Qwen[\w.-]+$/m, r);
+    assert.match(text, /^ {2}path: openai\/gsm8k\b/m, r);
+  }
+});
