@@ -6,8 +6,8 @@
 // its downloadFileToCacheDir neither resumes, nor checks hashes, nor writes refs/, nor reports progress, and files
 // each file under the snapshot of the last commit that touched it rather than the revision's commit.
 //
-// Per file, as huggingface_hub does: HEAD {endpoint}/[datasets/]{repo}/resolve/{sha}/{path} without following
-// redirects (relative ones are followed: renamed repos); X-Linked-Etag (LFS: sha256) or ETag (git blob sha1) names
+// Per file, as huggingface_hub does: HEAD {endpoint}/[datasets/]{repo}/resolve/{sha}/{path}, following redirects on
+// the same host only (small files: a 307 to /api/resolve-cache/…; renamed repos); X-Linked-Etag (LFS: sha256) or ETag (git blob sha1) names
 // the blob, X-Repo-Commit must be the commit asked, X-Linked-Size or Content-Length is the size; a 302 to a CDN
 // is downloaded from its Location without the Authorization header. The bytes go to blobs/<etag>.incomplete,
 // resumed with `Range: bytes=<have>-` after a cut, checked against the etag, renamed to blobs/<etag>, and linked
@@ -102,8 +102,10 @@ async function fileMeta(id: HubId, sha: string, path: string, env: HubEnv, doFet
     if (res.status >= 400) throw resolveError(res, id, path, env);
     const location = res.headers.get("location");
     const isRedirect = res.status >= 300 && res.status < 400 && location !== null;
-    if (isRedirect && /^\//.test(location!)) {
-      url = new URL(location!, url).toString(); // a renamed repo: same host, follow
+    // Same host (a relative Location: small files go to /api/resolve-cache/…, renamed repos to their new name): follow.
+    // Another host (the CDN of LFS and Xet files): stop, the metadata is on this response, the bytes over there.
+    if (isRedirect && new URL(location!, url).origin === new URL(url).origin) {
+      url = new URL(location!, url).toString();
       continue;
     }
     const etag = normEtag(res.headers.get("x-linked-etag") ?? res.headers.get("etag"));

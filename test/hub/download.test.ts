@@ -39,7 +39,10 @@ const hubReady = startFakeHub([
 ], { token: TOKEN, cutOnce: [sha256(cutWeights)], corrupt: [], renames: { "old-owner/tiny": "acme/tiny" } }).then(h => (hub = h));
 // a second hub whose CDN alters bytes, for the checksum test
 let badHub: FakeHub;
-const badReady = startFakeHub([{ kind: "model", repo: "acme/bad", refs: { main: C1 }, commits: { [C1]: { "config.json": "{}", "model.safetensors": weights, "tokenizer.json": "{}" } } }], { corrupt: [sha256(weights)] }).then(h => (badHub = h));
+const badReady = startFakeHub([
+  { kind: "model", repo: "acme/bad", refs: { main: C1 }, commits: { [C1]: { "config.json": "{}", "model.safetensors": weights, "tokenizer.json": "{}" } } },
+  { kind: "model", repo: "acme/bad-small", refs: { main: C1 }, commits: { [C1]: { "config.json": "{}", "model.safetensors": shard2, "tokenizer.json": '{"version":"1.0"}' } } },
+], { corrupt: [sha256(weights), "tokenizer.json"] }).then(h => (badHub = h));
 after(async () => { await hub?.stop(); await badHub?.stop(); });
 
 
@@ -67,6 +70,8 @@ test("a model download: the files a model needs, at the revision's commit, in hu
   assert.ok(reqs.every(q => !q.path.startsWith("/acme/tiny/resolve/main/")), "files are fetched at the commit sha, not the moving branch");
   assert.ok(reqs.some(q => q.method === "HEAD" && q.path === `/acme/tiny/resolve/${C1}/model.safetensors`));
   assert.ok(reqs.some(q => q.method === "GET" && q.path === `/cdn/${sha256(weights)}`), "the LFS file from the 302's Location");
+  assert.ok(reqs.some(q => q.method === "HEAD" && q.path === `/acme/tiny/resolve/${C1}/config.json`) && reqs.some(q => q.method === "GET" && q.path === `/api/resolve-cache/models/acme/tiny/${C1}/config.json`),
+    "a small file through the hub's relative 307 to its resolve cache");
 
   // offline afterwards: the same id resolves with no server at all
   assert.equal(resolveModelPath("acme/tiny", { env: testEnv(cache, { offline: true }) }), r.dir);
@@ -133,6 +138,9 @@ test("bytes that do not hash to the hub's ETag are refused and discarded", async
   const blobs = readdirSync(join(cache, "models--acme--bad", "blobs"));
   assert.ok(!blobs.includes(sha256(weights)) && !blobs.some(b => b.endsWith(".incomplete")), blobs.join(","));
   assert.ok(!existsSync(join(cache, "models--acme--bad", "refs", "main")), "no ref to a snapshot that is not whole");
+  // a small file is checked against its git blob sha1
+  await assert.rejects(downloadSnapshot(parseHubId("acme/bad-small", "model"), { env: testEnv(cache, { endpoint: badHub.endpoint }), progress: false }),
+    (e: Error) => e instanceof HubChecksumError && /tokenizer\.json/.test(e.message) && /git sha1/.test(e.message));
 });
 
 test("gated: 401 without a token, 403 with one lacking access, each saying to accept the licence; the right token downloads", async () => {

@@ -6,7 +6,8 @@
 //   GET  /api/{models|datasets}/{owner}/{name}/tree/{rev}?recursive=true → [{type, path, size, oid, lfs?}], paged
 //        with a `Link: <…>; rel="next"` header (3 entries a page here, so paging is exercised)
 //   HEAD|GET /[datasets/]{owner}/{name}/resolve/{rev}/{path}
-//        small files: 200 with ETag "<git blob sha1>", X-Repo-Commit, Content-Length
+//        small files: 307 to /api/resolve-cache/{type}/{repo}/{sha}/{path} (relative Location), which answers
+//                     with ETag "<git blob sha1>", X-Repo-Commit, Content-Length
 //        LFS files:   302 to /cdn/<sha256> (absolute Location) with X-Linked-Etag "<sha256>", X-Linked-Size,
 //                     X-Repo-Commit, and the pointer file's ETag
 //        errors:      401/403 X-Error-Code: GatedRepo; 401/404 RepoNotFound; 404 RevisionNotFound;
@@ -120,6 +121,8 @@ const handler = (req, res) => {
   const onCdn = req.socket.localPort === cdnPort;
   if (onCdn !== (parts[0] === "cdn")) return send(res, 404, {}, "Not Found");
 
+  if (parts[0] === "api" && parts[1] === "resolve-cache") return resolveCache(req, res, parts);
+
   // /api/{models|datasets}/{owner}/{name}/(revision|tree)/{rev}[/{path}]
   if (parts[0] === "api" && (parts[1] === "models" || parts[1] === "datasets")) {
     const repoName = `${parts[2]}/${parts[3]}`;
@@ -190,8 +193,23 @@ const handler = (req, res) => {
       ETag: `"${gitSha1(f.pointer)}"`, "X-Linked-Etag": `"${f.sha256}"`, "X-Linked-Size": String(f.size), "X-Repo-Commit": at.sha,
     }, `Found. Redirecting to /cdn/${f.sha256}`);
   }
-  return serveBytes(req, res, f.buf, { ETag: `"${f.gitOid}"`, "X-Repo-Commit": at.sha, "Content-Type": "text/plain; charset=utf-8" }, f.path);
+  // small files: a commit-pinned 307 to the resolve cache, as huggingface.co answers since 2025; gated and private
+  // repos' small files are served directly
+  if (at.repo.gated) return serveBytes(req, res, f.buf, { ETag: `"${f.gitOid}"`, "X-Repo-Commit": at.sha, "Content-Type": "text/plain; charset=utf-8" }, f.path);
+  const prefix = type === "datasets" ? "datasets" : "models";
+  return send(res, 307, {
+    Location: `/api/resolve-cache/${prefix}/${repoName}/${at.sha}/${encodeURI(path)}?etag=${encodeURIComponent(`"${f.gitOid}"`)}`, "X-Repo-Commit": at.sha,
+  }, "Temporary Redirect");
 };
+
+/** /api/resolve-cache/{models|datasets}/{owner}/{name}/{sha}/{path…}: a small file's bytes at a commit. */
+function resolveCache(req, res, parts) {
+  const at = locate(req, res, parts[2], `${parts[3]}/${parts[4]}`, parts[5]);
+  if (!at) return;
+  const f = at.files.get(parts.slice(6).join("/"));
+  if (!f) return apiError(res, 404, "EntryNotFound", "not found");
+  return serveBytes(req, res, f.buf, { ETag: `"${f.gitOid}"`, "X-Repo-Commit": at.sha, "Content-Type": "text/plain; charset=utf-8" }, f.path);
+}
 
 const server = createServer(handler);
 const cdn = createServer(handler);
