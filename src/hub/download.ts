@@ -280,7 +280,7 @@ export async function downloadSnapshot(id: HubId, opts: DownloadOptions = {}): P
       if (!files.length) {
         const configs = [...new Set(datasetFilesFor(all, undefined, undefined).map(f => f.split("/")).map(p => (p[0] === "data" && p.length > 2 ? p[1] : p.length > 1 ? p[0] : "")).filter(Boolean))];
         throw new HubNotFoundError(`${what(id)}: no data files${id.config ? ` for config "${id.config}"` : ""}${id.split ? ` and split "${id.split}"` : ""} in the repo` +
-          (configs.length ? `; its configs: ${configs.join(", ")} (write ${id.repo}:${configs[0]})` : "; it holds no Parquet/JSON Lines files (scripts-only datasets are not read)"));
+          (configs.length ? `; its configs: ${configs.join(", ")} (write ${id.repo}:${configs[0]})` : `; it holds no Parquet or JSON Lines files (CSV, scripts): the hub's Parquet conversion may, try ${id.repo}@refs/convert/parquet${id.config ? `:${id.config}` : ""}`));
       }
       if (all.includes("README.md")) files.unshift("README.md");
     }

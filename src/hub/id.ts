@@ -1,6 +1,6 @@
 // Hub ids: `owner/name`, `owner/name@revision`, and for datasets `owner/name:config` or `owner/name:config:split`
 // (`openai/gsm8k:main`, `openai/gsm8k@main:main:test`). A revision is a branch, a tag or a 40-hex commit sha.
-import { existsSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
 import { HubIdError } from "./errors.js";
 
@@ -79,12 +79,15 @@ export function formatHubId(id: HubId): string {
 }
 
 /**
- * What a model/dataset string names: a local path when it exists (relative to baseDir), else a hub id when it has
- * that shape, else the path (so the caller's own "no such folder" error speaks).
+ * What a model/dataset string names: a local path when it exists (relative to baseDir), or when its first folder
+ * exists here (`models/grpo-gsm8k` before the recipe that writes it has run: the trainer's own error then says
+ * which recipe makes it); else a hub id when it has that shape; else the path (the caller's "no such folder" speaks).
  */
 export function classify(s: string, kind: RepoKind, baseDir = process.cwd()): { local: string } | { id: HubId } {
   const local = resolve(baseDir, s);
   if (existsSync(local)) return { local };
+  const first = resolve(baseDir, s.split("/")[0]);
+  if (s.includes("/") && existsSync(first) && statSync(first).isDirectory()) return { local };
   try {
     return { id: parseHubId(s, kind) };
   } catch {

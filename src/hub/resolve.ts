@@ -4,7 +4,7 @@
 import { cachedSnapshot, datasetSnapshotGap, modelSnapshotGap } from "./cache.js";
 import { downloadSnapshot, type DownloadOptions } from "./download.js";
 import { hubEnv, type HubEnv } from "./env.js";
-import { HubIdError, HubNotFoundError, HubOfflineError } from "./errors.js";
+import { HubDownloadError, HubIdError, HubNotFoundError, HubOfflineError } from "./errors.js";
 import { classify, formatHubId, parseHubId, type HubId } from "./id.js";
 import { downloadSnapshotSync } from "./sync.js";
 
@@ -32,8 +32,8 @@ function lookup(id: HubId, env: HubEnv): { dir: string | null; gap: string | nul
   return { dir, gap };
 }
 
-function offline(id: HubId, env: HubEnv, gap: string | null): never {
-  throw new HubOfflineError(`${id.kind} ${formatHubId(id)}`, env.cacheDir, gap ?? undefined);
+function offline(id: HubId, env: HubEnv, gap: string | null, baseDir = process.cwd()): never {
+  throw new HubOfflineError(`${id.kind} ${formatHubId(id)}`, env.cacheDir, `${gap ?? "not cached"}; nor is it a folder in ${baseDir}`);
 }
 
 /** The cached snapshot of `id`, or null (no network, ever). */
@@ -49,7 +49,7 @@ export function resolveModelPath(s: string, opts: ResolveOptions = {}): string {
   const env = opts.env ?? hubEnv();
   const { dir, gap } = lookup(c.id, env);
   if (dir && !gap) return dir;
-  if (env.offline) offline(c.id, env, gap);
+  if (env.offline) offline(c.id, env, gap, opts.baseDir);
   return withPathContext(() => downloadSnapshotSync(c.id, env).dir, s, opts.baseDir);
 }
 
@@ -59,6 +59,7 @@ function withPathContext<T>(fn: () => T, s: string, baseDir = process.cwd()): T 
     return fn();
   } catch (e) {
     if (e instanceof HubNotFoundError) throw new HubNotFoundError(`"${s}" is neither a folder here (${baseDir}) nor found on the hub: ${e.message}`);
+    if (e instanceof HubDownloadError) throw new HubDownloadError(`"${s}" is not a folder here (${baseDir}), so it was taken for a hub id: ${e.message}`);
     throw e;
   }
 }
@@ -75,7 +76,7 @@ export function resolveDatasetPath(s: string, opts: ResolveOptions & { config?: 
   const { dir, gap } = lookup(id, env);
   const out = (path: string): ResolvedDataset => ({ path, config: id.config, split: id.split, id });
   if (dir && !gap) return out(dir);
-  if (env.offline) offline(id, env, gap);
+  if (env.offline) offline(id, env, gap, opts.baseDir);
   return out(withPathContext(() => downloadSnapshotSync(id, env).dir, s, opts.baseDir));
 }
 

@@ -76,6 +76,9 @@ test("a local folder that exists wins over the id it resembles; a missing one th
   const env = testEnv(cache, { offline: true });
   assert.equal(resolveModelPath("acme/tiny", { env, baseDir: base }), join(base, "acme", "tiny"));
   assert.equal(resolveModelPath("runs/x/checkpoints/final", { env, baseDir: base }), join(base, "runs/x/checkpoints/final"));
+  // a missing folder under a local folder (a recipe's output not written yet) is a path, never an id to fetch
+  mkdirSync(join(base, "models"));
+  assert.equal(resolveModelPath("models/grpo-gsm8k", { env: testEnv(cache), baseDir: base }), join(base, "models/grpo-gsm8k"));
 });
 
 test("a dataset id with :config and :split resolves offline to the snapshot holding that config's files", () => {
