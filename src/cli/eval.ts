@@ -7,7 +7,7 @@ import { parse as parseYaml } from "yaml";
 import type { BackendKind } from "../engine/index.js";
 import { PromptConfigSchema, type PromptConfig } from "../sample/prompt-format.js";
 import { TaskConfigSchema, type TaskConfig } from "../tasks/index.js";
-import type { DatasetConfig } from "../data/dataset.js";
+import type { DatasetConfig, DatasetConfigInput } from "../data/dataset.js";
 import { loadPolicy, sampleProblems, type Policy, type ProblemSet, type SamplingJob } from "../eval/problems.js";
 import { extractAnswer, summarize, PassAtKError, type PassAtKSummary } from "../train/pass-at-k.js";
 import { formatTable } from "../runs/table.js";
@@ -36,6 +36,16 @@ function recipeDefaults(path: string | undefined): RecipeDefaults {
   };
 }
 
+/** --dataset: a path, or a dataset config as JSON ('{"path": "data/gsm8k", "config": "main", "split": "test"}'). */
+function datasetFlag(v: string): string | DatasetConfigInput {
+  if (!v.trimStart().startsWith("{")) return v;
+  try {
+    return JSON.parse(v) as DatasetConfigInput;
+  } catch (e) {
+    throw new InvalidArgumentError(`--dataset ${v}: not valid JSON (${(e as Error).message}); give a path or a dataset config such as '{"path": "data/gsm8k", "config": "main", "split": "test"}'`);
+  }
+}
+
 /** The prompt: flags over the recipe's prompt (its system prompt and template variables stay with a chat template). */
 function promptOf(f: ProblemFlags, rec: RecipeDefaults, hasChatTemplate: boolean): PromptConfig {
   const template = f.template ?? rec.prompt?.template ?? (hasChatTemplate ? "chat" : "tiny_r1");
@@ -49,7 +59,7 @@ export function problemJob(dir: string, f: ProblemFlags, split: "eval" | "train"
   const rec = recipeDefaults(f.recipe);
   if (f.task !== undefined && f.dataset !== undefined) throw new InvalidArgumentError("give --task or --dataset, not both");
   // --dataset FILE (and --task FILE.jsonl) read a file as a whole; a recipe's dataset keeps its held-out split.
-  const file = f.dataset ?? (f.task?.endsWith(".jsonl") ? f.task : undefined);
+  const file = f.dataset !== undefined ? datasetFlag(f.dataset) : f.task?.endsWith(".jsonl") ? f.task : undefined;
   const name = file === undefined ? f.task ?? rec.task?.type : undefined;
   const source: Pick<ProblemSet, "task" | "dataset" | "file"> | undefined = file !== undefined ? { file }
     : name !== undefined ? { task: TaskConfigSchema.parse({ ...(rec.task?.type === name ? rec.task : {}), ...(f.taskOptions ? JSON.parse(f.taskOptions) as object : {}), type: name }) }
@@ -90,7 +100,7 @@ export function addProblemOptions(cmd: Command, defaults: { n: number; k: number
   return cmd
     .argument("<model-dir>", "model folder, checkpoint folder (…/checkpoints/step-N) or run directory (its latest checkpoint)")
     .option("--task <name>", "arithmetic or countdown (default: the recipe's task or dataset)")
-    .option("--dataset <path>", "a dataset file or folder of problems (JSONL, JSON, Parquet, Hugging Face layout; columns as docs/datasets.md says), its rows in order")
+    .option("--dataset <path>", "a file of problems (JSONL, JSON, Parquet; columns as docs/datasets.md says), its rows in order; or a dataset config as JSON, e.g. '{\"path\":\"data/gsm8k\",\"config\":\"main\",\"split\":\"test\"}'")
     .option("--task-options <json>", "task generator options as JSON, e.g. '{\"min_terms\":4,\"max_terms\":7}'")
     .option("--recipe <file>", "take task, eval_seed, prompt, accuracy_reward and max_completion_length from a GRPO recipe (the same held-out set)")
     .option("--n <problems>", "problems", integer("--n"), defaults.n)

@@ -20,7 +20,7 @@ import type { Example } from "../tasks/types.js";
 import { makeRng, mixSeed } from "../tasks/rng.js";
 import type { TaskSplit } from "../tasks/splits.js";
 import { getReward } from "../rewards/registry.js";
-import { DEFAULT_REWARD_BY_SOURCE } from "../rewards/by-source.js";
+import { defaultVerifier } from "../rewards/by-source.js";
 import { ANSWER_EXTRACTORS } from "./answers.js";
 import { DatasetError, readTable, resolveDataFiles } from "./files.js";
 import { CANONICAL_COLUMNS, rowToExample, wantedColumns, type CanonicalColumn, type ColumnMap, type RowOptions } from "./rows.js";
@@ -72,8 +72,16 @@ export interface LoadedDataset {
   info: { train_files: string[]; eval_files: string[]; train_rows_read: number; dropped_overlap: number };
 }
 
-/** The key of a problem for disjointness: its question, whitespace-normalised. */
-const problemKey = (e: Example) => e.question.replace(/\s+/g, " ").trim();
+/** The key of a problem for disjointness: its question, whitespace-normalised (computed once per Example). */
+const keys = new WeakMap<Example, string>();
+function problemKey(e: Example): string {
+  let k = keys.get(e);
+  if (k === undefined) {
+    k = /[^\S ]| {2}|^ | $/.test(e.question) ? e.question.replace(/\s+/g, " ").trim() : e.question;
+    keys.set(e, k);
+  }
+  return k;
+}
 
 function readExamples(files: string[], o: RowOptions, limit: number | undefined): Example[] {
   const out: Example[] = [];
@@ -118,7 +126,7 @@ function verifierLookup(map: Record<string, string> | undefined): RowOptions["ve
       throw new DatasetError(`dataset reward_by_source: "${source}" → ${(e as Error).message}`);
     }
   }
-  return source => (source !== undefined ? map[source] ?? DEFAULT_REWARD_BY_SOURCE[source] : undefined) ?? map["*"];
+  return source => (source !== undefined ? (Object.hasOwn(map, source) ? map[source] : defaultVerifier(source)) : undefined) ?? map["*"];
 }
 
 /**

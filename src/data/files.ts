@@ -9,20 +9,23 @@
 //
 //   ds/dataset_dict.json, ds/train/data-00000-of-00001.arrow   (datasets.save_to_disk: Arrow IPC, src/data/arrow.ts)
 //
-// Not read: CSV, text, and compressions other than gzip for JSON/JSONL.
+//   ds/train.csv, ds/test.tsv                                   (CSV/TSV with a header row; cells are text)
+//
+// Not read: plain text, and compressions other than gzip for the text formats.
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, join, relative, resolve } from "node:path";
 import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from "node:worker_threads";
 import { gunzipSync } from "node:zlib";
+import { parse as parseYaml } from "yaml";
 import { DatasetError } from "./errors.js";
 import { readArrowRows } from "./arrow.js";
 import { resolveDatasetPath } from "../hub/resolve.js";
 
 export { DatasetError };
 
-export const DATA_EXTENSIONS = [".parquet", ".arrow", ".jsonl", ".ndjson", ".json", ".jsonl.gz", ".ndjson.gz", ".json.gz"] as const;
+export const DATA_EXTENSIONS = [".parquet", ".arrow", ".jsonl", ".ndjson", ".json", ".csv", ".tsv", ".jsonl.gz", ".ndjson.gz", ".json.gz", ".csv.gz", ".tsv.gz"] as const;
 const isDataFile = (f: string) => DATA_EXTENSIONS.some(e => f.toLowerCase().endsWith(e));
-const DATA_EXT_RE = /\.(parquet|arrow|jsonl|ndjson|json)(\.gz)?$/i;
+const DATA_EXT_RE = /\.(parquet|arrow|jsonl|ndjson|json|csv|tsv)(\.gz)?$/i;
 
 /** Split names the hub recognises in file names (datasets' data_files.py keywords). */
 const SPLIT_WORDS = ["train", "training", "validation", "valid", "val", "dev", "test", "testing", "eval", "evaluation"];
@@ -98,6 +101,8 @@ export function resolveDataFiles(path: string, split: string, config: string | u
     return [full];
   }
   if (existsSync(join(full, "dataset_dict.json")) || existsSync(join(full, "state.json"))) return saveToDiskFiles(full, split, config);
+  const declared = readmeConfigs(full);
+  if (declared) return readmeFiles(full, declared, split, config);
   let root = full;
   if (config !== undefined) {
     const c = [join(full, config), join(full, "data", config)].find(p => existsSync(p) && statSync(p).isDirectory());
@@ -117,6 +122,81 @@ export function resolveDataFiles(path: string, split: string, config: string | u
   const splits = splitsIn(root).filter(isSplitName);
   if (split === "train" && splits.length === 0) return listFiles(root).filter(isDataFile).map(f => join(root, f));
   throw new DatasetError(`dataset ${full}: no files for split "${split}" in ${relative(full, root) || "."}; splits here: ${splitsIn(root).join(", ") || "none"}; set split: (or eval_split:) to one of them`);
+}
+
+interface ReadmeConfig { name: string; isDefault: boolean; splits: Map<string, string[]> }
+
+/**
+ * The `configs:` of a hub README's YAML front matter (how `datasets.load_dataset` finds a repository's files
+ * when their names do not follow the split conventions), or undefined when the README declares none:
+ *   configs:
+ *   - config_name: default
+ *     data_files:
+ *     - split: train
+ *       path: data/train_sft-*
+ * `data_files` may also be one pattern or a list of patterns (all "train").
+ */
+function readmeConfigs(dir: string): ReadmeConfig[] | undefined {
+  const readme = join(dir, "README.md");
+  if (!existsSync(readme)) return undefined;
+  const m = /^---\r?\n([\s\S]*?)\r?\n---/.exec(readFileSync(readme, "utf8"));
+  if (!m) return undefined;
+  let meta: unknown;
+  try {
+    meta = parseYaml(m[1]);
+  } catch {
+    return undefined; // a card whose metadata does not parse says nothing about files
+  }
+  const configs = (meta as { configs?: unknown } | null)?.configs;
+  if (!Array.isArray(configs) || configs.length === 0) return undefined;
+  const patterns = (v: unknown): string[] => (typeof v === "string" ? [v] : Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : []);
+  return configs.filter(c => typeof c === "object" && c !== null).map(c => {
+    const { config_name, data_files, default: isDefault } = c as { config_name?: unknown; data_files?: unknown; default?: unknown };
+    const splits = new Map<string, string[]>();
+    if (Array.isArray(data_files) && data_files.some(d => typeof d === "object" && d !== null)) {
+      for (const d of data_files as { split?: unknown; path?: unknown }[]) splits.set(String(d.split ?? "train"), patterns(d.path));
+    } else if (typeof data_files === "object" && data_files !== null && !Array.isArray(data_files)) {
+      for (const [k, v] of Object.entries(data_files)) splits.set(k, patterns(v));
+    } else splits.set("train", patterns(data_files));
+    return { name: String(config_name ?? "default"), isDefault: isDefault === true, splits };
+  });
+}
+
+/** A data_files pattern as a regular expression over "/"-separated relative paths (`**` spans folders). */
+function globRegex(pattern: string): RegExp {
+  let re = "";
+  for (let i = 0; i < pattern.length; i++) {
+    const ch = pattern[i];
+    if (ch === "*" && pattern[i + 1] === "*") { re += ".*"; i++; if (pattern[i + 1] === "/") i++; }
+    else if (ch === "*") re += "[^/]*";
+    else if (ch === "?") re += "[^/]";
+    else re += ch.replace(/[.+^${}()|[\]\\]/g, "\\$&");
+  }
+  return new RegExp(`^${re}$`);
+}
+
+function allFiles(dir: string, prefix = ""): string[] {
+  return listFiles(dir).flatMap(n => {
+    const p = join(dir, n);
+    return statSync(p).isDirectory() ? allFiles(p, `${prefix}${n}/`) : [`${prefix}${n}`];
+  });
+}
+
+/** The files of a split under the README's configs. */
+function readmeFiles(dir: string, configs: ReadmeConfig[], split: string, config: string | undefined): string[] {
+  const names = configs.map(c => c.name);
+  const chosen = config !== undefined ? configs.find(c => c.name === config)
+    : configs.length === 1 ? configs[0] : configs.find(c => c.isDefault) ?? configs.find(c => c.name === "default");
+  if (!chosen) {
+    if (config !== undefined) throw new DatasetError(`dataset ${dir}: no config "${config}" in README.md's configs; configs here: ${names.join(", ")}`);
+    throw new DatasetError(`dataset ${dir}: several configs in README.md (${names.join(", ")}); pick one with config: (e.g. config: ${names[0]})`);
+  }
+  const pats = chosen.splits.get(split);
+  if (!pats) throw new DatasetError(`dataset ${dir}: config "${chosen.name}" has no split "${split}" in README.md; splits here: ${[...chosen.splits.keys()].join(", ")}; set split: (or eval_split:) to one of them`);
+  const res = pats.map(globRegex);
+  const files = allFiles(dir).filter(f => isDataFile(f) && res.some(r => r.test(f))).sort().map(f => join(dir, f));
+  if (files.length === 0) throw new DatasetError(`dataset ${dir}: README.md's config "${chosen.name}" names ${pats.join(", ")} for split "${split}" and no data file matches; is the download complete?`);
+  return files;
 }
 
 function readJson(file: string): unknown {
@@ -215,6 +295,49 @@ export function parseJsonTable(text: string, file: string, limit?: number): RawT
   return { file, rows: rows as Record<string, unknown>[], rowLabel: i => `row ${i + 1}` };
 }
 
+/**
+ * CSV (RFC 4180: quoted fields, "" inside quotes, newlines inside quotes, CRLF) or TSV with a header row. Cells
+ * stay text, as written (answers such as "007" or "1,600" are not turned into numbers); an empty cell is null.
+ * Rows are named by their 1-based number after the header.
+ */
+export function parseCsvTable(text: string, file: string, delimiter = ",", limit?: number): RawTable {
+  const records: string[][] = [];
+  let field = "", record: string[] = [], quoted = false, i = 0, line = 1, start = 1, quoteLine = 0;
+  const starts: number[] = [];
+  const endRecord = () => {
+    record.push(field);
+    field = "";
+    if (!(record.length === 1 && record[0] === "")) { records.push(record); starts.push(start); }
+    record = [];
+  };
+  while (i < text.length && (limit === undefined || records.length <= limit)) {
+    const ch = text[i];
+    if (quoted) {
+      if (ch === '"' && text[i + 1] === '"') { field += '"'; i += 2; continue; }
+      if (ch === '"') { quoted = false; i++; continue; }
+      if (ch === "\n") line++;
+      field += ch; i++;
+      continue;
+    }
+    if (ch === '"' && field === "") { quoted = true; quoteLine = line; i++; continue; }
+    if (ch === delimiter) { record.push(field); field = ""; i++; continue; }
+    if (ch === "\r" && text[i + 1] === "\n") { i++; continue; }
+    if (ch === "\n") { endRecord(); line++; start = line; i++; continue; }
+    field += ch; i++;
+  }
+  if (quoted) throw new DatasetError(`${file}: a quoted field opened on line ${quoteLine} is never closed; check the file's quoting`);
+  if (field !== "" || record.length) endRecord();
+  if (records.length === 0) return { file, rows: [], rowLabel: i => `row ${i + 1}` };
+  const [header, ...body] = records;
+  const names = header.map(h => h.trim());
+  const rows = (limit === undefined ? body : body.slice(0, limit)).map((r, k) => {
+    if (r.length !== names.length)
+      throw new DatasetError(`${file}: row ${k + 1} (line ${starts[k + 1]}) has ${r.length} cells and the header ${names.length}; check the delimiter and the quoting`);
+    return Object.fromEntries(names.map((n, j) => [n, r[j] === "" ? null : r[j]]));
+  });
+  return { file, rows, rowLabel: i => `row ${i + 1}`, columns: names };
+}
+
 /** Longest a Parquet read may block the caller (a worker that died never answers). */
 const PARQUET_TIMEOUT_MS = 30 * 60_000;
 
@@ -282,5 +405,6 @@ export function readTable(file: string, limit?: number, wanted?: readonly string
     }
   }
   if (f.endsWith(".json")) return parseJsonTable(readText(file), file, limit);
+  if (f.endsWith(".csv") || f.endsWith(".tsv")) return parseCsvTable(readText(file), file, f.endsWith(".tsv") ? "\t" : ",", limit);
   return parseJsonlTable(readText(file), file, limit);
 }

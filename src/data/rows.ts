@@ -136,11 +136,14 @@ function answerSources(map: ColumnMap): { cols: string[]; solution: Set<string> 
 }
 
 /** Substitutes {question} and {column} placeholders; {{ and }} are literal braces; \cmd{…} (LaTeX) is left alone. */
-export function renderTemplate(template: string, question: string, row: Record<string, unknown>, p: RowPlace, gold: readonly string[] = []): string {
+export function renderTemplate(template: string, question: string | undefined, row: Record<string, unknown>, p: RowPlace, gold: readonly string[] = []): string {
   return template.replace(/\{\{|\}\}|(?<!\\[A-Za-z]+)\{([A-Za-z_][\w.]*)\}/g, (m, name: string | undefined) => {
     if (m === "{{") return "{";
     if (m === "}}") return "}";
-    if (name === "question") return question;
+    if (name === "question") {
+      if (question === undefined) throw new DatasetError(`${where(p)}: the template uses {question} and the row has no prompt column (it has ${(p.columns ?? Object.keys(row)).map(k => `"${k}"`).join(", ")}); build the prompt from columns only ({column} placeholders) or name the prompt column with columns: {prompt: <column>}`);
+      return question;
+    }
     if (gold.includes(name!) || gold.some(g => g.startsWith(`${name}.`)))
       throw new DatasetError(`${where(p, name)}: the template's {${name}} would put the gold answer into the prompt; remove it (use {{${name}}} for a literal "{${name}}")`);
     const v = at(row, name!);
@@ -150,7 +153,15 @@ export function renderTemplate(template: string, question: string, row: Record<s
   });
 }
 
+/** A number, or a text cell holding one (CSV). */
+function asNumber(v: unknown): number | undefined {
+  if (typeof v === "number" && Number.isFinite(v)) return v;
+  if (typeof v === "string" && /^\s*-?\d+(\.\d+)?\s*$/.test(v)) return Number(v);
+  return undefined;
+}
+
 function asNumberList(v: unknown, p: RowPlace, col: string): number[] {
+  if (typeof v === "string" && /^\s*\[[\d\s.,-]*\]\s*$/.test(v)) { try { v = JSON.parse(v); } catch { /* reported below */ } } // "[3, 5, 2]" in a text cell
   if (!Array.isArray(v) || !v.every(x => typeof x === "number" && Number.isFinite(x)))
     throw new DatasetError(`${where(p, col)}: ${kind(v)} where a list of numbers was expected`);
   return v as number[];
@@ -160,6 +171,7 @@ function asTests(v: unknown, p: RowPlace, col: string): Example["tests"] {
   let t = v;
   if (typeof t === "string") { try { t = JSON.parse(t); } catch { /* reported below */ } }
   if (typeof t === "object" && t !== null && !Array.isArray(t)) {
+    if ("fn_name" in t) throw new DatasetError(`${where(p, col)}: call-based tests (fn_name "${String((t as { fn_name: unknown }).fn_name)}"), which the code reward does not run; it runs stdin/stdout pairs and assertion snippets`);
     const { inputs, outputs } = t as { inputs?: unknown; outputs?: unknown };
     if (Array.isArray(inputs) && Array.isArray(outputs) && inputs.length === outputs.length && [...inputs, ...outputs].every(x => typeof x === "string"))
       return inputs.map((input, i) => ({ input: input as string, output: outputs[i] as string }));
@@ -177,14 +189,20 @@ export function rowToExample(raw: Record<string, unknown>, p: RowPlace, o: RowOp
   // prompt
   const pr = pick(row, promptSources(map));
   if (pr) pr.value = chatFromText(pr.value);
-  if (!pr) {
-    const tried = promptSources(map);
-    throw new DatasetError(`${where(p)}: no prompt column (looked for ${tried.map(c => `"${c}"`).join(", ")}; the row has ${(p.columns ?? Object.keys(row)).map(k => `"${k}"`).join(", ") || "no columns"}); name the prompt column with columns: {prompt: <column>}`);
-  }
+  const { cols: answerCols, solution } = answerSources(map);
   let question: string;
   let chat: Chat | undefined;
   let trailing: Chat | undefined;
-  if (typeof pr.value === "string") {
+  let templated = false; // the question is the rendered template already
+  if (!pr) {
+    // no prompt column: a template made of other columns is the prompt (TinyZero's countdown rows: nums, target)
+    if (o.template === undefined) {
+      const tried = promptSources(map);
+      throw new DatasetError(`${where(p)}: no prompt column (looked for ${tried.map(c => `"${c}"`).join(", ")}; the row has ${(p.columns ?? Object.keys(row)).map(k => `"${k}"`).join(", ") || "no columns"}); name the prompt column with columns: {prompt: <column>}, or build the prompt from columns with template: (e.g. "Make {target} from {nums}.")`);
+    }
+    question = renderTemplate(o.template, undefined, row, p, answerCols);
+    templated = true;
+  } else if (typeof pr.value === "string") {
     question = pr.value;
     if (!question.trim()) throw new DatasetError(`${where(p, pr.col)}: an empty prompt`);
   } else if (Array.isArray(pr.value)) {
@@ -212,7 +230,6 @@ export function rowToExample(raw: Record<string, unknown>, p: RowPlace, o: RowOp
 
   // answer
   const ex: Example = { id: "", question, answer: "" };
-  const { cols: answerCols, solution } = answerSources(map);
   const an = pick(row, answerCols);
   if (an) {
     let v = an.value;
@@ -231,8 +248,9 @@ export function rowToExample(raw: Record<string, unknown>, p: RowPlace, o: RowOp
     } else if (typeof v === "object" && v !== null && !Array.isArray(v) && "target" in v && ("numbers" in v || "nums" in v)) {
       // verl's countdown rows: ground_truth {target, numbers}
       const g = v as { target: unknown; numbers?: unknown; nums?: unknown };
-      if (typeof g.target !== "number") throw new DatasetError(`${where(p, `${an.col}.target`)}: ${kind(g.target)} where a number was expected`);
-      ex.target = g.target;
+      const t = asNumber(g.target);
+      if (t === undefined) throw new DatasetError(`${where(p, `${an.col}.target`)}: ${kind(g.target)} where a number was expected`);
+      ex.target = t;
       ex.numbers = asNumberList(g.numbers ?? g.nums, p, `${an.col}.numbers`);
     } else if (typeof v === "object" && v !== null && !Array.isArray(v) && "inputs" in v && "outputs" in v) {
       ex.tests = asTests(v, p, an.col);
@@ -266,8 +284,9 @@ export function rowToExample(raw: Record<string, unknown>, p: RowPlace, o: RowOp
   if (nums) ex.numbers = asNumberList(nums.value, p, nums.col);
   const target = pick(row, sources(map, "target", DEFAULTS.target));
   if (target) {
-    if (typeof target.value !== "number") throw new DatasetError(`${where(p, target.col)}: ${kind(target.value)} where a number was expected`);
-    ex.target = target.value;
+    const t = asNumber(target.value);
+    if (t === undefined) throw new DatasetError(`${where(p, target.col)}: ${kind(target.value)} where a number was expected`);
+    ex.target = t;
   }
 
   if (!an && ex.target === undefined && ex.tests === undefined && completion === undefined) {
@@ -281,7 +300,7 @@ export function rowToExample(raw: Record<string, unknown>, p: RowPlace, o: RowOp
   // prompt as the model sees it
   if (o.template !== undefined || o.system_prompt !== undefined) {
     const turns: Chat = chat ? chat.map(t => ({ ...t })) : [{ role: "user", content: question }];
-    if (o.template !== undefined) {
+    if (o.template !== undefined && !templated) {
       const u = turns.map(t => t.role).lastIndexOf("user");
       turns[u] = { role: "user", content: renderTemplate(o.template, turns[u].content, row, p, answerCols) };
     }

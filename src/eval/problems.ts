@@ -23,7 +23,7 @@ import { generate, type Generation } from "../sample/generate.js";
 import { promptFormat, type PromptConfig, type PromptFormat } from "../sample/prompt-format.js";
 import { distinctExamples, makeTask, trainEvalSplit, type Example, type TaskConfig, type TaskSplit } from "../tasks/index.js";
 import { mixSeed } from "../tasks/rng.js";
-import { DatasetConfigSchema, datasetSplit, loadDataset, type DatasetConfig, type LoadedDataset } from "../data/dataset.js";
+import { DatasetConfigSchema, datasetSplit, loadDataset, type DatasetConfig, type DatasetConfigInput, type LoadedDataset } from "../data/dataset.js";
 import { createRollout, type Rollout, type RolloutConfig } from "../train/rollout/index.js";
 import { scoreCompletions, type ScoredRewards } from "../train/rewarding.js";
 import { resolveModelPath } from "../hub/resolve.js";
@@ -58,8 +58,11 @@ export interface ProblemSet {
    * them (eval_path, eval_split, eval_fraction, eval_size); else `eval_size` problems carved out with `eval_seed`.
    */
   dataset?: DatasetConfig | string;
-  /** A file of problems read as a whole, in order, with no held-out part (the verbs' --dataset FILE and --task FILE.jsonl). */
-  file?: string;
+  /**
+   * A file of problems (or one split of a dataset folder) read as a whole, in order, with no held-out part: the
+   * verbs' --dataset and --task FILE.jsonl, distill's prompts_file. Its eval keys, if any, are not used.
+   */
+  file?: string | DatasetConfigInput;
   train_seed: number;
   eval_seed: number;
   /** Held-out problems of eval_seed that the "train" split never draws. */
@@ -75,7 +78,8 @@ export class ProblemSetError extends Error {
 export function problemSource(set: Pick<ProblemSet, "task" | "dataset" | "file">): string {
   if (set.task) return set.task.type;
   if (set.dataset !== undefined) return typeof set.dataset === "string" ? set.dataset : set.dataset.path;
-  return set.file ?? "(none)";
+  if (set.file !== undefined) return typeof set.file === "string" ? set.file : set.file.path;
+  return "(none)";
 }
 
 /** The set's source as recipe keys, for a nested trainer's recipe: {task} or {dataset}. */
@@ -98,6 +102,12 @@ export function datasetSplits(set: ProblemSet & { dataset: DatasetConfig | strin
   return loadDataset(own ? cfg : { ...cfg, eval_size: set.eval_size, seed: set.eval_seed });
 }
 
+/** Every row of a file, or of one split of a dataset folder, in order. */
+function wholeFile(file: string | DatasetConfigInput): Example[] {
+  const cfg = DatasetConfigSchema.parse(file) as DatasetConfig;
+  return loadDataset({ ...cfg, eval_path: undefined, eval_split: undefined, eval_fraction: undefined, eval_size: undefined }).train;
+}
+
 /**
  * The problem set's held-out problems and its i-th training problem (never a held-out one): a task's seeded
  * streams (src/tasks/splits.ts, unchanged), or a dataset's rows, the training rows in a shuffled order per epoch
@@ -109,7 +119,7 @@ export function problemSplit(set: ProblemSet): TaskSplit {
   if (set.dataset !== undefined) {
     return datasetSplit(datasetSplits({ ...set, dataset: set.dataset }), { seed: set.train_seed });
   }
-  const rows = loadDataset({ path: set.file! }).train;
+  const rows = wholeFile(set.file!);
   return { eval: rows, train: i => rows[i % rows.length] };
 }
 
@@ -120,7 +130,7 @@ export function problemSplit(set: ProblemSet): TaskSplit {
  */
 export function loadProblems(set: ProblemSet, split: "eval" | "train", n: number): Example[] {
   checkOneSource(set);
-  if (set.file !== undefined) return loadDataset({ path: set.file }).train.slice(0, n);
+  if (set.file !== undefined) return wholeFile(set.file).slice(0, n);
   if (set.dataset !== undefined) {
     const d = datasetSplits({ ...set, dataset: set.dataset });
     if (split === "eval") return d.eval.slice(0, n);

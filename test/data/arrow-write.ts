@@ -5,7 +5,8 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { zstdStored } from "./write.js";
 
-export type ArrowType = "utf8" | "int64" | "int32" | "float64" | "bool" | "null" | { list: ArrowType } | { struct: ArrowField[] };
+export type ArrowType = "utf8" | "large_utf8" | "int64" | "int32" | "uint8" | "float64" | "float32" | "bool" | "null" | "date32" | "timestamp_ms"
+  | { list: ArrowType } | { large_list: ArrowType } | { fixed_list: ArrowType; size: number } | { struct: ArrowField[] };
 export interface ArrowField { name: string; type: ArrowType }
 
 class Builder {
@@ -93,14 +94,29 @@ const pairs = (xs: [number, number][]) => (b: Builder): number => {
   return p;
 };
 
-const TYPE_ID = { null: 1, int64: 2, int32: 2, float64: 3, utf8: 5, bool: 6, list: 12, struct: 13 } as const;
+const TYPE_ID = { null: 1, int64: 2, int32: 2, uint8: 2, float64: 3, float32: 3, utf8: 5, bool: 6, date32: 8, timestamp_ms: 10, list: 12, struct: 13, fixed_list: 16, large_utf8: 20, large_list: 21 } as const;
+
+const kindOf = (t: ArrowType) => (typeof t === "string" ? t : "list" in t ? "list" : "large_list" in t ? "large_list" : "fixed_list" in t ? "fixed_list" : "struct");
+
+function typeTable(t: ArrowType): (b: Builder) => number {
+  switch (kindOf(t)) {
+    case "int64": return table([i32(0, 64), u8(1, 1)]);
+    case "int32": return table([i32(0, 32), u8(1, 1)]);
+    case "uint8": return table([i32(0, 8), u8(1, 0)]);
+    case "float64": return table([i16(0, 2)]);
+    case "float32": return table([i16(0, 1)]);
+    case "date32": return table([i16(0, 0)]); // DateUnit.DAY
+    case "timestamp_ms": return table([i16(0, 1)]); // TimeUnit.MILLISECOND
+    case "fixed_list": return table([i32(0, (t as { size: number }).size)]);
+    default: return table([]);
+  }
+}
 
 function fieldTable(f: ArrowField): (b: Builder) => number {
   const t = f.type;
-  const key = typeof t === "string" ? t : "list" in t ? "list" : "struct";
-  const typeTable = t === "int64" || t === "int32" ? table([i32(0, t === "int64" ? 64 : 32), u8(1, 1)]) : t === "float64" ? table([i16(0, 2)]) : table([]);
-  const children: ArrowField[] = typeof t === "string" ? [] : "list" in t ? [{ name: "item", type: t.list }] : t.struct;
-  return table([ref(0, str(f.name)), u8(1, 1), u8(2, TYPE_ID[key]), ref(3, typeTable), ref(5, tables(children.map(fieldTable)))]);
+  const children: ArrowField[] = typeof t === "string" ? [] : "list" in t ? [{ name: "item", type: t.list }] : "large_list" in t ? [{ name: "item", type: t.large_list }]
+    : "fixed_list" in t ? [{ name: "item", type: t.fixed_list }] : t.struct;
+  return table([ref(0, str(f.name)), u8(1, 1), u8(2, TYPE_ID[kindOf(t)]), ref(3, typeTable(t)), ref(5, tables(children.map(fieldTable)))]);
 }
 
 function bitmap(bits: boolean[]): Uint8Array {
@@ -115,22 +131,30 @@ function encode(t: ArrowType, values: unknown[], nodes: [number, number][], buff
   nodes.push([values.length, t === "null" ? values.length : nulls]);
   if (t === "null") return;
   buffers.push(nulls ? bitmap(values.map(v => v !== null && v !== undefined)) : new Uint8Array(0));
-  if (t === "utf8") {
+  const offsets = (lengths: number[], large: boolean) => {
+    const o = large ? new BigInt64Array(lengths.length + 1) : new Int32Array(lengths.length + 1);
+    lengths.forEach((n, i) => { (o as unknown as (number | bigint)[])[i + 1] = large ? (o[i] as bigint) + BigInt(n) : (o[i] as number) + n; });
+    return new Uint8Array(o.buffer);
+  };
+  if (t === "utf8" || t === "large_utf8") {
     const enc = values.map(v => new TextEncoder().encode(typeof v === "string" ? v : ""));
-    const offs = new Int32Array(values.length + 1);
-    enc.forEach((e, i) => { offs[i + 1] = offs[i] + e.length; });
-    const data = new Uint8Array(offs[values.length]);
-    enc.forEach((e, i) => data.set(e, offs[i]));
-    buffers.push(new Uint8Array(offs.buffer), data);
+    const data = new Uint8Array(enc.reduce((n, e) => n + e.length, 0));
+    let at = 0;
+    for (const e of enc) { data.set(e, at); at += e.length; }
+    buffers.push(offsets(enc.map(e => e.length), t === "large_utf8"), data);
   } else if (t === "int64") buffers.push(new Uint8Array(BigInt64Array.from(values.map(v => BigInt((v as number) ?? 0))).buffer));
+  else if (t === "timestamp_ms") buffers.push(new Uint8Array(BigInt64Array.from(values.map(v => BigInt(v === null ? 0 : Date.parse(v as string)))).buffer));
   else if (t === "int32") buffers.push(new Uint8Array(Int32Array.from(values.map(v => (v as number) ?? 0)).buffer));
+  else if (t === "date32") buffers.push(new Uint8Array(Int32Array.from(values.map(v => (v === null ? 0 : Date.parse(v as string) / 86_400_000))).buffer));
+  else if (t === "uint8") buffers.push(Uint8Array.from(values.map(v => (v as number) ?? 0)));
   else if (t === "float64") buffers.push(new Uint8Array(Float64Array.from(values.map(v => (v as number) ?? 0)).buffer));
+  else if (t === "float32") buffers.push(new Uint8Array(Float32Array.from(values.map(v => (v as number) ?? 0)).buffer));
   else if (t === "bool") buffers.push(bitmap(values.map(v => v === true)));
-  else if ("list" in t) {
-    const offs = new Int32Array(values.length + 1);
-    values.forEach((v, i) => { offs[i + 1] = offs[i] + (Array.isArray(v) ? v.length : 0); });
-    buffers.push(new Uint8Array(offs.buffer));
-    encode(t.list, values.flatMap(v => (Array.isArray(v) ? v : [])), nodes, buffers);
+  else if ("list" in t || "large_list" in t) {
+    buffers.push(offsets(values.map(v => (Array.isArray(v) ? v.length : 0)), "large_list" in t));
+    encode("list" in t ? t.list : t.large_list, values.flatMap(v => (Array.isArray(v) ? v : [])), nodes, buffers);
+  } else if ("fixed_list" in t) {
+    encode(t.fixed_list, values.flatMap(v => (Array.isArray(v) ? v : Array(t.size).fill(null))), nodes, buffers);
   } else for (const f of t.struct) encode(f.type, values.map(v => (v as Record<string, unknown> | null)?.[f.name] ?? null), nodes, buffers);
 }
 

@@ -55,6 +55,20 @@ test("Arrow IPC: nulls, int32, float64, bool, null columns", () => {
   assert.deepEqual(readArrowRows(arrowStream(fields, [rows]), "t.arrow").rows, rows);
 });
 
+test("Arrow IPC: large_string, large_list, fixed-size list, float32, uint8, date32, timestamp[ms]", () => {
+  const fields: ArrowField[] = [
+    { name: "ls", type: "large_utf8" }, { name: "ll", type: { large_list: "utf8" } }, { name: "fl", type: { fixed_list: "int32", size: 2 } },
+    { name: "f", type: "float32" }, { name: "u", type: "uint8" }, { name: "d", type: "date32" }, { name: "ts", type: "timestamp_ms" },
+  ];
+  const rows = [
+    { ls: "long ünïcode", ll: ["a", "bc"], fl: [1, -2], f: 0.5, u: 255, d: "2024-02-29", ts: "2024-02-29T12:00:00.000Z" },
+    { ls: null, ll: [], fl: null, f: null, u: null, d: null, ts: null },
+  ];
+  const got = readArrowRows(arrowStream(fields, [rows]), "t.arrow").rows;
+  assert.deepEqual(got[0], { ...rows[0], ts: Date.parse("2024-02-29T12:00:00.000Z") }); // timestamps come back as their number
+  assert.deepEqual(got[1], rows[1]);
+});
+
 test("save_to_disk DatasetDict folder: splits, shards in state.json order, verl countdown rows become examples", () => {
   const dir = writeSaveToDisk(join(tempDir(), "countdown"), FIELDS, {
     train: [Array.from({ length: 6 }, (_, i) => row(i)), Array.from({ length: 4 }, (_, i) => row(6 + i))],

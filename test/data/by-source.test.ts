@@ -51,7 +51,10 @@ test("by_source without reward_by_source: verl's data_source names; a row with n
   const by = getReward("by_source");
   assert.equal(await by.call("<answer>72</answer>", { data_source: "openai/gsm8k", answer: "72" }), 1);
   assert.equal(await by.call("<answer>(3+5)*2</answer>", { data_source: "countdown", numbers: [3, 5, 2], target: 16 }), 1);
+  assert.equal(await by.call("<answer>72</answer>", { data_source: "numina_olympiads", answer: "72" }), 1);
+  assert.equal(await by.call("<answer>72</answer>", { data_source: "aime_2024", answer: "72" }), 1);
   assert.equal(await by.call("<answer>72</answer>", { data_source: "somewhere/else", answer: "72" }), null);
+  assert.equal(await by.call("<answer>72</answer>", { data_source: "toString", answer: "72" }), null); // not an inherited key
   assert.equal(await by.call("<answer>72</answer>", { answer: "72" }), null);
   assert.equal(await by.call("<answer>72</answer>", { verifier: "no_such_reward", answer: "72" }), null); // never throws
   assert.equal(await by.call("<answer>72</answer>", { verifier: "by_source", answer: "72" }), null); // no recursion

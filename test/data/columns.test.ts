@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { loadDataset } from "../../src/data/dataset.js";
 import { boxedAnswer, extractAnswer, gsm8kAnswer } from "../../src/data/answers.js";
 import { mathReward } from "../../src/rewards/math.js";
+import { countdownReward } from "../../src/rewards/countdown.js";
 import { GSM8K_ROWS, MATH_ROWS, tempDir, writeJsonl, writeParquet } from "./write.js";
 
 test("extractors on real-format rows: GSM8K #### n, MATH \\boxed{} with nested braces", () => {
@@ -78,4 +79,18 @@ test("a chat list stored as JSON text in a string column (json.dumps) is read as
   assert.deepEqual(train[0].messages, chat);
   assert.equal(train[1].messages, undefined); // a text prompt that merely starts with "[" stays text
   assert.equal(train[1].question, "[1, 2] sum?");
+});
+
+test("rows without a prompt column (Jiayi-Pan/Countdown-Tasks-3to4: target, nums) take their prompt from a template of columns", () => {
+  const dir = tempDir();
+  const f = join(dir, "countdown.jsonl");
+  writeJsonl(f, [{ target: 16, nums: [3, 5, 2] }, { target: 24, nums: [4, 6] }]);
+  const template = "Using the numbers [{nums}], create an equation that equals {target}.";
+  const { train } = loadDataset({ path: f, template, system_prompt: "Think first." });
+  assert.equal(train[0].question, "Using the numbers [3, 5, 2], create an equation that equals 16.");
+  assert.deepEqual(train[0].messages, [{ role: "system", content: "Think first." }, { role: "user", content: train[0].question }]);
+  assert.deepEqual([train[1].numbers, train[1].target], [[4, 6], 24]);
+  assert.equal(train[1].id, "data:Using the numbers [4, 6], create an equation that equals 24.");
+  assert.equal(countdownReward("<think>…</think><answer>(3 + 5) * 2</answer>", train[0]), 1);
+  assert.throws(() => loadDataset({ path: f, template: "{question} from {nums}" }), /line 1: the template uses \{question\} and the row has no prompt column/);
 });

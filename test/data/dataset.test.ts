@@ -102,3 +102,20 @@ test("gzip-compressed JSONL/JSON (.jsonl.gz, .json.gz) and a byte-order mark are
   const bom = writeText(join(dir, "bom.jsonl"), "\uFEFF" + JSON.stringify({ question: "a?", answer: "1" }) + "\n");
   assert.equal(loadDataset(bom).train[0].question, "a?");
 });
+
+test("CSV (quoted multi-line cells, \"\" escapes, CRLF) and TSV; cells stay text; ragged rows and open quotes are refused", () => {
+  const dir = tempDir();
+  const q = (x: string) => `"${x.replace(/"/g, '""')}"`;
+  const csv = ["question,answer", ...GSM8K_ROWS.map(r => `${q(r.question)},${q(r.answer)}`), `${q('He said "hi". Say it, 3 times?')},007`].join("\r\n") + "\r\n";
+  const { train } = loadDataset(writeText(join(dir, "train.csv"), csv));
+  assert.deepEqual(train.map(e => e.answer), ["72", "10", "5", "1600", "007"]);
+  assert.equal(train[0].question, GSM8K_ROWS[0].question);
+  assert.equal(train[4].question, 'He said "hi". Say it, 3 times?');
+  assert.equal(loadDataset({ path: join(dir, "train.csv"), limit: 2 }).train.length, 2);
+  // TSV with countdown columns: numbers in text cells
+  const tsv = "target\tnums\tdata_source\n16\t[3, 5, 2]\tcountdown\n24\t[4, 6]\tcountdown\n";
+  const cd = loadDataset({ path: writeText(join(dir, "cd.tsv"), tsv), template: "Make {target} from {nums}." }).train;
+  assert.deepEqual(cd.map(e => [e.question, e.numbers, e.target]), [["Make 16 from [3, 5, 2].", [3, 5, 2], 16], ["Make 24 from [4, 6].", [4, 6], 24]]);
+  assert.throws(() => loadDataset(writeText(join(dir, "bad.csv"), "question,answer\na?,1\nb?,2,extra\n")), /bad\.csv: row 2 \(line 3\) has 3 cells and the header 2/);
+  assert.throws(() => loadDataset(writeText(join(dir, "open.csv"), 'question,answer\n"a?,1\n')), /open\.csv: a quoted field opened on line 2 is never closed/);
+});

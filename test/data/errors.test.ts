@@ -50,6 +50,8 @@ test("a column of the wrong type names the column", () => {
   fails(writeJsonl(join(dir, "n.jsonl"), [{ prompt: "x", answer: "1", numbers: "1 2 3", target: 6 }]), `column "numbers": a string where a list of numbers was expected`);
   fails(writeJsonl(join(dir, "g.jsonl"), [{ prompt: "x", reward_model: { ground_truth: { expr: "x" } } }]), `column "reward_model.ground_truth": an object with keys expr`);
   fails(writeJsonl(join(dir, "t.jsonl"), [{ prompt: "x", tests: [] }]), `column "tests": tests must be a non-empty list`);
+  fails(writeJsonl(join(dir, "c.jsonl"), [{ prompt: "x", reward_model: { ground_truth: JSON.stringify({ fn_name: "solve", inputs: [[1]], outputs: [2] }) } }]),
+    `column "reward_model.ground_truth": call-based tests (fn_name "solve"), which the code reward does not run`);
 });
 
 test("a chat list without a user turn, a malformed turn, an empty chat list", () => {
@@ -87,7 +89,7 @@ test("template placeholders that are not columns; unknown file types; configs", 
   fails({ path: f, template: "{question} in {unit}" }, `line 1, column "unit": the template's {unit} needs a string or number column`);
   fails({ path: f, template: "{question} (hint: {answer})" }, `line 1, column "answer": the template's {answer} would put the gold answer into the prompt`);
   fails({ path: writeJsonl(join(dir, "v.jsonl"), [{ prompt: "q", reward_model: { ground_truth: "1" } }]), template: "{question} {reward_model}" }, `the template's {reward_model} would put the gold answer into the prompt`);
-  fails(writeText(join(dir, "d.csv"), "question,answer\nq,1\n"), "d.csv: unknown file type");
+  fails(writeText(join(dir, "d.txt"), "question,answer\nq,1\n"), "d.txt: unknown file type");
   fails({ path: f, eval_fraction: 1.5 } as never, "dataset: eval_fraction");
 });
 

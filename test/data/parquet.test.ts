@@ -113,3 +113,13 @@ test("Parquet: list<struct> prompts under the older pyarrow naming (list/item) a
     assert.deepEqual(train.map(e => e.messages), verlRows(3).map(r => r.prompt));
   }
 });
+
+test("Parquet: several row groups read in order, and limit stops inside one", () => {
+  const dir = tempDir();
+  const n = 35;
+  const f = writeParquet(join(dir, "groups.parquet"), { question: Array.from({ length: n }, (_, i) => `q${i}`), answer: Array.from({ length: n }, (_, i) => `#### ${i}`) }, "SNAPPY", {}, 10);
+  const b = readFileSync(f);
+  assert.equal(parquetMetadata(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength)).row_groups.length, 4);
+  assert.deepEqual(loadDataset(f).train.map(e => e.answer), Array.from({ length: n }, (_, i) => String(i)));
+  assert.deepEqual(loadDataset({ path: f, limit: 23 }).train.map(e => e.question), Array.from({ length: 23 }, (_, i) => `q${i}`));
+});

@@ -51,10 +51,10 @@ const COMPRESSORS = {
 const str = (name: string) => ({ name, type: "BYTE_ARRAY" as const, converted_type: "UTF8" as const, repetition_type: "OPTIONAL" as const });
 
 /** Plain string/number columns; `columnCodecs` codes single columns differently. */
-export function writeParquet(file: string, columns: Record<string, unknown[]>, codec: Codec = "SNAPPY", columnCodecs: Record<string, Codec> = {}): string {
+export function writeParquet(file: string, columns: Record<string, unknown[]>, codec: Codec = "SNAPPY", columnCodecs: Record<string, Codec> = {}, rowGroupSize?: number): string {
   mkdirSync(dirname(file), { recursive: true });
   parquetWriteFile({
-    filename: file, codec, compressors: COMPRESSORS,
+    filename: file, codec, compressors: COMPRESSORS, rowGroupSize,
     columnData: Object.entries(columns).map(([name, data]) => ({ name, data: data as never, codec: columnCodecs[name] })),
     schema: [{ name: "root", num_children: Object.keys(columns).length }, ...Object.entries(columns).map(([name, data]) =>
       typeof data[0] === "number" ? { name, type: "DOUBLE" as const, repetition_type: "OPTIONAL" as const } : str(name))],

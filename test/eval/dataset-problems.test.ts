@@ -18,7 +18,8 @@ import { writeJsonl, writeParquet } from "../data/write.js";
 import { byteModelFolder, microRecipe } from "../train/grpo-micro.js";
 import { metricsOf, readJson, runTrainer, tempRoot } from "../train/trainer-harness.js";
 import { runCli } from "../cli/run-cli.js";
-import { byteModelFolder as stoppingModelFolder } from "../pipeline/micro.js";
+import { distillRecipe } from "../../src/cli/distill.js";
+import { byteModelFolder as stoppingModelFolder, DIGIT_REWARD } from "../pipeline/micro.js";
 
 /** GSM8K's layout: a question, and a worked solution ending in "#### n". */
 function gsm8kParquet(file: string, n: number): string {
@@ -174,4 +175,35 @@ test("a pipeline's held-out dataset is inherited by its grpo and distill stages 
   const held = problemSplit(dataSet(file, { eval_size: 4 })).eval.map(e => e.question);
   const traces = readFileSync(join(run.dir, "stages", "2-distill", "data", "traces.jsonl"), "utf8");
   assert.ok(held.every(q => !traces.includes(q)), "the distill stage never prompts with a held-out question");
+});
+
+test("move37 distill --dataset replaces a recipe's task (and --task a recipe's dataset)", async () => {
+  assert.deepEqual(distillRecipe({ task: { type: "arithmetic" }, num_prompts: 8 }, { dataset: "gsm8k.parquet", port: "0", runsDir: "runs" }), { trainer: "distill", num_prompts: 8, dataset: "gsm8k.parquet" });
+  assert.deepEqual(distillRecipe({ dataset: "gsm8k.parquet" }, { task: "countdown", port: "0", runsDir: "runs" }), { trainer: "distill", task: { type: "countdown" } });
+  const r = await runCli(["distill", "--teacher", "t", "--student", "s", "--dataset", "data/gsm8k", "--dry-run"]);
+  assert.equal(r.error, undefined, r.error?.message);
+  assert.match(r.stdout, /dataset:\s*\n?\s*path: data\/gsm8k|dataset: data\/gsm8k/);
+});
+
+test("rlhf-vs-rl on a held-out dataset: preference prompts from its training rows, both arms on it, measured on its held-out rows", async () => {
+  const root = tempRoot("ds-rlhf");
+  const file = gsm8kParquet(join(root, "gsm8k.parquet"), 30);
+  const model = stoppingModelFolder(root, "micro", 32, 1, 5, true);
+  const run = await runTrainer("rlhf-vs-rl", {
+    model, backend: "reference",
+    heldout: { dataset: file, eval_size: 6, accuracy_reward: DIGIT_REWARD, max_new_tokens: 8 },
+    prefs: { num_prompts: 12, num_generations: 4, labeller: { type: "annotator", length_weight: 10 } },
+    reward_model: { eval_size: 4, max_length: 128, per_device_train_batch_size: 8, num_train_epochs: 1, eval_every: 0, save_steps: 0 },
+    grpo: { num_generations: 4, prompts_per_step: 2, max_steps: 2, seed: 7 },
+    eval_every: 2,
+  }, { root });
+  const report = readJson(join(run.dir, "report.json"));
+  assert.equal(report.dataset.path, file);
+  for (const arm of ["rl", "rlhf"]) {
+    assert.equal(readJson(join(run.dir, arm, "config.json")).dataset.path, file, `${arm} trains on the dataset`);
+    assert.deepEqual(report[arm].map((f: { step: number }) => f.step), [0, 2]);
+  }
+  const held = problemSplit(dataSet(file)).eval.map(e => e.question);
+  const pairs = readFileSync(join(run.dir, "prefs", "prefs.jsonl"), "utf8");
+  assert.ok(pairs.length > 0 && held.every(q => !pairs.includes(q)), "no preference pair is about a held-out question");
 });

@@ -45,5 +45,9 @@ for (const recipe of ["grpo-gsm8k", "grpo-qwen3"]) {
     const e = await runCli(["eval", join(root, "out"), "--recipe", `recipes/${recipe}.yaml`, "--dataset", test_, "--n", "2", "--k", "1", "--max-new-tokens", "4", "--backend", "reference", "--json"]);
     assert.equal(e.error, undefined, e.error?.stack);
     assert.equal(JSON.parse(e.stdout).problems, 2);
+    const split = JSON.stringify({ path: join(root, "gsm8k"), config: "main", split: "test" });
+    const whole = await runCli(["eval", join(root, "out"), "--dataset", split, "--n", "10", "--k", "1", "--max-new-tokens", "4", "--backend", "reference", "--json"]);
+    assert.equal(whole.error, undefined, whole.error?.stack);
+    assert.equal(JSON.parse(whole.stdout).problems, 5, "--dataset as a config: every row of the folder's test split");
   });
 }
