@@ -46,6 +46,9 @@ export interface DownloadResult {
 /** Files that transformers probes and Move37 reads when present; recorded under .no_exist/ when the repo lacks them. */
 const OPTIONAL_MODEL_FILES = ["generation_config.json", "chat_template.jinja", "tokenizer.model", "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json"];
 
+/** API requests one download may make (the file list comes in pages of 1,000 entries on huggingface.co). */
+const MAX_API_CALLS = 1000;
+
 const what = (id: HubId) => `${id.kind} ${formatHubId(id)}`;
 const urlPrefix = (id: HubId) => (id.kind === "dataset" ? "datasets/" : "");
 const encodePath = (p: string) => p.split("/").map(encodeURIComponent).join("/");
@@ -161,6 +164,13 @@ async function fetchBytes(id: HubId, path: string, meta: FileMeta, incomplete: s
       lastError = "HTTP 416 on resume";
       continue;
     }
+    if (res.status === 429 || res.status >= 500) { // busy or failing for a moment: wait, then try again
+      await res.body?.cancel();
+      lastError = `HTTP ${res.status}`;
+      bar.log(`${path}: HTTP ${res.status} from ${new URL(meta.url).host}; retrying (${attempt}/${maxAttempts})`);
+      await new Promise(r => setTimeout(r, Math.min(8000, 250 * 2 ** attempt)));
+      continue;
+    }
     if (res.status >= 400) throw resolveError(res, id, path, env);
     let pos = start;
     if (res.status === 200 && start > 0) pos = 0; // the server ignored Range: start over
@@ -211,7 +221,13 @@ export async function downloadSnapshot(id: HubId, opts: DownloadOptions = {}): P
   const progress = opts.progress === false ? silentProgress : opts.progress ?? createDownloadProgress();
   const maxAttempts = opts.maxAttempts ?? 5;
   const headers: Record<string, string> = env.token ? { Authorization: `Bearer ${env.token}` } : {};
-  const creds = { hubUrl: env.endpoint, accessToken: env.token, fetch: doFetch };
+  // The API calls are @huggingface/hub's (listFiles follows the Link header page by page): bounded here.
+  let apiCalls = 0;
+  const apiFetch: typeof fetch = (input, init) => {
+    if (++apiCalls > MAX_API_CALLS) throw new HubDownloadError(`${what(id)}: more than ${MAX_API_CALLS} API requests (the file list never ends); is HF_ENDPOINT a Hugging Face hub?`);
+    return doFetch(input, init);
+  };
+  const creds = { hubUrl: env.endpoint, accessToken: env.token, fetch: apiFetch };
 
   let sha: string;
   let entries: ListFileEntry[] = [];

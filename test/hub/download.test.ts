@@ -36,7 +36,7 @@ const hubReady = startFakeHub([
     "README.md": "---\nconfigs: [main, socratic]\n---\n", "main/train-00000-of-00001.parquet": Buffer.from("PAR1 main train"), "main/test-00000-of-00001.parquet": Buffer.from("PAR1 main test"),
     "socratic/train-00000-of-00001.parquet": Buffer.from("PAR1 socratic train"),
   } } },
-], { token: TOKEN, cutOnce: [sha256(cutWeights)], corrupt: [], renames: { "old-owner/tiny": "acme/tiny" } }).then(h => (hub = h));
+], { token: TOKEN, cutOnce: [sha256(cutWeights)], busyOnce: ["generation_config.json"], corrupt: [], renames: { "old-owner/tiny": "acme/tiny" } }).then(h => (hub = h));
 // a second hub whose CDN alters bytes, for the checksum test
 let badHub: FakeHub;
 const badReady = startFakeHub([
@@ -100,7 +100,7 @@ test("a sharded model: the index first, then only the shards it names (not conso
   const r = await downloadSnapshot(parseHubId("acme/sharded", "model"), { env: testEnv(cache, { endpoint: hub.endpoint }), progress: false });
   assert.deepEqual(r.files.filter(f => f.endsWith(".safetensors")).sort(), ["model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors"]);
   assert.ok(!existsSync(join(r.dir, "consolidated.safetensors")));
-  assert.ok(existsSync(join(r.dir, "generation_config.json")));
+  assert.ok(existsSync(join(r.dir, "generation_config.json")), "fetched after the 503 the hub answered first");
   assert.equal(r.bytes, weights.length + shard2.length + index.length + 2 + 2 + 2);
 });
 

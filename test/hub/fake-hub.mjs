@@ -15,13 +15,13 @@
 //   GET  /cdn/<sha256>   the bytes, with Range (206, Content-Range) — faults: cut the connection mid-file once,
 //                        or serve altered bytes
 //
-// workerData: {repos, token, cutOnce: [sha256 or path], corrupt: [sha256 or path], renames: {old: new}, lifetimeMs}; it posts {port}
+// workerData: {repos, token, cutOnce / corrupt / busyOnce (a 503 first): [sha256 or path], renames: {old: new}, lifetimeMs}; it posts {port}
 // once listening, answers "requests" with the log of requests, and stops by itself after lifetimeMs.
 import { createHash } from "node:crypto";
 import { createServer } from "node:http";
 import { parentPort, workerData } from "node:worker_threads";
 
-const { repos: repoSpecs, token, cutOnce = [], corrupt = [], renames = {}, lifetimeMs = 120_000 } = workerData;
+const { repos: repoSpecs, token, cutOnce = [], corrupt = [], busyOnce = [], renames = {}, lifetimeMs = 120_000 } = workerData;
 const PAGE = 3;
 const gitSha1 = buf => createHash("sha1").update(`blob ${buf.length}\0`).update(buf).digest("hex");
 const sha256 = buf => createHash("sha256").update(buf).digest("hex");
@@ -51,6 +51,7 @@ for (const r of repoSpecs) {
 
 const log = [];
 const cutDone = new Set();
+const busyDone = new Set();
 let port = 0;
 let cdnPort = 0; // the CDN is another origin (its own port), as cdn-lfs.hf.co is another host
 
@@ -99,6 +100,10 @@ function serveBytes(req, res, buf, headers, key) {
   const body = r ? buf.subarray(r.start, r.end + 1) : buf;
   const status = r ? 206 : 200;
   const h = { ...headers, "Accept-Ranges": "bytes", ...(r ? { "Content-Range": `bytes ${r.start}-${r.end}/${buf.length}` } : {}) };
+  if (req.method === "GET" && busyOnce.includes(key) && !busyDone.has(key)) {
+    busyDone.add(key);
+    return send(res, 503, { "Retry-After": "0" }, "Service Unavailable");
+  }
   if (req.method === "GET" && cutOnce.includes(key) && !cutDone.has(key) && body.length > 1) {
     // promise the whole body, send half of it, then drop the connection
     cutDone.add(key);

@@ -23,7 +23,7 @@ export interface FakeHub {
   stop(): Promise<void>;
 }
 
-export async function startFakeHub(repos: FakeRepo[], opts: { token?: string; cutOnce?: string[]; corrupt?: string[]; renames?: Record<string, string> } = {}): Promise<FakeHub> {
+export async function startFakeHub(repos: FakeRepo[], opts: { token?: string; cutOnce?: string[]; corrupt?: string[]; busyOnce?: string[]; renames?: Record<string, string> } = {}): Promise<FakeHub> {
   const wire = repos.map(r => ({ ...r, commits: Object.fromEntries(Object.entries(r.commits).map(([c, files]) => [c, Object.fromEntries(Object.entries(files).map(([p, b]) => [p, Buffer.from(b).toString("base64")]))])) }));
   const worker = new Worker(new URL("./fake-hub.mjs", import.meta.url), { workerData: { repos: wire, ...opts, lifetimeMs: 120_000 }, execArgv: [] });
   worker.unref();
