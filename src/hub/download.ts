@@ -16,7 +16,8 @@ import { createHash } from "node:crypto";
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, symlinkSync, truncateSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { datasetInfo, HubApiError, listFiles, modelInfo, type ListFileEntry } from "@huggingface/hub";
-import { datasetFilesFor, isModelFile, repoFolder } from "./cache.js";
+import { datasetFilesFor, isModelFile, repoFolder, repoFolderName } from "./cache.js";
+import { withLock } from "./lock.js";
 import { hubEnv, type HubEnv } from "./env.js";
 import { HubChecksumError, HubDownloadError, HubError, HubGatedError, HubNotFoundError, HubOfflineError } from "./errors.js";
 import { formatHubId, type HubId } from "./id.js";
@@ -255,15 +256,19 @@ export async function downloadSnapshot(id: HubId, opts: DownloadOptions = {}): P
     const blob = join(folder, "blobs", meta.etag);
     mkdirSync(dirname(blob), { recursive: true });
     if (!existsSync(blob)) {
-      const incomplete = `${blob}.incomplete`;
-      await fetchBytes(id, path, meta, incomplete, env, doFetch, headers, progress, maxAttempts);
-      const digest = hashFile(incomplete, meta.etag);
-      if (digest !== null && digest !== meta.etag) {
-        unlinkSync(incomplete);
-        throw new HubChecksumError(`${formatHubId(id)}/${path}`, `its ${meta.etag.length === 64 ? "sha256" : "git sha1"} is ${digest} but the hub's ETag says ${meta.etag}`);
-      }
-      renameSync(incomplete, blob);
-      downloaded.push(path);
+      const lock = join(env.cacheDir, ".locks", repoFolderName(id.kind, id.repo), `${meta.etag}.lock`);
+      await withLock(lock, async () => {
+        if (existsSync(blob)) return; // another process finished it while we waited
+        const incomplete = `${blob}.incomplete`;
+        await fetchBytes(id, path, meta, incomplete, env, doFetch, headers, progress, maxAttempts);
+        const digest = hashFile(incomplete, meta.etag);
+        if (digest !== null && digest !== meta.etag) {
+          unlinkSync(incomplete);
+          throw new HubChecksumError(`${formatHubId(id)}/${path}`, `its ${meta.etag.length === 64 ? "sha256" : "git sha1"} is ${digest} but the hub's ETag says ${meta.etag}`);
+        }
+        renameSync(incomplete, blob);
+        downloaded.push(path);
+      }, { onWait: holder => progress.note(`${path}: another download holds ${lock} (${holder}); waiting for it`) });
     }
     mkdirSync(dirname(pointer), { recursive: true });
     rmSync(pointer, { force: true }); // a dangling link

@@ -15,6 +15,8 @@ export interface FileBar {
 
 export interface DownloadProgress {
   file(name: string, total: number, initial: number): FileBar;
+  /** A message between the bars (waiting for another process's download). */
+  note(message: string): void;
   stop(): void;
 }
 
@@ -36,6 +38,7 @@ export function createDownloadProgress(stream: (NodeJS.WritableStream & { isTTY?
         write(`downloading ${name} (${mb(total)}${initial > 0 ? `, resuming at ${mb(initial)}` : ""})`);
         return { update() {}, log: write, done: () => write(`downloaded ${name}`) };
       },
+      note: write,
       stop() {},
     };
   }
@@ -52,6 +55,7 @@ export function createDownloadProgress(stream: (NodeJS.WritableStream & { isTTY?
         done: () => bar.update(Math.max(total, 1), { done: mb(total) }),
       };
     },
+    note: m => multi.log(m.endsWith("\n") ? m : m + "\n"),
     stop: () => multi.stop(),
   };
 }
@@ -59,5 +63,6 @@ export function createDownloadProgress(stream: (NodeJS.WritableStream & { isTTY?
 /** No output (tests, `--quiet`). */
 export const silentProgress: DownloadProgress = {
   file: () => ({ update() {}, log() {}, done() {} }),
+  note() {},
   stop() {},
 };

@@ -5,9 +5,11 @@
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync, realpathSync, statSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { downloadSnapshot, parseHubId, resolveModelPath, resolveDatasetPath, HubGatedError, HubNotFoundError, HubChecksumError, HubOfflineError, fetchToCache } from "../../src/hub/index.js";
+import { spawnSync } from "node:child_process";
+import { hostname } from "node:os";
+import { existsSync, mkdirSync, rmSync, readFileSync, readdirSync, readlinkSync, realpathSync, statSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { downloadSnapshot, parseHubId, resolveModelPath, resolveDatasetPath, HubGatedError, HubNotFoundError, HubChecksumError, HubOfflineError, fetchToCache, silentProgress } from "../../src/hub/index.js";
 import { sha, startFakeHub, tempDir, testEnv, type FakeHub } from "./helpers.js";
 
 const C1 = sha("c1"), C2 = sha("c2"), D1 = sha("d1");
@@ -128,6 +130,32 @@ test("an .incomplete file left by an earlier run is resumed, not restarted", asy
   assert.deepEqual(readFileSync(join(r.dir, "model.safetensors")), cutWeights);
   const gets = (await hub.requests()).filter(q => q.method === "GET" && q.path.startsWith("/cdn/"));
   assert.equal(gets[0].range, "bytes=123456-");
+});
+
+test("one process at a time per blob: a live holder's lock is waited for, a dead one's taken over", async () => {
+  await hubReady;
+  const cache = tempDir();
+  const locks = join(cache, ".locks", "models--acme--sync");
+  mkdirSync(locks, { recursive: true });
+  const lock = join(locks, `${sha256(shard2)}.lock`);
+  writeFileSync(lock, `${process.pid}@${hostname()}`); // held by a live process (this one)
+  const notes: string[] = [];
+  const progress = { ...silentProgress, note: (m: string) => void notes.push(m) };
+  setTimeout(() => rmSync(lock, { force: true }), 300); // the other download ends
+  const r = await downloadSnapshot(parseHubId("acme/sync", "model"), { env: testEnv(cache, { endpoint: hub.endpoint }), progress });
+  assert.deepEqual(readFileSync(join(r.dir, "model.safetensors")), shard2);
+  assert.ok(notes.some(n => n.includes("another download holds") && n.includes(`${process.pid}@`)), notes.join("\n"));
+  assert.ok(!existsSync(lock), "released");
+
+  const dead = spawnSync(process.execPath, ["-e", ""]).pid!; // a process that has exited
+  const cache2 = tempDir();
+  const lock2 = join(cache2, ".locks", "models--acme--sync", `${sha256(shard2)}.lock`);
+  mkdirSync(dirname(lock2), { recursive: true });
+  writeFileSync(lock2, `${dead}@${hostname()}`);
+  notes.length = 0;
+  const r2 = await downloadSnapshot(parseHubId("acme/sync", "model"), { env: testEnv(cache2, { endpoint: hub.endpoint }), progress });
+  assert.deepEqual(readFileSync(join(r2.dir, "model.safetensors")), shard2);
+  assert.deepEqual(notes, [], "a stale lock is not waited for");
 });
 
 test("bytes that do not hash to the hub's ETag are refused and discarded", async () => {
