@@ -113,6 +113,7 @@ async function fileMeta(id: HubId, sha: string, path: string, env: HubEnv, doFet
       continue;
     }
     const etag = normEtag(res.headers.get("x-linked-etag") ?? res.headers.get("etag"));
+    if (etag && !/^[A-Za-z0-9._-]+$/.test(etag)) throw new HubDownloadError(`${what(id)}: ${url} sent the ETag "${etag}", which cannot name a file in the cache`);
     if (!etag) throw new HubDownloadError(`${what(id)}: ${url} sent no ETag, so the file cannot be named in the cache or checked; is HF_ENDPOINT a Hugging Face hub?`);
     const commit = res.headers.get("x-repo-commit");
     if (commit && commit !== sha) throw new HubDownloadError(`${what(id)}: ${path} was answered for commit ${commit} while ${sha} was asked; try again (the branch moved)`);
@@ -250,6 +251,9 @@ export async function downloadSnapshot(id: HubId, opts: DownloadOptions = {}): P
   const sizes = new Map(entries.map(e => [e.path, e.lfs?.size ?? e.size]));
 
   const ensure = async (path: string): Promise<string> => {
+    // paths come from the hub's file list and are joined onto the cache: nothing may climb out of the snapshot
+    if (path.startsWith("/") || path.includes("\\") || path.split("/").some(p => p === ".." || p === "." || p === ""))
+      throw new HubDownloadError(`${what(id)}: the hub listed a file "${path}" that is not a plain relative path; refused`);
     const pointer = join(snapshot, path);
     if (existsSync(pointer)) return pointer; // existsSync follows the symlink: a dangling one is fetched again
     const meta = await fileMeta(id, sha, path, env, doFetch, headers);

@@ -29,16 +29,6 @@ export const COMMIT_SHA = /^[0-9a-f]{40}$/;
 /** File suffixes that make a string a path, never an id. */
 const PATH_SUFFIX = /\.(jsonl|json|parquet|csv|txt|yaml|yml|safetensors|gguf)$/i;
 
-/** Whether `s` has the shape of a hub id (it may still be a local path: see resolveModelPath). */
-export function looksLikeHubId(s: string): boolean {
-  try {
-    parseHubId(s, "model", { allowConfig: true });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Parses an id; throws HubIdError naming what is wrong. `:config[:split]` only for datasets. */
 export function parseHubId(s: string, kind: RepoKind, opts: { allowConfig?: boolean } = {}): HubId {
   const text = s.trim();

@@ -34,6 +34,7 @@ const hubReady = startFakeHub([
   { kind: "model", repo: "acme/bad", refs: { main: C1 }, commits: { [C1]: { "config.json": "{}", "model.safetensors": weights, "tokenizer.json": "{}" } } },
   { kind: "model", repo: "meta/gated", gated: true, refs: { main: C1 }, commits: { [C1]: { "config.json": "{}", "model.safetensors": shard2, "tokenizer.json": "{}" } } },
   { kind: "model", repo: "acme/sync", refs: { main: C2 }, commits: { [C2]: { "config.json": "{}", "model.safetensors": shard2, "tokenizer.json": "{}" } } },
+  { kind: "dataset", repo: "evil/ds", refs: { main: D1 }, commits: { [D1]: { "../../escape.parquet": Buffer.from("PAR1 x") } } },
   { kind: "dataset", repo: "openai/gsm8k", refs: { main: D1 }, commits: { [D1]: {
     "README.md": "---\nconfigs: [main, socratic]\n---\n", "main/train-00000-of-00001.parquet": Buffer.from("PAR1 main train"), "main/test-00000-of-00001.parquet": Buffer.from("PAR1 main test"),
     "socratic/train-00000-of-00001.parquet": Buffer.from("PAR1 socratic train"),
@@ -218,6 +219,13 @@ test("a dataset: the Parquet files of one config (and split), plus README.md; re
   const s = await fetchToCache("openai/gsm8k", "dataset", { env, progress: false, config: "socratic", split: "train" });
   assert.deepEqual(s.files, ["README.md", "socratic/train-00000-of-00001.parquet"]);
   await assert.rejects(fetchToCache("openai/gsm8k:nope", "dataset", { env, progress: false }), /no data files for config "nope".*configs: main, socratic/);
+});
+
+test("a file list naming a path outside the snapshot is refused before anything is written", async () => {
+  await hubReady;
+  const cache = tempDir();
+  await assert.rejects(downloadSnapshot(parseHubId("evil/ds", "dataset"), { env: testEnv(cache, { endpoint: hub.endpoint }), progress: false }), /"\.\.\/\.\.\/escape\.parquet" that is not a plain relative path/);
+  assert.ok(!existsSync(join(cache, "escape.parquet")) && !existsSync(join(cache, "datasets--evil--ds", "escape.parquet")));
 });
 
 test("synchronous resolution downloads on first use (in a worker thread) and is offline afterwards", async () => {
