@@ -34,7 +34,7 @@ const hubReady = startFakeHub([
   { kind: "model", repo: "acme/bad", refs: { main: C1 }, commits: { [C1]: { "config.json": "{}", "model.safetensors": weights, "tokenizer.json": "{}" } } },
   { kind: "model", repo: "meta/gated", gated: true, refs: { main: C1 }, commits: { [C1]: { "config.json": "{}", "model.safetensors": shard2, "tokenizer.json": "{}" } } },
   { kind: "model", repo: "acme/sync", refs: { main: C2 }, commits: { [C2]: { "config.json": "{}", "model.safetensors": shard2, "tokenizer.json": "{}" } } },
-  { kind: "dataset", repo: "evil/ds", refs: { main: D1 }, commits: { [D1]: { "../../escape.parquet": Buffer.from("PAR1 x") } } },
+  { kind: "dataset", repo: "evil/ds", refs: { main: D1 }, commits: { [D1]: { "main/../../escape.parquet": Buffer.from("PAR1 x") } } },
   { kind: "dataset", repo: "openai/gsm8k", refs: { main: D1 }, commits: { [D1]: {
     "README.md": "---\nconfigs: [main, socratic]\n---\n", "main/train-00000-of-00001.parquet": Buffer.from("PAR1 main train"), "main/test-00000-of-00001.parquet": Buffer.from("PAR1 main test"),
     "socratic/train-00000-of-00001.parquet": Buffer.from("PAR1 socratic train"),
@@ -224,7 +224,7 @@ test("a dataset: the Parquet files of one config (and split), plus README.md; re
 test("a file list naming a path outside the snapshot is refused before anything is written", async () => {
   await hubReady;
   const cache = tempDir();
-  await assert.rejects(downloadSnapshot(parseHubId("evil/ds", "dataset"), { env: testEnv(cache, { endpoint: hub.endpoint }), progress: false }), /"\.\.\/\.\.\/escape\.parquet" that is not a plain relative path/);
+  await assert.rejects(downloadSnapshot(parseHubId("evil/ds", "dataset"), { env: testEnv(cache, { endpoint: hub.endpoint }), progress: false }), /"main\/\.\.\/\.\.\/escape\.parquet" that is not a plain relative path/);
   assert.ok(!existsSync(join(cache, "escape.parquet")) && !existsSync(join(cache, "datasets--evil--ds", "escape.parquet")));
 });
 
