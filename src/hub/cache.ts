@@ -86,16 +86,27 @@ export function datasetFilesFor(files: readonly string[], config: string | undef
   const data = files.filter(isDatasetDataFile);
   const parquet = data.filter(f => f.endsWith(".parquet"));
   const pool = parquet.length ? parquet : data;
-  const inConfig = config === undefined ? pool : pool.filter(f => {
+  const inFolder = (c: string) => pool.filter(f => {
     const dirs = f.split("/").slice(0, -1);
-    return dirs[0] === config || (dirs[0] === "data" && dirs[1] === config);
+    return dirs[0] === c || (dirs[0] === "data" && dirs[1] === c);
   });
+  // "default" is the name `datasets` gives the only config of a repo without config folders
+  const inConfig = config === undefined || (config === "default" && inFolder(config).length === 0 && !hasConfigFolders(pool)) ? pool : inFolder(config);
   if (split === undefined) return inConfig;
   const splitRe = new RegExp(`(^|/)${split.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}([-_./]|$)`);
   return inConfig.filter(f => {
     const parts = f.split("/");
     const file = parts[parts.length - 1];
     return splitRe.test(file) || parts.slice(0, -1).includes(split);
+  });
+}
+
+/** Whether data files sit in config folders (`main/…`, `data/main/…`) rather than directly under `data/` or the root. */
+function hasConfigFolders(files: readonly string[]): boolean {
+  return files.some(f => {
+    const dirs = f.split("/").slice(0, -1);
+    const d = dirs[0] === "data" ? dirs.slice(1) : dirs;
+    return d.length > 0 && !/^(train|training|validation|valid|val|dev|test|testing|eval|evaluation)([_-].*)?$/.test(d[0]);
   });
 }
 

@@ -1,6 +1,8 @@
 // Model and dataset strings of recipes and verbs → folders. A local path that exists always wins; otherwise a hub
 // id is looked up offline first in the Hugging Face cache, and downloaded into it only when absent (or incomplete)
 // and HF_HUB_OFFLINE is not set. Anything else is returned as the path it is, for the caller's own error.
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { cachedSnapshot, datasetSnapshotGap, modelSnapshotGap } from "./cache.js";
 import { downloadSnapshot, type DownloadOptions } from "./download.js";
 import { hubEnv, type HubEnv } from "./env.js";
@@ -74,7 +76,8 @@ export function resolveDatasetPath(s: string, opts: ResolveOptions & { config?: 
   const id: HubId = { ...c.id, config: c.id.config ?? opts.config, split: c.id.split ?? opts.split };
   const env = opts.env ?? hubEnv();
   const { dir, gap } = lookup(id, env);
-  const out = (path: string): ResolvedDataset => ({ path, config: id.config, split: id.split, id });
+  // "default" (the name `datasets` gives a repo's only config) is no folder to the loader when the repo has none
+  const out = (path: string): ResolvedDataset => ({ path, config: id.config === "default" && !existsSync(join(path, "default")) && !existsSync(join(path, "data", "default")) ? undefined : id.config, split: id.split, id });
   if (dir && !gap) return out(dir);
   if (env.offline) offline(id, env, gap, opts.baseDir);
   return out(withPathContext(() => downloadSnapshotSync(id, env).dir, s, opts.baseDir));

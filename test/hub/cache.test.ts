@@ -5,7 +5,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync, readlinkSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { parseHubId, formatHubId, HubIdError, HubOfflineError, resolveModelPath, resolveDatasetPath, hubCacheDir, hubEnv, findCached, cachedSnapshot } from "../../src/hub/index.js";
+import { datasetFilesFor, parseHubId, formatHubId, HubIdError, HubOfflineError, resolveModelPath, resolveDatasetPath, hubCacheDir, hubEnv, findCached, cachedSnapshot } from "../../src/hub/index.js";
 import { sha, tempDir, testEnv, writeCachedRepo } from "./helpers.js";
 
 test("hub ids: owner/name, @revision, :config and :config:split; paths and malformed names refused", () => {
@@ -95,4 +95,16 @@ test("a dataset id with :config and :split resolves offline to the snapshot hold
   assert.equal(resolveDatasetPath("openai/gsm8k:main:test", { env, split: "train" }).split, "test", "the id's split wins");
   assert.throws(() => resolveDatasetPath("openai/gsm8k:socratic", { env }), /no data files for config "socratic"/);
   assert.throws(() => resolveDatasetPath("openai/gsm8k:main:validation", { env }), HubOfflineError);
+});
+
+test("a single-config dataset (data/train-*.parquet) answers to config \"default\", as `datasets` names it", () => {
+  const cache = tempDir();
+  const c = sha("single");
+  writeCachedRepo(cache, { kind: "dataset", repo: "acme/single", refs: { main: c }, commits: { [c]: { "data/train-00000-of-00001.parquet": "PAR1 a", "data/test-00000-of-00001.parquet": "PAR1 b" } } });
+  const env = testEnv(cache, { offline: true });
+  const r = resolveDatasetPath("acme/single:default", { env, split: "test" });
+  assert.equal(r.path, join(cache, "datasets--acme--single", "snapshots", c));
+  assert.equal(r.config, undefined, "no folder named default: the loader reads the repo's only config");
+  assert.deepEqual(datasetFilesFor(["main/train.parquet", "socratic/train.parquet"], "default", undefined), [], "with config folders, default is just a name");
+  assert.deepEqual(datasetFilesFor(["data/train-0.parquet", "data/test-0.parquet", "README.md"], "default", "test"), ["data/test-0.parquet"]);
 });
