@@ -9,6 +9,7 @@
 //   <cache>/datasets--owner--name/   the same for datasets
 import { existsSync, lstatSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { parse as parseYaml } from "yaml";
 import { COMMIT_SHA, type HubId, type RepoKind } from "./id.js";
 
 export const repoFolderName = (kind: RepoKind, repo: string) => `${kind}s--${repo.split("/").join("--")}`;
@@ -74,8 +75,8 @@ export function modelSnapshotGap(dir: string): string | null {
   return null;
 }
 
-/** Data files of a dataset repo that src/data reads: Parquet, else JSON Lines/JSON (gzipped too) for repos without Parquet. */
-export const isDatasetDataFile = (path: string) => /\.(parquet|jsonl|ndjson|json)(\.gz)?$/i.test(path) && !/(^|\/)(dataset_infos?|dataset_dict|state)\.json$/.test(path) && !path.startsWith(".");
+/** Data files of a dataset repo that src/data reads: Parquet, else JSON Lines/JSON/CSV/TSV (gzipped too) for repos without Parquet. */
+export const isDatasetDataFile = (path: string) => /\.(parquet|jsonl|ndjson|json|csv|tsv)(\.gz)?$/i.test(path) && !/(^|\/)(dataset_infos?|dataset_dict|state)\.json$/.test(path) && !path.startsWith(".");
 
 /**
  * The data files of one config and split, in a dataset repo's file list: the hub's layouts are
@@ -110,9 +111,59 @@ function hasConfigFolders(files: readonly string[]): boolean {
   });
 }
 
+/** A `data_files` pattern of a dataset card as a regular expression over "/"-separated paths (`**` spans folders). */
+function globRegex(pattern: string): RegExp {
+  let re = "";
+  for (let i = 0; i < pattern.length; i++) {
+    const ch = pattern[i];
+    if (ch === "*" && pattern[i + 1] === "*") { re += ".*"; i++; if (pattern[i + 1] === "/") i++; }
+    else if (ch === "*") re += "[^/]*";
+    else if (ch === "?") re += "[^/]";
+    else re += ch.replace(/[.+^${}()|[\]\\]/g, "\\$&");
+  }
+  return new RegExp(`^${re}$`);
+}
+
+/**
+ * The files a dataset card's `configs:` (README.md's YAML front matter, as `datasets.load_dataset` reads it) gives
+ * a config and split: all splits when `split` is undefined, every config when `config` is. Undefined when the card
+ * declares no configs (then the folder conventions of datasetFilesFor apply). src/data/files.ts reads the same keys
+ * to pick the files of a local folder.
+ */
+export function cardDataFiles(readme: string, files: readonly string[], config?: string, split?: string): { files: string[]; configs: string[] } | undefined {
+  const m = /^---\r?\n([\s\S]*?)\r?\n---/.exec(readme);
+  if (!m) return undefined;
+  let meta: unknown;
+  try {
+    meta = parseYaml(m[1]);
+  } catch {
+    return undefined;
+  }
+  const configs = (meta as { configs?: unknown } | null)?.configs;
+  if (!Array.isArray(configs) || configs.length === 0) return undefined;
+  const list = (v: unknown): string[] => (typeof v === "string" ? [v] : Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : []);
+  const parsed = configs.filter(c => typeof c === "object" && c !== null).map(c => {
+    const { config_name, data_files } = c as { config_name?: unknown; data_files?: unknown };
+    const splits = new Map<string, string[]>();
+    if (Array.isArray(data_files) && data_files.some(d => typeof d === "object" && d !== null)) {
+      for (const d of data_files as { split?: unknown; path?: unknown }[]) splits.set(String(d.split ?? "train"), list(d.path));
+    } else if (typeof data_files === "object" && data_files !== null && !Array.isArray(data_files)) {
+      for (const [k, v] of Object.entries(data_files)) splits.set(k, list(v));
+    } else splits.set("train", list(data_files));
+    return { name: String(config_name ?? "default"), splits };
+  });
+  if (parsed.length === 0) return undefined;
+  const chosen = config === undefined ? parsed : parsed.filter(c => c.name === config);
+  const patterns = chosen.flatMap(c => (split === undefined ? [...c.splits.values()].flat() : c.splits.get(split) ?? []));
+  const res = patterns.map(globRegex);
+  return { files: files.filter(f => isDatasetDataFile(f) && res.some(r => r.test(f))), configs: parsed.map(c => c.name) };
+}
+
 /** Why a dataset snapshot lacks the asked config/split, or null when it holds data files for them. */
 export function datasetSnapshotGap(dir: string, config?: string, split?: string): string | null {
-  const files = datasetFilesFor(snapshotFiles(dir), config, split);
+  const all = snapshotFiles(dir);
+  const card = all.includes("README.md") ? cardDataFiles(readFileSync(join(dir, "README.md"), "utf8"), all, config, split) : undefined;
+  const files = card ? card.files : datasetFilesFor(all, config, split);
   if (files.length) return null;
   return `no data files${config ? ` for config "${config}"` : ""}${split ? ` split "${split}"` : ""}`;
 }

@@ -16,7 +16,7 @@ import { createHash } from "node:crypto";
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, symlinkSync, truncateSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { datasetInfo, HubApiError, listFiles, modelInfo, type ListFileEntry } from "@huggingface/hub";
-import { datasetFilesFor, isModelFile, repoFolder, repoFolderName } from "./cache.js";
+import { cardDataFiles, datasetFilesFor, isModelFile, repoFolder, repoFolderName } from "./cache.js";
 import { withLock } from "./lock.js";
 import { hubEnv, type HubEnv } from "./env.js";
 import { HubChecksumError, HubDownloadError, HubError, HubGatedError, HubNotFoundError, HubOfflineError } from "./errors.js";
@@ -301,13 +301,17 @@ export async function downloadSnapshot(id: HubId, opts: DownloadOptions = {}): P
       }
     } else {
       const all = entries.filter(e => e.type === "file").map(e => e.path);
-      files = datasetFilesFor(all, id.config, id.split);
+      // the card's configs: (README.md's YAML) name the files of each config and split when present, as for load_dataset
+      const card = all.includes("README.md") ? cardDataFiles(readFileSync(await ensure("README.md"), "utf8"), all, id.config, id.split) : undefined;
+      files = card ? card.files : datasetFilesFor(all, id.config, id.split);
+      if (card && !files.length)
+        throw new HubNotFoundError(`${what(id)}: the dataset card (README.md) names no data files${id.config ? ` for config "${id.config}"` : ""}${id.split ? ` and split "${id.split}"` : ""}; its configs: ${card.configs.join(", ")}`);
       if (!files.length) {
         const configs = [...new Set(datasetFilesFor(all, undefined, undefined).map(f => f.split("/")).map(p => (p[0] === "data" && p.length > 2 ? p[1] : p.length > 1 ? p[0] : "")).filter(Boolean))];
         throw new HubNotFoundError(`${what(id)}: no data files${id.config ? ` for config "${id.config}"` : ""}${id.split ? ` and split "${id.split}"` : ""} in the repo` +
           (configs.length ? `; its configs: ${configs.join(", ")} (write ${id.repo}:${configs[0]})` : `; it holds no Parquet or JSON Lines files (CSV, scripts): the hub's Parquet conversion may, try ${id.repo}@refs/convert/parquet${id.config ? `:${id.config}` : ""}`));
       }
-      if (all.includes("README.md")) files.unshift("README.md");
+      if (all.includes("README.md")) files.unshift("README.md"); // already fetched above: its config list for the loader
     }
     for (const f of files) await ensure(f);
   } finally {

@@ -19,6 +19,23 @@ const cutWeights = Buffer.from(Buffer.alloc(200_000, 0).map((_, i) => (i * 31) %
 const sha256 = (b: Buffer) => createHash("sha256").update(b).digest("hex");
 const index = JSON.stringify({ metadata: {}, weight_map: { "a.weight": "model-00001-of-00002.safetensors", "b.weight": "model-00002-of-00002.safetensors" } });
 const TOKEN = "hf_secret";
+const GSM8K_CARD = `---
+configs:
+- config_name: main
+  data_files:
+  - split: train
+    path: main/train-*
+  - split: test
+    path: main/test-*
+- config_name: socratic
+  data_files:
+  - split: train
+    path: socratic/train-*
+---
+# GSM8K
+`;
+// a card whose paths follow no folder convention (as HuggingFaceH4/ultrachat_200k's: data/train_sft-*)
+const ODD_CARD = "---\nconfigs:\n- config_name: default\n  data_files:\n  - split: train_sft\n    path: data/train_sft-*\n  - split: test_sft\n    path: data/test_sft-*\n---\n";
 
 let hub: FakeHub;
 const hubReady = startFakeHub([
@@ -34,9 +51,10 @@ const hubReady = startFakeHub([
   { kind: "model", repo: "acme/bad", refs: { main: C1 }, commits: { [C1]: { "config.json": "{}", "model.safetensors": weights, "tokenizer.json": "{}" } } },
   { kind: "model", repo: "meta/gated", gated: true, refs: { main: C1 }, commits: { [C1]: { "config.json": "{}", "model.safetensors": shard2, "tokenizer.json": "{}" } } },
   { kind: "model", repo: "acme/sync", refs: { main: C2 }, commits: { [C2]: { "config.json": "{}", "model.safetensors": shard2, "tokenizer.json": "{}" } } },
+  { kind: "dataset", repo: "acme/chats", refs: { main: D1 }, commits: { [D1]: { "README.md": ODD_CARD, "data/train_sft-00000-of-00001.parquet": Buffer.from("PAR1 sft"), "data/test_sft-00000-of-00001.parquet": Buffer.from("PAR1 test"), "other/ignored.parquet": Buffer.from("PAR1 no") } } },
   { kind: "dataset", repo: "evil/ds", refs: { main: D1 }, commits: { [D1]: { "main/../../escape.parquet": Buffer.from("PAR1 x") } } },
   { kind: "dataset", repo: "openai/gsm8k", refs: { main: D1 }, commits: { [D1]: {
-    "README.md": "---\nconfigs: [main, socratic]\n---\n", "main/train-00000-of-00001.parquet": Buffer.from("PAR1 main train"), "main/test-00000-of-00001.parquet": Buffer.from("PAR1 main test"),
+    "README.md": GSM8K_CARD, "main/train-00000-of-00001.parquet": Buffer.from("PAR1 main train"), "main/test-00000-of-00001.parquet": Buffer.from("PAR1 main test"),
     "socratic/train-00000-of-00001.parquet": Buffer.from("PAR1 socratic train"),
   } } },
 ], { token: TOKEN, cutOnce: [sha256(cutWeights)], busyOnce: ["generation_config.json"], corrupt: [], renames: { "old-owner/tiny": "acme/tiny" } }).then(h => (hub = h));
@@ -219,6 +237,16 @@ test("a dataset: the Parquet files of one config (and split), plus README.md; re
   const s = await fetchToCache("openai/gsm8k", "dataset", { env, progress: false, config: "socratic", split: "train" });
   assert.deepEqual(s.files, ["README.md", "socratic/train-00000-of-00001.parquet"]);
   await assert.rejects(fetchToCache("openai/gsm8k:nope", "dataset", { env, progress: false }), /no data files for config "nope".*configs: main, socratic/);
+});
+
+test("a dataset card's configs: (README.md) decide the files of a config and split, as load_dataset reads them", async () => {
+  await hubReady;
+  const env = testEnv(tempDir(), { endpoint: hub.endpoint });
+  const r = await fetchToCache("acme/chats", "dataset", { env, progress: false, split: "train_sft" });
+  assert.deepEqual(r.files, ["README.md", "data/train_sft-00000-of-00001.parquet"]);
+  const all = await fetchToCache("acme/chats:default", "dataset", { env, progress: false });
+  assert.deepEqual(all.files.sort(), ["README.md", "data/test_sft-00000-of-00001.parquet", "data/train_sft-00000-of-00001.parquet"], "no split: every split of the config, not other/");
+  await assert.rejects(fetchToCache("acme/chats:other", "dataset", { env, progress: false }), /the dataset card \(README\.md\) names no data files for config "other"; its configs: default/);
 });
 
 test("a file list naming a path outside the snapshot is refused before anything is written", async () => {
