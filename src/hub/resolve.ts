@@ -47,7 +47,7 @@ export function findCached(id: HubId, env: HubEnv = hubEnv()): string | null {
 /** A model path or hub id → a model folder (config.json, safetensors, tokenizer). Synchronous; downloads on first use. */
 export function resolveModelPath(s: string, opts: ResolveOptions = {}): string {
   const c = classify(s, "model", opts.baseDir);
-  if ("local" in c) return c.local;
+  if ("local" in c) return opts.baseDir === undefined ? s : c.local; // a path stays as written (relative to cwd)
   const env = opts.env ?? hubEnv();
   const { dir, gap } = lookup(c.id, env);
   if (dir && !gap) return dir;
