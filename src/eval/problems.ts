@@ -123,6 +123,11 @@ export function problemSplit(set: ProblemSet): TaskSplit {
   return { eval: rows, train: i => rows[i % rows.length] };
 }
 
+/** How many held-out problems the set has: eval_size for a task, the dataset's own count otherwise (for reports). */
+export function heldOutSize(set: ProblemSet): number {
+  return set.task ? set.eval_size : problemSplit(set).eval.length;
+}
+
 /**
  * n problems of the set. "eval" draws the held-out set (its first n problems); "train" draws n distinct problems of
  * train_seed, none of them held out (a dataset: the first n rows of its training order, at most one epoch).

@@ -27,7 +27,7 @@ import { registerTrainer, requireTrainer, type TrainerContext } from "../recipes
 import type { Run } from "../runs/run.js";
 import { readRunInfo } from "../runs/read.js";
 import { cachedJson } from "../runs/atomic.js";
-import { problemSplit, problemSource, sourceOf } from "../eval/problems.js";
+import { heldOutSize, problemSplit, problemSource, sourceOf } from "../eval/problems.js";
 import { formatTable } from "../runs/table.js";
 import { requireModelFolder } from "./grpo-trainer.js";
 import { evaluate, HeldOutSchema, mean, type HeldOut } from "../eval/heldout.js";
@@ -187,9 +187,9 @@ const pct = (x: number | null) => (x === null ? "-" : `${(100 * x).toFixed(1)}%`
 
 function writeReport(run: Run, c: PipelineConfig, figures: HeldOutFigures[], log: (m: string) => void): void {
   const h = c.heldout;
-  run.writeJson("report.json", { ...sourceOf(h), eval_seed: h.eval_seed, eval_size: h.eval_size, rewards: { accuracy: h.accuracy_reward, format: h.format_reward, language: h.language_reward }, stages: figures });
+  run.writeJson("report.json", { ...sourceOf(h), eval_seed: h.eval_seed, eval_size: heldOutSize(h), rewards: { accuracy: h.accuracy_reward, format: h.format_reward, language: h.language_reward }, stages: figures });
   const table = formatTable(["stage", "accuracy", "format", "language", "mean length", "length wrong", "minutes"],
     figures.map(f => [f.stage, pct(f.accuracy), pct(f.format), f.language === null ? "-" : `${pct(f.language)} of ${pct(f.language_judged)}`, f.mean_length.toFixed(1), f.mean_length_wrong === null ? "-" : f.mean_length_wrong.toFixed(1), f.minutes === null ? "-" : f.minutes.toFixed(1)]));
-  log([``, `held-out set: ${h.eval_size} ${problemSource(h)} problems (seed ${h.eval_seed}), greedy, ${h.max_new_tokens} tokens at most`, table,
+  log([``, `held-out set: ${heldOutSize(h)} ${problemSource(h)} problems (seed ${h.eval_seed}), greedy, ${h.max_new_tokens} tokens at most`, table,
     `language: mean consistency over the completions with words to judge (of the share shown)`, `report: ${join(run.dir, "report.json")}`].join("\n"));
 }

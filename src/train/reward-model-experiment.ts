@@ -37,7 +37,7 @@ import { GRPORecipeSchema, requireModelFolder } from "./grpo-trainer.js";
 import { checkpointDirs } from "./checkpoint.js";
 import { childCompleted, childRun, nestedIssues, runInChild } from "./distill.js";
 import { evaluate, HeldOutSchema, mean, type HeldOut } from "../eval/heldout.js";
-import { loadPolicy, problemSplit, problemSource, sourceOf } from "../eval/problems.js";
+import { loadPolicy, heldOutSize, problemSplit, problemSource, sourceOf } from "../eval/problems.js";
 import { LabellerSchema } from "./prefs.js";
 import { samplePreferencePairs } from "./prefs-sample.js";
 import { loadRewardModel, type RewardModel } from "./reward-model-net.js";
@@ -226,11 +226,11 @@ const summary = (f: Figures) => `accuracy ${pct(f.accuracy)}, RM score ${f.rm_sc
 function writeReport(run: Run, c: ExperimentConfig, r: { start: string; prefs: Record<string, number | null>; rm_eval_accuracy: number | null; series: Record<Arm, Figures[]> },
   steps: number[], log: (m: string) => void): void {
   const h = c.heldout;
-  run.writeJson("report.json", { start_model: r.start, ...sourceOf(h), eval_seed: h.eval_seed, eval_size: h.eval_size, labeller: c.prefs.labeller, prefs: r.prefs, reward_model_pair_accuracy: r.rm_eval_accuracy, ...r.series });
+  run.writeJson("report.json", { start_model: r.start, ...sourceOf(h), eval_seed: h.eval_seed, eval_size: heldOutSize(h), labeller: c.prefs.labeller, prefs: r.prefs, reward_model_pair_accuracy: r.rm_eval_accuracy, ...r.series });
   const cell = (arm: Arm, step: number, f: (x: Figures) => string) => { const x = r.series[arm].find(y => y.step === step); return x ? f(x) : "-"; };
   const rows = steps.map(s => [String(s), ...ARMS.flatMap(a => [cell(a, s, x => pct(x.accuracy)), cell(a, s, x => x.rm_score.toFixed(2)), cell(a, s, x => x.mean_length.toFixed(1)), cell(a, s, x => (x.rm_auc === null ? "-" : x.rm_auc.toFixed(2)))])]);
   const last = (a: Arm) => r.series[a].at(-1)!;
-  log(["", `held-out set: ${h.eval_size} ${problemSource(h)} problems (seed ${h.eval_seed}), greedy; reward model: ${pct(r.rm_eval_accuracy)} held-out pair accuracy on ${r.prefs.pairs} annotator pairs (${pct(r.prefs.agreement)} agree with the verifier)`,
+  log(["", `held-out set: ${heldOutSize(h)} ${problemSource(h)} problems (seed ${h.eval_seed}), greedy; reward model: ${pct(r.rm_eval_accuracy)} held-out pair accuracy on ${r.prefs.pairs} annotator pairs (${pct(r.prefs.agreement)} agree with the verifier)`,
     formatTable(["step", "rl acc", "rl RM", "rl len", "rl AUC", "rlhf acc", "rlhf RM", "rlhf len", "rlhf AUC"], rows),
     `acc: verifier accuracy; RM: mean reward-model score; len: mean tokens; AUC: how often the RM ranks a correct completion above a wrong one`,
     `final: rl ${summary(last("rl"))}`, `       rlhf ${summary(last("rlhf"))}`,

@@ -172,6 +172,7 @@ test("a pipeline's held-out dataset is inherited by its grpo and distill stages 
   const report = readJson(join(run.dir, "report.json"));
   assert.equal(report.dataset.path, file);
   assert.equal(report.stages.length, 3);
+  assert.equal(report.eval_size, 4);
   const held = problemSplit(dataSet(file, { eval_size: 4 })).eval.map(e => e.question);
   const traces = readFileSync(join(run.dir, "stages", "2-distill", "data", "traces.jsonl"), "utf8");
   assert.ok(held.every(q => !traces.includes(q)), "the distill stage never prompts with a held-out question");
