@@ -11,7 +11,7 @@ import { createProgress, type Progress } from "../runs/progress.js";
 import { spawnDashboard } from "../dashboard/spawn.js";
 import { withExamples } from "./help.js";
 import { output } from "./output.js";
-import { resolveRecipeModels } from "../hub/recipe.js";
+import { prefetchRecipeDatasets, resolveRecipeModels } from "../hub/recipe.js";
 import "../recipes/trainers.js";
 
 
@@ -42,9 +42,10 @@ export async function train(recipeArg: string | undefined, opts: RunFlags, extra
     return;
   }
   // Hub ids among the model keys → cached snapshot folders, downloaded on first use (docs/models.md, "Hub ids");
-  // the run's config.json keeps the ids. Datasets resolve where they are read (src/data/files.ts).
+  // the run's config.json keeps the ids. Datasets resolve where they are read (src/data/files.ts), fetched here first.
   const hub = resolveRecipeModels(config);
   for (const [id, dir] of hub.resolved) output.err(`model ${id}: ${dir}\n`);
+  prefetchRecipeDatasets(config);
 
   const run = createRun({
     trainer: trainer.name,

@@ -7,4 +7,4 @@ export { downloadSnapshot, type DownloadOptions, type DownloadResult } from "./d
 export { downloadSnapshotSync } from "./sync.js";
 export { findCached, resolveModelPath, resolveDatasetPath, fetchToCache, type ResolvedDataset, type ResolveOptions } from "./resolve.js";
 export { createDownloadProgress, silentProgress, mb, type DownloadProgress } from "./progress.js";
-export { resolveRecipeModels, RECIPE_MODEL_KEYS } from "./recipe.js";
+export { resolveRecipeModels, prefetchRecipeDatasets, RECIPE_MODEL_KEYS } from "./recipe.js";

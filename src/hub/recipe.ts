@@ -2,7 +2,7 @@
 // dataset is read (src/data/files.ts resolveDataFiles); model folders given to verbs, in loadForGeneration,
 // resolvePolicy, serve and export.
 import { classify } from "./id.js";
-import { resolveModelPath, type ResolveOptions } from "./resolve.js";
+import { resolveDatasetPath, resolveModelPath, type ResolveOptions } from "./resolve.js";
 
 /** Keys that hold a model folder (or a hub id) in the trainers' recipes; `rollout.model` is a server's name, not one. */
 export const RECIPE_MODEL_KEYS = ["model", "teacher", "student", "reward_model", "policy"] as const;
@@ -36,4 +36,25 @@ export function resolveRecipeModels(config: Record<string, unknown>, opts: Resol
     });
   }
   return { config: out, resolved: [...seen] };
+}
+
+/**
+ * Fetches the hub datasets a recipe names (`dataset:` and a pipeline stage's, with their split, eval_split and
+ * eval_path) into the cache before the run starts, so a gated or missing dataset fails before a run directory is
+ * made and a long download can be stopped with Ctrl-C. The config is not changed: the loader finds them cached.
+ */
+export function prefetchRecipeDatasets(config: Record<string, unknown>, opts: ResolveOptions = {}): void {
+  const one = (d: unknown) => {
+    const c = typeof d === "string" ? { path: d } : d;
+    if (typeof c !== "object" || c === null) return;
+    const { path, config: cfg, split, eval_split, eval_path } = c as Record<string, unknown>;
+    const str = (v: unknown) => (typeof v === "string" ? v : undefined);
+    const get = (p: unknown, s: unknown) => {
+      if (typeof p === "string" && "id" in classify(p, "dataset", opts.baseDir)) resolveDatasetPath(p, { ...opts, config: str(cfg), split: str(s) ?? "train" });
+    };
+    get(path, split);
+    if (eval_split !== undefined || eval_path !== undefined) get(eval_path ?? path, eval_split ?? split);
+  };
+  one(config.dataset);
+  if (Array.isArray(config.stages)) for (const s of config.stages) one((s as { config?: { dataset?: unknown } } | null)?.config?.dataset);
 }

@@ -9,7 +9,8 @@ import { spawnSync } from "node:child_process";
 import { hostname } from "node:os";
 import { existsSync, mkdirSync, rmSync, readFileSync, readdirSync, readlinkSync, realpathSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { downloadSnapshot, parseHubId, resolveModelPath, resolveDatasetPath, HubGatedError, HubNotFoundError, HubChecksumError, HubOfflineError, fetchToCache, silentProgress } from "../../src/hub/index.js";
+import { downloadSnapshot, parseHubId, resolveModelPath, resolveDatasetPath, HubGatedError, HubNotFoundError, HubChecksumError, HubOfflineError, fetchToCache, silentProgress, prefetchRecipeDatasets } from "../../src/hub/index.js";
+import { scanCacheDir } from "@huggingface/hub";
 import { sha, startFakeHub, tempDir, testEnv, type FakeHub } from "./helpers.js";
 
 const C1 = sha("c1"), C2 = sha("c2"), D1 = sha("d1");
@@ -93,6 +94,11 @@ test("a model download: the files a model needs, at the revision's commit, in hu
   assert.ok(reqs.some(q => q.method === "GET" && q.path === `/cdn/${sha256(weights)}`), "the LFS file from the 302's Location");
   assert.ok(reqs.some(q => q.method === "HEAD" && q.path === `/acme/tiny/resolve/${C1}/config.json`) && reqs.some(q => q.method === "GET" && q.path === `/api/resolve-cache/models/acme/tiny/${C1}/config.json`),
     "a small file through the hub's relative 307 to its resolve cache");
+
+  // @huggingface/hub's own cache scanner reads what we wrote: one revision, refs main, the four files
+  const scanned = (await scanCacheDir(cache)).repos.find(x => x.id.name === "acme/tiny")!;
+  assert.deepEqual(scanned.revisions.map(v => [v.commitOid, v.refs, v.files.map(f => f.path.split("/").pop()).sort()]),
+    [[C1, ["main"], ["config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"]]]);
 
   // offline afterwards: the same id resolves with no server at all
   assert.equal(resolveModelPath("acme/tiny", { env: testEnv(cache, { offline: true }) }), r.dir);
@@ -247,6 +253,17 @@ test("a dataset card's configs: (README.md) decide the files of a config and spl
   const all = await fetchToCache("acme/chats:default", "dataset", { env, progress: false });
   assert.deepEqual(all.files.sort(), ["README.md", "data/test_sft-00000-of-00001.parquet", "data/train_sft-00000-of-00001.parquet"], "no split: every split of the config, not other/");
   await assert.rejects(fetchToCache("acme/chats:other", "dataset", { env, progress: false }), /the dataset card \(README\.md\) names no data files for config "other"; its configs: default/);
+});
+
+test("prefetchRecipeDatasets: a recipe's hub datasets (split and eval_split) are fetched before the run; paths untouched", async () => {
+  await hubReady;
+  const cache = tempDir();
+  const env = testEnv(cache, { endpoint: hub.endpoint });
+  prefetchRecipeDatasets({ dataset: { path: "openai/gsm8k", config: "main", eval_split: "test" }, stages: [{ config: { dataset: "openai/gsm8k:socratic" } }] }, { env });
+  const snap = join(cache, "datasets--openai--gsm8k", "snapshots", D1);
+  for (const f of ["main/train-00000-of-00001.parquet", "main/test-00000-of-00001.parquet", "socratic/train-00000-of-00001.parquet"]) assert.ok(existsSync(join(snap, f)), f);
+  assert.throws(() => prefetchRecipeDatasets({ dataset: "acme/no-such-data" }, { env }), HubNotFoundError, "fails before a run directory exists");
+  prefetchRecipeDatasets({ dataset: { path: "data/local.jsonl" }, model: "x" }, { env: testEnv(tempDir()) }); // no id: nothing asked of the (closed) endpoint
 });
 
 test("a file list naming a path outside the snapshot is refused before anything is written", async () => {
