@@ -17,7 +17,7 @@ export class HubOfflineError extends HubError {
   override name = "HubOfflineError";
   constructor(what: string, cacheDir: string, detail = "") {
     super(`${what} is not in the Hugging Face cache ${cacheDir}${detail ? ` (${detail})` : ""} and HF_HUB_OFFLINE=1 forbids downloading it; ` +
-      `download it once with network (move37 download ${what.replace(/^(model|dataset) /, "")}), point HF_HUB_CACHE/HF_HOME at the cache that holds it, or give a local folder`);
+      `download it once with network (move37 download ${what.replace(/^(model|dataset) /, "")}${what.startsWith("dataset ") ? " --dataset" : ""}), point HF_HUB_CACHE/HF_HOME at the cache that holds it, or give a local folder`);
   }
 }
 

@@ -29,7 +29,7 @@ export interface ResolvedDataset {
 /** Looks the id up in the cache; returns the snapshot when complete, or why it cannot be used. */
 function lookup(id: HubId, env: HubEnv): { dir: string | null; gap: string | null } {
   const dir = cachedSnapshot(env.cacheDir, id);
-  if (!dir) return { dir: null, gap: `no ${id.explicitRevision ? `revision ${id.revision}` : "refs/main"} in ${env.cacheDir}` };
+  if (!dir) return { dir: null, gap: `no ${id.explicitRevision ? `revision ${id.revision}` : "refs/main"} there` };
   const gap = id.kind === "model" ? modelSnapshotGap(dir) : datasetSnapshotGap(dir, id.config, id.split);
   return { dir, gap };
 }
