@@ -50,6 +50,12 @@ const OPTIONAL_MODEL_FILES = ["generation_config.json", "chat_template.jinja", "
 /** API requests one download may make (the file list comes in pages of 1,000 entries on huggingface.co). */
 const MAX_API_CALLS = 1000;
 
+/** Why a fetch failed: undici's cause (ECONNREFUSED, ENOTFOUND, "bad port", a body timeout), else the message. */
+const causeOf = (e: unknown) => {
+  const c = (e as { cause?: { code?: string; message?: string } }).cause;
+  return c?.code ?? c?.message ?? (e as Error).message;
+};
+
 const what = (id: HubId) => `${id.kind} ${formatHubId(id)}`;
 const urlPrefix = (id: HubId) => (id.kind === "dataset" ? "datasets/" : "");
 const encodePath = (p: string) => p.split("/").map(encodeURIComponent).join("/");
@@ -59,7 +65,7 @@ const normEtag = (e: string | null) => (e ? e.replace(/^W\//, "").replace(/^"|"$
 function apiError(e: unknown, id: HubId, env: HubEnv): Error {
   if (e instanceof TypeError && /access token/.test(e.message)) return new HubError(`HF_TOKEN is not a Hugging Face token (${e.message}); copy a read token from https://huggingface.co/settings/tokens`);
   if (!(e instanceof HubApiError)) {
-    const cause = (e as Error & { cause?: { code?: string } }).cause?.code ?? (e as Error).message;
+    const cause = causeOf(e);
     return new HubDownloadError(`cannot reach ${env.endpoint} for ${what(id)} (${cause}); check the network (or HF_ENDPOINT), or set HF_HUB_OFFLINE=1 to use the cache only`);
   }
   const msg = e.message.split(". URL:")[0];
@@ -101,7 +107,7 @@ async function fileMeta(id: HubId, sha: string, path: string, env: HubEnv, doFet
     try {
       res = await doFetch(url, { method: "HEAD", redirect: "manual", headers: { ...headers, "Accept-Encoding": "identity" } });
     } catch (e) {
-      throw new HubDownloadError(`${what(id)}: cannot reach ${url} (${(e as Error & { cause?: { code?: string } }).cause?.code ?? (e as Error).message}); check the network, or set HF_HUB_OFFLINE=1 to use the cache only`);
+      throw new HubDownloadError(`${what(id)}: cannot reach ${url} (${causeOf(e)}); check the network, or set HF_HUB_OFFLINE=1 to use the cache only`);
     }
     if (res.status >= 400) throw resolveError(res, id, path, env);
     const location = res.headers.get("location");
@@ -156,7 +162,7 @@ async function fetchBytes(id: HubId, path: string, meta: FileMeta, incomplete: s
     try {
       res = await doFetch(meta.url, { headers: h });
     } catch (e) {
-      lastError = (e as Error & { cause?: { code?: string } }).cause?.code ?? (e as Error).message;
+      lastError = causeOf(e);
       bar.log(`${path}: request failed (${lastError}); retrying (${attempt}/${maxAttempts})`);
       continue;
     }
@@ -184,7 +190,7 @@ async function fetchBytes(id: HubId, path: string, meta: FileMeta, incomplete: s
         bar.update(pos);
       }
     } catch (e) {
-      lastError = (e as Error & { cause?: { code?: string } }).cause?.code ?? (e as Error).message;
+      lastError = causeOf(e);
       bar.log(`${path}: connection cut at ${pos} of ${meta.size} bytes (${lastError}); resuming (${attempt}/${maxAttempts})`);
     } finally {
       closeSync(fd);
