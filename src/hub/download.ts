@@ -63,7 +63,6 @@ const normEtag = (e: string | null) => (e ? e.replace(/^W\//, "").replace(/^"|"$
 
 /** A failed API call of @huggingface/hub as one of our named errors. */
 function apiError(e: unknown, id: HubId, env: HubEnv): Error {
-  if (e instanceof TypeError && /access token/.test(e.message)) return new HubError(`HF_TOKEN is not a Hugging Face token (${e.message}); copy a read token from https://huggingface.co/settings/tokens`);
   if (!(e instanceof HubApiError)) {
     const cause = causeOf(e);
     return new HubDownloadError(`cannot reach ${env.endpoint} for ${what(id)} (${cause}); check the network (or HF_ENDPOINT), or set HF_HUB_OFFLINE=1 to use the cache only`);
@@ -231,11 +230,13 @@ export async function downloadSnapshot(id: HubId, opts: DownloadOptions = {}): P
   const headers: Record<string, string> = env.token ? { Authorization: `Bearer ${env.token}` } : {};
   // The API calls are @huggingface/hub's (listFiles follows the Link header page by page): bounded here.
   let apiCalls = 0;
+  // The token goes in the header here rather than as the library's accessToken, which refuses tokens not
+  // starting with "hf_" (older org tokens, mirrors' own).
   const apiFetch: typeof fetch = (input, init) => {
     if (++apiCalls > MAX_API_CALLS) throw new HubDownloadError(`${what(id)}: more than ${MAX_API_CALLS} API requests (the file list never ends); is HF_ENDPOINT a Hugging Face hub?`);
-    return doFetch(input, init);
+    return doFetch(input, { ...init, headers: { ...(init?.headers as Record<string, string> | undefined), ...headers } });
   };
-  const creds = { hubUrl: env.endpoint, accessToken: env.token, fetch: apiFetch };
+  const creds = { hubUrl: env.endpoint, fetch: apiFetch };
 
   let sha: string;
   let entries: ListFileEntry[] = [];

@@ -117,7 +117,8 @@ test("a tag revision gets its own snapshot and ref; the token is sent to the hub
   assert.equal(readFileSync(join(cache, "models--acme--tiny", "refs", "v0"), "utf8"), C2);
   assert.equal(readFileSync(join(r.dir, "model.safetensors"), "utf8"), "old weights");
   const reqs = await hub.requests();
-  assert.ok(reqs.filter(q => q.path.includes("/resolve/")).every(q => q.auth === `Bearer ${TOKEN}`));
+  assert.ok(reqs.filter(q => q.path.includes("/resolve/") || q.path.startsWith("/api/")).every(q => q.auth === `Bearer ${TOKEN}`), "API and resolve route carry the token");
+  assert.ok(reqs.some(q => q.path.startsWith("/api/models/acme/tiny/tree/")));
   assert.ok(reqs.filter(q => q.path.startsWith("/cdn/")).every(q => q.auth === null), "Authorization dropped on the redirect to the CDN");
 });
 
