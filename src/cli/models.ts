@@ -13,6 +13,7 @@ export interface ModelRow {
   id: string;
   refs: string;
   sha: string;
+  fullSha: string;
   bytes: number;
   architecture: string;
   /** null when Move37 loads it, else why not */
@@ -41,7 +42,7 @@ export function modelRows(repos: CachedRepo[]): ModelRow[] {
           refusal ??= `config.json is not JSON (${(e as Error).message})`;
         }
       }
-      rows.push({ id: r.repo, refs: s.refs.join(",") || "-", sha: s.sha.slice(0, 12), bytes: s.bytes, architecture, refusal });
+      rows.push({ id: r.repo, refs: s.refs.join(",") || "-", sha: s.sha.slice(0, 12), fullSha: s.sha, bytes: s.bytes, architecture, refusal });
     }
   }
   return rows;
@@ -73,8 +74,15 @@ export function register(program: Command): void {
   const ls = group
     .command("ls")
     .description("list cached models (and datasets): id, refs, commit, size, architecture, and whether Move37 loads it (and why not)")
-    .action(() => {
-      output.out(modelsTable(hubEnv().cacheDir));
+    .option("--json", "one JSON object per cached model snapshot: id, refs, commit, bytes, architecture, path, loads, why_not")
+    .action((o: { json?: boolean }) => {
+      const cacheDir = hubEnv().cacheDir;
+      if (!o.json) return output.out(modelsTable(cacheDir));
+      const repos = scanCache(cacheDir);
+      const dirs = new Map(repos.flatMap(r => r.snapshots.map(s => [`${r.repo}@${s.sha}`, s.dir] as const)));
+      for (const r of modelRows(repos)) {
+        output.out(JSON.stringify({ id: r.id, refs: r.refs === "-" ? [] : r.refs.split(","), commit: r.fullSha, bytes: r.bytes, architecture: r.architecture, path: dirs.get(`${r.id}@${r.fullSha}`), loads: r.refusal === null, why_not: r.refusal }) + "\n");
+      }
     });
-  withExamples(ls, ["move37 models ls", "move37 download Qwen/Qwen2.5-0.5B-Instruct && move37 models ls"]);
+  withExamples(ls, ["move37 models ls", "move37 download Qwen/Qwen2.5-0.5B-Instruct && move37 models ls", "move37 models ls --json | jq -r 'select(.loads) | .id'"]);
 }

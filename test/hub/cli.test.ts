@@ -39,6 +39,13 @@ test("models ls: each cached model with refs, commit, size, architecture, and wh
   assert.match(r.stdout, /acme\/half@[0-9a-f]{12}: incomplete: no \*\.safetensors weights/);
   assert.match(line("openai/gsm8k"), /main,socratic$/);
 
+  const json = await withEnv({ HF_HUB_CACHE: cache }, () => runCli(["models", "ls", "--json"]));
+  const rows = json.stdout.trim().split("\n").map(l => JSON.parse(l) as { id: string; refs: string[]; commit: string; path: string; loads: boolean; why_not: string | null });
+  assert.deepEqual(rows.map(r => [r.id, r.loads]).sort(), [["acme/base-tiny", true], ["acme/half", false], ["openai-community/gpt2", false]]);
+  const tinyRow = rows.find(r => r.id === "acme/base-tiny")!;
+  assert.deepEqual([tinyRow.refs, tinyRow.commit, tinyRow.path, tinyRow.why_not], [["main"], A, join(cache, "models--acme--base-tiny", "snapshots", A), null]);
+  assert.match(rows.find(r => r.id === "openai-community/gpt2")!.why_not!, /GPT2LMHeadModel/);
+
   // the layout the test wrote is the one @huggingface/hub's own cache scanner reads
   const scanned = await scanCacheDir(cache);
   const tiny = scanned.repos.find(x => x.id.name === "acme/base-tiny")!;
