@@ -54,7 +54,7 @@ export function register(program: Command): void {
   const cmd = program
     .command("chat")
     .description("chat with a model folder on the terminal: type a message, the reply streams token by token (/reset clears, /exit quits)")
-    .argument("<model-dir>", "Hugging Face model folder")
+    .argument("<model-dir>", "Hugging Face model folder, or a hub id (owner/name) in or for the HF cache")
     .option("--system <text>", "system message (with the r1 template it replaces the R1 preamble)");
   addSamplingOptions(cmd, { maxNewTokens: 512, temperature: 0.7 });
   cmd.action(async (dir: string, flags: SamplingFlags & { system?: string }) => {

@@ -98,7 +98,7 @@ export const trainSeedOption = ["--train-seed <n>", "seed of the training proble
 /** The options `eval` and `sample` share. */
 export function addProblemOptions(cmd: Command, defaults: { n: number; k: number }): Command {
   return cmd
-    .argument("<model-dir>", "model folder, checkpoint folder (…/checkpoints/step-N) or run directory (its latest checkpoint)")
+    .argument("<model-dir>", "model folder, checkpoint folder (…/checkpoints/step-N), run directory (its latest checkpoint), or a hub id (owner/name)")
     .option("--task <name>", "arithmetic or countdown (default: the recipe's task or dataset)")
     .option("--dataset <path>", "a file of problems (JSONL, JSON, Parquet; columns as docs/datasets.md says), its rows in order; or a dataset config as JSON, e.g. '{\"path\":\"data/gsm8k\",\"config\":\"main\",\"split\":\"test\"}'")
     .option("--task-options <json>", "task generator options as JSON, e.g. '{\"min_terms\":4,\"max_terms\":7}'")

@@ -46,7 +46,7 @@ export function register(program: Command): void {
   const cmd = program
     .command("generate")
     .description("generate completions of prompts with a model folder (config.json, model.safetensors, tokenizer.json); one prompt streams to the terminal")
-    .argument("<model-dir>", "Hugging Face model folder")
+    .argument("<model-dir>", "Hugging Face model folder, or a hub id (owner/name) in or for the HF cache")
     .requiredOption("-p, --prompt <text...>", "prompt(s); several are generated as one batch")
     .option("--chat", "wrap each prompt as a user message in the chat template (see --template, --think)")
     .option("-n, --num-return-sequences <n>", "completions per prompt", number("-n", true), 1)

@@ -25,8 +25,10 @@ import { register as pipeline } from "./pipeline.js";
 import { register as serve } from "./serve.js";
 import { register as rewardServer } from "./reward-server.js";
 import { register as selfplayWorker } from "./selfplay-worker.js";
+import { register as download } from "./download.js";
+import { register as models } from "./models.js";
 
-const VERBS: ((program: Command, options: ProgramOptions) => void)[] = [train, pipeline, distill, verify, rewardServer, evaluate, sample, prefs, generate, chat, serve, exportModel, selfplay, selfplayWorker, arena, play, agent, runs, recipes, config, dashboard, bench, doctor];
+const VERBS: ((program: Command, options: ProgramOptions) => void)[] = [train, pipeline, distill, verify, rewardServer, evaluate, sample, prefs, generate, chat, serve, exportModel, selfplay, selfplayWorker, arena, play, agent, runs, recipes, download, models, config, dashboard, bench, doctor];
 
 /** The CLI; `options.trainers` replaces the trainer list of src/cli/trainers.ts (tests run trainers of their own). */
 export function buildProgram(options: ProgramOptions = {}): Command {

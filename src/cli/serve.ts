@@ -4,6 +4,8 @@ import type { BackendKind } from "../engine/index.js";
 import { startServe } from "../serve/server.js";
 import { withExamples } from "./help.js";
 import { output } from "./output.js";
+import { classify } from "../hub/id.js";
+import { resolveModelPath } from "../hub/resolve.js";
 
 const int = (what: string) => (v: string) => {
   const x = Number(v);
@@ -15,15 +17,17 @@ export function register(program: Command): void {
   const cmd = program
     .command("serve")
     .description("serve a model folder over an OpenAI-compatible HTTP API (/v1/completions, /v1/chat/completions with streaming, /v1/models), batching concurrent requests; POST /v1/reload swaps in new weights")
-    .argument("<model-dir>", "Hugging Face model folder (config.json, model.safetensors, tokenizer.json)")
+    .argument("<model-dir>", "Hugging Face model folder (config.json, model.safetensors, tokenizer.json), or a hub id (owner/name) in or for the HF cache")
     .option("--port <port>", "port (0 = any free port)", int("--port"), 8000)
     .option("--host <host>", "interface to listen on (0.0.0.0 to share on the network)", "127.0.0.1")
     .option("--served-model-name <name>", "the `model` name clients send (default: the folder's name)")
     .option("--batch-wait-ms <ms>", "how long a request waits for others to share its batch", int("--batch-wait-ms"), 20)
     .option("--max-batch-size <rows>", "most sequences (prompts × n) decoded together", int("--max-batch-size"), 256)
     .option("--backend <kind>", "engine backend: auto, native or reference", "auto")
-    .action(async (dir: string, o: { port: number; host: string; servedModelName?: string; batchWaitMs: number; maxBatchSize: number; backend: BackendKind }) => {
-      const s = await startServe({ modelDir: dir, port: o.port, host: o.host, modelName: o.servedModelName, backend: o.backend, batchWaitMs: o.batchWaitMs, maxBatchRows: Math.max(1, o.maxBatchSize) });
+    .action(async (dirOrId: string, o: { port: number; host: string; servedModelName?: string; batchWaitMs: number; maxBatchSize: number; backend: BackendKind }) => {
+      const c = classify(dirOrId, "model");
+      const dir = resolveModelPath(dirOrId); // a hub id → its cached snapshot, served under the id's name (as vLLM does)
+      const s = await startServe({ modelDir: dir, port: o.port, host: o.host, modelName: o.servedModelName ?? ("id" in c ? c.id.repo : undefined), backend: o.backend, batchWaitMs: o.batchWaitMs, maxBatchRows: Math.max(1, o.maxBatchSize) });
       output.out(`serving ${dir} at ${s.url}/v1\n`);
       const stop = () => void s.close().then(() => process.exit(0));
       process.once("SIGINT", stop);

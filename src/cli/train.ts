@@ -11,6 +11,7 @@ import { createProgress, type Progress } from "../runs/progress.js";
 import { spawnDashboard } from "../dashboard/spawn.js";
 import { withExamples } from "./help.js";
 import { output } from "./output.js";
+import { prefetchRecipeDatasets, resolveRecipeModels } from "../hub/recipe.js";
 
 
 export class MissingRecipeError extends Error {
@@ -50,6 +51,11 @@ export async function train(recipeArg: string | undefined, opts: RunFlags, extra
     output.out(`# resolved from ${source}${extra.length ? " " + extra.join(" ") : ""}\n${toYaml(resolved)}`);
     return;
   }
+  // Hub ids among the model keys → cached snapshot folders, downloaded on first use (docs/models.md, "Hub ids");
+  // the run's config.json keeps the ids. Datasets resolve where they are read (src/data/files.ts), fetched here first.
+  const hub = resolveRecipeModels(config);
+  for (const [id, dir] of hub.resolved) output.err(`model ${id}: ${dir}\n`);
+  prefetchRecipeDatasets(config);
 
   const run = createRun({
     trainer: trainer.name,
@@ -99,7 +105,7 @@ export async function train(recipeArg: string | undefined, opts: RunFlags, extra
     log: message => (bar ? bar.log(message) : output.err(message.endsWith("\n") ? message : message + "\n")),
   };
   try {
-    await trainer.run(config, run, ctx);
+    await trainer.run(hub.config, run, ctx);
     run.setStatus(abort.signal.aborted ? "interrupted" : "completed");
   } catch (err) {
     run.setStatus(abort.signal.aborted ? "interrupted" : "failed", err instanceof Error ? err.message : String(err));

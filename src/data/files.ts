@@ -19,6 +19,7 @@ import { gunzipSync } from "node:zlib";
 import { parse as parseYaml } from "yaml";
 import { DatasetError } from "./errors.js";
 import { readArrowRows } from "./arrow.js";
+import { resolveDatasetPath } from "../hub/resolve.js";
 
 export { DatasetError };
 
@@ -88,6 +89,10 @@ function splitsIn(dir: string): string[] {
  * A single file is its own (only) split.
  */
 export function resolveDataFiles(path: string, split: string, config: string | undefined, baseDir = process.cwd()): string[] {
+  // A hub id that is not a local path (openai/gsm8k, openai/gsm8k:main, …@rev) → its snapshot in the HF cache,
+  // downloaded on first use (src/hub, docs/models.md "Hub ids"); the id's own :config:split win.
+  const hub = resolveDatasetPath(path, { baseDir, config, split });
+  [path, config, split] = [hub.path, hub.config, hub.split ?? split];
   const full = resolve(baseDir, path);
   if (!existsSync(full)) throw new DatasetError(`dataset ${full}: no such file or folder; check the recipe's dataset path (relative paths are read from ${baseDir})`);
   const st = statSync(full);

@@ -26,6 +26,7 @@ import { mixSeed } from "../tasks/rng.js";
 import { DatasetConfigSchema, datasetSplit, loadDataset, type DatasetConfig, type DatasetConfigInput, type LoadedDataset } from "../data/dataset.js";
 import { createRollout, type Rollout, type RolloutConfig } from "../train/rollout/index.js";
 import { scoreCompletions, type ScoredRewards } from "../train/rewarding.js";
+import { resolveModelPath } from "../hub/resolve.js";
 
 export class PolicyFolderError extends Error {
   constructor(dir: string) {
@@ -35,7 +36,8 @@ export class PolicyFolderError extends Error {
 }
 
 /** The Hugging Face folder inside a model folder, a checkpoint folder or a run directory, and the checkpoint's step. */
-export function resolvePolicy(dir: string): { modelDir: string; step: number | null } {
+export function resolvePolicy(dirOrId: string): { modelDir: string; step: number | null } {
+  const dir = resolveModelPath(dirOrId); // a hub id → its cached snapshot (downloaded on first use); a path as is
   // A run directory first: its config.json is the recipe, not a model's.
   const latest = join(dir, "checkpoints", "latest.json");
   if (existsSync(latest)) return resolvePolicy(join(dir, "checkpoints", (JSON.parse(readFileSync(latest, "utf8")) as { dir: string }).dir));

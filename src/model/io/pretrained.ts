@@ -7,6 +7,7 @@ import type { ModelConfig } from "../config.js";
 import { createModel } from "../transformer.js";
 import type { CausalLM } from "../types.js";
 import { readHfConfig, readHfWeights, saveHfFolder, tokenizerFiles, type SaveOptions, type TokenizerFilesInfo } from "./hf.js";
+import { resolveModelPath } from "../../hub/resolve.js";
 
 export interface Pretrained { model: CausalLM; config: ModelConfig; tokenizer: TokenizerFilesInfo }
 
@@ -24,7 +25,8 @@ export function savePretrained(model: CausalLM, dir: string, extra: SaveOptions 
 }
 
 /** A model folder ready to generate: weights on the chosen backend and its tokenizer. */
-export function loadForGeneration(dir: string, backend: BackendKind = "auto"): { model: CausalLM; tokenizer: Tokenizer } {
+export function loadForGeneration(dirOrId: string, backend: BackendKind = "auto"): { model: CausalLM; tokenizer: Tokenizer } {
+  const dir = resolveModelPath(dirOrId); // a hub id → its cached snapshot (downloaded on first use); a path as is
   const { model } = loadPretrained(dir, getBackend(backend)); // first: its errors name a missing or broken folder
   return { model, tokenizer: loadTokenizer(dir) };
 }
