@@ -26,10 +26,10 @@ void layernorm_backward(float *dx, float *dw, float *db, const float *dy, const 
 void rope(float *x, const int32_t *pos, const float *cos, const float *sin, long R, long heads, long hd, int inverse);
 
 void attention(float *out, float *lse, const float *q, const float *k, const float *v, const uint8_t *mask, const int32_t *seg,
-               long B, long T, long S, long Smax, long nh, long nkv, long hd, long window, float scale);
+               long B, long T, long S, long Smax, long nh, long nkv, long hd, long window, float scale, float cap);
 void attention_backward(float *dq, float *dk, float *dv, const float *dout, const float *out, const float *lse,
                         const float *q, const float *k, const float *v, const uint8_t *mask, const int32_t *seg,
-                        long B, long T, long S, long Smax, long nh, long nkv, long hd, long window, float scale);
+                        long B, long T, long S, long Smax, long nh, long nkv, long hd, long window, float scale, float cap);
 
 void swiglu(float *h, const float *gate, const float *up, long N);
 void swiglu_backward(float *dgate, float *dup, const float *dh, const float *gate, const float *up, long N);

@@ -60,12 +60,13 @@ export interface Backend {
    * other. Absent or null = one segment per row (exactly the behaviour without it).
    * window (sliding-window layers): when > 0, the query at key index i sees key j only if i − j < window as well
    * (transformers' sliding_window_causal mask, llama.cpp's SWA). Absent or 0 = full causal attention.
+   * softcap (Gemma's attn_logit_softcapping): when > 0, each scaled score s becomes softcap·tanh(s / softcap).
    */
   attention(out: Buf, lse: Buf, q: Buf, k: Buf, v: Buf, keyMask: Uint8Array | null,
-    B: number, T: number, S: number, Smax: number, nh: number, nkv: number, hd: number, segments?: Int32Array | null, window?: number, scale?: number): void;
-  /** Accumulates dq[B,T,nh,hd], dk, dv[B,Smax,nkv,hd] from dout, recomputing probabilities from lse (same masks, segments, window and scale as the forward). */
+    B: number, T: number, S: number, Smax: number, nh: number, nkv: number, hd: number, segments?: Int32Array | null, window?: number, scale?: number, softcap?: number): void;
+  /** Accumulates dq[B,T,nh,hd], dk, dv[B,Smax,nkv,hd] from dout, recomputing probabilities from lse (same masks, segments, window, scale and softcap as the forward). */
   attentionBackward(dq: Buf, dk: Buf, dv: Buf, dout: Buf, out: Buf, lse: Buf, q: Buf, k: Buf, v: Buf, keyMask: Uint8Array | null,
-    B: number, T: number, S: number, Smax: number, nh: number, nkv: number, hd: number, segments?: Int32Array | null, window?: number, scale?: number): void;
+    B: number, T: number, S: number, Smax: number, nh: number, nkv: number, hd: number, segments?: Int32Array | null, window?: number, scale?: number, softcap?: number): void;
 
   /** h[N] = silu(gate) · up */
   swiglu(h: Buf, gate: Buf, up: Buf, N: number): void;

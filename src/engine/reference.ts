@@ -141,7 +141,7 @@ const visible = (keyMask: Uint8Array | null, segments: Int32Array | null | undef
   (!keyMask || keyMask[b * Smax + j] !== 0) && (!segments || segments[b * Smax + j] === segments[b * Smax + last]) && (!(window > 0) || last - j < window);
 
 function attention(out: Buf, lse: Buf, q: Buf, k: Buf, v: Buf, keyMask: Uint8Array | null,
-  B: number, T: number, S: number, Smax: number, nh: number, nkv: number, hd: number, segments?: Int32Array | null, window = 0, scale = 1 / Math.sqrt(hd)): void {
+  B: number, T: number, S: number, Smax: number, nh: number, nkv: number, hd: number, segments?: Int32Array | null, window = 0, scale = 1 / Math.sqrt(hd), softcap = 0): void {
   const group = nh / nkv;
   const scores = new Float64Array(S), acc = new Float64Array(hd);
   for (let b = 0; b < B; b++) for (let h = 0; h < nh; h++) {
@@ -154,7 +154,7 @@ function attention(out: Buf, lse: Buf, q: Buf, k: Buf, v: Buf, keyMask: Uint8Arr
         const ko = ((b * Smax + j) * nkv + kh) * hd;
         let s = 0;
         for (let i = 0; i < hd; i++) s += q[qo + i] * k[ko + i];
-        scores[j] = s * scale;
+        scores[j] = softcap > 0 ? softcap * Math.tanh(s * scale / softcap) : s * scale;
         if (scores[j] > max) max = scores[j];
       }
       const li = (b * nh + h) * T + t;
@@ -175,7 +175,7 @@ function attention(out: Buf, lse: Buf, q: Buf, k: Buf, v: Buf, keyMask: Uint8Arr
 }
 
 function attentionBackward(dq: Buf, dk: Buf, dv: Buf, dout: Buf, out: Buf, lse: Buf, q: Buf, k: Buf, v: Buf, keyMask: Uint8Array | null,
-  B: number, T: number, S: number, Smax: number, nh: number, nkv: number, hd: number, segments?: Int32Array | null, window = 0, scale = 1 / Math.sqrt(hd)): void {
+  B: number, T: number, S: number, Smax: number, nh: number, nkv: number, hd: number, segments?: Int32Array | null, window = 0, scale = 1 / Math.sqrt(hd), softcap = 0): void {
   const group = nh / nkv;
   for (let b = 0; b < B; b++) for (let h = 0; h < nh; h++) {
     const kh = Math.floor(h / group);
@@ -191,8 +191,10 @@ function attentionBackward(dq: Buf, dk: Buf, dv: Buf, dout: Buf, out: Buf, lse: 
         const ko = ((b * Smax + j) * nkv + kh) * hd;
         let s = 0, dp = 0;
         for (let i = 0; i < hd; i++) { s += q[qo + i] * k[ko + i]; dp += dout[qo + i] * v[ko + i]; }
-        const p = Math.exp(s * scale - l);
-        const ds = p * (dp - D) * scale;
+        // soft-capped score c·tanh(u/c) has derivative 1 − tanh² in u = s·scale
+        const th = softcap > 0 ? Math.tanh(s * scale / softcap) : 0;
+        const p = Math.exp((softcap > 0 ? softcap * th : s * scale) - l);
+        const ds = p * (dp - D) * scale * (softcap > 0 ? 1 - th * th : 1);
         for (let i = 0; i < hd; i++) {
           dq[qo + i] += ds * k[ko + i];
           dk[ko + i] += ds * q[qo + i];

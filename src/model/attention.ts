@@ -25,8 +25,8 @@ export interface AttentionWeights {
   ln: FloatArray; wq: FloatArray; bq: FloatArray | null; wk: FloatArray; bk: FloatArray | null; wv: FloatArray; bv: FloatArray | null; wo: FloatArray;
   qn: FloatArray | null; kn: FloatArray | null; post: FloatArray | null;
 }
-/** scale: score scale (1/√hd, or Gemma's query_pre_attn_scalar^(−1/2)). */
-export interface AttentionDims { H: number; nh: number; nkv: number; hd: number; eps: number; scale: number }
+/** scale: score scale (1/√hd, or Gemma's query_pre_attn_scalar^(−1/2)); softcap: attn_logit_softcapping (0 = none). */
+export interface AttentionDims { H: number; nh: number; nkv: number; hd: number; eps: number; scale: number; softcap: number }
 /** What differs between layers: the RoPE table (null = a NoPE layer) and the sliding window (0 = full causal). */
 export interface LayerAttention { rope: RopeTables | null; window: number }
 /** Per-layer activations of the optional parts (q/k norms, post-norm); null where the model has none. */
@@ -115,7 +115,7 @@ export function attendForward(be: Backend, w: AttentionWeights, d: AttentionDims
   xOut: FloatArray, att: FloatArray, lse: FloatArray, q: FloatArray, kAll: FloatArray, vAll: FloatArray, mask: Uint8Array, x: FloatArray,
   B: number, T: number, S: number, Smax: number, segments: Int32Array | null = null, post: PostNormSaved | null = null): void {
   const R = B * T;
-  be.attention(att, lse, q, kAll, vAll, mask, B, T, S, Smax, d.nh, d.nkv, d.hd, segments, layer.window, d.scale);
+  be.attention(att, lse, q, kAll, vAll, mask, B, T, S, Smax, d.nh, d.nkv, d.hd, segments, layer.window, d.scale, d.softcap);
   if (w.post && post) {
     linearForward(be, post.o, att, w.wo, null, R, d.H, d.nh * d.hd);
     be.rmsnorm(post.tmp, post.rstdO, post.o, w.post, R, d.H, d.eps);
@@ -145,7 +145,7 @@ export function attentionBackward(be: Backend, w: AttentionWeights, g: Attention
     linearBackward(be, s.datt, g.wo, null, dres, att, w.wo, R, d.H, Q, false);
   }
   s.dq.subarray(0, R * Q).fill(0); s.dk.subarray(0, R * K).fill(0); s.dv.subarray(0, R * K).fill(0);
-  be.attentionBackward(s.dq, s.dk, s.dv, s.datt, att, lse, q, k, v, mask, B, T, T, T, d.nh, d.nkv, d.hd, segments, layer.window, d.scale);
+  be.attentionBackward(s.dq, s.dk, s.dv, s.datt, att, lse, q, k, v, mask, B, T, T, T, d.nh, d.nkv, d.hd, segments, layer.window, d.scale, d.softcap);
   if (rope) {
     be.rope(s.dq, pos, rope.cos, rope.sin, R, d.nh, d.hd, true);
     be.rope(s.dk, pos, rope.cos, rope.sin, R, d.nkv, d.hd, true);

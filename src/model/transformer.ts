@@ -16,7 +16,6 @@
 import type { Backend } from "../engine/backend.js";
 import type { ModelConfig } from "./config.js";
 import { ModelConfigSchema, attnScale, hasQkNorm, headDim, hiddenAct, isGemma, layerRope, layerUsesRope, layerWindow } from "./config.js";
-import { ModelConfigError } from "./io/errors.js";
 import type { CausalLM, KVCache } from "./types.js";
 import { allocParams, getParam, type FloatArray, type FloatArrayCtor, type ParamStore, type ParamView } from "./params.js";
 import { initParams } from "./init.js";
@@ -136,9 +135,6 @@ export class Transformer<F extends FloatArray> {
   constructor(config: ModelConfig, readonly backend: Backend, seed: number | null, private F: FloatArrayCtor & { new(n: number): F }) {
     this.config = ModelConfigSchema.parse(config);
     const c = this.config;
-    if (c.attn_logit_softcapping != null) {
-      throw new ModelConfigError("config", `attn_logit_softcapping is ${c.attn_logit_softcapping}, which Move37's ${c.architecture} model does not implement (Gemma 3 checkpoints leave it null)`);
-    }
     const gemma = isGemma(c);
     this.traits = { qkNorm: hasQkNorm(c), postNorm: gemma };
     this.embedScale = gemma ? Math.fround(Math.sqrt(c.hidden_size)) : 1;
@@ -183,7 +179,7 @@ export class Transformer<F extends FloatArray> {
     });
     this.finalNorm = data("model.norm.weight");
     this.ropes = [...tables.values()];
-    this.attnDims = { H: c.hidden_size, nh: c.num_attention_heads, nkv: c.num_key_value_heads, hd, eps: c.rms_norm_eps, scale: attnScale(c) };
+    this.attnDims = { H: c.hidden_size, nh: c.num_attention_heads, nkv: c.num_key_value_heads, hd, eps: c.rms_norm_eps, scale: attnScale(c), softcap: c.attn_logit_softcapping ?? 0 };
     this.mlpDims = { H: c.hidden_size, I: c.intermediate_size, eps: c.rms_norm_eps, gelu: hiddenAct(c) === "gelu_pytorch_tanh" };
     this.softcap = c.final_logit_softcapping ?? 0;
   }

@@ -1,5 +1,5 @@
 /**
- * Sliding-window attention (Gemma 3's local layers) and the score scale, and the GeGLU kernel:
+ * Sliding-window attention (Gemma 3's local layers), the score scale and the score soft-cap, and the GeGLU kernel:
  * the reference against a naive masked softmax and float64 finite differences; the native kernels against the
  * reference over odd shapes (GQA, odd head dims, windows of 1, windows wider than the sequence, KV-cache layouts
  * with T < S ≤ Smax, key masks, packed segments, blocks crossing the 64-query tile).
@@ -12,7 +12,7 @@ import { assertClose, nat, rand32, ref, rng, skip, withThreads } from "./native-
 
 /** Key j visible from the query at key index i = t + S − T iff j ≤ i, i − j < window (window 0 = ∞), unmasked, same segment. */
 function naive(q: Float64Array, k: Float64Array, v: Float64Array, mask: Uint8Array | null, seg: Int32Array | null,
-  B: number, T: number, S: number, Smax: number, nh: number, nkv: number, hd: number, window: number, scale: number) {
+  B: number, T: number, S: number, Smax: number, nh: number, nkv: number, hd: number, window: number, scale: number, cap = 0) {
   const out = new Float64Array(B * T * nh * hd);
   for (let b = 0; b < B; b++) for (let h = 0; h < nh; h++) for (let t = 0; t < T; t++) {
     const kh = Math.floor(h * nkv / nh), i = t + S - T, s: number[] = [];
@@ -20,7 +20,7 @@ function naive(q: Float64Array, k: Float64Array, v: Float64Array, mask: Uint8Arr
       const ok = j <= i && (window === 0 || i - j < window) && (!mask || mask[b * Smax + j] === 1) && (!seg || seg[b * Smax + j] === seg[b * Smax + i]);
       let d = 0;
       for (let x = 0; x < hd; x++) d += q[((b * T + t) * nh + h) * hd + x] * k[((b * Smax + j) * nkv + kh) * hd + x];
-      s.push(ok ? d * scale : -Infinity);
+      s.push(ok ? (cap > 0 ? cap * Math.tanh(d * scale / cap) : d * scale) : -Infinity);
     }
     const m = Math.max(...s);
     if (m === -Infinity) continue;
@@ -63,6 +63,27 @@ test("reference: windowed, scaled attention equals the naive masked softmax; bac
   be.attention(wide, lse, q, k, v, null, B, T, S, Smax, nh, nkv, hd, null, 1, scale);
   for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) for (let h = 0; h < nh; h++) for (let x = 0; x < hd; x++) {
     close(wide[((b * T + t) * nh + h) * hd + x], v[((b * Smax + t + S - T) * nkv + Math.floor(h * nkv / nh)) * hd + x]);
+  }
+});
+
+test("reference: soft-capped scores (c·tanh(s/c)) equal the naive formula; backward by finite differences", () => {
+  const rand = rng(47);
+  const B = 2, T = 3, S = 5, Smax = 5, nh = 2, nkv = 1, hd = 4, scale = 0.9;
+  const mask = Uint8Array.of(0, 1, 1, 1, 1, 1, 1, 1, 1, 1);
+  for (const [window, cap] of [[0, 0.5], [2, 1.3]]) {
+    const q = randn64(B * T * nh * hd, rand, 2), k = randn64(B * Smax * nkv * hd, rand, 2), v = randn64(B * Smax * nkv * hd, rand), c = randn64(B * T * nh * hd, rand);
+    const out = new Float64Array(q.length), lse = new Float64Array(B * nh * T);
+    const loss = () => { be.attention(out, lse, q, k, v, mask, B, T, S, Smax, nh, nkv, hd, null, window, scale, cap); return dot(c, out); };
+    loss();
+    const want = naive(q, k, v, mask, null, B, T, S, Smax, nh, nkv, hd, window, scale, cap);
+    for (let i = 0; i < out.length; i++) close(out[i], want[i]);
+    const uncapped = naive(q, k, v, mask, null, B, T, S, Smax, nh, nkv, hd, window, scale);
+    assert.ok(out.some((x, i) => Math.abs(x - uncapped[i]) > 1e-3), "the cap must bend these scores");
+    const dq = new Float64Array(q.length), dk = new Float64Array(k.length), dv = new Float64Array(v.length);
+    be.attentionBackward(dq, dk, dv, c, out, lse, q, k, v, mask, B, T, S, Smax, nh, nkv, hd, null, window, scale, cap);
+    checkGrad(`q cap=${cap}`, q, loss, dq);
+    checkGrad(`k cap=${cap}`, k, loss, dk);
+    checkGrad(`v cap=${cap}`, v, loss, dv);
   }
 });
 
@@ -111,20 +132,20 @@ function maskFor(d: Dims, rand: () => number): [string, Uint8Array | null, Int32
 
 test("native windowed, scaled attention forward and backward match the reference", { skip }, () => {
   const rand = rng(44);
-  for (const d of cases) for (const [name, mask, seg] of maskFor(d, rand)) {
-    const { B, T, S, Smax, nh, nkv, hd, window } = d, scale = 0.8 / Math.sqrt(hd), label = `${JSON.stringify(d)} ${name}`;
+  for (const d of cases) for (const [name, mask, seg] of maskFor(d, rand)) for (const cap of [0, 1.5]) {
+    const { B, T, S, Smax, nh, nkv, hd, window } = d, scale = 0.8 / Math.sqrt(hd), label = `${JSON.stringify(d)} ${name} softcap ${cap}`;
     const nq = B * T * nh * hd, nk = B * Smax * nkv * hd;
     const q = rand32(nq, rand, 2), k = rand32(nk, rand, 2), v = rand32(nk, rand);
     for (let b = 0; b < B; b++) for (let j = S; j < Smax; j++) for (let i = 0; i < nkv * hd; i++) { k[(b * Smax + j) * nkv * hd + i] = NaN; v[(b * Smax + j) * nkv * hd + i] = NaN; }
     const outN = new Float32Array(nq), lseN = new Float32Array(B * nh * T), outR = new Float32Array(nq), lseR = new Float32Array(B * nh * T);
-    nat.attention(outN, lseN, q, k, v, mask, B, T, S, Smax, nh, nkv, hd, seg, window, scale);
-    ref.attention(outR, lseR, q, k, v, mask, B, T, S, Smax, nh, nkv, hd, seg, window, scale);
+    nat.attention(outN, lseN, q, k, v, mask, B, T, S, Smax, nh, nkv, hd, seg, window, scale, cap);
+    ref.attention(outR, lseR, q, k, v, mask, B, T, S, Smax, nh, nkv, hd, seg, window, scale, cap);
     assertClose(outN, outR, `out ${label}`, 1e-5, 1e-5);
     assertClose(lseN, lseR, `lse ${label}`, 1e-5, 1e-5);
     const dout = rand32(nq, rand);
     const [dqN, dkN, dvN, dqR, dkR, dvR] = [nq, nk, nk, nq, nk, nk].map(n => new Float32Array(n));
-    nat.attentionBackward(dqN, dkN, dvN, dout, outR, lseR, q, k, v, mask, B, T, S, Smax, nh, nkv, hd, seg, window, scale);
-    ref.attentionBackward(dqR, dkR, dvR, dout, outR, lseR, q, k, v, mask, B, T, S, Smax, nh, nkv, hd, seg, window, scale);
+    nat.attentionBackward(dqN, dkN, dvN, dout, outR, lseR, q, k, v, mask, B, T, S, Smax, nh, nkv, hd, seg, window, scale, cap);
+    ref.attentionBackward(dqR, dkR, dvR, dout, outR, lseR, q, k, v, mask, B, T, S, Smax, nh, nkv, hd, seg, window, scale, cap);
     assertClose(dqN, dqR, `dq ${label}`, 1e-4, 1e-5);
     assertClose(dkN, dkR, `dk ${label}`, 1e-4, 1e-5);
     assertClose(dvN, dvR, `dv ${label}`, 1e-4, 1e-5);
@@ -161,4 +182,5 @@ test("native attention refuses a bad window or scale", { skip }, () => {
   const f = (n: number) => new Float32Array(n);
   assert.throws(() => nat.attention(f(8), f(2), f(8), f(8), f(8), null, 1, 2, 2, 2, 1, 1, 4, null, -1), /non-negative integer/);
   assert.throws(() => nat.attention(f(8), f(2), f(8), f(8), f(8), null, 1, 2, 2, 2, 1, 1, 4, null, 0, -2), /scale/);
+  assert.throws(() => nat.attention(f(8), f(2), f(8), f(8), f(8), null, 1, 2, 2, 2, 1, 1, 4, null, 0, 0.5, -1), /softcap/);
 });

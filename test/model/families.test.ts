@@ -11,7 +11,6 @@ import { getBackend, nativeAvailable } from "../../src/engine/index.js";
 import { ModelConfigSchema, type ModelConfig } from "../../src/model/config.js";
 import { ropeInvFreq } from "../../src/model/attention.js";
 import { Transformer } from "../../src/model/transformer.js";
-import { ModelConfigError } from "../../src/model/io/errors.js";
 import { checkGrad, dot, rng } from "./finite-diff.js";
 
 const base = {
@@ -25,6 +24,10 @@ const families: Record<string, Record<string, unknown>> = {
   gemma3: {
     architecture: "gemma3", head_dim: 4, query_pre_attn_scalar: 7, sliding_window: 2,
     layer_types: ["sliding_attention", "full_attention", "sliding_attention"], rope_local_base_freq: 50, final_logit_softcapping: 1.5,
+  },
+  "gemma3 attention soft-cap": {
+    architecture: "gemma3", head_dim: 4, query_pre_attn_scalar: 0.5, sliding_window: 3,
+    layer_types: ["full_attention", "sliding_attention", "full_attention"], attn_logit_softcapping: 0.7,
   },
 };
 const config = (name: string): ModelConfig => ModelConfigSchema.parse({ ...base, ...families[name] });
@@ -122,7 +125,3 @@ test("rope scaling: linear divides every frequency; llama3 keeps high, divides l
   assert.ok(Math.abs(l3[1] - ((1 - s) * plain[1] / 8 + s * plain[1])) < 1e-15);
 });
 
-test("attn_logit_softcapping is refused by name (not implemented), not ignored", () => {
-  assert.throws(() => new Transformer(ModelConfigSchema.parse({ ...base, ...families.gemma3, attn_logit_softcapping: 50 }), referenceBackend, 0, Float32Array),
-    (e: Error) => e instanceof ModelConfigError && /attn_logit_softcapping/.test(e.message));
-});

@@ -74,7 +74,7 @@ function checkAgainstGolden(fixture: string, be: Backend, gradTol: number): void
   for (let t = P; t < T; t++) checkLogits(m.decode(step, cols(t, 1, tokens), cols(t, 1, mask), 1), t, `decode step ${t}`);
 }
 
-for (const fixture of ["golden-qwen2", "golden-llama", "golden-qwen3", "golden-llama3", "golden-llama-linear", "golden-smollm3", "golden-gemma3"]) {
+for (const fixture of ["golden-qwen2", "golden-llama", "golden-qwen3", "golden-llama3", "golden-llama-linear", "golden-smollm3", "golden-gemma3", "golden-gemma3-attn-softcap"]) {
   test(`${fixture} (PyTorch) on the reference backend: log-probs, entropy, every gradient, decode logits`, () => checkAgainstGolden(fixture, referenceBackend, 2e-5));
   test(`${fixture} (PyTorch) on the native backend`, { skip: nativeAvailable() ? false : "native addon not built" }, () => checkAgainstGolden(fixture, getBackend("native"), 1e-4));
 }
