@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { headDim, type ModelConfig } from "../config.js";
 import { BYTE_TO_UNICODE } from "../../tokenizer/byte-unicode.js";
+import { readTokenizerConfig } from "../../tokenizer/load.js";
 import { GgufExportError } from "./errors.js";
 import { paramSpecs } from "../params.js";
 import type { CausalLM } from "../types.js";
@@ -125,8 +126,7 @@ export function ggufTokenizerKv(dir: string, config: ModelConfig, warnings: stri
   });
   const merges = model.merges.map(m => (Array.isArray(m) ? m.join(" ") : m));
 
-  const tokCfgPath = join(dir, "tokenizer_config.json");
-  const tokCfg = existsSync(tokCfgPath) ? JSON.parse(readFileSync(tokCfgPath, "utf8")) as Record<string, unknown> : {};
+  const tokCfg = readTokenizerConfig(dir);
   const idOf = (special: unknown) => {
     const s = typeof special === "string" ? special : (special as { content?: string } | null)?.content;
     const id = s === undefined ? -1 : names.indexOf(s);
@@ -144,7 +144,10 @@ export function ggufTokenizerKv(dir: string, config: ModelConfig, warnings: stri
   if (bos !== null) kv.push(["tokenizer.ggml.bos_token_id", { type: "u32", value: bos }]);
   if (eos !== null) kv.push(["tokenizer.ggml.eos_token_id", { type: "u32", value: eos }]);
   kv.push(["tokenizer.ggml.add_bos_token", { type: "bool", value: tokCfg.add_bos_token === true }]);
-  if (typeof tokCfg.chat_template === "string") kv.push(["tokenizer.chat_template", { type: "string", value: tokCfg.chat_template }]);
+  // a list of named templates (tokenizer_config.json's older form) gives its "default" one, as the tokenizer does
+  const template = typeof tokCfg.chat_template === "string" ? tokCfg.chat_template
+    : tokCfg.chat_template ? (tokCfg.chat_template.find(t => t.name === "default") ?? tokCfg.chat_template[0])?.template : undefined;
+  if (template) kv.push(["tokenizer.chat_template", { type: "string", value: template }]);
   return kv;
 }
 
