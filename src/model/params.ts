@@ -4,7 +4,7 @@
  * Names and shapes are Hugging Face's (Linear weights [out, in]), in HF's order.
  */
 import type { ModelConfig } from "./config.js";
-import { headDim } from "./config.js";
+import { hasQkNorm, headDim, isGemma } from "./config.js";
 
 export type FloatArray = Float32Array | Float64Array;
 export type FloatArrayCtor = Float32ArrayConstructor | Float64ArrayConstructor;
@@ -26,10 +26,16 @@ export function paramSpecs(c: ModelConfig): ParamSpec[] {
     specs.push({ name: p + "self_attn.v_proj.weight", shape: [kv, H] });
     if (c.attention_bias) specs.push({ name: p + "self_attn.v_proj.bias", shape: [kv] });
     specs.push({ name: p + "self_attn.o_proj.weight", shape: [H, q] });
+    if (hasQkNorm(c)) {
+      specs.push({ name: p + "self_attn.q_norm.weight", shape: [hd] });
+      specs.push({ name: p + "self_attn.k_norm.weight", shape: [hd] });
+    }
     specs.push({ name: p + "post_attention_layernorm.weight", shape: [H] });
+    if (isGemma(c)) specs.push({ name: p + "pre_feedforward_layernorm.weight", shape: [H] });
     specs.push({ name: p + "mlp.gate_proj.weight", shape: [I, H] });
     specs.push({ name: p + "mlp.up_proj.weight", shape: [I, H] });
     specs.push({ name: p + "mlp.down_proj.weight", shape: [H, I] });
+    if (isGemma(c)) specs.push({ name: p + "post_feedforward_layernorm.weight", shape: [H] });
   }
   specs.push({ name: "model.norm.weight", shape: [H] });
   if (!c.tie_word_embeddings) specs.push({ name: "lm_head.weight", shape: [c.vocab_size, H] });

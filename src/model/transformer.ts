@@ -110,6 +110,9 @@ export class Transformer<F extends FloatArray> {
   constructor(config: ModelConfig, readonly backend: Backend, seed: number | null, private F: FloatArrayCtor & { new(n: number): F }) {
     this.config = ModelConfigSchema.parse(config);
     const c = this.config;
+    if (c.architecture !== "llama" && c.architecture !== "qwen2" || c.rope_scaling || c.head_dim !== undefined || c.hidden_act === "gelu_pytorch_tanh") {
+      throw new Error(`the ${c.architecture} forward is not implemented yet in this build (config only)`);
+    }
     this.store = allocParams(c, F);
     if (seed !== null) initParams(this.store, c.num_hidden_layers, seed);
     this.params = this.store.views; this.flatParams = this.store.flat; this.flatGrads = this.store.grads;

@@ -60,7 +60,7 @@ test("Llama config: HF defaults (untied, kv heads = heads); refuses what the mod
   assert.throws(() => fromHfConfig({ ...base, architectures: ["MistralForCausalLM"] }),
     (e: Error) => e instanceof UnsupportedArchitectureError && /MistralForCausalLM.*LlamaForCausalLM, Qwen2ForCausalLM/.test(e.message));
   assert.throws(() => fromHfConfig({ ...base, rope_scaling: { rope_type: "llama3", factor: 8 } }), (e: Error) => e instanceof ModelConfigError && /rope_scaling/.test(e.message));
-  assert.throws(() => fromHfConfig({ ...base, head_dim: 8 }), /head_dim 8/);
+  assert.throws(() => fromHfConfig({ ...base, rope_scaling: { rope_type: "yarn", factor: 4 } }), (e: Error) => e instanceof ModelConfigError && /rope_scaling\.rope_type is "yarn"/.test(e.message));
   assert.throws(() => fromHfConfig({ ...base, attention_bias: true }), /o_proj/);
   assert.throws(() => fromHfConfig({ ...base, hidden_act: "gelu" }), /gelu/);
   assert.throws(() => fromHfConfig({ ...base, hidden_size: "big" }), (e: Error) => e instanceof ModelConfigError && /hidden_size/.test(e.message));
