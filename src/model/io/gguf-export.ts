@@ -1,8 +1,10 @@
-// Hugging Face folder (Llama / Qwen2, safetensors + tokenizer.json) → GGUF v3 for llama.cpp, F32 or F16.
-// Key types, tensor names and the llama Q/K row permutation follow /work/shared/gguf-notes.md.
+// Hugging Face folder (Llama, Qwen2, Qwen3, Gemma 3, SmolLM3; safetensors + tokenizer.json) → GGUF v3 for llama.cpp,
+// F32 or F16. Key types, tensor names and per-architecture transforms are those of llama.cpp's own converter
+// (convert_hf_to_gguf.py: LlamaModel, Qwen2Model, Qwen3Model, Gemma3Model, SmolLM3Model) and of the loader in the
+// llama.cpp that node-llama-cpp 3.22 ships (src/models/{llama,qwen3,gemma3,smollm3}.cpp); see docs/io.md.
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { headDim, type ModelConfig } from "../config.js";
+import { attnScale, defaultNoRopeLayers, headDim, hiddenAct, isGemma, layerType, type ModelConfig } from "../config.js";
 import { BYTE_TO_UNICODE } from "../../tokenizer/byte-unicode.js";
 import { readTokenizerConfig } from "../../tokenizer/load.js";
 import { GgufExportError } from "./errors.js";
@@ -33,35 +35,96 @@ export function permuteRopeRows(w: Float32Array, heads: number, cols: number): F
   return out;
 }
 
-/** HF parameter name → GGUF tensor name. */
-export function ggufTensorName(hf: string): string {
+/** HF parameter name → GGUF tensor name; Gemma 3's four norms per layer have their own names. */
+export function ggufTensorName(hf: string, architecture: ModelConfig["architecture"] = "llama"): string {
   const fixed: Record<string, string> = { "model.embed_tokens.weight": "token_embd.weight", "model.norm.weight": "output_norm.weight", "lm_head.weight": "output.weight" };
   if (fixed[hf]) return fixed[hf];
   const m = /^model\.layers\.(\d+)\.(.+)\.(weight|bias)$/.exec(hf);
   const parts: Record<string, string> = {
     input_layernorm: "attn_norm", post_attention_layernorm: "ffn_norm",
     "self_attn.q_proj": "attn_q", "self_attn.k_proj": "attn_k", "self_attn.v_proj": "attn_v", "self_attn.o_proj": "attn_output",
+    "self_attn.q_norm": "attn_q_norm", "self_attn.k_norm": "attn_k_norm",
     "mlp.gate_proj": "ffn_gate", "mlp.up_proj": "ffn_up", "mlp.down_proj": "ffn_down",
+    ...(architecture === "gemma3" ? {
+      post_attention_layernorm: "post_attention_norm", pre_feedforward_layernorm: "ffn_norm", post_feedforward_layernorm: "post_ffw_norm",
+    } : {}),
   };
-  if (!m || !parts[m[2]]) throw new GgufExportError(`no GGUF name for parameter ${hf}`);
+  if (!m || !parts[m[2]]) throw new GgufExportError(`no GGUF name for parameter ${hf} of a ${architecture} model`);
   return `blk.${m[1]}.${parts[m[2]]}.${m[3]}`;
 }
 
+/** llama.cpp rotates adjacent pairs for these architectures (LLAMA_ROPE_TYPE_NORM), so HF's Q/K rows are permuted. */
+const NORM_ROPE = new Set<ModelConfig["architecture"]>(["llama", "smollm3"]);
+
 /**
- * GGUF tensors for HF-named parameters, produced lazily as the writer reaches them. 1-D tensors (norms, biases)
- * stay F32, as llama.cpp's converter keeps them.
+ * Per-dimension-pair RoPE frequency divisors of Llama 3's scaling (`rope_freqs.weight`, [head_dim/2]), as
+ * convert_hf_to_gguf's LlamaModel.generate_extra_tensors computes them: llama.cpp divides pair i's frequency by
+ * factor i, which is transformers' `_compute_llama3_parameters` written as a ratio.
+ */
+export function llama3RopeFactors(c: ModelConfig): Float32Array {
+  const r = c.rope_scaling;
+  if (r?.rope_type !== "llama3") throw new GgufExportError("rope_freqs is only written for rope_type llama3");
+  const hd = headDim(c), lowWave = r.original_max_position_embeddings / r.low_freq_factor, highWave = r.original_max_position_embeddings / r.high_freq_factor;
+  return Float32Array.from({ length: hd / 2 }, (_, i) => {
+    const freq = 1 / c.rope_theta ** ((2 * i) / hd), wavelen = (2 * Math.PI) / freq;
+    if (wavelen < highWave) return 1;
+    if (wavelen > lowWave) return r.factor;
+    const smooth = (r.original_max_position_embeddings / wavelen - r.low_freq_factor) / (r.high_freq_factor - r.low_freq_factor);
+    return 1 / ((1 - smooth) / r.factor + smooth);
+  });
+}
+
+/**
+ * llama.cpp's Gemma 3 attention scale is fixed by shape (1/√head_dim; 1/√(hidden/heads) for its 62-layer 27B), not
+ * read from the file. A query_pre_attn_scalar that differs is folded into q_norm's weight: the scale multiplies q
+ * after the norm and RoPE, both linear in the weight, so scaling the weight is the same product.
+ */
+export function gemmaQueryScaleFold(c: ModelConfig): number {
+  const llamaCpp = c.num_hidden_layers === 62 ? 1 / Math.sqrt(c.hidden_size / c.num_attention_heads) : 1 / Math.sqrt(headDim(c));
+  return attnScale(c) / llamaCpp;
+}
+
+/** Refuses, by the config key, what the GGUF architecture cannot express in llama.cpp. */
+export function checkGgufExpressible(c: ModelConfig): void {
+  const refuse = (detail: string): never => { throw new GgufExportError(`${detail}; llama.cpp's ${c.architecture} architecture cannot express it, so the export would compute something else`); };
+  const act = hiddenAct(c), want = isGemma(c) ? "gelu_pytorch_tanh" : "silu";
+  if (act !== want) refuse(`hidden_act is ${act} (llama.cpp's ${c.architecture} uses ${want})`);
+  const rs = c.rope_scaling ?? null;
+  if (rs?.rope_type === "llama3" && c.architecture !== "llama") refuse("rope_scaling.rope_type is llama3 (only llama.cpp's llama architecture reads rope_freqs)");
+  if (c.architecture === "gemma3" && c.attn_logit_softcapping != null) refuse(`attn_logit_softcapping is ${c.attn_logit_softcapping} (llama.cpp's gemma3 has no attention soft-capping)`);
+  if (c.architecture === "smollm3") {
+    const want = defaultNoRopeLayers(c.num_hidden_layers, 4);
+    const got = c.no_rope_layers ?? want;
+    if (got.some((v, i) => v !== want[i])) refuse(`no_rope_layers is [${got}] (llama.cpp's smollm3 drops RoPE on every 4th layer only: [${want}])`);
+  }
+}
+
+/**
+ * GGUF tensors for HF-named parameters, produced lazily as the writer reaches them, plus Llama 3's `rope_freqs`.
+ * 1-D tensors (norms, biases) stay F32, as llama.cpp's converter keeps them. Transforms: Q/K rows permuted for
+ * NORM-rope architectures; Gemma 3's (1 + w) norms stored as 1 + w (the converter's norm_shift), its q_norm
+ * also carrying gemmaQueryScaleFold.
  */
 export function ggufTensors(config: ModelConfig, params: readonly { name: string; shape: number[]; data: TensorSource }[], dtype: GgufDtype): GgufTensor[] {
-  const nh = config.num_attention_heads, nkv = config.num_key_value_heads;
-  return params.map(p => {
+  checkGgufExpressible(config);
+  const nh = config.num_attention_heads, nkv = config.num_key_value_heads, arch = config.architecture;
+  const permute = NORM_ROPE.has(arch), gemma = isGemma(config), qFold = gemma ? gemmaQueryScaleFold(config) : 1;
+  const tensors: GgufTensor[] = [];
+  if (config.rope_scaling?.rope_type === "llama3") {
+    tensors.push({ name: "rope_freqs.weight", shape: [headDim(config) / 2], type: "F32", data: llama3RopeFactors(config) });
+  }
+  for (const p of params) {
     const load = () => (typeof p.data === "function" ? p.data() : p.data);
     const cols = p.shape.length === 2 ? p.shape[1] : 1;
-    const heads = config.architecture !== "llama" ? 0 : /self_attn\.q_proj\./.test(p.name) ? nh : /self_attn\.k_proj\./.test(p.name) ? nkv : 0;
-    return {
-      name: ggufTensorName(p.name), shape: p.shape, type: dtype === "f16" && p.shape.length > 1 ? "F16" : "F32",
-      data: heads ? () => permuteRopeRows(load(), heads, cols) : p.data,
-    };
-  });
+    const heads = !permute ? 0 : /self_attn\.q_proj\./.test(p.name) ? nh : /self_attn\.k_proj\./.test(p.name) ? nkv : 0;
+    const shiftNorm = gemma && /norm\.weight$/.test(p.name);
+    const scale = shiftNorm && /self_attn\.q_norm\./.test(p.name) ? qFold : 1;
+    let data: TensorSource = p.data;
+    if (heads) data = () => permuteRopeRows(load(), heads, cols);
+    else if (shiftNorm) data = () => Float32Array.from(load(), w => (1 + w) * scale);
+    tensors.push({ name: ggufTensorName(p.name, arch), shape: p.shape, type: dtype === "f16" && p.shape.length > 1 ? "F16" : "F32", data });
+  }
+  return tensors;
 }
 
 interface TokenizerJsonShape {
@@ -151,12 +214,13 @@ export function ggufTokenizerKv(dir: string, config: ModelConfig, warnings: stri
   return kv;
 }
 
-/** Model hyper-parameters under `{arch}.*`, with the types llama.cpp's loader requires. */
+/** Model hyper-parameters under `{arch}.*`, with the keys and types llama.cpp's converter writes and its loader requires. */
 export function ggufModelKv(c: ModelConfig, name: string, dtype: GgufDtype): [string, GgufValue][] {
+  checkGgufExpressible(c);
   const a = c.architecture;
   const u32 = (value: number): GgufValue => ({ type: "u32", value });
   const f32 = (value: number): GgufValue => ({ type: "f32", value });
-  return [
+  const kv: [string, GgufValue][] = [
     ["general.architecture", { type: "string", value: a }],
     ["general.name", { type: "string", value: name }],
     ["general.file_type", u32(dtype === "f16" ? 1 : 0)],
@@ -170,6 +234,20 @@ export function ggufModelKv(c: ModelConfig, name: string, dtype: GgufDtype): [st
     [`${a}.rope.freq_base`, f32(c.rope_theta)],
     [`${a}.attention.layer_norm_rms_epsilon`, f32(c.rms_norm_eps)],
   ];
+  // an explicit head_dim (Qwen3, Gemma 3, Llama 3.2's config.json): the converter writes key/value lengths
+  if (c.head_dim !== undefined) kv.push([`${a}.attention.key_length`, u32(c.head_dim)], [`${a}.attention.value_length`, u32(c.head_dim)]);
+  // linear scaling is the loader's rope.scaling keys; llama3 is the rope_freqs tensor (ggufTensors)
+  if (c.rope_scaling?.rope_type === "linear") kv.push([`${a}.rope.scaling.type`, { type: "string", value: "linear" }], [`${a}.rope.scaling.factor`, f32(c.rope_scaling.factor)]);
+  if (a === "gemma3") {
+    const sliding = Array.from({ length: c.num_hidden_layers }, (_, l) => layerType(c, l) === "sliding_attention");
+    if (sliding.some(Boolean)) {
+      // the per-layer array, which the loader prefers to its built-in 5-sliding-1-full pattern
+      kv.push([`${a}.attention.sliding_window`, u32(c.sliding_window!)], [`${a}.attention.sliding_window_pattern`, { type: "array", itemType: "bool", value: sliding }]);
+      kv.push([`${a}.rope.freq_base_swa`, f32(c.rope_local_base_freq ?? 10000)]);
+    }
+    if (c.final_logit_softcapping != null) kv.push([`${a}.final_logit_softcapping`, f32(c.final_logit_softcapping)]);
+  }
+  return kv;
 }
 
 export interface GgufExportResult { path: string; architecture: string; tensors: number; bytes: number; warnings: string[] }
