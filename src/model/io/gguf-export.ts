@@ -163,6 +163,10 @@ export function ggufTokenizerKv(dir: string, config: ModelConfig, warnings: stri
   if (model?.type !== "BPE" || !model.vocab || !model.merges) {
     throw new GgufExportError(`${path}: model.type is ${JSON.stringify(model?.type)}; only byte-level BPE tokenizers (vocab + merges) are exported`);
   }
+  const spm = (model as { byte_fallback?: boolean }).byte_fallback === true || JSON.stringify([tj.pre_tokenizer, (tj as { decoder?: unknown }).decoder]).includes('"Metaspace"');
+  if (spm) {
+    throw new GgufExportError(`${path}: a SentencePiece-style BPE (byte_fallback or Metaspace, as Gemma's and Llama 2's tokenizers are); the GGUF export writes byte-level (GPT-2 style) BPE vocabularies only`);
+  }
   const V = config.vocab_size;
   const tokens: (string | undefined)[] = new Array(V);
   const types = new Array<number>(V).fill(TOKEN_TYPE.normal);
