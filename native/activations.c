@@ -1,4 +1,5 @@
-/* SwiGLU (silu(gate)·up) and tanh-approximated GELU, forward and backward (backward accumulates). */
+/* SwiGLU (silu(gate)·up), tanh-approximated GELU and GeGLU (gelu_tanh(gate)·up, Gemma's MLP), forward and backward
+ * (backward accumulates). */
 #include "kernels.h"
 #include "threadpool.h"
 #include "vec.h"
@@ -102,4 +103,51 @@ static void gelu_bw_range(void *c, long lo, long hi) {
 void gelu_backward(float *dx, const float *dy, const float *x, long N) {
   Act k = { dx, NULL, x, dy, NULL };
   pool_ranges(N, 32, gelu_bw_range, &k);
+}
+
+/* h = gelu_tanh(gate)·up */
+static void geglu_range(void *c, long lo, long hi) {
+  const Act *k = c;
+  vf half = vf_set1(0.5f), one = vf_set1(1.f), cc = vf_set1(GELU_C), ca = vf_set1(GELU_A);
+  long i = lo;
+  for (; i + VL <= hi; i += VL) {
+    vf x = vf_load(k->a + i);
+    vf u = vf_mul(cc, vf_fma(vf_mul(ca, x), vf_mul(x, x), x));
+    vf_store(k->o1 + i, vf_mul(vf_mul(vf_mul(half, x), vf_add(one, vf_tanh(u))), vf_load(k->b + i)));
+  }
+  for (; i < hi; i++) {
+    float x = k->a[i];
+    k->o1[i] = 0.5f * x * (1.f + tanhf(GELU_C * (x + GELU_A * x * x * x))) * k->b[i];
+  }
+}
+
+void geglu(float *h, const float *gate, const float *up, long N) {
+  Act k = { h, NULL, gate, up, NULL };
+  pool_ranges(N, 24, geglu_range, &k);
+}
+
+/* dgate += dh·up·gelu'(g); dup += dh·gelu(g) */
+static void geglu_bw_range(void *c, long lo, long hi) {
+  const Act *k = c;
+  const float *gate = k->a, *up = k->b, *dh = k->c;
+  vf half = vf_set1(0.5f), one = vf_set1(1.f), cc = vf_set1(GELU_C), ca = vf_set1(GELU_A), c3 = vf_set1(3.f * GELU_A);
+  long i = lo;
+  for (; i + VL <= hi; i += VL) {
+    vf x = vf_load(gate + i), x2 = vf_mul(x, x), d = vf_load(dh + i);
+    vf th = vf_tanh(vf_mul(cc, vf_fma(vf_mul(ca, x), x2, x)));
+    vf du = vf_mul(cc, vf_fma(c3, x2, one));
+    vf g = vf_fma(vf_mul(vf_mul(half, x), vf_sub(one, vf_mul(th, th))), du, vf_mul(half, vf_add(one, th)));
+    vf_store(k->o1 + i, vf_fma(vf_mul(d, vf_load(up + i)), g, vf_load(k->o1 + i)));
+    vf_store(k->o2 + i, vf_fma(d, vf_mul(vf_mul(half, x), vf_add(one, th)), vf_load(k->o2 + i)));
+  }
+  for (; i < hi; i++) {
+    float x = gate[i], th = tanhf(GELU_C * (x + GELU_A * x * x * x)), du = GELU_C * (1.f + 3.f * GELU_A * x * x);
+    k->o1[i] += dh[i] * up[i] * (0.5f * (1.f + th) + 0.5f * x * (1.f - th * th) * du);
+    k->o2[i] += dh[i] * 0.5f * x * (1.f + th);
+  }
+}
+
+void geglu_backward(float *dgate, float *dup, const float *dh, const float *gate, const float *up, long N) {
+  Act k = { dgate, dup, gate, up, dh };
+  pool_ranges(N, 32, geglu_bw_range, &k);
 }

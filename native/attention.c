@@ -5,7 +5,9 @@
  * dP = dO·Vᵀ, dS = P∘(dP − D)·scale with D = dO·O, then dQ += dS·K, dK += dSᵀ·Q, dV += Pᵀ·dO.
  * Layouts: q,out,dq [B,T,nh,hd]; k,v,dk,dv [B,Smax,nkv,hd]; lse [B,nh,T]; keyMask [B,Smax] (NULL = all valid);
  * seg [B,Smax] segment ids of packed sequences (NULL = one segment).
- * Query t sits at key index t + S − T and sees keys j ≤ that index (of its own segment). With segments a block
+ * Query t sits at key index i = t + S − T and sees keys j ≤ i (of its own segment); with a sliding window W > 0 only
+ * those with i − j < W (transformers' sliding_window_causal, llama.cpp's SWA), and a block's key window starts no
+ * earlier than its first query's i − W + 1, so a windowed layer costs O(T·W). Scores are scaled by `scale`. With segments a block
  * starts its key window at the first key any of its queries can see (lo), so a packed row costs about what its
  * examples would alone; without them lo = 0 and the arithmetic is the unsegmented kernel's. Masked keys get probability 0 and enter the
  * products as 0·v, so their k/v rows must hold finite numbers (any computed value does); slots past S are never read. */
@@ -22,21 +24,31 @@ typedef struct {
   const float *q, *k, *v, *dout, *cout, *clse;
   const uint8_t *mask;
   const int32_t *seg;
-  long B, T, S, Smax, nh, nkv, hd;
+  long B, T, S, Smax, nh, nkv, hd, window;
   float scale;
 } Attn;
 
+static long first_visible(const int32_t *seg, long i0, long n);
+
 /* Row r of the n×W score tile holds query t0 + r, column c key lo + c. Scale the visible scores, set masked,
- * future and other-segment keys to −inf. mask and seg point at the batch row (or are NULL). */
-static void mask_scores(float *s, long n, long W, long lo, long t0, long off, const uint8_t *mask, const int32_t *seg, float scale) {
+ * future, out-of-window (win > 0) and other-segment keys to −inf. mask and seg point at the batch row (or are NULL). */
+static void mask_scores(float *s, long n, long W, long lo, long t0, long off, const uint8_t *mask, const int32_t *seg, float scale, long win) {
   for (long r = 0; r < n; r++) {
     float *row = s + r * W;
     long lim = t0 + r + off; /* last visible key */
+    long first = win > 0 ? lim - win + 1 : 0; /* first key inside the window */
     for (long c = 0; c < W; c++) {
       long j = lo + c;
-      row[c] = j <= lim && (!mask || mask[j]) && (!seg || seg[j] == seg[lim]) ? row[c] * scale : -INFINITY;
+      row[c] = j <= lim && j >= first && (!mask || mask[j]) && (!seg || seg[j] == seg[lim]) ? row[c] * scale : -INFINITY;
     }
   }
+}
+
+/* First key of a block whose first query sits at key index i0: by segment, then by the sliding window. */
+static long block_start(const int32_t *seg, long i0, long n, long win) {
+  long lo = first_visible(seg, i0, n);
+  if (win > 0 && i0 - win + 1 > lo) lo = i0 - win + 1;
+  return lo;
 }
 
 /* The first key any of the n queries at key indices i0.. can see by segment (keys before it are skipped). */
@@ -67,7 +79,7 @@ static void forward_task(void *ctx, int task, int tid) {
   long L = t0 + n - 1 + off + 1; /* keys the block's last query sees */
   long qs = a->nh * hd, ks = a->nkv * hd;
   const int32_t *seg = a->seg ? a->seg + b * a->Smax : NULL;
-  long lo = first_visible(seg, t0 + off, n), W = L - lo; /* the block's key window [lo, L) */
+  long lo = block_start(seg, t0 + off, n, a->window), W = L - lo; /* the block's key window [lo, L) */
   const float *q = a->q + ((b * a->T + t0) * a->nh + h) * hd;
   const float *k = a->k + ((b * a->Smax + lo) * a->nkv + kh) * hd, *v = a->v + ((b * a->Smax + lo) * a->nkv + kh) * hd;
   float *out = a->out + ((b * a->T + t0) * a->nh + h) * hd;
@@ -75,7 +87,7 @@ static void forward_task(void *ctx, int task, int tid) {
   /* one query (a decode step): dot products, not a GEMM whose microkernel pads the row to MR and packs K */
   if (n == 1) for (long j = 0; j < W; j++) s[j] = dot(q, k + j * ks, hd);
   else gemm_serial(s, W, q, qs, 1, k, 1, ks, n, W, hd, 0); /* S = Q·Kᵀ */
-  mask_scores(s, n, W, lo, t0, off, a->mask ? a->mask + b * a->Smax : NULL, seg, a->scale);
+  mask_scores(s, n, W, lo, t0, off, a->mask ? a->mask + b * a->Smax : NULL, seg, a->scale, a->window);
   for (long r = 0; r < n; r++) {
     float *row = s + r * W, mx = -INFINITY;
     for (long j = 0; j < W; j++) if (row[j] > mx) mx = row[j];
@@ -102,9 +114,9 @@ static void forward_task(void *ctx, int task, int tid) {
 }
 
 void attention(float *out, float *lse, const float *q, const float *k, const float *v, const uint8_t *mask, const int32_t *seg,
-               long B, long T, long S, long Smax, long nh, long nkv, long hd) {
+               long B, long T, long S, long Smax, long nh, long nkv, long hd, long window, float scale) {
   Attn a = { .out = out, .lse = lse, .q = q, .k = k, .v = v, .mask = mask, .seg = seg, .B = B, .T = T, .S = S, .Smax = Smax,
-             .nh = nh, .nkv = nkv, .hd = hd, .scale = 1.f / sqrtf((float)hd) };
+             .nh = nh, .nkv = nkv, .hd = hd, .window = window, .scale = scale };
   long tasks = B * nh * ((T + QT - 1) / QT);
   if (tasks == 0) return;
   /* decode steps over short caches are too small to wake a second thread */
@@ -122,14 +134,14 @@ static void backward_task(void *ctx, int task, int tid) {
   for (long h = kh * group; h < (kh + 1) * group; h++) {
     for (long t0 = 0; t0 < a->T; t0 += QT) {
       long n = a->T - t0 < QT ? a->T - t0 : QT, L = t0 + n + off;
-      long lo = first_visible(seg, t0 + off, n), W = L - lo, kv = ((b * a->Smax + lo) * a->nkv + kh) * hd; /* key window [lo, L) */
+      long lo = block_start(seg, t0 + off, n, a->window), W = L - lo, kv = ((b * a->Smax + lo) * a->nkv + kh) * hd; /* key window [lo, L) */
       const float *k = a->k + kv, *v = a->v + kv;
       float *dk = a->dk + kv, *dv = a->dv + kv;
       long qi = ((b * a->T + t0) * a->nh + h) * hd;
       const float *q = a->q + qi, *dout = a->dout + qi, *out = a->cout + qi, *lse = a->clse + (b * a->nh + h) * a->T + t0;
       float *p = scratch(SCRATCH_ATT1, (size_t)n * W), *ds = scratch(SCRATCH_ATT2, (size_t)n * W);
       gemm_serial(p, W, q, qs, 1, k, 1, ks, n, W, hd, 0);        /* S = Q·Kᵀ */
-      mask_scores(p, n, W, lo, t0, off, mask, seg, a->scale);
+      mask_scores(p, n, W, lo, t0, off, mask, seg, a->scale, a->window);
       gemm_serial(ds, W, dout, qs, 1, v, 1, ks, n, W, hd, 0);    /* dP = dO·Vᵀ */
       for (long r = 0; r < n; r++) {
         float *pr = p + r * W, *dr = ds + r * W;
@@ -150,8 +162,8 @@ static void backward_task(void *ctx, int task, int tid) {
 
 void attention_backward(float *dq, float *dk, float *dv, const float *dout, const float *out, const float *lse,
                         const float *q, const float *k, const float *v, const uint8_t *mask, const int32_t *seg,
-                        long B, long T, long S, long Smax, long nh, long nkv, long hd) {
+                        long B, long T, long S, long Smax, long nh, long nkv, long hd, long window, float scale) {
   Attn a = { .dq = dq, .dk = dk, .dv = dv, .dout = dout, .cout = out, .clse = lse, .q = q, .k = k, .v = v, .mask = mask, .seg = seg,
-             .B = B, .T = T, .S = S, .Smax = Smax, .nh = nh, .nkv = nkv, .hd = hd, .scale = 1.f / sqrtf((float)hd) };
+             .B = B, .T = T, .S = S, .Smax = Smax, .nh = nh, .nkv = nkv, .hd = hd, .window = window, .scale = scale };
   pool_for((int)(B * nkv), backward_task, &a);
 }

@@ -26,15 +26,17 @@ void layernorm_backward(float *dx, float *dw, float *db, const float *dy, const 
 void rope(float *x, const int32_t *pos, const float *cos, const float *sin, long R, long heads, long hd, int inverse);
 
 void attention(float *out, float *lse, const float *q, const float *k, const float *v, const uint8_t *mask, const int32_t *seg,
-               long B, long T, long S, long Smax, long nh, long nkv, long hd);
+               long B, long T, long S, long Smax, long nh, long nkv, long hd, long window, float scale);
 void attention_backward(float *dq, float *dk, float *dv, const float *dout, const float *out, const float *lse,
                         const float *q, const float *k, const float *v, const uint8_t *mask, const int32_t *seg,
-                        long B, long T, long S, long Smax, long nh, long nkv, long hd);
+                        long B, long T, long S, long Smax, long nh, long nkv, long hd, long window, float scale);
 
 void swiglu(float *h, const float *gate, const float *up, long N);
 void swiglu_backward(float *dgate, float *dup, const float *dh, const float *gate, const float *up, long N);
 void gelu(float *y, const float *x, long N);
 void gelu_backward(float *dx, const float *dy, const float *x, long N);
+void geglu(float *h, const float *gate, const float *up, long N);
+void geglu_backward(float *dgate, float *dup, const float *dh, const float *gate, const float *up, long N);
 
 void embedding(float *out, const float *table, const int32_t *ids, long R, long H);
 void embedding_backward(float *dtable, const float *dout, const int32_t *ids, long R, long H);

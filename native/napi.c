@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdint.h>
 #include <string.h>
+#include <math.h>
 #include "kernels.h"
 #include "simd.h"
 #include "threadpool.h"
@@ -256,7 +257,18 @@ static AttnDims attn_dims(Args *a, int i) {
   return d;
 }
 
-/* attention(out, lse, q, k, v, keyMask, B, T, S, Smax, nh, nkv, hd[, segments]) */
+/* Optional trailing attention arguments at index i: window (0 = full causal) and scale (default 1/√hd). */
+static void attn_opts(Args *a, int i, long hd, long *window, float *scale) {
+  napi_valuetype vt;
+  *window = 0; *scale = 1.f / sqrtf((float)hd);
+  if ((size_t)i < a->argc) { napi_typeof(a->env, a->argv[i], &vt); if (vt != napi_undefined && vt != napi_null) *window = dim(a, i); }
+  if ((size_t)i + 1 < a->argc) {
+    napi_typeof(a->env, a->argv[i + 1], &vt);
+    if (vt != napi_undefined && vt != napi_null) { double s = num(a, i + 1); require(a, s > 0 && s < 1e30, i + 1, "(scale) must be a positive number"); *scale = (float)s; }
+  }
+}
+
+/* attention(out, lse, q, k, v, keyMask, B, T, S, Smax, nh, nkv, hd[, segments[, window[, scale]]]) */
 static napi_value js_attention(napi_env env, napi_callback_info info) {
   Args a;
   if (!args_init(&a, env, info, "attention", 13)) return NULL;
@@ -265,12 +277,14 @@ static napi_value js_attention(napi_env env, napi_callback_info info) {
   float *out = f32(&a, 0, nq), *lse = f32(&a, 1, d.B * d.nh * d.T), *q = f32(&a, 2, nq), *k = f32(&a, 3, nk), *v = f32(&a, 4, nk);
   uint8_t *mask = u8_or_null(&a, 5, d.B * d.Smax);
   int32_t *seg = i32_or_null(&a, 13, d.B * d.Smax); /* an absent argument reads as undefined */
+  long window; float scale;
+  attn_opts(&a, 14, d.hd, &window, &scale);
   if (a.failed) return NULL;
-  attention(out, lse, q, k, v, mask, seg, d.B, d.T, d.S, d.Smax, d.nh, d.nkv, d.hd);
+  attention(out, lse, q, k, v, mask, seg, d.B, d.T, d.S, d.Smax, d.nh, d.nkv, d.hd, window, scale);
   return undefined(env);
 }
 
-/* attentionBackward(dq, dk, dv, dout, out, lse, q, k, v, keyMask, B, T, S, Smax, nh, nkv, hd[, segments]) */
+/* attentionBackward(dq, dk, dv, dout, out, lse, q, k, v, keyMask, B, T, S, Smax, nh, nkv, hd[, segments[, window[, scale]]]) */
 static napi_value js_attention_backward(napi_env env, napi_callback_info info) {
   Args a;
   if (!args_init(&a, env, info, "attentionBackward", 17)) return NULL;
@@ -280,8 +294,10 @@ static napi_value js_attention_backward(napi_env env, napi_callback_info info) {
   float *lse = f32(&a, 5, d.B * d.nh * d.T), *q = f32(&a, 6, nq), *k = f32(&a, 7, nk), *v = f32(&a, 8, nk);
   uint8_t *mask = u8_or_null(&a, 9, d.B * d.Smax);
   int32_t *seg = i32_or_null(&a, 17, d.B * d.Smax);
+  long window; float scale;
+  attn_opts(&a, 18, d.hd, &window, &scale);
   if (a.failed) return NULL;
-  attention_backward(dq, dk, dv, dout, out, lse, q, k, v, mask, seg, d.B, d.T, d.S, d.Smax, d.nh, d.nkv, d.hd);
+  attention_backward(dq, dk, dv, dout, out, lse, q, k, v, mask, seg, d.B, d.T, d.S, d.Smax, d.nh, d.nkv, d.hd, window, scale);
   return undefined(env);
 }
 
@@ -322,6 +338,26 @@ static napi_value js_gelu_backward(napi_env env, napi_callback_info info) {
   float *dx = f32(&a, 0, N), *dy = f32(&a, 1, N), *x = f32(&a, 2, N);
   if (a.failed) return NULL;
   gelu_backward(dx, dy, x, N);
+  return undefined(env);
+}
+
+static napi_value js_geglu(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!args_init(&a, env, info, "geglu", 4)) return NULL;
+  long N = dim(&a, 3);
+  float *h = f32(&a, 0, N), *g = f32(&a, 1, N), *u = f32(&a, 2, N);
+  if (a.failed) return NULL;
+  geglu(h, g, u, N);
+  return undefined(env);
+}
+
+static napi_value js_geglu_backward(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!args_init(&a, env, info, "gegluBackward", 6)) return NULL;
+  long N = dim(&a, 5);
+  float *dg = f32(&a, 0, N), *du = f32(&a, 1, N), *dh = f32(&a, 2, N), *g = f32(&a, 3, N), *u = f32(&a, 4, N);
+  if (a.failed) return NULL;
+  geglu_backward(dg, du, dh, g, u, N);
   return undefined(env);
 }
 
@@ -445,6 +481,8 @@ static napi_value init(napi_env env, napi_value exports) {
     { "swigluBackward", js_swiglu_backward },
     { "gelu", js_gelu },
     { "geluBackward", js_gelu_backward },
+    { "geglu", js_geglu },
+    { "gegluBackward", js_geglu_backward },
     { "embedding", js_embedding },
     { "embeddingBackward", js_embedding_backward },
     { "logSoftmaxGather", js_lsm },
@@ -464,6 +502,8 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_value yes;
   napi_get_boolean(env, true, &yes);
   napi_set_named_property(env, exports, "segmentAttention", yes);
+  /* attention takes a sliding window and a score scale (Gemma 3): an older build would ignore them */
+  napi_set_named_property(env, exports, "windowAttention", yes);
   return exports;
 }
 

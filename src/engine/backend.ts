@@ -53,16 +53,19 @@ export interface Backend {
    * q[B,T,nh,hd]; k,v[B,Smax,nkv,hd] of which the first S positions are used;
    * query t sits at key index t + (S − T) and sees keys j ≤ that index with keyMask[b*Smax + j] = 1
    * (keyMask null = all valid). out[B,T,nh,hd]; lse[B,nh,T] (log-sum-exp of scaled scores, saved for backward;
-   * a query that sees no key gets out = 0 and lse = −Infinity). Scale 1/√hd.
+   * a query that sees no key gets out = 0 and lse = −Infinity). Scores are multiplied by `scale` (default 1/√hd;
+   * Gemma 3 uses query_pre_attn_scalar^(−1/2)).
    * segments[B,Smax] (optional, packed sequences): a segment id per key slot; query t, at key index i, also
    * needs segments[b*Smax + j] = segments[b*Smax + i] to see key j, so packed examples never attend to each
    * other. Absent or null = one segment per row (exactly the behaviour without it).
+   * window (sliding-window layers): when > 0, the query at key index i sees key j only if i − j < window as well
+   * (transformers' sliding_window_causal mask, llama.cpp's SWA). Absent or 0 = full causal attention.
    */
   attention(out: Buf, lse: Buf, q: Buf, k: Buf, v: Buf, keyMask: Uint8Array | null,
-    B: number, T: number, S: number, Smax: number, nh: number, nkv: number, hd: number, segments?: Int32Array | null): void;
-  /** Accumulates dq[B,T,nh,hd], dk, dv[B,Smax,nkv,hd] from dout, recomputing probabilities from lse (same masks and segments as the forward). */
+    B: number, T: number, S: number, Smax: number, nh: number, nkv: number, hd: number, segments?: Int32Array | null, window?: number, scale?: number): void;
+  /** Accumulates dq[B,T,nh,hd], dk, dv[B,Smax,nkv,hd] from dout, recomputing probabilities from lse (same masks, segments, window and scale as the forward). */
   attentionBackward(dq: Buf, dk: Buf, dv: Buf, dout: Buf, out: Buf, lse: Buf, q: Buf, k: Buf, v: Buf, keyMask: Uint8Array | null,
-    B: number, T: number, S: number, Smax: number, nh: number, nkv: number, hd: number, segments?: Int32Array | null): void;
+    B: number, T: number, S: number, Smax: number, nh: number, nkv: number, hd: number, segments?: Int32Array | null, window?: number, scale?: number): void;
 
   /** h[N] = silu(gate) · up */
   swiglu(h: Buf, gate: Buf, up: Buf, N: number): void;
@@ -70,6 +73,9 @@ export interface Backend {
   /** y[N] = gelu_tanh(x) */
   gelu(y: Buf, x: Buf, N: number): void;
   geluBackward(dx: Buf, dy: Buf, x: Buf, N: number): void;
+  /** h[N] = gelu_tanh(gate) · up (Gemma's MLP) */
+  geglu(h: Buf, gate: Buf, up: Buf, N: number): void;
+  gegluBackward(dgate: Buf, dup: Buf, dh: Buf, gate: Buf, up: Buf, N: number): void;
 
   /** out[R,H] = table[ids[r], :] */
   embedding(out: Buf, table: Buf, ids: Int32Array, R: number, H: number): void;

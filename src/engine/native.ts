@@ -16,6 +16,8 @@ type Kernel = Exclude<keyof Backend, "name" | "threads">;
 export type Addon = { [K in Kernel]: Float32Kernel<Backend[K]> } & {
   /** True when attention takes segment ids (builds before it ignore the argument). */
   segmentAttention?: boolean;
+  /** True when attention takes a sliding window and a score scale (builds before it ignore them). */
+  windowAttention?: boolean;
   peakGflops(seconds: number): number;
   threads(): number;
   setThreads(n: number): number;
@@ -123,15 +125,22 @@ export class NativeBackend implements Backend {
   }
 
   attention(out: Buf, lse: Buf, q: Buf, k: Buf, v: Buf, keyMask: Uint8Array | null,
-    B: number, T: number, S: number, Smax: number, nh: number, nkv: number, hd: number, segments?: Int32Array | null): void {
+    B: number, T: number, S: number, Smax: number, nh: number, nkv: number, hd: number, segments?: Int32Array | null, window?: number, scale?: number): void {
     const op = "attention";
-    this.addon.attention(f32(op, out), f32(op, lse), f32(op, q), f32(op, k), f32(op, v), keyMask, B, T, S, Smax, nh, nkv, hd, this.segments(segments));
+    this.windowed(window, scale, hd);
+    this.addon.attention(f32(op, out), f32(op, lse), f32(op, q), f32(op, k), f32(op, v), keyMask, B, T, S, Smax, nh, nkv, hd, this.segments(segments), window, scale);
   }
   attentionBackward(dq: Buf, dk: Buf, dv: Buf, dout: Buf, out: Buf, lse: Buf, q: Buf, k: Buf, v: Buf, keyMask: Uint8Array | null,
-    B: number, T: number, S: number, Smax: number, nh: number, nkv: number, hd: number, segments?: Int32Array | null): void {
+    B: number, T: number, S: number, Smax: number, nh: number, nkv: number, hd: number, segments?: Int32Array | null, window?: number, scale?: number): void {
     const op = "attentionBackward";
+    this.windowed(window, scale, hd);
     this.addon.attentionBackward(f32(op, dq), f32(op, dk), f32(op, dv), f32(op, dout), f32(op, out), f32(op, lse),
-      f32(op, q), f32(op, k), f32(op, v), keyMask, B, T, S, Smax, nh, nkv, hd, this.segments(segments));
+      f32(op, q), f32(op, k), f32(op, v), keyMask, B, T, S, Smax, nh, nkv, hd, this.segments(segments), window, scale);
+  }
+  /** A window or a non-default scale is refused (not ignored) by a build that predates them. */
+  private windowed(window: number | undefined, scale: number | undefined, hd: number): void {
+    if (this.addon.windowAttention) return;
+    if ((window ?? 0) > 0 || (scale !== undefined && scale !== 1 / Math.sqrt(hd))) throw new NativeAddonOutdatedError("sliding-window attention (Gemma 3)");
   }
   /** Segment ids for the addon, refused (not ignored) by a build that predates them. */
   private segments(segments: Int32Array | null | undefined): Int32Array | null {
@@ -152,6 +161,16 @@ export class NativeBackend implements Backend {
   }
   geluBackward(dx: Buf, dy: Buf, x: Buf, N: number): void {
     this.addon.geluBackward(f32("geluBackward", dx), f32("geluBackward", dy), f32("geluBackward", x), N);
+  }
+
+  geglu(h: Buf, gate: Buf, up: Buf, N: number): void {
+    if (!this.addon.geglu) throw new NativeAddonOutdatedError("the GeGLU kernel (Gemma 3)");
+    this.addon.geglu(f32("geglu", h), f32("geglu", gate), f32("geglu", up), N);
+  }
+  gegluBackward(dgate: Buf, dup: Buf, dh: Buf, gate: Buf, up: Buf, N: number): void {
+    const op = "gegluBackward";
+    if (!this.addon.gegluBackward) throw new NativeAddonOutdatedError("the GeGLU kernel (Gemma 3)");
+    this.addon.gegluBackward(f32(op, dgate), f32(op, dup), f32(op, dh), f32(op, gate), f32(op, up), N);
   }
 
   embedding(out: Buf, table: Buf, ids: Int32Array, R: number, H: number): void {

@@ -136,13 +136,13 @@ function rope(x: Buf, pos: Int32Array, cos: Buf, sin: Buf, R: number, heads: num
 /** Index of the key that query t of a T-query block over S keys sits at. */
 const queryKeyIndex = (t: number, T: number, S: number) => t + (S - T);
 
-/** Key j is visible to the query at key index `last` of row b: not masked, and in the query's segment. */
-const visible = (keyMask: Uint8Array | null, segments: Int32Array | null | undefined, b: number, Smax: number, j: number, last: number) =>
-  (!keyMask || keyMask[b * Smax + j] !== 0) && (!segments || segments[b * Smax + j] === segments[b * Smax + last]);
+/** Key j is visible to the query at key index `last` of row b: not masked, in the query's segment and (window > 0) in its window. */
+const visible = (keyMask: Uint8Array | null, segments: Int32Array | null | undefined, b: number, Smax: number, j: number, last: number, window = 0) =>
+  (!keyMask || keyMask[b * Smax + j] !== 0) && (!segments || segments[b * Smax + j] === segments[b * Smax + last]) && (!(window > 0) || last - j < window);
 
 function attention(out: Buf, lse: Buf, q: Buf, k: Buf, v: Buf, keyMask: Uint8Array | null,
-  B: number, T: number, S: number, Smax: number, nh: number, nkv: number, hd: number, segments?: Int32Array | null): void {
-  const scale = 1 / Math.sqrt(hd), group = nh / nkv;
+  B: number, T: number, S: number, Smax: number, nh: number, nkv: number, hd: number, segments?: Int32Array | null, window = 0, scale = 1 / Math.sqrt(hd)): void {
+  const group = nh / nkv;
   const scores = new Float64Array(S), acc = new Float64Array(hd);
   for (let b = 0; b < B; b++) for (let h = 0; h < nh; h++) {
     const kh = Math.floor(h / group);
@@ -150,7 +150,7 @@ function attention(out: Buf, lse: Buf, q: Buf, k: Buf, v: Buf, keyMask: Uint8Arr
       const qo = ((b * T + t) * nh + h) * hd, last = queryKeyIndex(t, T, S);
       let max = -Infinity;
       for (let j = 0; j <= last; j++) {
-        if (!visible(keyMask, segments, b, Smax, j, last)) { scores[j] = -Infinity; continue; }
+        if (!visible(keyMask, segments, b, Smax, j, last, window)) { scores[j] = -Infinity; continue; }
         const ko = ((b * Smax + j) * nkv + kh) * hd;
         let s = 0;
         for (let i = 0; i < hd; i++) s += q[qo + i] * k[ko + i];
@@ -175,8 +175,8 @@ function attention(out: Buf, lse: Buf, q: Buf, k: Buf, v: Buf, keyMask: Uint8Arr
 }
 
 function attentionBackward(dq: Buf, dk: Buf, dv: Buf, dout: Buf, out: Buf, lse: Buf, q: Buf, k: Buf, v: Buf, keyMask: Uint8Array | null,
-  B: number, T: number, S: number, Smax: number, nh: number, nkv: number, hd: number, segments?: Int32Array | null): void {
-  const scale = 1 / Math.sqrt(hd), group = nh / nkv;
+  B: number, T: number, S: number, Smax: number, nh: number, nkv: number, hd: number, segments?: Int32Array | null, window = 0, scale = 1 / Math.sqrt(hd)): void {
+  const group = nh / nkv;
   for (let b = 0; b < B; b++) for (let h = 0; h < nh; h++) {
     const kh = Math.floor(h / group);
     for (let t = 0; t < T; t++) {
@@ -187,7 +187,7 @@ function attentionBackward(dq: Buf, dk: Buf, dv: Buf, dout: Buf, out: Buf, lse: 
       let D = 0;
       for (let i = 0; i < hd; i++) D += dout[qo + i] * out[qo + i];
       for (let j = 0; j <= last; j++) {
-        if (!visible(keyMask, segments, b, Smax, j, last)) continue;
+        if (!visible(keyMask, segments, b, Smax, j, last, window)) continue;
         const ko = ((b * Smax + j) * nkv + kh) * hd;
         let s = 0, dp = 0;
         for (let i = 0; i < hd; i++) { s += q[qo + i] * k[ko + i]; dp += dout[qo + i] * v[ko + i]; }
@@ -231,6 +231,21 @@ function geluBackward(dx: Buf, dy: Buf, x: Buf, N: number): void {
     const v = x[i], u = GELU_C * (v + 0.044715 * v * v * v), th = Math.tanh(u);
     const du = GELU_C * (1 + 3 * 0.044715 * v * v);
     dx[i] += dy[i] * (0.5 * (1 + th) + 0.5 * v * (1 - th * th) * du);
+  }
+}
+
+function geglu(h: Buf, gate: Buf, up: Buf, N: number): void {
+  for (let i = 0; i < N; i++) {
+    const v = gate[i];
+    h[i] = 0.5 * v * (1 + Math.tanh(GELU_C * (v + 0.044715 * v * v * v))) * up[i];
+  }
+}
+
+function gegluBackward(dgate: Buf, dup: Buf, dh: Buf, gate: Buf, up: Buf, N: number): void {
+  for (let i = 0; i < N; i++) {
+    const v = gate[i], th = Math.tanh(GELU_C * (v + 0.044715 * v * v * v)), du = GELU_C * (1 + 3 * 0.044715 * v * v);
+    dgate[i] += dh[i] * up[i] * (0.5 * (1 + th) + 0.5 * v * (1 - th * th) * du);
+    dup[i] += dh[i] * 0.5 * v * (1 + th);
   }
 }
 
@@ -300,6 +315,6 @@ export const referenceBackend: Backend = {
   threads: 1,
   matmul, addBias, biasBackward, add, scale, sumSquares,
   rmsnorm, rmsnormBackward, layernorm, layernormBackward, rope,
-  attention, attentionBackward, swiglu, swigluBackward, gelu, geluBackward,
+  attention, attentionBackward, swiglu, swigluBackward, gelu, geluBackward, geglu, gegluBackward,
   embedding, embeddingBackward, logSoftmaxGather, logSoftmaxGatherBackward, adamw,
 };

@@ -9,6 +9,9 @@
  * Contract: logp, entropy and lse are 0 where target < 0, and such rows get dhidden 0 (whatever dlogp or
  * dentropy say there).
  *
+ * Soft-capping (Gemma's final_logit_softcapping c > 0): logits ← c·tanh(logits / c) before the temperature and the
+ * log-softmax; the backward keeps the capped chunk to multiply dlogits by 1 − (capped / c)².
+ *
  * Shapes: R rows (B·T tokens), H hidden, V vocab, C chunk rows, n ≤ C rows in the current chunk.
  *   xf [R,H] final-normed hidden   W [V,H] (lm_head or tied embed_tokens)   targets [R] (< 0 = none)
  *   logp, entropy, lse [R]   dlogp, dentropy [R]   dxf [R,H]   chunk [C,V] scratch
@@ -26,14 +29,14 @@ const LOGIT_BUDGET = 1 << 23;
 export const headChunkRows = (V: number, R: number) => Math.max(1, Math.min(R, Math.floor(LOGIT_BUDGET / V)));
 
 /** Compact per-chunk buffers, kept as long as the caller's chunk buffer (one set per model, not per call). */
-interface Compact { rows: Int32Array; t: Int32Array; x: FloatArray; dx: FloatArray; a: FloatArray; b: FloatArray; c: FloatArray }
+interface Compact { rows: Int32Array; t: Int32Array; x: FloatArray; dx: FloatArray; a: FloatArray; b: FloatArray; c: FloatArray; capped: FloatArray | null }
 const compacts = new WeakMap<FloatArray, Compact>();
 
 function compactFor(chunk: FloatArray, C: number, H: number): Compact {
   let k = compacts.get(chunk);
   if (!k || k.rows.length < C || k.x.length < C * H) {
     const F = chunk.constructor as new (n: number) => FloatArray;
-    k = { rows: new Int32Array(C), t: new Int32Array(C), x: new F(C * H), dx: new F(C * H), a: new F(C), b: new F(C), c: new F(C) };
+    k = { rows: new Int32Array(C), t: new Int32Array(C), x: new F(C * H), dx: new F(C * H), a: new F(C), b: new F(C), c: new F(C), capped: null };
     compacts.set(chunk, k);
   }
   return k;
@@ -51,13 +54,19 @@ function forChunks(k: Compact, xf: FloatArray, R: number, H: number, C: number, 
   if (n > 0) fn(n);
 }
 
+/** x[0..n) ← c·tanh(x / c) */
+export function softcapLogits(x: FloatArray, c: number, n: number): void {
+  for (let i = 0; i < n; i++) x[i] = c * Math.tanh(x[i] / c);
+}
+
 export function lmHeadForward(be: Backend, logp: FloatArray, entropy: FloatArray, lse: FloatArray, xf: FloatArray, W: FloatArray,
-  targets: Int32Array, chunk: FloatArray, R: number, H: number, V: number, C: number, temperature: number): void {
+  targets: Int32Array, chunk: FloatArray, R: number, H: number, V: number, C: number, temperature: number, softcap = 0): void {
   logp.fill(0, 0, R); entropy.fill(0, 0, R); lse.fill(0, 0, R);
   const k = compactFor(chunk, C, H);
   forChunks(k, xf, R, H, C, r => targets[r] >= 0, n => {
     for (let i = 0; i < n; i++) k.t[i] = targets[k.rows[i]];
     be.matmul(chunk, k.x, W, n, V, H, false, true, false);
+    if (softcap > 0) softcapLogits(chunk, softcap, n * V);
     be.logSoftmaxGather(k.a, k.b, k.c, chunk, k.t, n, V, temperature);
     for (let i = 0; i < n; i++) { const r = k.rows[i]; logp[r] = k.a[i]; entropy[r] = k.b[i]; lse[r] = k.c[i]; }
   });
@@ -65,9 +74,10 @@ export function lmHeadForward(be: Backend, logp: FloatArray, entropy: FloatArray
 
 /** Writes dxf [R,H]; accumulates dW [V,H]. Only rows with a target and a nonzero dlogp or dentropy are recomputed. */
 export function lmHeadBackward(be: Backend, dxf: FloatArray, dW: FloatArray, xf: FloatArray, W: FloatArray, lse: FloatArray, targets: Int32Array,
-  dlogp: FloatArray | null, dentropy: FloatArray | null, chunk: FloatArray, R: number, H: number, V: number, C: number, temperature: number): void {
+  dlogp: FloatArray | null, dentropy: FloatArray | null, chunk: FloatArray, R: number, H: number, V: number, C: number, temperature: number, softcap = 0): void {
   dxf.fill(0, 0, R * H);
   const k = compactFor(chunk, C, H);
+  if (softcap > 0 && (!k.capped || k.capped.length < C * V)) k.capped = new (chunk.constructor as new (n: number) => FloatArray)(C * V);
   const live = (r: number) => targets[r] >= 0 && ((dlogp !== null && dlogp[r] !== 0) || (dentropy !== null && dentropy[r] !== 0));
   forChunks(k, xf, R, H, C, live, n => {
     for (let i = 0; i < n; i++) {
@@ -75,7 +85,12 @@ export function lmHeadBackward(be: Backend, dxf: FloatArray, dW: FloatArray, xf:
       k.t[i] = targets[r]; k.c[i] = lse[r]; k.a[i] = dlogp ? dlogp[r] : 0; k.b[i] = dentropy ? dentropy[r] : 0;
     }
     be.matmul(chunk, k.x, W, n, V, H, false, true, false);
+    if (softcap > 0) { softcapLogits(chunk, softcap, n * V); k.capped!.set(chunk.subarray(0, n * V)); }
     be.logSoftmaxGatherBackward(chunk, k.c, k.t, k.a, k.b, n, V, temperature);
+    if (softcap > 0) {
+      const y = k.capped!;
+      for (let i = 0; i < n * V; i++) { const t = y[i] / softcap; chunk[i] *= 1 - t * t; }
+    }
     be.matmul(k.dx, chunk, W, n, H, V, false, false, false);
     be.matmul(dW, chunk, k.x, V, H, n, true, false, true);
     for (let i = 0; i < n; i++) dxf.set(k.dx.subarray(i * H, (i + 1) * H), k.rows[i] * H);

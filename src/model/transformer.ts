@@ -1,24 +1,29 @@
 /**
- * Decoder-only transformer of the Llama / Qwen2 family: embedding → L × (attention block, MLP block) →
- * RMSNorm → LM head with chunked log-softmax. Explicit forward and backward; activations are allocated
- * once (grown when a larger B·T arrives) and reused.
+ * Decoder-only transformer of the Llama / Qwen2 / Qwen3 / Gemma 3 / SmolLM3 families: embedding (× √H on Gemma) →
+ * L × (attention block, MLP block) → RMSNorm → LM head (soft-capped on Gemma when set) with chunked log-softmax.
+ * Explicit forward and backward; activations are allocated once (grown when a larger B·T arrives) and reused.
+ * Family traits are per-layer data (attention.ts, mlp.ts): q/k norms, RoPE table or none (NoPE), sliding window,
+ * post-norms; Gemma's (1 + w) RMSNorm weights are applied as an effective weight 1 + w refreshed before each pass,
+ * whose gradient is the gradient of w.
  *
  * Shapes: B batch, T tokens per row, R = B·T, H hidden, V vocab, I intermediate, L layers,
  * nh / nkv query / kv heads, hd head dim, Q = nh·hd, K = nkv·hd.
  *   tokens, targets, pos [R]   mask, segments [B,T]   res[l] [R,H] residual stream entering layer l (res[L] leaves the last)
  *   per layer: rstd1, rstd2 [R]   q [R,Q]   k, v [R,K]   att [R,Q]   lse [B,nh,T]   mid [R,H]   gate, up [R,I]
+ *     q/k norms: qRaw [R,Q], kRaw [R,K], rstdQ [R·nh], rstdK [R·nkv]   Gemma post-norms: oA, oM [R,H], rstdA, rstdM [R]
  *   rstdF [R]   xf [R,H]   logp, entropy, headLse [R]
  */
 import type { Backend } from "../engine/backend.js";
 import type { ModelConfig } from "./config.js";
-import { ModelConfigSchema, headDim } from "./config.js";
+import { ModelConfigSchema, attnScale, hasQkNorm, headDim, hiddenAct, isGemma, layerRope, layerUsesRope, layerWindow } from "./config.js";
+import { ModelConfigError } from "./io/errors.js";
 import type { CausalLM, KVCache } from "./types.js";
 import { allocParams, getParam, type FloatArray, type FloatArrayCtor, type ParamStore, type ParamView } from "./params.js";
 import { initParams } from "./init.js";
 import { embeddingBackward, embeddingForward } from "./embedding.js";
-import { RopeTables, attendForward, attentionBackward, qkvForward, type AttentionDims, type AttentionWeights } from "./attention.js";
+import { RopeTables, attendForward, attentionBackward, qkvForward, type AttentionDims, type AttentionWeights, type LayerAttention, type PostNormSaved, type QkNormSaved } from "./attention.js";
 import { mlpBackward, mlpForward, type MlpDims, type MlpWeights } from "./mlp.js";
-import { headChunkRows, lmHeadBackward, lmHeadForward } from "./lm-head.js";
+import { headChunkRows, lmHeadBackward, lmHeadForward, softcapLogits } from "./lm-head.js";
 import { CacheFullError, KVCacheImpl } from "./kv-cache.js";
 
 export class BackwardBeforeForwardError extends Error {
@@ -49,7 +54,10 @@ export class ForeignCacheError extends Error {
   }
 }
 
-interface Layer { attn: AttentionWeights; attnGrad: AttentionWeights; mlp: MlpWeights; mlpGrad: MlpWeights }
+interface Layer { attn: AttentionWeights; attnGrad: AttentionWeights; mlp: MlpWeights; mlpGrad: MlpWeights; spec: LayerAttention }
+
+/** What the model has beyond Llama: q/k norms and Gemma's post-norms decide which buffers exist. */
+interface Traits { qkNorm: boolean; postNorm: boolean }
 
 /** Saved activations and backward scratch for up to `rows` rows. */
 class TrainBuffers {
@@ -59,8 +67,9 @@ class TrainBuffers {
   ln: FloatArray; rstd: FloatArray; dln: FloatArray; dres: FloatArray; h: FloatArray; dh: FloatArray; dgate: FloatArray; dup: FloatArray;
   datt: FloatArray; dq: FloatArray; dk: FloatArray; dv: FloatArray; chunk: FloatArray;
   tokens: Int32Array; targets: Int32Array; pos: Int32Array; mask: Uint8Array; segments: Int32Array;
+  qk: QkNormSaved[] | null; postA: PostNormSaved[] | null; postM: PostNormSaved[] | null; dO: FloatArray; dqRaw: FloatArray; dkRaw: FloatArray;
 
-  constructor(F: FloatArrayCtor, readonly rows: number, c: ModelConfig, readonly chunkRows: number) {
+  constructor(F: FloatArrayCtor, readonly rows: number, c: ModelConfig, readonly chunkRows: number, t: Traits) {
     const H = c.hidden_size, I = c.intermediate_size, hd = headDim(c), L = c.num_hidden_layers;
     const Q = c.num_attention_heads * hd, K = c.num_key_value_heads * hd, R = rows;
     const perLayer = (n: number) => Array.from({ length: L }, () => new F(n));
@@ -74,19 +83,26 @@ class TrainBuffers {
     this.chunk = new F(chunkRows * c.vocab_size);
     this.tokens = new Int32Array(R); this.targets = new Int32Array(R); this.pos = new Int32Array(R); this.mask = new Uint8Array(R);
     this.segments = new Int32Array(R);
+    this.qk = t.qkNorm ? Array.from({ length: L }, () => ({ qRaw: new F(R * Q), kRaw: new F(R * K), rstdQ: new F(R * c.num_attention_heads), rstdK: new F(R * c.num_key_value_heads) })) : null;
+    const tmp = t.postNorm ? new F(R * H) : new F(0);
+    const post = () => Array.from({ length: L }, () => ({ o: new F(R * H), rstdO: new F(R), tmp }));
+    this.postA = t.postNorm ? post() : null; this.postM = t.postNorm ? post() : null;
+    this.dO = new F(t.postNorm ? R * H : 0); this.dqRaw = new F(t.qkNorm ? R * Q : 0); this.dkRaw = new F(t.qkNorm ? R * K : 0);
   }
 }
 
 /** Scratch for decoding up to `rows` rows (no activations are kept). */
 class DecodeBuffers {
   x: FloatArray; x2: FloatArray; ln: FloatArray; rstd: FloatArray; q: FloatArray; k: FloatArray; v: FloatArray; att: FloatArray; lse: FloatArray;
-  gate: FloatArray; up: FloatArray; h: FloatArray; pos: Int32Array;
-  constructor(F: FloatArrayCtor, readonly rows: number, c: ModelConfig) {
+  gate: FloatArray; up: FloatArray; h: FloatArray; pos: Int32Array; qk: QkNormSaved | null; post: PostNormSaved | null;
+  constructor(F: FloatArrayCtor, readonly rows: number, c: ModelConfig, t: Traits) {
     const H = c.hidden_size, I = c.intermediate_size, hd = headDim(c), R = rows;
     const Q = c.num_attention_heads * hd, K = c.num_key_value_heads * hd;
     this.x = new F(R * H); this.x2 = new F(R * H); this.ln = new F(R * H); this.rstd = new F(R);
     this.q = new F(R * Q); this.k = new F(R * K); this.v = new F(R * K); this.att = new F(R * Q); this.lse = new F(R * c.num_attention_heads);
     this.gate = new F(R * I); this.up = new F(R * I); this.h = new F(R * I); this.pos = new Int32Array(R);
+    this.qk = t.qkNorm ? { qRaw: new F(R * Q), kRaw: new F(R * K), rstdQ: new F(R * c.num_attention_heads), rstdK: new F(R * c.num_key_value_heads) } : null;
+    this.post = t.postNorm ? { o: new F(R * H), rstdO: new F(R), tmp: new F(R * H) } : null;
   }
 }
 
@@ -99,7 +115,17 @@ export class Transformer<F extends FloatArray> {
   private layers: Layer[];
   private attnDims: AttentionDims;
   private mlpDims: MlpDims;
-  private rope: RopeTables;
+  /** Distinct RoPE tables (a Gemma 3 model has a local and a global one). */
+  private ropes: RopeTables[];
+  private traits: Traits;
+  /** Gemma: (param, effective weight 1 + w) pairs, refreshed before each pass. */
+  private shifted: { w: F; eff: F }[] = [];
+  /** √H on Gemma (as float32, as transformers casts it to the weight dtype), else 1. */
+  private embedScale: number;
+  /** The final norm's weight as applied (1 + w on Gemma). */
+  private finalNorm: F;
+  /** Gemma's final_logit_softcapping (0 = none). */
+  private softcap: number;
   private train: TrainBuffers | null = null;
   private infer: DecodeBuffers | null = null;
   private last: { B: number; T: number; temperature: number; head: boolean } | null = null;
@@ -110,31 +136,70 @@ export class Transformer<F extends FloatArray> {
   constructor(config: ModelConfig, readonly backend: Backend, seed: number | null, private F: FloatArrayCtor & { new(n: number): F }) {
     this.config = ModelConfigSchema.parse(config);
     const c = this.config;
-    if (c.architecture !== "llama" && c.architecture !== "qwen2" || c.rope_scaling || c.head_dim !== undefined || c.hidden_act === "gelu_pytorch_tanh") {
-      throw new Error(`the ${c.architecture} forward is not implemented yet in this build (config only)`);
+    if (c.attn_logit_softcapping != null) {
+      throw new ModelConfigError("config", `attn_logit_softcapping is ${c.attn_logit_softcapping}, which Move37's ${c.architecture} model does not implement (Gemma 3 checkpoints leave it null)`);
     }
+    const gemma = isGemma(c);
+    this.traits = { qkNorm: hasQkNorm(c), postNorm: gemma };
+    this.embedScale = gemma ? Math.fround(Math.sqrt(c.hidden_size)) : 1;
     this.store = allocParams(c, F);
-    if (seed !== null) initParams(this.store, c.num_hidden_layers, seed);
+    if (seed !== null) initParams(this.store, c.num_hidden_layers, seed, 0.02, gemma ? 0 : 1);
     this.params = this.store.views; this.flatParams = this.store.flat; this.flatGrads = this.store.grads;
-    const data = (n: string) => getParam(this.store, n).data, grad = (n: string) => getParam(this.store, n).grad;
-    const orNull = (n: string, f: (n: string) => F) => c.attention_bias ? f(n) : null;
+    const grad = (n: string) => getParam(this.store, n).grad;
+    // Norm weights as applied: Gemma's 1 + w lives in a buffer of its own; everything else is the parameter itself.
+    const data = (n: string) => {
+      const w = getParam(this.store, n).data;
+      if (!gemma || !/norm\.weight$/.test(n)) return w;
+      const eff = new F(w.length) as F;
+      this.shifted.push({ w, eff });
+      return eff;
+    };
+    const orNull = (ok: boolean, n: string, f: (n: string) => F) => ok ? f(n) : null;
+    const qk = this.traits.qkNorm;
     const attn = (p: string, f: (n: string) => F): AttentionWeights => ({
       ln: f(p + "input_layernorm.weight"),
-      wq: f(p + "self_attn.q_proj.weight"), bq: orNull(p + "self_attn.q_proj.bias", f),
-      wk: f(p + "self_attn.k_proj.weight"), bk: orNull(p + "self_attn.k_proj.bias", f),
-      wv: f(p + "self_attn.v_proj.weight"), bv: orNull(p + "self_attn.v_proj.bias", f),
+      wq: f(p + "self_attn.q_proj.weight"), bq: orNull(c.attention_bias, p + "self_attn.q_proj.bias", f),
+      wk: f(p + "self_attn.k_proj.weight"), bk: orNull(c.attention_bias, p + "self_attn.k_proj.bias", f),
+      wv: f(p + "self_attn.v_proj.weight"), bv: orNull(c.attention_bias, p + "self_attn.v_proj.bias", f),
       wo: f(p + "self_attn.o_proj.weight"),
+      qn: orNull(qk, p + "self_attn.q_norm.weight", f), kn: orNull(qk, p + "self_attn.k_norm.weight", f),
+      post: orNull(gemma, p + "post_attention_layernorm.weight", f),
     });
     const mlp = (p: string, f: (n: string) => F): MlpWeights => ({
-      ln: f(p + "post_attention_layernorm.weight"), wg: f(p + "mlp.gate_proj.weight"), wu: f(p + "mlp.up_proj.weight"), wd: f(p + "mlp.down_proj.weight"),
+      ln: f(p + (gemma ? "pre_feedforward_layernorm.weight" : "post_attention_layernorm.weight")),
+      wg: f(p + "mlp.gate_proj.weight"), wu: f(p + "mlp.up_proj.weight"), wd: f(p + "mlp.down_proj.weight"),
+      post: orNull(gemma, p + "post_feedforward_layernorm.weight", f),
     });
+    const hd = headDim(c), tables = new Map<string, RopeTables>();
     this.layers = Array.from({ length: c.num_hidden_layers }, (_, l) => {
       const p = `model.layers.${l}.`;
-      return { attn: attn(p, data), attnGrad: attn(p, grad), mlp: mlp(p, data), mlpGrad: mlp(p, grad) };
+      let rope: RopeTables | null = null;
+      if (layerUsesRope(c, l)) {
+        const { theta, scaling } = layerRope(c, l), key = JSON.stringify([theta, scaling]);
+        if (!tables.has(key)) tables.set(key, new RopeTables(F, hd, theta, c.max_position_embeddings, scaling));
+        rope = tables.get(key)!;
+      }
+      return { attn: attn(p, data), attnGrad: attn(p, grad), mlp: mlp(p, data), mlpGrad: mlp(p, grad), spec: { rope, window: layerWindow(c, l) } };
     });
-    this.attnDims = { H: c.hidden_size, nh: c.num_attention_heads, nkv: c.num_key_value_heads, hd: headDim(c), eps: c.rms_norm_eps };
-    this.mlpDims = { H: c.hidden_size, I: c.intermediate_size, eps: c.rms_norm_eps };
-    this.rope = new RopeTables(F, headDim(c), c.rope_theta, c.max_position_embeddings);
+    this.finalNorm = data("model.norm.weight");
+    this.ropes = [...tables.values()];
+    this.attnDims = { H: c.hidden_size, nh: c.num_attention_heads, nkv: c.num_key_value_heads, hd, eps: c.rms_norm_eps, scale: attnScale(c) };
+    this.mlpDims = { H: c.hidden_size, I: c.intermediate_size, eps: c.rms_norm_eps, gelu: hiddenAct(c) === "gelu_pytorch_tanh" };
+    this.softcap = c.final_logit_softcapping ?? 0;
+  }
+
+  /** Gemma: effective norm weights 1 + w from the current parameters. */
+  private refreshNorms(): void {
+    for (const { w, eff } of this.shifted) for (let i = 0; i < w.length; i++) eff[i] = 1 + w[i];
+  }
+
+  private ensureRope(n: number): void {
+    for (const r of this.ropes) r.ensure(n);
+    if (n > this.config.max_position_embeddings) this.rope0.ensure(n); // a NoPE-only model still refuses positions past the limit
+  }
+  /** Any table, for the position limit check of a model whose layers all skip RoPE. */
+  private get rope0(): RopeTables {
+    return this.ropes[0] ?? new RopeTables(this.F, 2, 10000, this.config.max_position_embeddings);
   }
 
   private headWeight(): ParamView<F> {
@@ -146,7 +211,7 @@ export class Transformer<F extends FloatArray> {
     if (targets.length !== R) throw new BatchShapeError("targets", targets.length, R);
     const a = this.trunkForward(tokens, mask, B, T, segments);
     a.targets.set(targets);
-    lmHeadForward(be, a.logp, a.entropy, a.headLse, a.xf, this.headWeight().data, a.targets, a.chunk, R, H, V, a.chunkRows, temperature);
+    lmHeadForward(be, a.logp, a.entropy, a.headLse, a.xf, this.headWeight().data, a.targets, a.chunk, R, H, V, a.chunkRows, temperature, this.softcap);
     this.last = { B, T, temperature, head: true };
     return { logp: a.logp.slice(0, R) as F, entropy: a.entropy.slice(0, R) as F };
   }
@@ -165,7 +230,7 @@ export class Transformer<F extends FloatArray> {
   private trunkForward(tokens: Int32Array, mask: Uint8Array, B: number, T: number, segments?: Int32Array): TrainBuffers {
     const c = this.config, be = this.backend, R = B * T, H = c.hidden_size, V = c.vocab_size;
     for (const [what, a] of [["tokens", tokens], ["mask", mask], ["segments", segments ?? tokens]] as const) if (a.length !== R) throw new BatchShapeError(what, a.length, R);
-    if (!this.train || this.train.rows < R) this.train = new TrainBuffers(this.F, R, c, headChunkRows(V, R));
+    if (!this.train || this.train.rows < R) this.train = new TrainBuffers(this.F, R, c, headChunkRows(V, R), this.traits);
     const a = this.train;
     a.tokens.set(tokens); a.mask.set(mask);
     const seg = this.segments = segments ? a.segments.subarray(0, R) : null;
@@ -181,14 +246,16 @@ export class Transformer<F extends FloatArray> {
         maxPos = Math.max(maxPos, n + 1);
       }
     }
-    this.rope.ensure(Math.max(maxPos, 2)); // ≥ 2: padding slots sit at position 1
+    this.ensureRope(Math.max(maxPos, 2)); // ≥ 2: padding slots sit at position 1
+    this.refreshNorms();
     embeddingForward(be, a.res[0], getParam(this.store, "model.embed_tokens.weight").data, a.tokens, R, H, V);
+    if (this.embedScale !== 1) be.scale(a.res[0], this.embedScale, R * H);
     this.layers.forEach((layer, l) => {
-      qkvForward(be, layer.attn, this.attnDims, this.rope, a.ln, a.rstd1[l], a.q[l], a.k[l], a.v[l], a.res[l], a.pos, R);
-      attendForward(be, layer.attn, this.attnDims, a.mid[l], a.att[l], a.lse[l], a.q[l], a.k[l], a.v[l], a.mask, a.res[l], B, T, T, T, seg);
-      mlpForward(be, layer.mlp, this.mlpDims, a.res[l + 1], a.ln, a.rstd2[l], a.gate[l], a.up[l], a.h, a.mid[l], R);
+      qkvForward(be, layer.attn, this.attnDims, layer.spec.rope, a.ln, a.rstd1[l], a.q[l], a.k[l], a.v[l], a.res[l], a.pos, R, a.qk?.[l] ?? null);
+      attendForward(be, layer.attn, this.attnDims, layer.spec, a.mid[l], a.att[l], a.lse[l], a.q[l], a.k[l], a.v[l], a.mask, a.res[l], B, T, T, T, seg, a.postA?.[l] ?? null);
+      mlpForward(be, layer.mlp, this.mlpDims, a.res[l + 1], a.ln, a.rstd2[l], a.gate[l], a.up[l], a.h, a.mid[l], R, a.postM?.[l] ?? null);
     });
-    be.rmsnorm(a.xf, a.rstdF, a.res[c.num_hidden_layers], getParam(this.store, "model.norm.weight").data, R, H, c.rms_norm_eps);
+    be.rmsnorm(a.xf, a.rstdF, a.res[c.num_hidden_layers], this.finalNorm, R, H, c.rms_norm_eps);
     return a;
   }
 
@@ -202,7 +269,7 @@ export class Transformer<F extends FloatArray> {
     a.dlogp.set(dlogp);
     if (dentropy) a.dentropy.set(dentropy);
     const head = this.headWeight();
-    lmHeadBackward(be, a.dln, head.grad, a.xf, head.data, a.headLse, a.targets, a.dlogp, dentropy ? a.dentropy : null, a.chunk, R, H, V, a.chunkRows, temperature);
+    lmHeadBackward(be, a.dln, head.grad, a.xf, head.data, a.headLse, a.targets, a.dlogp, dentropy ? a.dentropy : null, a.chunk, R, H, V, a.chunkRows, temperature, this.softcap);
     this.trunkBackward(a, B, T);
   }
 
@@ -221,13 +288,14 @@ export class Transformer<F extends FloatArray> {
     const c = this.config, be = this.backend, R = B * T, H = c.hidden_size, L = c.num_hidden_layers;
     a.dres.subarray(0, R * H).fill(0);
     const norm = getParam(this.store, "model.norm.weight");
-    be.rmsnormBackward(a.dres, norm.grad, a.dln, a.res[L], norm.data, a.rstdF, R, H);
+    be.rmsnormBackward(a.dres, norm.grad, a.dln, a.res[L], this.finalNorm, a.rstdF, R, H);
     for (let l = L - 1; l >= 0; l--) {
       const layer = this.layers[l];
-      mlpBackward(be, layer.mlp, layer.mlpGrad, this.mlpDims, a, a.dres, a.mid[l], a.rstd2[l], a.gate[l], a.up[l], R);
-      attentionBackward(be, layer.attn, layer.attnGrad, this.attnDims, a, a.dres, a.res[l], a.rstd1[l], a.q[l], a.k[l], a.v[l], a.att[l], a.lse[l],
-        a.mask, a.pos, this.rope, B, T, this.segments);
+      mlpBackward(be, layer.mlp, layer.mlpGrad, this.mlpDims, a, a.dres, a.mid[l], a.rstd2[l], a.gate[l], a.up[l], R, a.postM?.[l] ?? null);
+      attentionBackward(be, layer.attn, layer.attnGrad, this.attnDims, layer.spec, a, a.dres, a.res[l], a.rstd1[l], a.q[l], a.k[l], a.v[l], a.att[l], a.lse[l],
+        a.mask, a.pos, B, T, this.segments, a.qk?.[l] ?? null, a.postA?.[l] ?? null);
     }
+    if (this.embedScale !== 1) be.scale(a.dres, this.embedScale, R * H);
     embeddingBackward(be, getParam(this.store, "model.embed_tokens.weight").grad, a.dres, a.tokens, R, H);
   }
 
@@ -241,7 +309,7 @@ export class Transformer<F extends FloatArray> {
     if (tokens.length !== R) throw new BatchShapeError("tokens", tokens.length, R);
     if (valid.length !== R) throw new BatchShapeError("valid", valid.length, R);
     if (S > cache.maxLen) throw new CacheFullError(S, cache.maxLen);
-    if (!this.infer || this.infer.rows < R) this.infer = new DecodeBuffers(this.F, Math.max(R, B), c);
+    if (!this.infer || this.infer.rows < R) this.infer = new DecodeBuffers(this.F, Math.max(R, B), c, this.traits);
     const d = this.infer;
     let maxPos = 0;
     for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) {
@@ -250,20 +318,23 @@ export class Transformer<F extends FloatArray> {
       d.pos[i] = valid[i] ? cache.pos[b]++ : 0;
       maxPos = Math.max(maxPos, d.pos[i] + 1);
     }
-    this.rope.ensure(maxPos);
+    this.ensureRope(maxPos);
+    this.refreshNorms();
     embeddingForward(be, d.x, getParam(this.store, "model.embed_tokens.weight").data, tokens, R, H, V);
+    if (this.embedScale !== 1) be.scale(d.x, this.embedScale, R * H);
     this.layers.forEach((layer, l) => {
-      qkvForward(be, layer.attn, this.attnDims, this.rope, d.ln, d.rstd, d.q, d.k, d.v, d.x, d.pos, R);
+      qkvForward(be, layer.attn, this.attnDims, layer.spec.rope, d.ln, d.rstd, d.q, d.k, d.v, d.x, d.pos, R, d.qk);
       cache.store(l, d.k, d.v, T);
-      attendForward(be, layer.attn, this.attnDims, d.x2, d.att, d.lse, d.q, cache.k[l], cache.v[l], cache.mask, d.x, B, T, S, cache.maxLen);
-      mlpForward(be, layer.mlp, this.mlpDims, d.x, d.ln, d.rstd, d.gate, d.up, d.h, d.x2, R);
+      attendForward(be, layer.attn, this.attnDims, layer.spec, d.x2, d.att, d.lse, d.q, cache.k[l], cache.v[l], cache.mask, d.x, B, T, S, cache.maxLen, null, d.post);
+      mlpForward(be, layer.mlp, this.mlpDims, d.x, d.ln, d.rstd, d.gate, d.up, d.h, d.x2, R, d.post);
     });
     cache.length = S;
     // each row's last slot → final norm → logits
     for (let b = 0; b < B; b++) d.x2.set(d.x.subarray((b * T + T - 1) * H, (b * T + T) * H), b * H);
-    be.rmsnorm(d.ln, d.rstd, d.x2, getParam(this.store, "model.norm.weight").data, B, H, c.rms_norm_eps);
+    be.rmsnorm(d.ln, d.rstd, d.x2, this.finalNorm, B, H, c.rms_norm_eps);
     const logits = new this.F(B * V);
     be.matmul(logits, d.ln, this.headWeight().data, B, V, H, false, true, false);
+    if (this.softcap > 0) softcapLogits(logits, this.softcap, B * V);
     return logits instanceof Float32Array ? logits : Float32Array.from(logits);
   }
 }

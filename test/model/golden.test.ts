@@ -1,7 +1,9 @@
 /**
- * The whole tiny model against PyTorch (bench/peers/torch_model.py, written from HF's Llama/Qwen2 code):
- * per-token log-probs and entropies under temperature, decode logits, and every parameter gradient of
- * L = Σ dlogp·logp + Σ dentropy·entropy over a batch with left and right padding.
+ * The whole tiny model against PyTorch (bench/peers/torch_model.py, written from HF's Llama/Qwen2/Qwen3/SmolLM3/
+ * Gemma 3 code and its rope-scaling functions): per-token log-probs and entropies under temperature, decode logits
+ * (prefill, and token by token through the KV cache), and every parameter gradient of
+ * L = Σ dlogp·logp + Σ dentropy·entropy over a batch with left and right padding. The Gemma 3 fixture's rows (11
+ * tokens) are longer than its sliding window (4), so the window is checked in training, prefill and decode.
  * Tolerance (float32 on both sides): log-probs/entropies/logits within 2e-5 absolute; each gradient tensor
  * within 2e-5 (reference backend, measured 2.3e-6) or 1e-4 (native, measured 5.1e-6) of its largest magnitude.
  */
@@ -51,16 +53,28 @@ function checkAgainstGolden(fixture: string, be: Backend, gradTol: number): void
   // Prefill through the KV cache: logits at the last slot of each row whose last token is real.
   const cache = m.newCache(B, T);
   const logits = m.decode(cache, tokens, mask, T), want = g.get("logits");
-  for (let b = 0; b < B; b++) {
-    if (!mask[b * T + T - 1]) continue;
-    for (let j = 0; j < V; j++) {
-      const w = want[(b * T + T - 1) * V + j];
-      assert.ok(Math.abs(logits[b * V + j] - w) < 2e-5 * (1 + Math.abs(w)), `logits[${b},${j}] ${logits[b * V + j]} vs ${w}`);
+  const checkLogits = (got: Float32Array, t: number, what: string) => {
+    for (let b = 0; b < B; b++) {
+      if (!mask[b * T + t]) continue;
+      for (let j = 0; j < V; j++) {
+        const w = want[(b * T + t) * V + j];
+        assert.ok(Math.abs(got[b * V + j] - w) < 2e-5 * (1 + Math.abs(w)), `${what} logits[${b},${t},${j}] ${got[b * V + j]} vs ${w}`);
+      }
     }
-  }
+  };
+  checkLogits(logits, T - 1, "prefill");
+  // Decode: a 2-token prefill, then one token per step; every step's logits match the full forward's at that slot.
+  const step = m.newCache(B, T), P = 2;
+  const cols = (t0: number, n: number, a: Int32Array | Uint8Array) => {
+    const out = new (a.constructor as any)(B * n);
+    for (let b = 0; b < B; b++) for (let t = 0; t < n; t++) out[b * n + t] = a[b * T + t0 + t];
+    return out;
+  };
+  checkLogits(m.decode(step, cols(0, P, tokens), cols(0, P, mask), P), P - 1, "prefill-2");
+  for (let t = P; t < T; t++) checkLogits(m.decode(step, cols(t, 1, tokens), cols(t, 1, mask), 1), t, `decode step ${t}`);
 }
 
-for (const fixture of ["golden-qwen2", "golden-llama"]) {
+for (const fixture of ["golden-qwen2", "golden-llama", "golden-qwen3", "golden-llama3", "golden-llama-linear", "golden-smollm3", "golden-gemma3"]) {
   test(`${fixture} (PyTorch) on the reference backend: log-probs, entropy, every gradient, decode logits`, () => checkAgainstGolden(fixture, referenceBackend, 2e-5));
   test(`${fixture} (PyTorch) on the native backend`, { skip: nativeAvailable() ? false : "native addon not built" }, () => checkAgainstGolden(fixture, getBackend("native"), 1e-4));
 }
