@@ -45,6 +45,9 @@ export const familyConfigs = {
    * google/gemma-3-270m: gemma3_text, hidden_activation, layer_types with sliding layers of their own RoPE base,
    * query_pre_attn_scalar (here 24 ≠ head_dim 32, folded into q_norm for llama.cpp), final_logit_softcapping set
    * (null in the published 270m, set in gemma-2; the key is read), a sliding window of 6 shorter than the test prompt.
+   * Untied (tie_word_embeddings false; the published model is tied): a tiny random tied Gemma greedily echoes its last
+   * input token, its √hidden-scaled embedding dominating; llama.cpp's tied head is the shared path qwen3, llama3 and
+   * smollm3 cover.
    */
   gemma3: {
     architectures: ["Gemma3ForCausalLM"], attention_bias: false, attention_dropout: 0.0, attn_logit_softcapping: null, bos_token_id: eos,
@@ -53,7 +56,7 @@ export const familyConfigs = {
     max_position_embeddings: 256, model_type: "gemma3_text", num_attention_heads: 4, num_hidden_layers: 3, num_key_value_heads: 1,
     pad_token_id: eos, query_pre_attn_scalar: 24, rms_norm_eps: 1e-6, rope_local_base_freq: 10000.0, rope_scaling: null,
     rope_theta: 1000000.0, sliding_window: 6, torch_dtype: "float32", transformers_version: "4.55.0.dev0",
-    use_bidirectional_attention: false, use_cache: true, vocab_size: TOKENIZER_SIZE,
+    use_bidirectional_attention: false, use_cache: true, vocab_size: TOKENIZER_SIZE, tie_word_embeddings: false,
   },
   /** HuggingFaceTB/SmolLM3-3B: no_rope_layers (every 4th layer NoPE), no_rope_layer_interval, tied, GQA. */
   smollm3: {
@@ -84,13 +87,16 @@ export function randomTensors(config: ModelConfig, seed: number): { name: string
 
 /**
  * Writes the family's folder into `dir`: random weights, the toy tokenizer with the family's chat template, and
- * config.json with the family's own keys (overrides replace keys). Returns the parsed config.
+ * config.json with the family's own keys (overrides replace keys); tensors whose name matches `zero` are zeros.
+ * Returns the parsed config.
  */
-export function writeFamilyFolder(dir: string, family: Family, seed: number, overrides: Json = {}): ModelConfig {
+export function writeFamilyFolder(dir: string, family: Family, seed: number, overrides: Json = {}, zero?: RegExp): ModelConfig {
   const json = { ...familyConfigs[family], ...overrides };
   const config = fromHfConfig(json);
+  const tensors = randomTensors(config, seed);
+  for (const t of tensors) if (zero?.test(t.name)) t.data.fill(0);
   const template = readFileSync(new URL(`../fixtures/templates/${TEMPLATE_OF[family]}.jinja`, import.meta.url), "utf8");
-  saveHfFolder(dir, config, randomTensors(config, seed), {
+  saveHfFolder(dir, config, tensors, {
     files: {
       "tokenizer.json": JSON.stringify(tinyTokenizerJson("gpt2")),
       "tokenizer_config.json": JSON.stringify({ eos_token: EOS, bos_token: null, add_bos_token: false, chat_template: template }),
