@@ -140,3 +140,23 @@ test("export refuses what llama.cpp would mis-read: no tokenizer.json, a missing
   assert.throws(() => exportGguf(dir, join(root, "x.gguf")), (e: Error) => e instanceof GgufExportError && /no tokenizer\.json/.test(e.message));
   assert.throws(() => exportGguf(dir, join(root, "x.gguf"), "q8" as never), /q8 is not supported/);
 });
+
+test("add_bos_token: tokenizer_config.json's flag, else the post-processor's leading special token (Llama 3's TemplateProcessing)", () => {
+  const dir = join(root, "bos");
+  writeTinyFolder(dir, tinyConfigs.llama, 1, "gpt2");
+  const flags = () => { exportGguf(dir, join(root, "bos.gguf")); const kv = readGgufInfo(join(root, "bos.gguf")).kv; return [kv.get("tokenizer.ggml.add_bos_token")?.value, kv.get("tokenizer.ggml.add_eos_token")?.value]; };
+  const tj = tinyTokenizerJson("gpt2");
+  const writeTok = (post: unknown, cfg: Record<string, unknown>) => {
+    writeFileSync(join(dir, "tokenizer.json"), JSON.stringify({ ...tj, post_processor: post }));
+    writeFileSync(join(dir, "tokenizer_config.json"), JSON.stringify({ eos_token: EOS, ...cfg }));
+  };
+  const llama3Post = { type: "Sequence", processors: [{ type: "ByteLevel", add_prefix_space: true, trim_offsets: false, use_regex: true }, {
+    type: "TemplateProcessing", single: [{ SpecialToken: { id: EOS, type_id: 0 } }, { Sequence: { id: "A", type_id: 0 } }],
+    pair: [], special_tokens: { [EOS]: { id: EOS, ids: [TOKENIZER_SIZE - 1], tokens: [EOS] } } }] };
+  writeTok(tj.post_processor, {});
+  assert.deepEqual(flags(), [false, undefined]);
+  writeTok(llama3Post, {});
+  assert.deepEqual(flags(), [true, undefined], "BOS (= <|endoftext|> here, config bos_token_id) leads the template");
+  writeTok(llama3Post, { add_bos_token: false, add_eos_token: true });
+  assert.deepEqual(flags(), [false, true], "tokenizer_config.json's flags win");
+});

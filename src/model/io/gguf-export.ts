@@ -131,6 +131,7 @@ interface TokenizerJsonShape {
   model?: { type?: string; vocab?: Record<string, number>; merges?: (string | [string, string])[] };
   added_tokens?: { id: number; content: string; special?: boolean }[];
   pre_tokenizer?: unknown;
+  post_processor?: unknown;
 }
 
 /** llama.cpp pre-tokenizer names for the split regexes of known tokenizer.json files. */
@@ -152,6 +153,19 @@ function preTokenizerName(pre: unknown, warnings: string[]): string {
   if (!split && list.length === 1 && list[0].type === "ByteLevel" && list[0].use_regex !== false) return "gpt-2";
   warnings.push(`tokenizer.json's pre_tokenizer is not one llama.cpp knows by name; wrote tokenizer.ggml.pre = "default", so llama.cpp may split text differently`);
   return "default";
+}
+
+/** Whether tokenizer.json's post-processor (TemplateProcessing, alone or in a Sequence) adds BOS first / EOS last to a single text. */
+function addedBySpecials(post: unknown, bos: string | undefined, eos: string | undefined): { bos: boolean; eos: boolean } {
+  const procs = ((post as { type?: string; processors?: unknown[] } | null)?.type === "Sequence" ? (post as { processors: unknown[] }).processors : [post]) as { type?: string; single?: { SpecialToken?: { id?: string } }[] }[];
+  const out = { bos: false, eos: false };
+  for (const p of procs) {
+    if (p?.type !== "TemplateProcessing" || !Array.isArray(p.single) || p.single.length < 2) continue;
+    const first = p.single[0]?.SpecialToken?.id, last = p.single[p.single.length - 1]?.SpecialToken?.id;
+    if (first !== undefined && first === bos) out.bos = true;
+    if (last !== undefined && last === eos) out.eos = true;
+  }
+  return out;
 }
 
 /** Tokenizer metadata (gpt2-style byte-level BPE) from a Hugging Face tokenizer.json. */
@@ -210,7 +224,13 @@ export function ggufTokenizerKv(dir: string, config: ModelConfig, warnings: stri
   ];
   if (bos !== null) kv.push(["tokenizer.ggml.bos_token_id", { type: "u32", value: bos }]);
   if (eos !== null) kv.push(["tokenizer.ggml.eos_token_id", { type: "u32", value: eos }]);
-  kv.push(["tokenizer.ggml.add_bos_token", { type: "bool", value: tokCfg.add_bos_token === true }]);
+  // add_bos/add_eos: tokenizer_config.json's flags, else what tokenizer.json's post-processor adds (Llama 3's
+  // TemplateProcessing puts <|begin_of_text|> first), as gguf-py's SpecialVocab reads them
+  const added = addedBySpecials(tj.post_processor, names[bos ?? -1], names[eos ?? -1]);
+  const flag = (v: unknown, fallback: boolean) => (typeof v === "boolean" ? v : fallback);
+  kv.push(["tokenizer.ggml.add_bos_token", { type: "bool", value: flag(tokCfg.add_bos_token, added.bos) }]);
+  const addEos = flag((tokCfg as { add_eos_token?: unknown }).add_eos_token, added.eos);
+  if (addEos) kv.push(["tokenizer.ggml.add_eos_token", { type: "bool", value: true }]);
   // a list of named templates (tokenizer_config.json's older form) gives its "default" one, as the tokenizer does
   const template = typeof tokCfg.chat_template === "string" ? tokCfg.chat_template
     : tokCfg.chat_template ? (tokCfg.chat_template.find(t => t.name === "default") ?? tokCfg.chat_template[0])?.template : undefined;
