@@ -57,6 +57,8 @@ for (const family of Object.keys(familyConfigs) as Family[]) {
     const { maxAbs } = await compareWithLlamaCpp(t, family, model, dir, "f32", PROMPT, refIds, opts, root);
     // the native kernels (what training and sampling run on) against the same file
     if (nativeAvailable()) await compareWithLlamaCpp(t, `${family}-native`, loadPretrained(dir, getBackend("native")).model, dir, "f32", PROMPT, refIds, opts, root);
+    // F16 weights (norms and rope_freqs stay F32): the cost of rounding weights to half, 1e-2 as for Llama/Qwen2
+    await compareWithLlamaCpp(t, family, model, dir, "f16", PROMPT, refIds, { relTol: 1e-2, logpTol: 0, newTokens: NEW_TOKENS, expectRounding: true }, root);
 
     const ours = decodeLogits(model, refIds);
     for (const [feature, overrides] of WITHOUT_FEATURE[family]) {
