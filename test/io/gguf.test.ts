@@ -130,12 +130,12 @@ test("export refuses what llama.cpp would mis-read: no tokenizer.json, a missing
   writeTinyFolder(dir, tinyConfigs.llama, 1, "gpt2");
   writeFileSync(join(dir, "tokenizer.json"), JSON.stringify(tinyTokenizerJson("gpt2", 10)));
   assert.throws(() => exportGguf(dir, join(root, "x.gguf")), (e: Error) => e instanceof GgufExportError && /lacks 1 of the 256 byte-level symbols/.test(e.message));
-  // a SentencePiece-style BPE (Gemma's, Llama 2's: byte_fallback, Metaspace) is refused as such
+  // a SentencePiece-style tokenizer.json (Gemma's, Llama 2's: byte_fallback, Metaspace) needs its tokenizer.model
   const spm = tinyTokenizerJson("gpt2");
   writeFileSync(join(dir, "tokenizer.json"), JSON.stringify({ ...spm, model: { ...spm.model, byte_fallback: true }, pre_tokenizer: null, decoder: { type: "Sequence", decoders: [{ type: "Replace", pattern: { String: "▁" }, content: " " }, { type: "ByteFallback" }] } }));
-  assert.throws(() => exportGguf(dir, join(root, "x.gguf")), (e: Error) => e instanceof GgufExportError && /SentencePiece-style BPE/.test(e.message));
+  assert.throws(() => exportGguf(dir, join(root, "x.gguf")), (e: Error) => e instanceof GgufExportError && /SentencePiece-style tokenizer .*no tokenizer\.model/.test(e.message));
   writeFileSync(join(dir, "tokenizer.json"), JSON.stringify({ ...spm, pre_tokenizer: { type: "Metaspace", replacement: "▁", prepend_scheme: "first", split: false } }));
-  assert.throws(() => exportGguf(dir, join(root, "x.gguf")), /SentencePiece-style BPE/);
+  assert.throws(() => exportGguf(dir, join(root, "x.gguf")), /SentencePiece-style tokenizer .*no tokenizer\.model/);
   rmSync(join(dir, "tokenizer.json"));
   assert.throws(() => exportGguf(dir, join(root, "x.gguf")), (e: Error) => e instanceof GgufExportError && /no tokenizer\.json/.test(e.message));
   assert.throws(() => exportGguf(dir, join(root, "x.gguf"), "q8" as never), /q8 is not supported/);

@@ -8,6 +8,7 @@ import { attnScale, defaultNoRopeLayers, headDim, hiddenAct, isGemma, layerType,
 import { BYTE_TO_UNICODE } from "../../tokenizer/byte-unicode.js";
 import { readTokenizerConfig } from "../../tokenizer/load.js";
 import { GgufExportError } from "./errors.js";
+import { readSentencePieceModel, spmVocab } from "./gguf-spm.js";
 import { paramSpecs } from "../params.js";
 import type { CausalLM } from "../types.js";
 import { closeWeights, openCheckedWeights, readHfConfig } from "./hf.js";
@@ -168,18 +169,25 @@ function addedBySpecials(post: unknown, bos: string | undefined, eos: string | u
   return out;
 }
 
-/** Tokenizer metadata (gpt2-style byte-level BPE) from a Hugging Face tokenizer.json. */
+/**
+ * Tokenizer metadata from a Hugging Face folder: a byte-level BPE tokenizer.json → `gpt2`; a SentencePiece-style
+ * one (byte_fallback / Metaspace: Gemma's, Llama 2's) → `llama` (SPM) from the folder's tokenizer.model.
+ */
 export function ggufTokenizerKv(dir: string, config: ModelConfig, warnings: string[]): [string, GgufValue][] {
   const path = join(dir, "tokenizer.json");
   if (!existsSync(path)) throw new GgufExportError(`${dir} has no tokenizer.json; llama.cpp needs the vocabulary inside the GGUF file`);
   const tj = JSON.parse(readFileSync(path, "utf8")) as TokenizerJsonShape;
   const model = tj.model;
-  if (model?.type !== "BPE" || !model.vocab || !model.merges) {
-    throw new GgufExportError(`${path}: model.type is ${JSON.stringify(model?.type)}; only byte-level BPE tokenizers (vocab + merges) are exported`);
-  }
-  const spm = (model as { byte_fallback?: boolean }).byte_fallback === true || JSON.stringify([tj.pre_tokenizer, (tj as { decoder?: unknown }).decoder]).includes('"Metaspace"');
+  const spm = (model as { byte_fallback?: boolean } | undefined)?.byte_fallback === true || JSON.stringify([tj.pre_tokenizer, (tj as { decoder?: unknown }).decoder]).includes('"Metaspace"');
   if (spm) {
-    throw new GgufExportError(`${path}: a SentencePiece-style BPE (byte_fallback or Metaspace, as Gemma's and Llama 2's tokenizers are); the GGUF export writes byte-level (GPT-2 style) BPE vocabularies only`);
+    const spPath = join(dir, "tokenizer.model");
+    if (!existsSync(spPath)) {
+      throw new GgufExportError(`${path}: a SentencePiece-style tokenizer (byte_fallback or Metaspace, as Gemma's and Llama 2's are) and no tokenizer.model beside it; copy the model's tokenizer.model into ${dir} (llama.cpp's vocabulary comes from its pieces and scores)`);
+    }
+    return sentencePieceKv(dir, spPath, tj, config);
+  }
+  if (model?.type !== "BPE" || !model.vocab || !model.merges) {
+    throw new GgufExportError(`${path}: model.type is ${JSON.stringify(model?.type)}; only byte-level BPE tokenizers (vocab + merges) and SentencePiece models are exported`);
   }
   const V = config.vocab_size;
   const tokens: (string | undefined)[] = new Array(V);
@@ -206,7 +214,39 @@ export function ggufTokenizerKv(dir: string, config: ModelConfig, warnings: stri
     return `[PAD${id}]`;
   });
   const merges = model.merges.map(m => (Array.isArray(m) ? m.join(" ") : m));
+  return [
+    ["tokenizer.ggml.model", { type: "string", value: "gpt2" }],
+    ["tokenizer.ggml.pre", { type: "string", value: preTokenizerName(tj.pre_tokenizer, warnings) }],
+    ["tokenizer.ggml.tokens", { type: "array", itemType: "string", value: names }],
+    ["tokenizer.ggml.token_type", { type: "array", itemType: "i32", value: types }],
+    ["tokenizer.ggml.merges", { type: "array", itemType: "string", value: merges }],
+    ...specialKv(dir, tj, config, names, false),
+  ];
+}
 
+/** SentencePiece vocabulary (`tokenizer.ggml.model = llama`) from tokenizer.model, as _set_vocab_sentencepiece writes it. */
+function sentencePieceKv(dir: string, spPath: string, tj: TokenizerJsonShape, config: ModelConfig): [string, GgufValue][] {
+  const sp = readSentencePieceModel(spPath);
+  const tokCfg = readTokenizerConfig(dir) as { added_tokens_decoder?: Record<string, { content: string; special?: boolean }> };
+  const added = new Map(Object.entries(tokCfg.added_tokens_decoder ?? {}).map(([id, t]) => [Number(id), { content: t.content, special: t.special === true }]));
+  const { tokens, scores, types } = spmVocab(sp, config.vocab_size, added, spPath);
+  return [
+    ["tokenizer.ggml.model", { type: "string", value: "llama" }],
+    ["tokenizer.ggml.pre", { type: "string", value: "default" }],
+    ["tokenizer.ggml.tokens", { type: "array", itemType: "string", value: tokens }],
+    ["tokenizer.ggml.scores", { type: "array", itemType: "f32", value: scores }],
+    ["tokenizer.ggml.token_type", { type: "array", itemType: "i32", value: types }],
+    // Gemma 3's converter turns the space prefix off; otherwise the model's normalizer_spec.add_dummy_prefix says
+    ["tokenizer.ggml.add_space_prefix", { type: "bool", value: config.architecture === "gemma3" ? false : sp.addDummyPrefix }],
+    ...specialKv(dir, tj, config, tokens, true),
+  ];
+}
+
+/**
+ * Special token ids, add_bos/add_eos and the chat template. bos/eos come from config.json, else tokenizer_config.json;
+ * unk/pad ids from tokenizer_config.json (SPM only, as llama.cpp's SPM vocab uses them).
+ */
+function specialKv(dir: string, tj: TokenizerJsonShape, config: ModelConfig, names: readonly string[], spm: boolean): [string, GgufValue][] {
   const tokCfg = readTokenizerConfig(dir);
   const idOf = (special: unknown) => {
     const s = typeof special === "string" ? special : (special as { content?: string } | null)?.content;
@@ -215,15 +255,14 @@ export function ggufTokenizerKv(dir: string, config: ModelConfig, warnings: stri
   };
   const bos = config.bos_token_id ?? idOf(tokCfg.bos_token);
   const eos = config.eos_token_id ?? idOf(tokCfg.eos_token);
-  const kv: [string, GgufValue][] = [
-    ["tokenizer.ggml.model", { type: "string", value: "gpt2" }],
-    ["tokenizer.ggml.pre", { type: "string", value: preTokenizerName(tj.pre_tokenizer, warnings) }],
-    ["tokenizer.ggml.tokens", { type: "array", itemType: "string", value: names }],
-    ["tokenizer.ggml.token_type", { type: "array", itemType: "i32", value: types }],
-    ["tokenizer.ggml.merges", { type: "array", itemType: "string", value: merges }],
-  ];
+  const kv: [string, GgufValue][] = [];
   if (bos !== null) kv.push(["tokenizer.ggml.bos_token_id", { type: "u32", value: bos }]);
   if (eos !== null) kv.push(["tokenizer.ggml.eos_token_id", { type: "u32", value: eos }]);
+  if (spm) {
+    const unk = idOf((tokCfg as { unk_token?: unknown }).unk_token), pad = idOf(tokCfg.pad_token);
+    if (unk !== null) kv.push(["tokenizer.ggml.unknown_token_id", { type: "u32", value: unk }]);
+    if (pad !== null) kv.push(["tokenizer.ggml.padding_token_id", { type: "u32", value: pad }]);
+  }
   // add_bos/add_eos: tokenizer_config.json's flags, else what tokenizer.json's post-processor adds (Llama 3's
   // TemplateProcessing puts <|begin_of_text|> first), as gguf-py's SpecialVocab reads them
   const added = addedBySpecials(tj.post_processor, names[bos ?? -1], names[eos ?? -1]);
