@@ -4,7 +4,11 @@
  * plus peak RSS of both. Each side runs in its own process so peak RSS is its own. The peer runs with
  * OPENBLAS_NUM_THREADS=1 and with the default (and with one torch thread), and the best figure counts.
  *
- *   npm run bench -- engine-model [--steps N] [--only a|b] [--profile]
+ * Cases a, b: Llama shapes; qwen3, llama3, gemma3: the shapes of Qwen3-0.6B (all 28 layers), Llama-3.2-1B at 4 of
+ * its 16 layers (with its llama3 rope scaling) and gemma-3-270m (all 18 layers, window 512, 5:1 local:global), each
+ * against the same architecture in the PyTorch peer.
+ *
+ *   npm run bench -- engine-model [--steps N] [--only a|b|qwen3|llama3|gemma3] [--profile]
  * --profile adds a per-kernel time breakdown of Move37's training steps (stderr).
  */
 import { spawnSync } from "node:child_process";
@@ -17,12 +21,24 @@ import { ensureTorch } from "./common.js";
 
 interface Case { id: string; label: string; config: Partial<ModelConfig>; batch: number; seq: number }
 
-/** Intermediate is 4·hidden on both sides; tied embeddings, full multi-head attention (kv heads = heads). */
+/** a, b: intermediate is 4·hidden on both sides; tied embeddings, full multi-head attention (kv heads = heads). */
 export const MODEL_CASES: Case[] = [
   { id: "a", label: "d256 L4 h4 V512 T128 B16", batch: 16, seq: 128,
     config: { vocab_size: 512, hidden_size: 256, num_hidden_layers: 4, num_attention_heads: 4, num_key_value_heads: 4, intermediate_size: 1024 } },
   { id: "b", label: "d768 L12 h12 V32000 T256 B4", batch: 4, seq: 256,
     config: { vocab_size: 32000, hidden_size: 768, num_hidden_layers: 12, num_attention_heads: 12, num_key_value_heads: 12, intermediate_size: 3072 } },
+  // Published configs (tied embeddings); B·T = 256 tokens a step. Parameters: 596M, 506M (embedding 263M), 268M (embedding 168M).
+  { id: "qwen3", label: "Qwen3-0.6B shape (d1024 L28 h16/8 hd128 V151936) T128 B2", batch: 2, seq: 128,
+    config: { architecture: "qwen3", vocab_size: 151936, hidden_size: 1024, num_hidden_layers: 28, num_attention_heads: 16, num_key_value_heads: 8,
+      head_dim: 128, intermediate_size: 3072, rope_theta: 1e6, max_position_embeddings: 40960 } },
+  { id: "llama3", label: "Llama-3.2-1B shape at 4 layers (d2048 h32/8 V128256, llama3 rope) T128 B2", batch: 2, seq: 128,
+    config: { architecture: "llama", vocab_size: 128256, hidden_size: 2048, num_hidden_layers: 4, num_attention_heads: 32, num_key_value_heads: 8,
+      intermediate_size: 8192, rope_theta: 500000, rms_norm_eps: 1e-5, max_position_embeddings: 131072,
+      rope_scaling: { rope_type: "llama3", factor: 32, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 8192 } } },
+  { id: "gemma3", label: "gemma-3-270m shape (d640 L18 h4/1 hd256 V262144, window 512) T128 B2", batch: 2, seq: 128,
+    config: { architecture: "gemma3", vocab_size: 262144, hidden_size: 640, num_hidden_layers: 18, num_attention_heads: 4, num_key_value_heads: 1,
+      head_dim: 256, intermediate_size: 2048, rope_theta: 1e6, max_position_embeddings: 32768, query_pre_attn_scalar: 256, sliding_window: 512,
+      layer_types: Array.from({ length: 18 }, (_, i) => ((i + 1) % 6 ? "sliding_attention" : "full_attention")), rope_local_base_freq: 10000 } },
 ];
 
 interface SideResult { train_tokens_per_s: number; forward_tokens_per_s: number; peak_rss_mb: number; threads?: number; backend?: string }
