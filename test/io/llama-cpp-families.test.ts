@@ -79,3 +79,17 @@ test("llama.cpp runs Move37's gemma3 GGUF like Move37 does without the GELU's re
   await compareWithLlamaCpp(t, "gemma3-no-mlp", model, dir, "f32", PROMPT, refIds, opts, root);
   if (nativeAvailable()) await compareWithLlamaCpp(t, "gemma3-no-mlp-native", loadPretrained(dir, getBackend("native")).model, dir, "f32", PROMPT, refIds, opts, root);
 });
+
+test("llama.cpp runs a Gemma 3 with linear rope scaling on its full layers (gemma-3-4b's rope_scaling) like Move37 does", { skip: skipReason }, async t => {
+  const scaling = { rope_scaling: { factor: 8.0, rope_type: "linear" } };
+  const dir = join(root, "gemma3-linear");
+  writeFamilyFolder(dir, "gemma3", 12, scaling);
+  const { model } = loadPretrained(dir, referenceBackend);
+  const { maxAbs } = await compareWithLlamaCpp(t, "gemma3-linear", model, dir, "f32", PROMPT, refIds, { relTol: REL_TOL.gemma3, logpTol: LOGP_TOL.gemma3, newTokens: NEW_TOKENS }, root);
+  // the scaling reaches the full layer only; without it the logits move far past the tolerance
+  const plain = join(root, "gemma3-linear-without");
+  writeFamilyFolder(plain, "gemma3", 12);
+  const { diff } = maxLogitDiff(decodeLogits(model, refIds), decodeLogits(loadPretrained(plain, referenceBackend).model, refIds));
+  t.diagnostic(`gemma3 without linear scaling: max |Δlogit| ${diff.toExponential(2)}`);
+  assert.ok(diff > 30 * REL_TOL.gemma3 * maxAbs, `linear scaling changes the logits by ${diff} only`);
+});
