@@ -6,7 +6,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { readGgufInfo, readGgufTensor } from "../../src/model/io/gguf.js";
-import { exportGguf, ggufTensorName } from "../../src/model/io/gguf-export.js";
+import { exportGguf, gemmaQueryScaleFold, ggufTensorName } from "../../src/model/io/gguf-export.js";
+import { fromHfConfig } from "../../src/model/io/hf-config.js";
 import { GgufExportError } from "../../src/model/io/errors.js";
 import { loadHfFolder } from "../../src/model/io/hf.js";
 import { familyConfigs, writeFamilyFolder, type Family } from "./family-folders.js";
@@ -122,4 +123,14 @@ test("export refuses, by key, what llama.cpp's architecture cannot express", () 
     writeFamilyFolder(dir, family, 1, overrides);
     assert.throws(() => exportGguf(dir, join(root, "refused.gguf")), (e: Error) => e instanceof GgufExportError && message.test(e.message), `${family} ${JSON.stringify(overrides)}`);
   }
+});
+
+test("Gemma 3 query scale fold: llama.cpp's fixed scale by shape (1/√head_dim; 1/√(hidden/heads) at its 62-layer 27B) against query_pre_attn_scalar", () => {
+  const gemma = (o: Record<string, unknown>) => fromHfConfig({ ...familyConfigs.gemma3, ...o });
+  assert.equal(gemmaQueryScaleFold(gemma({ query_pre_attn_scalar: 32 })), 1, "qpas = head_dim (gemma-3-270m, 1b): nothing to fold");
+  assert.ok(Math.abs(gemmaQueryScaleFold(gemma({})) - Math.sqrt(32 / 24)) < 1e-12);
+  // gemma-3-27b: 62 layers, hidden 5376, 32 heads, head_dim 128, query_pre_attn_scalar 168 = 5376 / 32
+  const big = { num_hidden_layers: 62, hidden_size: 5376, num_attention_heads: 32, num_key_value_heads: 16, head_dim: 128, layer_types: undefined, sliding_window_pattern: 6 };
+  assert.equal(gemmaQueryScaleFold(gemma({ ...big, query_pre_attn_scalar: 168 })), 1);
+  assert.ok(Math.abs(gemmaQueryScaleFold(gemma({ ...big, query_pre_attn_scalar: 128 })) - Math.sqrt(168 / 128)) < 1e-12);
 });
