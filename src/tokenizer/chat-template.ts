@@ -45,6 +45,8 @@ export class ChatTemplateError extends TokenizerError {
 }
 
 const RESERVED_VARIABLES = ["messages", "add_generation_prompt"] as const;
+/** Globals that @huggingface/jinja declares itself; a template variable of the same name would fail to declare. */
+const ENGINE_GLOBALS = ["strftime_now", "raise_exception", "range", "true", "false", "none", "True", "False", "None"];
 
 /** Renders messages to the prompt text a model was trained on (Hugging Face's apply_chat_template, tokenize=False). */
 export function renderChat(tokenizer: Tokenizer, messages: readonly ChatMessage[], opts: ChatRenderOptions = {}): string {
@@ -58,6 +60,9 @@ export function renderChat(tokenizer: Tokenizer, messages: readonly ChatMessage[
   } else source = choice;
   for (const key of RESERVED_VARIABLES) {
     if (opts.extra && key in opts.extra) throw new ChatTemplateError(`template variable "${key}" is set by renderChat itself: pass ${key === "messages" ? "the messages argument" : "the addGenerationPrompt option"} instead`);
+  }
+  for (const key of ENGINE_GLOBALS) {
+    if (opts.extra && key in opts.extra) throw new ChatTemplateError(`template variable "${key}" is a built-in of the Jinja engine and cannot be replaced`);
   }
   let text: string;
   try {

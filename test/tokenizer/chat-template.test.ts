@@ -126,6 +126,7 @@ test("template variables: a variable replaces the template's default, reserved n
   assert.ok(renderChat(familyTokenizer("llama3.2"), [{ role: "user", content: "hi" }], { extra: { date_string: "26 Jul 2024" } }).includes("Today Date: 26 Jul 2024\n"));
   assert.throws(() => renderChat(familyTokenizer("qwen3"), [{ role: "user", content: "hi" }], { extra: { add_generation_prompt: false } }), /addGenerationPrompt option/);
   assert.throws(() => renderChat(familyTokenizer("qwen3"), [{ role: "user", content: "hi" }], { extra: { messages: [] } }), /messages argument/);
+  assert.throws(() => renderChat(familyTokenizer("llama3.2"), [{ role: "user", content: "hi" }], { extra: { strftime_now: () => "x" } }), /"strftime_now" is a built-in of the Jinja engine/);
 });
 
 test("a folder's chat_template.jinja (transformers ≥ 4.50) is the template when tokenizer_config.json has none", () => {
