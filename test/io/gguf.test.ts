@@ -160,3 +160,14 @@ test("add_bos_token: tokenizer_config.json's flag, else the post-processor's lea
   writeTok(llama3Post, { add_bos_token: false, add_eos_token: true });
   assert.deepEqual(flags(), [false, true], "tokenizer_config.json's flags win");
 });
+
+test("the chat template reaches the GGUF from tokenizer_config.json, or from chat_template.jinja when the JSON has none", () => {
+  const dir = join(root, "tpl");
+  writeTinyFolder(dir, tinyConfigs.qwen2, 1, "qwen2");
+  const template = () => { exportGguf(dir, join(root, "tpl.gguf")); return readGgufInfo(join(root, "tpl.gguf")).kv.get("tokenizer.chat_template")?.value; };
+  assert.equal(template(), undefined);
+  writeFileSync(join(dir, "chat_template.jinja"), "{{ messages[0].content }}");
+  assert.equal(template(), "{{ messages[0].content }}");
+  writeFileSync(join(dir, "tokenizer_config.json"), JSON.stringify({ eos_token: EOS, chat_template: [{ name: "tool_use", template: "T" }, { name: "default", template: "D" }] }));
+  assert.equal(template(), "D", "the list form gives its default template");
+});
