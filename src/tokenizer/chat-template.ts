@@ -32,13 +32,21 @@ export interface ChatRenderOptions {
   addGenerationPrompt?: boolean;
   /** Also open the reasoning block ("<think>") so generation starts inside it. Default false: R1-Zero lets the model write it. */
   prefillThink?: boolean;
-  /** Extra variables for the template (e.g. enable_thinking, tools). */
+  /**
+   * Template variables, as TRL's `chat_template_kwargs` / transformers' `apply_chat_template(**kwargs)`: e.g.
+   * `{ enable_thinking: false }` (Qwen3, SmolLM3), `{ date_string: "26 Jul 2024" }` (Llama 3.x), `{ tools: [...] }`.
+   * They may replace the special tokens and `strftime_now`, but not `messages` or `add_generation_prompt`.
+   */
   extra?: Record<string, unknown>;
 }
 
 export class ChatTemplateError extends TokenizerError {
   constructor(message: string) { super(message); this.name = "ChatTemplateError"; }
 }
+
+const RESERVED_VARIABLES = ["messages", "add_generation_prompt"] as const;
+/** Globals that @huggingface/jinja declares itself; a template variable of the same name would fail to declare. */
+const ENGINE_GLOBALS = ["strftime_now", "raise_exception", "range", "true", "false", "none", "True", "False", "None"];
 
 /** Renders messages to the prompt text a model was trained on (Hugging Face's apply_chat_template, tokenize=False). */
 export function renderChat(tokenizer: Tokenizer, messages: readonly ChatMessage[], opts: ChatRenderOptions = {}): string {
@@ -50,6 +58,12 @@ export function renderChat(tokenizer: Tokenizer, messages: readonly ChatMessage[
     if (!tokenizer.chatTemplate) throw new ChatTemplateError("this tokenizer has no chat_template in tokenizer_config.json: use the built-in template \"r1\" or pass a Jinja template");
     source = tokenizer.chatTemplate;
   } else source = choice;
+  for (const key of RESERVED_VARIABLES) {
+    if (opts.extra && key in opts.extra) throw new ChatTemplateError(`template variable "${key}" is set by renderChat itself: pass ${key === "messages" ? "the messages argument" : "the addGenerationPrompt option"} instead`);
+  }
+  for (const key of ENGINE_GLOBALS) {
+    if (opts.extra && key in opts.extra) throw new ChatTemplateError(`template variable "${key}" is a built-in of the Jinja engine and cannot be replaced`);
+  }
   let text: string;
   try {
     text = new Template(source).render({
@@ -61,6 +75,10 @@ export function renderChat(tokenizer: Tokenizer, messages: readonly ChatMessage[
   } catch (e) {
     throw new ChatTemplateError(`chat template failed to render: ${(e as Error).message} (check the messages' roles and the template's Jinja)`);
   }
-  if (opts.prefillThink) text += choice === "r1" ? " <think>" : "<think>\n";
+  if (opts.prefillThink) {
+    // Qwen3 / SmolLM3 with enable_thinking false already end the prompt with an empty, closed think block
+    if (/<\/think>\s*$/.test(text)) throw new ChatTemplateError("prefillThink opens a <think> block, but the template already closed one (enable_thinking: false?): use one or the other");
+    text += choice === "r1" ? " <think>" : "<think>\n";
+  }
   return text;
 }

@@ -8,6 +8,7 @@ import { register } from "../../src/cli/export.js";
 import { output } from "../../src/cli/output.js";
 import { readGgufInfo } from "../../src/model/io/gguf.js";
 import { tinyConfigs, writeTinyFolder } from "./tiny-folder.js";
+import { writeFamilyFolder } from "./family-folders.js";
 
 const root = mkdtempSync(join(tmpdir(), "m37-export-"));
 test.after(() => rmSync(root, { recursive: true, force: true }));
@@ -37,4 +38,15 @@ test("move37 export writes F32 and F16 GGUF files; F16 stores matrices at half t
   assert.ok(statSync(f16).size < 0.6 * statSync(f32).size);
   await assert.rejects(run([dir, "--dtype", "q4", "--out", f16]), /Allowed choices are f32, f16/);
   await assert.rejects(run([dir]), /--out/);
+});
+
+test("move37 export writes the new families' GGUF and passes a refusal through by key", async () => {
+  const dir = join(root, "gemma3");
+  writeFamilyFolder(dir, "gemma3", 4);
+  const out = join(root, "gemma3.gguf");
+  assert.match(await run([dir, "--format", "gguf", "--out", out]), /wrote .*gemma3\.gguf: gemma3, 42 tensors, f32/);
+  assert.deepEqual(readGgufInfo(out).kv.get("gemma3.attention.sliding_window_pattern")!.value, [true, false, true]);
+  const smol = join(root, "smollm3");
+  writeFamilyFolder(smol, "smollm3", 4, { no_rope_layers: [0, 1, 1, 1] });
+  await assert.rejects(run([smol, "--out", join(root, "smol.gguf")]), /GGUF export: no_rope_layers is \[0,1,1,1\]/);
 });

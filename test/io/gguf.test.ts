@@ -130,7 +130,44 @@ test("export refuses what llama.cpp would mis-read: no tokenizer.json, a missing
   writeTinyFolder(dir, tinyConfigs.llama, 1, "gpt2");
   writeFileSync(join(dir, "tokenizer.json"), JSON.stringify(tinyTokenizerJson("gpt2", 10)));
   assert.throws(() => exportGguf(dir, join(root, "x.gguf")), (e: Error) => e instanceof GgufExportError && /lacks 1 of the 256 byte-level symbols/.test(e.message));
+  // a SentencePiece-style tokenizer.json (Gemma's, Llama 2's: byte_fallback, Metaspace) needs its tokenizer.model
+  const spm = tinyTokenizerJson("gpt2");
+  writeFileSync(join(dir, "tokenizer.json"), JSON.stringify({ ...spm, model: { ...spm.model, byte_fallback: true }, pre_tokenizer: null, decoder: { type: "Sequence", decoders: [{ type: "Replace", pattern: { String: "▁" }, content: " " }, { type: "ByteFallback" }] } }));
+  assert.throws(() => exportGguf(dir, join(root, "x.gguf")), (e: Error) => e instanceof GgufExportError && /SentencePiece-style tokenizer .*no tokenizer\.model/.test(e.message));
+  writeFileSync(join(dir, "tokenizer.json"), JSON.stringify({ ...spm, pre_tokenizer: { type: "Metaspace", replacement: "▁", prepend_scheme: "first", split: false } }));
+  assert.throws(() => exportGguf(dir, join(root, "x.gguf")), /SentencePiece-style tokenizer .*no tokenizer\.model/);
   rmSync(join(dir, "tokenizer.json"));
   assert.throws(() => exportGguf(dir, join(root, "x.gguf")), (e: Error) => e instanceof GgufExportError && /no tokenizer\.json/.test(e.message));
   assert.throws(() => exportGguf(dir, join(root, "x.gguf"), "q8" as never), /q8 is not supported/);
+});
+
+test("add_bos_token: tokenizer_config.json's flag, else the post-processor's leading special token (Llama 3's TemplateProcessing)", () => {
+  const dir = join(root, "bos");
+  writeTinyFolder(dir, tinyConfigs.llama, 1, "gpt2");
+  const flags = () => { exportGguf(dir, join(root, "bos.gguf")); const kv = readGgufInfo(join(root, "bos.gguf")).kv; return [kv.get("tokenizer.ggml.add_bos_token")?.value, kv.get("tokenizer.ggml.add_eos_token")?.value]; };
+  const tj = tinyTokenizerJson("gpt2");
+  const writeTok = (post: unknown, cfg: Record<string, unknown>) => {
+    writeFileSync(join(dir, "tokenizer.json"), JSON.stringify({ ...tj, post_processor: post }));
+    writeFileSync(join(dir, "tokenizer_config.json"), JSON.stringify({ eos_token: EOS, ...cfg }));
+  };
+  const llama3Post = { type: "Sequence", processors: [{ type: "ByteLevel", add_prefix_space: true, trim_offsets: false, use_regex: true }, {
+    type: "TemplateProcessing", single: [{ SpecialToken: { id: EOS, type_id: 0 } }, { Sequence: { id: "A", type_id: 0 } }],
+    pair: [], special_tokens: { [EOS]: { id: EOS, ids: [TOKENIZER_SIZE - 1], tokens: [EOS] } } }] };
+  writeTok(tj.post_processor, {});
+  assert.deepEqual(flags(), [false, undefined]);
+  writeTok(llama3Post, {});
+  assert.deepEqual(flags(), [true, undefined], "BOS (= <|endoftext|> here, config bos_token_id) leads the template");
+  writeTok(llama3Post, { add_bos_token: false, add_eos_token: true });
+  assert.deepEqual(flags(), [false, true], "tokenizer_config.json's flags win");
+});
+
+test("the chat template reaches the GGUF from tokenizer_config.json, or from chat_template.jinja when the JSON has none", () => {
+  const dir = join(root, "tpl");
+  writeTinyFolder(dir, tinyConfigs.qwen2, 1, "qwen2");
+  const template = () => { exportGguf(dir, join(root, "tpl.gguf")); return readGgufInfo(join(root, "tpl.gguf")).kv.get("tokenizer.chat_template")?.value; };
+  assert.equal(template(), undefined);
+  writeFileSync(join(dir, "chat_template.jinja"), "{{ messages[0].content }}");
+  assert.equal(template(), "{{ messages[0].content }}");
+  writeFileSync(join(dir, "tokenizer_config.json"), JSON.stringify({ eos_token: EOS, chat_template: [{ name: "tool_use", template: "T" }, { name: "default", template: "D" }] }));
+  assert.equal(template(), "D", "the list form gives its default template");
 });

@@ -17,7 +17,7 @@ export const DEFAULT_MAX_SHARD_BYTES = 5_000_000_000;
 /** Files other than weights that make a folder usable by tokenizers/transformers; copied by `copyFrom`. */
 export const TOKENIZER_FILES = [
   "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json",
-  "vocab.json", "merges.txt", "chat_template.jinja", "generation_config.json",
+  "vocab.json", "merges.txt", "chat_template.jinja", "generation_config.json", "tokenizer.model",
 ];
 
 /** Stored tensors that transformers itself drops on load: rotary caches of old Llama checkpoints. */
