@@ -117,8 +117,11 @@ export function scanSource(text) {
   for (const m of text.matchAll(new RegExp(`${start}from[ \\t]+([A-Za-z_][\\w.]*)[ \\t]+import[ \\t]+[\\w*(]`, "gm"))) {
     python.push({ module: m[1].split(".")[0], line: lineOf(text, m.index + 1) });
   }
-  for (const m of text.matchAll(/(?:\bfrom\s+|\bimport\s*\(\s*|\bimport\s+|\brequire\s*\(\s*)["']([^"'./][^"']*)["']/g)) {
-    const spec = m[1];
+  // Static imports are statements (`import … from "x"` at a line's start, possibly over several lines, or
+  // `import "x"`); dynamic ones are calls. A `from "…"` inside a comment, a string or a regex is neither.
+  const importForms = /^[ \t]*(?:import|export)\b[^;"'`]*?\bfrom\s*["']([^"'./][^"']*)["']|^[ \t]*import\s*["']([^"'./][^"']*)["']|\bimport\s*\(\s*["']([^"'./][^"']*)["']|\brequire\s*\(\s*["']([^"'./][^"']*)["']/gm;
+  for (const m of text.matchAll(importForms)) {
+    const spec = m[1] ?? m[2] ?? m[3] ?? m[4];
     if (spec.startsWith("node:") || builtinModules.includes(spec)) continue;
     packages.push({ name: spec.startsWith("@") ? spec.split("/").slice(0, 2).join("/") : spec.split("/")[0], line: lineOf(text, m.index) });
   }
