@@ -29,8 +29,8 @@ import type { Run, SampleRow } from "../runs/run.js";
 import { metricChart } from "../runs/chart.js";
 import { readMetrics } from "../runs/read.js";
 import {
-  GRPOConfigSchema, combineRewards, computeAdvantages, completionMask, grpoLoss, informativeGroups,
-  lossOptionsOf, packBatch, rewardMetrics, completionMetrics, healthWarnings, rewardWeightsOf, type GRPOConfig,
+  GRPOConfigSchema, combineRewards, computeAdvantages, grpoStep, informativeGroups,
+  rewardMetrics, completionMetrics, healthWarnings, rewardWeightsOf, type GRPOConfig,
 } from "./grpo/index.js";
 import { AdamW } from "./optimizer.js";
 import { lrMultiplier, ScheduleConfigSchema } from "./schedule.js";
@@ -38,7 +38,7 @@ import { loadLatestCheckpoint, saveCheckpoint } from "./checkpoint.js";
 import { scoreCompletions, type ScoredRewards } from "./rewarding.js";
 import { evaluate, type EvalResult } from "./evaluate.js";
 import { modelRewardExamples, useModelRewards } from "../rewards/reward-model.js";
-import { createRollout, RolloutConfigSchema, applyWeights, importanceWeights, slotLogprobs, ImportanceStats, type ImportanceOptions } from "./rollout/index.js";
+import { createRollout, RolloutConfigSchema } from "./rollout/index.js";
 import { BackendChoiceSchema, checkpointFields } from "./trainer-config.js";
 
 export const PromptConfigSchema = z.object({
@@ -196,7 +196,8 @@ export const grpo = registerTrainer({
 
       const keep = g.dynamic_sampling ? informativeGroups(rewards, g.num_generations).rows : gens.map((_, i) => i);
       const train = keep.length > 0
-        ? policyStep(model, ref, optimizer, g, gens, prompts, adv.advantages, keep, eosIds, g.learning_rate * lrMultiplier(c.schedule, step, g.max_steps), rollout.correction)
+        ? grpoStep(model, optimizer, { prompts, rows: gens, advantages: adv.advantages, keep }, g,
+          { eosIds, lr: g.learning_rate * lrMultiplier(c.schedule, step, g.max_steps), ref, correction: rollout.correction }).metrics
         : null;
       if (train) await rollout.sync(model);
       const t3 = performance.now();
@@ -231,52 +232,6 @@ export const grpo = registerTrainer({
     writeReport(run, c, state.before!, after, state.trainSeconds, wallSeconds(), ctx.log);
   },
 });
-
-/** One optimizer step on the kept rows: num_iterations passes, micro-batched, then AdamW. */
-function policyStep(model: CausalLM, ref: CausalLM | null, optimizer: AdamW, g: GRPOConfig, gens: Generation[], prompts: number[][],
-  advantages: ArrayLike<number>, keep: number[], eosIds: number[], lr: number, correction: ImportanceOptions | null): Record<string, number> {
-  const micro = g.per_device_train_batch_size ?? keep.length;
-  const chunks: number[][] = [];
-  for (let i = 0; i < keep.length; i += micro) chunks.push(keep.slice(i, i + micro));
-  const batches = chunks.map(rows => {
-    const comps = rows.map(r => gens[r].ids);
-    const T = Math.max(1, ...comps.map(x => x.length));
-    const ids = new Int32Array(rows.length * T);
-    comps.forEach((x, b) => ids.set(x, b * T));
-    const cm = completionMask(ids, rows.length, T, eosIds, { lengths: comps.map(x => x.length), maxLength: g.max_completion_length, maskTruncated: g.mask_truncated_completions });
-    const masks = rows.map((_, b) => cm.mask.subarray(b * T, (b + 1) * T));
-    const packed = packBatch(rows.map(r => prompts[gens[r].prompt]), comps, masks);
-    const refLogp = ref ? ref.forward(packed.tokens, packed.attention, packed.targets, packed.B, packed.T, g.temperature).logp.slice() : undefined;
-    // Another engine sampled: its per-token log-probs, for the truncated importance-sampling weights.
-    const samplingLogp = correction ? slotLogprobs(rows.map(r => prompts[gens[r].prompt].length), rows.map(r => gens[r].logprobs), packed.T) : undefined;
-    return { packed, adv: Float64Array.from(rows, r => advantages[r]), refLogp, oldLogp: undefined as Float32Array | undefined, samplingLogp, isWeight: undefined as Float32Array | undefined };
-  });
-  const numItems = batches.reduce((s, b) => s + b.packed.lossMask.reduce((a, x) => a + x, 0), 0);
-  const opts = { ...lossOptionsOf(g), accumulation_steps: batches.length, num_items_in_batch: numItems };
-  const sums: Record<string, number> = {};
-  let gradNorm = 0, loss = 0;
-  const isStats = new ImportanceStats();
-  for (let it = 0; it < g.num_iterations; it++) {
-    model.flatGrads.fill(0);
-    for (const b of batches) {
-      const { packed: p } = b;
-      const out = model.forward(p.tokens, p.attention, p.targets, p.B, p.T, g.temperature);
-      // π_old is the policy that sampled: the first pass's log-probs (its ratio is exactly 1, as TRL's detach).
-      if (it === 0 && g.num_iterations > 1) b.oldLogp = out.logp.slice();
-      if (it === 0 && b.samplingLogp) {
-        b.isWeight = importanceWeights(out.logp, b.samplingLogp, p.lossMask, p.T, correction!);
-        isStats.add(out.logp, b.samplingLogp, p.lossMask, b.isWeight);
-      }
-      const r = grpoLoss({ B: p.B, T: p.T, logp: out.logp, oldLogp: it === 0 ? undefined : b.oldLogp, refLogp: b.refLogp, mask: p.lossMask, advantages: b.adv, entropy: out.entropy }, opts);
-      if (b.isWeight) applyWeights(r.dlogp, b.isWeight);
-      model.backward(r.dlogp);
-      loss += r.loss / g.num_iterations;
-      for (const [k, v] of Object.entries(r.metrics)) if (v !== undefined) sums[k] = (sums[k] ?? 0) + v / (batches.length * g.num_iterations);
-    }
-    gradNorm = optimizer.step(lr).gradNorm;
-  }
-  return { loss, grad_norm: gradNorm, learning_rate: lr, ...sums, ...isStats.metrics() };
-}
 
 /** Completion lengths as TRL logs them: tokens up to and including the first EOS; truncated = hit the limit. */
 function completionLengths(gens: Generation[], eosIds: number[], limit: number) {

@@ -63,7 +63,7 @@ export function parseGRPOConfig(raw: unknown): GRPOConfig {
 }
 
 /** The loss options a GRPOConfig implies (epsilon_high defaults to epsilon, as in TRL). */
-export function lossOptionsOf(c: GRPOConfig) {
+export function lossOptionsOf(c: Pick<GRPOConfig, "loss_type" | "importance_sampling_level" | "beta" | "epsilon" | "epsilon_high" | "delta" | "max_completion_length">) {
   return {
     loss_type: c.loss_type,
     importance_sampling_level: c.importance_sampling_level,

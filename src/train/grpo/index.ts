@@ -6,3 +6,4 @@ export { informativeGroups } from "./dynamic.js";
 export { rewardMetrics, completionMetrics, healthWarnings } from "./metrics.js";
 export { GRPOInputError } from "./errors.js";
 export { packBatch, type PackedBatch } from "./batch.js";
+export { grpoStep, type GRPOStepBatch, type GRPOStepConfig, type GRPOStepOptions, type GRPOStepResult, type StepRow } from "./step.js";
