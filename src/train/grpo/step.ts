@@ -11,7 +11,7 @@ import { GRPOInputError } from "./errors.js";
  * One GRPO optimizer step (TRL's GRPOTrainer.training_step after generation), the one the trainer, the benchmark
  * (bench/grpo.ts) and the PyTorch oracle test (test/grpo/step-golden.test.ts) all call:
  *
- *   kept rows → micro-batches of per_device_train_batch_size → completionMask (up to the first EOS) → packBatch
+ *   kept rows → micro-batches of per_device_train_batch_size (default: see defaultMicroBatch) → completionMask (up to the first EOS) → packBatch
  *   → [reference forward, β > 0] → num_iterations × ( zero grads → per micro-batch: forward → grpoLoss
  *   → [importance weights] → backward (gradients accumulate) → AdamW.step(lr): clip to max_grad_norm, update )
  *
@@ -66,9 +66,24 @@ export interface GRPOStepResult {
 
 interface MicroBatch { packed: PackedBatch; adv: Float64Array; refLogp?: Float32Array; oldLogp?: Float32Array; samplingLogp?: Float32Array; isWeight?: Float32Array }
 
+/** TRL's per_device_train_batch_size default. */
+export const DEFAULT_MICRO_BATCH = 8;
+
+/**
+ * Rows per forward/backward when per_device_train_batch_size is unset: the largest divisor of the row count that is
+ * at most 8 (TRL's default), so every micro-batch has the same size, as TRL requires; the gradient is the full
+ * batch's (dapo sums over the whole batch's tokens; grpo/dr_grpo divide each of S equal micro-batches by S). Small
+ * micro-batches bound the activations the model keeps for backward: with all 64 rows of the default run at once they
+ * took 1 GB.
+ */
+export function defaultMicroBatch(rows: number): number {
+  for (let m = Math.min(DEFAULT_MICRO_BATCH, rows); m > 1; m--) if (rows % m === 0) return m;
+  return 1;
+}
+
 /** Packs the kept rows into micro-batches: prompt ‖ completion per row, the loss mask up to and including the first EOS. */
 function microBatches(batch: GRPOStepBatch, keep: readonly number[], g: GRPOStepConfig, eosIds: readonly number[]): { rows: number[]; packed: PackedBatch }[] {
-  const micro = g.per_device_train_batch_size ?? keep.length;
+  const micro = g.per_device_train_batch_size ?? defaultMicroBatch(keep.length);
   const out: { rows: number[]; packed: PackedBatch }[] = [];
   for (let i = 0; i < keep.length; i += micro) {
     const rows = keep.slice(i, i + micro);
