@@ -177,7 +177,10 @@ export const grpo = registerTrainer({
     }
 
     await rollout.sync(model);
-    const bar = ctx.progress({ total: g.max_steps, startStep: step });
+    const bar = ctx.progress({
+      total: g.max_steps, startStep: step,
+      timeLimit: c.max_minutes > 0 ? { seconds: c.max_minutes * 60, used: () => state.trainSeconds, label: "max_minutes" } : undefined,
+    });
     const warned = new Set<string>();
     while (step < g.max_steps && !ctx.signal.aborted && !(c.max_minutes > 0 && state.trainSeconds > c.max_minutes * 60)) {
       await yieldToEvents(); // lets Ctrl-C reach ctx.signal
