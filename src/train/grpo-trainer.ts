@@ -23,13 +23,12 @@ import type { Tokenizer } from "../tokenizer/types.js";
 import { renderChat } from "../tokenizer/chat-template.js";
 import type { Generation } from "../sample/generate.js";
 import { TaskConfigSchema, makeTask, trainEvalSplit, tinyR1Prompt, TINY_R1_STOP, type Example } from "../tasks/index.js";
-import { mixSeed } from "../tasks/rng.js";
 import { registerTrainer, yieldToEvents } from "../recipes/registry.js";
 import type { Run, SampleRow } from "../runs/run.js";
 import { metricChart } from "../runs/chart.js";
 import { readMetrics } from "../runs/read.js";
 import {
-  GRPOConfigSchema, combineRewards, computeAdvantages, grpoStep, informativeGroups,
+  GRPOConfigSchema, combineRewards, computeAdvantages, dataPosition, grpoStep, informativeGroups, samplingSeed,
   rewardMetrics, completionMetrics, healthWarnings, rewardWeightsOf, type GRPOConfig,
 } from "./grpo/index.js";
 import { AdamW } from "./optimizer.js";
@@ -185,19 +184,14 @@ export const grpo = registerTrainer({
     while (step < g.max_steps && !ctx.signal.aborted && !(c.max_minutes > 0 && state.trainSeconds > c.max_minutes * 60)) {
       await yieldToEvents(); // lets Ctrl-C reach ctx.signal
       const t0 = performance.now();
-      const examples = Array.from({ length: g.prompts_per_step }, (_, i) => split.train(step * g.prompts_per_step + i));
-      const prompts = examples.map(ex => fmt.encode(ex));
-      const gens = await rollout.generate(prompts, {
-        maxNewTokens: g.max_completion_length, temperature: g.temperature, topP: g.top_p, topK: g.top_k,
-        numReturnSequences: g.num_generations, seed: mixSeed(g.seed, step), stop: fmt.stop, eosTokenIds: eosIds,
+      const { examples, prompts, gens, scored, rewards, adv, keep, rounds, seconds } = await sampleGroups(step, g, {
+        next: i => split.train(i), fmt, tok, eosIds, weights, generate: (p, seed) => rollout.generate(p, {
+          maxNewTokens: g.max_completion_length, temperature: g.temperature, topP: g.top_p, topK: g.top_k,
+          numReturnSequences: g.num_generations, seed, stop: fmt.stop, eosTokenIds: eosIds,
+        }),
       });
-      const t1 = performance.now();
-      const scored = await scoreCompletions(g.reward_funcs, gens.map(x => fmt.completion(x)), modelRewardExamples(g.reward_funcs, gens, examples, fmt, tok));
-      const rewards = combineRewards(scored.table, weights);
-      const adv = computeAdvantages(rewards, g.num_generations, g.scale_rewards);
       const t2 = performance.now();
 
-      const keep = g.dynamic_sampling ? informativeGroups(rewards, g.num_generations).rows : gens.map((_, i) => i);
       const train = keep.length > 0
         ? grpoStep(model, optimizer, { prompts, rows: gens, advantages: adv.advantages, keep }, g,
           { eosIds, lr: g.learning_rate * lrMultiplier(c.schedule, step, g.max_steps), ref, correction: rollout.correction }).metrics
@@ -213,7 +207,8 @@ export const grpo = registerTrainer({
         ...completionMetrics(lengths.lengths, lengths.truncated),
         ...(train ?? {}),
         "frac_groups_kept": keep.length / gens.length,
-        "time/generation": (t1 - t0) / 1000, "time/reward": (t2 - t1) / 1000, "time/training": (t3 - t2) / 1000,
+        ...(g.dynamic_sampling ? { "dynamic_sampling/rounds": rounds, "dynamic_sampling/groups_sampled": gens.length / g.num_generations, "dynamic_sampling/groups_kept": keep.length / g.num_generations } : {}),
+        "time/generation": seconds.generation, "time/reward": seconds.reward, "time/training": (t3 - t2) / 1000,
         "tokens_per_second": lengths.total / ((t3 - t0) / 1000),
         "train_minutes": state.trainSeconds / 60,
       };
@@ -221,7 +216,7 @@ export const grpo = registerTrainer({
       run.logMetrics(step, metrics);
       run.logSamples(sampleRows(step, gens, examples, fmt, scored, rewards, adv.advantages, c.log_completions));
       bar.update(step, metrics);
-      for (const w of healthWarnings(metrics as Record<string, number>)) {
+      for (const w of healthWarnings(metrics as Record<string, number>, { dynamicSampling: g.dynamic_sampling ? { groups: g.prompts_per_step, maxRounds: g.dynamic_sampling_max_rounds } : undefined })) {
         const key = w.split(" ")[0];
         if (!warned.has(key)) { warned.add(key); bar.log(`warning: ${w}`); }
       }
@@ -235,6 +230,44 @@ export const grpo = registerTrainer({
     writeReport(run, c, state.before!, after, state.trainSeconds, wallSeconds(), ctx.log);
   },
 });
+
+/**
+ * A step's groups: prompts_per_step prompts, each sampled num_generations times, scored, and their advantages. With
+ * dynamic sampling (DAPO), more rounds of prompts_per_step prompts while fewer than prompts_per_step groups are
+ * informative and dynamic_sampling_max_rounds allows; `keep` is then the rows of the first prompts_per_step informative
+ * groups. Prompts and seeds are functions of (step, round) (grpo/dynamic.ts), so resume stays exact. Rewards,
+ * advantages and metrics cover every group sampled.
+ */
+async function sampleGroups(step: number, g: GRPOConfig, o: {
+  next(position: number): Example; fmt: PromptFormat; tok: Tokenizer; eosIds: number[]; weights: number[];
+  generate(prompts: number[][], seed: number): Promise<Generation[]>;
+}) {
+  const P = g.prompts_per_step, G = g.num_generations, maxRounds = g.dynamic_sampling ? g.dynamic_sampling_max_rounds : 1;
+  const examples: Example[] = [], prompts: number[][] = [], gens: Generation[] = [], table: (number | null)[][] = [];
+  const seconds = { generation: 0, reward: 0 };
+  let rounds = 0, rewards: Float64Array = new Float64Array(0);
+  while (rounds < maxRounds) {
+    rounds++;
+    const t0 = performance.now();
+    const ex = Array.from({ length: P }, (_, i) => o.next(dataPosition(step, rounds, i, P)));
+    const pr = ex.map(e => o.fmt.encode(e));
+    const out = await o.generate(pr, samplingSeed(g.seed, step, rounds));
+    const t1 = performance.now();
+    const scored = await scoreCompletions(g.reward_funcs, out.map(x => o.fmt.completion(x)), modelRewardExamples(g.reward_funcs, out, ex, o.fmt, o.tok));
+    const offset = examples.length;
+    examples.push(...ex); prompts.push(...pr); table.push(...scored.table);
+    gens.push(...out.map(x => ({ ...x, prompt: x.prompt + offset })));
+    rewards = combineRewards(table, o.weights);
+    seconds.generation += (t1 - t0) / 1000; seconds.reward += (performance.now() - t1) / 1000;
+    if (!g.dynamic_sampling || informativeGroups(rewards, G, P).groups.length >= P) break;
+  }
+  const t = performance.now();
+  const adv = computeAdvantages(rewards, G, g.scale_rewards);
+  const keep = g.dynamic_sampling ? informativeGroups(rewards, G, P).rows : gens.map((_, i) => i);
+  seconds.reward += (performance.now() - t) / 1000;
+  const scored: ScoredRewards = { table, byName: i => Object.fromEntries(g.reward_funcs.map((n, k) => [n, table[i][k]])) };
+  return { examples, prompts, gens, scored, rewards, adv, keep, rounds, seconds };
+}
 
 /** Completion lengths as TRL logs them: tokens up to and including the first EOS; truncated = hit the limit. */
 function completionLengths(gens: Generation[], eosIds: number[], limit: number) {

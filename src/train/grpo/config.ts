@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { MAX_SAMPLING_ROUNDS } from "./dynamic.js";
 
 /**
  * GRPO configuration with TRL's names and, where TRL has one, TRL's default (GRPOConfig, trl ≥ 0.20).
@@ -28,9 +29,10 @@ export const GRPOConfigSchema = z
     delta: z.number().gt(1).optional(), // two-sided clip upper bound on the ratio (INTELLECT-2)
     importance_sampling_level: z.enum(["token", "sequence"]).default("token"),
     mask_truncated_completions: z.boolean().default(false),
-    // Dynamic sampling (DAPO, project names): drop groups whose rewards all agree; resample up to N rounds
+    // Dynamic sampling (DAPO, project names): drop groups whose rewards all agree; while fewer than prompts_per_step
+    // groups are informative, sample prompts_per_step more prompts, up to max_rounds rounds in all (grpo/dynamic.ts)
     dynamic_sampling: z.boolean().default(false),
-    dynamic_sampling_max_rounds: z.number().int().positive().default(3),
+    dynamic_sampling_max_rounds: z.number().int().positive().max(MAX_SAMPLING_ROUNDS).default(3),
     // Optimisation
     learning_rate: z.number().positive().default(1e-6),
     max_grad_norm: z.number().positive().default(1.0),
