@@ -21,6 +21,7 @@ import { createModel } from "../../src/model/transformer.js";
 import type { CausalLM } from "../../src/model/types.js";
 import { AdamW } from "../../src/train/optimizer.js";
 import { computeAdvantages, grpoStep, informativeGroups, type GRPOStepConfig } from "../../src/train/grpo/index.js";
+import { defaultMicroBatch } from "../../src/train/grpo/step.js";
 import { loadFixture } from "../model/fixture.js";
 
 interface Step { lr: number; prompts: number[][]; rows: { prompt: number; ids: number[] }[]; rewards: number[]; advantages: number[]; keep: number[]; losses: number[]; grad_norms: number[]; clipped_tokens: number }
@@ -89,3 +90,7 @@ for (const c of cases) {
 }
 
 test("the fixture has both cases", () => assert.deepEqual(cases.map(c => c.name), ["dapo", "grpo_kl_mu2"]));
+
+test("without per_device_train_batch_size, micro-batches are equal and at most 8 rows (TRL's default)", () => {
+  assert.deepEqual([64, 48, 16, 12, 8, 6, 10, 7, 11, 1].map(defaultMicroBatch), [8, 8, 8, 6, 8, 6, 5, 7, 1, 1]);
+});
