@@ -34,6 +34,7 @@ import { generate } from "../src/sample/generate.js";
 import { makeTask, trainEvalSplit } from "../src/tasks/index.js";
 import { GRPORecipeSchema, promptFormat, type GRPORecipe } from "../src/train/grpo-trainer.js";
 import { combineRewards, computeAdvantages, grpoStep, rewardWeightsOf } from "../src/train/grpo/index.js";
+import { defaultMicroBatch } from "../src/train/grpo/step.js";
 import { scoreCompletions } from "../src/train/rewarding.js";
 import { AdamW } from "../src/train/optimizer.js";
 import { ensureTorch, figure, printFigures, runPythonPeer, PeerError, type Figure } from "./common.js";
@@ -105,6 +106,7 @@ function specFor(c: Case, steps: number) {
     epsilon: g.epsilon, epsilon_high: g.epsilon_high ?? g.epsilon, learning_rate: g.learning_rate,
     adam_beta2: r.adam_beta2, weight_decay: r.weight_decay, max_grad_norm: g.max_grad_norm,
     advantages: Array.from({ length: c.prompts * c.generations }, (_, i) => (i % 2 ? -1 : 1)),
+    micro_batch: g.per_device_train_batch_size ?? defaultMicroBatch(c.prompts * c.generations), // grpoStep's micro-batches
   };
 }
 type Spec = ReturnType<typeof specFor>;

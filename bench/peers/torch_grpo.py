@@ -6,14 +6,15 @@ PyTorch reference of Move37's architecture (bench/peers/torch_model.py):
               for exactly max_new_tokens (no EOS: both sides do the same work)
   reward      decode with the tokenizer's byte table, the R1 math reward (format regex + numeric answer), group
               advantages (std with Bessel's correction, eps 1e-4)
-  training    forward with TRL's logits_to_keep (LM head on the completion slots only), log-probs of logits / temperature,
-              the dapo loss on-policy with beta 0 (ratio exp(logp - logp.detach()), clipped), backward,
+  training    per micro-batch of micro_batch rows (gradient accumulation, as TRL's per_device_train_batch_size):
+              forward with TRL's logits_to_keep (LM head on the completion slots only), log-probs of logits / temperature,
+              the dapo loss on-policy with beta 0 (ratio exp(logp - logp.detach()), clipped), backward; then
               clip_grad_norm_, torch.optim.AdamW
 
   python3 bench/peers/torch_grpo.py SPEC.json     prints one JSON line of seconds per phase and tokens
 SPEC.json (written by bench/grpo.ts): config, prompts (ids), golds, vocab_hex (bytes of each id), num_generations,
 max_new_tokens, temperature, epsilon, epsilon_high, learning_rate, adam_beta2, weight_decay, max_grad_norm,
-advantages (the ones the loss uses), steps.
+advantages (the ones the loss uses), micro_batch (rows per forward/backward, as the trainer's grpoStep), steps.
 
 It also writes the oracle of Move37's `grpoStep` (test/grpo/step-golden.test.ts), TRL's training step after generation
 (`_generate_and_score_completions`' advantages and old/ref log-probs, `_compute_loss`, gradient accumulation over
@@ -277,6 +278,7 @@ def main():
     pmask = torch.tensor([[0] * (P - len(p)) + [1] * len(p) for p in prompts])
     adv = torch.tensor(spec["advantages"], dtype=torch.float32)
     hp = dict(loss_type="dapo", beta=0.0, epsilon=spec["epsilon"], epsilon_high=spec["epsilon_high"])
+    mb = spec["micro_batch"]
     gen = torch.Generator().manual_seed(42)
 
     def step():
@@ -291,19 +293,21 @@ def main():
         opt.zero_grad(set_to_none=True)
         tokens = torch.cat([ptok, comp], 1)
         mask = torch.cat([pmask, torch.ones_like(comp)], 1)
-        logits = m(tokens[:, :-1], mask[:, :-1])  # [B, N, V]: the slots that predict the completion
-        lsm = F.log_softmax(logits / temp, dim=-1)
-        logp = lsm.gather(-1, comp[..., None])[..., 0]
-        with torch.no_grad():
-            entropy = -(lsm.exp() * lsm).sum(-1).mean()  # TRL logs it
-        # dapo on-policy (old = logp.detach(), the ratio is 1), beta 0; every token is active (no EOS)
-        loss = trl_loss(logp, logp.detach(), None, torch.ones_like(logp), adv, hp, 1, logp.numel())
-        loss.backward()
+        entropy = 0.0
+        for i in range(0, len(prompts), mb):  # micro-batches, gradients accumulated (TRL's per_device_train_batch_size)
+            logits = m(tokens[i:i + mb, :-1], mask[i:i + mb, :-1])  # [mb, N, V]: the slots that predict the completion
+            lsm = F.log_softmax(logits / temp, dim=-1)
+            logp = lsm.gather(-1, comp[i:i + mb, :, None])[..., 0]
+            with torch.no_grad():
+                entropy += -(lsm.exp() * lsm).sum(-1).sum().item() / comp.numel()  # TRL logs it
+            # dapo on-policy (old = logp.detach(), the ratio is 1), beta 0; every token of the batch is active (no EOS)
+            loss = trl_loss(logp, logp.detach(), None, torch.ones_like(logp), adv[i:i + mb], hp, 1, comp.numel())
+            loss.backward()
         torch.nn.utils.clip_grad_norm_(m.parameters(), spec["max_grad_norm"])
         opt.step()
         t3 = time.perf_counter()
         return {"generation_s": t1 - t0, "reward_s": t2 - t1, "training_s": t3 - t2, "total_s": t3 - t0,
-                "entropy": entropy.item()}
+                "entropy": entropy}
 
     step()  # warm-up
     runs = [step() for _ in range(spec["steps"])]

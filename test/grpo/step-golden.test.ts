@@ -91,6 +91,6 @@ for (const c of cases) {
 
 test("the fixture has both cases", () => assert.deepEqual(cases.map(c => c.name), ["dapo", "grpo_kl_mu2"]));
 
-test("without per_device_train_batch_size, micro-batches are equal and at most 8 rows (TRL's default)", () => {
-  assert.deepEqual([64, 48, 16, 12, 8, 6, 10, 7, 11, 1].map(defaultMicroBatch), [8, 8, 8, 6, 8, 6, 5, 7, 1, 1]);
+test("without per_device_train_batch_size, micro-batches are equal and at most 4 rows", () => {
+  assert.deepEqual([64, 48, 16, 12, 8, 6, 10, 9, 7, 1].map(defaultMicroBatch), [4, 4, 4, 4, 4, 3, 2, 3, 1, 1]);
 });

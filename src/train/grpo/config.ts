@@ -15,7 +15,7 @@ export const GRPOConfigSchema = z
     top_k: z.number().int().min(0).default(0), // 0 = off
     // Batch geometry (project): prompts per optimizer step; each is sampled num_generations times
     prompts_per_step: z.number().int().positive().default(4),
-    per_device_train_batch_size: z.number().int().positive().optional(), // rows per forward/backward; default ≤ 8 (TRL's 8), see grpo/step.ts
+    per_device_train_batch_size: z.number().int().positive().optional(), // rows per forward/backward; default ≤ 4 (TRL's is 8), see grpo/step.ts
     num_iterations: z.number().int().positive().default(1), // μ: passes over each generation batch
     // Rewards
     reward_funcs: z.array(z.string().min(1)).min(1),
