@@ -185,7 +185,7 @@ export const grpo = registerTrainer({
       await yieldToEvents(); // lets Ctrl-C reach ctx.signal
       const t0 = performance.now();
       const { examples, prompts, gens, scored, rewards, adv, keep, rounds, seconds } = await sampleGroups(step, g, {
-        next: i => split.train(i), fmt, tok, eosIds, weights, generate: (p, seed) => rollout.generate(p, {
+        next: i => split.train(i), fmt, tok, weights, generate: (p, seed) => rollout.generate(p, {
           maxNewTokens: g.max_completion_length, temperature: g.temperature, topP: g.top_p, topK: g.top_k,
           numReturnSequences: g.num_generations, seed, stop: fmt.stop, eosTokenIds: eosIds,
         }),
@@ -239,7 +239,7 @@ export const grpo = registerTrainer({
  * advantages and metrics cover every group sampled.
  */
 async function sampleGroups(step: number, g: GRPOConfig, o: {
-  next(position: number): Example; fmt: PromptFormat; tok: Tokenizer; eosIds: number[]; weights: number[];
+  next(position: number): Example; fmt: PromptFormat; tok: Tokenizer; weights: number[];
   generate(prompts: number[][], seed: number): Promise<Generation[]>;
 }) {
   const P = g.prompts_per_step, G = g.num_generations, maxRounds = g.dynamic_sampling ? g.dynamic_sampling_max_rounds : 1;
