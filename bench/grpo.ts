@@ -33,7 +33,8 @@ import type { Tokenizer } from "../src/tokenizer/types.js";
 import { generate } from "../src/sample/generate.js";
 import { makeTask, trainEvalSplit } from "../src/tasks/index.js";
 import { GRPORecipeSchema, promptFormat, type GRPORecipe } from "../src/train/grpo-trainer.js";
-import { combineRewards, computeAdvantages, completionMask, grpoLoss, lossOptionsOf, packBatch, rewardWeightsOf } from "../src/train/grpo/index.js";
+import { combineRewards, computeAdvantages, grpoStep, rewardWeightsOf } from "../src/train/grpo/index.js";
+import { defaultMicroBatch } from "../src/train/grpo/step.js";
 import { scoreCompletions } from "../src/train/rewarding.js";
 import { AdamW } from "../src/train/optimizer.js";
 import { ensureTorch, figure, printFigures, runPythonPeer, PeerError, type Figure } from "./common.js";
@@ -105,13 +106,14 @@ function specFor(c: Case, steps: number) {
     epsilon: g.epsilon, epsilon_high: g.epsilon_high ?? g.epsilon, learning_rate: g.learning_rate,
     adam_beta2: r.adam_beta2, weight_decay: r.weight_decay, max_grad_norm: g.max_grad_norm,
     advantages: Array.from({ length: c.prompts * c.generations }, (_, i) => (i % 2 ? -1 : 1)),
+    micro_batch: g.per_device_train_batch_size ?? defaultMicroBatch(c.prompts * c.generations), // grpoStep's micro-batches
   };
 }
 type Spec = ReturnType<typeof specFor>;
 
 interface Side { generation_s: number; reward_s: number; training_s: number; total_s: number; threads: number; completion_tokens: number; peak_rss_mb: number }
 
-/** Move37's side, in a worker process: the trainer's step (src/train/grpo-trainer.ts policyStep, one micro-batch, μ = 1). */
+/** Move37's side, in a worker process: the trainer's own step (grpoStep, src/train/grpo/step.ts; one micro-batch, μ = 1). */
 async function measureMove37(spec: Spec): Promise<Side> {
   const c = makeCase(spec.case, spec.layers, spec.max_new_tokens);
   const r = recipeFor(c), g = r.grpo, fmt = promptFormat(r.prompt, c.tokenizer);
@@ -132,17 +134,8 @@ async function measureMove37(spec: Spec): Promise<Side> {
     const scored = await scoreCompletions(g.reward_funcs, gens.map(x => fmt.completion(x)), gens.map(x => spec.examples[x.prompt]));
     computeAdvantages(combineRewards(scored.table, rewardWeightsOf(g)), g.num_generations, g.scale_rewards);
     const t2 = performance.now();
-    model.flatGrads.fill(0);
-    const ids = new Int32Array(rows * N);
-    gens.forEach((x, b) => ids.set(x.ids, b * N));
-    const cm = completionMask(ids, rows, N, [], { maxLength: N, maskTruncated: g.mask_truncated_completions });
-    const p = packBatch(gens.map(x => spec.prompts[x.prompt]), gens.map(x => x.ids), gens.map((_, b) => cm.mask.subarray(b * N, (b + 1) * N)));
-    const out = model.forward(p.tokens, p.attention, p.targets, p.B, p.T, g.temperature);
-    const numItems = p.lossMask.reduce((s, x) => s + x, 0);
-    const loss = grpoLoss({ B: p.B, T: p.T, logp: out.logp, mask: p.lossMask, advantages, entropy: out.entropy },
-      { ...lossOptionsOf(g), accumulation_steps: 1, num_items_in_batch: numItems });
-    model.backward(loss.dlogp);
-    optimizer.step(g.learning_rate);
+    // The trainer's step: EOS off (eosIds []), every row kept, the spec's advantages.
+    grpoStep(model, optimizer, { prompts: spec.prompts, rows: gens, advantages }, g, { eosIds: [], lr: g.learning_rate });
     const t3 = performance.now();
     return { generation_s: (t1 - t0) / 1000, reward_s: (t2 - t1) / 1000, training_s: (t3 - t2) / 1000, total_s: (t3 - t0) / 1000 };
   };

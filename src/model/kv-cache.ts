@@ -36,13 +36,29 @@ export class KVCacheImpl implements KVCache {
   v: FloatArray[];
   mask: Uint8Array;
   pos: Int32Array;
+  /** Rows there is room for: keep and fork within it move rows in place. */
+  private capacity: number;
+  private all: FloatArray;
 
-  constructor(private Ctor: FloatArrayCtor, batch: number, readonly maxLen: number, layers: number, private K: number) {
-    this.batch = batch;
-    this.k = Array.from({ length: layers }, () => new Ctor(batch * maxLen * K));
-    this.v = Array.from({ length: layers }, () => new Ctor(batch * maxLen * K));
+  /**
+   * `spare`: the memory of a released cache (see `release`), used when it is large enough; its contents do not matter
+   * (a slot is written before the mask lets attention read it). `onRelease` takes the memory back for the next cache.
+   */
+  constructor(private Ctor: FloatArrayCtor, batch: number, readonly maxLen: number, private layers: number, private K: number,
+    spare?: FloatArray | null, private onRelease?: (memory: FloatArray) => void) {
+    this.batch = this.capacity = batch;
+    const need = 2 * layers * batch * maxLen * K;
+    this.all = spare && spare.length >= need ? spare : new Ctor(need);
+    [this.k, this.v] = this.views();
     this.mask = new Uint8Array(batch * maxLen);
     this.pos = new Int32Array(batch);
+  }
+
+  /** Keys and values of every layer as views of one allocation, freed (or reused) as one block, not as 2L arrays. */
+  private views(): [FloatArray[], FloatArray[]] {
+    const n = this.capacity * this.maxLen * this.K;
+    const at = (first: number) => Array.from({ length: this.layers }, (_, l) => this.all.subarray((first + l) * n, (first + l + 1) * n));
+    return [at(0), at(this.layers)];
   }
 
   /** Writes the T new slots of row b from src rows [b*T, b*T+T) of a [B*T, K] buffer. */
@@ -65,18 +81,48 @@ export class KVCacheImpl implements KVCache {
     this.select(rows);
   }
 
-  /** New row i = old row rows[i] (keys, values, mask, position). */
+  /** Done with this cache: its memory goes back to the model for the next one. Using the cache afterwards is an error. */
+  release(): void {
+    const memory = this.all;
+    this.all = new this.Ctor(0); this.k = []; this.v = []; this.batch = this.capacity = 0;
+    this.onRelease?.(memory);
+  }
+
+  /**
+   * New row i = old row rows[i] (keys, values, mask, position). Within the capacity, rows that only move up (keep, as
+   * decoding drops finished rows) or only down (fork of prompt-major rows: [0, 0, 1, 1, …]) move in place; otherwise
+   * the cache is rebuilt in a new allocation.
+   */
   private select(rows: number[]): void {
     const S = this.maxLen, row = S * this.K, n = rows.length;
-    const pick = (a: FloatArray) => {
-      const out = new this.Ctor(n * row);
-      rows.forEach((r, i) => out.set(a.subarray(r * row, (r + 1) * row), i * row));
-      return out;
+    const move = (i: number, r: number) => {
+      if (r === i) return;
+      for (const a of [...this.k, ...this.v]) a.copyWithin(i * row, r * row, (r + 1) * row);
+      this.mask.copyWithin(i * S, r * S, (r + 1) * S);
+      this.pos[i] = this.pos[r];
     };
-    this.k = this.k.map(pick);
-    this.v = this.v.map(pick);
-    const mask = new Uint8Array(n * S), pos = new Int32Array(n);
-    rows.forEach((r, i) => { mask.set(this.mask.subarray(r * S, (r + 1) * S), i * S); pos[i] = this.pos[r]; });
-    this.mask = mask; this.pos = pos; this.batch = n;
+    if (rows.every((r, i) => r >= i && (i === 0 || r > rows[i - 1]))) {
+      rows.forEach((r, i) => move(i, r)); // sources lie at or after i, read before they are overwritten
+      this.batch = n;
+      return;
+    }
+    if (n <= this.capacity && rows.every((r, i) => r <= i && (i === 0 || r >= rows[i - 1]))) {
+      for (let i = n - 1; i >= 0; i--) move(i, rows[i]); // sources lie at or before i, read before they are overwritten
+      this.batch = n;
+      return;
+    }
+    const old = { all: this.all, k: this.k, v: this.v, mask: this.mask, pos: this.pos };
+    this.capacity = n;
+    this.all = new this.Ctor(2 * this.layers * n * row);
+    [this.k, this.v] = this.views();
+    this.mask = new Uint8Array(n * S); this.pos = new Int32Array(n);
+    rows.forEach((r, i) => {
+      old.k.forEach((a, l) => this.k[l].set(a.subarray(r * row, (r + 1) * row), i * row));
+      old.v.forEach((a, l) => this.v[l].set(a.subarray(r * row, (r + 1) * row), i * row));
+      this.mask.set(old.mask.subarray(r * S, (r + 1) * S), i * S);
+      this.pos[i] = old.pos[r];
+    });
+    this.batch = n;
+    this.onRelease?.(old.all); // no longer used here
   }
 }

@@ -58,37 +58,65 @@ interface Layer { attn: AttentionWeights; attnGrad: AttentionWeights; mlp: MlpWe
 /** What the model has beyond Llama: q/k norms and Gemma's post-norms decide which buffers exist. */
 interface Traits { qkNorm: boolean; postNorm: boolean }
 
-/** Saved activations and backward scratch for up to `rows` rows. */
+/**
+ * Saved activations and backward scratch for up to `rows` rows: views into one allocation (llm.c allocates all
+ * activations at once), so a set of buffers that is outgrown is freed as one block and returned to the system,
+ * instead of as dozens of arrays that leave the allocator's heap fragmented.
+ */
 class TrainBuffers {
-  res: FloatArray[]; rstd1: FloatArray[]; rstd2: FloatArray[]; q: FloatArray[]; k: FloatArray[]; v: FloatArray[]; att: FloatArray[]; lse: FloatArray[]; mid: FloatArray[];
-  gate: FloatArray[]; up: FloatArray[];
-  rstdF: FloatArray; xf: FloatArray; logp: FloatArray; entropy: FloatArray; headLse: FloatArray; dlogp: FloatArray; dentropy: FloatArray;
-  ln: FloatArray; rstd: FloatArray; dln: FloatArray; dres: FloatArray; h: FloatArray; dh: FloatArray; dgate: FloatArray; dup: FloatArray;
-  datt: FloatArray; dq: FloatArray; dk: FloatArray; dv: FloatArray; chunk: FloatArray;
+  res!: FloatArray[]; rstd1!: FloatArray[]; rstd2!: FloatArray[]; q!: FloatArray[]; k!: FloatArray[]; v!: FloatArray[]; att!: FloatArray[]; lse!: FloatArray[]; mid!: FloatArray[];
+  gate!: FloatArray[]; up!: FloatArray[];
+  rstdF!: FloatArray; xf!: FloatArray; logp!: FloatArray; entropy!: FloatArray; headLse!: FloatArray; dlogp!: FloatArray; dentropy!: FloatArray;
+  ln!: FloatArray; rstd!: FloatArray; dln!: FloatArray; dres!: FloatArray; h!: FloatArray; dh!: FloatArray; dgate!: FloatArray; dup!: FloatArray;
+  datt!: FloatArray; dq!: FloatArray; dk!: FloatArray; dv!: FloatArray; chunk!: FloatArray;
   tokens: Int32Array; targets: Int32Array; pos: Int32Array; mask: Uint8Array; segments: Int32Array;
-  qk: QkNormSaved[] | null; postA: PostNormSaved[] | null; postM: PostNormSaved[] | null; dO: FloatArray; dqRaw: FloatArray; dkRaw: FloatArray;
+  qk!: QkNormSaved[] | null; postA!: PostNormSaved[] | null; postM!: PostNormSaved[] | null; dO!: FloatArray; dqRaw!: FloatArray; dkRaw!: FloatArray;
+  readonly chunkRows: number;
+  /** The allocation every float buffer is a view of. */
+  readonly memory: FloatArray;
 
-  constructor(F: FloatArrayCtor, readonly rows: number, c: ModelConfig, readonly chunkRows: number, t: Traits) {
+  /** Floats the buffers for `rows` rows take. */
+  static size(rows: number, c: ModelConfig): number {
+    let total = 0;
+    TrainBuffers.carve({} as TrainBuffers, rows, c, n => { total += n; return EMPTY; });
+    return total;
+  }
+
+  private static carve(t: TrainBuffers, R: number, c: ModelConfig, take: (n: number) => FloatArray): void {
     const H = c.hidden_size, I = c.intermediate_size, hd = headDim(c), L = c.num_hidden_layers;
-    const Q = c.num_attention_heads * hd, K = c.num_key_value_heads * hd, R = rows;
-    const perLayer = (n: number) => Array.from({ length: L }, () => new F(n));
-    this.res = Array.from({ length: L + 1 }, () => new F(R * H));
-    this.rstd1 = perLayer(R); this.rstd2 = perLayer(R); this.q = perLayer(R * Q); this.k = perLayer(R * K); this.v = perLayer(R * K);
-    this.att = perLayer(R * Q); this.lse = perLayer(R * c.num_attention_heads); this.mid = perLayer(R * H); this.gate = perLayer(R * I); this.up = perLayer(R * I);
-    this.rstdF = new F(R); this.xf = new F(R * H); this.logp = new F(R); this.entropy = new F(R); this.headLse = new F(R); this.dlogp = new F(R); this.dentropy = new F(R);
-    this.ln = new F(R * H); this.rstd = new F(R); this.dln = new F(R * H); this.dres = new F(R * H);
-    this.h = new F(R * I); this.dh = new F(R * I); this.dgate = new F(R * I); this.dup = new F(R * I);
-    this.datt = new F(R * Q); this.dq = new F(R * Q); this.dk = new F(R * K); this.dv = new F(R * K);
-    this.chunk = new F(chunkRows * c.vocab_size);
+    const Q = c.num_attention_heads * hd, K = c.num_key_value_heads * hd;
+    const perLayer = (n: number) => Array.from({ length: L }, () => take(n));
+    t.res = Array.from({ length: L + 1 }, () => take(R * H));
+    t.rstd1 = perLayer(R); t.rstd2 = perLayer(R); t.q = perLayer(R * Q); t.k = perLayer(R * K); t.v = perLayer(R * K);
+    t.att = perLayer(R * Q); t.lse = perLayer(R * c.num_attention_heads); t.mid = perLayer(R * H); t.gate = perLayer(R * I); t.up = perLayer(R * I);
+    t.rstdF = take(R); t.xf = take(R * H); t.logp = take(R); t.entropy = take(R); t.headLse = take(R); t.dlogp = take(R); t.dentropy = take(R);
+    t.ln = take(R * H); t.rstd = take(R); t.dln = take(R * H); t.dres = take(R * H);
+    t.h = take(R * I); t.dh = take(R * I); t.dgate = take(R * I); t.dup = take(R * I);
+    t.datt = take(R * Q); t.dq = take(R * Q); t.dk = take(R * K); t.dv = take(R * K);
+    t.chunk = take(headChunkRows(c.vocab_size, R) * c.vocab_size);
+    // q/k norms keep the projections before the norm; Gemma's post-norms keep the branch output before its norm.
+    const qkNorm = hasQkNorm(c), postNorm = isGemma(c);
+    t.qk = qkNorm ? Array.from({ length: L }, () => ({ qRaw: take(R * Q), kRaw: take(R * K), rstdQ: take(R * c.num_attention_heads), rstdK: take(R * c.num_key_value_heads) })) : null;
+    const tmp = take(postNorm ? R * H : 0);
+    const post = () => Array.from({ length: L }, () => ({ o: take(R * H), rstdO: take(R), tmp }));
+    t.postA = postNorm ? post() : null; t.postM = postNorm ? post() : null;
+    t.dO = take(postNorm ? R * H : 0); t.dqRaw = take(qkNorm ? R * Q : 0); t.dkRaw = take(qkNorm ? R * K : 0);
+  }
+
+  /** `memory`: carve from it when it is large enough (its contents are overwritten), else allocate. */
+  constructor(F: FloatArrayCtor, readonly rows: number, c: ModelConfig, memory?: FloatArray | null) {
+    const need = TrainBuffers.size(rows, c);
+    this.memory = memory && memory.length >= need ? memory : new F(need);
+    let at = 0;
+    TrainBuffers.carve(this, rows, c, n => this.memory.subarray(at, (at += n)));
+    this.chunkRows = headChunkRows(c.vocab_size, rows);
+    const R = rows;
     this.tokens = new Int32Array(R); this.targets = new Int32Array(R); this.pos = new Int32Array(R); this.mask = new Uint8Array(R);
     this.segments = new Int32Array(R);
-    this.qk = t.qkNorm ? Array.from({ length: L }, () => ({ qRaw: new F(R * Q), kRaw: new F(R * K), rstdQ: new F(R * c.num_attention_heads), rstdK: new F(R * c.num_key_value_heads) })) : null;
-    const tmp = t.postNorm ? new F(R * H) : new F(0);
-    const post = () => Array.from({ length: L }, () => ({ o: new F(R * H), rstdO: new F(R), tmp }));
-    this.postA = t.postNorm ? post() : null; this.postM = t.postNorm ? post() : null;
-    this.dO = new F(t.postNorm ? R * H : 0); this.dqRaw = new F(t.qkNorm ? R * Q : 0); this.dkRaw = new F(t.qkNorm ? R * K : 0);
   }
 }
+
+const EMPTY = new Float32Array(0);
 
 /** Scratch for decoding up to `rows` rows (no activations are kept). */
 class DecodeBuffers {
@@ -127,6 +155,13 @@ export class Transformer<F extends FloatArray> {
   private softcap: number;
   private train: TrainBuffers | null = null;
   private infer: DecodeBuffers | null = null;
+  /**
+   * Memory the training activations and the KV cache take turns in (a GRPO step samples, then trains, never both at
+   * once): the train buffers are carved from it, and a new cache takes it over (the activations are then gone: backward
+   * needs a forward first) until the cache is released. `workLent`: a live cache holds it.
+   */
+  private work: F | FloatArray | null = null;
+  private workLent = false;
   private last: { B: number; T: number; temperature: number; head: boolean } | null = null;
   /** The last training forward's segment ids (a view of train.segments), null when it packed nothing. */
   private segments: Int32Array | null = null;
@@ -230,7 +265,15 @@ export class Transformer<F extends FloatArray> {
   private trunkForward(tokens: Int32Array, mask: Uint8Array, B: number, T: number, segments?: Int32Array): TrainBuffers {
     const c = this.config, be = this.backend, R = B * T, H = c.hidden_size, V = c.vocab_size;
     for (const [what, a] of [["tokens", tokens], ["mask", mask], ["segments", segments ?? tokens]] as const) if (a.length !== R) throw new BatchShapeError(what, a.length, R);
-    if (!this.train || this.train.rows < R) this.train = new TrainBuffers(this.F, R, c, headChunkRows(V, R), this.traits);
+    // Grown by at least a quarter: batches whose length creeps up (GRPO completions) would otherwise re-allocate often.
+    const rows = this.train && this.train.rows >= R ? this.train.rows : Math.max(R, Math.ceil(1.25 * (this.train?.rows ?? 0)));
+    const idle = this.workLent ? null : this.work;
+    const moveToIdle = idle && this.train && this.train.memory !== idle && idle.length >= TrainBuffers.size(rows, c);
+    if (!this.train || this.train.rows < R || moveToIdle) {
+      this.train = null;
+      this.train = new TrainBuffers(this.F, rows, c, idle);
+      if (!this.workLent) this.work = this.train.memory;
+    }
     const a = this.train;
     a.tokens.set(tokens); a.mask.set(mask);
     const seg = this.segments = segments ? a.segments.subarray(0, R) : null;
@@ -300,7 +343,17 @@ export class Transformer<F extends FloatArray> {
   }
 
   newCache(batch: number, maxLen: number): KVCache {
-    return new KVCacheImpl(this.F, batch, maxLen, this.config.num_hidden_layers, this.config.num_key_value_heads * headDim(this.config));
+    const L = this.config.num_hidden_layers, K = this.config.num_key_value_heads * headDim(this.config);
+    let spare: FloatArray | null = null;
+    if (this.work && !this.workLent && this.work.length >= 2 * L * batch * maxLen * K) {
+      spare = this.work; this.workLent = true;
+      if (this.train?.memory === spare) { this.train = null; this.last = null; }
+    }
+    // A released cache's memory serves the next cache and the training activations.
+    return new KVCacheImpl(this.F, batch, maxLen, L, K, spare, memory => {
+      if (memory === this.work) this.workLent = false;
+      else if (!this.workLent && memory.length > (this.work?.length ?? 0)) this.work = memory;
+    });
   }
 
   decode(cache: KVCache, tokens: Int32Array, valid: Uint8Array, T: number): Float32Array {

@@ -20,6 +20,8 @@ export interface KVCache {
    * prompt then serves its n samples (GRPO's num_generations).
    */
   fork(rows: number[]): void;
+  /** Optional: the caller is done with the cache, and the model may reuse its memory for the next one. */
+  release?(): void;
 }
 
 export interface ForwardResult {

@@ -18,8 +18,16 @@ export interface ProgressOptions {
   total: number;
   /** First step of this process (a resumed run starts past 0); ETA counts from here. */
   startStep?: number;
+  /**
+   * A time limit that ends the run before `total` steps (GRPO's max_minutes): its length, the seconds of it used so far
+   * (a resumed run's included), and the name shown when it is what ends the run. The ETA is then the smaller of the
+   * step-based estimate and the time left.
+   */
+  timeLimit?: { seconds: number; used: () => number; label?: string };
   fields?: ProgressField[];
   stream?: NodeJS.WritableStream & { isTTY?: boolean };
+  /** Milliseconds since some origin (default performance.now); tests pass a fake clock. */
+  clock?: () => number;
 }
 
 export interface Progress {
@@ -51,34 +59,50 @@ export function formatDuration(seconds: number): string {
   return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}m`;
 }
 
-// Payload keys are f0, f1, ...: cli-progress only substitutes word-character keys, and labels may be "tok/s".
+/**
+ * Seconds left and what ends the run first: the remaining steps at the pace so far, or the time limit. NaN before the
+ * first step of this process, unless the time limit alone answers.
+ */
+export function estimateRemaining(done: number, left: number, elapsedSeconds: number, timeLimit?: ProgressOptions["timeLimit"]): { seconds: number; byLimit: boolean } {
+  const bySteps = done > 0 ? (elapsedSeconds / done) * left : NaN;
+  if (!timeLimit || left <= 0) return { seconds: bySteps, byLimit: false };
+  const byLimit = Math.max(0, timeLimit.seconds - timeLimit.used());
+  return Number.isNaN(bySteps) || byLimit < bySteps ? { seconds: byLimit, byLimit: true } : { seconds: bySteps, byLimit: false };
+}
+
+/** "ETA 7m10s", with the limit's name when the time limit, not the step count, ends the run: "ETA 7m10s (max_minutes)". */
+function etaText(opts: ProgressOptions, start: number, t0: number, step: number, clock: () => number): string {
+  const eta = estimateRemaining(step - start, opts.total - step, (clock() - t0) / 1000, opts.timeLimit);
+  return `ETA ${formatDuration(eta.seconds)}${eta.byLimit ? ` (${opts.timeLimit!.label ?? "time limit"})` : ""}`;
+}
+
+// Payload keys are f0, f1, ...: cli-progress only substitutes word-character keys, and labels may be "tok/s". The ETA is
+// `remaining`: cli-progress fills its own {eta} from the step count alone.
 function payload(fields: ProgressField[], metrics: Record<string, number | null | undefined>): Record<string, string> {
   return Object.fromEntries(fields.map((f, i) => [`f${i}`, formatValue(metrics[f.metric])]));
 }
 
 function barProgress(opts: ProgressOptions, fields: ProgressField[], stream: NodeJS.WritableStream): Progress {
-  const format = ["{bar} step {value}/{total}", ...fields.map((f, i) => `${f.label} {f${i}}`), "ETA {eta_formatted}"].join(" | ");
+  const clock = opts.clock ?? (() => performance.now()), start = opts.startStep ?? 0, t0 = clock();
+  const format = ["{bar} step {value}/{total}", ...fields.map((f, i) => `${f.label} {f${i}}`), "{remaining}"].join(" | ");
   const multi = new cliProgress.MultiBar(
     { format, stream, hideCursor: true, clearOnComplete: false, etaBuffer: 20, barsize: 20 },
     cliProgress.Presets.shades_classic,
   );
-  const bar = multi.create(opts.total, opts.startStep ?? 0, payload(fields, {}));
+  const bar = multi.create(opts.total, start, { ...payload(fields, {}), remaining: etaText(opts, start, t0, start, clock) });
   return {
-    update: (step, metrics) => bar.update(step, payload(fields, metrics)),
+    update: (step, metrics) => bar.update(step, { ...payload(fields, metrics), remaining: etaText(opts, start, t0, step, clock) }),
     log: message => multi.log(message.endsWith("\n") ? message : message + "\n"),
     stop: () => multi.stop(),
   };
 }
 
 function lineProgress(opts: ProgressOptions, fields: ProgressField[], stream: NodeJS.WritableStream): Progress {
-  const start = opts.startStep ?? 0;
-  const t0 = performance.now();
+  const clock = opts.clock ?? (() => performance.now()), start = opts.startStep ?? 0, t0 = clock();
   return {
     update(step, metrics) {
       const p = payload(fields, metrics);
-      const done = step - start;
-      const eta = done > 0 ? ((performance.now() - t0) / 1000 / done) * (opts.total - step) : NaN;
-      const cols = [`step ${step}/${opts.total}`, ...fields.map((f, i) => `${f.label} ${p[`f${i}`]}`), `ETA ${formatDuration(eta)}`];
+      const cols = [`step ${step}/${opts.total}`, ...fields.map((f, i) => `${f.label} ${p[`f${i}`]}`), etaText(opts, start, t0, step, clock)];
       stream.write(cols.join("  ") + "\n");
     },
     log: message => stream.write(message.endsWith("\n") ? message : message + "\n"),

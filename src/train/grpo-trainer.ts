@@ -30,8 +30,8 @@ import type { Run, SampleRow } from "../runs/run.js";
 import { metricChart } from "../runs/chart.js";
 import { readMetrics } from "../runs/read.js";
 import {
-  GRPOConfigSchema, combineRewards, computeAdvantages, completionMask, grpoLoss, informativeGroups,
-  lossOptionsOf, packBatch, rewardMetrics, completionMetrics, healthWarnings, rewardWeightsOf, type GRPOConfig,
+  GRPOConfigSchema, combineRewards, computeAdvantages, dataPosition, grpoStep, informativeGroups, samplingSeed,
+  rewardMetrics, completionMetrics, healthWarnings, rewardWeightsOf, type GRPOConfig,
 } from "./grpo/index.js";
 import { AdamW } from "./optimizer.js";
 import { lrMultiplier, ScheduleConfigSchema } from "./schedule.js";
@@ -39,7 +39,7 @@ import { loadLatestCheckpoint, saveCheckpoint } from "./checkpoint.js";
 import { scoreCompletions, type ScoredRewards } from "./rewarding.js";
 import { evaluate, type EvalResult } from "../eval/heldout.js";
 import { modelRewardExamples, useModelRewards } from "../rewards/reward-model.js";
-import { createRollout, RolloutConfigSchema, applyWeights, importanceWeights, slotLogprobs, ImportanceStats, type ImportanceOptions } from "./rollout/index.js";
+import { createRollout, RolloutConfigSchema } from "./rollout/index.js";
 import { BackendChoiceSchema, checkpointFields, oneProblemSource, problemSetFields } from "./trainer-config.js";
 
 export { PromptConfigSchema, promptFormat, type PromptConfig, type PromptFormat } from "../sample/prompt-format.js";
@@ -146,26 +146,25 @@ export const grpo: Trainer<typeof GRPORecipeSchema> = {
     }
 
     await rollout.sync(model);
-    const bar = ctx.progress({ total: g.max_steps, startStep: step });
+    const bar = ctx.progress({
+      total: g.max_steps, startStep: step,
+      timeLimit: c.max_minutes > 0 ? { seconds: c.max_minutes * 60, used: () => state.trainSeconds, label: "max_minutes" } : undefined,
+    });
     const warned = new Set<string>();
     while (step < g.max_steps && !ctx.signal.aborted && !(c.max_minutes > 0 && state.trainSeconds > c.max_minutes * 60)) {
       await yieldToEvents(); // lets Ctrl-C reach ctx.signal
       const t0 = performance.now();
-      const examples = Array.from({ length: g.prompts_per_step }, (_, i) => split.train(step * g.prompts_per_step + i));
-      const prompts = examples.map(ex => fmt.encode(ex));
-      const gens = await rollout.generate(prompts, {
-        maxNewTokens: g.max_completion_length, temperature: g.temperature, topP: g.top_p, topK: g.top_k,
-        numReturnSequences: g.num_generations, seed: mixSeed(g.seed, step), stop: fmt.stop, eosTokenIds: eosIds,
+      const { examples, prompts, gens, scored, rewards, adv, keep, rounds, seconds } = await sampleGroups(step, g, {
+        next: i => split.train(i), fmt, tok, weights, generate: (p, seed) => rollout.generate(p, {
+          maxNewTokens: g.max_completion_length, temperature: g.temperature, topP: g.top_p, topK: g.top_k,
+          numReturnSequences: g.num_generations, seed, stop: fmt.stop, eosTokenIds: eosIds,
+        }),
       });
-      const t1 = performance.now();
-      const scored = await scoreCompletions(g.reward_funcs, gens.map(x => fmt.completion(x)), modelRewardExamples(g.reward_funcs, gens, examples, fmt, tok));
-      const rewards = combineRewards(scored.table, weights);
-      const adv = computeAdvantages(rewards, g.num_generations, g.scale_rewards);
       const t2 = performance.now();
 
-      const keep = g.dynamic_sampling ? informativeGroups(rewards, g.num_generations).rows : gens.map((_, i) => i);
       const train = keep.length > 0
-        ? policyStep(model, ref, optimizer, g, gens, prompts, adv.advantages, keep, eosIds, g.learning_rate * lrMultiplier(c.schedule, step, g.max_steps), rollout.correction)
+        ? grpoStep(model, optimizer, { prompts, rows: gens, advantages: adv.advantages, keep }, g,
+          { eosIds, lr: g.learning_rate * lrMultiplier(c.schedule, step, g.max_steps), ref, correction: rollout.correction }).metrics
         : null;
       if (train) await rollout.sync(model);
       const t3 = performance.now();
@@ -178,7 +177,8 @@ export const grpo: Trainer<typeof GRPORecipeSchema> = {
         ...completionMetrics(lengths.lengths, lengths.truncated),
         ...(train ?? {}),
         "frac_groups_kept": keep.length / gens.length,
-        "time/generation": (t1 - t0) / 1000, "time/reward": (t2 - t1) / 1000, "time/training": (t3 - t2) / 1000,
+        ...(g.dynamic_sampling ? { "dynamic_sampling/rounds": rounds, "dynamic_sampling/groups_sampled": gens.length / g.num_generations, "dynamic_sampling/groups_kept": keep.length / g.num_generations } : {}),
+        "time/generation": seconds.generation, "time/reward": seconds.reward, "time/training": (t3 - t2) / 1000,
         "tokens_per_second": lengths.total / ((t3 - t0) / 1000),
         "train_minutes": state.trainSeconds / 60,
       };
@@ -186,7 +186,7 @@ export const grpo: Trainer<typeof GRPORecipeSchema> = {
       run.logMetrics(step, metrics);
       run.logSamples(sampleRows(step, gens, examples, fmt, scored, rewards, adv.advantages, c.log_completions));
       bar.update(step, metrics);
-      for (const w of healthWarnings(metrics as Record<string, number>)) {
+      for (const w of healthWarnings(metrics as Record<string, number>, { dynamicSampling: g.dynamic_sampling ? { groups: g.prompts_per_step, maxRounds: g.dynamic_sampling_max_rounds } : undefined })) {
         const key = w.split(" ")[0];
         if (!warned.has(key)) { warned.add(key); bar.log(`warning: ${w}`); }
       }
@@ -201,50 +201,42 @@ export const grpo: Trainer<typeof GRPORecipeSchema> = {
   },
 };
 
-/** One optimizer step on the kept rows: num_iterations passes, micro-batched, then AdamW. */
-function policyStep(model: CausalLM, ref: CausalLM | null, optimizer: AdamW, g: GRPOConfig, gens: Generation[], prompts: number[][],
-  advantages: ArrayLike<number>, keep: number[], eosIds: number[], lr: number, correction: ImportanceOptions | null): Record<string, number> {
-  const micro = g.per_device_train_batch_size ?? keep.length;
-  const chunks: number[][] = [];
-  for (let i = 0; i < keep.length; i += micro) chunks.push(keep.slice(i, i + micro));
-  const batches = chunks.map(rows => {
-    const comps = rows.map(r => gens[r].ids);
-    const T = Math.max(1, ...comps.map(x => x.length));
-    const ids = new Int32Array(rows.length * T);
-    comps.forEach((x, b) => ids.set(x, b * T));
-    const cm = completionMask(ids, rows.length, T, eosIds, { lengths: comps.map(x => x.length), maxLength: g.max_completion_length, maskTruncated: g.mask_truncated_completions });
-    const masks = rows.map((_, b) => cm.mask.subarray(b * T, (b + 1) * T));
-    const packed = packBatch(rows.map(r => prompts[gens[r].prompt]), comps, masks);
-    const refLogp = ref ? ref.forward(packed.tokens, packed.attention, packed.targets, packed.B, packed.T, g.temperature).logp.slice() : undefined;
-    // Another engine sampled: its per-token log-probs, for the truncated importance-sampling weights.
-    const samplingLogp = correction ? slotLogprobs(rows.map(r => prompts[gens[r].prompt].length), rows.map(r => gens[r].logprobs), packed.T) : undefined;
-    return { packed, adv: Float64Array.from(rows, r => advantages[r]), refLogp, oldLogp: undefined as Float32Array | undefined, samplingLogp, isWeight: undefined as Float32Array | undefined };
-  });
-  const numItems = batches.reduce((s, b) => s + b.packed.lossMask.reduce((a, x) => a + x, 0), 0);
-  const opts = { ...lossOptionsOf(g), accumulation_steps: batches.length, num_items_in_batch: numItems };
-  const sums: Record<string, number> = {};
-  let gradNorm = 0, loss = 0;
-  const isStats = new ImportanceStats();
-  for (let it = 0; it < g.num_iterations; it++) {
-    model.flatGrads.fill(0);
-    for (const b of batches) {
-      const { packed: p } = b;
-      const out = model.forward(p.tokens, p.attention, p.targets, p.B, p.T, g.temperature);
-      // π_old is the policy that sampled: the first pass's log-probs (its ratio is exactly 1, as TRL's detach).
-      if (it === 0 && g.num_iterations > 1) b.oldLogp = out.logp.slice();
-      if (it === 0 && b.samplingLogp) {
-        b.isWeight = importanceWeights(out.logp, b.samplingLogp, p.lossMask, p.T, correction!);
-        isStats.add(out.logp, b.samplingLogp, p.lossMask, b.isWeight);
-      }
-      const r = grpoLoss({ B: p.B, T: p.T, logp: out.logp, oldLogp: it === 0 ? undefined : b.oldLogp, refLogp: b.refLogp, mask: p.lossMask, advantages: b.adv, entropy: out.entropy }, opts);
-      if (b.isWeight) applyWeights(r.dlogp, b.isWeight);
-      model.backward(r.dlogp);
-      loss += r.loss / g.num_iterations;
-      for (const [k, v] of Object.entries(r.metrics)) if (v !== undefined) sums[k] = (sums[k] ?? 0) + v / (batches.length * g.num_iterations);
-    }
-    gradNorm = optimizer.step(lr).gradNorm;
+/**
+ * A step's groups: prompts_per_step prompts, each sampled num_generations times, scored, and their advantages. With
+ * dynamic sampling (DAPO), more rounds of prompts_per_step prompts while fewer than prompts_per_step groups are
+ * informative and dynamic_sampling_max_rounds allows; `keep` is then the rows of the first prompts_per_step informative
+ * groups. Prompts and seeds are functions of (step, round) (grpo/dynamic.ts), so resume stays exact. Rewards,
+ * advantages and metrics cover every group sampled.
+ */
+async function sampleGroups(step: number, g: GRPOConfig, o: {
+  next(position: number): Example; fmt: PromptFormat; tok: Tokenizer; weights: number[];
+  generate(prompts: number[][], seed: number): Promise<Generation[]>;
+}) {
+  const P = g.prompts_per_step, G = g.num_generations, maxRounds = g.dynamic_sampling ? g.dynamic_sampling_max_rounds : 1;
+  const examples: Example[] = [], prompts: number[][] = [], gens: Generation[] = [], table: (number | null)[][] = [];
+  const seconds = { generation: 0, reward: 0 };
+  let rounds = 0, rewards: Float64Array = new Float64Array(0);
+  while (rounds < maxRounds) {
+    rounds++;
+    const t0 = performance.now();
+    const ex = Array.from({ length: P }, (_, i) => o.next(dataPosition(step, rounds, i, P)));
+    const pr = ex.map(e => o.fmt.encode(e));
+    const out = await o.generate(pr, samplingSeed(g.seed, step, rounds));
+    const t1 = performance.now();
+    const scored = await scoreCompletions(g.reward_funcs, out.map(x => o.fmt.completion(x)), modelRewardExamples(g.reward_funcs, out, ex, o.fmt, o.tok));
+    const offset = examples.length;
+    examples.push(...ex); prompts.push(...pr); table.push(...scored.table);
+    gens.push(...out.map(x => ({ ...x, prompt: x.prompt + offset })));
+    rewards = combineRewards(table, o.weights);
+    seconds.generation += (t1 - t0) / 1000; seconds.reward += (performance.now() - t1) / 1000;
+    if (!g.dynamic_sampling || informativeGroups(rewards, G, P).groups.length >= P) break;
   }
-  return { loss, grad_norm: gradNorm, learning_rate: lr, ...sums, ...isStats.metrics() };
+  const t = performance.now();
+  const adv = computeAdvantages(rewards, G, g.scale_rewards);
+  const keep = g.dynamic_sampling ? informativeGroups(rewards, G, P).rows : gens.map((_, i) => i);
+  seconds.reward += (performance.now() - t) / 1000;
+  const scored: ScoredRewards = { table, byName: i => Object.fromEntries(g.reward_funcs.map((n, k) => [n, table[i][k]])) };
+  return { examples, prompts, gens, scored, rewards, adv, keep, rounds, seconds };
 }
 
 /** Completion lengths as TRL logs them: tokens up to and including the first EOS; truncated = hit the limit. */

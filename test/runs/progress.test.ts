@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Writable } from "node:stream";
-import { createProgress, formatDuration, formatValue } from "../../src/runs/progress.js";
+import { createProgress, estimateRemaining, formatDuration, formatValue } from "../../src/runs/progress.js";
 
 function sink(isTTY: boolean) {
   const chunks: string[] = [];
@@ -43,4 +43,41 @@ test("number and duration formatting", () => {
   assert.equal(formatDuration(59.4), "59s");
   assert.equal(formatDuration(125), "2m05s");
   assert.equal(formatDuration(3 * 3600 + 7 * 60), "3h07m");
+});
+
+/** A clock that moves 10 s per step: each update(step) reads it at step × 10 s. */
+function fakeClock() {
+  let ms = 0;
+  return { clock: () => ms, advance: (s: number) => { ms += s * 1000; } };
+}
+
+test("the ETA is the time the run will take: steps at the pace so far, or the time limit when that ends it first", () => {
+  // The default run: 300 steps at 10 s each would take 50 min, but max_minutes 7.5 ends it.
+  const s = sink(false), t = fakeClock();
+  let used = 0;
+  const p = createProgress({ total: 300, stream: s.stream, clock: t.clock, fields: [], timeLimit: { seconds: 450, used: () => used, label: "max_minutes" } });
+  t.advance(10); used = 10; p.update(1, {});
+  t.advance(10); used = 20; p.update(2, {});
+  const lines = s.text().trimEnd().split("\n");
+  assert.equal(lines[0], "step 1/300  ETA 7m20s (max_minutes)");
+  assert.equal(lines[1], "step 2/300  ETA 7m10s (max_minutes)");
+  // Near the end of the steps, the step count ends the run first: no note.
+  const s2 = sink(false), t2 = fakeClock();
+  const q = createProgress({ total: 10, stream: s2.stream, clock: t2.clock, fields: [], timeLimit: { seconds: 450, used: () => 20 } });
+  t2.advance(20); q.update(2, {});
+  assert.equal(s2.text().trimEnd(), "step 2/10  ETA 1m20s");
+  // Without a limit, steps only (the old behaviour), and before any step the limit alone answers.
+  assert.deepEqual(estimateRemaining(3, 297, 30), { seconds: 2970, byLimit: false });
+  assert.deepEqual(estimateRemaining(0, 300, 0, { seconds: 450, used: () => 0 }), { seconds: 450, byLimit: true });
+  assert.ok(Number.isNaN(estimateRemaining(0, 300, 0).seconds));
+  // A limit already used up: 0 s left.
+  assert.deepEqual(estimateRemaining(5, 295, 50, { seconds: 40, used: () => 45 }), { seconds: 0, byLimit: true });
+});
+
+test("on a terminal, the bar shows the same ETA with its note", () => {
+  const s = sink(true), t = fakeClock();
+  const p = createProgress({ total: 300, stream: s.stream, clock: t.clock, fields: [{ label: "reward", metric: "reward" }], timeLimit: { seconds: 450, used: () => 10, label: "max_minutes" } });
+  t.advance(10); p.update(1, { reward: 0.5 });
+  p.stop();
+  assert.match(s.text(), /step 1\/300 \| reward 0\.5 \| ETA 7m20s \(max_minutes\)/);
 });

@@ -4,7 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { referenceBackend } from "../../src/engine/reference.js";
 import { getBackend, nativeAvailable } from "../../src/engine/index.js";
-import { BadForkRowsError } from "../../src/model/kv-cache.js";
+import { BadForkRowsError, KVCacheImpl } from "../../src/model/kv-cache.js";
 import type { CausalLM } from "../../src/model/types.js";
 import { generate, type TokenEvent } from "../../src/sample/generate.js";
 import { SamplingOptionsSchema, type SamplingOptions } from "../../src/sample/options.js";
@@ -53,6 +53,58 @@ for (const be of backends) {
     });
     assert.throws(() => cache.fork([4]), BadForkRowsError);
     assert.throws(() => cache.fork([]), BadForkRowsError);
+  });
+
+  test(`[${be.name}] within its capacity a cache forks prompt-major rows in place, and a released cache's memory serves the next`, () => {
+    const model = tinyModel(be);
+    const [a, b] = prompts;
+    const T = Math.max(a.length, b.length);
+    const tokens = new Int32Array(2 * T), valid = new Uint8Array(2 * T);
+    [a, b].forEach((p, r) => { tokens.set(p, r * T + T - p.length); valid.fill(1, r * T + T - p.length, (r + 1) * T); });
+    const cache = model.newCache(5, T + 3) as KVCacheImpl; // room for five rows, as generate() makes it
+    const memory = cache.k[0].buffer;
+    cache.keep([0, 1]);
+    model.decode(cache, tokens, valid, T);
+    const rows = [0, 0, 1, 1, 1];
+    cache.fork(rows);
+    assert.equal(cache.batch, 5);
+    assert.equal(cache.k[0].buffer, memory, "forked in place");
+    const next = [7, 9, 11, 13, 15];
+    const forked = model.decode(cache, Int32Array.from(next), new Uint8Array(5).fill(1), 1);
+    cache.keep([1, 3, 4]); // finished rows leave, in place too
+    assert.equal(cache.k[0].buffer, memory, "kept in place");
+    const after = model.decode(cache, Int32Array.from([5, 6, 8]), new Uint8Array(3).fill(1), 1);
+    rows.forEach((r, i) => {
+      const p = [a, b][r], own = model.newCache(1, p.length + 2);
+      model.decode(own, Int32Array.from(p), new Uint8Array(p.length).fill(1), p.length);
+      const z = model.decode(own, Int32Array.of(next[i]), Uint8Array.of(1), 1);
+      for (let v = 0; v < V; v++) assert.ok(Math.abs(forked[i * V + v] - z[v]) < 1e-4, `row ${i} logit ${v}: ${forked[i * V + v]} vs ${z[v]}`);
+      const k = [1, 3, 4].indexOf(i);
+      if (k < 0) return;
+      const z2 = model.decode(own, Int32Array.of([5, 6, 8][k]), Uint8Array.of(1), 1);
+      for (let v = 0; v < V; v++) assert.ok(Math.abs(after[k * V + v] - z2[v]) < 1e-4, `kept row ${i} logit ${v}`);
+    });
+    cache.release();
+    const again = model.newCache(4, T + 3) as KVCacheImpl;
+    assert.equal(again.k[0].buffer, memory, "the next cache reuses the released memory");
+    assert.equal((model.newCache(4, T + 3) as KVCacheImpl).k[0].buffer === memory, false, "but only once until released again");
+  });
+
+  test(`[${be.name}] the training activations and the KV cache take turns in one allocation`, () => {
+    const model = tinyModel(be);
+    const B = 2, T = 6, tokens = Int32Array.from({ length: B * T }, (_, i) => 5 + i), mask = new Uint8Array(B * T).fill(1);
+    const targets = Int32Array.from(tokens, (_, i) => (i % T < T - 1 ? tokens[i + 1] : -1));
+    const first = model.forward(tokens, mask, targets, B, T).logp.slice();
+    const cache = model.newCache(2, 4) as KVCacheImpl; // small enough for the activations' memory: it takes it over
+    model.decode(cache, Int32Array.of(1, 2), Uint8Array.of(1, 1), 1);
+    assert.throws(() => model.backward(new Float32Array(B * T)), /before forward/, "the activations were overwritten by the cache");
+    const memory = cache.k[0].buffer;
+    cache.release();
+    const again = model.forward(tokens, mask, targets, B, T).logp;
+    assert.deepEqual(again, first, "a forward after the cache is released gives the same log-probs");
+    model.backward(new Float32Array(B * T).fill(0.1));
+    const next = model.newCache(2, 4) as KVCacheImpl;
+    assert.equal(next.k[0].buffer, memory, "and the next cache takes the same memory again");
   });
 
   const cases: [string, SamplingOptions & { numReturnSequences: number }][] = [

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { referenceBackend } from "../../src/engine/reference.js";
 import { getBackend, nativeAvailable } from "../../src/engine/index.js";
 import type { CausalLM } from "../../src/model/types.js";
-import { generate } from "../../src/sample/generate.js";
+import { generate, PREFILL_CHUNK_TOKENS } from "../../src/sample/generate.js";
 import { tinyModel, tokenizer } from "./tiny-model.js";
 
 const backends = [referenceBackend, ...(nativeAvailable() ? [getBackend("native")] : [])];
@@ -51,6 +51,19 @@ for (const be of backends) {
     const single = prompts.map(p => generate(model, tokenizer, [p], { maxNewTokens: 12, temperature: 0 })[0]);
     assert.deepEqual(batched.map(g => g.ids), single.map(g => g.ids));
     batched.forEach((g, i) => g.logprobs.forEach((lp, t) => assert.ok(Math.abs(lp - single[i].logprobs[t]) < 1e-4)));
+  });
+
+  test(`[${be.name}] a prefill longer than PREFILL_CHUNK_TOKENS is fed in chunks and gives what each prompt alone gives`, () => {
+    const model = tinyModel(be);
+    // 48 prompts of 20-79 tokens: the left-padded prefill (48 × 79) is several chunks, the shortest rows' first chunks all padding.
+    const long = Array.from({ length: 48 }, (_, i) => Array.from({ length: 20 + ((i * 37) % 60) }, (_, t) => tokenizer.encode("The cat sat on the mat. Two plus two is")[(i + t) % 12]));
+    assert.ok(48 * 79 > 3 * PREFILL_CHUNK_TOKENS);
+    const batched = generate(model, tokenizer, long, { maxNewTokens: 8, temperature: 0 });
+    long.forEach((p, i) => {
+      const alone = generate(model, tokenizer, [p], { maxNewTokens: 8, temperature: 0 })[0];
+      assert.deepEqual(batched[i].ids, alone.ids, `prompt ${i}`);
+      batched[i].logprobs.forEach((lp, t) => assert.ok(Math.abs(lp - alone.logprobs[t]) < 1e-4, `prompt ${i} token ${t}: ${lp} vs ${alone.logprobs[t]}`));
+    });
   });
 
   test(`[${be.name}] sampled log-probs equal the training forward's log-probs at the same temperature`, () => {

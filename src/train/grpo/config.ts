@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { MAX_SAMPLING_ROUNDS } from "./dynamic.js";
 
 /**
  * GRPO configuration with TRL's names and, where TRL has one, TRL's default (GRPOConfig, trl ≥ 0.20).
@@ -14,7 +15,7 @@ export const GRPOConfigSchema = z
     top_k: z.number().int().min(0).default(0), // 0 = off
     // Batch geometry (project): prompts per optimizer step; each is sampled num_generations times
     prompts_per_step: z.number().int().positive().default(4),
-    per_device_train_batch_size: z.number().int().positive().optional(), // rows per forward/backward; default all
+    per_device_train_batch_size: z.number().int().positive().optional(), // rows per forward/backward; default ≤ 4 (TRL's is 8), see grpo/step.ts
     num_iterations: z.number().int().positive().default(1), // μ: passes over each generation batch
     // Rewards
     reward_funcs: z.array(z.string().min(1)).min(1),
@@ -28,9 +29,10 @@ export const GRPOConfigSchema = z
     delta: z.number().gt(1).optional(), // two-sided clip upper bound on the ratio (INTELLECT-2)
     importance_sampling_level: z.enum(["token", "sequence"]).default("token"),
     mask_truncated_completions: z.boolean().default(false),
-    // Dynamic sampling (DAPO, project names): drop groups whose rewards all agree; resample up to N rounds
+    // Dynamic sampling (DAPO, project names): drop groups whose rewards all agree; while fewer than prompts_per_step
+    // groups are informative, sample prompts_per_step more prompts, up to max_rounds rounds in all (grpo/dynamic.ts)
     dynamic_sampling: z.boolean().default(false),
-    dynamic_sampling_max_rounds: z.number().int().positive().default(3),
+    dynamic_sampling_max_rounds: z.number().int().positive().max(MAX_SAMPLING_ROUNDS).default(3),
     // Optimisation
     learning_rate: z.number().positive().default(1e-6),
     max_grad_norm: z.number().positive().default(1.0),
@@ -63,7 +65,7 @@ export function parseGRPOConfig(raw: unknown): GRPOConfig {
 }
 
 /** The loss options a GRPOConfig implies (epsilon_high defaults to epsilon, as in TRL). */
-export function lossOptionsOf(c: GRPOConfig) {
+export function lossOptionsOf(c: Pick<GRPOConfig, "loss_type" | "importance_sampling_level" | "beta" | "epsilon" | "epsilon_high" | "delta" | "max_completion_length">) {
   return {
     loss_type: c.loss_type,
     importance_sampling_level: c.importance_sampling_level,

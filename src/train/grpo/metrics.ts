@@ -48,11 +48,27 @@ function mean(xs: ArrayLike<number>): number {
   return xs.length ? s / xs.length : NaN;
 }
 
-/** Warnings for the signals users fight (stuck rewards, runaway length), worded as what to do. */
-export function healthWarnings(m: Record<string, number>, threshold = 0.9): string[] {
+export interface WarningContext {
+  /** frac_reward_zero_std and clipped_ratio at or above this warn (default 0.9). */
+  threshold?: number;
+  /** Dynamic sampling is on: the informative groups a step trains on (prompts_per_step) and the rounds it may sample. */
+  dynamicSampling?: { groups: number; maxRounds: number };
+}
+
+/**
+ * Warnings for the signals users fight (stuck rewards, runaway length), worded as what is true and what to do. With
+ * dynamic sampling on, identical rewards only warn when resampling could not fill the batch (the metrics'
+ * `dynamic_sampling/groups_kept` below the groups wanted).
+ */
+export function healthWarnings(m: Record<string, number>, ctx: WarningContext = {}): string[] {
+  const threshold = ctx.threshold ?? 0.9, ds = ctx.dynamicSampling;
   const w: string[] = [];
-  if (m.frac_reward_zero_std >= threshold)
-    w.push(`frac_reward_zero_std = ${m.frac_reward_zero_std.toFixed(2)}: almost every group has identical rewards, so there is no learning signal; raise num_generations, use an easier/harder curriculum, or turn on dynamic_sampling`);
+  const zero = m.frac_reward_zero_std;
+  if (zero >= threshold && !ds)
+    w.push(`frac_reward_zero_std = ${zero.toFixed(2)}: almost every group has identical rewards, so there is no learning signal; raise num_generations, use an easier/harder curriculum, or turn on dynamic_sampling`);
+  const kept = m["dynamic_sampling/groups_kept"], rounds = m["dynamic_sampling/rounds"];
+  if (zero >= threshold && ds && kept < ds.groups)
+    w.push(`frac_reward_zero_std = ${zero.toFixed(2)} over ${rounds} sampling round${rounds === 1 ? "" : "s"}: dynamic sampling found ${kept} of the ${ds.groups} informative groups a step trains on (${kept === 0 ? "the step was skipped" : "it trained on those"}); raise dynamic_sampling_max_rounds (now ${ds.maxRounds}) or num_generations, or use an easier/harder curriculum`);
   if (m["completions/clipped_ratio"] >= threshold)
     w.push(`completions/clipped_ratio = ${m["completions/clipped_ratio"].toFixed(2)}: most completions hit max_completion_length; raise it or set mask_truncated_completions: true`);
   return w;
