@@ -234,7 +234,19 @@ export async function downloadSnapshot(id: HubId, opts: DownloadOptions = {}): P
   // starting with "hf_" (older org tokens, mirrors' own).
   const apiFetch: typeof fetch = (input, init) => {
     if (++apiCalls > MAX_API_CALLS) throw new HubDownloadError(`${what(id)}: more than ${MAX_API_CALLS} API requests (the file list never ends); is HF_ENDPOINT a Hugging Face hub?`);
-    return doFetch(input, { ...init, headers: { ...(init?.headers as Record<string, string> | undefined), ...headers } });
+    const call = () => doFetch(input, { ...init, headers: { ...(init?.headers as Record<string, string> | undefined), ...headers } });
+    // A connection the server closed as it was reused (keep-alive race) or reset: the request never reached an
+    // answer, so it is sent again, as the file downloads below are; a refused connection is not retried.
+    const once = async (attempt: number): Promise<Response> => {
+      try {
+        return await call();
+      } catch (e) {
+        if (attempt >= maxAttempts || !/UND_ERR_SOCKET|ECONNRESET|EPIPE/.test(causeOf(e))) throw e;
+        await new Promise(r => setTimeout(r, 100 * attempt));
+        return once(attempt + 1);
+      }
+    };
+    return once(1);
   };
   const creds = { hubUrl: env.endpoint, fetch: apiFetch };
 
