@@ -221,7 +221,8 @@ function policyStep(model: CausalLM, ref: CausalLM | null, optimizer: AdamW, g: 
     return { packed, adv: Float64Array.from(rows, r => advantages[r]), refLogp, oldLogp: undefined as Float32Array | undefined, samplingLogp, isWeight: undefined as Float32Array | undefined };
   });
   const numItems = batches.reduce((s, b) => s + b.packed.lossMask.reduce((a, x) => a + x, 0), 0);
-  const opts = { ...lossOptionsOf(g), accumulation_steps: batches.length, num_items_in_batch: numItems };
+  // Every completion masked (all truncated under mask_truncated_completions): no token to train, a zero step, not an error.
+  const opts = { ...lossOptionsOf(g), accumulation_steps: batches.length, num_items_in_batch: Math.max(1, numItems) };
   const sums: Record<string, number> = {};
   let gradNorm = 0, loss = 0;
   const isStats = new ImportanceStats();
