@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { parseDocument } from "yaml";
 import { getBackend, referenceBackend } from "../../src/engine/index.js";
 import { loadPretrained } from "../../src/model/io/pretrained.js";
+import { fromHfConfig } from "../../src/model/io/hf-config.js";
 import { loadTokenizer } from "../../src/tokenizer/load.js";
 import { readJsonl } from "../../src/runs/read.js";
 import { runCli } from "../cli/run-cli.js";
@@ -78,6 +79,8 @@ for (const family of FAMILIES) {
     assert.ok(existsSync(join(out, "config.json")), "the trained model is in output_dir");
     const trained = loadPretrained(out, referenceBackend).model;
     assert.equal(trained.config.architecture, family === "llama3" ? "llama" : family);
+    // every architecture feature of the user's config.json survives training and saving (rope scaling, windows, NoPE layers)
+    assert.deepEqual(trained.config, fromHfConfig(json));
     const ids = loadTokenizer(out).encode(PROMPT, { addSpecialTokens: false });
     if (family === "gemma3") assert.ok(ids.length > 3 * (json.sliding_window as number), "the prompt spans several sliding windows");
     const before = decodeLogits(loadPretrained(model, referenceBackend).model, ids);
