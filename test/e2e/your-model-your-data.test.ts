@@ -67,7 +67,7 @@ for (const family of FAMILIES) {
     const { reward_funcs, reward_weights } = grpo.toJSON();
     const rewards = [`--grpo.reward_funcs=${JSON.stringify([...reward_funcs, DIGIT_REWARD])}`, `--grpo.reward_weights=${JSON.stringify([...reward_weights, 1])}`];
     const train = await runCli(["train", recipe, ...rewards, "--grpo.max_steps=3", "--grpo.num_generations=4", "--grpo.max_completion_length=8",
-      "--grpo.learning_rate=0.001", "--grpo.dynamic_sampling=false", "--eval_every=0", "--save_steps=0", `--output_dir=${out}`,
+      "--grpo.learning_rate=0.001", `--output_dir=${out}`,
       "--runs-dir", runs, "--name", "grpo"]);
     assert.equal(train.error, undefined, train.error?.stack);
     const run = join(runs, "grpo");
@@ -76,6 +76,7 @@ for (const family of FAMILIES) {
     for (const m of metrics) for (const key of ["loss", "reward", "reward_std", "grad_norm"]) assert.ok(finite(m[key]), `step ${m.step}: ${key} = ${m[key]}`);
     const samples = readFileSync(join(run, "samples.jsonl"), "utf8");
     assert.match(samples, /has \d+ \w+ and buys \d+ more/, "the prompts are the Parquet file's questions");
+    assert.equal(JSON.parse(readFileSync(join(run, "report.json"), "utf8")).eval_size, 4, "held out of the Parquet file as the recipe's dataset says");
     assert.ok(existsSync(join(out, "config.json")), "the trained model is in output_dir");
     const trained = loadPretrained(out, referenceBackend).model;
     assert.equal(trained.config.architecture, family === "llama3" ? "llama" : family);
