@@ -306,65 +306,35 @@ static napi_value js_attention_backward(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
-static napi_value js_swiglu(napi_env env, napi_callback_info info) {
+/*
+ * The elementwise activations: `nbuf` Float32Arrays of N floats, then N (the last argument). `run` calls the kernel
+ * on the checked buffers, in argument order.
+ */
+typedef void (*Elementwise)(float **b, long N);
+static napi_value elementwise(napi_env env, napi_callback_info info, const char *fn, int nbuf, Elementwise run) {
   Args a;
-  if (!args_init(&a, env, info, "swiglu", 4)) return NULL;
-  long N = dim(&a, 3);
-  float *h = f32(&a, 0, N), *g = f32(&a, 1, N), *u = f32(&a, 2, N);
+  if (!args_init(&a, env, info, fn, (size_t)nbuf + 1)) return NULL;
+  long N = dim(&a, nbuf);
+  float *b[5];
+  for (int i = 0; i < nbuf; i++) b[i] = f32(&a, i, N);
   if (a.failed) return NULL;
-  swiglu(h, g, u, N);
+  run(b, N);
   return undefined(env);
 }
 
-static napi_value js_swiglu_backward(napi_env env, napi_callback_info info) {
-  Args a;
-  if (!args_init(&a, env, info, "swigluBackward", 6)) return NULL;
-  long N = dim(&a, 5);
-  float *dg = f32(&a, 0, N), *du = f32(&a, 1, N), *dh = f32(&a, 2, N), *g = f32(&a, 3, N), *u = f32(&a, 4, N);
-  if (a.failed) return NULL;
-  swiglu_backward(dg, du, dh, g, u, N);
-  return undefined(env);
-}
-
-static napi_value js_gelu(napi_env env, napi_callback_info info) {
-  Args a;
-  if (!args_init(&a, env, info, "gelu", 3)) return NULL;
-  long N = dim(&a, 2);
-  float *y = f32(&a, 0, N), *x = f32(&a, 1, N);
-  if (a.failed) return NULL;
-  gelu(y, x, N);
-  return undefined(env);
-}
-
-static napi_value js_gelu_backward(napi_env env, napi_callback_info info) {
-  Args a;
-  if (!args_init(&a, env, info, "geluBackward", 4)) return NULL;
-  long N = dim(&a, 3);
-  float *dx = f32(&a, 0, N), *dy = f32(&a, 1, N), *x = f32(&a, 2, N);
-  if (a.failed) return NULL;
-  gelu_backward(dx, dy, x, N);
-  return undefined(env);
-}
-
-static napi_value js_geglu(napi_env env, napi_callback_info info) {
-  Args a;
-  if (!args_init(&a, env, info, "geglu", 4)) return NULL;
-  long N = dim(&a, 3);
-  float *h = f32(&a, 0, N), *g = f32(&a, 1, N), *u = f32(&a, 2, N);
-  if (a.failed) return NULL;
-  geglu(h, g, u, N);
-  return undefined(env);
-}
-
-static napi_value js_geglu_backward(napi_env env, napi_callback_info info) {
-  Args a;
-  if (!args_init(&a, env, info, "gegluBackward", 6)) return NULL;
-  long N = dim(&a, 5);
-  float *dg = f32(&a, 0, N), *du = f32(&a, 1, N), *dh = f32(&a, 2, N), *g = f32(&a, 3, N), *u = f32(&a, 4, N);
-  if (a.failed) return NULL;
-  geglu_backward(dg, du, dh, g, u, N);
-  return undefined(env);
-}
+/* swiglu(h, gate, up, N); swigluBackward(dgate, dup, dh, gate, up, N); likewise gelu(y, x, N), geluBackward(dx, dy, x, N), geglu, gegluBackward */
+static void run_swiglu(float **b, long N) { swiglu(b[0], b[1], b[2], N); }
+static void run_swiglu_backward(float **b, long N) { swiglu_backward(b[0], b[1], b[2], b[3], b[4], N); }
+static void run_gelu(float **b, long N) { gelu(b[0], b[1], N); }
+static void run_gelu_backward(float **b, long N) { gelu_backward(b[0], b[1], b[2], N); }
+static void run_geglu(float **b, long N) { geglu(b[0], b[1], b[2], N); }
+static void run_geglu_backward(float **b, long N) { geglu_backward(b[0], b[1], b[2], b[3], b[4], N); }
+static napi_value js_swiglu(napi_env env, napi_callback_info info) { return elementwise(env, info, "swiglu", 3, run_swiglu); }
+static napi_value js_swiglu_backward(napi_env env, napi_callback_info info) { return elementwise(env, info, "swigluBackward", 5, run_swiglu_backward); }
+static napi_value js_gelu(napi_env env, napi_callback_info info) { return elementwise(env, info, "gelu", 2, run_gelu); }
+static napi_value js_gelu_backward(napi_env env, napi_callback_info info) { return elementwise(env, info, "geluBackward", 3, run_gelu_backward); }
+static napi_value js_geglu(napi_env env, napi_callback_info info) { return elementwise(env, info, "geglu", 3, run_geglu); }
+static napi_value js_geglu_backward(napi_env env, napi_callback_info info) { return elementwise(env, info, "gegluBackward", 5, run_geglu_backward); }
 
 /* embedding(out, table, ids, R, H) */
 static napi_value js_embedding(napi_env env, napi_callback_info info) {

@@ -16,10 +16,10 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, join, relative, resolve } from "node:path";
 import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from "node:worker_threads";
 import { gunzipSync } from "node:zlib";
-import { parse as parseYaml } from "yaml";
 import { DatasetError } from "./errors.js";
 import { readArrowRows } from "./arrow.js";
 import { resolveDatasetPath } from "../hub/resolve.js";
+import { cardConfigs, dataFilesRegex, type CardConfig } from "../hub/dataset-card.js";
 
 export { DatasetError };
 
@@ -124,55 +124,10 @@ export function resolveDataFiles(path: string, split: string, config: string | u
   throw new DatasetError(`dataset ${full}: no files for split "${split}" in ${relative(full, root) || "."}; splits here: ${splitsIn(root).join(", ") || "none"}; set split: (or eval_split:) to one of them`);
 }
 
-interface ReadmeConfig { name: string; isDefault: boolean; splits: Map<string, string[]> }
-
-/**
- * The `configs:` of a hub README's YAML front matter (how `datasets.load_dataset` finds a repository's files
- * when their names do not follow the split conventions), or undefined when the README declares none:
- *   configs:
- *   - config_name: default
- *     data_files:
- *     - split: train
- *       path: data/train_sft-*
- * `data_files` may also be one pattern or a list of patterns (all "train").
- */
-function readmeConfigs(dir: string): ReadmeConfig[] | undefined {
+/** The `configs:` of the folder's README.md (src/hub/dataset-card.ts), or undefined when it has none. */
+function readmeConfigs(dir: string): CardConfig[] | undefined {
   const readme = join(dir, "README.md");
-  if (!existsSync(readme)) return undefined;
-  const m = /^---\r?\n([\s\S]*?)\r?\n---/.exec(readFileSync(readme, "utf8"));
-  if (!m) return undefined;
-  let meta: unknown;
-  try {
-    meta = parseYaml(m[1]);
-  } catch {
-    return undefined; // a card whose metadata does not parse says nothing about files
-  }
-  const configs = (meta as { configs?: unknown } | null)?.configs;
-  if (!Array.isArray(configs) || configs.length === 0) return undefined;
-  const patterns = (v: unknown): string[] => (typeof v === "string" ? [v] : Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : []);
-  return configs.filter(c => typeof c === "object" && c !== null).map(c => {
-    const { config_name, data_files, default: isDefault } = c as { config_name?: unknown; data_files?: unknown; default?: unknown };
-    const splits = new Map<string, string[]>();
-    if (Array.isArray(data_files) && data_files.some(d => typeof d === "object" && d !== null)) {
-      for (const d of data_files as { split?: unknown; path?: unknown }[]) splits.set(String(d.split ?? "train"), patterns(d.path));
-    } else if (typeof data_files === "object" && data_files !== null && !Array.isArray(data_files)) {
-      for (const [k, v] of Object.entries(data_files)) splits.set(k, patterns(v));
-    } else splits.set("train", patterns(data_files));
-    return { name: String(config_name ?? "default"), isDefault: isDefault === true, splits };
-  });
-}
-
-/** A data_files pattern as a regular expression over "/"-separated relative paths (`**` spans folders). */
-function globRegex(pattern: string): RegExp {
-  let re = "";
-  for (let i = 0; i < pattern.length; i++) {
-    const ch = pattern[i];
-    if (ch === "*" && pattern[i + 1] === "*") { re += ".*"; i++; if (pattern[i + 1] === "/") i++; }
-    else if (ch === "*") re += "[^/]*";
-    else if (ch === "?") re += "[^/]";
-    else re += ch.replace(/[.+^${}()|[\]\\]/g, "\\$&");
-  }
-  return new RegExp(`^${re}$`);
+  return existsSync(readme) ? cardConfigs(readFileSync(readme, "utf8")) : undefined;
 }
 
 function allFiles(dir: string, prefix = ""): string[] {
@@ -183,7 +138,7 @@ function allFiles(dir: string, prefix = ""): string[] {
 }
 
 /** The files of a split under the README's configs. */
-function readmeFiles(dir: string, configs: ReadmeConfig[], split: string, config: string | undefined): string[] {
+function readmeFiles(dir: string, configs: CardConfig[], split: string, config: string | undefined): string[] {
   const names = configs.map(c => c.name);
   const chosen = config !== undefined ? configs.find(c => c.name === config)
     : configs.length === 1 ? configs[0] : configs.find(c => c.isDefault) ?? configs.find(c => c.name === "default");
@@ -193,7 +148,7 @@ function readmeFiles(dir: string, configs: ReadmeConfig[], split: string, config
   }
   const pats = chosen.splits.get(split);
   if (!pats) throw new DatasetError(`dataset ${dir}: config "${chosen.name}" has no split "${split}" in README.md; splits here: ${[...chosen.splits.keys()].join(", ")}; set split: (or eval_split:) to one of them`);
-  const res = pats.map(globRegex);
+  const res = pats.map(dataFilesRegex);
   const files = allFiles(dir).filter(f => isDataFile(f) && res.some(r => r.test(f))).sort().map(f => join(dir, f));
   if (files.length === 0) throw new DatasetError(`dataset ${dir}: README.md's config "${chosen.name}" names ${pats.join(", ")} for split "${split}" and no data file matches; is the download complete?`);
   return files;

@@ -9,7 +9,7 @@
 //   <cache>/datasets--owner--name/   the same for datasets
 import { existsSync, lstatSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { parse as parseYaml } from "yaml";
+import { cardConfigs, dataFilesRegex } from "./dataset-card.js";
 import { COMMIT_SHA, type HubId, type RepoKind } from "./id.js";
 
 export const repoFolderName = (kind: RepoKind, repo: string) => `${kind}s--${repo.split("/").join("--")}`;
@@ -111,51 +111,18 @@ function hasConfigFolders(files: readonly string[]): boolean {
   });
 }
 
-/** A `data_files` pattern of a dataset card as a regular expression over "/"-separated paths (`**` spans folders). */
-function globRegex(pattern: string): RegExp {
-  let re = "";
-  for (let i = 0; i < pattern.length; i++) {
-    const ch = pattern[i];
-    if (ch === "*" && pattern[i + 1] === "*") { re += ".*"; i++; if (pattern[i + 1] === "/") i++; }
-    else if (ch === "*") re += "[^/]*";
-    else if (ch === "?") re += "[^/]";
-    else re += ch.replace(/[.+^${}()|[\]\\]/g, "\\$&");
-  }
-  return new RegExp(`^${re}$`);
-}
-
 /**
  * The files a dataset card's `configs:` (README.md's YAML front matter, as `datasets.load_dataset` reads it) gives
  * a config and split: all splits when `split` is undefined, every config when `config` is. Undefined when the card
- * declares no configs (then the folder conventions of datasetFilesFor apply). src/data/files.ts reads the same keys
- * to pick the files of a local folder.
+ * declares no configs (then the folder conventions of datasetFilesFor apply). The card is read by dataset-card.ts,
+ * as src/data/files.ts reads a local folder's.
  */
 export function cardDataFiles(readme: string, files: readonly string[], config?: string, split?: string): { files: string[]; configs: string[] } | undefined {
-  const m = /^---\r?\n([\s\S]*?)\r?\n---/.exec(readme);
-  if (!m) return undefined;
-  let meta: unknown;
-  try {
-    meta = parseYaml(m[1]);
-  } catch {
-    return undefined;
-  }
-  const configs = (meta as { configs?: unknown } | null)?.configs;
-  if (!Array.isArray(configs) || configs.length === 0) return undefined;
-  const list = (v: unknown): string[] => (typeof v === "string" ? [v] : Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : []);
-  const parsed = configs.filter(c => typeof c === "object" && c !== null).map(c => {
-    const { config_name, data_files } = c as { config_name?: unknown; data_files?: unknown };
-    const splits = new Map<string, string[]>();
-    if (Array.isArray(data_files) && data_files.some(d => typeof d === "object" && d !== null)) {
-      for (const d of data_files as { split?: unknown; path?: unknown }[]) splits.set(String(d.split ?? "train"), list(d.path));
-    } else if (typeof data_files === "object" && data_files !== null && !Array.isArray(data_files)) {
-      for (const [k, v] of Object.entries(data_files)) splits.set(k, list(v));
-    } else splits.set("train", list(data_files));
-    return { name: String(config_name ?? "default"), splits };
-  });
-  if (parsed.length === 0) return undefined;
+  const parsed = cardConfigs(readme);
+  if (!parsed) return undefined;
   const chosen = config === undefined ? parsed : parsed.filter(c => c.name === config);
   const patterns = chosen.flatMap(c => (split === undefined ? [...c.splits.values()].flat() : c.splits.get(split) ?? []));
-  const res = patterns.map(globRegex);
+  const res = patterns.map(dataFilesRegex);
   return { files: files.filter(f => isDatasetDataFile(f) && res.some(r => r.test(f))), configs: parsed.map(c => c.name) };
 }
 

@@ -5,21 +5,11 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { scanCacheDir } from "@huggingface/hub";
 import { runCli } from "../cli/run-cli.js";
-import { sha, startFakeHub, tempDir, writeCachedRepo, type FakeHub } from "./helpers.js";
+import { sha, startFakeHub, tempDir, withEnv, writeCachedRepo, type FakeHub } from "./helpers.js";
 
 const TINY = join(import.meta.dirname, "../../models/base-tiny");
 const tinyFiles = () => Object.fromEntries(["config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"].map(f => [f, readFileSync(join(TINY, f))]));
 
-/** Runs the CLI with these environment variables set (hubEnv reads process.env). */
-async function withEnv<T>(vars: Record<string, string | undefined>, fn: () => Promise<T>): Promise<T> {
-  const saved = Object.fromEntries(Object.keys(vars).map(k => [k, process.env[k]]));
-  for (const [k, v] of Object.entries(vars)) if (v === undefined) delete process.env[k]; else process.env[k] = v;
-  try {
-    return await fn();
-  } finally {
-    for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k]; else process.env[k] = v;
-  }
-}
 
 test("models ls: each cached model with refs, commit, size, architecture, and whether Move37 loads it (and why not)", async () => {
   const cache = tempDir();

@@ -76,3 +76,14 @@ export function writeCachedRepo(cacheDir: string, r: { kind: "model" | "dataset"
   }
   return folder;
 }
+
+/** Runs `fn` with these environment variables set (undefined: unset), then restores them; hubEnv reads process.env. */
+export async function withEnv<T>(vars: Record<string, string | undefined>, fn: () => Promise<T>): Promise<T> {
+  const saved = Object.fromEntries(Object.keys(vars).map(k => [k, process.env[k]]));
+  for (const [k, v] of Object.entries(vars)) if (v === undefined) delete process.env[k]; else process.env[k] = v;
+  try {
+    return await fn();
+  } finally {
+    for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k]; else process.env[k] = v;
+  }
+}

@@ -11,7 +11,7 @@ import { runCli } from "../cli/run-cli.js";
 import { resolveRecipeModels } from "../../src/hub/recipe.js";
 import { loadDataset } from "../../src/data/dataset.js";
 import { HubOfflineError } from "../../src/hub/errors.js";
-import { sha, tempDir, testEnv, writeCachedRepo } from "./helpers.js";
+import { sha, tempDir, testEnv, withEnv, writeCachedRepo } from "./helpers.js";
 
 const SHORT_TEMPLATE = "{% for m in messages %}{% if m.role == 'user' %}{{ m.content }}{% endif %}{% endfor %}{% if add_generation_prompt %} A:{% endif %}";
 const M = sha("byte-model"), G = sha("gsm8k");
@@ -35,16 +35,6 @@ function cache(): string {
   writeCachedRepo(c, { kind: "model", repo: "acme/byte-model", refs: { main: M }, commits: { [M]: files(model, readdirSync(model)) } });
   writeCachedRepo(c, { kind: "dataset", repo: "openai/gsm8k", refs: { main: G }, commits: { [G]: files(data, ["main/train-00000-of-00001.parquet", "main/test-00000-of-00001.parquet", "socratic/train-00000-of-00001.parquet"]) } });
   return c;
-}
-
-async function withEnv<T>(vars: Record<string, string | undefined>, fn: () => Promise<T>): Promise<T> {
-  const saved = Object.fromEntries(Object.keys(vars).map(k => [k, process.env[k]]));
-  for (const [k, v] of Object.entries(vars)) if (v === undefined) delete process.env[k]; else process.env[k] = v;
-  try {
-    return await fn();
-  } finally {
-    for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k]; else process.env[k] = v;
-  }
 }
 
 test("resolveRecipeModels: ids among model/teacher/student/reward_model and pipeline stages; paths, @refs and rollout.model untouched", () => {

@@ -1,12 +1,13 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Command } from "commander";
 import { register } from "../../src/cli/export.js";
 import { output } from "../../src/cli/output.js";
 import { readGgufInfo } from "../../src/model/io/gguf.js";
+import { loadHfFolder } from "../../src/model/io/hf.js";
 import { tinyConfigs, writeTinyFolder } from "./tiny-folder.js";
 import { writeFamilyFolder } from "./family-folders.js";
 
@@ -49,4 +50,19 @@ test("move37 export writes the new families' GGUF and passes a refusal through b
   const smol = join(root, "smollm3");
   writeFamilyFolder(smol, "smollm3", 4, { no_rope_layers: [0, 1, 1, 1] });
   await assert.rejects(run([smol, "--out", join(root, "smol.gguf")]), /GGUF export: no_rope_layers is \[0,1,1,1\]/);
+});
+
+test("move37 export --format hf writes a folder that reloads (f32 exact, bf16 half the size); f16 is refused for hf by name", async () => {
+  const dir = join(root, "hf-src");
+  writeTinyFolder(dir, tinyConfigs.llama, 3, "gpt2");
+  const f32 = join(root, "hf-f32"), bf16 = join(root, "hf-bf16");
+  assert.match(await run([dir, "--format", "hf", "--out", f32]), /wrote .*hf-f32: llama, \d+ tensors, f32/);
+  await run([dir, "--format", "hf", "--dtype", "bf16", "--out", bf16]);
+  const src = loadHfFolder(dir), a = loadHfFolder(f32), b = loadHfFolder(bf16);
+  assert.deepEqual(a.tensors.map(t => [t.name, [...t.data]]), src.tensors.map(t => [t.name, [...t.data]]));
+  const w = (x: typeof src) => x.tensors.find(t => t.name === "model.embed_tokens.weight")!.data;
+  assert.ok(w(b).some((v, i) => v !== w(src)[i]) && w(b).every((v, i) => Math.abs(v - w(src)[i]) <= Math.abs(w(src)[i]) / 128), "bf16 rounds each weight to 8 bits of mantissa");
+  assert.ok(statSync(join(bf16, "model.safetensors")).size < 0.6 * statSync(join(f32, "model.safetensors")).size);
+  assert.ok(existsSync(join(f32, "tokenizer.json")) && existsSync(join(f32, "tokenizer_config.json")), "tokenizer files copied");
+  await assert.rejects(run([dir, "--format", "hf", "--dtype", "f16", "--out", join(root, "hf-f16")]), /--dtype f16 is not a hf dtype: give f32 or bf16/);
 });

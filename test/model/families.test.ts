@@ -11,7 +11,7 @@ import { getBackend, nativeAvailable } from "../../src/engine/index.js";
 import { ModelConfigSchema, type ModelConfig } from "../../src/model/config.js";
 import { ropeInvFreq } from "../../src/model/attention.js";
 import { Transformer } from "../../src/model/transformer.js";
-import { checkGrad, dot, rng } from "./finite-diff.js";
+import { checkModelGradients, rng } from "./finite-diff.js";
 
 const base = {
   vocab_size: 11, hidden_size: 8, num_hidden_layers: 3, num_attention_heads: 4, num_key_value_heads: 2,
@@ -45,14 +45,7 @@ for (const name of Object.keys(families)) {
     const B = 2, T = 6, temp = 0.8;
     const tokens = Int32Array.from({ length: B * T }, () => Math.floor(rand() * cfg.vocab_size));
     const mask = Uint8Array.of(0, 1, 1, 1, 1, 1, /* right padding: */ 1, 1, 1, 1, 1, 0);
-    const targets = Int32Array.from(tokens, (_, i) => mask[i] && i % T < T - 1 && mask[i + 1] ? tokens[i + 1] : -1);
-    const a = Float64Array.from({ length: B * T }, () => rand() * 2 - 1), e = Float64Array.from({ length: B * T }, (_, i) => mask[i] ? rand() * 2 - 1 : 0);
-    const loss = () => { const r = m.forward(tokens, mask, targets, B, T, temp); return dot(a, r.logp) + dot(e, r.entropy); };
-    loss();
-    m.flatGrads.fill(0);
-    m.backward(a, e);
-    const analytic = m.flatGrads.slice();
-    checkGrad("params", m.flatParams, loss, analytic, { h: 1e-5, atol: 1e-8, rtol: 1e-5 });
+    checkModelGradients(m, tokens, mask, B, T, temp, rand);
     for (const p of m.params) assert.ok(p.grad.some(g => g !== 0), `${p.name} got no gradient`);
   });
 

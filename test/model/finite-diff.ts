@@ -1,5 +1,6 @@
 /** Finite-difference helpers shared by the engine and model gradient tests (float64 central differences). */
 import assert from "node:assert/strict";
+import type { Transformer } from "../../src/model/transformer.js";
 
 /** Deterministic pseudo-random numbers so failures reproduce. */
 export { uniformRng as rng } from "../../src/rng.js";
@@ -35,4 +36,21 @@ export function checkGrad(name: string, x: Float64Array | Float32Array, loss: ()
     const err = Math.abs(analytic[i] - num);
     assert.ok(err <= atol + rtol * Math.abs(num), `${name}[${i}]: analytic ${analytic[i]} vs numeric ${num} (err ${err})`);
   }
+}
+
+/**
+ * Every parameter gradient of a float64 model against central differences: the loss is a random linear functional
+ * (weights from `rand`) of the forward's log-probs of the next tokens and of its entropies on unmasked positions,
+ * at temperature `temp`. Returns the analytic gradient.
+ */
+export function checkModelGradients(m: Transformer<Float64Array>, tokens: Int32Array, mask: Uint8Array, B: number, T: number, temp: number, rand: () => number): Float64Array {
+  const targets = Int32Array.from(tokens, (_, i) => mask[i] && i % T < T - 1 && mask[i + 1] ? tokens[i + 1] : -1);
+  const a = Float64Array.from({ length: B * T }, () => rand() * 2 - 1), e = Float64Array.from({ length: B * T }, (_, i) => mask[i] ? rand() * 2 - 1 : 0);
+  const loss = () => { const r = m.forward(tokens, mask, targets, B, T, temp); return dot(a, r.logp) + dot(e, r.entropy); };
+  loss();
+  m.flatGrads.fill(0);
+  m.backward(a, e);
+  const analytic = m.flatGrads.slice();
+  checkGrad("params", m.flatParams, loss, analytic, { h: 1e-5, atol: 1e-8, rtol: 1e-5 });
+  return analytic;
 }

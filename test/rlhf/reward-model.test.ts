@@ -61,14 +61,20 @@ test("the reward model learns 'contains X' to > 95% held-out pair accuracy and i
   assert.throws(() => loadRewardModel(model, getBackend("auto")), RewardModelFolderError);
 });
 
-test("reward-model training resumed from a checkpoint continues exactly as the uninterrupted run", async () => {
-  const root = tempRoot("rm-resume");
+/** A 6-step reward-model recipe run straight through, and the same run cut after its third log line (checkpoints every 2 steps). */
+async function straightAndCut(root: string) {
   const model = byteModelFolder(root, "micro", 16, 1, 5);
   const file = join(root, "pairs.jsonl");
   writeFileSync(file, containsXPairs(120, 2).map(p => JSON.stringify(p)).join("\n") + "\n");
   const r = recipe(model, file, { eval_size: 16, max_steps: 6, save_steps: 2, eval_every: 3, optimizer: { learning_rate: 1e-3, weight_decay: 0.1, max_grad_norm: 0.5 } });
   const straight = metricsOf(await runTrainer("reward-model", r, { root, runName: "straight" })).filter(x => x.loss !== undefined);
   const cut = await runTrainer("reward-model", r, { root, runName: "cut", abortAfterLog: 3 });
+  return { r, straight, cut };
+}
+
+test("reward-model training resumed from a checkpoint continues exactly as the uninterrupted run", async () => {
+  const root = tempRoot("rm-resume");
+  const { r, straight, cut } = await straightAndCut(root);
   const resumed = metricsOf(await runTrainer("reward-model", r, { root, resumeDir: cut.dir })).filter(x => x.loss !== undefined);
   assert.equal(resumed.length, 6);
   for (let i = 0; i < 6; i++) {
@@ -79,12 +85,7 @@ test("reward-model training resumed from a checkpoint continues exactly as the u
 
 test("a checkpoint in the layout from before the head joined the trunk's buffer (head and its moments in state.json) resumes exactly", async () => {
   const root = tempRoot("rm-old-ckpt");
-  const model = byteModelFolder(root, "micro", 16, 1, 5);
-  const file = join(root, "pairs.jsonl");
-  writeFileSync(file, containsXPairs(120, 2).map(p => JSON.stringify(p)).join("\n") + "\n");
-  const r = recipe(model, file, { eval_size: 16, max_steps: 6, save_steps: 2, eval_every: 3, optimizer: { learning_rate: 1e-3, weight_decay: 0.1, max_grad_norm: 0.5 } });
-  const straight = metricsOf(await runTrainer("reward-model", r, { root, runName: "straight" })).filter(x => x.loss !== undefined);
-  const cut = await runTrainer("reward-model", r, { root, runName: "cut", abortAfterLog: 3 });
+  const { r, straight, cut } = await straightAndCut(root);
   // Rewrite every checkpoint as the old trainer wrote it: optimizer.safetensors holds the trunk's moments only,
   // state.json the head's weights and moments as JSON arrays (with its checksums updated).
   const H = 16, dirs = checkpointDirs(cut.checkpointsDir);
