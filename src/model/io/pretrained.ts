@@ -11,11 +11,14 @@ import { resolveModelPath } from "../../hub/resolve.js";
 
 export interface Pretrained { model: CausalLM; config: ModelConfig; tokenizer: TokenizerFilesInfo }
 
-/** Loads config.json and the safetensors weights of `dir` into a new model on `backend`. */
-export function loadPretrained(dir: string, backend: Backend): Pretrained {
+/**
+ * Loads config.json and the safetensors weights of `dir` into a new model on `backend`. `dtype: "bfloat16"` gives a frozen
+ * inference model whose Linear weights, LM head and embedding stay BF16 (read straight from BF16 files; see createModel).
+ */
+export function loadPretrained(dir: string, backend: Backend, options: { dtype?: "float32" | "bfloat16" } = {}): Pretrained {
   const config = readHfConfig(dir);
-  const model = createModel(config, backend, null); // no random init: readHfWeights overwrites every parameter (or throws)
-  readHfWeights(dir, config, model.params);
+  const model = createModel(config, backend, null, { weights: options.dtype }); // no random init: readHfWeights overwrites every parameter (or throws)
+  readHfWeights(dir, config, model.params, model.bf16Params);
   return { model, config, tokenizer: tokenizerFiles(dir) };
 }
 
