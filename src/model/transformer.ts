@@ -395,6 +395,21 @@ export function createModel(config: ModelConfig, backend: Backend, seed: number 
   return new Transformer(config, backend, seed, Float32Array, [], options);
 }
 
+/**
+ * A frozen BF16 copy of `model` on `backend` (inference only): its Linear weights, LM head and embedding rounded to
+ * BF16, norms and biases copied. For a GRPO reference policy or BF16 rollouts of an F32 policy.
+ */
+export function bf16Copy(model: CausalLM, backend: Backend = (model as Transformer<Float32Array>).backend): CausalLM {
+  const copy = createModel(model.config, backend, null, { weights: "bfloat16" });
+  const bf16 = new Map(copy.bf16Params!.map(p => [p.name, p.data])), f32 = new Map(copy.params.map(p => [p.name, p.data]));
+  for (const p of model.params) {
+    const b = bf16.get(p.name);
+    if (b) f32ToBf16(p.data, b);
+    else f32.get(p.name)!.set(p.data);
+  }
+  return copy;
+}
+
 export interface ModelOptions {
   /** Dtype of the Linear weights, LM head and embedding table: "float32" (default, trainable) or "bfloat16" (frozen). */
   weights?: "float32" | "bfloat16";

@@ -13,8 +13,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ModelConfigSchema } from "../../src/model/config.js";
 import { getBackend, nativeAvailable, referenceBackend, type Backend, type NativeBackend } from "../../src/engine/index.js";
-import { createModel } from "../../src/model/transformer.js";
-import { loadPretrained, savePretrained } from "../../src/model/io/pretrained.js";
+import { bf16Copy, createModel } from "../../src/model/transformer.js";
+import { loadPretrained, parseWeightsDtype, savePretrained } from "../../src/model/io/pretrained.js";
 import { FrozenWeightsError } from "../../src/model/params.js";
 import type { CausalLM } from "../../src/model/types.js";
 import { uniformRng } from "../../src/rng.js";
@@ -120,4 +120,17 @@ test("reference backend: a BF16 model decodes like the F32 model with the same B
   const f32 = loadPretrained(dir, referenceBackend).model, bf = loadPretrained(dir, referenceBackend, { dtype: "bfloat16" }).model;
   const ps = prompts(2, 5);
   assert.deepEqual(greedy(bf, ps, 6), greedy(f32, ps, 6));
+});
+
+test("bf16Copy (GRPO's reference_dtype bfloat16) equals the model saved as BF16 and loaded frozen; --dtype is checked", () => {
+  const dir = join(root, "copy"), src = f32Model(referenceBackend);
+  savePretrained(src, dir, { dtype: "BF16" });
+  const copy = bf16Copy(src, referenceBackend), loaded = loadPretrained(dir, referenceBackend, { dtype: "bfloat16" }).model;
+  for (const p of loaded.bf16Params!) assert.deepEqual(copy.bf16Params!.find(q => q.name === p.name)!.data, p.data, p.name);
+  assert.deepEqual(copy.flatParams, Float32Array.from(src.params.filter(p => /norm|bias/.test(p.name)).flatMap(p => [...p.data])));
+  const T = 6, toks = Int32Array.from([5, 1, 9, 3, 3, 7]), mask = new Uint8Array(T).fill(1), targets = Int32Array.from([1, 9, 3, 3, 7, -1]);
+  const a = src.forward(toks, mask, targets, 1, T).logp, b = copy.forward(toks, mask, targets, 1, T).logp;
+  for (let i = 0; i < T - 1; i++) assert.ok(Math.abs(a[i] - b[i]) <= 0.05 * Math.max(1, Math.abs(a[i])), `logp[${i}] ${b[i]} vs ${a[i]}`);
+  assert.equal(parseWeightsDtype("bfloat16"), "bfloat16");
+  assert.throws(() => parseWeightsDtype("bf16"), /--dtype must be one of float32, bfloat16/);
 });
