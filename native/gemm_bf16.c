@@ -7,7 +7,7 @@
  *   and a dot product of 16 BF16 pairs into F32 lanes. Error: A's rounding (relative 2⁻⁸ per product) plus F32 sums.
  * - "widen" (AVX-512F / AVX2 / scalar): W is widened to F32 on the fly (a shift by 16) and multiplied with A as F32:
  *   the only error is F32 summation. The default when the CPU lacks AVX512-BF16; MOVE37_BF16_PATH=widen forces it.
- * Both are dot products of contiguous rows (A's rows, W's rows), in tiles of 4 A rows × 4 W rows (16 accumulators),
+ * Both are dot products of contiguous rows (A's rows, W's rows), in tiles of 6 (dpbf16) or 4 (widen) A rows × 4 W rows,
  * A cut into chunks of MCH rows so a chunk stays in L2 while the W rows of a task pass over it once.
  * Threads take disjoint runs of W rows (columns of C); the result does not depend on the thread count. */
 #include "kernels.h"
@@ -18,9 +18,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define TM 4   /* A rows per tile */
-#define TN 4   /* W rows per tile */
-#define MCH 64 /* A rows per chunk */
+#define TM 4    /* A rows per tile (widen path) */
+#define TN 4    /* W rows per tile */
+#define DTM 6   /* A rows per tile (dpbf16 path: 24 accumulators of the 32 zmm registers) */
+#define MCH 48  /* A rows per chunk (a multiple of TM and DTM) */
 
 static inline float bf16_to_f32(uint16_t h) {
   uint32_t u = (uint32_t)h << 16;
@@ -89,19 +90,19 @@ static inline __m512bh lda(const uint16_t *p) { return (__m512bh)_mm512_loadu_si
 
 /* rows [i0, i0+mr) × W rows [j0, j0+nr), mr ≤ TM, nr ≤ TN (missing rows repeat the last one and are not stored) */
 static void tile_dp(const Job *g, long i0, int mr, long j0, int nr) {
-  const uint16_t *a[TM], *w[TN];
-  for (int r = 0; r < TM; r++) a[r] = g->Ab + (i0 + (r < mr ? r : mr - 1)) * g->Kp;
+  const uint16_t *a[DTM], *w[TN];
+  for (int r = 0; r < DTM; r++) a[r] = g->Ab + (i0 + (r < mr ? r : mr - 1)) * g->Kp;
   for (int c = 0; c < TN; c++) w[c] = g->W + (j0 + (c < nr ? c : nr - 1)) * g->K;
-  __m512 acc[TM][TN];
-#pragma GCC unroll 16
-  for (int r = 0; r < TM * TN; r++) acc[r / TN][r % TN] = _mm512_setzero_ps();
+  __m512 acc[DTM][TN];
+#pragma GCC unroll 24
+  for (int r = 0; r < DTM * TN; r++) acc[r / TN][r % TN] = _mm512_setzero_ps();
   long K = g->K, k = 0;
   for (; k + 32 <= K; k += 32) {
     __m512bh wv[TN];
 #pragma GCC unroll 4
     for (int c = 0; c < TN; c++) wv[c] = ldw(w[c] + k, 0xFFFFFFFFu);
-#pragma GCC unroll 4
-    for (int r = 0; r < TM; r++) {
+#pragma GCC unroll 6
+    for (int r = 0; r < DTM; r++) {
       __m512bh av = lda(a[r] + k);
 #pragma GCC unroll 4
       for (int c = 0; c < TN; c++) acc[r][c] = _mm512_dpbf16_ps(acc[r][c], av, wv[c]);
@@ -111,7 +112,7 @@ static void tile_dp(const Job *g, long i0, int mr, long j0, int nr) {
     __mmask32 m = (__mmask32)((1ull << (K - k)) - 1);
     __m512bh wv[TN];
     for (int c = 0; c < TN; c++) wv[c] = ldw(w[c] + k, m);
-    for (int r = 0; r < TM; r++) {
+    for (int r = 0; r < DTM; r++) {
       __m512bh av = lda(a[r] + k);
       for (int c = 0; c < TN; c++) acc[r][c] = _mm512_dpbf16_ps(acc[r][c], av, wv[c]);
     }
@@ -219,18 +220,17 @@ static void bf16_cols(void *ctx, long lo, long hi) {
     for (long j0 = lo * TN; j0 < hi * TN && j0 < g->N; j0 += TN) {
       int nr = g->N - j0 < TN ? (int)(g->N - j0) : TN;
       long i = i0;
-      for (; i + TM <= i1; i += TM) {
 #if HAVE_DPBF16
-        if (dp) { tile_dp(g, i, TM, j0, nr); continue; }
-#endif
-        tile_widen(g, i, TM, j0, nr);
+      if (dp) {
+        for (; i < i1; i += DTM) {
+          int mr = i1 - i < DTM ? (int)(i1 - i) : DTM;
+          if (mr == 1) row_dp(g, i, j0, nr); else tile_dp(g, i, mr, j0, nr);
+        }
+        continue;
       }
-      for (; i < i1; i++) {
-#if HAVE_DPBF16
-        if (dp) { row_dp(g, i, j0, nr); continue; }
 #endif
-        row_widen(g, i, j0, nr);
-      }
+      for (; i + TM <= i1; i += TM) tile_widen(g, i, TM, j0, nr);
+      for (; i < i1; i++) row_widen(g, i, j0, nr);
     }
   }
   (void)dp;
