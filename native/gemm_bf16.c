@@ -88,6 +88,16 @@ static void to_bf16_rows(void *ctx, long lo, long hi) {
 static inline __m512bh ldw(const uint16_t *p, __mmask32 m) { return (__m512bh)_mm512_maskz_loadu_epi16(m, p); }
 static inline __m512bh lda(const uint16_t *p) { return (__m512bh)_mm512_loadu_si512((const void *)p); }
 
+/* d[c] = the sum of the 16 lanes of x_c, the four reduced together (a transpose-and-add, not four reductions) */
+static inline void hsum4(float d[4], __m512 x0, __m512 x1, __m512 x2, __m512 x3) {
+  __m512 t0 = _mm512_add_ps(_mm512_unpacklo_ps(x0, x1), _mm512_unpackhi_ps(x0, x1)); /* per 128-bit lane: x0 x1 x0 x1 */
+  __m512 t1 = _mm512_add_ps(_mm512_unpacklo_ps(x2, x3), _mm512_unpackhi_ps(x2, x3)); /* x2 x3 x2 x3 */
+  __m512 u = _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t0), _mm512_castps_pd(t1))),
+                           _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t0), _mm512_castps_pd(t1)))); /* x0 x1 x2 x3 */
+  __m256 h = _mm256_add_ps(_mm512_castps512_ps256(u), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(u), 1)));
+  _mm_storeu_ps(d, _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1)));
+}
+
 /* rows [i0, i0+mr) × W rows [j0, j0+nr), mr ≤ TM, nr ≤ TN (missing rows repeat the last one and are not stored) */
 static void tile_dp(const Job *g, long i0, int mr, long j0, int nr) {
   const uint16_t *a[DTM], *w[TN];
@@ -117,8 +127,11 @@ static void tile_dp(const Job *g, long i0, int mr, long j0, int nr) {
       for (int c = 0; c < TN; c++) acc[r][c] = _mm512_dpbf16_ps(acc[r][c], av, wv[c]);
     }
   }
-  for (int r = 0; r < mr; r++)
-    for (int c = 0; c < nr; c++) store(g, i0 + r, j0 + c, _mm512_reduce_add_ps(acc[r][c]));
+  for (int r = 0; r < mr; r++) {
+    float d[4];
+    hsum4(d, acc[r][0], acc[r][1], acc[r][2], acc[r][3]);
+    for (int c = 0; c < nr; c++) store(g, i0 + r, j0 + c, d[c]);
+  }
 }
 
 /* one A row against TN W rows (decode, batch 1: no repeated rows' work) */
