@@ -134,3 +134,29 @@ test("bf16Copy (GRPO's reference_dtype bfloat16) equals the model saved as BF16 
   assert.equal(parseWeightsDtype("bfloat16"), "bfloat16");
   assert.throws(() => parseWeightsDtype("bf16"), /--dtype must be one of float32, bfloat16/);
 });
+
+test("GRPO rollout dtype bfloat16 (local): samples from a BF16 copy refreshed at sync, importance-corrected", async () => {
+  const { createRollout, RolloutConfigSchema } = await import("../../src/train/rollout/index.js");
+  const { ByteTokenizer } = await import("../../src/tokenizer/byte.js");
+  const bcfg = ModelConfigSchema.parse({ ...cfg, vocab_size: new ByteTokenizer().vocabSize });
+  const policy = createModel(bcfg, referenceBackend, 3), rand = uniformRng(4);
+  for (const p of policy.params) if (!/norm/.test(p.name)) for (let i = 0; i < p.data.length; i++) p.data[i] = (rand() * 2 - 1) * 0.25;
+  const tokenizer = new ByteTokenizer();
+  const ctx = { policy, tokenizer, weightsDir: root, save: {}, log: () => {} };
+  const s = { maxNewTokens: 6, temperature: 1, topP: 1, topK: 0, numReturnSequences: 2, seed: 1, stop: [], eosTokenIds: [] };
+  const prompts = [[10, 20, 30], [40, 50, 60]];
+  const f32 = createRollout(RolloutConfigSchema.parse({}), ctx), bf = createRollout(RolloutConfigSchema.parse({ dtype: "bfloat16" }), ctx);
+  assert.equal(f32.correction, null);
+  assert.deepEqual(bf.correction, { cap: 2, mode: "token_truncate" });
+  await bf.sync(policy);
+  const a = await f32.generate(prompts, s), b = await bf.generate(prompts, s);
+  const la = a.flatMap(g => g.logprobs), lb = b.flatMap(g => g.logprobs);
+  assert.ok(la.some((x, i) => x !== lb[i]), "BF16 rollouts gave the F32 policy's log-probs exactly");
+  // a changed policy is seen only after sync
+  for (const p of policy.params) if (/mlp/.test(p.name)) p.data.fill(0);
+  const before = await bf.generate(prompts, s);
+  assert.deepEqual(before.map(g => g.logprobs), b.map(g => g.logprobs));
+  await bf.sync(policy);
+  const after = await bf.generate(prompts, s);
+  assert.notDeepEqual(after.map(g => g.logprobs), b.map(g => g.logprobs));
+});
