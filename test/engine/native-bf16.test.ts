@@ -72,7 +72,7 @@ test("matmulBf16, widen path (BF16 widened to F32): matches the F32 reference wi
 });
 
 test("matmulBf16, AVX512-BF16 path: within BF16 rounding of the F32 reference, and exact up to F32 sums for BF16 A",
-  { skip: skip || (dpbf16 ? false : "this CPU has no AVX512-BF16") }, () => {
+  { skip: skip || (dpbf16 ? false : "this build or CPU has no AVX512-BF16") }, () => {
     nat.bf16Path("dpbf16");
     try { withThreads(2, () => check("dpbf16")); withThreads(1, () => check("dpbf16")); } finally { nat.bf16Path("default"); }
   });
