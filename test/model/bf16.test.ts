@@ -109,6 +109,10 @@ test("BF16 safetensors load into BF16 bit for bit; the frozen model keeps only n
   }
   assert.ok(bf.params.every(p => /norm|bias/.test(p.name)), bf.params.map(p => p.name).join());
   assert.ok(bf.flatParams.length < f32.flatParams.length / 20);
+  const again = join(root, "bits-again"); // a frozen model saves all its weights (BF16 ones widened exactly)
+  savePretrained(bf, again, { dtype: "BF16" });
+  const reloaded = loadPretrained(again, referenceBackend).model;
+  for (const p of f32.params) assert.deepEqual(reloaded.params.find(q => q.name === p.name)!.data, p.data, p.name);
   const T = 3, toks = Int32Array.from([1, 2, 3]), mask = new Uint8Array(T).fill(1);
   bf.forward(toks, mask, Int32Array.from([2, 3, -1]), 1, T);
   assert.throws(() => bf.backward(new Float32Array(T)), FrozenWeightsError);

@@ -5,6 +5,8 @@ import { loadTokenizer } from "../../tokenizer/load.js";
 import type { Tokenizer } from "../../tokenizer/types.js";
 import type { ModelConfig } from "../config.js";
 import { createModel } from "../transformer.js";
+import { paramSpecs } from "../params.js";
+import { bf16ToF32 } from "./half.js";
 import type { CausalLM } from "../types.js";
 import { readHfConfig, readHfWeights, saveHfFolder, tokenizerFiles, type SaveOptions, type TokenizerFilesInfo } from "./hf.js";
 import { resolveModelPath } from "../../hub/resolve.js";
@@ -34,7 +36,12 @@ export function loadPretrained(dir: string, backend: Backend, options: { dtype?:
 
 /** Saves `model` as a Hugging Face folder (atomically; see saveHfFolder for dtype, sharding and tokenizer files). */
 export function savePretrained(model: CausalLM, dir: string, extra: SaveOptions = {}): void {
-  saveHfFolder(dir, model.config, model.params, extra);
+  const frozen = model.bf16Params ?? [];
+  if (frozen.length === 0) { saveHfFolder(dir, model.config, model.params, extra); return; }
+  // a frozen BF16 model: its BF16 weights widened (exactly) beside the F32 norms and biases, in the size table's order
+  const byName = new Map<string, { name: string; shape: number[]; data: Float32Array }>(model.params.map(p => [p.name, p]));
+  for (const p of frozen) { const data = new Float32Array(p.data.length); bf16ToF32(p.data, data); byName.set(p.name, { name: p.name, shape: p.shape, data }); }
+  saveHfFolder(dir, model.config, paramSpecs(model.config).map(s => byName.get(s.name)!), extra);
 }
 
 /** A model folder ready to generate: weights on the chosen backend and its tokenizer. */
