@@ -7,6 +7,7 @@
         "native/threadpool.c",
         "native/scratch.c",
         "native/gemm.c",
+        "native/gemm_bf16.c",
         "native/peak.c",
         "native/reduce.c",
         "native/norms.c",

@@ -11,6 +11,12 @@ void gemm(float *C, const float *A, const float *B, long M, long N, long K, int 
 void gemm_serial(float *C, long ldc, const float *A, long a_rs, long a_cs, const float *B, long b_rs, long b_cs,
                  long M, long N, long K, int accumulate);
 
+/* BF16 weights (native/gemm_bf16.c): C[M,N] = (accumulate ? C : 0) + A[M,K]·W[N,K]ᵀ, W stored BF16, F32 sums. */
+void gemm_bf16(float *C, const float *A, const uint16_t *W, long M, long N, long K, int accumulate);
+/* Which path gemm_bf16 takes: want 0 = widen, 1 = dpbf16 (if the CPU has it), -1 = query, -2 = back to the default
+ * (dpbf16 when the CPU has it unless MOVE37_BF16_PATH=widen). Returns the path now in use (0 or 1). */
+int gemm_bf16_path(int want);
+
 void add_bias(float *y, const float *b, long R, long N);
 void bias_backward(float *db, const float *dy, long R, long N);
 void add(float *y, const float *a, const float *b, long N);

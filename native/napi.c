@@ -129,6 +129,38 @@ static napi_value js_matmul(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
+static uint16_t *u16(Args *a, int i, size_t need) { return typed(a, i, napi_uint16_array, "Uint16Array", need, 0, NULL); }
+
+/* matmulBf16(C, A, W, M, N, K, accumulate): W is a BF16 Linear weight [N,K] in a Uint16Array */
+static napi_value js_matmul_bf16(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!args_init(&a, env, info, "matmulBf16", 7)) return NULL;
+  long M = dim(&a, 3), N = dim(&a, 4), K = dim(&a, 5);
+  int acc = flag(&a, 6);
+  float *C = f32(&a, 0, M * N), *A = f32(&a, 1, M * K);
+  uint16_t *W = u16(&a, 2, N * K);
+  if (a.failed) return NULL;
+  gemm_bf16(C, A, W, M, N, K, acc);
+  return undefined(env);
+}
+
+/* bf16Path(want?): "widen" | "dpbf16" | "default" sets it; returns the path in use */
+static napi_value js_bf16_path(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!args_init(&a, env, info, "bf16Path", 0)) return NULL;
+  int want = -1;
+  if (a.argc >= 1) {
+    char s[16] = {0};
+    size_t n = 0;
+    if (napi_get_value_string_utf8(env, a.argv[0], s, sizeof s, &n) != napi_ok) { fail(&a, 0, "must be a string", 0); return NULL; }
+    want = strcmp(s, "widen") == 0 ? 0 : strcmp(s, "dpbf16") == 0 ? 1 : strcmp(s, "default") == 0 ? -2 : -3;
+    if (want == -3) { fail(&a, 1, "must be \"widen\", \"dpbf16\" or \"default\"", 0); return NULL; }
+  }
+  napi_value r;
+  napi_create_string_utf8(env, gemm_bf16_path(want) ? "dpbf16" : "widen", NAPI_AUTO_LENGTH, &r);
+  return r;
+}
+
 static napi_value js_add_bias(napi_env env, napi_callback_info info) {
   Args a;
   if (!args_init(&a, env, info, "addBias", 4)) return NULL;
@@ -467,6 +499,8 @@ static napi_value init(napi_env env, napi_value exports) {
     { "threads", js_threads },
     { "setThreads", js_set_threads },
     { "simd", js_simd },
+    { "matmulBf16", js_matmul_bf16 },
+    { "bf16Path", js_bf16_path },
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value f;

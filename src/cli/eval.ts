@@ -13,11 +13,13 @@ import { extractAnswer, summarize, PassAtKError, type PassAtKSummary } from "../
 import { formatTable } from "../runs/table.js";
 import { withExamples } from "./help.js";
 import { output } from "./output.js";
+import { dtypeFlag } from "./generate.js";
+import type { WeightsDtype } from "../model/io/pretrained.js";
 
 /** What the eval, sample and prefs verbs share: which problems, how prompts look, how completions are drawn. */
 export interface ProblemFlags {
   task?: string; dataset?: string; taskOptions?: string; recipe?: string; n: number; evalSeed?: number; trainSeed?: number; template?: "tiny_r1" | "chat"; instruct?: boolean;
-  reward?: string; k: number; samples?: number; temperature: number; maxNewTokens?: number; seed: number; batchSize?: number; backend: BackendKind;
+  reward?: string; k: number; samples?: number; temperature: number; maxNewTokens?: number; seed: number; batchSize?: number; backend: BackendKind; dtype?: WeightsDtype;
 }
 
 /** The keys a GRPO recipe gives these verbs (task, seeds, prompt, accuracy reward, completion length), which flags override. */
@@ -65,7 +67,7 @@ export function problemJob(dir: string, f: ProblemFlags, split: "eval" | "train"
     : name !== undefined ? { task: TaskConfigSchema.parse({ ...(rec.task?.type === name ? rec.task : {}), ...(f.taskOptions ? JSON.parse(f.taskOptions) as object : {}), type: name }) }
     : rec.dataset !== undefined ? { dataset: rec.dataset } : undefined;
   if (!source) throw new InvalidArgumentError("no problems: give --task (arithmetic, countdown), --dataset FILE, or a --recipe that names a task or dataset");
-  const policy = loadPolicy(dir, { backend: f.backend, batchSize: f.batchSize });
+  const policy = loadPolicy(dir, { backend: f.backend, batchSize: f.batchSize, dtype: f.dtype });
   const problems: ProblemSet = {
     ...source, train_seed: f.trainSeed ?? rec.train_seed ?? 1, eval_seed: f.evalSeed ?? rec.eval_seed ?? 2, eval_size: rec.eval_size ?? 256,
     prompt: promptOf(f, rec, policy.tokenizer.chatTemplate !== null),
@@ -113,7 +115,8 @@ export function addProblemOptions(cmd: Command, defaults: { n: number; k: number
     .option("--max-new-tokens <n>", "tokens per completion at most (default: the recipe's, else 128)", integer("--max-new-tokens"))
     .option("--seed <n>", "sampling seed", integer("--seed", 0), 0)
     .option("--batch-size <n>", "sequences decoded together (default: 256; bounds memory, not results)", integer("--batch-size"))
-    .option("--backend <kind>", "engine backend: auto, native or reference", "auto");
+    .option("--backend <kind>", "engine backend: auto, native or reference", "auto")
+    .option("--dtype <dtype>", "weights: float32, or bfloat16 (frozen BF16 Linear weights: half the memory)", dtypeFlag, "float32");
 }
 
 export interface EvalReport extends PassAtKSummary { model: string; step: number | null; reward: string; temperature: number }

@@ -23,6 +23,13 @@ export interface Backend {
   /** C[M,N] = (accumulate ? C : 0) + op(A)·op(B); op(A) is [M,K] (A stored [K,M] if transA), op(B) is [K,N] (B stored [N,K] if transB). */
   matmul(C: Buf, A: Buf, B: Buf, M: number, N: number, K: number, transA: boolean, transB: boolean, accumulate: boolean): void;
 
+  /**
+   * BF16 weights: C[M,N] = (accumulate ? C : 0) + A[M,K]·Wᵀ with W[N,K] a Linear weight stored as BF16 bits (the high
+   * half of each F32) in a Uint16Array, sums in F32 or better. Native: AVX512-BF16 dot products when the CPU has them
+   * (A rounded to BF16 first: a relative error ≤ 2⁻⁸ per product), else W widened to F32 on the fly.
+   */
+  matmulBf16(C: Buf, A: Buf, W: Uint16Array, M: number, N: number, K: number, accumulate: boolean): void;
+
   /** y[R,N] += b[N] */
   addBias(y: Buf, b: Buf, R: number, N: number): void;
   /** db[N] += Σ_r dy[r,N] */

@@ -22,6 +22,8 @@ export type Addon = { [K in Kernel]: Float32Kernel<Backend[K]> } & {
   threads(): number;
   setThreads(n: number): number;
   simd(): "avx512" | "avx2" | "scalar";
+  /** Which matmulBf16 path runs ("default": dpbf16 when the CPU has it unless MOVE37_BF16_PATH=widen); returns it. */
+  bf16Path?(want?: "widen" | "dpbf16" | "default"): "widen" | "dpbf16";
 };
 
 /** A kernel of the native backend got a Float64Array (or another non-float32 buffer). */
@@ -85,6 +87,19 @@ export class NativeBackend implements Backend {
 
   matmul(C: Buf, A: Buf, B: Buf, M: number, N: number, K: number, transA: boolean, transB: boolean, accumulate: boolean): void {
     this.addon.matmul(f32("matmul", C), f32("matmul", A), f32("matmul", B), M, N, K, transA, transB, accumulate);
+  }
+
+  matmulBf16(C: Buf, A: Buf, W: Uint16Array, M: number, N: number, K: number, accumulate: boolean): void {
+    if (!this.addon.matmulBf16) throw new NativeAddonOutdatedError("the BF16-weight matmul");
+    this.addon.matmulBf16(f32("matmulBf16", C), f32("matmulBf16", A), W, M, N, K, accumulate);
+  }
+  /**
+   * The matmulBf16 path: "dpbf16" (AVX512-BF16 dot products, A rounded to BF16) or "widen" (W widened to F32).
+   * With an argument, sets it first ("dpbf16" falls back to "widen" on a CPU without AVX512-BF16).
+   */
+  bf16Path(want?: "widen" | "dpbf16" | "default"): "widen" | "dpbf16" {
+    if (!this.addon.bf16Path) throw new NativeAddonOutdatedError("the BF16-weight matmul");
+    return want === undefined ? this.addon.bf16Path() : this.addon.bf16Path(want);
   }
 
   addBias(y: Buf, b: Buf, R: number, N: number): void {

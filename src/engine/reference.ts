@@ -6,6 +6,15 @@
  */
 import type { Backend, Buf } from "./backend.js";
 
+/** W widened exactly (a BF16 value is the high half of an F32); A not rounded; float64 sums. */
+function matmulBf16(C: Buf, A: Buf, W: Uint16Array, M: number, N: number, K: number, accumulate: boolean): void {
+  const w = new Float32Array(N * K);
+  new Uint32Array(w.buffer).set(W.subarray(0, N * K));
+  const bits = new Uint32Array(w.buffer);
+  for (let i = 0; i < bits.length; i++) bits[i] <<= 16;
+  matmul(C, A, w, M, N, K, false, true, accumulate);
+}
+
 function matmul(C: Buf, A: Buf, B: Buf, M: number, N: number, K: number, transA: boolean, transB: boolean, accumulate: boolean): void {
   const acc = new Float64Array(N);
   for (let i = 0; i < M; i++) {
@@ -315,7 +324,7 @@ function adamw(p: Buf, g: Buf, m: Buf, v: Buf, N: number, lr: number, beta1: num
 export const referenceBackend: Backend = {
   name: "reference",
   threads: 1,
-  matmul, addBias, biasBackward, add, scale, sumSquares,
+  matmul, matmulBf16, addBias, biasBackward, add, scale, sumSquares,
   rmsnorm, rmsnormBackward, layernorm, layernormBackward, rope,
   attention, attentionBackward, swiglu, swigluBackward, gelu, geluBackward, geglu, gegluBackward,
   embedding, embeddingBackward, logSoftmaxGather, logSoftmaxGatherBackward, adamw,

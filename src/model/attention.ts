@@ -16,13 +16,13 @@
  *   with a post-norm: o [R,H] = att·Woᵀ before the norm, rstdO [R]
  */
 import type { Backend } from "../engine/backend.js";
-import type { FloatArray, FloatArrayCtor } from "./params.js";
+import type { FloatArray, FloatArrayCtor, Weight } from "./params.js";
 import type { RopeScaling } from "./config.js";
 import { linearBackward, linearForward } from "./linear.js";
 
 /** qn, kn: q_norm/k_norm (or null); post: Gemma's post_attention_layernorm (or null). Norm weights are the ones applied (1 + w on Gemma). */
 export interface AttentionWeights {
-  ln: FloatArray; wq: FloatArray; bq: FloatArray | null; wk: FloatArray; bk: FloatArray | null; wv: FloatArray; bv: FloatArray | null; wo: FloatArray;
+  ln: FloatArray; wq: Weight; bq: FloatArray | null; wk: Weight; bk: FloatArray | null; wv: Weight; bv: FloatArray | null; wo: Weight;
   qn: FloatArray | null; kn: FloatArray | null; post: FloatArray | null;
 }
 /** scale: score scale (1/√hd, or Gemma's query_pre_attn_scalar^(−1/2)); softcap: attn_logit_softcapping (0 = none). */

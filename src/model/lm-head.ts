@@ -18,7 +18,7 @@
  *   per chunk (compact): rows [n] indices into R   x, dx [n,H]   t [n]   a, b, c [n]
  */
 import type { Backend } from "../engine/backend.js";
-import type { FloatArray } from "./params.js";
+import type { FloatArray, Weight } from "./params.js";
 
 /**
  * Logits held at once (floats): 8M = 32 MB; for V = 151,936 that is 55 rows, for V = 32,000 262 rows.
@@ -59,13 +59,14 @@ export function softcapLogits(x: FloatArray, c: number, n: number): void {
   for (let i = 0; i < n; i++) x[i] = c * Math.tanh(x[i] / c);
 }
 
-export function lmHeadForward(be: Backend, logp: FloatArray, entropy: FloatArray, lse: FloatArray, xf: FloatArray, W: FloatArray,
+export function lmHeadForward(be: Backend, logp: FloatArray, entropy: FloatArray, lse: FloatArray, xf: FloatArray, W: Weight,
   targets: Int32Array, chunk: FloatArray, R: number, H: number, V: number, C: number, temperature: number, softcap = 0): void {
   logp.fill(0, 0, R); entropy.fill(0, 0, R); lse.fill(0, 0, R);
   const k = compactFor(chunk, C, H);
   forChunks(k, xf, R, H, C, r => targets[r] >= 0, n => {
     for (let i = 0; i < n; i++) k.t[i] = targets[k.rows[i]];
-    be.matmul(chunk, k.x, W, n, V, H, false, true, false);
+    if (W instanceof Uint16Array) be.matmulBf16(chunk, k.x, W, n, V, H, false);
+    else be.matmul(chunk, k.x, W, n, V, H, false, true, false);
     if (softcap > 0) softcapLogits(chunk, softcap, n * V);
     be.logSoftmaxGather(k.a, k.b, k.c, chunk, k.t, n, V, temperature);
     for (let i = 0; i < n; i++) { const r = k.rows[i]; logp[r] = k.a[i]; entropy[r] = k.b[i]; lse[r] = k.c[i]; }

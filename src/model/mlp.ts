@@ -8,12 +8,12 @@
  *   with a post-norm: o [R,H] = h·Wdᵀ before the norm, rstdO [R]
  */
 import type { Backend } from "../engine/backend.js";
-import type { FloatArray } from "./params.js";
+import type { FloatArray, Weight } from "./params.js";
 import type { PostNormSaved } from "./attention.js";
 import { linearBackward, linearForward } from "./linear.js";
 
 /** post: Gemma's post_feedforward_layernorm (or null). Norm weights are the ones applied (1 + w on Gemma). */
-export interface MlpWeights { ln: FloatArray; wg: FloatArray; wu: FloatArray; wd: FloatArray; post: FloatArray | null }
+export interface MlpWeights { ln: FloatArray; wg: Weight; wu: Weight; wd: Weight; post: FloatArray | null }
 export interface MlpDims { H: number; I: number; eps: number; gelu: boolean }
 
 export function mlpForward(be: Backend, w: MlpWeights, d: MlpDims,

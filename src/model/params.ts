@@ -8,6 +8,18 @@ import { hasQkNorm, headDim, isGemma } from "./config.js";
 
 export type FloatArray = Float32Array | Float64Array;
 export type FloatArrayCtor = Float32ArrayConstructor | Float64ArrayConstructor;
+/** A Linear weight: F32/F64 (trainable), or BF16 bits (the high half of each F32) in a Uint16Array (frozen, forward only). */
+export type Weight = FloatArray | Uint16Array;
+
+/** The weights a model may hold in BF16 (`weights: "bfloat16"`): every Linear weight, the LM head and the embedding table. */
+export const bf16Eligible = (name: string) => /(_proj\.weight|^lm_head\.weight|embed_tokens\.weight)$/.test(name);
+
+export class FrozenWeightsError extends Error {
+  constructor(what: string) {
+    super(`${what}: this model holds its Linear weights in BF16 (loaded with dtype bfloat16), which is for inference only; load it in float32 to train it`);
+    this.name = "FrozenWeightsError";
+  }
+}
 
 export interface ParamSpec { name: string; shape: number[] }
 
@@ -64,8 +76,9 @@ export class UnknownParameterError extends Error {
  * One buffer for the model's parameters and, after them, `extra` ones a network adds on top of it (the reward model's
  * `score.weight`): one AdamW, one clip, one zero-grad for all of them.
  */
-export function allocParams<F extends FloatArray>(c: ModelConfig, Ctor: { new(n: number): F }, extra: readonly ParamSpec[] = []): ParamStore<F> {
-  const specs = [...paramSpecs(c), ...extra];
+export function allocParams<F extends FloatArray>(c: ModelConfig, Ctor: { new(n: number): F }, extra: readonly ParamSpec[] = [],
+  keep: (name: string) => boolean = () => true): ParamStore<F> {
+  const specs = [...paramSpecs(c), ...extra].filter(s => keep(s.name));
   const total = specs.reduce((s, p) => s + numel(p.shape), 0);
   const flat = new Ctor(total), grads = new Ctor(total);
   const views: ParamView<F>[] = [];

@@ -17,7 +17,9 @@ import type { Backend } from "../engine/backend.js";
 import type { ModelConfig } from "./config.js";
 import { ModelConfigSchema, attnScale, hasQkNorm, headDim, hiddenAct, isGemma, layerRope, layerUsesRope, layerWindow } from "./config.js";
 import type { CausalLM, KVCache } from "./types.js";
-import { allocParams, getParam, type FloatArray, type FloatArrayCtor, type ParamSpec, type ParamStore, type ParamView } from "./params.js";
+import { FrozenWeightsError, allocParams, bf16Eligible, getParam, numel, paramSpecs, type FloatArray, type FloatArrayCtor, type ParamSpec, type ParamStore, type ParamView, type Weight } from "./params.js";
+import { TokenOutOfRangeError } from "./embedding.js";
+import { f32ToBf16 } from "./io/half.js";
 import { initParams } from "./init.js";
 import { embeddingBackward, embeddingForward } from "./embedding.js";
 import { RopeTables, attendForward, attentionBackward, qkvForward, type AttentionDims, type AttentionWeights, type LayerAttention, type PostNormSaved, type QkNormSaved } from "./attention.js";
@@ -165,22 +167,47 @@ export class Transformer<F extends FloatArray> {
   private last: { B: number; T: number; temperature: number; head: boolean } | null = null;
   /** The last training forward's segment ids (a view of train.segments), null when it packed nothing. */
   private segments: Int32Array | null = null;
+  /** "bfloat16": every Linear weight, the LM head and the embedding table are frozen BF16 (bf16Params), not in flatParams. */
+  readonly weightsDtype: "float32" | "bfloat16";
+  /** The BF16 weights (HF names and shapes), empty for a float32 model. */
+  readonly bf16Params: { name: string; shape: number[]; data: Uint16Array }[] = [];
+  private bf16 = new Map<string, Uint16Array>();
 
   /**
    * seed null: parameters start at 0 and are not initialised, for callers that overwrite every one (loadPretrained).
    * `extraParams` are allocated after the model's own in the same flat buffer (and initialised by name like them).
    */
   constructor(config: ModelConfig, readonly backend: Backend, seed: number | null, private F: FloatArrayCtor & { new(n: number): F },
-    extraParams: readonly ParamSpec[] = []) {
+    extraParams: readonly ParamSpec[] = [], options: ModelOptions = {}) {
     this.config = ModelConfigSchema.parse(config);
     const c = this.config;
     const gemma = isGemma(c);
     this.traits = { qkNorm: hasQkNorm(c), postNorm: gemma };
     this.embedScale = gemma ? Math.fround(Math.sqrt(c.hidden_size)) : 1;
-    this.store = allocParams(c, F, extraParams);
-    if (seed !== null) initParams(this.store, c.num_hidden_layers, seed, 0.02, gemma ? 0 : 1);
+    this.weightsDtype = options.weights ?? "float32";
+    const frozen = this.weightsDtype === "bfloat16";
+    this.store = allocParams(c, F, extraParams, frozen ? n => !bf16Eligible(n) : undefined);
+    if (frozen) {
+      for (const s of paramSpecs(c)) if (bf16Eligible(s.name)) {
+        const data = new Uint16Array(numel(s.shape));
+        this.bf16Params.push({ name: s.name, shape: s.shape, data });
+        this.bf16.set(s.name, data);
+      }
+    }
+    if (seed !== null && !frozen) initParams(this.store, c.num_hidden_layers, seed, 0.02, gemma ? 0 : 1);
+    else if (seed !== null) { // the float32 model's initial weights, rounded
+      const full = allocParams(c, Float32Array, extraParams);
+      initParams(full, c.num_hidden_layers, seed, 0.02, gemma ? 0 : 1);
+      for (const v of full.views) {
+        const b = this.bf16.get(v.name);
+        if (b) f32ToBf16(v.data, b); else getParam(this.store, v.name).data.set(v.data);
+      }
+    }
     this.params = this.store.views; this.flatParams = this.store.flat; this.flatGrads = this.store.grads;
+    const noGrad = new Uint16Array(0);
     const grad = (n: string) => getParam(this.store, n).grad;
+    const wgrad = (n: string): Weight => this.bf16.has(n) ? noGrad : grad(n);
+    const weight = (n: string): Weight => this.bf16.get(n) ?? getParam(this.store, n).data;
     // Norm weights as applied: Gemma's 1 + w lives in a buffer of its own; everything else is the parameter itself.
     const data = (n: string) => {
       const w = getParam(this.store, n).data;
@@ -191,18 +218,18 @@ export class Transformer<F extends FloatArray> {
     };
     const orNull = (ok: boolean, n: string, f: (n: string) => F) => ok ? f(n) : null;
     const qk = this.traits.qkNorm;
-    const attn = (p: string, f: (n: string) => F): AttentionWeights => ({
+    const attn = (p: string, f: (n: string) => F, w: (n: string) => Weight): AttentionWeights => ({
       ln: f(p + "input_layernorm.weight"),
-      wq: f(p + "self_attn.q_proj.weight"), bq: orNull(c.attention_bias, p + "self_attn.q_proj.bias", f),
-      wk: f(p + "self_attn.k_proj.weight"), bk: orNull(c.attention_bias, p + "self_attn.k_proj.bias", f),
-      wv: f(p + "self_attn.v_proj.weight"), bv: orNull(c.attention_bias, p + "self_attn.v_proj.bias", f),
-      wo: f(p + "self_attn.o_proj.weight"),
+      wq: w(p + "self_attn.q_proj.weight"), bq: orNull(c.attention_bias, p + "self_attn.q_proj.bias", f),
+      wk: w(p + "self_attn.k_proj.weight"), bk: orNull(c.attention_bias, p + "self_attn.k_proj.bias", f),
+      wv: w(p + "self_attn.v_proj.weight"), bv: orNull(c.attention_bias, p + "self_attn.v_proj.bias", f),
+      wo: w(p + "self_attn.o_proj.weight"),
       qn: orNull(qk, p + "self_attn.q_norm.weight", f), kn: orNull(qk, p + "self_attn.k_norm.weight", f),
       post: orNull(gemma, p + "post_attention_layernorm.weight", f),
     });
-    const mlp = (p: string, f: (n: string) => F): MlpWeights => ({
+    const mlp = (p: string, f: (n: string) => F, w: (n: string) => Weight): MlpWeights => ({
       ln: f(p + (gemma ? "pre_feedforward_layernorm.weight" : "post_attention_layernorm.weight")),
-      wg: f(p + "mlp.gate_proj.weight"), wu: f(p + "mlp.up_proj.weight"), wd: f(p + "mlp.down_proj.weight"),
+      wg: w(p + "mlp.gate_proj.weight"), wu: w(p + "mlp.up_proj.weight"), wd: w(p + "mlp.down_proj.weight"),
       post: orNull(gemma, p + "post_feedforward_layernorm.weight", f),
     });
     const hd = headDim(c), tables = new Map<string, RopeTables>();
@@ -214,7 +241,7 @@ export class Transformer<F extends FloatArray> {
         if (!tables.has(key)) tables.set(key, new RopeTables(F, hd, theta, c.max_position_embeddings, scaling));
         rope = tables.get(key)!;
       }
-      return { attn: attn(p, data), attnGrad: attn(p, grad), mlp: mlp(p, data), mlpGrad: mlp(p, grad), spec: { rope, window: layerWindow(c, l) } };
+      return { attn: attn(p, data, weight), attnGrad: attn(p, grad, wgrad), mlp: mlp(p, data, weight), mlpGrad: mlp(p, grad, wgrad), spec: { rope, window: layerWindow(c, l) } };
     });
     this.finalNorm = data("model.norm.weight");
     this.ropes = [...tables.values()];
@@ -238,7 +265,23 @@ export class Transformer<F extends FloatArray> {
   }
 
   private headWeight(): ParamView<F> {
+    if (this.weightsDtype === "bfloat16") throw new FrozenWeightsError("the LM head's gradient");
     return getParam(this.store, this.config.tie_word_embeddings ? "model.embed_tokens.weight" : "lm_head.weight");
+  }
+  /** The LM head's weight as used by the forward passes (BF16 on a bfloat16 model). */
+  private headData(): Weight {
+    const n = this.config.tie_word_embeddings ? "model.embed_tokens.weight" : "lm_head.weight";
+    return this.bf16.get(n) ?? getParam(this.store, n).data;
+  }
+  /** out[R,H] = embed_tokens[ids] (widened from BF16 on a bfloat16 model). */
+  private embed(out: F, ids: Int32Array, R: number): void {
+    const H = this.config.hidden_size, V = this.config.vocab_size, table = this.bf16.get("model.embed_tokens.weight");
+    if (!table) { embeddingForward(this.backend, out, getParam(this.store, "model.embed_tokens.weight").data, ids, R, H, V); return; }
+    for (let r = 0; r < R; r++) {
+      const id = ids[r];
+      if (!(id >= 0 && id < V)) throw new TokenOutOfRangeError(id, r, V);
+      for (let h = 0, o = r * H, s = id * H; h < H; h++) out[o + h] = bf16Value(table[s + h]);
+    }
   }
 
   forward(tokens: Int32Array, mask: Uint8Array, targets: Int32Array, B: number, T: number, temperature = 1, segments?: Int32Array): { logp: F; entropy: F } {
@@ -246,7 +289,7 @@ export class Transformer<F extends FloatArray> {
     if (targets.length !== R) throw new BatchShapeError("targets", targets.length, R);
     const a = this.trunkForward(tokens, mask, B, T, segments);
     a.targets.set(targets);
-    lmHeadForward(be, a.logp, a.entropy, a.headLse, a.xf, this.headWeight().data, a.targets, a.chunk, R, H, V, a.chunkRows, temperature, this.softcap);
+    lmHeadForward(be, a.logp, a.entropy, a.headLse, a.xf, this.headData(), a.targets, a.chunk, R, H, V, a.chunkRows, temperature, this.softcap);
     this.last = { B, T, temperature, head: true };
     return { logp: a.logp.slice(0, R) as F, entropy: a.entropy.slice(0, R) as F };
   }
@@ -291,7 +334,7 @@ export class Transformer<F extends FloatArray> {
     }
     this.ensureRope(Math.max(maxPos, 2)); // ≥ 2: padding slots sit at position 1
     this.refreshNorms();
-    embeddingForward(be, a.res[0], getParam(this.store, "model.embed_tokens.weight").data, a.tokens, R, H, V);
+    this.embed(a.res[0] as F, a.tokens, R);
     if (this.embedScale !== 1) be.scale(a.res[0], this.embedScale, R * H);
     this.layers.forEach((layer, l) => {
       qkvForward(be, layer.attn, this.attnDims, layer.spec.rope, a.ln, a.rstd1[l], a.q[l], a.k[l], a.v[l], a.res[l], a.pos, R, a.qk?.[l] ?? null);
@@ -303,6 +346,7 @@ export class Transformer<F extends FloatArray> {
   }
 
   backward(dlogp: FloatArray, dentropy?: FloatArray): void {
+    if (this.weightsDtype === "bfloat16") throw new FrozenWeightsError("backward()");
     if (!this.last || !this.train) throw new BackwardBeforeForwardError();
     if (!this.last.head) throw new BackwardMismatchError("backward", "forwardHidden", "backwardHidden");
     const { B, T, temperature } = this.last, a = this.train, c = this.config, be = this.backend;
@@ -318,6 +362,7 @@ export class Transformer<F extends FloatArray> {
 
   /** Accumulates parameter grads from dL/dxf [B*T, H] of the last forwardHidden. */
   backwardHidden(dxf: FloatArray): void {
+    if (this.weightsDtype === "bfloat16") throw new FrozenWeightsError("backwardHidden()");
     if (!this.last || !this.train) throw new BackwardBeforeForwardError();
     if (this.last.head) throw new BackwardMismatchError("backwardHidden", "forward", "backward");
     const { B, T } = this.last, R = B * T, H = this.config.hidden_size;
@@ -373,7 +418,7 @@ export class Transformer<F extends FloatArray> {
     }
     this.ensureRope(maxPos);
     this.refreshNorms();
-    embeddingForward(be, d.x, getParam(this.store, "model.embed_tokens.weight").data, tokens, R, H, V);
+    this.embed(d.x as F, tokens, R);
     if (this.embedScale !== 1) be.scale(d.x, this.embedScale, R * H);
     this.layers.forEach((layer, l) => {
       qkvForward(be, layer.attn, this.attnDims, layer.spec.rope, d.ln, d.rstd, d.q, d.k, d.v, d.x, d.pos, R, d.qk);
@@ -386,13 +431,42 @@ export class Transformer<F extends FloatArray> {
     for (let b = 0; b < B; b++) d.x2.set(d.x.subarray((b * T + T - 1) * H, (b * T + T) * H), b * H);
     be.rmsnorm(d.ln, d.rstd, d.x2, this.finalNorm, B, H, c.rms_norm_eps);
     const logits = new this.F(B * V);
-    be.matmul(logits, d.ln, this.headWeight().data, B, V, H, false, true, false);
+    const head = this.headData();
+    if (head instanceof Uint16Array) be.matmulBf16(logits, d.ln, head, B, V, H, false);
+    else be.matmul(logits, d.ln, head, B, V, H, false, true, false);
     if (this.softcap > 0) softcapLogits(logits, this.softcap, B * V);
     return logits instanceof Float32Array ? logits : Float32Array.from(logits);
   }
 }
 
-/** A freshly initialised model (see init.ts) on `backend`; with seed null, all-zero parameters for a caller that loads every weight. */
-export function createModel(config: ModelConfig, backend: Backend, seed: number | null = 0): CausalLM {
-  return new Transformer(config, backend, seed, Float32Array);
+/**
+ * A freshly initialised model (see init.ts) on `backend`; with seed null, all-zero parameters for a caller that loads every weight.
+ * `weights: "bfloat16"`: the Linear weights, LM head and embedding table live frozen in BF16 (half the memory and bandwidth;
+ * inference only: backward throws FrozenWeightsError); norms and biases stay in flatParams.
+ */
+export function createModel(config: ModelConfig, backend: Backend, seed: number | null = 0, options: ModelOptions = {}): CausalLM {
+  return new Transformer(config, backend, seed, Float32Array, [], options);
 }
+
+/**
+ * A frozen BF16 copy of `model` on `backend` (inference only): its Linear weights, LM head and embedding rounded to
+ * BF16, norms and biases copied. For a GRPO reference policy or BF16 rollouts of an F32 policy.
+ */
+export function bf16Copy(model: CausalLM, backend: Backend = (model as Transformer<Float32Array>).backend): CausalLM {
+  const copy = createModel(model.config, backend, null, { weights: "bfloat16" });
+  const bf16 = new Map(copy.bf16Params!.map(p => [p.name, p.data])), f32 = new Map(copy.params.map(p => [p.name, p.data]));
+  for (const p of model.params) {
+    const b = bf16.get(p.name);
+    if (b) f32ToBf16(p.data, b);
+    else f32.get(p.name)!.set(p.data);
+  }
+  return copy;
+}
+
+export interface ModelOptions {
+  /** Dtype of the Linear weights, LM head and embedding table: "float32" (default, trainable) or "bfloat16" (frozen). */
+  weights?: "float32" | "bfloat16";
+}
+
+const bf16Scratch = new Uint32Array(1), bf16View = new Float32Array(bf16Scratch.buffer);
+function bf16Value(h: number): number { bf16Scratch[0] = h << 16; return bf16View[0]; }

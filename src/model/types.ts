@@ -37,6 +37,8 @@ export interface CausalLM {
   /** Flat buffers (llm.c): zero-grad is grads.fill(0), a checkpoint one write. */
   readonly flatParams: Float32Array;
   readonly flatGrads: Float32Array;
+  /** A frozen BF16 model's Linear weights, LM head and embedding (createModel's `weights: "bfloat16"`); empty or absent otherwise. */
+  readonly bf16Params?: readonly { name: string; shape: number[]; data: Uint16Array }[];
 
   /**
    * Training forward. tokens/mask/targets [B*T]; mask 1 = real token (padding may be on either side;

@@ -1,5 +1,6 @@
 // The HTTP thread's handle on the generator worker: one promise per job, token events routed to the job's listener.
 import { Worker } from "node:worker_threads";
+import type { WeightsDtype } from "../model/io/pretrained.js";
 import type { BackendKind } from "../engine/index.js";
 import type { Generation, TokenEvent } from "../sample/generate.js";
 import type { SamplingOptions } from "../sample/options.js";
@@ -32,8 +33,8 @@ export class Generator {
   }
 
   /** Loads (or swaps in) the weights and tokenizer of a model folder; queued behind any running job. */
-  async load(dir: string, backend: BackendKind): Promise<void> {
-    await this.call({ type: "load", id: 0, dir, backend });
+  async load(dir: string, backend: BackendKind, dtype?: WeightsDtype): Promise<void> {
+    await this.call({ type: "load", id: 0, dir, backend, dtype });
   }
 
   async generate(prompts: number[][], options: SamplingOptions, onToken?: (e: TokenEvent) => void): Promise<Generation[]> {

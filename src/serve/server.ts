@@ -5,6 +5,7 @@ import { closeServer, listen, type Listening } from "../http/listen.js";
 import { createApp, readServed } from "./app.js";
 import { Batcher, type BatchStats } from "./batcher.js";
 import { Generator } from "./generator.js";
+import type { WeightsDtype } from "../model/io/pretrained.js";
 
 export interface ServeOptions {
   modelDir: string;
@@ -13,6 +14,8 @@ export interface ServeOptions {
   /** Name clients pass as `model` (default: the folder's name). */
   modelName?: string;
   backend?: BackendKind;
+  /** Weights: float32 (default) or frozen bfloat16. */
+  dtype?: WeightsDtype;
   /** How long the first request of a batch waits for others (ms). */
   batchWaitMs?: number;
   /** Most rows (prompts × n) decoded together. */
@@ -26,7 +29,7 @@ export async function startServe(o: ServeOptions): Promise<ServeHandle> {
   const served = readServed(o.modelDir, o.modelName ?? basename(resolve(o.modelDir))); // named errors for a broken folder, before any thread starts
   const generator = new Generator();
   try {
-    await generator.load(o.modelDir, backend);
+    await generator.load(o.modelDir, backend, o.dtype);
   } catch (e) {
     await generator.close();
     throw e;

@@ -16,7 +16,7 @@ import { listRecipes } from "../recipes/shipped.js";
 import { getBackend } from "../engine/index.js";
 import type { Backend } from "../engine/backend.js";
 import type { CausalLM } from "../model/types.js";
-import { createModel } from "../model/transformer.js";
+import { bf16Copy, createModel } from "../model/transformer.js";
 import { loadPretrained, savePretrained } from "../model/io/pretrained.js";
 import { loadTokenizer } from "../tokenizer/load.js";
 import type { Tokenizer } from "../tokenizer/types.js";
@@ -96,8 +96,9 @@ export function requireModelFolder(dir: string): void {
   throw new MissingModelError(dir, maker && relative(process.cwd(), maker.path));
 }
 
-/** A frozen copy of the policy's weights, for the KL term (beta > 0). */
-function referenceModel(policy: CausalLM, backend: Backend): CausalLM {
+/** A frozen copy of the policy's weights, for the KL term (beta > 0); in BF16 with reference_dtype bfloat16. */
+function referenceModel(policy: CausalLM, backend: Backend, dtype: "float32" | "bfloat16" = "float32"): CausalLM {
+  if (dtype === "bfloat16") return bf16Copy(policy, backend);
   const ref = createModel(policy.config, backend);
   ref.flatParams.set(policy.flatParams);
   return ref;
@@ -129,7 +130,7 @@ export const grpo: Trainer<typeof GRPORecipeSchema> = {
     }
     const wallBase = state.wallSeconds;
     const wallSeconds = () => wallBase + (performance.now() - started) / 1000;
-    const ref = g.beta > 0 ? referenceModel(model, backend) : null;
+    const ref = g.beta > 0 ? referenceModel(model, backend, g.reference_dtype) : null;
     const folder = { copyFrom: c.model };
     const rollout = createRollout(c.rollout, { policy: model, tokenizer: tok, weightsDir: join(run.dir, "rollout-weights"), save: folder, log: ctx.log, ratioLevel: g.importance_sampling_level });
     const save = () => { state.wallSeconds = wallSeconds(); saveCheckpoint(run.checkpointsDir, step, model, optimizer, state, { keep: c.save_total_limit, model: folder }); };

@@ -111,13 +111,15 @@ export function openCheckedWeights(dir: string, config: ModelConfig): ReturnType
  * Reads a folder's weights as F32, checked against the config. With `dest` (e.g. a model's parameter views),
  * each tensor is read straight into dest's array; otherwise arrays are allocated. Returned in HF order.
  */
-export function readHfWeights(dir: string, config: ModelConfig, dest?: readonly TensorData[]): TensorData[] {
+export function readHfWeights(dir: string, config: ModelConfig, dest?: readonly TensorData[],
+  bf16Dest: readonly { name: string; shape: number[]; data: Uint16Array }[] = []): TensorData[] {
   const expected = paramSpecs(config);
   const targets = dest ?? expected.map(e => ({ name: e.name, shape: e.shape, data: new Float32Array(numel(e.shape)) }));
-  checkTensors("model (parameters)", expected, new Map(targets.map(t => [t.name, t.shape])), config);
+  checkTensors("model (parameters)", expected, new Map([...targets, ...bf16Dest].map(t => [t.name, t.shape])), config);
   const { files, where } = openCheckedWeights(dir, config);
   try {
     for (const t of targets) where.get(t.name)!.read(t.name, t.data);
+    for (const t of bf16Dest) where.get(t.name)!.readBf16(t.name, t.data); // a frozen BF16 model's weights (bfloat16 files: no F32 round trip)
   } finally {
     closeWeights(files);
   }

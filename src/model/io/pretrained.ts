@@ -5,28 +5,48 @@ import { loadTokenizer } from "../../tokenizer/load.js";
 import type { Tokenizer } from "../../tokenizer/types.js";
 import type { ModelConfig } from "../config.js";
 import { createModel } from "../transformer.js";
+import { paramSpecs } from "../params.js";
+import { bf16ToF32 } from "./half.js";
 import type { CausalLM } from "../types.js";
 import { readHfConfig, readHfWeights, saveHfFolder, tokenizerFiles, type SaveOptions, type TokenizerFilesInfo } from "./hf.js";
 import { resolveModelPath } from "../../hub/resolve.js";
 
+/** How an inference model holds its Linear weights: float32, or frozen bfloat16 (half the memory; see createModel). */
+export type WeightsDtype = "float32" | "bfloat16";
+export const WEIGHTS_DTYPES: readonly WeightsDtype[] = ["float32", "bfloat16"];
+
+/** --dtype's parser: a named error listing the choices. */
+export function parseWeightsDtype(v: string): WeightsDtype {
+  if (!(WEIGHTS_DTYPES as readonly string[]).includes(v)) throw new Error(`--dtype must be one of ${WEIGHTS_DTYPES.join(", ")}, got "${v}"`);
+  return v as WeightsDtype;
+}
+
 export interface Pretrained { model: CausalLM; config: ModelConfig; tokenizer: TokenizerFilesInfo }
 
-/** Loads config.json and the safetensors weights of `dir` into a new model on `backend`. */
-export function loadPretrained(dir: string, backend: Backend): Pretrained {
+/**
+ * Loads config.json and the safetensors weights of `dir` into a new model on `backend`. `dtype: "bfloat16"` gives a frozen
+ * inference model whose Linear weights, LM head and embedding stay BF16 (read straight from BF16 files; see createModel).
+ */
+export function loadPretrained(dir: string, backend: Backend, options: { dtype?: WeightsDtype } = {}): Pretrained {
   const config = readHfConfig(dir);
-  const model = createModel(config, backend, null); // no random init: readHfWeights overwrites every parameter (or throws)
-  readHfWeights(dir, config, model.params);
+  const model = createModel(config, backend, null, { weights: options.dtype }); // no random init: readHfWeights overwrites every parameter (or throws)
+  readHfWeights(dir, config, model.params, model.bf16Params);
   return { model, config, tokenizer: tokenizerFiles(dir) };
 }
 
 /** Saves `model` as a Hugging Face folder (atomically; see saveHfFolder for dtype, sharding and tokenizer files). */
 export function savePretrained(model: CausalLM, dir: string, extra: SaveOptions = {}): void {
-  saveHfFolder(dir, model.config, model.params, extra);
+  const frozen = model.bf16Params ?? [];
+  if (frozen.length === 0) { saveHfFolder(dir, model.config, model.params, extra); return; }
+  // a frozen BF16 model: its BF16 weights widened (exactly) beside the F32 norms and biases, in the size table's order
+  const byName = new Map<string, { name: string; shape: number[]; data: Float32Array }>(model.params.map(p => [p.name, p]));
+  for (const p of frozen) { const data = new Float32Array(p.data.length); bf16ToF32(p.data, data); byName.set(p.name, { name: p.name, shape: p.shape, data }); }
+  saveHfFolder(dir, model.config, paramSpecs(model.config).map(s => byName.get(s.name)!), extra);
 }
 
 /** A model folder ready to generate: weights on the chosen backend and its tokenizer. */
-export function loadForGeneration(dirOrId: string, backend: BackendKind = "auto"): { model: CausalLM; tokenizer: Tokenizer } {
+export function loadForGeneration(dirOrId: string, backend: BackendKind = "auto", dtype: WeightsDtype = "float32"): { model: CausalLM; tokenizer: Tokenizer } {
   const dir = resolveModelPath(dirOrId); // a hub id → its cached snapshot (downloaded on first use); a path as is
-  const { model } = loadPretrained(dir, getBackend(backend)); // first: its errors name a missing or broken folder
+  const { model } = loadPretrained(dir, getBackend(backend), { dtype }); // first: its errors name a missing or broken folder
   return { model, tokenizer: loadTokenizer(dir) };
 }

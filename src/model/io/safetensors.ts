@@ -156,6 +156,34 @@ export class SafetensorsFile {
     return out;
   }
 
+  /**
+   * Reads tensor `name` as BF16 bits into `dest` (numel elements): a BF16 tensor's bytes go straight in (no F32 round
+   * trip); F32 and F16 are rounded to BF16 chunk by chunk.
+   */
+  readBf16(name: string, dest: Uint16Array): Uint16Array {
+    const e = this.byName.get(name);
+    if (!e) throw new Error(`${this.path}: no tensor named ${name}`);
+    if (!(READABLE_DTYPES as readonly string[]).includes(e.dtype)) throw new UnsupportedDtypeError(`${this.path}: tensor ${name}`, e.dtype, READABLE_DTYPES);
+    const n = numel(e.shape);
+    if (dest.length !== n) throw new Error(`${this.path}: tensor ${name} has ${n} elements, destination has ${dest.length}`);
+    const start = this.header.dataStart + e.begin;
+    if (e.dtype === "BF16") {
+      const bytes = new Uint8Array(dest.buffer, dest.byteOffset, dest.byteLength);
+      for (let o = 0; o < bytes.length; o += CHUNK_BYTES) readExactly(this.fd, bytes.subarray(o, Math.min(bytes.length, o + CHUNK_BYTES)), start + o, this.path);
+      return dest;
+    }
+    const f32 = new Float32Array(Math.min(n, CHUNK_BYTES / 4)), half = e.dtype === "F16" ? new Uint16Array(f32.length) : null;
+    for (let i = 0; i < n; i += f32.length) {
+      const m = Math.min(f32.length, n - i), part = f32.subarray(0, m);
+      if (half) {
+        readExactly(this.fd, new Uint8Array(half.buffer, 0, m * 2), start + i * 2, this.path);
+        f16ToF32(half.subarray(0, m), part);
+      } else readExactly(this.fd, new Uint8Array(part.buffer, 0, m * 4), start + i * 4, this.path);
+      f32ToBf16(part, dest.subarray(i, i + m));
+    }
+    return dest;
+  }
+
   close(): void { closeSync(this.fd); }
 }
 

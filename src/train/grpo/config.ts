@@ -24,6 +24,7 @@ export const GRPOConfigSchema = z
     // Loss
     loss_type: z.enum(["grpo", "bnpo", "dr_grpo", "dapo"]).default("dapo"),
     beta: z.number().min(0).default(0.0), // 0 = no reference model is held
+    reference_dtype: z.enum(["float32", "bfloat16"]).default("float32"), // project: the reference model's weights (bfloat16 = frozen, half the memory)
     epsilon: z.number().positive().lt(1).default(0.2),
     epsilon_high: z.number().positive().optional(), // default: epsilon
     delta: z.number().gt(1).optional(), // two-sided clip upper bound on the ratio (INTELLECT-2)

@@ -8,6 +8,8 @@ import { z } from "zod";
  */
 export const RolloutConfigSchema = z.object({
   backend: z.enum(["local", "openai"]).default("local"),
+  /** local: sample from the policy itself (float32) or from a BF16 copy of it refreshed after each step (bfloat16; half the bytes per decode step, importance-corrected like a server). */
+  dtype: z.enum(["float32", "bfloat16"]).default("float32"),
   /** The server's API root, e.g. http://127.0.0.1:8000/v1. */
   base_url: z.string().url().optional(),
   /** The `model` the server knows the policy by; default: the first of GET /v1/models. */

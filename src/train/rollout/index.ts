@@ -8,6 +8,7 @@ import type { CausalLM } from "../../model/types.js";
 import type { Tokenizer } from "../../tokenizer/types.js";
 import type { SaveOptions } from "../../model/io/hf.js";
 import { savePretrained } from "../../model/io/pretrained.js";
+import { bf16Copy } from "../../model/transformer.js";
 import { generate, type Generation } from "../../sample/generate.js";
 import type { RolloutConfig } from "./config.js";
 import { RolloutConfigError, RolloutResponseError } from "./errors.js";
@@ -43,13 +44,24 @@ export interface RolloutContext {
 }
 
 export function createRollout(c: RolloutConfig, ctx: RolloutContext): Rollout {
-  if (c.backend === "local") {
+  if (c.backend === "local" && c.dtype === "float32") {
     const policy = ctx.policy;
     if (!policy) throw new RolloutConfigError("rollout backend local samples in process, but no model was loaded: set backend openai with the server's base_url, or load the model");
     return { correction: null, sync: async () => {}, generate: async (prompts, s) => generate(policy, ctx.tokenizer, prompts, s) };
   }
   if (c.importance_sampling_correction && c.importance_sampling_mode.startsWith("token") && ctx.ratioLevel === "sequence")
     throw new RolloutConfigError(`rollout.importance_sampling_mode ${c.importance_sampling_mode} weights tokens one by one, which GSPO's sequence-level ratio (grpo.importance_sampling_level: sequence) cannot take exactly: use sequence_truncate or sequence_mask`);
+  if (c.backend === "local") { // dtype bfloat16: sample from a BF16 copy of the policy, refreshed at every sync
+    const policy = ctx.policy;
+    if (!policy) throw new RolloutConfigError("rollout backend local samples in process, but no model was loaded: set backend openai with the server's base_url, or load the model");
+    let copy: CausalLM | null = null;
+    return {
+      // the sampler (BF16) and the trainer (F32) disagree slightly, as a vLLM sampler does: the same correction applies
+      correction: c.importance_sampling_correction ? { cap: c.importance_sampling_cap, mode: c.importance_sampling_mode } : null,
+      sync: async p => { copy = null; copy = bf16Copy(p); },
+      generate: async (prompts, s) => generate(copy ??= bf16Copy(policy), ctx.tokenizer, prompts, s),
+    };
+  }
   const baseUrl = c.base_url!.replace(/\/+$/, "");
   const client = new JsonClient({
     timeoutMs: c.timeout_ms, maxRetries: c.max_retries, backoffMs: c.retry_backoff_ms, maxConcurrency: c.max_concurrency,

@@ -1,0 +1,265 @@
+/* BF16-weight GEMM: C[M,N] = (accumulate ? C : 0) + A[M,K] · W[N,K]ᵀ, A F32 activations (row-major), W a Linear
+ * weight stored BF16 (the upper 16 bits of an F32, row-major [N,K]), accumulating in F32.
+ *
+ * Two paths, chosen at run time (gemm_bf16_path):
+ * - "dpbf16" (AVX512-BF16, `vdpbf16ps`): A is first rounded to BF16 (round to nearest even, the rows zero-padded to
+ *   a multiple of 32) into one buffer shared by the threads; each 32-wide step is then a BF16 load of W, one of A
+ *   and a dot product of 16 BF16 pairs into F32 lanes. Error: A's rounding (relative 2⁻⁸ per product) plus F32 sums.
+ * - "widen" (AVX-512F / AVX2 / scalar): W is widened to F32 on the fly (a shift by 16) and multiplied with A as F32:
+ *   the only error is F32 summation. The default when the CPU lacks AVX512-BF16; MOVE37_BF16_PATH=widen forces it.
+ * Both are dot products of contiguous rows (A's rows, W's rows), in tiles of 6 (dpbf16) or 4 (widen) A rows × 4 W rows,
+ * A cut into chunks of MCH rows so a chunk stays in L2 while the W rows of a task pass over it once.
+ * Threads take disjoint runs of W rows (columns of C); the result does not depend on the thread count. */
+#include "kernels.h"
+#include "scratch.h"
+#include "simd.h"
+#include "threadpool.h"
+#include "vec.h"
+#include <stdlib.h>
+#include <string.h>
+
+#define TM 4    /* A rows per tile (widen path) */
+#define TN 4    /* W rows per tile */
+#define DTM 6   /* A rows per tile (dpbf16 path: 24 accumulators of the 32 zmm registers) */
+#define MCH 48  /* A rows per chunk (a multiple of TM and DTM) */
+
+static inline float bf16_to_f32(uint16_t h) {
+  uint32_t u = (uint32_t)h << 16;
+  float f;
+  memcpy(&f, &u, sizeof f);
+  return f;
+}
+
+#if defined(__AVX512BF16__) && defined(__AVX512BW__)
+#define HAVE_DPBF16 1
+#else
+#define HAVE_DPBF16 0
+#endif
+
+/* -1: not chosen yet; 0: widen; 1: dpbf16 */
+static int path = -1;
+
+static int dpbf16_supported(void) {
+#if HAVE_DPBF16
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512bf16");
+#else
+  return 0;
+#endif
+}
+
+int gemm_bf16_path(int want) {
+  if (want == 0) path = 0;
+  else if (want == 1) path = dpbf16_supported() ? 1 : 0;
+  else if (want == -2 || path < 0) { /* default: the fastest the CPU has, unless MOVE37_BF16_PATH=widen */
+    const char *env = getenv("MOVE37_BF16_PATH");
+    path = env && strcmp(env, "widen") == 0 ? 0 : dpbf16_supported();
+  }
+  return path;
+}
+
+typedef struct {
+  float *C; const float *A; const uint16_t *W; long M, N, K; int accumulate;
+  const uint16_t *Ab; long Kp; /* dpbf16: A rounded to BF16, rows Kp (a multiple of 32) apart */
+} Job;
+
+static inline void store(const Job *g, long i, long j, float d) {
+  float *c = g->C + i * g->N + j;
+  *c = (g->accumulate ? *c : 0.f) + d;
+}
+
+#if HAVE_DPBF16
+static void to_bf16_rows(void *ctx, long lo, long hi) {
+  const Job *g = ctx;
+  uint16_t *dst0 = (uint16_t *)g->Ab;
+  for (long i = lo; i < hi; i++) {
+    const float *a = g->A + i * g->K;
+    uint16_t *d = dst0 + i * g->Kp;
+    for (long k = 0; k < g->Kp; k += 32) {
+      long r = g->K - k;
+      __mmask16 m0 = r >= 16 ? 0xFFFF : r <= 0 ? 0 : (__mmask16)((1u << r) - 1);
+      __mmask16 m1 = r >= 32 ? 0xFFFF : r <= 16 ? 0 : (__mmask16)((1u << (r - 16)) - 1);
+      __m512 x0 = _mm512_maskz_loadu_ps(m0, a + k), x1 = _mm512_maskz_loadu_ps(m1, a + k + 16);
+      _mm512_storeu_si512((void *)(d + k), (__m512i)_mm512_cvtne2ps_pbh(x1, x0));
+    }
+  }
+}
+
+static inline __m512bh ldw(const uint16_t *p, __mmask32 m) { return (__m512bh)_mm512_maskz_loadu_epi16(m, p); }
+static inline __m512bh lda(const uint16_t *p) { return (__m512bh)_mm512_loadu_si512((const void *)p); }
+
+/* d[c] = the sum of the 16 lanes of x_c, the four reduced together (a transpose-and-add, not four reductions) */
+static inline void hsum4(float d[4], __m512 x0, __m512 x1, __m512 x2, __m512 x3) {
+  __m512 t0 = _mm512_add_ps(_mm512_unpacklo_ps(x0, x1), _mm512_unpackhi_ps(x0, x1)); /* per 128-bit lane: x0 x1 x0 x1 */
+  __m512 t1 = _mm512_add_ps(_mm512_unpacklo_ps(x2, x3), _mm512_unpackhi_ps(x2, x3)); /* x2 x3 x2 x3 */
+  __m512 u = _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t0), _mm512_castps_pd(t1))),
+                           _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t0), _mm512_castps_pd(t1)))); /* x0 x1 x2 x3 */
+  __m256 h = _mm256_add_ps(_mm512_castps512_ps256(u), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(u), 1)));
+  _mm_storeu_ps(d, _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1)));
+}
+
+/* rows [i0, i0+mr) × W rows [j0, j0+nr), mr ≤ TM, nr ≤ TN (missing rows repeat the last one and are not stored) */
+static void tile_dp(const Job *g, long i0, int mr, long j0, int nr) {
+  const uint16_t *a[DTM], *w[TN];
+  for (int r = 0; r < DTM; r++) a[r] = g->Ab + (i0 + (r < mr ? r : mr - 1)) * g->Kp;
+  for (int c = 0; c < TN; c++) w[c] = g->W + (j0 + (c < nr ? c : nr - 1)) * g->K;
+  __m512 acc[DTM][TN];
+#pragma GCC unroll 24
+  for (int r = 0; r < DTM * TN; r++) acc[r / TN][r % TN] = _mm512_setzero_ps();
+  long K = g->K, k = 0;
+  for (; k + 32 <= K; k += 32) {
+    __m512bh wv[TN];
+#pragma GCC unroll 4
+    for (int c = 0; c < TN; c++) wv[c] = ldw(w[c] + k, 0xFFFFFFFFu);
+#pragma GCC unroll 6
+    for (int r = 0; r < DTM; r++) {
+      __m512bh av = lda(a[r] + k);
+#pragma GCC unroll 4
+      for (int c = 0; c < TN; c++) acc[r][c] = _mm512_dpbf16_ps(acc[r][c], av, wv[c]);
+    }
+  }
+  if (k < K) { /* tail: W masked (its rows are not padded), A's padding is zeros */
+    __mmask32 m = (__mmask32)((1ull << (K - k)) - 1);
+    __m512bh wv[TN];
+    for (int c = 0; c < TN; c++) wv[c] = ldw(w[c] + k, m);
+    for (int r = 0; r < DTM; r++) {
+      __m512bh av = lda(a[r] + k);
+      for (int c = 0; c < TN; c++) acc[r][c] = _mm512_dpbf16_ps(acc[r][c], av, wv[c]);
+    }
+  }
+  for (int r = 0; r < mr; r++) {
+    float d[4];
+    hsum4(d, acc[r][0], acc[r][1], acc[r][2], acc[r][3]);
+    for (int c = 0; c < nr; c++) store(g, i0 + r, j0 + c, d[c]);
+  }
+}
+
+/* one A row against TN W rows (decode, batch 1: no repeated rows' work) */
+static void row_dp(const Job *g, long i, long j0, int nr) {
+  const uint16_t *a = g->Ab + i * g->Kp, *w[TN];
+  for (int c = 0; c < TN; c++) w[c] = g->W + (j0 + (c < nr ? c : nr - 1)) * g->K;
+  __m512 acc[TN], acc2[TN];
+  for (int c = 0; c < TN; c++) { acc[c] = _mm512_setzero_ps(); acc2[c] = _mm512_setzero_ps(); }
+  long K = g->K, k = 0;
+  for (; k + 64 <= K; k += 64) {
+    __m512bh a0 = lda(a + k), a1 = lda(a + k + 32);
+#pragma GCC unroll 4
+    for (int c = 0; c < TN; c++) {
+      acc[c] = _mm512_dpbf16_ps(acc[c], a0, ldw(w[c] + k, 0xFFFFFFFFu));
+      acc2[c] = _mm512_dpbf16_ps(acc2[c], a1, ldw(w[c] + k + 32, 0xFFFFFFFFu));
+    }
+  }
+  for (; k < K; k += 32) {
+    __mmask32 m = K - k >= 32 ? 0xFFFFFFFFu : (__mmask32)((1ull << (K - k)) - 1);
+    __m512bh av = lda(a + k);
+    for (int c = 0; c < TN; c++) acc[c] = _mm512_dpbf16_ps(acc[c], av, ldw(w[c] + k, m));
+  }
+  for (int c = 0; c < nr; c++) store(g, i, j0 + c, _mm512_reduce_add_ps(_mm512_add_ps(acc[c], acc2[c])));
+}
+#endif
+
+/* widen path: W[k] as F32 is its bits shifted up by 16 */
+#if defined(__AVX512F__)
+static inline vf vf_load_bf16(const uint16_t *p) {
+  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)p)), 16));
+}
+#elif defined(__AVX2__) && defined(__FMA__)
+static inline vf vf_load_bf16(const uint16_t *p) {
+  return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)p)), 16));
+}
+#else
+static inline vf vf_load_bf16(const uint16_t *p) { return bf16_to_f32(*p); }
+#endif
+
+static void tile_widen(const Job *g, long i0, int mr, long j0, int nr) {
+  const float *a[TM];
+  const uint16_t *w[TN];
+  for (int r = 0; r < TM; r++) a[r] = g->A + (i0 + (r < mr ? r : mr - 1)) * g->K;
+  for (int c = 0; c < TN; c++) w[c] = g->W + (j0 + (c < nr ? c : nr - 1)) * g->K;
+  vf acc[TM][TN];
+  for (int r = 0; r < TM * TN; r++) acc[r / TN][r % TN] = vf_set1(0.f);
+  long K = g->K, k = 0;
+  for (; k + VL <= K; k += VL) {
+    vf wv[TN];
+#pragma GCC unroll 4
+    for (int c = 0; c < TN; c++) wv[c] = vf_load_bf16(w[c] + k);
+#pragma GCC unroll 4
+    for (int r = 0; r < TM; r++) {
+      vf av = vf_load(a[r] + k);
+#pragma GCC unroll 4
+      for (int c = 0; c < TN; c++) acc[r][c] = vf_fma(av, wv[c], acc[r][c]);
+    }
+  }
+  for (int r = 0; r < mr; r++)
+    for (int c = 0; c < nr; c++) {
+      float d = vf_sum(acc[r][c]);
+      for (long t = k; t < K; t++) d += a[r][t] * bf16_to_f32(w[c][t]);
+      store(g, i0 + r, j0 + c, d);
+    }
+}
+
+static void row_widen(const Job *g, long i, long j0, int nr) {
+  const float *a = g->A + i * g->K;
+  const uint16_t *w[TN];
+  for (int c = 0; c < TN; c++) w[c] = g->W + (j0 + (c < nr ? c : nr - 1)) * g->K;
+  vf acc[TN], acc2[TN];
+  for (int c = 0; c < TN; c++) { acc[c] = vf_set1(0.f); acc2[c] = vf_set1(0.f); }
+  long K = g->K, k = 0;
+  for (; k + 2 * VL <= K; k += 2 * VL) {
+    vf a0 = vf_load(a + k), a1 = vf_load(a + k + VL);
+#pragma GCC unroll 4
+    for (int c = 0; c < TN; c++) {
+      acc[c] = vf_fma(a0, vf_load_bf16(w[c] + k), acc[c]);
+      acc2[c] = vf_fma(a1, vf_load_bf16(w[c] + k + VL), acc2[c]);
+    }
+  }
+  for (; k + VL <= K; k += VL) {
+    vf av = vf_load(a + k);
+    for (int c = 0; c < TN; c++) acc[c] = vf_fma(av, vf_load_bf16(w[c] + k), acc[c]);
+  }
+  for (int c = 0; c < nr; c++) {
+    float d = vf_sum(vf_add(acc[c], acc2[c]));
+    for (long t = k; t < K; t++) d += a[t] * bf16_to_f32(w[c][t]);
+    store(g, i, j0 + c, d);
+  }
+}
+
+/* W rows [lo·TN, hi·TN): for each chunk of A rows, every tile of the run */
+static void bf16_cols(void *ctx, long lo, long hi) {
+  const Job *g = ctx;
+  int dp = g->Ab != NULL;
+  for (long i0 = 0; i0 < g->M; i0 += MCH) {
+    long i1 = i0 + MCH < g->M ? i0 + MCH : g->M;
+    for (long j0 = lo * TN; j0 < hi * TN && j0 < g->N; j0 += TN) {
+      int nr = g->N - j0 < TN ? (int)(g->N - j0) : TN;
+      long i = i0;
+#if HAVE_DPBF16
+      if (dp) {
+        for (; i < i1; i += DTM) {
+          int mr = i1 - i < DTM ? (int)(i1 - i) : DTM;
+          if (mr == 1) row_dp(g, i, j0, nr); else tile_dp(g, i, mr, j0, nr);
+        }
+        continue;
+      }
+#endif
+      for (; i + TM <= i1; i += TM) tile_widen(g, i, TM, j0, nr);
+      for (; i < i1; i++) row_widen(g, i, j0, nr);
+    }
+  }
+  (void)dp;
+}
+
+void gemm_bf16(float *C, const float *A, const uint16_t *W, long M, long N, long K, int accumulate) {
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0) { if (!accumulate) memset(C, 0, (size_t)M * N * sizeof(float)); return; }
+  Job g = { C, A, W, M, N, K, accumulate, NULL, 0 };
+#if HAVE_DPBF16
+  if (gemm_bf16_path(-1) == 1) {
+    g.Kp = (K + 31) / 32 * 32;
+    /* the calling thread's scratch, shared by the tasks (which use none of their own) */
+    g.Ab = (const uint16_t *)scratch(SCRATCH_A, (size_t)(M * g.Kp / 2));
+    pool_ranges(M, K, to_bf16_rows, &g);
+  }
+#endif
+  pool_ranges((N + TN - 1) / TN, 2 * M * K * TN, bf16_cols, &g);
+}
