@@ -6,22 +6,45 @@ import type { Tokenizer } from "../../tokenizer/types.js";
 import type { ModelConfig } from "../config.js";
 import { createModel } from "../transformer.js";
 import type { CausalLM } from "../types.js";
+import type { TensorData } from "./safetensors.js";
+import { existsSync } from "node:fs";
 import { readHfConfig, readHfWeights, saveHfFolder, tokenizerFiles, type SaveOptions, type TokenizerFilesInfo } from "./hf.js";
 import { resolveModelPath } from "../../hub/resolve.js";
+import { LoraModel, isAdapterFolder, readAdapterConfig } from "../../train/lora.js";
+import { Transformer } from "../transformer.js";
 
 export interface Pretrained { model: CausalLM; config: ModelConfig; tokenizer: TokenizerFilesInfo }
 
 /** Loads config.json and the safetensors weights of `dir` into a new model on `backend`. */
 export function loadPretrained(dir: string, backend: Backend): Pretrained {
+  if (isAdapterFolder(dir)) return loadAdapterFolder(dir, backend);
   const config = readHfConfig(dir);
   const model = createModel(config, backend, null); // no random init: readHfWeights overwrites every parameter (or throws)
   readHfWeights(dir, config, model.params);
   return { model, config, tokenizer: tokenizerFiles(dir) };
 }
 
-/** Saves `model` as a Hugging Face folder (atomically; see saveHfFolder for dtype, sharding and tokenizer files). */
+/**
+ * A PEFT LoRA adapter folder (adapter_config.json, adapter_model.safetensors): its base (base_model_name_or_path, a
+ * folder or hub id) with the adapter attached, as a LoraModel (src/train/lora.ts).
+ */
+function loadAdapterFolder(dir: string, backend: Backend): Pretrained {
+  const { lora, base } = readAdapterConfig(dir);
+  if (!base) throw new Error(`${dir}/adapter_config.json names no base_model_name_or_path: set it to the base model's folder or hub id`);
+  const baseDir = resolveModelPath(base);
+  const loaded = loadPretrained(baseDir, backend);
+  const model = new LoraModel(loaded.model as Transformer<Float32Array>, lora, baseDir);
+  model.loadAdapterWeights(dir);
+  return { model, config: loaded.config, tokenizer: tokenizerFiles(existsSync(`${dir}/tokenizer.json`) ? dir : baseDir) };
+}
+
+/**
+ * Saves `model` as a Hugging Face folder (atomically; see saveHfFolder for dtype, sharding and tokenizer files). A
+ * LoRA model is saved merged (W + s·B·A): a plain folder any loader, `move37 serve` and the GGUF exporter read.
+ */
 export function savePretrained(model: CausalLM, dir: string, extra: SaveOptions = {}): void {
-  saveHfFolder(dir, model.config, model.params, extra);
+  const merged = (model as { mergedTensors?: () => TensorData[] }).mergedTensors;
+  saveHfFolder(dir, model.config, merged ? merged.call(model) : model.params, extra);
 }
 
 /** A model folder ready to generate: weights on the chosen backend and its tokenizer. */
