@@ -29,8 +29,8 @@ function batch(V: number, seed: number) {
 
 const families: [string, Record<string, unknown>][] = [
   ["qwen2 (bias)", { attention_bias: true, tie_word_embeddings: false }],
-  ["qwen3 (q/k norms)", { model_type: "qwen3", head_dim: 2 }],
-  ["gemma3 (post-norms, GeGLU)", { model_type: "gemma3_text", head_dim: 2, query_pre_attn_scalar: 2, sliding_window: 3 }],
+  ["qwen3 (q/k norms)", { architecture: "qwen3", head_dim: 6 }],
+  ["gemma3 (post-norms, GeGLU, soft-caps)", { architecture: "gemma3", head_dim: 4, query_pre_attn_scalar: 7, sliding_window: 2, layer_types: ["sliding_attention", "full_attention"], final_logit_softcapping: 1.5 }],
 ];
 
 for (const [name, over] of families) for (const dropout of [0, 0.3]) {
