@@ -21,6 +21,8 @@ export { LoraConfigSchema, type LoraConfig } from "../model/lora.js";
 
 export const ADAPTER_CONFIG = "adapter_config.json";
 export const ADAPTER_WEIGHTS = "adapter_model.safetensors";
+/** move37's own training state beside PEFT's files (the dropout mask counter); peft ignores it. */
+export const LORA_STATE = "move37_lora_state.json";
 
 export class LoraModelError extends Error {
   constructor(what: string) {
@@ -103,6 +105,8 @@ export class LoraModel implements CausalLM {
     try {
       writeSafetensors(join(tmp, ADAPTER_WEIGHTS), this.params.map(p => ({ name: p.name, shape: p.shape, data: p.data as Float32Array })), "F32", { format: "pt" });
       writeJsonAtomic(join(tmp, ADAPTER_CONFIG), peftConfig(this.lora, this.baseDir));
+      // where the dropout mask stream stands, so a resumed run draws the masks the uninterrupted one would
+      writeJsonAtomic(join(tmp, LORA_STATE), { dropout_calls: this.adapters.ctl.dropoutCalls });
       const from = opts.copyFrom ?? this.baseDir;
       if (from) for (const f of TOKENIZER_FILES) if (existsSync(join(from, f))) writeFileCopy(join(from, f), join(tmp, f));
       rmSync(target, { recursive: true, force: true });
@@ -124,6 +128,8 @@ export class LoraModel implements CausalLM {
       if (t.shape.join(",") !== p.shape.join(",")) throw new LoraModelError(`${file}: ${p.name} has shape [${t.shape}], expected [${p.shape}] (r or the base model differ)`);
       p.data.set(t.data);
     }
+    const state = join(dir, LORA_STATE);
+    if (existsSync(state)) this.adapters.ctl.dropoutCalls = (JSON.parse(readFileSync(state, "utf8")) as { dropout_calls: number }).dropout_calls;
   }
 }
 
@@ -163,9 +169,23 @@ export function readAdapterConfig(dir: string): { lora: LoraConfig; base: string
 
 export const isAdapterFolder = (dir: string) => existsSync(join(dir, ADAPTER_CONFIG));
 
-/** Wraps a loaded model for LoRA training (the `lora:` block of a recipe); a model without `lora` is returned as is. */
+/**
+ * Wraps a loaded model for LoRA training (the `lora:` block of a recipe); without `lora` the model is returned as is
+ * (a loaded adapter folder then trains its adapter further; a new `lora` on one is refused, naming the merge that fixes it).
+ */
 export function withLora(model: CausalLM, lora: LoraConfig | undefined, baseDir: string | null): CausalLM {
   if (!lora) return model;
+  if (isLoraModel(model))
+    throw new LoraModelError(`${baseDir ?? "the model"} is a LoRA adapter folder and this recipe gives lora: a new adapter needs a base on disk: run \`move37 export ${baseDir ?? "<adapter>"} --merge --out-dir <folder>\` and train from that folder, or drop lora: to keep training this adapter`);
   if (!(model instanceof Transformer)) throw new LoraModelError("lora: needs a transformer model loaded from a Hugging Face folder");
   return new LoraModel(model as Transformer<Float32Array>, lora, baseDir);
+}
+
+/**
+ * A trainer's output_dir: a LoRA model writes its adapter in PEFT's format (peft and every move37 command load it,
+ * with the base named in adapter_config.json); any other model a Hugging Face folder.
+ */
+export function saveModel(model: CausalLM, dir: string, opts: SaveOptions = {}): void {
+  if (isLoraModel(model)) model.saveAdapter(dir, { copyFrom: opts.copyFrom });
+  else saveHfFolder(dir, model.config, model.params, opts);
 }
