@@ -14,7 +14,9 @@ import { Transformer } from "../model/transformer.js";
 import type { CausalLM, ForwardResult, KVCache, NamedParam } from "../model/types.js";
 import { LORA_TARGETS, LoraConfigSchema, createAdapters, loraTargets, mergeInto, peftKey, type LoraAdapters, type LoraConfig, type LoraTarget } from "../model/lora.js";
 import { readSafetensors, writeSafetensors, type TensorData } from "../model/io/safetensors.js";
-import { saveHfFolder, TOKENIZER_FILES, type SaveOptions } from "../model/io/hf.js";
+import { readHfConfig, readHfWeights, saveHfFolder, TOKENIZER_FILES, type SaveOptions } from "../model/io/hf.js";
+import { getBackend } from "../engine/index.js";
+import { resolveModelPath } from "../hub/resolve.js";
 import { writeJsonAtomic } from "../runs/atomic.js";
 
 export { LoraConfigSchema, type LoraConfig } from "../model/lora.js";
@@ -188,4 +190,28 @@ export function withLora(model: CausalLM, lora: LoraConfig | undefined, baseDir:
 export function saveModel(model: CausalLM, dir: string, opts: SaveOptions = {}): void {
   if (isLoraModel(model)) model.saveAdapter(dir, { copyFrom: opts.copyFrom });
   else saveHfFolder(dir, model.config, model.params, opts);
+}
+
+/** `move37 export --merge`: an adapter folder merged into its base, written as a Hugging Face folder (with the tokenizer). */
+export function mergeAdapterFolder(adapterDir: string, outDir: string, backend?: Backend): { base: string; adapters: number; r: number } {
+  const model = loadAdapter(adapterDir, backend);
+  model.saveMerged(outDir, { copyFrom: existsSync(join(adapterDir, "tokenizer.json")) ? adapterDir : model.baseDir ?? undefined });
+  return { base: model.baseDir ?? "?", adapters: model.adapters.adapters.length, r: model.lora.r };
+}
+
+/**
+ * A PEFT LoRA adapter folder: its base (base_model_name_or_path: a folder, or a hub id in the cache) loaded on
+ * `backend` with the adapter attached. loadPretrained calls this for any folder holding adapter_config.json.
+ */
+export function loadAdapter(dir: string, backend: Backend = getBackend("auto")): LoraModel {
+  const { lora, base } = readAdapterConfig(dir);
+  if (!base) throw new LoraModelError(`${dir}/${ADAPTER_CONFIG} names no base_model_name_or_path: set it to the base model's folder or hub id`);
+  const baseDir = resolveModelPath(base);
+  if (isAdapterFolder(baseDir)) throw new LoraModelError(`${dir}: its base ${base} is itself an adapter folder: merge that one first (move37 export --merge --format hf)`);
+  const config = readHfConfig(baseDir);
+  const model = new Transformer(config, backend, null, Float32Array);
+  readHfWeights(baseDir, config, model.params);
+  const lm = new LoraModel(model, lora, baseDir);
+  lm.loadAdapterWeights(dir);
+  return lm;
 }

@@ -10,8 +10,7 @@ import type { TensorData } from "./safetensors.js";
 import { existsSync } from "node:fs";
 import { readHfConfig, readHfWeights, saveHfFolder, tokenizerFiles, type SaveOptions, type TokenizerFilesInfo } from "./hf.js";
 import { resolveModelPath } from "../../hub/resolve.js";
-import { LoraModel, isAdapterFolder, readAdapterConfig } from "../../train/lora.js";
-import { Transformer } from "../transformer.js";
+import { isAdapterFolder, loadAdapter } from "../../train/lora.js";
 
 export interface Pretrained { model: CausalLM; config: ModelConfig; tokenizer: TokenizerFilesInfo }
 
@@ -24,18 +23,10 @@ export function loadPretrained(dir: string, backend: Backend): Pretrained {
   return { model, config, tokenizer: tokenizerFiles(dir) };
 }
 
-/**
- * A PEFT LoRA adapter folder (adapter_config.json, adapter_model.safetensors): its base (base_model_name_or_path, a
- * folder or hub id) with the adapter attached, as a LoraModel (src/train/lora.ts).
- */
+/** A PEFT LoRA adapter folder (adapter_config.json): its base with the adapter attached (src/train/lora.ts). */
 function loadAdapterFolder(dir: string, backend: Backend): Pretrained {
-  const { lora, base } = readAdapterConfig(dir);
-  if (!base) throw new Error(`${dir}/adapter_config.json names no base_model_name_or_path: set it to the base model's folder or hub id`);
-  const baseDir = resolveModelPath(base);
-  const loaded = loadPretrained(baseDir, backend);
-  const model = new LoraModel(loaded.model as Transformer<Float32Array>, lora, baseDir);
-  model.loadAdapterWeights(dir);
-  return { model, config: loaded.config, tokenizer: tokenizerFiles(existsSync(`${dir}/tokenizer.json`) ? dir : baseDir) };
+  const model = loadAdapter(dir, backend);
+  return { model, config: model.config, tokenizer: tokenizerFiles(existsSync(`${dir}/tokenizer.json`) ? dir : model.baseDir!) };
 }
 
 /**
