@@ -151,15 +151,18 @@ export interface LoraAdapters<F extends FloatArray = FloatArray> {
   adapters: LoraLinear<F>[];
   /** Per layer, the hooks the attention and MLP blocks pass to their projections. */
   layers: LayerLora[];
+  /** `extra` trainable values after the adapters in the same buffers (a reward model's score head), and their grads. */
+  extra: F;
+  extraGrad: F;
 }
 
 /** Allocates and initialises adapters for `model` (A Kaiming-uniform, B = 0, as PEFT's init_lora_weights=True). */
-export function createAdapters<F extends FloatArray>(model: ModelConfig, config: LoraConfig, Ctor: { new(n: number): F }): LoraAdapters<F> {
+export function createAdapters<F extends FloatArray>(model: ModelConfig, config: LoraConfig, Ctor: { new(n: number): F }, extra = 0): LoraAdapters<F> {
   const targets = loraTargets(config), shapes = projectionShapes(model), r = config.r;
   const ctl: LoraControl = { enabled: true, training: false, dropoutCalls: 0, seed: config.seed, scratch: null };
   let total = 0;
   for (let l = 0; l < model.num_hidden_layers; l++) for (const t of targets) { const [O, I] = shapes[t]; total += r * I + O * r; }
-  const flat = new Ctor(total), grads = new Ctor(total);
+  const flat = new Ctor(total + extra), grads = new Ctor(total + extra);
   const adapters: LoraLinear<F>[] = [], layers: LayerLora[] = [];
   const rand = uniformRng(config.seed);
   let off = 0;
@@ -178,7 +181,7 @@ export function createAdapters<F extends FloatArray>(model: ModelConfig, config:
     }
     layers.push(hooks);
   }
-  return { config, ctl, flat, grads, adapters, layers };
+  return { config, ctl, flat, grads, adapters, layers, extra: flat.subarray(total) as F, extraGrad: grads.subarray(total) as F };
 }
 
 /** W'[O,I] = W + s·B·A: the merged weight of one adapter (into `out`, which may be W's copy). */

@@ -7,7 +7,7 @@
  * On disk, PEFT's format (peft/utils/save_and_load.py): adapter_config.json and adapter_model.safetensors with keys
  * base_model.model.<module>.lora_A.weight [r, in] and .lora_B.weight [out, r].
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Backend } from "../engine/backend.js";
 import { Transformer } from "../model/transformer.js";
@@ -48,10 +48,7 @@ export class LoraModel implements CausalLM {
     base.attachLora(this.adapters);
     this.flatParams = this.adapters.flat; this.flatGrads = this.adapters.grads;
     // Names of the adapter tensors as PEFT saves them; no weight decay rule excludes them (matrices).
-    this.params = this.adapters.adapters.flatMap(a => [
-      { name: peftKey(a.module, "A"), shape: [a.r, a.I], data: a.A, grad: a.dA },
-      { name: peftKey(a.module, "B"), shape: [a.O, a.r], data: a.B, grad: a.dB },
-    ]);
+    this.params = adapterParams(this.adapters);
   }
 
   get backend(): Backend { return this.base.backend; }
@@ -84,14 +81,7 @@ export class LoraModel implements CausalLM {
 
   /** The model's tensors with every adapted weight replaced by W + s·B·A (new arrays for those only), HF names. */
   mergedTensors(): TensorData[] {
-    const byModule = new Map(this.adapters.adapters.map(a => [`${a.module}.weight`, a]));
-    return this.base.params.map(p => {
-      const a = byModule.get(p.name);
-      if (!a) return { name: p.name, shape: p.shape, data: p.data };
-      const out = new Float32Array(p.data.length);
-      mergeInto(this.base.backend, out, p.data, a);
-      return { name: p.name, shape: p.shape, data: out };
-    });
+    return mergedTensorsOf(this.base.backend, this.base.params, this.adapters);
   }
 
   /** A Hugging Face folder of the merged model (what `move37 serve` reloads, what export --merge writes). */
@@ -101,42 +91,74 @@ export class LoraModel implements CausalLM {
 
   /** adapter_config.json + adapter_model.safetensors (PEFT's format) into `dir` (and tokenizer files from `copyFrom`). */
   saveAdapter(dir: string, opts: { copyFrom?: string } = {}): void {
-    const target = resolve(dir), tmp = `${target}.tmp-${process.pid}`;
-    rmSync(tmp, { recursive: true, force: true });
-    mkdirSync(tmp, { recursive: true });
-    try {
-      writeSafetensors(join(tmp, ADAPTER_WEIGHTS), this.params.map(p => ({ name: p.name, shape: p.shape, data: p.data as Float32Array })), "F32", { format: "pt" });
-      writeJsonAtomic(join(tmp, ADAPTER_CONFIG), peftConfig(this.lora, this.baseDir));
-      // where the dropout mask stream stands, so a resumed run draws the masks the uninterrupted one would
-      writeJsonAtomic(join(tmp, LORA_STATE), { dropout_calls: this.adapters.ctl.dropoutCalls });
-      const from = opts.copyFrom ?? this.baseDir;
-      if (from) for (const f of TOKENIZER_FILES) if (existsSync(join(from, f))) writeFileCopy(join(from, f), join(tmp, f));
-      rmSync(target, { recursive: true, force: true });
-      renameSync(tmp, target);
-    } catch (e) {
-      rmSync(tmp, { recursive: true, force: true });
-      throw e;
-    }
+    saveAdapterFolder(dir, this.adapters, this.params, this.baseDir, { copyFrom: opts.copyFrom ?? this.baseDir ?? undefined });
   }
 
   /** Reads a PEFT adapter folder's tensors into this model's adapters (shapes and names must match). */
   loadAdapterWeights(dir: string): void {
-    const file = join(dir, ADAPTER_WEIGHTS);
-    if (!existsSync(file)) throw new LoraModelError(`${dir} has no ${ADAPTER_WEIGHTS}: point at a folder saved by move37 or by PEFT's save_pretrained`);
-    const found = new Map(readSafetensors(file).map(t => [stripAdapterName(t.name), t]));
-    for (const p of this.params) {
-      const t = found.get(p.name);
-      if (!t) throw new LoraModelError(`${file} lacks ${p.name}: its adapter_config.json (target_modules, r) does not describe these tensors`);
-      if (t.shape.join(",") !== p.shape.join(",")) throw new LoraModelError(`${file}: ${p.name} has shape [${t.shape}], expected [${p.shape}] (r or the base model differ)`);
-      p.data.set(t.data);
-    }
-    const state = join(dir, LORA_STATE);
-    if (existsSync(state)) this.adapters.ctl.dropoutCalls = (JSON.parse(readFileSync(state, "utf8")) as { dropout_calls: number }).dropout_calls;
+    loadAdapterFolderInto(dir, this.params, this.adapters);
   }
 }
 
-import { copyFileSync } from "node:fs";
-const writeFileCopy = (a: string, b: string) => copyFileSync(a, b);
+/** Named tensors (HF names) of a base with every adapted weight replaced by W + s·B·A (new arrays for those only). */
+export function mergedTensorsOf(be: Backend, params: readonly { name: string; shape: number[]; data: Float32Array }[], adapters: LoraAdapters<Float32Array>): TensorData[] {
+  const byModule = new Map(adapters.adapters.map(a => [`${a.module}.weight`, a]));
+  return params.map(p => {
+    const a = byModule.get(p.name);
+    if (!a) return { name: p.name, shape: p.shape, data: p.data };
+    const out = new Float32Array(p.data.length);
+    mergeInto(be, out, p.data, a);
+    return { name: p.name, shape: p.shape, data: out };
+  });
+}
+
+/**
+ * Writes `params` (the adapters' tensors under PEFT's keys, and any extra named tensor) as adapter_model.safetensors,
+ * adapter_config.json, the dropout counter, tokenizer files from `copyFrom` and `files`, replacing `dir`.
+ */
+export function saveAdapterFolder(dir: string, adapters: LoraAdapters<Float32Array>, params: readonly { name: string; shape: number[]; data: Float32Array }[],
+  baseDir: string | null, opts: { copyFrom?: string; files?: Record<string, string> } = {}): void {
+  const target = resolve(dir), tmp = `${target}.tmp-${process.pid}`;
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp, { recursive: true });
+  try {
+    writeSafetensors(join(tmp, ADAPTER_WEIGHTS), params.map(p => ({ name: p.name, shape: p.shape, data: p.data })), "F32", { format: "pt" });
+    writeJsonAtomic(join(tmp, ADAPTER_CONFIG), peftConfig(adapters.config, baseDir));
+    // where the dropout mask stream stands, so a resumed run draws the masks the uninterrupted one would
+    writeJsonAtomic(join(tmp, LORA_STATE), { dropout_calls: adapters.ctl.dropoutCalls });
+    if (opts.copyFrom) for (const f of TOKENIZER_FILES) if (existsSync(join(opts.copyFrom, f))) copyFileSync(join(opts.copyFrom, f), join(tmp, f));
+    for (const [name, text] of Object.entries(opts.files ?? {})) writeFileSync(join(tmp, name), text);
+    rmSync(target, { recursive: true, force: true });
+    renameSync(tmp, target);
+  } catch (e) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+/** Reads an adapter folder's tensors into `params` by name (PEFT's keys; ".default" accepted) and the dropout counter. */
+export function loadAdapterFolderInto(dir: string, params: readonly { name: string; shape: number[]; data: Float32Array | Float64Array }[], adapters: LoraAdapters): void {
+  const file = join(dir, ADAPTER_WEIGHTS);
+  if (!existsSync(file)) throw new LoraModelError(`${dir} has no ${ADAPTER_WEIGHTS}: point at a folder saved by move37 or by PEFT's save_pretrained`);
+  const found = new Map(readSafetensors(file).map(t => [stripAdapterName(t.name), t]));
+  for (const p of params) {
+    const t = found.get(p.name);
+    if (!t) throw new LoraModelError(`${file} lacks ${p.name}: its adapter_config.json (target_modules, r) does not describe these tensors`);
+    if (t.shape.join(",") !== p.shape.join(",")) throw new LoraModelError(`${file}: ${p.name} has shape [${t.shape}], expected [${p.shape}] (r or the base model differ)`);
+    p.data.set(t.data);
+  }
+  const state = join(dir, LORA_STATE);
+  if (existsSync(state)) adapters.ctl.dropoutCalls = (JSON.parse(readFileSync(state, "utf8")) as { dropout_calls: number }).dropout_calls;
+}
+
+/** The adapters' tensors under PEFT's keys (views into the adapters' buffers, with their grads). */
+export function adapterParams<F extends Float32Array>(adapters: LoraAdapters<F>): NamedParam[] {
+  return adapters.adapters.flatMap(a => [
+    { name: peftKey(a.module, "A"), shape: [a.r, a.I], data: a.A, grad: a.dA },
+    { name: peftKey(a.module, "B"), shape: [a.O, a.r], data: a.B, grad: a.dB },
+  ]);
+}
+
 
 /** PEFT writes keys without the adapter name; some tools keep ".default": accept both. */
 const stripAdapterName = (k: string) => k.replace(/\.lora_([AB])\.default\.weight$/, ".lora_$1.weight");
