@@ -47,6 +47,8 @@ export interface LoraControl {
   enabled: boolean;
   /** True in training forwards (dropout applies), false in decode. */
   training: boolean;
+  /** Set while evaluating (held-out losses): training forwards without dropout, as a PEFT model in eval mode. */
+  evaluating?: boolean;
   /** Counter that seeds each training forward's dropout mask (regenerated in backward, never stored). */
   dropoutCalls: number;
   seed: number;
@@ -113,7 +115,7 @@ export function loraForward(be: Backend, hook: LoraHook | undefined, y: FloatArr
   if (!lo || !lo.ctl.enabled) return;
   const s = scratchFor(lo, R);
   let xin = x;
-  if (lo.ctl.training && lo.dropout > 0) {
+  if (lo.ctl.training && !lo.ctl.evaluating && lo.dropout > 0) {
     lo.maskSeed = (lo.ctl.seed * 1000003 + ++lo.ctl.dropoutCalls) | 0;
     dropoutInto(s.xd, x, R * lo.I, lo.dropout, lo.maskSeed);
     xin = s.xd;
@@ -127,7 +129,7 @@ export function loraForward(be: Backend, hook: LoraHook | undefined, y: FloatArr
 export function loraBackward(be: Backend, hook: LoraHook | undefined, dx: FloatArray, dy: FloatArray, x: FloatArray, R: number): void {
   const lo = hook?.adapter;
   if (!lo || !lo.ctl.enabled) return;
-  const s = scratchFor(lo, R), drop = lo.ctl.training && lo.dropout > 0;
+  const s = scratchFor(lo, R), drop = lo.ctl.training && !lo.ctl.evaluating && lo.dropout > 0;
   let xin = x;
   if (drop) { dropoutInto(s.xd, x, R * lo.I, lo.dropout, lo.maskSeed); xin = s.xd; }
   be.matmul(s.xa, xin, lo.A, R, lo.r, lo.I, false, true, false);

@@ -67,6 +67,13 @@ export class LoraModel implements CausalLM {
     try { return f(); } finally { ctl.enabled = was; }
   }
 
+  /** Runs `f` without dropout (held-out losses: PEFT's eval mode); the dropout stream does not advance. */
+  evaluating<T>(f: () => T): T {
+    const ctl = this.adapters.ctl;
+    ctl.evaluating = true;
+    try { return f(); } finally { ctl.evaluating = false; }
+  }
+
   /** The base with adapters off, as a CausalLM for log-probs and sampling (no copy: it shares this model's weights and buffers). */
   reference(): CausalLM {
     const self = this;

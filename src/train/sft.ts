@@ -17,7 +17,7 @@ import { z } from "zod";
 import { getBackend } from "../engine/index.js";
 import type { CausalLM } from "../model/types.js";
 import { loadPretrained } from "../model/io/pretrained.js";
-import { LoraConfigSchema, saveModel, withLora } from "./lora.js";
+import { LoraConfigSchema, isLoraModel, saveModel, withLora } from "./lora.js";
 import { loadTokenizer } from "../tokenizer/load.js";
 import { yieldToEvents, type Trainer } from "../recipes/registry.js";
 import { AdamW } from "./optimizer.js";
@@ -145,7 +145,8 @@ export const sft: Trainer<typeof SFTConfigSchema> = {
     for (let i = 0; i < byLength.length; i += B) evalBatches.push(makeBatch(byLength.slice(i, i + B).map(j => evalSet[j]), padId));
     const evalLoss = () => {
       const n = evalBatches.reduce((s, b) => s + b.numTokens, 0);
-      return n === 0 ? null : evalBatches.reduce((s, b) => s + sftLoss(model, b, false) * b.numTokens, 0) / n;
+      const sum = () => evalBatches.reduce((s, b) => s + sftLoss(model, b, false) * b.numTokens, 0);
+      return n === 0 ? null : (isLoraModel(model) ? model.evaluating(sum) : sum()) / n;
     };
 
     const optimizer = new AdamW(model, backend, c.optimizer);

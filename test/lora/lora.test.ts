@@ -119,3 +119,15 @@ test("adapters off = the base exactly; merged weights = unmerged log-probs and l
   // the base's own weights were not touched by merging
   assert.deepEqual(Array.from(base.flatParams), Array.from(plain.flatParams));
 });
+
+test("evaluating(): training forwards without dropout (PEFT's eval mode), the mask stream left where it was", () => {
+  const { cfg, base } = float32Pair();
+  const lm = new LoraModel(base, LoraConfigSchema.parse({ r: 2, lora_dropout: 0.5, target_modules: "all-linear" }), null);
+  lm.flatParams.fill(0.2);
+  const { B, T, tokens, mask, targets } = batch(cfg.vocab_size, 8);
+  const calls = lm.adapters.ctl.dropoutCalls;
+  const a = lm.evaluating(() => lm.forward(tokens, mask, targets, B, T).logp), b = lm.evaluating(() => lm.forward(tokens, mask, targets, B, T).logp);
+  assert.deepEqual(Array.from(a), Array.from(b));
+  assert.equal(lm.adapters.ctl.dropoutCalls, calls);
+  assert.notDeepEqual(Array.from(lm.forward(tokens, mask, targets, B, T).logp), Array.from(a));
+});
