@@ -80,13 +80,6 @@ export const moduleOf = (l: number, t: LoraTarget) => `model.layers.${l}.${t ===
 /** PEFT's saved key of an adapter tensor: base_model.model.<module>.lora_A.weight. */
 export const peftKey = (module: string, which: "A" | "B") => `base_model.model.${module}.lora_${which}.weight`;
 
-export class LoraConfigError extends Error {
-  constructor(what: string) {
-    super(what);
-    this.name = "LoraConfigError";
-  }
-}
-
 /** Uniform in [0, 1) from (seed, i): a counter-based hash, so a mask is regenerated in backward instead of stored. */
 function hashUniform(seed: number, i: number): number {
   let h = Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(i + 0x632be5ab, 0xc2b2ae35);

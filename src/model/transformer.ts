@@ -196,7 +196,7 @@ export class Transformer<F extends FloatArray> {
    * backward skips every base weight's gradient and only the adapters' grads accumulate.
    */
   attachLora(adapters: LoraAdapters<F>): void {
-    if (adapters.layers.length !== this.layers.length) throw new Error(`LoRA adapters for ${adapters.layers.length} layers do not fit this ${this.layers.length}-layer model: make them from the same config`);
+    if (adapters.layers.length !== this.layers.length) throw new RangeError(`LoRA adapters for ${adapters.layers.length} layers do not fit this ${this.layers.length}-layer model: make them from the same config`);
     this.lora = adapters;
     this.layers.forEach((layer, l) => { layer.attn.lora = adapters.layers[l]; layer.mlp.lora = adapters.layers[l]; });
   }

@@ -207,7 +207,7 @@ export const isAdapterFolder = (dir: string) => existsSync(join(dir, ADAPTER_CON
 export function withLora(model: CausalLM, lora: LoraConfig | undefined, baseDir: string | null): CausalLM {
   if (!lora) return model;
   if (isLoraModel(model))
-    throw new LoraModelError(`${baseDir ?? "the model"} is a LoRA adapter folder and this recipe gives lora: a new adapter needs a base on disk: run \`move37 export ${baseDir ?? "<adapter>"} --merge --out-dir <folder>\` and train from that folder, or drop lora: to keep training this adapter`);
+    throw new LoraModelError(`${baseDir ?? "the model"} is a LoRA adapter folder and this recipe gives lora: a new adapter needs a base on disk: run \`move37 export ${baseDir ?? "<adapter>"} --merge --format hf --out <folder>\` and train from that folder, or drop lora: to keep training this adapter`);
   if (!(model instanceof Transformer)) throw new LoraModelError("lora: needs a transformer model loaded from a Hugging Face folder");
   return new LoraModel(model as Transformer<Float32Array>, lora, baseDir);
 }

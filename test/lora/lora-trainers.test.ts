@@ -92,3 +92,15 @@ test("SFT with lora: lowers the held-out loss and resumes exactly", async () => 
   assert.equal(resumed.length, 12);
   for (let i = 0; i < 12; i++) assert.equal(resumed[i].loss, s[i].loss, `step ${i + 1} loss`);
 });
+
+test("a new lora: on an adapter folder is refused naming the merge; without lora: the adapter keeps training", async () => {
+  const root = tempRoot("lora-twice");
+  const model = loraMicroFolder(root), out = join(root, "adapter");
+  const base = microRecipe(model), grpo = { ...base.grpo, max_steps: 1 };
+  await runTrainer("grpo", microRecipe(model, { lora, output_dir: out, grpo }), { root, runName: "first" });
+  await assert.rejects(runTrainer("grpo", microRecipe(out, { lora, grpo }), { root, runName: "again" }), /is a LoRA adapter folder.*move37 export .* --merge --format hf/);
+  const more = join(root, "more");
+  await runTrainer("grpo", microRecipe(out, { output_dir: more, grpo }), { root, runName: "continued" });
+  assert.ok(existsSync(join(more, "adapter_config.json")));
+  assert.notDeepEqual(readFileSync(join(more, "adapter_model.safetensors")), readFileSync(join(out, "adapter_model.safetensors")));
+});
