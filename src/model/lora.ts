@@ -52,7 +52,7 @@ export interface LoraControl {
   /** Counter that seeds each training forward's dropout mask (regenerated in backward, never stored). */
   dropoutCalls: number;
   seed: number;
-  scratch: { xa: FloatArray; g: FloatArray; xd: FloatArray; tmp: FloatArray } | null;
+  scratch: { xa: FloatArray; g: FloatArray; xd: FloatArray; tmp: FloatArray; bt: FloatArray } | null;
 }
 
 export interface LoraLinear<F extends FloatArray = FloatArray> {
@@ -99,7 +99,7 @@ function scratchFor(lo: LoraLinear, R: number): NonNullable<LoraControl["scratch
   if (s && s.xd.length >= need && s.xa.length >= needR) return s;
   const Ctor = lo.A.constructor as { new(n: number): FloatArray };
   const big = Math.max(need, s?.xd.length ?? 0), small = Math.max(needR, s?.xa.length ?? 0);
-  return ctl.scratch = { xa: new Ctor(small), g: new Ctor(small), xd: new Ctor(big), tmp: new Ctor(big) };
+  return ctl.scratch = { xa: new Ctor(small), g: new Ctor(small), xd: new Ctor(big), tmp: new Ctor(big), bt: s?.bt ?? new Ctor(0) };
 }
 
 /** y[R,O] += s·(dropout(x)·Aᵀ)·Bᵀ (nothing when there is no adapter or adapters are off). */
@@ -128,7 +128,10 @@ export function loraBackward(be: Backend, hook: LoraHook | undefined, dx: FloatA
   be.matmul(s.xa, xin, lo.A, R, lo.r, lo.I, false, true, false);
   be.scale(s.xa, lo.scale, R * lo.r);
   be.matmul(lo.dB, dy, s.xa, lo.O, lo.r, R, true, false, true);
-  be.matmul(s.g, dy, lo.B, R, lo.r, lo.O, false, false, false);
+  // g = dy·B through Bᵀ [r,O] and the transposed-B kernel: ~2× faster than the plain one for r-column outputs
+  const Bt = s.bt.length >= lo.O * lo.r ? s.bt : (s.bt = new (lo.B.constructor as { new(n: number): FloatArray })(lo.O * lo.r));
+  for (let o = 0; o < lo.O; o++) for (let k = 0; k < lo.r; k++) Bt[k * lo.O + o] = lo.B[o * lo.r + k];
+  be.matmul(s.g, dy, Bt, R, lo.r, lo.O, false, true, false);
   be.scale(s.g, lo.scale, R * lo.r);
   be.matmul(lo.dA, s.g, xin, lo.r, lo.I, R, true, false, true);
   if (!drop) { be.matmul(dx, s.g, lo.A, R, lo.I, lo.r, false, false, true); return; }
