@@ -41,11 +41,11 @@ export function resolvePolicy(dirOrId: string): { modelDir: string; step: number
   // A run directory first: its config.json is the recipe, not a model's.
   const latest = join(dir, "checkpoints", "latest.json");
   if (existsSync(latest)) return resolvePolicy(join(dir, "checkpoints", (JSON.parse(readFileSync(latest, "utf8")) as { dir: string }).dir));
-  if (existsSync(join(dir, "model", "config.json"))) {
+  if (existsSync(join(dir, "model", "config.json")) || existsSync(join(dir, "model", "adapter_config.json"))) { // a LoRA checkpoint holds an adapter folder
     const state = join(dir, "state.json");
     return { modelDir: join(dir, "model"), step: existsSync(state) ? (JSON.parse(readFileSync(state, "utf8")) as { step: number }).step : null };
   }
-  if (existsSync(join(dir, "config.json"))) return { modelDir: dir, step: null };
+  if (existsSync(join(dir, "config.json")) || existsSync(join(dir, "adapter_config.json"))) return { modelDir: dir, step: null };
   throw new PolicyFolderError(dir);
 }
 

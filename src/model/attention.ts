@@ -19,11 +19,14 @@ import type { Backend } from "../engine/backend.js";
 import type { FloatArray, FloatArrayCtor, Weight } from "./params.js";
 import type { RopeScaling } from "./config.js";
 import { linearBackward, linearForward } from "./linear.js";
+import type { LayerLora } from "./lora.js";
 
 /** qn, kn: q_norm/k_norm (or null); post: Gemma's post_attention_layernorm (or null). Norm weights are the ones applied (1 + w on Gemma). */
 export interface AttentionWeights {
   ln: FloatArray; wq: Weight; bq: FloatArray | null; wk: Weight; bk: FloatArray | null; wv: Weight; bv: FloatArray | null; wo: Weight;
   qn: FloatArray | null; kn: FloatArray | null; post: FloatArray | null;
+  /** LoRA hooks of this layer (src/model/lora.ts), absent without adapters. */
+  lora?: LayerLora;
 }
 /** scale: score scale (1/√hd, or Gemma's query_pre_attn_scalar^(−1/2)); softcap: attn_logit_softcapping (0 = none). */
 export interface AttentionDims { H: number; nh: number; nkv: number; hd: number; eps: number; scale: number; softcap: number }
@@ -95,15 +98,15 @@ export function qkvForward(be: Backend, w: AttentionWeights, d: AttentionDims, r
   const Q = d.nh * d.hd, K = d.nkv * d.hd;
   be.rmsnorm(ln, rstd, x, w.ln, R, d.H, d.eps);
   if (w.qn && w.kn && qk) {
-    linearForward(be, qk.qRaw, ln, w.wq, w.bq, R, Q, d.H);
-    linearForward(be, qk.kRaw, ln, w.wk, w.bk, R, K, d.H);
+    linearForward(be, qk.qRaw, ln, w.wq, w.bq, R, Q, d.H, false, w.lora?.q_proj);
+    linearForward(be, qk.kRaw, ln, w.wk, w.bk, R, K, d.H, false, w.lora?.k_proj);
     be.rmsnorm(q, qk.rstdQ, qk.qRaw, w.qn, R * d.nh, d.hd, d.eps);
     be.rmsnorm(k, qk.rstdK, qk.kRaw, w.kn, R * d.nkv, d.hd, d.eps);
   } else {
-    linearForward(be, q, ln, w.wq, w.bq, R, Q, d.H);
-    linearForward(be, k, ln, w.wk, w.bk, R, K, d.H);
+    linearForward(be, q, ln, w.wq, w.bq, R, Q, d.H, false, w.lora?.q_proj);
+    linearForward(be, k, ln, w.wk, w.bk, R, K, d.H, false, w.lora?.k_proj);
   }
-  linearForward(be, v, ln, w.wv, w.bv, R, K, d.H);
+  linearForward(be, v, ln, w.wv, w.bv, R, K, d.H, false, w.lora?.v_proj);
   if (rope) {
     be.rope(q, pos, rope.cos, rope.sin, R, d.nh, d.hd, false);
     be.rope(k, pos, rope.cos, rope.sin, R, d.nkv, d.hd, false);
@@ -117,12 +120,12 @@ export function attendForward(be: Backend, w: AttentionWeights, d: AttentionDims
   const R = B * T;
   be.attention(att, lse, q, kAll, vAll, mask, B, T, S, Smax, d.nh, d.nkv, d.hd, segments, layer.window, d.scale, d.softcap);
   if (w.post && post) {
-    linearForward(be, post.o, att, w.wo, null, R, d.H, d.nh * d.hd);
+    linearForward(be, post.o, att, w.wo, null, R, d.H, d.nh * d.hd, false, w.lora?.o_proj);
     be.rmsnorm(post.tmp, post.rstdO, post.o, w.post, R, d.H, d.eps);
     be.add(xOut, x, post.tmp, R * d.H);
   } else {
     xOut.set(x.subarray(0, R * d.H));
-    linearForward(be, xOut, att, w.wo, null, R, d.H, d.nh * d.hd, true);
+    linearForward(be, xOut, att, w.wo, null, R, d.H, d.nh * d.hd, true, w.lora?.o_proj);
   }
 }
 
@@ -140,9 +143,9 @@ export function attentionBackward(be: Backend, w: AttentionWeights, g: Attention
   if (w.post && g.post && post) {
     s.dO.subarray(0, R * d.H).fill(0);
     be.rmsnormBackward(s.dO, g.post, dres, post.o, w.post, post.rstdO, R, d.H);
-    linearBackward(be, s.datt, g.wo, null, s.dO, att, w.wo, R, d.H, Q, false);
+    linearBackward(be, s.datt, g.wo, null, s.dO, att, w.wo, R, d.H, Q, false, w.lora?.o_proj);
   } else {
-    linearBackward(be, s.datt, g.wo, null, dres, att, w.wo, R, d.H, Q, false);
+    linearBackward(be, s.datt, g.wo, null, dres, att, w.wo, R, d.H, Q, false, w.lora?.o_proj);
   }
   s.dq.subarray(0, R * Q).fill(0); s.dk.subarray(0, R * K).fill(0); s.dv.subarray(0, R * K).fill(0);
   be.attentionBackward(s.dq, s.dk, s.dv, s.datt, att, lse, q, k, v, mask, B, T, T, T, d.nh, d.nkv, d.hd, segments, layer.window, d.scale, d.softcap);
@@ -158,8 +161,8 @@ export function attentionBackward(be: Backend, w: AttentionWeights, g: Attention
     dq = s.dqRaw; dk = s.dkRaw;
   }
   be.rmsnorm(s.ln, s.rstd, x, w.ln, R, d.H, d.eps); // recomputed rather than kept per layer
-  linearBackward(be, s.dln, g.wq, g.bq, dq, s.ln, w.wq, R, Q, d.H, false);
-  linearBackward(be, s.dln, g.wk, g.bk, dk, s.ln, w.wk, R, K, d.H, true);
-  linearBackward(be, s.dln, g.wv, g.bv, s.dv, s.ln, w.wv, R, K, d.H, true);
+  linearBackward(be, s.dln, g.wq, g.bq, dq, s.ln, w.wq, R, Q, d.H, false, w.lora?.q_proj);
+  linearBackward(be, s.dln, g.wk, g.bk, dk, s.ln, w.wk, R, K, d.H, true, w.lora?.k_proj);
+  linearBackward(be, s.dln, g.wv, g.bv, s.dv, s.ln, w.wv, R, K, d.H, true, w.lora?.v_proj);
   be.rmsnormBackward(dres, g.ln, s.dln, x, w.ln, rstd, R, d.H);
 }

@@ -73,8 +73,8 @@ export function lmHeadForward(be: Backend, logp: FloatArray, entropy: FloatArray
   });
 }
 
-/** Writes dxf [R,H]; accumulates dW [V,H]. Only rows with a target and a nonzero dlogp or dentropy are recomputed. */
-export function lmHeadBackward(be: Backend, dxf: FloatArray, dW: FloatArray, xf: FloatArray, W: FloatArray, lse: FloatArray, targets: Int32Array,
+/** Writes dxf [R,H]; accumulates dW [V,H] (skipped when dW is null: a frozen head under LoRA). Only rows with a target and a nonzero dlogp or dentropy are recomputed. */
+export function lmHeadBackward(be: Backend, dxf: FloatArray, dW: FloatArray | null, xf: FloatArray, W: FloatArray, lse: FloatArray, targets: Int32Array,
   dlogp: FloatArray | null, dentropy: FloatArray | null, chunk: FloatArray, R: number, H: number, V: number, C: number, temperature: number, softcap = 0): void {
   dxf.fill(0, 0, R * H);
   const k = compactFor(chunk, C, H);
@@ -93,7 +93,7 @@ export function lmHeadBackward(be: Backend, dxf: FloatArray, dW: FloatArray, xf:
       for (let i = 0; i < n * V; i++) { const t = y[i] / softcap; chunk[i] *= 1 - t * t; }
     }
     be.matmul(k.dx, chunk, W, n, H, V, false, false, false);
-    be.matmul(dW, chunk, k.x, V, H, n, true, false, true);
+    if (dW) be.matmul(dW, chunk, k.x, V, H, n, true, false, true);
     for (let i = 0; i < n; i++) dxf.set(k.dx.subarray(i * H, (i + 1) * H), k.rows[i] * H);
   });
 }

@@ -25,6 +25,7 @@ import { embeddingBackward, embeddingForward } from "./embedding.js";
 import { RopeTables, attendForward, attentionBackward, qkvForward, type AttentionDims, type AttentionWeights, type LayerAttention, type PostNormSaved, type QkNormSaved } from "./attention.js";
 import { mlpBackward, mlpForward, type MlpDims, type MlpWeights } from "./mlp.js";
 import { headChunkRows, lmHeadBackward, lmHeadForward, softcapLogits } from "./lm-head.js";
+import type { LoraAdapters } from "./lora.js";
 import { CacheFullError, KVCacheImpl } from "./kv-cache.js";
 
 export class BackwardBeforeForwardError extends Error {
@@ -172,6 +173,8 @@ export class Transformer<F extends FloatArray> {
   /** The BF16 weights (HF names and shapes), empty for a float32 model. */
   readonly bf16Params: { name: string; shape: number[]; data: Uint16Array }[] = [];
   private bf16 = new Map<string, Uint16Array>();
+  /** LoRA adapters (attachLora): the base is frozen and gets no gradient. */
+  private lora: LoraAdapters<F> | null = null;
 
   /**
    * seed null: parameters start at 0 and are not initialised, for callers that overwrite every one (loadPretrained).
@@ -248,6 +251,16 @@ export class Transformer<F extends FloatArray> {
     this.attnDims = { H: c.hidden_size, nh: c.num_attention_heads, nkv: c.num_key_value_heads, hd, eps: c.rms_norm_eps, scale: attnScale(c), softcap: c.attn_logit_softcapping ?? 0 };
     this.mlpDims = { H: c.hidden_size, I: c.intermediate_size, eps: c.rms_norm_eps, gelu: hiddenAct(c) === "gelu_pytorch_tanh" };
     this.softcap = c.final_logit_softcapping ?? 0;
+  }
+
+  /**
+   * Puts LoRA adapters (src/model/lora.ts, made for this config) on the projections; from then on the base is frozen:
+   * backward skips every base weight's gradient and only the adapters' grads accumulate.
+   */
+  attachLora(adapters: LoraAdapters<F>): void {
+    if (adapters.layers.length !== this.layers.length) throw new RangeError(`LoRA adapters for ${adapters.layers.length} layers do not fit this ${this.layers.length}-layer model: make them from the same config`);
+    this.lora = adapters;
+    this.layers.forEach((layer, l) => { layer.attn.lora = adapters.layers[l]; layer.mlp.lora = adapters.layers[l]; });
   }
 
   /** Gemma: effective norm weights 1 + w from the current parameters. */
@@ -334,6 +347,7 @@ export class Transformer<F extends FloatArray> {
     }
     this.ensureRope(Math.max(maxPos, 2)); // ≥ 2: padding slots sit at position 1
     this.refreshNorms();
+    if (this.lora) this.lora.ctl.training = true;
     this.embed(a.res[0] as F, a.tokens, R);
     if (this.embedScale !== 1) be.scale(a.res[0], this.embedScale, R * H);
     this.layers.forEach((layer, l) => {
@@ -356,7 +370,7 @@ export class Transformer<F extends FloatArray> {
     a.dlogp.set(dlogp);
     if (dentropy) a.dentropy.set(dentropy);
     const head = this.headWeight();
-    lmHeadBackward(be, a.dln, head.grad, a.xf, head.data, a.headLse, a.targets, a.dlogp, dentropy ? a.dentropy : null, a.chunk, R, H, V, a.chunkRows, temperature, this.softcap);
+    lmHeadBackward(be, a.dln, this.lora ? null : head.grad, a.xf, head.data, a.headLse, a.targets, a.dlogp, dentropy ? a.dentropy : null, a.chunk, R, H, V, a.chunkRows, temperature, this.softcap);
     this.trunkBackward(a, B, T);
   }
 
@@ -383,6 +397,7 @@ export class Transformer<F extends FloatArray> {
       attentionBackward(be, layer.attn, layer.attnGrad, this.attnDims, layer.spec, a, a.dres, a.res[l], a.rstd1[l], a.q[l], a.k[l], a.v[l], a.att[l], a.lse[l],
         a.mask, a.pos, B, T, this.segments, a.qk?.[l] ?? null, a.postA?.[l] ?? null);
     }
+    if (this.lora) return; // a frozen embedding
     if (this.embedScale !== 1) be.scale(a.dres, this.embedScale, R * H);
     embeddingBackward(be, getParam(this.store, "model.embed_tokens.weight").grad, a.dres, a.tokens, R, H);
   }
@@ -418,6 +433,7 @@ export class Transformer<F extends FloatArray> {
     }
     this.ensureRope(maxPos);
     this.refreshNorms();
+    if (this.lora) this.lora.ctl.training = false;
     this.embed(d.x as F, tokens, R);
     if (this.embedScale !== 1) be.scale(d.x, this.embedScale, R * H);
     this.layers.forEach((layer, l) => {

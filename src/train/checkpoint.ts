@@ -34,7 +34,11 @@ export class CheckpointError extends Error {
 }
 
 /** What a checkpoint's model/ folder holds: a model's config and the parameters of its Hugging Face folder. */
-export type SavedModel = Pick<CausalLM, "config" | "params">;
+/** saveAdapter/loadAdapterWeights: a LoRA model (src/train/lora.ts) checkpoints its adapters in PEFT's format instead of the whole model. */
+export type SavedModel = Pick<CausalLM, "config" | "params"> & {
+  saveAdapter?(dir: string, opts: { copyFrom?: string }): void;
+  loadAdapterWeights?(dir: string): void;
+};
 
 /** Moments as saved (optimizer.safetensors). */
 export interface Moments { m: Float32Array; v: Float32Array }
@@ -71,7 +75,8 @@ export function saveCheckpoint<S>(checkpointsDir: string, step: number, model: S
   rmSync(staging, { recursive: true, force: true });
   mkdirSync(staging);
   try {
-    saveHfFolder(join(staging, "model"), model.config, model.params, opts.model);
+    if (model.saveAdapter) model.saveAdapter(join(staging, "model"), { copyFrom: opts.model?.copyFrom });
+    else saveHfFolder(join(staging, "model"), model.config, model.params, opts.model);
     writeSafetensors(join(staging, "optimizer.safetensors"), [
       { name: "m", shape: [optimizer.m.length], data: optimizer.m },
       { name: "v", shape: [optimizer.v.length], data: optimizer.v },
@@ -129,7 +134,8 @@ export function loadLatestCheckpoint<S>(checkpointsDir: string, model: SavedMode
     const dir = join(checkpointsDir, name);
     try {
       const state = verifyCheckpoint<S>(dir);
-      readHfWeights(join(dir, "model"), model.config, model.params);
+      if (model.loadAdapterWeights) model.loadAdapterWeights(join(dir, "model"));
+      else readHfWeights(join(dir, "model"), model.config, model.params);
       const moments = readSafetensors(join(dir, "optimizer.safetensors"));
       const [m, v] = ["m", "v"].map(n => moments.find(t => t.name === n)?.data);
       if (!m || !v) throw new CheckpointError(`${dir}/optimizer.safetensors lacks the m or v tensor`);

@@ -17,7 +17,8 @@ import { getBackend } from "../engine/index.js";
 import type { Backend } from "../engine/backend.js";
 import type { CausalLM } from "../model/types.js";
 import { bf16Copy, createModel } from "../model/transformer.js";
-import { loadPretrained, savePretrained } from "../model/io/pretrained.js";
+import { loadPretrained } from "../model/io/pretrained.js";
+import { saveModel } from "./lora.js";
 import { loadTokenizer } from "../tokenizer/load.js";
 import type { Tokenizer } from "../tokenizer/types.js";
 import type { Generation } from "../sample/generate.js";
@@ -41,6 +42,7 @@ import { evaluate, type EvalResult } from "../eval/heldout.js";
 import { modelRewardExamples, useModelRewards } from "../rewards/reward-model.js";
 import { createRollout, RolloutConfigSchema } from "./rollout/index.js";
 import { BackendChoiceSchema, checkpointFields, oneProblemSource, problemSetFields } from "./trainer-config.js";
+import { LoraConfigSchema, isAdapterFolder, isLoraModel, withLora } from "./lora.js";
 
 export { PromptConfigSchema, promptFormat, type PromptConfig, type PromptFormat } from "../sample/prompt-format.js";
 
@@ -71,6 +73,8 @@ export const GRPORecipeSchema = z.object({
   reward_model: z.string().min(1).optional(),
   /** Where completions come from: the in-process sampler, or an OpenAI-compatible server (see docs/serve.md). */
   rollout: RolloutConfigSchema.default(RolloutConfigSchema.parse({})),
+  /** Train LoRA adapters on a frozen base (PEFT's keys, docs/lora.md); the KL reference is then the base with adapters off. */
+  lora: LoraConfigSchema.optional(),
 }).strict().superRefine(oneProblemSource());
 export type GRPORecipe = z.output<typeof GRPORecipeSchema>;
 
@@ -88,7 +92,7 @@ export class MissingModelError extends Error {
 
 /** Fails before any work when a trainer's starting model folder is missing, naming the shipped recipe that makes it, if one does. */
 export function requireModelFolder(dir: string): void {
-  if (existsSync(join(dir, "config.json"))) return;
+  if (existsSync(join(dir, "config.json")) || isAdapterFolder(dir)) return;
   const maker = listRecipes().find(r => {
     const out = (parseYaml(readFileSync(r.path, "utf8")) as { output_dir?: unknown } | null)?.output_dir;
     return typeof out === "string" && resolve(out) === resolve(dir);
@@ -96,8 +100,12 @@ export function requireModelFolder(dir: string): void {
   throw new MissingModelError(dir, maker && relative(process.cwd(), maker.path));
 }
 
-/** A frozen copy of the policy's weights, for the KL term (beta > 0); in BF16 with reference_dtype bfloat16. */
+/**
+ * A frozen copy of the policy's weights, for the KL term (beta > 0); in BF16 with reference_dtype bfloat16; under LoRA
+ * the same model with adapters off (no copy).
+ */
 function referenceModel(policy: CausalLM, backend: Backend, dtype: "float32" | "bfloat16" = "float32"): CausalLM {
+  if (isLoraModel(policy)) return policy.reference();
   if (dtype === "bfloat16") return bf16Copy(policy, backend);
   const ref = createModel(policy.config, backend);
   ref.flatParams.set(policy.flatParams);
@@ -113,7 +121,7 @@ export const grpo: Trainer<typeof GRPORecipeSchema> = {
     const g: GRPOConfig = c.grpo;
     requireModelFolder(c.model);
     const backend = getBackend(c.backend);
-    const { model } = loadPretrained(c.model, backend);
+    const model = withLora(loadPretrained(c.model, backend).model, c.lora, c.model);
     const tok = loadTokenizer(c.model);
     const fmt = promptFormat(c.prompt, tok);
     useModelRewards(g.reward_funcs, { rewardModel: c.reward_model, policy: c.model, temperature: g.temperature, backend: c.backend });
@@ -197,7 +205,7 @@ export const grpo: Trainer<typeof GRPORecipeSchema> = {
     save();
     const after = await runEval("after RL (held-out)");
     run.logMetrics(step, evalMetrics(after));
-    if (c.output_dir) savePretrained(model, c.output_dir, folder);
+    if (c.output_dir) saveModel(model, c.output_dir, folder);
     writeReport(run, c, split.eval.length, state.before!, after, state.trainSeconds, wallSeconds(), ctx.log);
   },
 };

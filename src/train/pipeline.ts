@@ -136,7 +136,7 @@ export async function heldOutFigures(stage: string, dir: string, h: HeldOut, bac
 
 /** True when the stage's run completed and its model was written: --resume skips it. */
 function stageDone(dir: string): boolean {
-  return childCompleted(dir) && existsSync(join(dir, "model", "config.json"));
+  return childCompleted(dir) && (existsSync(join(dir, "model", "config.json")) || existsSync(join(dir, "model", "adapter_config.json"))); // or a LoRA stage's adapter
 }
 
 /** Wall minutes between the stage run's start and end; null when it was resumed (the time it stood stopped would count). */

@@ -22,6 +22,8 @@ import { BackwardBeforeForwardError, Transformer } from "../model/transformer.js
 import { normalRng } from "../rng.js";
 import type { FloatArray, FloatArrayCtor, ParamView } from "../model/params.js";
 import { readHfConfig, readHfWeights, saveHfFolder } from "../model/io/hf.js";
+import { createAdapters, peftKey, type LoraAdapters, type LoraConfig } from "../model/lora.js";
+import { mergedTensorsOf } from "./lora.js";
 import type { Tokenizer } from "../tokenizer/types.js";
 
 export const REWARD_MODEL_FILE = "reward_model.json";
@@ -50,9 +52,11 @@ export const SCORE_WEIGHT = "score.weight";
 export class RewardModel<F extends FloatArray = Float32Array> {
   /** The transformer, whose flat buffer ends with score.weight: one AdamW, one clip, one zero-grad for trunk and head. */
   readonly trunk: Transformer<F>;
-  /** score.weight [H]: a view into trunk.flatParams (its gradient: into trunk.flatGrads). */
-  readonly score: F;
-  readonly scoreGrad: F;
+  /** score.weight [H]: a view into trunk.flatParams (its gradient: into trunk.flatGrads); with LoRA, into the adapters' buffer. */
+  score: F;
+  scoreGrad: F;
+  /** LoRA adapters on the frozen trunk (attachLora), or null. */
+  lora: LoraAdapters<F> | null = null;
   /** The trunk's own parameters, without the head: what a Hugging Face folder of the trunk holds. */
   readonly trunkParams: ParamView<F>[];
   private saved: { xf: F; last: Int32Array; B: number; T: number } | null = null;
@@ -70,6 +74,25 @@ export class RewardModel<F extends FloatArray = Float32Array> {
   }
 
   get config(): ModelConfig { return this.trunk.config; }
+
+  /**
+   * LoRA (docs/lora.md): adapters on the trunk's projections, the trunk frozen; the head moves into the adapters'
+   * buffer, after them, so one AdamW steps adapters and head and nothing else.
+   */
+  attachLora(config: LoraConfig): void {
+    const ad = createAdapters(this.config, config, this.score.constructor as FloatArrayCtor & { new(n: number): F }, this.score.length);
+    ad.extra.set(this.score);
+    this.score = ad.extra; this.scoreGrad = ad.extraGrad;
+    this.trunk.attachLora(ad);
+    this.lora = ad;
+  }
+
+  /** What AdamW trains: trunk and head, or with LoRA the adapters and the head. */
+  get trainable(): { params: { name: string; data: F }[]; flatParams: F; flatGrads: F } {
+    if (!this.lora) return this.trunk;
+    const params = this.lora.adapters.flatMap(a => [{ name: peftKey(a.module, "A"), data: a.A }, { name: peftKey(a.module, "B"), data: a.B }]);
+    return { params: [...params, { name: SCORE_WEIGHT, data: this.score }], flatParams: this.lora.flat, flatGrads: this.lora.grads };
+  }
 
   /** Rewards [B] of right-padded rows; saves what backward needs. */
   forward(tokens: Int32Array, mask: Uint8Array, B: number, T: number): Float64Array {
@@ -167,5 +190,7 @@ export function readHeadWeights(dir: string): number[] {
 
 /** Saves the trunk as a Hugging Face folder with reward_model.json beside it (tokenizer files copied from `copyFrom`). */
 export function saveRewardModel(rm: RewardModel, dir: string, opts: { copyFrom?: string; info?: Record<string, unknown> } = {}): void {
-  saveHfFolder(dir, rm.config, rm.trunkParams, { copyFrom: opts.copyFrom, files: { [REWARD_MODEL_FILE]: JSON.stringify(rm.fileContent(opts.info)) } });
+  // with LoRA, the trunk merged (W + s·B·A): a reward-model folder is a plain trunk folder and its head
+  const trunk = rm.lora ? mergedTensorsOf(rm.trunk.backend, rm.trunkParams, rm.lora as LoraAdapters<Float32Array>) : rm.trunkParams;
+  saveHfFolder(dir, rm.config, trunk, { copyFrom: opts.copyFrom, files: { [REWARD_MODEL_FILE]: JSON.stringify(rm.fileContent(opts.info)) } });
 }

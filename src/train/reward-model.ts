@@ -18,7 +18,9 @@ import { loadTokenizer } from "../tokenizer/load.js";
 import { yieldToEvents, type Trainer } from "../recipes/registry.js";
 import { AdamW } from "./optimizer.js";
 import { lrMultiplier } from "./schedule.js";
-import { loadLatestCheckpoint, saveCheckpoint, type Moments } from "./checkpoint.js";
+import { loadLatestCheckpoint, saveCheckpoint, type Moments, type SavedModel } from "./checkpoint.js";
+import { LoraConfigSchema, adapterParams, loadAdapterFolderInto, saveAdapterFolder } from "./lora.js";
+import type { LoraAdapters } from "../model/lora.js";
 import { epochBatches } from "./sft-data.js";
 import { bradleyTerry } from "./reward-model-loss.js";
 import { padRows, readHeadWeights, rewardModelFrom, saveRewardModel, REWARD_MODEL_FILE, type RewardModel } from "./reward-model-net.js";
@@ -48,6 +50,8 @@ export const RewardModelConfigSchema = z.object({
   ...datasetTrainingFields({ lr_scheduler_type: "linear" }),
   /** Where the reward-model folder is written (trunk, tokenizer files, reward_model.json). */
   output_dir: z.string().min(1).optional(),
+  /** LoRA adapters on the frozen trunk (PEFT's keys, docs/lora.md), trained with the head; output_dir gets the merged trunk. */
+  lora: LoraConfigSchema.optional(),
   seed: z.number().int().default(0),
   backend: BackendChoiceSchema,
 }).strict();
@@ -105,6 +109,16 @@ export function restoreHead(rm: RewardModel, dir: string, state: { trainer: Rewa
   return { m: join2(moments.m, old.m), v: join2(moments.v, old.v) };
 }
 
+/** A LoRA reward model's checkpoint: the adapter folder (PEFT's format) with reward_model.json beside it. */
+function loraSaved(rm: RewardModel, base: string, head: () => string): SavedModel {
+  const ad = rm.lora as LoraAdapters<Float32Array>, params = adapterParams(ad);
+  return {
+    config: rm.config, params,
+    saveAdapter: (dir, opts) => saveAdapterFolder(dir, ad, params, base, { copyFrom: opts.copyFrom, files: { [REWARD_MODEL_FILE]: head() } }),
+    loadAdapterWeights: dir => loadAdapterFolderInto(dir, params, ad),
+  };
+}
+
 export const rewardModel: Trainer<typeof RewardModelConfigSchema> = {
   name: "reward-model",
   description: "reward model from preference pairs (prompt, chosen, rejected): scalar head on the transformer, Bradley–Terry loss, held-out pair accuracy (RLHF's reward model)",
@@ -142,8 +156,11 @@ export const rewardModel: Trainer<typeof RewardModelConfigSchema> = {
       return f ? { eval_loss: f.loss, eval_accuracy: f.accuracy, eval_margin: f.margin } : {};
     };
 
-    const optimizer = new AdamW(rm.trunk, backend, c.optimizer); // trunk and head: one buffer, one clip, one update
-    const saved = { config: rm.config, params: rm.trunkParams }; // model/: the trunk; the head goes in its reward_model.json
+    if (c.lora) rm.attachLora(c.lora); // adapters on the frozen trunk; the head joins the adapters' buffer
+    const trainable = rm.trainable;
+    const optimizer = new AdamW(trainable, backend, c.optimizer); // trunk (or adapters) and head: one buffer, one clip, one update
+    // model/: the trunk (or its LoRA adapter); the head goes in its reward_model.json
+    const saved: SavedModel = rm.lora ? loraSaved(rm, c.model, () => JSON.stringify(rm.fileContent(info()))) : { config: rm.config, params: rm.trunkParams };
     let step = 0;
     let state: RewardModelState = { pairsSeen: 0, before: null };
     if (ctx.resume) {
@@ -172,7 +189,7 @@ export const rewardModel: Trainer<typeof RewardModelConfigSchema> = {
       await yieldToEvents(); // lets Ctrl-C reach ctx.signal
       const t0 = performance.now();
       const batch = batchAt(step);
-      rm.trunk.flatGrads.fill(0); // the head's grads too
+      trainable.flatGrads.fill(0); // the head's grads too
       const f = pairLoss(rm, batch, padId, c.center_rewards_coefficient, true);
       const lr = c.optimizer.learning_rate * lrMultiplier(c.schedule, step, maxSteps);
       const { gradNorm } = optimizer.step(lr);

@@ -16,7 +16,8 @@
 import { z } from "zod";
 import { getBackend } from "../engine/index.js";
 import type { CausalLM } from "../model/types.js";
-import { loadPretrained, savePretrained } from "../model/io/pretrained.js";
+import { loadPretrained } from "../model/io/pretrained.js";
+import { LoraConfigSchema, isLoraModel, saveModel, withLora } from "./lora.js";
 import { loadTokenizer } from "../tokenizer/load.js";
 import { yieldToEvents, type Trainer } from "../recipes/registry.js";
 import { AdamW } from "./optimizer.js";
@@ -64,6 +65,8 @@ export const SFTConfigSchema = z.object({
   ...datasetTrainingFields({ lr_scheduler_type: "cosine", warmup_ratio: 0.05 }),
   /** Where the fine-tuned model is written as a Hugging Face folder (tokenizer files copied from `model`). */
   output_dir: z.string().min(1).optional(),
+  /** Train LoRA adapters on a frozen base (PEFT's keys, docs/lora.md); output_dir then holds the adapter in PEFT's format. */
+  lora: LoraConfigSchema.optional(),
   seed: z.number().int().default(0),
   backend: BackendChoiceSchema,
 }).strict().superRefine((c, ctx) => {
@@ -110,7 +113,7 @@ export const sft: Trainer<typeof SFTConfigSchema> = {
   schema: SFTConfigSchema,
   async run(c, run, ctx) {
     const backend = getBackend(c.backend);
-    const { model } = loadPretrained(c.model, backend);
+    const model = withLora(loadPretrained(c.model, backend).model, c.lora, c.model);
     const tok = loadTokenizer(c.model);
     const padId = tok.padId ?? tok.eosId ?? 0;
     if (c.max_length > model.config.max_position_embeddings)
@@ -142,7 +145,8 @@ export const sft: Trainer<typeof SFTConfigSchema> = {
     for (let i = 0; i < byLength.length; i += B) evalBatches.push(makeBatch(byLength.slice(i, i + B).map(j => evalSet[j]), padId));
     const evalLoss = () => {
       const n = evalBatches.reduce((s, b) => s + b.numTokens, 0);
-      return n === 0 ? null : evalBatches.reduce((s, b) => s + sftLoss(model, b, false) * b.numTokens, 0) / n;
+      const sum = () => evalBatches.reduce((s, b) => s + sftLoss(model, b, false) * b.numTokens, 0);
+      return n === 0 ? null : (isLoraModel(model) ? model.evaluating(sum) : sum()) / n;
     };
 
     const optimizer = new AdamW(model, backend, c.optimizer);
@@ -184,7 +188,7 @@ export const sft: Trainer<typeof SFTConfigSchema> = {
     bar.stop();
     save();
     if (step >= maxSteps && c.output_dir) {
-      savePretrained(model, c.output_dir, folder);
+      saveModel(model, c.output_dir, folder);
       const e = evalLoss();
       ctx.log(`fine-tuned model written to ${c.output_dir}${e === null ? "" : ` (eval loss ${e.toFixed(4)})`}`);
     }

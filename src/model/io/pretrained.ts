@@ -8,8 +8,11 @@ import { createModel } from "../transformer.js";
 import { paramSpecs } from "../params.js";
 import { bf16ToF32 } from "./half.js";
 import type { CausalLM } from "../types.js";
+import type { TensorData } from "./safetensors.js";
+import { existsSync } from "node:fs";
 import { readHfConfig, readHfWeights, saveHfFolder, tokenizerFiles, type SaveOptions, type TokenizerFilesInfo } from "./hf.js";
 import { resolveModelPath } from "../../hub/resolve.js";
+import { isAdapterFolder, loadAdapter } from "../../train/lora.js";
 
 /** How an inference model holds its Linear weights: float32, or frozen bfloat16 (half the memory; see createModel). */
 export type WeightsDtype = "float32" | "bfloat16";
@@ -28,14 +31,26 @@ export interface Pretrained { model: CausalLM; config: ModelConfig; tokenizer: T
  * inference model whose Linear weights, LM head and embedding stay BF16 (read straight from BF16 files; see createModel).
  */
 export function loadPretrained(dir: string, backend: Backend, options: { dtype?: WeightsDtype } = {}): Pretrained {
+  if (isAdapterFolder(dir)) return loadAdapterFolder(dir, backend);
   const config = readHfConfig(dir);
   const model = createModel(config, backend, null, { weights: options.dtype }); // no random init: readHfWeights overwrites every parameter (or throws)
   readHfWeights(dir, config, model.params, model.bf16Params);
   return { model, config, tokenizer: tokenizerFiles(dir) };
 }
 
-/** Saves `model` as a Hugging Face folder (atomically; see saveHfFolder for dtype, sharding and tokenizer files). */
+/** A PEFT LoRA adapter folder (adapter_config.json): its base with the adapter attached (src/train/lora.ts). */
+function loadAdapterFolder(dir: string, backend: Backend): Pretrained {
+  const model = loadAdapter(dir, backend);
+  return { model, config: model.config, tokenizer: tokenizerFiles(existsSync(`${dir}/tokenizer.json`) ? dir : model.baseDir!) };
+}
+
+/**
+ * Saves `model` as a Hugging Face folder (atomically; see saveHfFolder for dtype, sharding and tokenizer files). A
+ * LoRA model is saved merged (W + s·B·A): a plain folder any loader, `move37 serve` and the GGUF exporter read.
+ */
 export function savePretrained(model: CausalLM, dir: string, extra: SaveOptions = {}): void {
+  const merged = (model as { mergedTensors?: () => TensorData[] }).mergedTensors;
+  if (merged) { saveHfFolder(dir, model.config, merged.call(model), extra); return; }
   const frozen = model.bf16Params ?? [];
   if (frozen.length === 0) { saveHfFolder(dir, model.config, model.params, extra); return; }
   // a frozen BF16 model: its BF16 weights widened (exactly) beside the F32 norms and biases, in the size table's order
