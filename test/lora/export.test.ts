@@ -62,7 +62,7 @@ test("export --merge writes a merged HF folder (= the LoRA model's logits) and a
   assert.ok(baseLogits.some((x, i) => Math.abs(x - want[i]) > 1e-2), "the adapter changes the logits");
 
   const gguf = join(root, "merged.gguf");
-  assert.match(await run([adapterDir, "--merge", "--out", gguf]), /LoRA merged/);
+  assert.match(await run([adapterDir, "--merge", "--out", gguf]), /LoRA adapters merged/);
   assert.equal(readGgufInfo(gguf).kv.get("general.architecture")!.value, "qwen2");
   await assert.rejects(run([adapterDir, "--out", join(root, "x.gguf")]), /is a LoRA adapter folder.*--merge/);
 });
