@@ -206,44 +206,26 @@ static void micro(int kc, const float *restrict Ap, const float *restrict Bp, fl
 }
 #endif
 
-/* Small M with B transposed (decode steps through Linear layers, y = x·Wᵀ): B is read once in place instead
- * of packed, which would triple the memory traffic of a product bound by reading B. (With B not transposed,
- * reading B in place walks down columns a page per row, which measured slower than packing.) */
-#define SKINNY_M (4 * MR)
+/* Very small M with B transposed (batch-1 decode through Linear layers, y = x·Wᵀ): B is read once in place
+ * instead of packed, which would triple the memory traffic of a product bound by reading B. (With B not
+ * transposed, reading B in place walks down columns a page per row, which measured slower than packing.)
+ * From MR/3 rows up the packed small-M path below wins: a batched decode step (8–64 rows) through the dot-product
+ * path reread all M rows of A from L2 for every pair of B rows and ran at a fifth of the microkernel's rate. */
+#ifndef SKINNY_M
+#define SKINNY_M (MR / 3)
+#endif
 
 typedef struct { float *C; const float *A, *B; long M, N, K; int accumulate; } Skinny;
 
-/* op(B) = Bᵀ with B[N,K] (a Linear weight): rows of A and B are both contiguous along K, so each output is a
- * dot product; blocks of 8 A rows × 2 B rows keep 16 vector accumulators and read each B row once per block. */
+/* op(B) = Bᵀ with B[N,K] (a Linear weight): rows of A and B are both contiguous along K, so each output is a dot
+ * product; one A row at a time against two B rows (4 accumulators), each B row read once from memory. */
 static void skinny_nt_cols(void *ctx, long lo, long hi) {
   const Skinny *s = ctx;
   long K = s->K;
   for (long j = lo * 2; j < hi * 2 && j < s->N; j += 2) {
     int nj = s->N - j < 2 ? 1 : 2;
     const float *b0 = s->B + j * K, *b1 = s->B + (j + nj - 1) * K;
-    long i0 = 0;
-    for (; i0 + 8 <= s->M; i0 += 8) {
-      int ni = 8;
-      const float *a[8];
-      for (int r = 0; r < 8; r++) a[r] = s->A + (i0 + (r < ni ? r : 0)) * K;
-      vf acc0[8], acc1[8];
-      for (int r = 0; r < 8; r++) { acc0[r] = vf_set1(0.f); acc1[r] = vf_set1(0.f); }
-      long k = 0;
-      for (; k + VL <= K; k += VL) {
-        vf w0 = vf_load(b0 + k), w1 = vf_load(b1 + k);
-#pragma GCC unroll 8
-        for (int r = 0; r < 8; r++) { vf x = vf_load(a[r] + k); acc0[r] = vf_fma(x, w0, acc0[r]); acc1[r] = vf_fma(x, w1, acc1[r]); }
-      }
-      for (int r = 0; r < ni; r++) {
-        float d0 = vf_sum(acc0[r]), d1 = vf_sum(acc1[r]);
-        for (long t = k; t < K; t++) { d0 += a[r][t] * b0[t]; d1 += a[r][t] * b1[t]; }
-        float *c = s->C + (i0 + r) * s->N + j;
-        c[0] = (s->accumulate ? c[0] : 0.f) + d0;
-        if (nj == 2) c[1] = (s->accumulate ? c[1] : 0.f) + d1;
-      }
-    }
-    /* fewer than 8 rows left (decode: one row per sequence): one row at a time, not 8 rows' worth of FMAs */
-    for (; i0 < s->M; i0++) {
+    for (long i0 = 0; i0 < s->M; i0++) {
       const float *a = s->A + i0 * K;
       vf p0 = vf_set1(0.f), p1 = vf_set1(0.f), q0 = vf_set1(0.f), q1 = vf_set1(0.f);
       long k = 0;
@@ -377,6 +359,11 @@ static void choose_grid(long M, int ns, int threads, int *rg, int *cg) {
 #define SMALL_M (MR * 32)
 #endif
 
+/* Packed op(A) up to this many floats (768 KB) is taken to stay in L2 across strips (see small_task). */
+#ifndef A_IN_L2
+#define A_IN_L2 (3L << 16)
+#endif
+
 typedef struct {
   float *C; View a, b; long M, N, K; int accumulate;
   float *Ap; long kb, ablock;         /* packed op(A): K block p at Ap + p·ablock, its MR-row strips MR·kc apart */
@@ -399,8 +386,12 @@ static void small_task(void *ctx, int task, int tid) {
   pool_range(g->ns, g->groups, task, &t0, &t1);
   float *Bp = scratch(SCRATCH_B, (size_t)KC * NR);
   /* columns in chunks whose M rows of C (≤ 64K floats) stay in L2 while all K blocks pass over them: with a
-   * wide C (an LM head's vocabulary) a pass of every K block over the whole group would stream C from memory */
-  long cw = 65536 / (g->M * NR) > 1 ? 65536 / (g->M * NR) : 1;
+   * wide C (an LM head's vocabulary) a pass of every K block over the whole group would stream C from memory.
+   * When all of packed op(A) fits in L2 (a decode step: M ≤ 64 rows, K ≤ 4864), the chunk is one strip: each
+   * strip of op(B) (NR rows of a Linear weight, contiguous in memory) is read start to end, all K blocks in a row,
+   * while its M×NR tile of C stays in L1; wider chunks reread a weight region several MB wide once per K block
+   * (an LM head's 545 MB weight read that way ran at a third of the speed). Sums keep gemm_block's order. */
+  long cw = (g->M + MR - 1) / MR * MR * g->K <= A_IN_L2 ? 1 : 65536 / (g->M * NR) > 1 ? 65536 / (g->M * NR) : 1;
   for (long c0 = t0; c0 < t1; c0 += cw) {
     long c1 = c0 + cw < t1 ? c0 + cw : t1;
     for (long p = 0, pc = 0; pc < g->K; p++, pc += g->kb) {

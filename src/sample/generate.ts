@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { CausalLM, KVCache } from "../model/types.js";
+import type { Backend } from "../engine/backend.js";
 import type { Tokenizer } from "../tokenizer/types.js";
 import { DecodeStream } from "../tokenizer/decode-stream.js";
 import { renderChat, type ChatRenderOptions } from "../tokenizer/chat-template.js";
@@ -112,12 +113,16 @@ function decodeRows(model: CausalLM, rows: Row[], o: ResolvedSamplingOptions, eo
     logits = new Float32Array(rows.length * V);                     // [B, V]
     src.forEach((i, b) => logits.set(prefilled.subarray(i * V, (i + 1) * V), b * V));
   }
+  // greedy: every row's log-sum-exp in one backend pass per step (native: vectorised, threaded) instead of in JS
+  const be = o.temperature === 0 ? (model as { backend?: Backend }).backend : undefined;
+  const lse = new Float32Array(be ? rows.length : 0), scratch = new Float32Array(lse.length), zeros = new Int32Array(lse.length);
   let active = rows;
   const maxStop = Math.max(0, ...o.stop.map(s => s.length));
   for (;;) {
     const keep: number[] = [];
+    be?.logSoftmaxGather(scratch, scratch, lse, logits, zeros, active.length, V, 1);
     active.forEach((r, b) => {
-      const { token, logprob } = picker.pick(logits.subarray(b * V, (b + 1) * V), r.seen, r.rng);
+      const { token, logprob } = picker.pick(logits.subarray(b * V, (b + 1) * V), r.seen, r.rng, be ? lse[b] : undefined);
       r.ids.push(token);
       r.logprobs.push(logprob);
       r.seen?.add(token);

@@ -36,8 +36,12 @@ export class TokenPicker {
     this.cand = new Int32Array(Math.min(sampleVocab, 1024));
   }
 
-  /** `seen`: ids the repetition penalty applies to (prompt and completion so far); ignored when the penalty is 1. */
-  pick(logits: Float32Array, seen: Iterable<number> | null, rng: Rng): Picked {
+  /**
+   * `seen`: ids the repetition penalty applies to (prompt and completion so far); ignored when the penalty is 1.
+   * `rowLse`: log Σ exp(logits) over the whole row, when the caller has it (a batched native pass over all rows of a
+   * step); used by greedy picking only, which otherwise spends most of its time on that sum.
+   */
+  pick(logits: Float32Array, seen: Iterable<number> | null, rng: Rng, rowLse?: number): Picked {
     const { temperature, repetitionPenalty } = this.p;
     let z = logits;
     if (repetitionPenalty !== 1 && seen) {
@@ -49,7 +53,7 @@ export class TokenPicker {
       const token = argmax(z, this.sampleVocab);
       // Unpenalized over the full vocab, the argmax is the max logSumExp needs: skip its max pass.
       const max = z === logits && this.sampleVocab === this.vocab ? logits[token] : undefined;
-      return { token, logprob: logits[token] - logSumExp(logits, this.vocab, 1, max) };
+      return { token, logprob: logits[token] - (rowLse ?? logSumExp(logits, this.vocab, 1, max)) };
     }
     const { max, total } = this.weigh(z);
     // Unpenalized over the full vocab, the sampling weights already give the normalizer: skip a second exp pass.

@@ -9,7 +9,7 @@ import { referenceBackend } from "../../src/engine/reference.js";
 import { ModelConfigSchema } from "../../src/model/config.js";
 import { Transformer, createModel, BackwardBeforeForwardError } from "../../src/model/transformer.js";
 import { TokenOutOfRangeError } from "../../src/model/embedding.js";
-import { CacheFullError, BadKeepRowsError } from "../../src/model/kv-cache.js";
+import { CacheFullError, BadKeepRowsError, KVCacheImpl } from "../../src/model/kv-cache.js";
 import { PositionOutOfRangeError } from "../../src/model/attention.js";
 import { checkModelGradients, rng } from "./finite-diff.js";
 
@@ -83,6 +83,23 @@ test("KV-cache decode (batched prefill with left padding, one-token steps, a pad
   check(m.decode(cache, Int32Array.of(gen[2][2], 1, gen[0][2], 2), Uint8Array.of(1, 1, 1, 1), 2), [2, 0]);
   assert.throws(() => m.decode(cache, new Int32Array(6), new Uint8Array(6), 3), CacheFullError);
   assert.throws(() => cache.keep([0, 0]), BadKeepRowsError);
+});
+
+test("keep() with ascending rows (finished rows leave, the rest move down in place) then decode equals full forward", () => {
+  const cfg = tiny({ attention_bias: true }), m = model64(cfg, 5), V = cfg.vocab_size;
+  const prompts = [[1, 2, 3], [4, 5, 6], [7, 8, 9], [2, 4, 6]], Tp = 3, cache = m.newCache(4, 8);
+  const seqs = prompts.map(p => [...p]);
+  m.decode(cache, Int32Array.from(prompts.flat()), new Uint8Array(4 * Tp).fill(1), Tp);
+  const buffers = (cache as KVCacheImpl).k[0];
+  cache.keep([1, 3]); // rows 0 and 2 finish: row 1 → 0, row 3 → 1
+  assert.equal(cache.batch, 2);
+  seqs[1].push(7); seqs[3].push(1);
+  const logits = m.decode(cache, Int32Array.of(7, 1), Uint8Array.of(1, 1), 1);
+  [1, 3].forEach((orig, i) => {
+    const want = fullLogProbs(m, seqs[orig]).at(-1)!, got = logSoftmax(logits, i * V, V);
+    for (let j = 0; j < V; j++) assert.ok(Math.abs(got[j] - want[j]) < 1e-5, `row ${orig} token ${j}: ${got[j]} vs ${want[j]}`);
+  });
+  assert.equal((cache as KVCacheImpl).k[0], buffers, "ascending keep reuses the cache's buffers");
 });
 
 test("padding in the batch does not change a sequence's log-probs (left and right padding)", () => {
