@@ -3,6 +3,7 @@
  * with Debian's PyTorch under the thread settings that make them fair on a small machine.
  */
 import { spawnSync } from "node:child_process";
+import { byteLevelTokenizerJson } from "../src/tokenizer/tokenizer-json.js";
 
 /** One measured figure. ratio > 1 means Move37 is better (value/peer_value, or the inverse when lower is better). */
 export interface Figure { bench: string; figure: string; unit: string; value: number; peer: string; peer_value: number; ratio: number }
@@ -92,4 +93,16 @@ export function bestTime(fn: () => void, seconds = 1, minReps = 3): number {
     reps++;
   }
   return best;
+}
+
+/**
+ * A byte-level BPE with exactly `vocab` ids: all 65,536 byte pairs, then (pair, byte) triples, then the two special
+ * tokens. Prompts are random ids, so the merges only need to be valid for llama.cpp to load the GGUF.
+ */
+export function syntheticTokenizer(vocab: number) {
+  const merges: [number, number][] = [];
+  const want = vocab - 256 - 2;
+  for (let a = 0; a < 256 && merges.length < want; a++) for (let b = 0; b < 256 && merges.length < want; b++) merges.push([a, b]);
+  for (let p = 256; merges.length < want; p++) for (let b = 0; b < 256 && merges.length < want; b++) merges.push([p, b]);
+  return byteLevelTokenizerJson(merges, ["<|endoftext|>", "<|im_end|>"]);
 }

@@ -24,13 +24,12 @@ import { ModelConfigSchema, type ModelConfig } from "../src/model/config.js";
 import { createModel } from "../src/model/transformer.js";
 import { savePretrained, loadPretrained } from "../src/model/io/pretrained.js";
 import { exportGguf } from "../src/model/io/gguf-export.js";
-import { byteLevelTokenizerJson } from "../src/tokenizer/tokenizer-json.js";
 import { ByteTokenizer } from "../src/tokenizer/byte.js";
 import { loadTokenizer, tokenizerFileMap } from "../src/tokenizer/load.js";
 import type { TokenizerConfigJson } from "../src/tokenizer/types.js";
 import { generate } from "../src/sample/generate.js";
 import { Rng } from "../src/sample/rng.js";
-import { figure, printFigures, bestTime, PeerError, type Figure } from "./common.js";
+import { figure, printFigures, bestTime, PeerError, syntheticTokenizer, type Figure } from "./common.js";
 
 const { values: args } = parseArgs({
   options: {
@@ -66,18 +65,6 @@ const SHAPES: Record<string, Shape> = {
 };
 
 interface Side { prefill_tokens_per_s: number; ttft_s: number; decode_b1_tokens_per_s: number; decode_batch_tokens_per_s: number; peak_rss_mb: number; threads: number }
-
-/**
- * A byte-level BPE with exactly `vocab` ids: all 65,536 byte pairs, then (pair, byte) triples, then the two special
- * tokens. Prompts are random ids, so the merges only need to be valid for llama.cpp to load the GGUF.
- */
-function syntheticTokenizer(vocab: number) {
-  const merges: [number, number][] = [];
-  const want = vocab - 256 - 2;
-  for (let a = 0; a < 256 && merges.length < want; a++) for (let b = 0; b < 256 && merges.length < want; b++) merges.push([a, b]);
-  for (let p = 256; merges.length < want; p++) for (let b = 0; b < 256 && merges.length < want; b++) merges.push([p, b]);
-  return byteLevelTokenizerJson(merges, ["<|endoftext|>", "<|im_end|>"]);
-}
 
 /** Move37's side, in a worker process: load the folder, then time prefill, batch 1 and batch B generation. */
 function measureMove37(dir: string, prompts: number[][]): Side {

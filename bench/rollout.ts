@@ -26,11 +26,10 @@ import { ModelConfigSchema } from "../src/model/config.js";
 import { createModel } from "../src/model/transformer.js";
 import { savePretrained, loadPretrained } from "../src/model/io/pretrained.js";
 import { exportGguf, type GgufDtype } from "../src/model/io/gguf-export.js";
-import { byteLevelTokenizerJson } from "../src/tokenizer/tokenizer-json.js";
 import { loadTokenizer, tokenizerFileMap } from "../src/tokenizer/load.js";
 import { generate } from "../src/sample/generate.js";
 import { Rng } from "../src/sample/rng.js";
-import { figure, printFigures, PeerError, type Figure } from "./common.js";
+import { figure, printFigures, PeerError, syntheticTokenizer, type Figure } from "./common.js";
 
 const { values: args } = parseArgs({
   options: {
@@ -54,15 +53,6 @@ interface Ours {
 }
 /** What bench/peers/llama_generate.ts prints. */
 interface Theirs { decode_b1_tokens_per_s: number; decode_batch_tokens_per_s: number; threads: number }
-
-/** A byte-level BPE with exactly `vocab` ids (as bench/generate.ts): the merges only need to be valid for llama.cpp. */
-function syntheticTokenizer(vocab: number) {
-  const merges: [number, number][] = [];
-  const want = vocab - 256 - 2;
-  for (let a = 0; a < 256 && merges.length < want; a++) for (let b = 0; b < 256 && merges.length < want; b++) merges.push([a, b]);
-  for (let p = 256; merges.length < want; p++) for (let b = 0; b < 256 && merges.length < want; b++) merges.push([p, b]);
-  return byteLevelTokenizerJson(merges, ["<|endoftext|>", "<|im_end|>"]);
-}
 
 /**
  * Move37's side: batch-1 and batch-B greedy generation. During the batch-B decode (after every row's first token),

@@ -7,9 +7,6 @@ import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Command } from "commander";
-import { register } from "../../src/cli/export.js";
-import { output } from "../../src/cli/output.js";
 import { getBackend } from "../../src/engine/index.js";
 import { loadPretrained } from "../../src/model/io/pretrained.js";
 import { readGgufInfo } from "../../src/model/io/gguf.js";
@@ -18,19 +15,11 @@ import { LoraConfigSchema } from "../../src/model/lora.js";
 import { LoraModel, isLoraModel } from "../../src/train/lora.js";
 import { tinyConfigs, writeTinyFolder } from "../io/tiny-folder.js";
 import { rng } from "../model/finite-diff.js";
+import { runExport } from "../io/run-export.js";
 
 const root = mkdtempSync(join(tmpdir(), "m37-lora-export-"));
 test.after(() => rmSync(root, { recursive: true, force: true }));
 
-async function run(args: string[]): Promise<string> {
-  const program = new Command("move37").exitOverride().configureOutput({ writeErr: () => {} });
-  register(program);
-  let out = "";
-  const saved = output.out;
-  output.out = s => { out += s; };
-  try { await program.parseAsync(["export", ...args], { from: "user" }); } finally { output.out = saved; }
-  return out;
-}
 
 test("export --merge writes a merged HF folder (= the LoRA model's logits) and a GGUF; adapters need --merge", async () => {
   const baseDir = join(root, "base"), adapterDir = join(root, "adapter");
@@ -50,7 +39,7 @@ test("export --merge writes a merged HF folder (= the LoRA model's logits) and a
   assert.deepEqual(Array.from(loaded.decode(loaded.newCache(1, 8), ids, v, 5)), Array.from(want));
 
   const merged = join(root, "merged");
-  assert.match(await run([adapterDir, "--merge", "--format", "hf", "--out", merged]), /6 LoRA adapters merged \(r 4\)/);
+  assert.match(await runExport([adapterDir, "--merge", "--format", "hf", "--out", merged]), /6 LoRA adapters merged \(r 4\)/);
   assert.ok(!existsSync(join(merged, "adapter_config.json")) && existsSync(join(merged, "tokenizer.json")));
   const m = loadPretrained(merged, be).model;
   assert.ok(!isLoraModel(m));
@@ -62,7 +51,7 @@ test("export --merge writes a merged HF folder (= the LoRA model's logits) and a
   assert.ok(baseLogits.some((x, i) => Math.abs(x - want[i]) > 1e-2), "the adapter changes the logits");
 
   const gguf = join(root, "merged.gguf");
-  assert.match(await run([adapterDir, "--merge", "--out", gguf]), /LoRA adapters merged/);
+  assert.match(await runExport([adapterDir, "--merge", "--out", gguf]), /LoRA adapters merged/);
   assert.equal(readGgufInfo(gguf).kv.get("general.architecture")!.value, "qwen2");
-  await assert.rejects(run([adapterDir, "--out", join(root, "x.gguf")]), /is a LoRA adapter folder.*--merge/);
+  await assert.rejects(runExport([adapterDir, "--out", join(root, "x.gguf")]), /is a LoRA adapter folder.*--merge/);
 });

@@ -13,18 +13,7 @@ import { loadRewardModel, encodeSequence, scoreSequences } from "../../src/train
 import { readSafetensors } from "../../src/model/io/safetensors.js";
 import { byteModelFolder } from "../pipeline/micro.js";
 import { runTrainer, metricsOf, readJson, tempRoot } from "../train/trainer-harness.js";
-import { makeRng } from "../../src/tasks/rng.js";
-
-/** As test/rlhf/reward-model.test.ts: a random lowercase completion with an X inserted (chosen) against one without. */
-function containsXPairs(n: number, seed: number): { prompt: string; chosen: string; rejected: string }[] {
-  const rng = makeRng(seed);
-  const word = (len: number) => Array.from({ length: len }, () => String.fromCharCode(97 + rng.int(0, 25))).join("");
-  return Array.from({ length: n }, (_, i) => {
-    const base = word(rng.int(5, 12)), at = rng.int(0, base.length);
-    const chosen = base.slice(0, at) + "X" + base.slice(at);
-    return { prompt: `Q${i % 97}: `, chosen, rejected: word(chosen.length) };
-  });
-}
+import { containsXPairs } from "../rlhf/pairs.js";
 
 const recipe = (model: string, trainFile: string, over: Record<string, unknown> = {}) => ({
   model, train_file: trainFile, eval_size: 64, max_length: 32, per_device_train_batch_size: 16, num_train_epochs: 6,

@@ -13,22 +13,11 @@ import { loadTokenizer } from "../../src/tokenizer/load.js";
 import { loadPretrained } from "../../src/model/io/pretrained.js";
 import { checkpointDirs } from "../../src/train/checkpoint.js";
 import { readSafetensors, writeSafetensors } from "../../src/model/io/safetensors.js";
-import { makeRng } from "../../src/tasks/rng.js";
 import { loadRewardModel, encodeSequence, scoreSequences, rewardModelFrom, RewardModelFolderError } from "../../src/train/reward-model-net.js";
 import { parsePairs, PreferenceDataError, splitPairsByPrompt } from "../../src/train/reward-model-data.js";
 import { byteModelFolder } from "../pipeline/micro.js";
 import { runTrainer, metricsOf, readJson, tempRoot } from "../train/trainer-harness.js";
-
-/** n pairs: a random lowercase completion with an X inserted (chosen) against one of the same length without (rejected). */
-export function containsXPairs(n: number, seed: number): { prompt: string; chosen: string; rejected: string }[] {
-  const rng = makeRng(seed);
-  const word = (len: number) => Array.from({ length: len }, () => String.fromCharCode(97 + rng.int(0, 25))).join("");
-  return Array.from({ length: n }, (_, i) => {
-    const base = word(rng.int(5, 12)), at = rng.int(0, base.length);
-    const chosen = base.slice(0, at) + "X" + base.slice(at);
-    return { prompt: `Q${i % 97}: `, chosen, rejected: word(chosen.length) };
-  });
-}
+import { containsXPairs } from "./pairs.js";
 
 const recipe = (model: string, trainFile: string, over: Record<string, unknown> = {}) => ({
   model, train_file: trainFile, eval_size: 64, max_length: 32, per_device_train_batch_size: 16, num_train_epochs: 6,
