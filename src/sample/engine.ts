@@ -94,6 +94,8 @@ export class DecodeEngine {
   private waiting: Row[] = [];
   private active: Row[] = [];
   private cache: KVCache | null = null;
+  /** Rows the running cache was made for. */
+  private cacheRows = 0;
   /** [active.length, V]: the logits each active row picks its next token from. */
   private logits = new Float32Array(0);
   private readonly prefixes = new Map<string, Prefix>();
@@ -111,6 +113,8 @@ export class DecodeEngine {
     this.be = (model as { backend?: Backend }).backend;
   }
 
+  /** Most rows decoded together. */
+  get batchSize(): number { return this.opts.batchSize; }
   /** Rows waiting or decoding. */
   get busy(): boolean { return this.waiting.length + this.active.length > 0; }
   /** Rows decoding in the running batch. */
@@ -191,6 +195,7 @@ export class DecodeEngine {
   private releaseCache() {
     this.cache?.release?.();
     this.cache = null;
+    this.cacheRows = 0;
     this.logits = new Float32Array(0);
   }
 
@@ -284,14 +289,19 @@ export class DecodeEngine {
     }
   }
 
-  /** Makes the running cache hold the active rows plus `take`: created, or regrown when a row needs more slots. */
+  /**
+   * Makes the running cache hold the active rows plus `take`: created, or regrown (rows copied into a new one) when a
+   * row needs more slots or the rows outgrow the ones it was made for (doubling, up to batchSize).
+   */
   private ensureCache(take: Row[]): void {
-    const need = DecodeEngine.need([...this.active, ...take]);
-    if (this.cache && this.cache.maxLen >= need) return;
+    const need = DecodeEngine.need([...this.active, ...take]), n = this.active.length + take.length;
+    if (this.cache && this.cache.maxLen >= need && this.cacheRows >= n) return;
     const slack = this.opts.slack ?? Math.max(8, Math.ceil(need / 4));
-    const rows = Math.min(this.opts.batchSize, this.active.length + take.length + this.waiting.length);
-    const c = this.model.newCache(rows, need + slack);
+    const rows = Math.min(this.opts.batchSize, Math.max(n + this.waiting.length, 2 * this.cacheRows));
+    const maxLen = Math.max(need + slack, this.cache?.maxLen ?? 0);
+    const c = this.model.newCache(rows, maxLen);
     c.keep([]);
+    this.cacheRows = rows;
     if (this.cache) {
       c.join(this.cache, this.active.map((_, i) => i));
       this.cache.release?.();
