@@ -67,7 +67,8 @@ export interface CausalLM {
   /**
    * Feed T tokens per row into the cache (prefill with T > 1, decode with T = 1).
    * tokens/valid [B*T]; valid 0 = padding slot (left padding), masked as a key and not counted as a position.
-   * Returns logits [B, V] at each row's last slot.
+   * Returns logits [B, V] at each row's last slot: written into `out` when given (at least B·V floats; a decode loop
+   * reuses one buffer instead of allocating B·V floats a step — 19 MB at 32 rows of a 151,936-id vocabulary), else new.
    */
-  decode(cache: KVCache, tokens: Int32Array, valid: Uint8Array, T: number): Float32Array;
+  decode(cache: KVCache, tokens: Int32Array, valid: Uint8Array, T: number, out?: Float32Array): Float32Array;
 }

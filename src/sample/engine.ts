@@ -59,7 +59,7 @@ export interface EngineJob {
 }
 
 interface Job {
-  o: ResolvedSamplingOptions; eos: Set<number>; picker: TokenPicker; maxStop: number; greedy: boolean;
+  o: ResolvedSamplingOptions; eos: Set<number>; picker: TokenPicker; maxStop: number;
   rows: Row[]; left: number; spec: EngineJob;
 }
 
@@ -104,13 +104,16 @@ export class DecodeEngine {
   /** Prefixes alive per kept prefill cache (released at 0). */
   private readonly cacheRefs = new Map<KVCache, number>();
   private readonly be: Backend | undefined;
-  private lse = new Float32Array(0); private scratch = new Float32Array(0); private zeros = new Int32Array(0);
+  /** sampleRows' per-row inputs and outputs, grown to the batch. */
+  private readonly fast = { tokens: new Int32Array(0), logprobs: new Float32Array(0), temps: new Float32Array(0), u: new Float64Array(0) };
+  private readonly sampleVocab: number;
   /** Rows admitted so far and steps run (for tests and metrics). */
   readonly stats = { steps: 0, admissions: 0, prefillRows: 0, forkedRows: 0, compactions: 0, largestBatch: 0 };
 
   constructor(private readonly model: CausalLM, private readonly tokenizer: Tokenizer, private readonly opts: EngineOptions) {
     this.V = model.config.vocab_size;
     this.be = (model as { backend?: Backend }).backend;
+    this.sampleVocab = Math.min(this.V, tokenizer.vocabSize);
   }
 
   /** Most rows decoded together. */
@@ -137,9 +140,9 @@ export class DecodeEngine {
     if (o.seeds && o.seed !== undefined) throw new GenerationError("both seed and seeds are set: give one seed for the run, or one per prompt");
     const seed = o.seed ?? Math.floor(Math.random() * 2 ** 32);
     const job: Job = {
-      o, spec, rows: [], left: 0, greedy: o.temperature === 0,
+      o, spec, rows: [], left: 0,
       eos: new Set(o.eosTokenIds ?? [tokenizer.eosId, model.config.eos_token_id].filter((x): x is number => x !== null)),
-      picker: new TokenPicker(V, Math.min(V, tokenizer.vocabSize), o),
+      picker: new TokenPicker(V, Math.min(V, tokenizer.vocabSize), o, this.be),
       maxStop: Math.max(0, ...o.stop.map(s => s.length)),
     };
     prompts.forEach((promptIds, prompt) => {
@@ -312,16 +315,24 @@ export class DecodeEngine {
   private pickAll(): void {
     const V = this.V, B = this.active.length, logits = this.logits;
     if (B === 0) return;
-    // greedy rows: every row's log-sum-exp in one backend pass (native: vectorised, threaded) instead of in JS
-    const be = this.be && this.active.some(r => r.job.greedy) ? this.be : undefined;
+    // rows whose options allow it (greedy, or a plain draw at T) pick in one backend pass over the step's rows
+    // (native: vectorised, threaded), the same pass TokenPicker makes for one row; the others pick in JS
+    const be = this.be?.sampleRows && this.active.some(r => r.job.picker.fast) ? this.be : undefined;
     if (be) {
-      if (this.lse.length < B) { this.lse = new Float32Array(B); this.scratch = new Float32Array(B); this.zeros = new Int32Array(B); }
-      be.logSoftmaxGather(this.scratch, this.scratch, this.lse, logits, this.zeros, B, V, 1);
+      const f = this.fast;
+      if (f.tokens.length < B) Object.assign(f, { tokens: new Int32Array(B), logprobs: new Float32Array(B), temps: new Float32Array(B), u: new Float64Array(B) });
+      this.active.forEach((r, b) => {
+        const T = r.job.o.temperature;
+        f.temps[b] = r.job.picker.fast ? T : NaN;
+        f.u[b] = r.job.picker.fast && T > 0 ? r.rng.nextFloat() : 0;
+      });
+      be.sampleRows!(f.tokens, f.logprobs, logits, f.temps, f.u, B, V, this.sampleVocab);
     }
     const keep: number[] = [];
     this.active.forEach((r, b) => {
       const j = r.job, o = j.o;
-      const { token, logprob } = j.picker.pick(logits.subarray(b * V, (b + 1) * V), r.seen, r.rng, be && j.greedy ? this.lse[b] : undefined);
+      const { token, logprob } = be && j.picker.fast ? { token: this.fast.tokens[b], logprob: this.fast.logprobs[b] }
+        : j.picker.pick(logits.subarray(b * V, (b + 1) * V), r.seen, r.rng);
       r.ids.push(token);
       r.logprobs.push(logprob);
       r.seen?.add(token);
@@ -346,8 +357,9 @@ export class DecodeEngine {
     const cache = this.cache!, B = this.active.length;
     if (cache.length + 1 > cache.maxLen) { cache.compact(); this.stats.compactions++; }
     const next = Int32Array.from(this.active, r => r.ids[r.ids.length - 1]);
-    const z = this.model.decode(cache, next, new Uint8Array(B).fill(1), 1);
-    this.logits.set(z.subarray(0, B * this.V));
+    // the step's logits land in the engine's buffer (no B·V allocation a step) unless the model returns its own
+    const z = this.model.decode(cache, next, new Uint8Array(B).fill(1), 1, this.logits);
+    if (z.buffer !== this.logits.buffer) this.logits.set(z.subarray(0, B * this.V));
     this.stats.steps++;
   }
 }
