@@ -225,26 +225,19 @@ export class DecodeEngine {
       const n = this.pendingByKey.get(r.key)! - 1;
       if (n > 0) this.pendingByKey.set(r.key, n); else this.pendingByKey.delete(r.key);
     }
-    this.ensureCache(take);
     // distinct prompts without a kept prefill are prefilled together, once each
     const index = new Map<string, number>(), distinct: (readonly number[])[] = [];
     for (const r of take) {
       if (this.prefixes.has(r.key) || index.has(r.key)) continue;
       index.set(r.key, distinct.length); distinct.push(r.promptIds);
     }
+    if (this.active.length === 0 && take.every(r => index.has(r.key))) { this.admitFirst(take, index, distinct); return; }
+    this.ensureCache(take);
     let fresh: KVCache | null = null, freshLogits: Float32Array | null = null;
     if (distinct.length > 0) {
       const T = Math.max(...distinct.map(p => p.length));
       fresh = this.model.newCache(distinct.length, T);
-      const tokens = new Int32Array(distinct.length * T).fill(this.tokenizer.padId ?? 0); // [P, T] left-padded prompts
-      const valid = new Uint8Array(distinct.length * T);                                  // [P, T] 0 on padding
-      distinct.forEach((p, b) => {
-        const off = b * T + T - p.length;
-        tokens.set(p, off);
-        valid.fill(1, off, (b + 1) * T);
-      });
-      freshLogits = prefill(this.model, fresh, tokens, valid, distinct.length, T);
-      this.stats.prefillRows += distinct.length;
+      freshLogits = this.prefillDistinct(fresh, distinct, T);
     }
     // join: fresh rows first (in take order), then rows forking kept prefills, grouped by their cache
     const groups = new Map<KVCache, { rows: number[]; joined: Row[]; logits: Float32Array[] }>();
@@ -290,6 +283,50 @@ export class DecodeEngine {
       this.prefixes.delete(key);
       this.unref(p.cache);
     }
+  }
+
+  /** Prefills [P, T] left-padded prompts into `cache`'s first P rows; returns their logits [P, V]. */
+  private prefillDistinct(cache: KVCache, distinct: (readonly number[])[], T: number): Float32Array {
+    const P = distinct.length;
+    const tokens = new Int32Array(P * T).fill(this.tokenizer.padId ?? 0); // [P, T] left-padded prompts
+    const valid = new Uint8Array(P * T);                                  // [P, T] 0 on padding
+    distinct.forEach((p, b) => {
+      const off = b * T + T - p.length;
+      tokens.set(p, off);
+      valid.fill(1, off, (b + 1) * T);
+    });
+    this.stats.prefillRows += P;
+    return prefill(this.model, cache, tokens, valid, P, T);
+  }
+
+  /**
+   * Nothing running: the rows start a new running cache, prefilled in place (its first P rows, then forked to the
+   * samples in place), as one batch did before continuous batching: no second cache and no copy for the first rows.
+   * Prefills that samples still waiting will fork are copied out to a cache of their own.
+   */
+  private admitFirst(take: Row[], index: Map<string, number>, distinct: (readonly number[])[]): void {
+    const V = this.V, P = distinct.length;
+    this.releaseCache(); // its memory serves the new cache
+    const need = DecodeEngine.need(take), slack = this.opts.slack ?? Math.max(8, Math.ceil(need / 4));
+    const rows = Math.max(take.length, Math.min(this.opts.batchSize, take.length + this.waiting.length));
+    const c = this.model.newCache(rows, need + slack), T = Math.max(...distinct.map(p => p.length));
+    this.cache = c; this.cacheRows = rows;
+    if (P < rows) c.keep(distinct.map((_, i) => i));
+    const z = this.prefillDistinct(c, distinct, T);
+    const kept = [...index].filter(([key]) => this.pendingByKey.has(key));
+    if (kept.length > 0) {
+      const pc = this.model.newCache(kept.length, T);
+      pc.keep([]);
+      pc.join(c, kept.map(([, i]) => i));
+      kept.forEach(([key, i], k) => this.prefixes.set(key, { cache: pc, row: k, logits: z.slice(i * V, (i + 1) * V) }));
+      this.cacheRefs.set(pc, kept.length);
+    }
+    const src = take.map(r => index.get(r.key)!);
+    if (src.some((i, b) => i !== b) || src.length !== P) c.fork(src);
+    if (this.logits.length < rows * V) this.logits = new Float32Array(rows * V);
+    src.forEach((i, b) => this.logits.set(z.subarray(i * V, (i + 1) * V), b * V));
+    this.active = take;
+    this.stats.largestBatch = Math.max(this.stats.largestBatch, take.length);
   }
 
   /**
