@@ -105,7 +105,8 @@ export class DecodeEngine {
   private readonly cacheRefs = new Map<KVCache, number>();
   private readonly be: Backend | undefined;
   /** sampleRows' per-row inputs and outputs, grown to the batch. */
-  private readonly fast = { tokens: new Int32Array(0), logprobs: new Float32Array(0), temps: new Float32Array(0), u: new Float64Array(0) };
+  private readonly fast = { tokens: new Int32Array(0), logprobs: new Float32Array(0), temps: new Float32Array(0), u: new Float64Array(0),
+    topK: new Int32Array(0), topP: new Float32Array(0), minP: new Float32Array(0) };
   private readonly sampleVocab: number;
   /** Rows admitted so far and steps run (for tests and metrics). */
   readonly stats = { steps: 0, admissions: 0, prefillRows: 0, forkedRows: 0, compactions: 0, largestBatch: 0 };
@@ -357,13 +358,17 @@ export class DecodeEngine {
     const be = this.be?.sampleRows && this.active.some(r => r.job.picker.fast) ? this.be : undefined;
     if (be) {
       const f = this.fast;
-      if (f.tokens.length < B) Object.assign(f, { tokens: new Int32Array(B), logprobs: new Float32Array(B), temps: new Float32Array(B), u: new Float64Array(B) });
+      if (f.tokens.length < B) {
+        Object.assign(f, { tokens: new Int32Array(B), logprobs: new Float32Array(B), temps: new Float32Array(B), u: new Float64Array(B),
+          topK: new Int32Array(B), topP: new Float32Array(B), minP: new Float32Array(B) });
+      }
       this.active.forEach((r, b) => {
-        const T = r.job.o.temperature;
-        f.temps[b] = r.job.picker.fast ? T : NaN;
-        f.u[b] = r.job.picker.fast && T > 0 ? r.rng.nextFloat() : 0;
+        const o = r.job.o;
+        f.temps[b] = r.job.picker.fast ? o.temperature : NaN;
+        f.u[b] = r.job.picker.fast && o.temperature > 0 ? r.rng.nextFloat() : 0;
+        f.topK[b] = o.topK; f.topP[b] = o.topP; f.minP[b] = o.minP;
       });
-      be.sampleRows!(f.tokens, f.logprobs, logits, f.temps, f.u, B, V, this.sampleVocab);
+      be.sampleRows!(f.tokens, f.logprobs, logits, f.temps, f.u, B, V, this.sampleVocab, f.topK, f.topP, f.minP);
     }
     const keep: number[] = [];
     this.active.forEach((r, b) => {
