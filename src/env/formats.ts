@@ -170,20 +170,30 @@ export function assistantMessage(turn: ParsedTurn, idPrefix = "call"): ToolMessa
 
 const MARK = "\u0001m37-turn-end\u0001";
 
+/** What the environment says after a model turn: tool results, or feedback as a user turn. */
+export interface FollowUp { role: "tool" | "user"; content: string }
+
 /**
- * The text that follows a model turn which made calls (its EOS already written) up to where the model writes again:
- * for hermes and llama3 the template's own rendering of `tool` messages and the next assistant header (read off the
- * template by rendering a conversation and cutting after the assistant turn); for tags `<result>…</result>`.
+ * The text that follows a model turn (its EOS already written) up to where the model writes again. hermes and llama3:
+ * the template's own rendering of the `tool` (or `user`) messages and the next assistant header, read off the template
+ * by rendering a conversation and cutting after the assistant turn's EOS (so no prefix of the template has to be
+ * re-rendered the same way, the reason TRL patches Qwen3's template). tags: `<result>…</result>` per tool result, and
+ * ` User: … Assistant:` for feedback.
  */
-export function renderToolResults(format: ToolFormat, tok: Tokenizer, results: readonly Pick<ToolResult, "content">[], o: { extra?: Record<string, unknown> } = {}): string {
-  if (format === "tags") return results.map(r => `<result>${r.content}</result>`).join("");
+export function renderFollowUp(format: ToolFormat, tok: Tokenizer, turns: readonly FollowUp[], o: { extra?: Record<string, unknown> } = {}): string {
+  if (format === "tags") return turns.map(t => (t.role === "tool" ? `<result>${t.content}</result>` : ` User: ${t.content} Assistant:`)).join("");
   const eos = tok.eosToken;
   if (!tok.chatTemplate || !eos) throw new ToolFormatError(`the ${format} format renders tool results with the model's chat template and EOS token, and this tokenizer has ${tok.chatTemplate ? "no EOS token" : "no chat template"}: use format tags`);
-  const messages: ToolMessage[] = [{ role: "user", content: "q" }, { role: "assistant", content: MARK }, ...results.map(r => ({ role: "tool", content: r.content }))];
+  const messages: ToolMessage[] = [{ role: "user", content: "q" }, { role: "assistant", content: MARK }, ...turns];
   const text = renderChat(tok, messages, { addGenerationPrompt: true, extra: o.extra });
   const end = text.indexOf(MARK + eos);
   if (end < 0) throw new ToolFormatError(`the chat template does not end an assistant turn with its EOS token ${eos}: use format tags or a template that does`);
   return text.slice(end + MARK.length + eos.length);
+}
+
+/** The text after a model turn that made calls: its results as the family writes them (renderFollowUp with tool turns). */
+export function renderToolResults(format: ToolFormat, tok: Tokenizer, results: readonly Pick<ToolResult, "content">[], o: { extra?: Record<string, unknown> } = {}): string {
+  return renderFollowUp(format, tok, results.map(r => ({ role: "tool", content: r.content })), o);
 }
 
 /** JSON as Python's json.dumps writes it (", " and ": " separators), which transformers' `tojson` uses. */
