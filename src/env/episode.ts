@@ -56,6 +56,8 @@ export interface Episode extends Generation {
   mask: number[];
   segments: Segment[];
   stats: EpisodeStats;
+  /** It hit max_tokens (mask_truncated_completions drops such episodes from the loss). */
+  truncated: boolean;
   /** The environment's reward(), when it has one. */
   envReward?: number | null;
 }
@@ -128,7 +130,7 @@ export async function runEpisodes(create: () => Environment, rows: readonly Exam
     const text = s.segments.map((seg, k) => (k === s.segments.length - 1 && seg.role === "assistant" ? s.lastText : tok.decode(tok.encode(seg.text, { addSpecialTokens: false }), { skipSpecialTokens: true }))).join("");
     episodes.push({
       prompt: Math.floor(s.i / G), sample: s.i % G, ids: s.ids, text, logprobs: s.logprobs, finishReason: s.finish,
-      promptIds: s.promptIds, mask: s.mask, segments: s.segments, stats: s.stats, ...(s.env.reward ? { envReward } : {}),
+      promptIds: s.promptIds, mask: s.mask, segments: s.segments, stats: s.stats, truncated: s.stats.stoppedBy === "max_tokens", ...(s.env.reward ? { envReward } : {}),
     });
   }
   return { episodes, seconds: { generation: genSeconds, environment: (performance.now() - t0) / 1000 - genSeconds } };
