@@ -85,11 +85,17 @@ export const EnvironmentConfigSchema = z.object({
 }).strict();
 export type EnvironmentConfig = z.output<typeof EnvironmentConfigSchema>;
 
+/** What an instance knows of its episode. */
+export interface EpisodeContext {
+  /** A seed of its own (a function of the step's sampling seed and the episode's index): draw randomness from it so runs and resumes repeat. */
+  seed: number;
+}
+
 export interface EnvironmentSpec {
   name: string;
   description: string;
   /** A fresh instance for one episode. */
-  create(cfg: EnvironmentConfig): Environment;
+  create(cfg: EnvironmentConfig, episode: EpisodeContext): Environment;
 }
 
 export class UnknownEnvironmentError extends Error {

@@ -19,7 +19,7 @@ import type { PromptFormat } from "../sample/prompt-format.js";
 import { mixSeed } from "../rng.js";
 import { callTool, toolSchemas, type ToolErrorKind, type ToolResult } from "./tools.js";
 import { callStopStrings, parseToolCalls, renderFollowUp, renderToolPrompt, toolsPreamble, type FollowUp, type ToolFormat } from "./formats.js";
-import type { Environment, EnvironmentConfig, ModelTurn, StepResult } from "./environment.js";
+import type { Environment, EnvironmentConfig, EpisodeContext, ModelTurn, StepResult } from "./environment.js";
 
 export class EnvironmentError extends Error {
   constructor(message: string) { super(message); this.name = "EnvironmentError"; }
@@ -86,15 +86,15 @@ interface State {
   turns: number; stats: EpisodeStats; lastText: string; finish: FinishReason; status: "ready" | "busy" | "done";
 }
 
-/** Runs G episodes of each row, one environment instance each (create()); returns them prompt-major. */
-export async function runEpisodes(create: () => Environment, rows: readonly Example[], G: number, o: EpisodeOptions): Promise<{ episodes: Episode[]; seconds: { generation: number; environment: number } }> {
+/** Runs G episodes of each row, one environment instance each (create(), with the episode's own seed); returns them prompt-major. */
+export async function runEpisodes(create: (episode: EpisodeContext) => Environment, rows: readonly Example[], G: number, o: EpisodeOptions): Promise<{ episodes: Episode[]; seconds: { generation: number; environment: number } }> {
   const t0 = performance.now();
   let genSeconds = 0;
   const tok = o.tokenizer;
   const stop = [...new Set([...o.fmt.stop, ...callStopStrings(o.format)])];
   const states: State[] = [];
   for (let i = 0; i < rows.length * G; i++) {
-    const row = rows[Math.floor(i / G)], env = create();
+    const row = rows[Math.floor(i / G)], env = create({ seed: mixSeed(o.seed, i, 0x5eed) });
     const promptIds = tok.encode(await promptText(env, row, o), { addSpecialTokens: false });
     states.push({ i, env, row, promptIds, ids: [], mask: [], logprobs: [], segments: [], turns: 0, lastText: "", finish: "length", status: "ready",
       stats: { turns: 0, calls: {}, errors: {}, truncatedResults: 0, envSeconds: 0, stoppedBy: "answer" } });

@@ -114,7 +114,7 @@ const isResult = (x: ToolCall | ToolResult): x is ToolResult => "error" in x;
  * Reads a model turn (its text, without the EOS) into content and calls. `tools` lets the tags format give a raw
  * argument to a tool's single string parameter; other formats only parse.
  */
-export function parseToolCalls(format: ToolFormat, text: string, tools: readonly Tool[] = []): ParsedTurn {
+export function parseToolCalls(format: ToolFormat, text: string, tools: readonly Tool[] | readonly ToolSchema[] = []): ParsedTurn {
   const calls: ToolCall[] = [], errors: ToolResult[] = [];
   const add = (x: ToolCall | ToolResult) => { if (isResult(x)) errors.push(x); else calls.push(x); };
   if (format === "hermes") {
@@ -154,8 +154,8 @@ export function parseToolCalls(format: ToolFormat, text: string, tools: readonly
       add(p.ok ? { name, arguments: p.value } : errorResult(name, "bad_json", `the arguments of ${name} are not valid JSON (${p.message})`));
       continue;
     }
-    const tool = tools.find(t => t.name === name);
-    const keys = tool ? Object.keys((toolSchemas([tool])[0].function.parameters.properties ?? {}) as object) : [];
+    const tool = asSchemas(tools).find(t => t.function.name === name);
+    const keys = tool ? Object.keys((tool.function.parameters.properties ?? {}) as object) : [];
     add({ name, arguments: keys.length === 1 ? { [keys[0]]: rest } : rest === "" ? {} : { input: rest } });
   }
   return { content: content.trim(), calls, errors };

@@ -33,7 +33,7 @@ export function episodeRollout(cfg: EnvironmentConfig, o: { tok: Tokenizer; fmt:
   return {
     format, maxTokens,
     async run(examples, G, seed, generate = o.generate) {
-      const { episodes, seconds } = await runEpisodes(() => spec.create(cfg), examples, G, {
+      const { episodes, seconds } = await runEpisodes(ep => spec.create(cfg, ep), examples, G, {
         cfg, maxTokens, format, tokenizer: o.tok, fmt: o.fmt, generate, seed,
         chatExtra: o.prompt.chat_template_kwargs, systemPrompt: o.prompt.system_prompt,
       });

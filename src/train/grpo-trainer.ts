@@ -154,8 +154,10 @@ export const grpo: Trainer<typeof GRPORecipeSchema> = {
     const sampling = { temperature: g.temperature, topP: g.top_p, topK: g.top_k, eosTokenIds: eosIds };
     const episodes = c.environment ? episodeRollout(c.environment, {
       tok, fmt, prompt: c.prompt, maxCompletionLength: g.max_completion_length,
-      // one sequence per episode, each from its own seed stream (the in-process sampler honours `seeds`)
-      generate: (prompts, s) => rollout.generate(prompts, { ...sampling, maxNewTokens: s.maxNewTokens, numReturnSequences: 1, stop: s.stop, seeds: s.seeds } as unknown as RolloutSampling),
+      // one sequence per episode, each from its own seed stream (the in-process sampler honours `seeds`; a server gets
+      // the batch's first seed, so its episodes are reproducible only as far as the server batches them the same way)
+      generate: (prompts, s) => rollout.generate(prompts, { ...sampling, maxNewTokens: s.maxNewTokens, numReturnSequences: 1, stop: s.stop,
+        ...(c.rollout.backend === "openai" ? { seed: s.seeds[0] ?? 0 } : { seeds: s.seeds }) } as unknown as RolloutSampling),
     }) : null;
     const save = () => { state.wallSeconds = wallSeconds(); saveCheckpoint(run.checkpointsDir, step, model, optimizer, state, { keep: c.save_total_limit, model: folder }); };
     const runEval = async (label: string) => {
@@ -311,13 +313,15 @@ function evalMetrics(r: EvalResult): Record<string, number | null> {
 const pct = (x: number | null) => (x === null ? "-" : `${(100 * x).toFixed(1)}%`);
 
 function writeReport(run: Run, c: GRPORecipe, evalSize: number, before: EvalResult, after: EvalResult, seconds: number, wall: number, log: (m: string) => void) {
-  const side = (r: EvalResult) => ({ accuracy: r.accuracy, accuracy_sampled: r.accuracySampled, format: r.format, mean_length: r.meanLength, mean_length_wrong: r.meanLengthWrong });
+  const side = (r: EvalResult) => ({ accuracy: r.accuracy, accuracy_sampled: r.accuracySampled, format: r.format, mean_length: r.meanLength, mean_length_wrong: r.meanLengthWrong,
+    ...("toolCallRate" in r ? { tool_call_rate: (r as EpisodeEvalResult).toolCallRate, tool_error_rate: (r as EpisodeEvalResult).toolErrorRate } : {}) });
   run.writeJson("report.json", { task: problemSource(c), eval_size: evalSize, before: side(before), after: side(after), minutes: wall / 60, train_minutes: seconds / 60, traces: { before: before.traces, after: after.traces } });
   const row = (name: string, f: (r: EvalResult) => string) => `  ${name.padEnd(22)} ${f(before).padStart(10)} ${f(after).padStart(10)}`;
   log(["", `held-out set: ${evalSize} ${problemSource(c)} problems (seed ${c.eval_seed}), ${(seconds / 60).toFixed(1)} min of RL, ${(wall / 60).toFixed(1)} min in all`,
     `  ${"".padEnd(22)} ${"before".padStart(10)} ${"after".padStart(10)}`,
     row("accuracy (greedy)", r => pct(r.accuracy)), row("accuracy (T=1)", r => pct(r.accuracySampled)),
     row("format", r => pct(r.format)), row("mean length (tokens)", r => r.meanLength.toFixed(1)),
+    ...("toolCallRate" in before ? [row("tool-call rate", r => pct((r as EpisodeEvalResult).toolCallRate)), row("tool-error rate", r => pct((r as EpisodeEvalResult).toolErrorRate))] : []),
     "", metricChart(readMetrics(run.dir), "completions/mean_length", 60),
     "", "before:", ...before.traces.map(t => `  ${t}`), "after:", ...after.traces.map(t => `  ${t}`),
     `report: ${run.dir}/report.json`].join("\n"));

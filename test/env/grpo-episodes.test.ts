@@ -14,7 +14,7 @@ import { ByteTokenizer } from "../../src/tokenizer/byte.js";
 import { byteTokenizerFiles } from "../../src/train/pretrain.js";
 import { AdamW } from "../../src/train/optimizer.js";
 import { defineTool } from "../../src/env/tools.js";
-import { registerEnvironment, type Environment } from "../../src/env/environment.js";
+import { registerEnvironment, type Environment, type EpisodeContext } from "../../src/env/environment.js";
 import { runTrainer, metricsOf, tempRoot } from "../train/trainer-harness.js";
 import { mulberry32 } from "./rng.js";
 
@@ -22,9 +22,9 @@ const PROMPT = "Q:";
 const CALL = "<call>secret</call>";
 
 /** Each instance draws its own 4-digit secret; the episode earns 1 when the last number in it is the secret. */
-function secretEnvironment(withTool: boolean, seed: { n: number }): () => Environment {
-  return () => {
-    const rng = mulberry32(seed.n++);
+function secretEnvironment(withTool: boolean): (cfg: unknown, episode: EpisodeContext) => Environment {
+  return (_, { seed }) => {
+    const rng = mulberry32(seed);
     const secret = String(1000 + Math.floor(rng() * 9000));
     const seen: string[] = [];
     return {
@@ -35,8 +35,8 @@ function secretEnvironment(withTool: boolean, seed: { n: number }): () => Enviro
     };
   };
 }
-registerEnvironment({ name: "test-secret", description: "test: a number only the tool knows", create: secretEnvironment(true, { n: 1 }) });
-registerEnvironment({ name: "test-secret-no-tool", description: "test: the same without the tool", create: secretEnvironment(false, { n: 1 }) });
+registerEnvironment({ name: "test-secret", description: "test: a number only the tool knows", create: secretEnvironment(true) });
+registerEnvironment({ name: "test-secret-no-tool", description: "test: the same without the tool", create: secretEnvironment(false) });
 
 /** A byte model that answers PROMPT with 4 digits (85%) or with a call, then EOS after the result (15%). */
 function warmModel(dir: string): string {
@@ -85,6 +85,7 @@ test("micro multi-turn GRPO: the reward rises only when the model learns to call
   const evals = metricsOf(run).filter(r => r.accuracy !== undefined);
   assert.ok(evals.at(-1)!.accuracy > evals[0].accuracy, `held-out accuracy ${evals[0].accuracy} → ${evals.at(-1)!.accuracy}`);
   assert.ok(evals.at(-1)!["eval/tool_call_rate"] > evals[0]["eval/tool_call_rate"]);
+  assert.match(run.logs.at(-1)!, /tool-call rate/, "the closing report has the tool-call rate");
   // samples.jsonl shows episodes turn by turn
   const samples = readFileSync(join(run.dir, "samples.jsonl"), "utf8").trim().split("\n").map(l => JSON.parse(l));
   const called = samples.find(s => s.turns?.some((t: { role: string }) => t.role === "tool"));
@@ -95,4 +96,16 @@ test("micro multi-turn GRPO: the reward rises only when the model learns to call
   const control = metricsOf(await runTrainer("grpo", recipe(model, "test-secret-no-tool"), { root, runName: "no-tool" })).filter(r => r.reward !== undefined);
   assert.ok(mean(control.map(r => r.reward)) < 0.05, `without the tool: ${mean(control.map(r => r.reward))}`);
   assert.ok(control.some(r => (r["tools/errors/unknown_tool"] ?? 0) > 0), "its calls fail as unknown tools");
+});
+
+test("multi-turn GRPO resumed from a checkpoint continues exactly as the uninterrupted run", async () => {
+  const root = tempRoot("grpo-env-resume");
+  const model = warmModel(join(root, "warm"));
+  const r = { ...recipe(model, "test-secret"), save_steps: 2, eval_size: 4 };
+  r.grpo = { ...r.grpo, max_steps: 4 };
+  const straight = metricsOf(await runTrainer("grpo", r, { root, runName: "straight" })).filter(x => x.reward !== undefined);
+  const cut = await runTrainer("grpo", r, { root, runName: "cut", abortAfterLog: 2 });
+  const resumed = metricsOf(await runTrainer("grpo", r, { root, resumeDir: cut.dir })).filter(x => x.reward !== undefined);
+  assert.equal(resumed.length, 4);
+  for (let i = 0; i < 4; i++) for (const k of ["reward", "loss", "grad_norm", "tools/calls_per_episode", "completions/mean_length"]) assert.equal(resumed[i][k], straight[i][k], `step ${i + 1} ${k}`);
 });
