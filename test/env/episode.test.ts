@@ -8,6 +8,9 @@ import type { Example } from "../../src/tasks/types.js";
 import { defineTool } from "../../src/env/tools.js";
 import { calculatorTool } from "../../src/env/calculator.js";
 import { EnvironmentConfigSchema, problemEnvironment, type Environment } from "../../src/env/environment.js";
+import { pythonTool } from "../../src/env/python.js";
+import { familyTokenizer, TEMPLATES } from "./family.js";
+import { readFileSync } from "node:fs";
 import { runEpisodes, episodeMetrics, type EpisodeOptions, type EpisodeSampling } from "../../src/env/episode.js";
 
 const tok = new ByteTokenizer();
@@ -161,4 +164,29 @@ test("step() feedback continues an episode; reward() scores it; a throwing step 
   assert.equal(episodes[1].stats.stoppedBy, "done");
   assert.equal(episodes[1].envReward, 0);
   assert.equal(steps, 3);
+});
+
+test("a hermes episode with Qwen3's real template and the calculator is the template's own text of the conversation", async () => {
+  const qwen = familyTokenizer("qwen3");
+  const c = (JSON.parse(readFileSync(new URL("tools_expected.json", TEMPLATES), "utf8")) as { cases: { family: string; label: string; text: string }[] })
+    .cases.find(x => x.family === "qwen3" && x.label === "a call, its result, the answer")!;
+  // the model's two turns, each ended by EOS (<|im_end|>)
+  const turns = ['<tool_call>\n{"name": "calculator", "arguments": {"expression": "12345 * 6789"}}\n</tool_call>', "<think>\n\n</think>\n\n12345 * 6789 = 83810205."];
+  let turn = 0;
+  const generate = async (prompts: number[][]): Promise<Generation[]> => prompts.map((_, k) => {
+    const text = turns[turn++];
+    const ids = [...qwen.encode(text, { addSpecialTokens: false }), qwen.eosId!];
+    return { prompt: k, sample: 0, ids, text: qwen.decode(ids, { skipSpecialTokens: true }), logprobs: ids.map(() => -1), finishReason: "eos" };
+  });
+  const chatFmt = promptFormat(PromptConfigSchema.parse({ template: "chat", system_prompt: "You are a careful math tutor." }), qwen);
+  const cfg = EnvironmentConfigSchema.parse({ type: "calculator", format: "hermes" });
+  const { episodes: [e] } = await runEpisodes(() => problemEnvironment([calculatorTool, pythonTool()]),
+    rows(["What is 12345 * 6789?"]), 1, { cfg, maxTokens: 4000, format: "hermes", tokenizer: qwen, fmt: chatFmt, generate, seed: 1, systemPrompt: "You are a careful math tutor." });
+  assert.equal(qwen.decode([...e.promptIds, ...e.ids]), c.text.slice(0, -1), "prompt ‖ episode = the template's rendering (less the newline after the final EOS)");
+  assert.deepEqual(e.segments.map(s => s.role), ["assistant", "tool", "assistant"]);
+  assert.equal(e.segments[1].text, "\n<|im_start|>user\n<tool_response>\n83810205\n</tool_response><|im_end|>\n<|im_start|>assistant\n");
+  // the mask: both model turns with their EOS, none of the tool turn
+  const n1 = qwen.encode(turns[0], { addSpecialTokens: false }).length + 1, nTool = e.segments[1].tokens;
+  assert.deepEqual(e.mask, [...Array(n1).fill(1), ...Array(nTool).fill(0), ...Array(e.ids.length - n1 - nTool).fill(1)]);
+  assert.equal(e.stats.stoppedBy, "answer");
 });
