@@ -212,3 +212,36 @@ export function renderToolCalls(format: ToolFormat, calls: readonly ToolCall[]):
   }
   return calls.map(c => `${TAG_OPEN}${c.name} ${pyJson(c.arguments)}${TAG_CLOSE}`).join("");
 }
+
+/**
+ * A conversation with tool turns as the pieces an episode is made of: the prompt (the messages before the first
+ * assistant turn, with the tools), then each assistant turn as the model writes it in the format (its content and
+ * calls, then EOS; trained) and the tool or user turns after it as renderFollowUp writes them (not trained). SFT on
+ * such pieces trains exactly the text GRPO episodes sample, whatever the template does with earlier turns (Qwen3's
+ * drops reasoning and adds an empty think block to the last turn, so its renderings are not prefixes of each other).
+ * Messages after the last assistant turn are left out (nothing follows them to train).
+ */
+export function episodePieces(format: ToolFormat, tok: Tokenizer, messages: readonly ToolMessage[], o: { tools?: readonly Tool[] | readonly ToolSchema[]; extra?: Record<string, unknown> } = {}): { text: string; train: boolean }[] {
+  const first = messages.findIndex(m => m.role === "assistant");
+  if (first < 0) throw new ToolFormatError("the conversation has no assistant turn: there is nothing to train on");
+  const last = messages.map(m => m.role).lastIndexOf("assistant");
+  const eos = format === "tags" ? null : tok.eosToken;
+  if (format !== "tags" && !eos) throw new ToolFormatError(`the ${format} format ends turns with the EOS token, and this tokenizer has none`);
+  const pieces: { text: string; train: boolean }[] = [{ text: renderToolPrompt(format, tok, messages.slice(0, first), o.tools ?? [], { extra: o.extra }), train: false }];
+  let follow: FollowUp[] = [];
+  for (let i = first; i <= last; i++) {
+    const m = messages[i];
+    if (m.role !== "assistant") {
+      if (m.role !== "tool" && m.role !== "user") throw new ToolFormatError(`message ${i} has role "${m.role}": after the first assistant turn an episode has assistant, tool and user turns`);
+      follow.push({ role: m.role === "tool" ? "tool" : "user", content: m.content });
+      continue;
+    }
+    if (follow.length) { pieces.push({ text: renderFollowUp(format, tok, follow, { extra: o.extra }), train: false }); follow = []; }
+    const calls = (m.tool_calls ?? []).map(c => ({ name: c.function.name, arguments: typeof c.function.arguments === "string" ? JSON.parse(c.function.arguments) : c.function.arguments }));
+    const written = calls.length === 0 ? m.content
+      : format === "llama3" ? renderToolCalls(format, calls)
+      : `${m.content}${m.content && format === "hermes" ? "\n" : ""}${renderToolCalls(format, calls)}`;
+    pieces.push({ text: written + (eos ?? (i === last ? tok.eosToken ?? "" : "")), train: true });
+  }
+  return pieces.filter(p => p.text !== "");
+}

@@ -21,6 +21,8 @@ import { makeRng, mixSeed, shuffle } from "../rng.js";
 import { parseJsonlRows, readJsonlRows, type JsonlRowFormat } from "./jsonl-rows.js";
 import type { Example } from "../tasks/types.js";
 import { completionRow } from "../data/dataset.js";
+import { detectToolFormat, episodePieces } from "../env/formats.js";
+import type { ToolSchema } from "../env/tools.js";
 
 const Message = z.object({ role: z.string(), content: z.string() }).passthrough();
 const Row = z.union([
@@ -73,6 +75,21 @@ export function rowPieces(tok: Tokenizer, row: SFTRow, template?: string, extra?
   if (isPromptRow(row)) return [{ text: row.prompt, train: false }, { text: row.completion, train: true }];
   const messages = row.messages as ChatMessage[];
   if (!messages.some(m => m.role === "assistant")) throw new SFTDataError("a messages row has no assistant turn: there is nothing to train on");
+  // A conversation with tool turns the template cannot render as growing prefixes (Qwen3's) is laid out as an
+  // episode is (src/env/formats.ts episodePieces): the text GRPO episodes sample, turn by turn.
+  const hasToolTurns = messages.some(m => m.role === "tool" || "tool_calls" in m);
+  try {
+    return templatePieces(tok, messages, template, extra, hasToolTurns);
+  } catch (e) {
+    if (!(e instanceof NotPrefixes)) throw e;
+    const tools = (extra?.tools ?? []) as ToolSchema[];
+    return episodePieces(detectToolFormat(tok), tok, messages, { tools, extra: Object.fromEntries(Object.entries(extra ?? {}).filter(([k]) => k !== "tools")) });
+  }
+}
+
+class NotPrefixes extends Error {}
+
+function templatePieces(tok: Tokenizer, messages: ChatMessage[], template: string | undefined, extra: Record<string, unknown> | undefined, hasToolTurns: boolean): { text: string; train: boolean }[] {
   // Each assistant turn is the text the template adds between "history + generation prompt" and "history + turn".
   const full = renderChat(tok, messages, { template, addGenerationPrompt: false, extra });
   const pieces: { text: string; train: boolean }[] = [];
@@ -81,8 +98,10 @@ export function rowPieces(tok: Tokenizer, row: SFTRow, template?: string, extra?
     if (m.role !== "assistant") return;
     const open = renderChat(tok, messages.slice(0, i), { template, addGenerationPrompt: true, extra });
     const closed = renderChat(tok, messages.slice(0, i + 1), { template, addGenerationPrompt: false, extra });
-    if (!closed.startsWith(open) || !full.startsWith(closed) || open.length < at)
+    if (!closed.startsWith(open) || !full.startsWith(closed) || open.length < at) {
+      if (hasToolTurns) throw new NotPrefixes();
       throw new SFTDataError("the chat template does not render conversations as growing prefixes, so assistant turns cannot be located: use prompt/completion rows");
+    }
     pieces.push({ text: open.slice(at), train: false }, { text: closed.slice(open.length), train: true });
     at = closed.length;
   });

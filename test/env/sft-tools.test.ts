@@ -4,7 +4,10 @@ import assert from "node:assert/strict";
 import { rowPieces, tokenizeRow, type SFTRow } from "../../src/train/sft-data.js";
 import { toolSchemas } from "../../src/env/tools.js";
 import { calculatorTool } from "../../src/env/calculator.js";
-import { familyTokenizer } from "./family.js";
+import { pythonTool } from "../../src/env/python.js";
+import { familyTokenizer, TEMPLATES } from "./family.js";
+import { readFileSync } from "node:fs";
+import { renderToolPrompt, renderToolResults, type ToolMessage } from "../../src/env/formats.js";
 
 const messages = [{ role: "user", content: "What is 12345 * 6789?" },
   { role: "assistant", content: "", tool_calls: [{ type: "function", function: { name: "calculator", arguments: { expression: "12345 * 6789" } } }] },
@@ -21,6 +24,21 @@ test("SFT on a Llama 3.2 tool trace trains the call and the answer, not the tool
   assert.ok(!targets.includes("ipython") && targets.split("83810205").length === 2, targets);
 });
 
-test("a template that renders past assistant turns differently (Qwen3) is refused with a named error", () => {
-  assert.throws(() => rowPieces(familyTokenizer("qwen3"), { messages } as unknown as SFTRow, undefined, extra), /growing prefixes.*prompt\/completion rows/);
+test("SFT on a Qwen3 tool trace (a template whose renderings are not prefixes) trains the text GRPO episodes sample", () => {
+  const tok = familyTokenizer("qwen3");
+  const row = { messages: [{ role: "system", content: "You are a careful math tutor." }, ...messages] } as unknown as SFTRow;
+  const both = [calculatorTool, pythonTool()]; // the fixture's tools
+  const pieces = rowPieces(tok, row, undefined, { tools: toolSchemas(both) });
+  assert.deepEqual(pieces.filter(p => p.train).map(p => p.text), [
+    '<tool_call>\n{"name": "calculator", "arguments": {"expression": "12345 * 6789"}}\n</tool_call><|im_end|>', "It is 83810205.<|im_end|>"]);
+  // the whole row is jinja2's rendering of the conversation, less the empty think block Qwen3 gives the last turn
+  const c = (JSON.parse(readFileSync(new URL("tools_expected.json", TEMPLATES), "utf8")) as { cases: { family: string; label: string; text: string }[] })
+    .cases.find(x => x.family === "qwen3" && x.label === "a call, its result, the answer")!;
+  const want = c.text.replace("<think>\n\n</think>\n\n12345 * 6789 = 83810205.", "It is 83810205.").slice(0, -1);
+  assert.equal(pieces.map(p => p.text).join(""), want);
+  // and the episode's pieces are those an RL episode has: the prompt through renderToolPrompt, the results through renderToolResults
+  assert.equal(pieces[0].text, renderToolPrompt("hermes", tok, (row.messages as ToolMessage[]).slice(0, 2), both));
+  assert.equal(pieces[2].text, renderToolResults("hermes", tok, [{ content: "83810205" }]));
+  // a Qwen3 chat without tool turns still gets the template's named error
+  assert.throws(() => rowPieces(tok, { messages: [messages[0], { role: "assistant", content: "<think>\nx\n</think>\n\n1" }, { role: "user", content: "and?" }, { role: "assistant", content: "2" }] } as unknown as SFTRow), /growing prefixes/);
 });
