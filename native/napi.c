@@ -144,6 +144,19 @@ static napi_value js_matmul_bf16(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
+/* matmulBf16NN(X, Y, W, M, N, K, accumulate): X[M,K] (+)= Y[M,N]·W[N,K], W a BF16 Linear weight [N,K] */
+static napi_value js_matmul_bf16_nn(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!args_init(&a, env, info, "matmulBf16NN", 7)) return NULL;
+  long M = dim(&a, 3), N = dim(&a, 4), K = dim(&a, 5);
+  int acc = flag(&a, 6);
+  float *X = f32(&a, 0, M * K), *Y = f32(&a, 1, M * N);
+  uint16_t *W = u16(&a, 2, N * K);
+  if (a.failed) return NULL;
+  gemm_bf16_nn(X, Y, W, M, N, K, acc);
+  return undefined(env);
+}
+
 /* bf16Path(want?): "widen" | "dpbf16" | "default" sets it; returns the path in use */
 static napi_value js_bf16_path(napi_env env, napi_callback_info info) {
   Args a;
@@ -500,6 +513,7 @@ static napi_value init(napi_env env, napi_value exports) {
     { "setThreads", js_set_threads },
     { "simd", js_simd },
     { "matmulBf16", js_matmul_bf16 },
+    { "matmulBf16NN", js_matmul_bf16_nn },
     { "bf16Path", js_bf16_path },
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {

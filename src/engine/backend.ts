@@ -29,6 +29,12 @@ export interface Backend {
    * (A rounded to BF16 first: a relative error ≤ 2⁻⁸ per product), else W widened to F32 on the fly.
    */
   matmulBf16(C: Buf, A: Buf, W: Uint16Array, M: number, N: number, K: number, accumulate: boolean): void;
+  /**
+   * The activation gradient through a frozen BF16 weight (the NN product the forward's kernel lacks):
+   * X[M,K] = (accumulate ? X : 0) + Y[M,N]·W with W[N,K] the same BF16 Linear weight, not transposed. Same paths and
+   * error as matmulBf16 (native dpbf16: Y rounded to BF16 first, a relative error ≤ 2⁻⁸ per product).
+   */
+  matmulBf16NN(X: Buf, Y: Buf, W: Uint16Array, M: number, N: number, K: number, accumulate: boolean): void;
 
   /** y[R,N] += b[N] */
   addBias(y: Buf, b: Buf, R: number, N: number): void;

@@ -93,6 +93,10 @@ export class NativeBackend implements Backend {
     if (!this.addon.matmulBf16) throw new NativeAddonOutdatedError("the BF16-weight matmul");
     this.addon.matmulBf16(f32("matmulBf16", C), f32("matmulBf16", A), W, M, N, K, accumulate);
   }
+  matmulBf16NN(X: Buf, Y: Buf, W: Uint16Array, M: number, N: number, K: number, accumulate: boolean): void {
+    if (!this.addon.matmulBf16NN) throw new NativeAddonOutdatedError("the BF16-weight backward matmul");
+    this.addon.matmulBf16NN(f32("matmulBf16NN", X), f32("matmulBf16NN", Y), W, M, N, K, accumulate);
+  }
   /**
    * The matmulBf16 path: "dpbf16" (AVX512-BF16 dot products, A rounded to BF16) or "widen" (W widened to F32).
    * With an argument, sets it first ("dpbf16" falls back to "widen" on a CPU without AVX512-BF16).
