@@ -278,7 +278,8 @@ void gemm_bf16(float *C, const float *A, const uint16_t *W, long M, long N, long
  * Threads take disjoint runs of column tiles (of X and W); every output's sum runs over n in order on one thread,
  * so the result does not depend on the thread count. Same path switch as gemm_bf16 (gemm_bf16_path).
  * ------------------------------------------------------------------------------------------------------------- */
-#define NTM 6 /* Y rows per tile: 6 × 4 accumulators of the 32 zmm registers */
+#define NTM 6   /* Y rows per tile: 6 × 4 accumulators of the 32 zmm registers */
+#define NB 128  /* W rows per pass over a column tile (even): its slab, NB × 64 BF16 = 16 KB, stays in L1 across the row tiles */
 
 typedef struct {
   float *X; const float *Y; const uint16_t *W; long M, N, K; int accumulate;
@@ -286,18 +287,18 @@ typedef struct {
   long tw;                     /* columns per tile */
 } NNJob;
 
-static inline void nn_store(const NNJob *g, float *x, vf v) {
-  vf_store(x, g->accumulate ? vf_add(vf_load(x), v) : v);
+static inline void nn_store(float *x, vf v, int add) {
+  vf_store(x, add ? vf_add(vf_load(x), v) : v);
 }
 
-/* widen: rows [i0, i0+mr) × columns [k0, k0 + 4·VL) */
-static void nn_tile_widen(const NNJob *g, long i0, int mr, long k0) {
+/* widen: rows [i0, i0+mr) × columns [k0, k0 + 4·VL), the sum over W rows [n0, n1) (added to X when add) */
+static void nn_tile_widen(const NNJob *g, long i0, int mr, long k0, long n0, long n1, int add) {
   const float *y[NTM];
   for (int r = 0; r < NTM; r++) y[r] = g->Y + (i0 + (r < mr ? r : mr - 1)) * g->N;
   vf acc[NTM][4];
   for (int r = 0; r < NTM * 4; r++) acc[r / 4][r % 4] = vf_set1(0.f);
-  const uint16_t *w = g->W + k0;
-  for (long n = 0; n < g->N; n++, w += g->K) {
+  const uint16_t *w = g->W + n0 * g->K + k0;
+  for (long n = n0; n < n1; n++, w += g->K) {
     vf wv[4];
 #pragma GCC unroll 4
     for (int c = 0; c < 4; c++) wv[c] = vf_load_bf16(w + c * VL);
@@ -308,8 +309,11 @@ static void nn_tile_widen(const NNJob *g, long i0, int mr, long k0) {
       for (int c = 0; c < 4; c++) acc[r][c] = vf_fma(yv, wv[c], acc[r][c]);
     }
   }
-  for (int r = 0; r < mr; r++)
-    for (int c = 0; c < 4; c++) nn_store(g, g->X + (i0 + r) * g->K + k0 + c * VL, acc[r][c]);
+#pragma GCC unroll 6
+  for (int r = 0; r < NTM; r++) /* constant indices only: acc stays in registers */
+    if (r < mr)
+#pragma GCC unroll 4
+      for (int c = 0; c < 4; c++) nn_store(g->X + (i0 + r) * g->K + k0 + c * VL, acc[r][c], add);
 }
 
 /* the columns [k0, k1) past the last full widen tile, one at a time */
@@ -324,8 +328,25 @@ static void nn_cols_scalar(const NNJob *g, long k0, long k1) {
 }
 
 #if HAVE_DPBF16
-/* dpbf16: rows [i0, i0+mr) × columns [k0, k0+kc), kc ≤ 64 (the missing columns masked: loaded as 0, not stored) */
-static void nn_tile_dp(const NNJob *g, long i0, int mr, long k0, int kc) {
+/* one step of the dpbf16 tile: W rows n (a0 | a1, 64 columns) and n+1 (b0 | b1) interleaved into pairs, times each Y row's
+ * pair (Y[i,n], Y[i,n+1]) */
+static inline __attribute__((always_inline)) void nn_step_dp(__m512 acc[NTM][4], const uint32_t *const y[NTM], long n,
+    __m512i a0, __m512i a1, __m512i b0, __m512i b1) {
+  __m512bh p0 = (__m512bh)_mm512_unpacklo_epi16(a0, b0), p1 = (__m512bh)_mm512_unpackhi_epi16(a0, b0);
+  __m512bh p2 = (__m512bh)_mm512_unpacklo_epi16(a1, b1), p3 = (__m512bh)_mm512_unpackhi_epi16(a1, b1);
+#pragma GCC unroll 6
+  for (int r = 0; r < NTM; r++) {
+    __m512bh yv = (__m512bh)_mm512_set1_epi32((int)y[r][n >> 1]);
+    acc[r][0] = _mm512_dpbf16_ps(acc[r][0], yv, p0);
+    acc[r][1] = _mm512_dpbf16_ps(acc[r][1], yv, p1);
+    acc[r][2] = _mm512_dpbf16_ps(acc[r][2], yv, p2);
+    acc[r][3] = _mm512_dpbf16_ps(acc[r][3], yv, p3);
+  }
+}
+
+/* dpbf16: rows [i0, i0+mr) × columns [k0, k0+kc), kc ≤ 64 (the missing columns masked: loaded as 0, not stored), the
+ * sum over W rows [n0, n1), n0 even (added to X when add) */
+static void nn_tile_dp(const NNJob *g, long i0, int mr, long k0, int kc, long n0, long n1, int add) {
   const uint32_t *y[NTM]; /* a row of Y as BF16 pairs (Y[i,n], Y[i,n+1]) */
   for (int r = 0; r < NTM; r++) y[r] = (const uint32_t *)(g->Yb + (i0 + (r < mr ? r : mr - 1)) * g->Np);
   __mmask32 m0 = kc >= 32 ? 0xFFFFFFFFu : (__mmask32)((1u << kc) - 1);
@@ -333,34 +354,29 @@ static void nn_tile_dp(const NNJob *g, long i0, int mr, long k0, int kc) {
   __m512 acc[NTM][4];
 #pragma GCC unroll 24
   for (int r = 0; r < NTM * 4; r++) acc[r / 4][r % 4] = _mm512_setzero_ps();
-  const long N = g->N, K = g->K;
-  const uint16_t *w = g->W + k0;
-  for (long n = 0; n < N; n += 2, w += 2 * K) {
-    __m512i a0 = _mm512_maskz_loadu_epi16(m0, w), a1 = _mm512_maskz_loadu_epi16(m1, w + 32);
-    __m512i b0 = _mm512_setzero_si512(), b1 = _mm512_setzero_si512();
-    if (n + 1 < N) { b0 = _mm512_maskz_loadu_epi16(m0, w + K); b1 = _mm512_maskz_loadu_epi16(m1, w + K + 32); }
-    __m512bh p[4] = { (__m512bh)_mm512_unpacklo_epi16(a0, b0), (__m512bh)_mm512_unpackhi_epi16(a0, b0),
-                      (__m512bh)_mm512_unpacklo_epi16(a1, b1), (__m512bh)_mm512_unpackhi_epi16(a1, b1) };
-#pragma GCC unroll 6
-    for (int r = 0; r < NTM; r++) {
-      __m512bh yv = (__m512bh)_mm512_set1_epi32((int)y[r][n >> 1]);
-#pragma GCC unroll 4
-      for (int c = 0; c < 4; c++) acc[r][c] = _mm512_dpbf16_ps(acc[r][c], yv, p[c]);
-    }
-  }
+  const long N = n1, K = g->K;
+  const uint16_t *w = g->W + n0 * K + k0;
+  long n = n0;
+  for (; n + 1 < N; n += 2, w += 2 * K) nn_step_dp(acc, y, n, _mm512_maskz_loadu_epi16(m0, w), _mm512_maskz_loadu_epi16(m1, w + 32),
+                                                   _mm512_maskz_loadu_epi16(m0, w + K), _mm512_maskz_loadu_epi16(m1, w + K + 32));
+  if (n < N) /* an odd N: the last row pairs with zeros (Y's padding is zero too) */
+    nn_step_dp(acc, y, n, _mm512_maskz_loadu_epi16(m0, w), _mm512_maskz_loadu_epi16(m1, w + 32), _mm512_setzero_si512(), _mm512_setzero_si512());
   /* p[0] lane j holds column 8·(j/4) + j%4 of the first 32, p[1] column 8·(j/4) + 4 + j%4: back in order */
   const __m512i lo = _mm512_setr_epi32(0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23);
   const __m512i hi = _mm512_setr_epi32(8, 9, 10, 11, 24, 25, 26, 27, 12, 13, 14, 15, 28, 29, 30, 31);
-  for (int r = 0; r < mr; r++) {
+#pragma GCC unroll 6
+  for (int r = 0; r < NTM; r++) { /* constant indices only: acc stays in registers */
+    if (r >= mr) break;
     float *x = g->X + (i0 + r) * K + k0;
     __m512 out[4] = { _mm512_permutex2var_ps(acc[r][0], lo, acc[r][1]), _mm512_permutex2var_ps(acc[r][0], hi, acc[r][1]),
                       _mm512_permutex2var_ps(acc[r][2], lo, acc[r][3]), _mm512_permutex2var_ps(acc[r][2], hi, acc[r][3]) };
+#pragma GCC unroll 4
     for (int c = 0; c < 4; c++) {
       int left = kc - 16 * c;
       if (left <= 0) break;
       __mmask16 m = left >= 16 ? 0xFFFF : (__mmask16)((1u << left) - 1);
       __m512 v = out[c];
-      if (g->accumulate) v = _mm512_add_ps(_mm512_maskz_loadu_ps(m, x + 16 * c), v);
+      if (add) v = _mm512_add_ps(_mm512_maskz_loadu_ps(m, x + 16 * c), v);
       _mm512_mask_storeu_ps(x + 16 * c, m, v);
     }
   }
@@ -372,16 +388,18 @@ static void nn_cols(void *ctx, long lo, long hi) {
   const NNJob *g = ctx;
   for (long t = lo; t < hi; t++) {
     long k0 = t * g->tw;
+    if (!g->Yb && k0 + g->tw > g->K) { nn_cols_scalar(g, k0, g->K); continue; }
+    for (long n0 = 0; n0 < g->N; n0 += NB) {
+      long n1 = n0 + NB < g->N ? n0 + NB : g->N;
+      int add = g->accumulate || n0 > 0;
+      for (long i = 0; i < g->M; i += NTM) {
+        int mr = g->M - i < NTM ? (int)(g->M - i) : NTM;
 #if HAVE_DPBF16
-    if (g->Yb) {
-      int kc = g->K - k0 < g->tw ? (int)(g->K - k0) : (int)g->tw;
-      for (long i = 0; i < g->M; i += NTM) nn_tile_dp(g, i, g->M - i < NTM ? (int)(g->M - i) : NTM, k0, kc);
-      continue;
-    }
+        if (g->Yb) { nn_tile_dp(g, i, mr, k0, g->K - k0 < g->tw ? (int)(g->K - k0) : (int)g->tw, n0, n1, add); continue; }
 #endif
-    if (k0 + g->tw <= g->K) {
-      for (long i = 0; i < g->M; i += NTM) nn_tile_widen(g, i, g->M - i < NTM ? (int)(g->M - i) : NTM, k0);
-    } else nn_cols_scalar(g, k0, g->K);
+        nn_tile_widen(g, i, mr, k0, n0, n1, add);
+      }
+    }
   }
 }
 
