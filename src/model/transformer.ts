@@ -277,9 +277,15 @@ export class Transformer<F extends FloatArray> {
     return this.ropes[0] ?? new RopeTables(this.F, 2, 10000, this.config.max_position_embeddings);
   }
 
-  private headWeight(): ParamView<F> {
-    if (this.weightsDtype === "bfloat16") throw new FrozenWeightsError("the LM head's gradient");
-    return getParam(this.store, this.config.tie_word_embeddings ? "model.embed_tokens.weight" : "lm_head.weight");
+  /** The LM head's weight and, when it is trainable, its gradient (null under LoRA, or BF16: frozen). */
+  private headWeight(): { data: Weight; grad: F | null } {
+    if (this.weightsDtype === "bfloat16") return { data: this.headData(), grad: null };
+    const p = getParam(this.store, this.config.tie_word_embeddings ? "model.embed_tokens.weight" : "lm_head.weight");
+    return { data: p.data, grad: this.lora ? null : p.grad };
+  }
+  /** BF16 weights are frozen: a backward needs LoRA adapters to train (the activation gradients pass through the base). */
+  private requireTrainable(what: string): void {
+    if (this.weightsDtype === "bfloat16" && !this.lora) throw new FrozenWeightsError(what);
   }
   /** The LM head's weight as used by the forward passes (BF16 on a bfloat16 model). */
   private headData(): Weight {
@@ -360,7 +366,7 @@ export class Transformer<F extends FloatArray> {
   }
 
   backward(dlogp: FloatArray, dentropy?: FloatArray): void {
-    if (this.weightsDtype === "bfloat16") throw new FrozenWeightsError("backward()");
+    this.requireTrainable("backward() without LoRA adapters");
     if (!this.last || !this.train) throw new BackwardBeforeForwardError();
     if (!this.last.head) throw new BackwardMismatchError("backward", "forwardHidden", "backwardHidden");
     const { B, T, temperature } = this.last, a = this.train, c = this.config, be = this.backend;
@@ -370,13 +376,13 @@ export class Transformer<F extends FloatArray> {
     a.dlogp.set(dlogp);
     if (dentropy) a.dentropy.set(dentropy);
     const head = this.headWeight();
-    lmHeadBackward(be, a.dln, this.lora ? null : head.grad, a.xf, head.data, a.headLse, a.targets, a.dlogp, dentropy ? a.dentropy : null, a.chunk, R, H, V, a.chunkRows, temperature, this.softcap);
+    lmHeadBackward(be, a.dln, head.grad, a.xf, head.data, a.headLse, a.targets, a.dlogp, dentropy ? a.dentropy : null, a.chunk, R, H, V, a.chunkRows, temperature, this.softcap);
     this.trunkBackward(a, B, T);
   }
 
   /** Accumulates parameter grads from dL/dxf [B*T, H] of the last forwardHidden. */
   backwardHidden(dxf: FloatArray): void {
-    if (this.weightsDtype === "bfloat16") throw new FrozenWeightsError("backwardHidden()");
+    this.requireTrainable("backwardHidden() without LoRA adapters");
     if (!this.last || !this.train) throw new BackwardBeforeForwardError();
     if (this.last.head) throw new BackwardMismatchError("backwardHidden", "forward", "backward");
     const { B, T } = this.last, R = B * T, H = this.config.hidden_size;
@@ -397,7 +403,7 @@ export class Transformer<F extends FloatArray> {
       attentionBackward(be, layer.attn, layer.attnGrad, this.attnDims, layer.spec, a, a.dres, a.res[l], a.rstd1[l], a.q[l], a.k[l], a.v[l], a.att[l], a.lse[l],
         a.mask, a.pos, B, T, this.segments, a.qk?.[l] ?? null, a.postA?.[l] ?? null);
     }
-    if (this.lora) return; // a frozen embedding
+    if (this.lora || this.weightsDtype === "bfloat16") return; // a frozen embedding
     if (this.embedScale !== 1) be.scale(a.dres, this.embedScale, R * H);
     embeddingBackward(be, getParam(this.store, "model.embed_tokens.weight").grad, a.dres, a.tokens, R, H);
   }
@@ -457,8 +463,9 @@ export class Transformer<F extends FloatArray> {
 
 /**
  * A freshly initialised model (see init.ts) on `backend`; with seed null, all-zero parameters for a caller that loads every weight.
- * `weights: "bfloat16"`: the Linear weights, LM head and embedding table live frozen in BF16 (half the memory and bandwidth;
- * inference only: backward throws FrozenWeightsError); norms and biases stay in flatParams.
+ * `weights: "bfloat16"`: the Linear weights, LM head and embedding table live frozen in BF16 (half the memory and bandwidth);
+ * norms and biases stay in flatParams. Such a model trains LoRA adapters (attachLora: the backward passes activation
+ * gradients through the BF16 weights); a backward without adapters throws FrozenWeightsError.
  */
 export function createModel(config: ModelConfig, backend: Backend, seed: number | null = 0, options: ModelOptions = {}): CausalLM {
   return new Transformer(config, backend, seed, Float32Array, [], options);

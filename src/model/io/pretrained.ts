@@ -31,7 +31,7 @@ export interface Pretrained { model: CausalLM; config: ModelConfig; tokenizer: T
  * inference model whose Linear weights, LM head and embedding stay BF16 (read straight from BF16 files; see createModel).
  */
 export function loadPretrained(dir: string, backend: Backend, options: { dtype?: WeightsDtype } = {}): Pretrained {
-  if (isAdapterFolder(dir)) return loadAdapterFolder(dir, backend);
+  if (isAdapterFolder(dir)) return loadAdapterFolder(dir, backend, options.dtype);
   const config = readHfConfig(dir);
   const model = createModel(config, backend, null, { weights: options.dtype }); // no random init: readHfWeights overwrites every parameter (or throws)
   readHfWeights(dir, config, model.params, model.bf16Params);
@@ -39,8 +39,8 @@ export function loadPretrained(dir: string, backend: Backend, options: { dtype?:
 }
 
 /** A PEFT LoRA adapter folder (adapter_config.json): its base with the adapter attached (src/train/lora.ts). */
-function loadAdapterFolder(dir: string, backend: Backend): Pretrained {
-  const model = loadAdapter(dir, backend);
+function loadAdapterFolder(dir: string, backend: Backend, dtype?: WeightsDtype): Pretrained {
+  const model = loadAdapter(dir, backend, dtype);
   return { model, config: model.config, tokenizer: tokenizerFiles(existsSync(`${dir}/tokenizer.json`) ? dir : model.baseDir!) };
 }
 
