@@ -473,12 +473,14 @@ export function createModel(config: ModelConfig, backend: Backend, seed: number 
 
 /**
  * A frozen BF16 copy of `model` on `backend` (inference only): its Linear weights, LM head and embedding rounded to
- * BF16, norms and biases copied. For a GRPO reference policy or BF16 rollouts of an F32 policy.
+ * BF16, norms and biases copied. For a GRPO reference policy or BF16 rollouts of an F32 policy. A LoRA model is copied
+ * merged (W + s·B·A, then rounded).
  */
-export function bf16Copy(model: CausalLM, backend: Backend = (model as Transformer<Float32Array>).backend): CausalLM {
+export function bf16Copy(model: CausalLM, backend: Backend = (model as unknown as { backend: Backend }).backend): CausalLM {
   const copy = createModel(model.config, backend, null, { weights: "bfloat16" });
   const bf16 = new Map(copy.bf16Params!.map(p => [p.name, p.data])), f32 = new Map(copy.params.map(p => [p.name, p.data]));
-  for (const p of model.params) {
+  const merged = (model as { mergedTensors?: () => { name: string; data: Float32Array }[] }).mergedTensors;
+  for (const p of merged ? merged.call(model) : model.params) {
     const b = bf16.get(p.name);
     if (b) f32ToBf16(p.data, b);
     else f32.get(p.name)!.set(p.data);

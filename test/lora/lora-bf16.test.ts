@@ -16,7 +16,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ModelConfigSchema, type ModelConfig } from "../../src/model/config.js";
 import { getBackend, nativeAvailable, referenceBackend, type Backend, type NativeBackend } from "../../src/engine/index.js";
-import { createModel, Transformer } from "../../src/model/transformer.js";
+import { bf16Copy, createModel, Transformer } from "../../src/model/transformer.js";
+import { f32ToBf16 } from "../../src/model/io/half.js";
 import { loadPretrained, savePretrained } from "../../src/model/io/pretrained.js";
 import { FrozenWeightsError, paramSpecs } from "../../src/model/params.js";
 import { LoraConfigSchema } from "../../src/model/lora.js";
@@ -151,4 +152,17 @@ test("SFT with lora: and torch_dtype bfloat16 lowers the held-out loss; without 
   assert.ok(evals.at(-1)! < evals[0] * 0.9, `eval loss should fall: ${evals.map(x => x.toFixed(3)).join(" → ")}`);
   await assert.rejects(runTrainer("sft", r({ lora: undefined }), { root: dir0, runName: "full" }),
     (e: Error) => e instanceof FrozenWeightsError && /torch_dtype bfloat16 without a lora: block/.test(e.message) && /torch_dtype: float32/.test(e.message));
+});
+
+test("bf16Copy of a LoRA model (BF16 rollouts) holds the merged weights rounded to BF16", () => {
+  const c = configs["qwen2 (tied head, biases)"], { f32 } = pair("copy", c, referenceBackend);
+  const lm = new LoraModel(f32, loraCfg), rand = uniformRng(6);
+  for (let i = 0; i < lm.flatParams.length; i++) lm.flatParams[i] = (rand() * 2 - 1) * 0.1;
+  const copy = bf16Copy(lm), merged = new Map(lm.mergedTensors().map(t => [t.name, t.data]));
+  for (const p of copy.bf16Params!) {
+    const want = new Uint16Array(p.data.length);
+    f32ToBf16(merged.get(p.name)!, want);
+    assert.deepEqual(p.data, want, p.name);
+  }
+  for (const p of copy.params) assert.deepEqual(p.data, merged.get(p.name), p.name);
 });
