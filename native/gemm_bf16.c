@@ -23,12 +23,6 @@
 #define DTM 6   /* A rows per tile (dpbf16 path: 24 accumulators of the 32 zmm registers) */
 #define MCH 48  /* A rows per chunk (a multiple of TM and DTM) */
 
-static inline float bf16_to_f32(uint16_t h) {
-  uint32_t u = (uint32_t)h << 16;
-  float f;
-  memcpy(&f, &u, sizeof f);
-  return f;
-}
 
 #if defined(__AVX512BF16__) && defined(__AVX512BW__)
 #define HAVE_DPBF16 1
@@ -158,18 +152,6 @@ static void row_dp(const Job *g, long i, long j0, int nr) {
 }
 #endif
 
-/* widen path: W[k] as F32 is its bits shifted up by 16 */
-#if defined(__AVX512F__)
-static inline vf vf_load_bf16(const uint16_t *p) {
-  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)p)), 16));
-}
-#elif defined(__AVX2__) && defined(__FMA__)
-static inline vf vf_load_bf16(const uint16_t *p) {
-  return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)p)), 16));
-}
-#else
-static inline vf vf_load_bf16(const uint16_t *p) { return bf16_to_f32(*p); }
-#endif
 
 static void tile_widen(const Job *g, long i0, int mr, long j0, int nr) {
   const float *a[TM];

@@ -149,6 +149,13 @@ export class NativeBackend implements Backend {
     this.windowed(window, scale, hd, softcap);
     this.addon.attention(f32(op, out), f32(op, lse), f32(op, q), f32(op, k), f32(op, v), keyMask, B, T, S, Smax, nh, nkv, hd, this.segments(segments), window, scale, softcap);
   }
+  attentionKvBf16(out: Buf, lse: Buf, q: Buf, k: Uint16Array, v: Uint16Array, keyMask: Uint8Array | null,
+    B: number, T: number, S: number, Smax: number, nh: number, nkv: number, hd: number, segments?: Int32Array | null, window?: number, scale?: number, softcap?: number): void {
+    const op = "attentionKvBf16";
+    if (!this.addon.attentionKvBf16) throw new NativeAddonOutdatedError("the BF16 KV cache's attention");
+    this.windowed(window, scale, hd, softcap);
+    this.addon.attentionKvBf16(f32(op, out), f32(op, lse), f32(op, q), k, v, keyMask, B, T, S, Smax, nh, nkv, hd, this.segments(segments), window, scale, softcap);
+  }
   attentionBackward(dq: Buf, dk: Buf, dv: Buf, dout: Buf, out: Buf, lse: Buf, q: Buf, k: Buf, v: Buf, keyMask: Uint8Array | null,
     B: number, T: number, S: number, Smax: number, nh: number, nkv: number, hd: number, segments?: Int32Array | null, window?: number, scale?: number, softcap?: number): void {
     const op = "attentionBackward";

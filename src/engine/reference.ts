@@ -192,6 +192,13 @@ function attention(out: Buf, lse: Buf, q: Buf, k: Buf, v: Buf, keyMask: Uint8Arr
   }
 }
 
+/** attention over BF16 keys and values: the used slots widened exactly, then the F32 kernel. */
+function attentionKvBf16(out: Buf, lse: Buf, q: Buf, k: Uint16Array, v: Uint16Array, keyMask: Uint8Array | null,
+  B: number, T: number, S: number, Smax: number, nh: number, nkv: number, hd: number, segments?: Int32Array | null, window?: number, scale?: number, softcap?: number): void {
+  const n = B * Smax * nkv * hd;
+  attention(out, lse, q, widenBf16(k, n), widenBf16(v, n), keyMask, B, T, S, Smax, nh, nkv, hd, segments, window, scale, softcap);
+}
+
 function attentionBackward(dq: Buf, dk: Buf, dv: Buf, dout: Buf, out: Buf, lse: Buf, q: Buf, k: Buf, v: Buf, keyMask: Uint8Array | null,
   B: number, T: number, S: number, Smax: number, nh: number, nkv: number, hd: number, segments?: Int32Array | null, window = 0, scale = 1 / Math.sqrt(hd), softcap = 0): void {
   const group = nh / nkv;
@@ -335,6 +342,6 @@ export const referenceBackend: Backend = {
   threads: 1,
   matmul, matmulBf16, matmulBf16NN, addBias, biasBackward, add, scale, sumSquares,
   rmsnorm, rmsnormBackward, layernorm, layernormBackward, rope,
-  attention, attentionBackward, swiglu, swigluBackward, gelu, geluBackward, geglu, gegluBackward,
+  attention, attentionKvBf16, attentionBackward, swiglu, swigluBackward, gelu, geluBackward, geglu, gegluBackward,
   embedding, embeddingBackward, logSoftmaxGather, logSoftmaxGatherBackward, adamw,
 };
