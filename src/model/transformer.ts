@@ -26,7 +26,7 @@ import { RopeTables, attendForward, attentionBackward, qkvForward, type Attentio
 import { mlpBackward, mlpForward, type MlpDims, type MlpWeights } from "./mlp.js";
 import { headChunkRows, lmHeadBackward, lmHeadForward, softcapLogits } from "./lm-head.js";
 import type { LoraAdapters } from "./lora.js";
-import { CacheFullError, KVCacheImpl } from "./kv-cache.js";
+import { CacheFullError, KVCacheImpl, type KvCacheDtype } from "./kv-cache.js";
 
 export class BackwardBeforeForwardError extends Error {
   constructor() {
@@ -173,6 +173,11 @@ export class Transformer<F extends FloatArray> {
   /** The BF16 weights (HF names and shapes), empty for a float32 model. */
   readonly bf16Params: { name: string; shape: number[]; data: Uint16Array }[] = [];
   private bf16 = new Map<string, Uint16Array>();
+  /**
+   * How caches made from now on store keys and values: float32 (default) or bfloat16 (half the cache's memory; attention
+   * widens as it reads). Set by createModel's `kvCache` option or by setKvCacheDtype.
+   */
+  kvCacheDtype: KvCacheDtype;
   /** LoRA adapters (attachLora): the base is frozen and gets no gradient. */
   private lora: LoraAdapters<F> | null = null;
 
@@ -188,6 +193,7 @@ export class Transformer<F extends FloatArray> {
     this.traits = { qkNorm: hasQkNorm(c), postNorm: gemma };
     this.embedScale = gemma ? Math.fround(Math.sqrt(c.hidden_size)) : 1;
     this.weightsDtype = options.weights ?? "float32";
+    this.kvCacheDtype = options.kvCache ?? "float32";
     const frozen = this.weightsDtype === "bfloat16";
     this.store = allocParams(c, F, extraParams, frozen ? n => !bf16Eligible(n) : undefined);
     if (frozen) {
@@ -410,8 +416,9 @@ export class Transformer<F extends FloatArray> {
 
   newCache(batch: number, maxLen: number): KVCache {
     const L = this.config.num_hidden_layers, K = this.config.num_key_value_heads * headDim(this.config);
+    const bf16 = this.kvCacheDtype === "bfloat16", need = 2 * L * batch * maxLen * K;
     let spare: FloatArray | null = null;
-    if (this.work && !this.workLent && this.work.length >= 2 * L * batch * maxLen * K) {
+    if (this.work && !this.workLent && this.work.length >= (bf16 ? Math.ceil(need * 2 / this.F.BYTES_PER_ELEMENT) : need)) {
       spare = this.work; this.workLent = true;
       if (this.train?.memory === spare) { this.train = null; this.last = null; }
     }
@@ -419,7 +426,7 @@ export class Transformer<F extends FloatArray> {
     return new KVCacheImpl(this.F, batch, maxLen, L, K, spare, memory => {
       if (memory === this.work) this.workLent = false;
       else if (!this.workLent && memory.length > (this.work?.length ?? 0)) this.work = memory;
-    });
+    }, this.kvCacheDtype);
   }
 
   decode(cache: KVCache, tokens: Int32Array, valid: Uint8Array, T: number): Float32Array {
@@ -477,7 +484,8 @@ export function createModel(config: ModelConfig, backend: Backend, seed: number 
  * merged (W + s·B·A, then rounded).
  */
 export function bf16Copy(model: CausalLM, backend: Backend = (model as unknown as { backend: Backend }).backend): CausalLM {
-  const copy = createModel(model.config, backend, null, { weights: "bfloat16" });
+  const source = model instanceof Transformer ? model : (model as { base?: unknown }).base;
+  const copy = createModel(model.config, backend, null, { weights: "bfloat16", kvCache: source instanceof Transformer ? source.kvCacheDtype : undefined });
   const bf16 = new Map(copy.bf16Params!.map(p => [p.name, p.data])), f32 = new Map(copy.params.map(p => [p.name, p.data]));
   const merged = (model as { mergedTensors?: () => { name: string; data: Float32Array }[] }).mergedTensors;
   for (const p of merged ? merged.call(model) : model.params) {
@@ -491,6 +499,19 @@ export function bf16Copy(model: CausalLM, backend: Backend = (model as unknown a
 export interface ModelOptions {
   /** Dtype of the Linear weights, LM head and embedding table: "float32" (default, trainable) or "bfloat16" (frozen). */
   weights?: "float32" | "bfloat16";
+  /** How the model's KV caches store keys and values: "float32" (default) or "bfloat16" (half the memory). */
+  kvCache?: KvCacheDtype;
+}
+
+/**
+ * Sets how `model`'s KV caches made from now on store keys and values (a LoRA model's base, a plain transformer);
+ * returns false for a model that has no such setting.
+ */
+export function setKvCacheDtype(model: CausalLM, dtype: KvCacheDtype): boolean {
+  const t = model instanceof Transformer ? model : (model as { base?: unknown }).base;
+  if (!(t instanceof Transformer)) return false;
+  t.kvCacheDtype = dtype;
+  return true;
 }
 
 const bf16Scratch = new Uint32Array(1), bf16View = new Float32Array(bf16Scratch.buffer);
