@@ -77,6 +77,8 @@ export const GRPORecipeSchema = z.object({
   lora: LoraConfigSchema.optional(),
   /** The model's weights (TRL's ModelConfig.torch_dtype): bfloat16 keeps the base frozen in BF16 (with lora: only; docs/lora.md). */
   torch_dtype: TorchDtypeSchema,
+  /** How decode stores keys and values (rollouts, evaluations): float32, or bfloat16 (half the cache; docs/generation.md). */
+  kv_cache_dtype: z.enum(["float32", "bfloat16"]).default("float32"),
 }).strict().superRefine(oneProblemSource());
 export type GRPORecipe = z.output<typeof GRPORecipeSchema>;
 
@@ -124,7 +126,7 @@ export const grpo: Trainer<typeof GRPORecipeSchema> = {
     requireModelFolder(c.model);
     const backend = getBackend(c.backend);
     requireLoraForBf16(c.torch_dtype, c.lora, c.model);
-    const model = withLora(loadPretrained(c.model, backend, { dtype: c.torch_dtype }).model, c.lora, c.model);
+    const model = withLora(loadPretrained(c.model, backend, { dtype: c.torch_dtype, kvCacheDtype: c.kv_cache_dtype }).model, c.lora, c.model);
     const tok = loadTokenizer(c.model);
     const fmt = promptFormat(c.prompt, tok);
     useModelRewards(g.reward_funcs, { rewardModel: c.reward_model, policy: c.model, temperature: g.temperature, backend: c.backend });

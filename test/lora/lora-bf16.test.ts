@@ -126,11 +126,11 @@ function loraMicroFolder(dir0: string): string {
 }
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
-test("GRPO with lora: and torch_dtype bfloat16 raises the reward on the frozen BF16 base, KL against adapters-off", async () => {
+test("GRPO with lora:, torch_dtype bfloat16 and kv_cache_dtype bfloat16 raises the reward on the frozen BF16 base, KL against adapters-off", async () => {
   const dir0 = tempRoot("lora-bf16-grpo");
   const model = loraMicroFolder(dir0), base = microRecipe(model);
   const run = await runTrainer("grpo", microRecipe(model, {
-    lora: { r: 8, lora_alpha: 16, target_modules: "all-linear" }, torch_dtype: "bfloat16",
+    lora: { r: 8, lora_alpha: 16, target_modules: "all-linear" }, torch_dtype: "bfloat16", kv_cache_dtype: "bfloat16",
     grpo: { ...base.grpo, max_steps: 24, learning_rate: 0.2, beta: 0.04 },
   }), { root: dir0 });
   const rows = metricsOf(run).filter(r => r.reward !== undefined);

@@ -9,6 +9,13 @@ import assert from "node:assert/strict";
 import { ModelConfigSchema } from "../../src/model/config.js";
 import { getBackend, nativeAvailable, referenceBackend, type Backend } from "../../src/engine/index.js";
 import { createModel, setKvCacheDtype } from "../../src/model/transformer.js";
+import { loadPretrained, savePretrained } from "../../src/model/io/pretrained.js";
+import { LoraModel } from "../../src/train/lora.js";
+import { LoraConfigSchema } from "../../src/model/lora.js";
+import { kvCacheDtypeFlag } from "../../src/cli/generate.js";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { KVCacheImpl } from "../../src/model/kv-cache.js";
 import type { CausalLM } from "../../src/model/types.js";
 import { uniformRng } from "../../src/rng.js";
@@ -103,4 +110,19 @@ test("keep and fork move BF16 cache rows exactly: forked rows decode as their so
   m.decode(ref2, Int32Array.from([...ps[0], ...ps[1]]), new Uint8Array(2 * T).fill(1), T);
   m.decode(ref2, Int32Array.from([next[0], next[1]]), new Uint8Array(2).fill(1), 1);
   assert.deepEqual(got2, m.decode(ref2, Int32Array.from([5, 6]), new Uint8Array(2).fill(1), 1));
+});
+
+test("loadPretrained's kvCacheDtype reaches a model folder's and an adapter folder's caches; --kv-cache-dtype is checked", () => {
+  const root = mkdtempSync(join(tmpdir(), "m37-kvbf16-"));
+  try {
+    const dir = join(root, "m"), adapter = join(root, "a");
+    savePretrained(model(referenceBackend, "float32"), dir);
+    const dtypeOf = (m: CausalLM) => (m.newCache(1, 2) as KVCacheImpl).dtype;
+    assert.equal(dtypeOf(loadPretrained(dir, referenceBackend).model), "float32");
+    assert.equal(dtypeOf(loadPretrained(dir, referenceBackend, { kvCacheDtype: "bfloat16" }).model), "bfloat16");
+    new LoraModel(loadPretrained(dir, referenceBackend).model as never, LoraConfigSchema.parse({}), dir).saveAdapter(adapter);
+    assert.equal(dtypeOf(loadPretrained(adapter, referenceBackend, { kvCacheDtype: "bfloat16" }).model), "bfloat16");
+    assert.equal(kvCacheDtypeFlag("bfloat16"), "bfloat16");
+    assert.throws(() => kvCacheDtypeFlag("bf16"), /--kv-cache-dtype must be one of float32, bfloat16/);
+  } finally { rmSync(root, { recursive: true, force: true }); }
 });
