@@ -13,13 +13,14 @@ import { extractAnswer, summarize, PassAtKError, type PassAtKSummary } from "../
 import { formatTable } from "../runs/table.js";
 import { withExamples } from "./help.js";
 import { output } from "./output.js";
-import { dtypeFlag } from "./generate.js";
+import { dtypeFlag, kvCacheDtypeFlag } from "./generate.js";
 import type { WeightsDtype } from "../model/io/pretrained.js";
+import type { KvCacheDtype } from "../model/kv-cache.js";
 
 /** What the eval, sample and prefs verbs share: which problems, how prompts look, how completions are drawn. */
 export interface ProblemFlags {
   task?: string; dataset?: string; taskOptions?: string; recipe?: string; n: number; evalSeed?: number; trainSeed?: number; template?: "tiny_r1" | "chat"; instruct?: boolean;
-  reward?: string; k: number; samples?: number; temperature: number; maxNewTokens?: number; seed: number; batchSize?: number; backend: BackendKind; dtype?: WeightsDtype;
+  reward?: string; k: number; samples?: number; temperature: number; maxNewTokens?: number; seed: number; batchSize?: number; backend: BackendKind; dtype?: WeightsDtype; kvCacheDtype?: KvCacheDtype;
 }
 
 /** The keys a GRPO recipe gives these verbs (task, seeds, prompt, accuracy reward, completion length), which flags override. */
@@ -67,7 +68,7 @@ export function problemJob(dir: string, f: ProblemFlags, split: "eval" | "train"
     : name !== undefined ? { task: TaskConfigSchema.parse({ ...(rec.task?.type === name ? rec.task : {}), ...(f.taskOptions ? JSON.parse(f.taskOptions) as object : {}), type: name }) }
     : rec.dataset !== undefined ? { dataset: rec.dataset } : undefined;
   if (!source) throw new InvalidArgumentError("no problems: give --task (arithmetic, countdown), --dataset FILE, or a --recipe that names a task or dataset");
-  const policy = loadPolicy(dir, { backend: f.backend, batchSize: f.batchSize, dtype: f.dtype });
+  const policy = loadPolicy(dir, { backend: f.backend, batchSize: f.batchSize, dtype: f.dtype, kvCacheDtype: f.kvCacheDtype });
   const problems: ProblemSet = {
     ...source, train_seed: f.trainSeed ?? rec.train_seed ?? 1, eval_seed: f.evalSeed ?? rec.eval_seed ?? 2, eval_size: rec.eval_size ?? 256,
     prompt: promptOf(f, rec, policy.tokenizer.chatTemplate !== null),
@@ -116,7 +117,8 @@ export function addProblemOptions(cmd: Command, defaults: { n: number; k: number
     .option("--seed <n>", "sampling seed", integer("--seed", 0), 0)
     .option("--batch-size <n>", "sequences decoded together (default: 256; bounds memory, not results)", integer("--batch-size"))
     .option("--backend <kind>", "engine backend: auto, native or reference", "auto")
-    .option("--dtype <dtype>", "weights: float32, or bfloat16 (frozen BF16 Linear weights: half the memory)", dtypeFlag, "float32");
+    .option("--dtype <dtype>", "weights: float32, or bfloat16 (frozen BF16 Linear weights: half the memory)", dtypeFlag, "float32")
+    .option("--kv-cache-dtype <dtype>", "KV cache: float32, or bfloat16 (half the cache's memory)", kvCacheDtypeFlag, "float32");
 }
 
 export interface EvalReport extends PassAtKSummary { model: string; step: number | null; reward: string; temperature: number }

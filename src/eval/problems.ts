@@ -17,6 +17,7 @@ import type { BackendKind } from "../engine/index.js";
 import type { CausalLM } from "../model/types.js";
 import { readHfConfig } from "../model/io/hf.js";
 import { loadForGeneration, type WeightsDtype } from "../model/io/pretrained.js";
+import type { KvCacheDtype } from "../model/kv-cache.js";
 import { loadTokenizer } from "../tokenizer/load.js";
 import type { Tokenizer } from "../tokenizer/types.js";
 import { generate, type Generation } from "../sample/generate.js";
@@ -168,6 +169,8 @@ export interface PolicyOptions {
   batchSize?: number;
   /** In process: float32 weights, or frozen bfloat16 (half the memory). */
   dtype?: WeightsDtype;
+  /** In process: the KV cache's keys and values in float32, or bfloat16 (half the cache). */
+  kvCacheDtype?: KvCacheDtype;
 }
 
 /** Loads the policy in `dir` (a model folder, checkpoint or run directory) for sampling. */
@@ -179,7 +182,7 @@ export function loadPolicy(dir: string, o: PolicyOptions): Policy {
     const rollout = createRollout(o.rollout, { tokenizer, weightsDir: modelDir, save: {}, log: () => {} });
     return { modelDir, step, tokenizer, model: null, rollout, eosTokenIds };
   }
-  const { model, tokenizer } = loadForGeneration(modelDir, o.backend, o.dtype);
+  const { model, tokenizer } = loadForGeneration(modelDir, o.backend, o.dtype, o.kvCacheDtype);
   const eosTokenIds = [tokenizer.eosId, model.config.eos_token_id].filter((x): x is number => x !== null);
   const rollout: Rollout = { correction: null, sync: async () => {}, generate: async (prompts, s) => generate(model, tokenizer, prompts, { ...s, batchSize: o.batchSize }) };
   return { modelDir, step, tokenizer, model, rollout, eosTokenIds };

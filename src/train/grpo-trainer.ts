@@ -42,7 +42,7 @@ import { evaluate, type EvalResult } from "../eval/heldout.js";
 import { modelRewardExamples, useModelRewards } from "../rewards/reward-model.js";
 import { createRollout, RolloutConfigSchema } from "./rollout/index.js";
 import { BackendChoiceSchema, checkpointFields, oneProblemSource, problemSetFields } from "./trainer-config.js";
-import { LoraConfigSchema, isAdapterFolder, isLoraModel, withLora } from "./lora.js";
+import { LoraConfigSchema, TorchDtypeSchema, isAdapterFolder, isLoraModel, requireLoraForBf16, withLora } from "./lora.js";
 
 export { PromptConfigSchema, promptFormat, type PromptConfig, type PromptFormat } from "../sample/prompt-format.js";
 
@@ -75,6 +75,10 @@ export const GRPORecipeSchema = z.object({
   rollout: RolloutConfigSchema.default(RolloutConfigSchema.parse({})),
   /** Train LoRA adapters on a frozen base (PEFT's keys, docs/lora.md); the KL reference is then the base with adapters off. */
   lora: LoraConfigSchema.optional(),
+  /** The model's weights (TRL's ModelConfig.torch_dtype): bfloat16 keeps the base frozen in BF16 (with lora: only; docs/lora.md). */
+  torch_dtype: TorchDtypeSchema,
+  /** How decode stores keys and values (rollouts, evaluations): float32, or bfloat16 (half the cache; docs/generation.md). */
+  kv_cache_dtype: z.enum(["float32", "bfloat16"]).default("float32"),
 }).strict().superRefine(oneProblemSource());
 export type GRPORecipe = z.output<typeof GRPORecipeSchema>;
 
@@ -121,7 +125,8 @@ export const grpo: Trainer<typeof GRPORecipeSchema> = {
     const g: GRPOConfig = c.grpo;
     requireModelFolder(c.model);
     const backend = getBackend(c.backend);
-    const model = withLora(loadPretrained(c.model, backend).model, c.lora, c.model);
+    requireLoraForBf16(c.torch_dtype, c.lora, c.model);
+    const model = withLora(loadPretrained(c.model, backend, { dtype: c.torch_dtype, kvCacheDtype: c.kv_cache_dtype }).model, c.lora, c.model);
     const tok = loadTokenizer(c.model);
     const fmt = promptFormat(c.prompt, tok);
     useModelRewards(g.reward_funcs, { rewardModel: c.reward_model, policy: c.model, temperature: g.temperature, backend: c.backend });

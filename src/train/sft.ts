@@ -17,7 +17,7 @@ import { z } from "zod";
 import { getBackend } from "../engine/index.js";
 import type { CausalLM } from "../model/types.js";
 import { loadPretrained } from "../model/io/pretrained.js";
-import { LoraConfigSchema, isLoraModel, saveModel, withLora } from "./lora.js";
+import { LoraConfigSchema, TorchDtypeSchema, isLoraModel, requireLoraForBf16, saveModel, withLora } from "./lora.js";
 import { loadTokenizer } from "../tokenizer/load.js";
 import { yieldToEvents, type Trainer } from "../recipes/registry.js";
 import { AdamW } from "./optimizer.js";
@@ -67,6 +67,8 @@ export const SFTConfigSchema = z.object({
   output_dir: z.string().min(1).optional(),
   /** Train LoRA adapters on a frozen base (PEFT's keys, docs/lora.md); output_dir then holds the adapter in PEFT's format. */
   lora: LoraConfigSchema.optional(),
+  /** The model's weights (TRL's ModelConfig.torch_dtype): bfloat16 keeps the base frozen in BF16 (with lora: only; docs/lora.md). */
+  torch_dtype: TorchDtypeSchema,
   seed: z.number().int().default(0),
   backend: BackendChoiceSchema,
 }).strict().superRefine((c, ctx) => {
@@ -113,7 +115,8 @@ export const sft: Trainer<typeof SFTConfigSchema> = {
   schema: SFTConfigSchema,
   async run(c, run, ctx) {
     const backend = getBackend(c.backend);
-    const model = withLora(loadPretrained(c.model, backend).model, c.lora, c.model);
+    requireLoraForBf16(c.torch_dtype, c.lora, c.model);
+    const model = withLora(loadPretrained(c.model, backend, { dtype: c.torch_dtype }).model, c.lora, c.model);
     const tok = loadTokenizer(c.model);
     const padId = tok.padId ?? tok.eosId ?? 0;
     if (c.max_length > model.config.max_position_embeddings)
