@@ -18,7 +18,7 @@ export const CorpusConfigSchema = z
   .object({
     seed: z.number().int().default(0),
     arithmetic: ArithmeticConfigSchema.default({ type: "arithmetic", min_terms: 4, max_terms: 7, digits: 1, ops: ["+", "-"], non_negative: true }),
-    countdown: CountdownConfigSchema.default({ type: "countdown", min_numbers: 3, max_numbers: 4, max_number: 10, min_target: 1, max_target: 100, ops: ["+", "-", "*", "/"] }),
+    countdown: CountdownConfigSchema.default(CountdownConfigSchema.parse({ type: "countdown", min_numbers: 3, max_numbers: 4, max_number: 10, min_target: 1, max_target: 100, ops: ["+", "-", "*", "/"] })),
     /** Relative genre weights (normalised); a genre with weight 0 never appears. */
     weights: z
       .object(Object.fromEntries(Object.keys(DEFAULT_WEIGHTS).map(k => [k, z.number().min(0)])) as Record<Genre, z.ZodNumber>)
@@ -90,7 +90,7 @@ function touchesHeldOut(chain: Chain, exclude: ReadonlySet<string>): boolean {
 function heldOutIds(c: CorpusConfig, extra?: ReadonlySet<string>): ReadonlySet<string> | undefined {
   if (!c.held_out) return extra;
   const ids = new Set(extra);
-  for (const e of distinctExamples(makeTask(c.held_out.task), c.held_out.eval_seed, c.held_out.eval_size)) ids.add(e.id);
+  for (const e of distinctExamples(makeTask(c.held_out.task), c.held_out.eval_seed, c.held_out.eval_size, undefined, "eval")) ids.add(e.id);
   return ids;
 }
 
