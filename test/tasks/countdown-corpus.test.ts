@@ -102,3 +102,16 @@ test("writeSearch is deterministic given the rng and ends in found, seen at last
   const outcomes = new Set(Array.from({ length: 200 }, (_, i) => writeSearch(makeRng(i), [25, 1, 3, 4], 76).outcome));
   assert.deepEqual([...outcomes].sort(), ["found", "gave_up", "insight"]);
 });
+
+test("the corpus keeps out exactly the held-out sets r1-zero-countdown evaluates on, 4 numbers and the 3-number variant", () => {
+  const rl = readRecipe("recipes/r1-zero-countdown.yaml") as { task: Record<string, unknown>; eval_seed: number; eval_size: number };
+  const [four, three] = recipe.corpus.held_out as { task: Record<string, unknown>; eval_seed: number; eval_size: number }[];
+  assert.deepEqual(four.task, rl.task);
+  assert.deepEqual(three.task, { ...rl.task, min_numbers: 3, max_numbers: 3 });
+  for (const h of [four, three]) {
+    assert.equal(h.eval_seed, rl.eval_seed);
+    assert.ok(rl.eval_size <= h.eval_size, "held-out sets are prefixes of one stream: the first eval_size are all excluded");
+  }
+  // the corpus's own problems hold out the same targets
+  assert.deepEqual(countdownTargets(CountdownConfigSchema.parse(recipe.corpus.countdown)).unseen, countdownTargets(CountdownConfigSchema.parse(rl.task)).unseen);
+});
