@@ -144,8 +144,8 @@ export function loadProblems(set: ProblemSet, split: "eval" | "train", n: number
     return Array.from({ length: Math.min(n, d.train.length) }, (_, i) => next(i));
   }
   const task = makeTask(set.task);
-  if (split === "eval") return distinctExamples(task, set.eval_seed, n);
-  const heldOut = new Set(distinctExamples(task, set.eval_seed, set.eval_size).map(e => e.id));
+  if (split === "eval") return distinctExamples(task, set.eval_seed, n, undefined, "eval");
+  const heldOut = new Set(distinctExamples(task, set.eval_seed, set.eval_size, undefined, "eval").map(e => e.id));
   return distinctExamples(task, set.train_seed, n, heldOut);
 }
 

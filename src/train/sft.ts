@@ -23,7 +23,7 @@ import { yieldToEvents, type Trainer } from "../recipes/registry.js";
 import { AdamW } from "./optimizer.js";
 import { lrMultiplier } from "./schedule.js";
 import { loadLatestCheckpoint, saveCheckpoint } from "./checkpoint.js";
-import { arithmeticTraces, TracesConfigSchema } from "./sft-traces.js";
+import { traceRows, TracesConfigSchema } from "./sft-traces.js";
 import { DatasetConfigSchema, loadDataset } from "../data/dataset.js";
 import { problemSource } from "../eval/problems.js";
 import { loadSftJsonl, sftRowOf, makeBatch, splitRows, tokenizeRow, trainingBatches, SFTDataError, type SFTBatch, type SFTExample } from "./sft-data.js";
@@ -34,7 +34,7 @@ export const SFTConfigSchema = z.object({
   model: z.string().min(1),
   /** JSONL of {prompt, completion} or {messages} rows (or `traces`). */
   train_file: z.string().min(1).nullish(),
-  /** Instead of train_file: generated worked arithmetic solutions (sft-traces.ts), the tiny cold-start set. */
+  /** Instead of train_file: generated worked arithmetic solutions or countdown searches (sft-traces.ts). */
   traces: TracesConfigSchema.nullish(),
   /**
    * Instead of train_file: a dataset file or folder (docs/datasets.md) with TRL's SFT columns: `messages` (a chat
@@ -122,7 +122,7 @@ export const sft: Trainer<typeof SFTConfigSchema> = {
     if (c.max_length > model.config.max_position_embeddings)
       throw new RangeError(`max_length is ${c.max_length} but the model has max_position_embeddings ${model.config.max_position_embeddings}: set max_length to at most that`);
     const loaded = c.dataset ? loadDataset(c.dataset) : null;
-    const rows = c.train_file ? loadSftJsonl(c.train_file) : loaded ? loaded.train.map(sftRowOf) : arithmeticTraces(c.traces!);
+    const rows = c.train_file ? loadSftJsonl(c.train_file) : loaded ? loaded.train.map(sftRowOf) : traceRows(c.traces!);
     const source = c.train_file ?? (c.dataset ? problemSource({ dataset: c.dataset }) : "traces");
     const split = c.eval_file ? { train: rows, eval: loadSftJsonl(c.eval_file) }
       : loaded && loaded.eval.length > 0 ? { train: rows, eval: loaded.eval.map(sftRowOf) }
