@@ -11,6 +11,7 @@ import type { DatasetConfig, DatasetConfigInput } from "../data/dataset.js";
 import { loadPolicy, sampleProblems, type Policy, type ProblemSet, type SamplingJob } from "../eval/problems.js";
 import { extractAnswer, summarize, PassAtKError, type PassAtKSummary } from "../train/pass-at-k.js";
 import { formatTable } from "../runs/table.js";
+import { languageStats } from "../rewards/language.js";
 import { withExamples } from "./help.js";
 import { output } from "./output.js";
 import { dtypeFlag } from "./generate.js";
@@ -119,7 +120,11 @@ export function addProblemOptions(cmd: Command, defaults: { n: number; k: number
     .option("--dtype <dtype>", "weights: float32, or bfloat16 (frozen BF16 Linear weights: half the memory)", dtypeFlag, "float32");
 }
 
-export interface EvalReport extends PassAtKSummary { model: string; step: number | null; reward: string; temperature: number }
+export interface EvalReport extends PassAtKSummary {
+  model: string; step: number | null; reward: string; temperature: number;
+  /** Rows that name a language (worded arithmetic, a dataset's language column): target-language share of the thoughts, share that switch. */
+  language?: number | null; language_switched?: number | null;
+}
 
 export async function evaluatePassAtK(dir: string, f: ProblemFlags): Promise<EvalReport> {
   if (f.samples !== undefined && f.samples < f.k) throw new PassAtKError(`--samples ${f.samples} is below --k ${f.k}: pass@k needs at least k samples per problem`);
@@ -129,7 +134,10 @@ export async function evaluatePassAtK(dir: string, f: ProblemFlags): Promise<Eva
     const rows = s.gens.map((g, i) => ({ g, i })).filter(x => x.g.prompt === p);
     return { correct: rows.map(x => s.scored.table[x.i][0] === 1), answers: rows.map(x => extractAnswer(s.fmt.completion(x.g))) };
   });
-  return { model: resolve(policy.modelDir), step: policy.step, reward, temperature: f.temperature, ...summarize(problems, f.k) };
+  const lang = s.examples.some(e => typeof e.language === "string")
+    ? languageStats(s.gens.map(g => s.fmt.completion(g)), s.gens.map(g => s.examples[g.prompt])) : null;
+  return { model: resolve(policy.modelDir), step: policy.step, reward, temperature: f.temperature, ...summarize(problems, f.k),
+    ...(lang ? { language: lang.share, language_switched: lang.switched } : {}) };
 }
 
 export function register(program: Command): void {
@@ -144,7 +152,8 @@ export function register(program: Command): void {
     if (f.json) { output.out(JSON.stringify(r) + "\n"); return; }
     const pct = (x: number) => (100 * x).toFixed(1);
     output.out(`${r.model}${r.step !== null ? ` (step ${r.step})` : ""}: ${r.problems} problems × ${r.samples / r.problems} samples at T=${r.temperature}, reward ${r.reward}\n`);
-    output.out(formatTable(["metric", "%"], [["pass@1", pct(r.pass1)], [`pass@${r.k}`, pct(r.passK)], [`maj@${r.k}`, pct(r.majK)]]) + "\n");
+    output.out(formatTable(["metric", "%"], [["pass@1", pct(r.pass1)], [`pass@${r.k}`, pct(r.passK)], [`maj@${r.k}`, pct(r.majK)],
+      ...(r.language !== undefined ? [["language consistency", r.language === null ? "-" : pct(r.language)], ["language switched", r.language_switched == null ? "-" : pct(r.language_switched)]] : [])]) + "\n");
   });
   withExamples(cmd, [
     "move37 eval models/base-tiny --recipe recipes/r1-zero-tiny.yaml --k 8 --n 64",

@@ -80,3 +80,19 @@ export function languageMix(completion: string, example: Parameters<RewardFn>[1]
  *   languageConsistencyReward("<think>先 add 两个 numbers</think>", { language: "en" })   // 0.4 (2 of 5 words: 先 add 两 个 numbers)
  */
 export const languageConsistencyReward: RewardFn = safe((completion, example) => languageMix(completion, example)?.share ?? null);
+
+/** Language figures of a batch: mean share over the completions with words, the share of those that switch, and how many had words. */
+export interface LanguageStats { share: number | null; switched: number | null; judged: number }
+
+/** The language mix of many completions, each against its own row's target (logged per step and in report.json). */
+export function languageStats(completions: readonly string[], examples: readonly Parameters<RewardFn>[1][]): LanguageStats {
+  let n = 0, share = 0, switched = 0;
+  completions.forEach((c, i) => {
+    const m = languageMix(c, examples[i]);
+    if (!m || m.share === null) return;
+    n++;
+    share += m.share;
+    switched += +m.switched;
+  });
+  return { share: n ? share / n : null, switched: n ? switched / n : null, judged: completions.length ? n / completions.length : 0 };
+}

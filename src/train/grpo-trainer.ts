@@ -39,6 +39,7 @@ import { lrMultiplier, ScheduleConfigSchema } from "./schedule.js";
 import { loadLatestCheckpoint, saveCheckpoint } from "./checkpoint.js";
 import { scoreCompletions, type ScoredRewards } from "./rewarding.js";
 import { evaluate, type EvalResult } from "../eval/heldout.js";
+import { languageStats } from "../rewards/language.js";
 import { modelRewardExamples, useModelRewards } from "../rewards/reward-model.js";
 import { createRollout, RolloutConfigSchema } from "./rollout/index.js";
 import { BackendChoiceSchema, checkpointFields, oneProblemSource, problemSetFields } from "./trainer-config.js";
@@ -184,6 +185,7 @@ export const grpo: Trainer<typeof GRPORecipeSchema> = {
       const metrics: Record<string, number | null> = {
         ...rewardMetrics(scored.table, g.reward_funcs, adv),
         ...completionMetrics(lengths.lengths, lengths.truncated),
+        ...stepLanguageMetrics(g, gens, examples, fmt),
         ...(train ?? {}),
         "frac_groups_kept": keep.length / gens.length,
         ...(g.dynamic_sampling ? { "dynamic_sampling/rounds": rounds, "dynamic_sampling/groups_sampled": gens.length / g.num_generations, "dynamic_sampling/groups_kept": keep.length / g.num_generations } : {}),
@@ -271,19 +273,33 @@ function sampleRows(step: number, gens: Generation[], examples: Example[], fmt: 
 }
 
 function evalMetrics(r: EvalResult): Record<string, number | null> {
-  return { accuracy: r.accuracy, accuracy_sampled: r.accuracySampled, "eval/format": r.format, "eval/mean_length": r.meanLength };
+  return { accuracy: r.accuracy, accuracy_sampled: r.accuracySampled, "eval/format": r.format, "eval/mean_length": r.meanLength,
+    ...(r.language !== null ? { "eval/language": r.language, "eval/language_switched": r.languageSwitched } : {}) };
+}
+
+/**
+ * The language mix of a step's completions (src/rewards/language.ts): `language/share`, the mean share of chain-of-thought
+ * words in the row's target language, and `language/switched`, the share of completions that switch language part-way,
+ * over the completions with words. Logged when the rows name a language or the language reward is in use.
+ */
+function stepLanguageMetrics(g: GRPOConfig, gens: Generation[], examples: Example[], fmt: PromptFormat): Record<string, number | null> {
+  if (!g.reward_funcs.includes("language") && !examples.some(e => typeof e.language === "string")) return {};
+  const s = languageStats(gens.map(x => fmt.completion(x)), gens.map(x => examples[x.prompt]));
+  return { "language/share": s.share, "language/switched": s.switched };
 }
 
 const pct = (x: number | null) => (x === null ? "-" : `${(100 * x).toFixed(1)}%`);
 
 function writeReport(run: Run, c: GRPORecipe, evalSize: number, before: EvalResult, after: EvalResult, seconds: number, wall: number, log: (m: string) => void) {
-  const side = (r: EvalResult) => ({ accuracy: r.accuracy, accuracy_sampled: r.accuracySampled, format: r.format, mean_length: r.meanLength, mean_length_wrong: r.meanLengthWrong });
+  const side = (r: EvalResult) => ({ accuracy: r.accuracy, accuracy_sampled: r.accuracySampled, format: r.format, mean_length: r.meanLength, mean_length_wrong: r.meanLengthWrong,
+    language: r.language ?? null, language_switched: r.languageSwitched ?? null });
   run.writeJson("report.json", { task: problemSource(c), eval_size: evalSize, before: side(before), after: side(after), minutes: wall / 60, train_minutes: seconds / 60, traces: { before: before.traces, after: after.traces } });
   const row = (name: string, f: (r: EvalResult) => string) => `  ${name.padEnd(22)} ${f(before).padStart(10)} ${f(after).padStart(10)}`;
   log(["", `held-out set: ${evalSize} ${problemSource(c)} problems (seed ${c.eval_seed}), ${(seconds / 60).toFixed(1)} min of RL, ${(wall / 60).toFixed(1)} min in all`,
     `  ${"".padEnd(22)} ${"before".padStart(10)} ${"after".padStart(10)}`,
     row("accuracy (greedy)", r => pct(r.accuracy)), row("accuracy (T=1)", r => pct(r.accuracySampled)),
     row("format", r => pct(r.format)), row("mean length (tokens)", r => r.meanLength.toFixed(1)),
+    ...(before.language ?? after.language ?? null) !== null ? [row("language consistency", r => pct(r.language ?? null)), row("language switched", r => pct(r.languageSwitched ?? null))] : [],
     "", metricChart(readMetrics(run.dir), "completions/mean_length", 60),
     "", "before:", ...before.traces.map(t => `  ${t}`), "after:", ...after.traces.map(t => `  ${t}`),
     `report: ${run.dir}/report.json`].join("\n"));

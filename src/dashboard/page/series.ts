@@ -7,7 +7,7 @@ export interface MetricRow {
 
 /** Metrics users look at first, in this order (a trailing "/" matches a family); the rest follow alphabetically. */
 const PRIORITY = [
-  "reward", "rewards/", "accuracy", "accuracy_sampled", "eval/", "reward_std", "frac_reward_zero_std", "completions/",
+  "reward", "rewards/", "accuracy", "accuracy_sampled", "eval/", "language/", "reward_std", "frac_reward_zero_std", "completions/",
   "kl", "entropy", "loss", "loss/", "eval_loss", "grad_norm", "learning_rate", "tokens_per_second", "time/", "elo",
 ];
 
