@@ -12,6 +12,7 @@ import { loadPolicy, sampleProblems, type Policy, type ProblemSet, type Sampling
 import asciichart from "asciichart";
 import { extractAnswer, summarize, parseKs, passAtKCurves, PassAtKError, type PassAtKSummary } from "../train/pass-at-k.js";
 import { formatTable } from "../runs/table.js";
+import { languageStats } from "../rewards/language.js";
 import { withExamples } from "./help.js";
 import { output } from "./output.js";
 import { dtypeFlag, kvCacheDtypeFlag } from "./generate.js";
@@ -132,6 +133,8 @@ export interface EvalReport extends PassAtKSummary {
   /** With --pass-at-k: k → unbiased pass@k over all problems, and per subset (countdown: seen_target, unseen_target). */
   pass_at_k?: Record<string, number>;
   subsets?: Record<string, Record<string, number>>;
+  /** Rows that name a language (worded arithmetic, a dataset's language column): target-language share of the thoughts, share that switch. */
+  language?: number | null; language_switched?: number | null;
 }
 
 export async function evaluatePassAtK(dir: string, f: ProblemFlags & { passAtK?: number[] }): Promise<EvalReport> {
@@ -144,7 +147,10 @@ export async function evaluatePassAtK(dir: string, f: ProblemFlags & { passAtK?:
     const rows = s.gens.map((g, i) => ({ g, i })).filter(x => x.g.prompt === p);
     return { correct: rows.map(x => s.scored.table[x.i][0] === 1), answers: rows.map(x => extractAnswer(s.fmt.completion(x.g))) };
   });
-  const report: EvalReport = { model: resolve(policy.modelDir), step: policy.step, reward, temperature: f.temperature, ...summarize(problems, k) };
+  const lang = s.examples.some(e => typeof e.language === "string")
+    ? languageStats(s.gens.map(g => s.fmt.completion(g)), s.gens.map(g => s.examples[g.prompt])) : null;
+  const report: EvalReport = { model: resolve(policy.modelDir), step: policy.step, reward, temperature: f.temperature, ...summarize(problems, k),
+    ...(lang ? { language: lang.share, language_switched: lang.switched } : {}) };
   if (f.passAtK) {
     const curves = passAtKCurves(problems.map(p => p.correct), f.passAtK, s.examples.map(e => e.subset));
     report.pass_at_k = curves.all;
@@ -178,7 +184,8 @@ export function register(program: Command): void {
     const pct = (x: number) => (100 * x).toFixed(1);
     output.out(`${r.model}${r.step !== null ? ` (step ${r.step})` : ""}: ${r.problems} problems × ${r.samples / r.problems} samples at T=${r.temperature}, reward ${r.reward}\n`);
     if (r.pass_at_k) { output.out(passAtKTable(r) + "\n"); return; }
-    output.out(formatTable(["metric", "%"], [["pass@1", pct(r.pass1)], [`pass@${r.k}`, pct(r.passK)], [`maj@${r.k}`, pct(r.majK)]]) + "\n");
+    output.out(formatTable(["metric", "%"], [["pass@1", pct(r.pass1)], [`pass@${r.k}`, pct(r.passK)], [`maj@${r.k}`, pct(r.majK)],
+      ...(r.language !== undefined ? [["language consistency", r.language === null ? "-" : pct(r.language)], ["language switched", r.language_switched == null ? "-" : pct(r.language_switched)]] : [])]) + "\n");
   });
   withExamples(cmd, [
     "move37 eval models/base-tiny --recipe recipes/r1-zero-tiny.yaml --k 8 --n 64",

@@ -40,6 +40,7 @@ import { loadLatestCheckpoint, saveCheckpoint } from "./checkpoint.js";
 import { scoreCompletions, type ScoredRewards } from "./rewarding.js";
 import { evaluate, evaluatePassAtK, type EvalResult, type PassAtKFigures } from "../eval/heldout.js";
 import { countdownSamples, searchMetrics } from "../eval/search-behaviour.js";
+import { languageStats } from "../rewards/language.js";
 import { modelRewardExamples, useModelRewards } from "../rewards/reward-model.js";
 import { createRollout, RolloutConfigSchema } from "./rollout/index.js";
 import { BackendChoiceSchema, checkpointFields, oneProblemSource, problemSetFields } from "./trainer-config.js";
@@ -213,6 +214,7 @@ export const grpo: Trainer<typeof GRPORecipeSchema> = {
       const metrics: Record<string, number | null> = {
         ...rewardMetrics(scored.table, g.reward_funcs, adv),
         ...completionMetrics(lengths.lengths, lengths.truncated),
+        ...stepLanguageMetrics(g, gens, examples, fmt),
         ...(train ?? {}),
         "frac_groups_kept": keep.length / gens.length,
         ...(g.dynamic_sampling ? { "dynamic_sampling/rounds": rounds, "dynamic_sampling/groups_sampled": gens.length / g.num_generations, "dynamic_sampling/groups_kept": keep.length / g.num_generations } : {}),
@@ -304,7 +306,8 @@ function sampleRows(step: number, gens: Generation[], examples: Example[], fmt: 
 }
 
 function evalMetrics(r: EvalResult): Record<string, number | null> {
-  const out: Record<string, number | null> = { accuracy: r.accuracy, accuracy_sampled: r.accuracySampled, "eval/format": r.format, "eval/mean_length": r.meanLength };
+  const out: Record<string, number | null> = { accuracy: r.accuracy, accuracy_sampled: r.accuracySampled, "eval/format": r.format, "eval/mean_length": r.meanLength,
+    ...(r.language !== null ? { "eval/language": r.language, "eval/language_switched": r.languageSwitched } : {}) };
   for (const [name, f] of Object.entries(r.subsets ?? {})) { out[`accuracy/${name}`] = f.accuracy; out[`accuracy_sampled/${name}`] = f.accuracySampled; }
   for (const [k, v] of Object.entries(r.search?.greedy ?? {})) out[`eval/${k}`] = v;
   return out;
@@ -318,6 +321,17 @@ function passMetrics(p: PassAtKFigures): Record<string, number> {
   return out;
 }
 
+/**
+ * The language mix of a step's completions (src/rewards/language.ts): `language/share`, the mean share of chain-of-thought
+ * words in the row's target language, and `language/switched`, the share of completions that switch language part-way,
+ * over the completions with words. Logged when the rows name a language or the language reward is in use.
+ */
+function stepLanguageMetrics(g: GRPOConfig, gens: Generation[], examples: Example[], fmt: PromptFormat): Record<string, number | null> {
+  if (!g.reward_funcs.includes("language") && !examples.some(e => typeof e.language === "string")) return {};
+  const s = languageStats(gens.map(x => fmt.completion(x)), gens.map(x => examples[x.prompt]));
+  return { "language/share": s.share, "language/switched": s.switched };
+}
+
 const pct = (x: number | null) => (x === null ? "-" : `${(100 * x).toFixed(1)}%`);
 
 function writeReport(run: Run, c: GRPORecipe, evalSize: number, before: EvalResult, after: EvalResult, seconds: number, wall: number, log: (m: string) => void,
@@ -325,6 +339,7 @@ function writeReport(run: Run, c: GRPORecipe, evalSize: number, before: EvalResu
   // subsets, search counts and pass@k appear only when measured (countdown, eval_pass_at_k), so other reports keep their shape
   const side = (r: EvalResult, p: PassAtKFigures | null) => ({
     accuracy: r.accuracy, accuracy_sampled: r.accuracySampled, format: r.format, mean_length: r.meanLength, mean_length_wrong: r.meanLengthWrong,
+    language: r.language ?? null, language_switched: r.languageSwitched ?? null,
     ...(r.subsets ? { subsets: Object.fromEntries(Object.entries(r.subsets).map(([n, f]) => [n, { problems: f.problems, accuracy: f.accuracy, accuracy_sampled: f.accuracySampled }])) } : {}),
     ...(r.search ? { search: r.search } : {}),
     ...(p ? { pass_at_k: p } : {}),
@@ -339,6 +354,7 @@ function writeReport(run: Run, c: GRPORecipe, evalSize: number, before: EvalResu
     `  ${"".padEnd(22)} ${"before".padStart(10)} ${"after".padStart(10)}`,
     row("accuracy (greedy)", r => pct(r.accuracy)), row("accuracy (T=1)", r => pct(r.accuracySampled)), ...subsetRows,
     row("format", r => pct(r.format)), row("mean length (tokens)", r => r.meanLength.toFixed(1)), ...searchRows, ...passRows,
+    ...(before.language ?? after.language ?? null) !== null ? [row("language consistency", r => pct(r.language ?? null)), row("language switched", r => pct(r.languageSwitched ?? null))] : [],
     "", metricChart(readMetrics(run.dir), "completions/mean_length", 60),
     "", "before:", ...before.traces.map(t => `  ${t}`), "after:", ...after.traces.map(t => `  ${t}`),
     `report: ${run.dir}/report.json`].join("\n"));

@@ -23,6 +23,10 @@ test("metrics are ordered with the ones users watch first", () => {
   assert.deepEqual(orderMetrics(["zeta", "kl", "rewards/format/mean", "step", "reward", "time", "alpha", "completions/mean_length"]), [
     "reward", "rewards/format/mean", "completions/mean_length", "kl", "alpha", "zeta",
   ]);
+  // the language mix of the chains of thought (GRPO on rows with a language) comes right after the held-out figures
+  assert.deepEqual(orderMetrics(["kl", "language/switched", "frac_reward_zero_std", "eval/language", "language/share", "accuracy"]), [
+    "accuracy", "eval/language", "language/share", "language/switched", "frac_reward_zero_std", "kl",
+  ]);
 });
 
 test("countdown's search counts sit beside length and accuracy (issue 19)", () => {
