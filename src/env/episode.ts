@@ -40,7 +40,7 @@ export type StopReason = "answer" | "done" | "max_turns" | "max_tokens";
 
 export interface EpisodeStats {
   turns: number;
-  /** Calls by tool name, malformed ones under "(malformed)". */
+  /** Calls by tool name; malformed ones under "(malformed)", calls of unknown tools under "(unknown)". */
   calls: Record<string, number>;
   errors: Partial<Record<ToolErrorKind, number>>;
   truncatedResults: number;
@@ -163,6 +163,9 @@ function appendEnv(s: State, o: EpisodeOptions, role: "tool" | "user", text: str
   return fits;
 }
 
+/** The name a call is counted under: its tool, or "(malformed)" / "(unknown)" (names a model made up must not become metric keys). */
+const callName = (r: ToolResult) => (r.error === "bad_json" ? "(malformed)" : r.error === "unknown_tool" ? "(unknown)" : r.name);
+
 function end(s: State, why: StopReason) { s.status = "done"; s.stats.stoppedBy = why; }
 
 /** After a model turn: record it, run its calls or the environment's step, and decide what comes next. Never throws. */
@@ -190,7 +193,7 @@ async function afterTurn(s: State, g: Generation, o: EpisodeOptions, stop: reado
   try {
     const results: ToolResult[] = [...parsed.errors, ...await Promise.all(parsed.calls.map(c => callTool(tools, c, { timeoutMs: o.cfg.tool_timeout_ms, maxResultChars: o.cfg.max_result_chars })))];
     for (const r of results) {
-      const name = r.error === "bad_json" ? "(malformed)" : r.name;
+      const name = callName(r);
       s.stats.calls[name] = (s.stats.calls[name] ?? 0) + 1;
       if (r.error) s.stats.errors[r.error] = (s.stats.errors[r.error] ?? 0) + 1;
       if (r.truncated) s.stats.truncatedResults++;
@@ -204,7 +207,7 @@ async function afterTurn(s: State, g: Generation, o: EpisodeOptions, stop: reado
     const follow: FollowUp[] = called ? results.map(r => ({ role: "tool", content: r.content })) : step?.feedback ? [{ role: "user", content: step.feedback }] : [];
     if (follow.length === 0) return end(s, "answer");
     if (s.turns >= o.cfg.max_turns) return end(s, "max_turns");
-    const calls = called ? results.map(r => ({ name: r.error === "bad_json" ? "(malformed)" : r.name, error: r.error })) : undefined;
+    const calls = called ? results.map(r => ({ name: callName(r), error: r.error })) : undefined;
     let rendered: string;
     try { rendered = renderFollowUp(o.format, tok, follow, { extra: o.chatExtra }); } catch (e) { throw new EnvironmentError((e as Error).message); }
     if (!appendEnv(s, o, called ? "tool" : "user", rendered, calls)) return end(s, "max_tokens");

@@ -190,3 +190,20 @@ test("a hermes episode with Qwen3's real template and the calculator is the temp
   assert.deepEqual(e.mask, [...Array(n1).fill(1), ...Array(nTool).fill(0), ...Array(e.ids.length - n1 - nTool).fill(1)]);
   assert.equal(e.stats.stoppedBy, "answer");
 });
+
+test("calls of made-up tools are counted under (unknown), not under names the model invented", async () => {
+  const { generate } = scripted({ a: ["<call>zzq {}</call>", "<call>xkcd 1</call>", "end"] });
+  const { episodes } = await runEpisodes(() => problemEnvironment([calculatorTool]), rows(["a"]), 1, options(generate));
+  assert.deepEqual(episodes[0].stats.calls, { "(unknown)": 2 });
+  assert.deepEqual(Object.keys(episodeMetrics(episodes)).filter(k => k.startsWith("tools/calls/")), ["tools/calls/(unknown)"]);
+});
+
+test("a recipe's environment is checked: unknown keys by name, unknown environments listing the known ones", async () => {
+  const { GRPORecipeSchema } = await import("../../src/train/grpo-trainer.js");
+  const { environmentSpec, UnknownEnvironmentError } = await import("../../src/env/environment.js");
+  const recipe = (environment: unknown) => ({ model: "m", task: { type: "arithmetic" }, accuracy_reward: "math", format_reward: "format", grpo: { reward_funcs: ["math"] }, environment });
+  assert.equal(GRPORecipeSchema.parse(recipe({ type: "calculator" })).environment!.max_turns, 4);
+  const bad = GRPORecipeSchema.safeParse(recipe({ type: "calculator", max_turn: 3 }));
+  assert.ok(!bad.success && JSON.stringify(bad.error.issues).includes("max_turn"));
+  assert.throws(() => environmentSpec("calculater"), (e: Error) => e instanceof UnknownEnvironmentError && /problems, calculator, python/.test(e.message));
+});
