@@ -100,7 +100,9 @@ export async function runEpisodes(create: (episode: EpisodeContext) => Environme
       stats: { turns: 0, calls: {}, errors: {}, truncatedResults: 0, envSeconds: 0, stoppedBy: "answer" } });
   }
   const inflight = new Set<Promise<void>>();
+  let fatal: Error | null = null;
   for (;;) {
+    if (fatal) { await Promise.allSettled(inflight); throw fatal; }
     const ready = states.filter(s => s.status === "ready");
     if (ready.length) {
       const g0 = performance.now();
@@ -110,7 +112,8 @@ export async function runEpisodes(create: (episode: EpisodeContext) => Environme
       genSeconds += (performance.now() - g0) / 1000;
       ready.forEach((s, k) => {
         s.status = "busy";
-        const p: Promise<void> = afterTurn(s, gens[k], o, stop).finally(() => inflight.delete(p));
+        // afterTurn never rejects: an environment bug is kept and thrown here, once every call has settled
+        const p: Promise<void> = afterTurn(s, gens[k], o, stop).catch(e => { fatal ??= e as Error; s.status = "done"; }).finally(() => inflight.delete(p));
         inflight.add(p);
       });
       await new Promise(r => setImmediate(r)); // lets the tools' processes start before the next generation

@@ -207,3 +207,20 @@ test("a recipe's environment is checked: unknown keys by name, unknown environme
   assert.ok(!bad.success && JSON.stringify(bad.error.issues).includes("max_turn"));
   assert.throws(() => environmentSpec("calculater"), (e: Error) => e instanceof UnknownEnvironmentError && /problems, calculator, python/.test(e.message));
 });
+
+test("environment bugs fail the rollout by name: a throwing reset names the row, an unrenderable result the format", async () => {
+  const { generate } = scripted({ q: ["x"] });
+  const broken = (): Environment => ({ reset: () => { throw new Error("no such file"); } });
+  await assert.rejects(runEpisodes(broken, rows(["q"]), 1, options(generate)), /reset\(\) failed on row r0: no such file/);
+  // hermes results need the template's EOS: a tokenizer without one fails once the first call needs its result rendered
+  const { HfTokenizer } = await import("../../src/tokenizer/hf.js");
+  const noEos = new HfTokenizer(new ByteTokenizer(["<|im_start|>", "<|im_end|>"]).toTokenizerJson(), { eos_token: null, chat_template: readFileSync(new URL("qwen3.jinja", TEMPLATES), "utf8") });
+  const call = async (prompts: number[][]): Promise<Generation[]> => prompts.map((_, k) => {
+    const text = '<tool_call>\n{"name": "calculator", "arguments": {"expression": "1+1"}}\n</tool_call>';
+    const ids = noEos.encode(text);
+    return { prompt: k, sample: 0, ids, text, logprobs: ids.map(() => -1), finishReason: "stop" };
+  });
+  const cfg = EnvironmentConfigSchema.parse({ type: "calculator", format: "hermes" });
+  await assert.rejects(runEpisodes(() => problemEnvironment([calculatorTool]), rows(["q", "r"]), 2, { cfg, maxTokens: 2000, format: "hermes", tokenizer: noEos, fmt: promptFormat(PromptConfigSchema.parse({ template: "chat" }), noEos), generate: call, seed: 1 }),
+    /hermes format renders tool results with the model's chat template and EOS token, and this tokenizer has no EOS token/);
+});
