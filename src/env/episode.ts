@@ -18,7 +18,7 @@ import type { FinishReason, Generation } from "../sample/generate.js";
 import type { PromptFormat } from "../sample/prompt-format.js";
 import { mixSeed } from "../rng.js";
 import { callTool, toolSchemas, type ToolErrorKind, type ToolResult } from "./tools.js";
-import { callStopStrings, parseToolCalls, renderFollowUp, renderToolPrompt, toolsPreamble, type FollowUp, type ToolFormat } from "./formats.js";
+import { assistantMessage, callStopStrings, parseToolCalls, renderFollowUp, renderToolPrompt, toolsPreamble, type FollowUp, type ToolFormat, type ToolMessage } from "./formats.js";
 import type { Environment, EnvironmentConfig, EpisodeContext, ModelTurn, StepResult } from "./environment.js";
 
 export class EnvironmentError extends Error {
@@ -34,6 +34,8 @@ export interface Segment {
   tokens: number;
   /** Tool segments: each call's tool and error (null = it ran). */
   calls?: { name: string; error: ToolErrorKind | null }[];
+  /** Tool and user segments: what each result or feedback said (the text before the format rendered it). */
+  contents?: string[];
 }
 
 export type StopReason = "answer" | "done" | "max_turns" | "max_tokens";
@@ -52,6 +54,8 @@ export interface EpisodeStats {
 /** An episode as a Generation (prompt-major: episode i is row ⌊i/G⌋, sample i mod G) plus what training and logs need. */
 export interface Episode extends Generation {
   promptIds: number[];
+  /** The conversation the prompt was rendered from (chat formats), or one user turn holding the prompt text (tags, raw prompts). */
+  messages: ToolMessage[];
   /** [ids.length] 1 = written by the model (trained on), 0 = from a tool or the environment. */
   mask: number[];
   segments: Segment[];
@@ -81,7 +85,7 @@ export interface EpisodeOptions {
 }
 
 interface State {
-  i: number; env: Environment; row: Example; promptIds: number[];
+  i: number; env: Environment; row: Example; promptIds: number[]; messages: ToolMessage[];
   ids: number[]; mask: number[]; logprobs: number[]; segments: Segment[];
   turns: number; stats: EpisodeStats; lastText: string; finish: FinishReason; status: "ready" | "busy" | "done";
 }
@@ -95,8 +99,9 @@ export async function runEpisodes(create: (episode: EpisodeContext) => Environme
   const states: State[] = [];
   for (let i = 0; i < rows.length * G; i++) {
     const row = rows[Math.floor(i / G)], env = create({ seed: mixSeed(o.seed, i, 0x5eed) });
-    const promptIds = tok.encode(await promptText(env, row, o), { addSpecialTokens: false });
-    states.push({ i, env, row, promptIds, ids: [], mask: [], logprobs: [], segments: [], turns: 0, lastText: "", finish: "length", status: "ready",
+    const start = await promptText(env, row, o);
+    const promptIds = tok.encode(start.text, { addSpecialTokens: false });
+    states.push({ i, env, row, promptIds, messages: start.messages, ids: [], mask: [], logprobs: [], segments: [], turns: 0, lastText: "", finish: "length", status: "ready",
       stats: { turns: 0, calls: {}, errors: {}, truncatedResults: 0, envSeconds: 0, stoppedBy: "answer" } });
   }
   const inflight = new Set<Promise<void>>();
@@ -133,36 +138,37 @@ export async function runEpisodes(create: (episode: EpisodeContext) => Environme
     const text = s.segments.map((seg, k) => (k === s.segments.length - 1 && seg.role === "assistant" ? s.lastText : tok.decode(tok.encode(seg.text, { addSpecialTokens: false }), { skipSpecialTokens: true }))).join("");
     episodes.push({
       prompt: Math.floor(s.i / G), sample: s.i % G, ids: s.ids, text, logprobs: s.logprobs, finishReason: s.finish,
-      promptIds: s.promptIds, mask: s.mask, segments: s.segments, stats: s.stats, truncated: s.stats.stoppedBy === "max_tokens", ...(s.env.reward ? { envReward } : {}),
+      promptIds: s.promptIds, messages: s.messages, mask: s.mask, segments: s.segments, stats: s.stats, truncated: s.stats.stoppedBy === "max_tokens", ...(s.env.reward ? { envReward } : {}),
     });
   }
   return { episodes, seconds: { generation: genSeconds, environment: (performance.now() - t0) / 1000 - genSeconds } };
 }
 
 /** The prompt of an episode: reset(row) through the chat template with the tools (hermes, llama3), or the recipe's prompt (tags). */
-async function promptText(env: Environment, row: Example, o: EpisodeOptions): Promise<string> {
+async function promptText(env: Environment, row: Example, o: EpisodeOptions): Promise<{ text: string; messages: ToolMessage[] }> {
   let start;
   try { start = await env.reset(row); } catch (e) { throw new EnvironmentError(`the environment's reset() failed on row ${row.id ?? "?"}: ${(e as Error).message}`); }
-  if ("prompt" in start) return start.prompt;
+  const raw = (text: string) => ({ text, messages: [{ role: "user", content: text }] });
+  if ("prompt" in start) return raw(start.prompt);
   const tools = env.tools ?? [];
   if (o.format === "tags") {
     const user = [...start.messages].reverse().find(m => m.role === "user");
     if (!user) throw new EnvironmentError(`reset() on row ${row.id ?? "?"} returned no user message: the tags format's prompt is the recipe's prompt of the last user message`);
     const pre = o.cfg.describe_tools && tools.length ? toolsPreamble(toolSchemas(tools)) : "";
-    return pre + o.fmt.text({ ...row, question: user.content, messages: undefined });
+    return raw(pre + o.fmt.text({ ...row, question: user.content, messages: undefined }));
   }
   const messages = o.systemPrompt !== undefined && start.messages[0]?.role !== "system" ? [{ role: "system", content: o.systemPrompt }, ...start.messages] : start.messages;
-  return renderToolPrompt(o.format, o.tokenizer, messages, tools, { extra: o.chatExtra });
+  return { text: renderToolPrompt(o.format, o.tokenizer, messages, tools, { extra: o.chatExtra }), messages };
 }
 
 /** Appends environment tokens (no loss), cut to the episode's token budget; false when the budget ran out. */
-function appendEnv(s: State, o: EpisodeOptions, role: "tool" | "user", text: string, calls?: Segment["calls"]): boolean {
+function appendEnv(s: State, o: EpisodeOptions, role: "tool" | "user", text: string, contents: string[], calls?: Segment["calls"]): boolean {
   const room = o.maxTokens - s.ids.length;
   let ids = o.tokenizer.encode(text, { addSpecialTokens: false });
   const fits = ids.length < room; // the model must have room to write at least one token
   if (!fits) ids = ids.slice(0, Math.max(0, room));
   s.ids.push(...ids); s.mask.push(...ids.map(() => 0)); s.logprobs.push(...ids.map(() => 0));
-  s.segments.push({ role, text: fits ? text : o.tokenizer.decode(ids), tokens: ids.length, ...(calls ? { calls } : {}) });
+  s.segments.push({ role, text: fits ? text : o.tokenizer.decode(ids), tokens: ids.length, contents, ...(calls ? { calls } : {}) });
   return fits;
 }
 
@@ -213,7 +219,7 @@ async function afterTurn(s: State, g: Generation, o: EpisodeOptions, stop: reado
     const calls = called ? results.map(r => ({ name: callName(r), error: r.error })) : undefined;
     let rendered: string;
     try { rendered = renderFollowUp(o.format, tok, follow, { extra: o.chatExtra }); } catch (e) { throw new EnvironmentError((e as Error).message); }
-    if (!appendEnv(s, o, called ? "tool" : "user", rendered, calls)) return end(s, "max_tokens");
+    if (!appendEnv(s, o, called ? "tool" : "user", rendered, follow.map(f => f.content), calls)) return end(s, "max_tokens");
     s.status = "ready";
   } catch (e) {
     if (e instanceof EnvironmentError) throw e;
@@ -241,5 +247,21 @@ export function episodeMetrics(episodes: readonly Episode[]): Record<string, num
   for (const name of new Set(episodes.flatMap(e => Object.keys(e.stats.calls)))) out[`tools/calls/${name}`] = sum(e => e.stats.calls[name] ?? 0) / n;
   for (const kind of new Set(episodes.flatMap(e => Object.keys(e.stats.errors)))) out[`tools/errors/${kind}`] = sum(e => e.stats.errors[kind as ToolErrorKind] ?? 0) / n;
   for (const why of ["max_turns", "max_tokens", "done"] as const) out[`episodes/stopped_by_${why}`] = episodes.filter(e => e.stats.stoppedBy === why).length / n;
+  return out;
+}
+
+/**
+ * An episode as a conversation (SFT data from rejection sampling): its first messages, then its turns. Chat formats
+ * give assistant turns as OpenAI messages (content and `tool_calls`, which the template renders again) and each tool
+ * result as a `tool` message; the tags format, which has no template, keeps each assistant turn's text as written
+ * (calls included) after one user turn holding the prompt text. A turn cut by a limit is kept as cut.
+ */
+export function episodeMessages(e: Episode, format: ToolFormat): ToolMessage[] {
+  const out: ToolMessage[] = [...e.messages];
+  e.segments.forEach((seg, k) => {
+    if (seg.role === "assistant") {
+      out.push(format === "tags" ? { role: "assistant", content: seg.text } : assistantMessage(parseToolCalls(format, seg.text), `call_${k}`));
+    } else for (const c of seg.contents ?? [seg.text]) out.push({ role: seg.role === "tool" ? "tool" : "user", content: c });
+  });
   return out;
 }

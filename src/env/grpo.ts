@@ -13,6 +13,10 @@ import { detectToolFormat, type ToolFormat } from "./formats.js";
 import { environmentSpec, type EnvironmentConfig } from "./environment.js";
 import { EnvironmentError, episodeMetrics, runEpisodes, type Episode, type EpisodeSampling } from "./episode.js";
 import type { EvalResult } from "../eval/heldout.js";
+import { loadProblems, type Policy, type SamplingJob } from "../eval/problems.js";
+import { promptFormat } from "../sample/prompt-format.js";
+import type { RolloutSampling } from "../train/rollout/index.js";
+import { toolSchemas } from "./tools.js";
 
 /** The reward name that reads the environment's reward(). */
 export const ENVIRONMENT_REWARD = "environment";
@@ -91,4 +95,24 @@ export async function evaluateEpisodes(r: EpisodeRollout, generate: (temperature
     meanLengthWrong: wrong.length ? mean(wrong) : null, traces, language: null, languageSwitched: null,
     toolCallRate: mean(greedy.gens.map(e => (Object.keys(e.stats.calls).length > 0 ? 1 : 0))), toolErrorRate: m["tools/error_rate"], metrics: m,
   };
+}
+
+/**
+ * `move37 sample --environment`: k episodes of each problem from a policy, scored like sampleProblems' completions
+ * (the reward `environment` reads reward()); with the format and tool schemas the SFT rows of the kept ones need.
+ */
+export async function sampleEpisodes(policy: Policy, job: SamplingJob, env: EnvironmentConfig, log: (m: string) => void = () => {}) {
+  const fmt = promptFormat(job.problems.prompt, policy.tokenizer);
+  const examples = loadProblems(job.problems, job.split, job.n);
+  const r = episodeRollout(env, {
+    tok: policy.tokenizer, fmt, prompt: job.problems.prompt, maxCompletionLength: job.maxNewTokens,
+    generate: (prompts, s) => policy.rollout.generate(prompts, {
+      maxNewTokens: s.maxNewTokens, temperature: job.temperature, topP: 1, topK: 0, numReturnSequences: 1, stop: s.stop, eosTokenIds: policy.eosTokenIds, seeds: s.seeds,
+    } as unknown as RolloutSampling),
+  });
+  log(`sampling ${examples.length} problems × ${job.k} episodes (${env.type}, ${r.format} format) at T=${job.temperature} from ${policy.modelDir}${policy.step !== null ? ` (step ${policy.step})` : ""}…`);
+  const { gens } = await r.run(examples, job.k, mixSeed(job.seed));
+  const scored = await scoreEpisodes(job.rewards, gens.map(g => fmt.completion(g)), gens.map(g => examples[g.prompt]), gens);
+  const tools = toolSchemas(environmentSpec(env.type).create(env, { seed: 0 }).tools ?? []);
+  return { fmt, examples, gens, scored, format: r.format, tools };
 }
