@@ -25,9 +25,22 @@ export class ToolFormatError extends Error {
   constructor(message: string) { super(message); this.name = "ToolFormatError"; }
 }
 
-/** The format a tokenizer's chat template speaks: hermes for <tool_call> templates, llama3 for ipython ones, else tags. */
+/** Whether a chat template reads the `tools` variable in a Jinja tag (SmolLM3's reads `xml_tools`, Gemma 3's none). */
+export function templateTakesTools(template: string | null): boolean {
+  for (const m of (template ?? "").matchAll(/\{[%{]([\s\S]*?)[%}]\}/g)) {
+    const code = m[1].replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'/g, "''"); // string literals may mention <tools>
+    if (/(?<![\w.])tools\b/.test(code)) return true;
+  }
+  return false;
+}
+
+/**
+ * The format a tokenizer's chat template speaks: hermes for <tool_call> templates, llama3 for ipython ones, both only
+ * when the template takes `tools`; else tags.
+ */
 export function detectToolFormat(tok: Pick<Tokenizer, "chatTemplate">): ToolFormat {
   const t = tok.chatTemplate ?? "";
+  if (!templateTakesTools(t)) return "tags";
   if (t.includes("<tool_call>")) return "hermes";
   if (t.includes("ipython")) return "llama3";
   return "tags";
@@ -64,6 +77,8 @@ export function renderToolPrompt(format: ToolFormat, tok: Tokenizer, messages: r
     const pre = schemas.length ? toolsPreamble(schemas) : "";
     return pre + messages.map(m => m.content).join("\n");
   }
+  if (schemas.length && !templateTakesTools(tok.chatTemplate))
+    throw new ToolFormatError(`the ${format} format shows tools through the chat template's \`tools\` variable, and this template has none: use format tags (or auto)`);
   return renderChat(tok, messages, { addGenerationPrompt: o.addGenerationPrompt ?? true, extra: { ...o.extra, ...(schemas.length ? { tools: schemas } : {}) } });
 }
 

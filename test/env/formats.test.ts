@@ -9,6 +9,7 @@ import {
   parseToolCalls, renderToolCalls, renderToolPrompt, renderToolResults, assistantMessage, detectToolFormat, callStopStrings, type ToolFormat, type ToolMessage,
 } from "../../src/env/formats.js";
 import { ByteTokenizer } from "../../src/tokenizer/byte.js";
+import { HfTokenizer } from "../../src/tokenizer/hf.js";
 import { familyTokenizer, onToday, TEMPLATES } from "./family.js";
 
 const TOOLS = [calculatorTool, pythonTool()];
@@ -52,6 +53,12 @@ test("formats are detected from the template; tags stop at </call>, chat formats
   assert.equal(detectToolFormat(familyTokenizer("qwen3")), "hermes");
   assert.equal(detectToolFormat(familyTokenizer("llama3.2")), "llama3");
   assert.equal(detectToolFormat(new ByteTokenizer()), "tags");
+  // SmolLM3 lists tools from `xml_tools` (printed as Python dicts), Gemma 3 takes none: both fall back to tags
+  for (const family of ["smollm3", "gemma3"]) {
+    const tok = new HfTokenizer(new ByteTokenizer(["<|im_end|>"]).toTokenizerJson(), { eos_token: "<|im_end|>", chat_template: readFileSync(new URL(`${family}.jinja`, TEMPLATES), "utf8") });
+    assert.equal(detectToolFormat(tok), "tags", family);
+    assert.throws(() => renderToolPrompt("hermes", tok, [{ role: "user", content: "q" }], TOOLS), /template has none: use format tags/);
+  }
   assert.deepEqual(callStopStrings("tags"), ["</call>"]);
   assert.deepEqual(callStopStrings("hermes"), []);
 });
