@@ -5,15 +5,14 @@ import type { Command } from "commander";
 import { continuation } from "../sample/prompt-format.js";
 import { sampleProblems } from "../eval/problems.js";
 import { rejectionFilter, sftRow, type Candidate, type DropReason } from "../train/rejection.js";
-import { EnvironmentConfigSchema } from "../env/environment.js";
 import { episodeMessages } from "../env/episode.js";
 import { sampleEpisodes } from "../env/grpo.js";
-import { addProblemOptions, logProgress, problemJob, type ProblemFlags, trainSeedOption } from "./eval.js";
+import { addEnvironmentOptions, addProblemOptions, environmentOf, logProgress, problemJob, type EnvironmentFlags, type ProblemFlags, trainSeedOption } from "./eval.js";
 import { formatTable } from "../runs/table.js";
 import { withExamples } from "./help.js";
 import { output } from "./output.js";
 
-interface SampleFlags extends ProblemFlags { out: string; minLanguage: number; maxTokens?: number; minRepetition: number; maxPerPrompt: number; environment?: string; maxTurns: number; toolFormat: string }
+interface SampleFlags extends ProblemFlags, EnvironmentFlags { out: string; minLanguage: number; maxTokens?: number; minRepetition: number; maxPerPrompt: number }
 
 export function register(program: Command): void {
   const cmd = program
@@ -25,15 +24,13 @@ export function register(program: Command): void {
     .option("--min-language <x>", "drop below this language-consistency reward (share of thought words in the prompt's language)", Number, 0.95)
     .option("--max-tokens <n>", "drop completions longer than this many tokens (and any that hit --max-new-tokens)", Number)
     .option("--min-repetition <x>", "drop below this 3-gram repetition reward (0 = no repeats, -1 = all repeated)", Number, -0.2)
-    .option("--max-per-prompt <n>", "keep at most this many samples per problem (0 = all)", Number, 0)
-    .option("--environment <type>", "sample multi-turn episodes with tools (calculator, python, problems; docs/tools.md) and write them as messages rows with tool turns")
-    .option("--max-turns <n>", "--environment: model turns per episode", Number, 4)
-    .option("--tool-format <format>", "--environment: auto, hermes, llama3 or tags", "auto");
+    .option("--max-per-prompt <n>", "keep at most this many samples per problem (0 = all)", Number, 0);
+  addEnvironmentOptions(cmd); // episodes are written as messages rows with their tool turns
   cmd.action(async (dir: string, f: SampleFlags) => {
     const { policy, job, reward } = problemJob(dir, f, "train", r => [r, "language", "repetition"]);
     let candidates: Candidate[];
-    if (f.environment !== undefined) { // episodes: the transcript is judged, the conversation (tool turns included) written
-      const env = EnvironmentConfigSchema.parse({ type: f.environment, max_turns: f.maxTurns, format: f.toolFormat, max_tokens: job.maxNewTokens });
+    const env = environmentOf(f, job);
+    if (env) { // episodes: the transcript is judged, the conversation (tool turns included) written
       const s = await sampleEpisodes(policy, job, env, logProgress);
       candidates = s.gens.map((e, i) => ({
         problem: e.prompt, prompt: policy.tokenizer.decode(e.promptIds), completion: s.fmt.completion(e),

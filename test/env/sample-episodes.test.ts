@@ -35,3 +35,18 @@ test("move37 sample --environment writes verified episodes as messages rows; SFT
   assert.equal(tok.decode(ex.ids), `Q:${CALL}<result>${secret}</result>${rows[0].messages[3].content}<|endoftext|>`);
   assert.equal(tok.decode(ex.ids.filter((_, i) => ex.loss[i] === 1)), `${CALL}${rows[0].messages[3].content}<|endoftext|>`);
 });
+
+test("move37 eval --environment reports pass@1 of episodes with the tool-call and tool-error rates", async () => {
+  const root = tempRoot("eval-env");
+  const model = warmModel(join(root, "warm"));
+  const args = ["eval", model, "--task", "arithmetic", "--n", "8", "--k", "4", "--tool-format", "tags", "--max-turns", "2", "--max-new-tokens", "48", "--reward", "environment"];
+  const withTool = JSON.parse((await runCli([...args, "--environment", "test-secret", "--json"])).stdout);
+  const without = JSON.parse((await runCli([...args, "--environment", "test-secret-no-tool", "--json"])).stdout);
+  // the warmed model calls a quarter of the time; only the calls with the tool earn the reward
+  assert.ok(withTool.tool_call_rate > 0.05 && withTool.tool_call_rate < 0.6, `tool-call rate ${withTool.tool_call_rate}`);
+  assert.ok(withTool.pass1 > 0 && withTool.pass1 <= withTool.tool_call_rate * (1 - withTool.tool_error_rate) + 1e-12, `pass@1 ${withTool.pass1}: only episodes with a successful call can earn the reward`);
+  assert.equal(without.pass1, 0);
+  assert.equal(without.tool_error_rate, 1);
+  const table = (await runCli([...args, "--environment", "test-secret"])).stdout;
+  assert.match(table, /tool-call rate/);
+});
