@@ -61,7 +61,7 @@ export class LoraModel implements CausalLM {
   }
   backward(dlogp: Float32Array, dentropy?: Float32Array): void { this.base.backward(dlogp, dentropy); }
   newCache(batch: number, maxLen: number): KVCache { return this.base.newCache(batch, maxLen); }
-  decode(cache: KVCache, tokens: Int32Array, valid: Uint8Array, T: number): Float32Array { return this.base.decode(cache, tokens, valid, T); }
+  decode(cache: KVCache, tokens: Int32Array, valid: Uint8Array, T: number, out?: Float32Array): Float32Array { return this.base.decode(cache, tokens, valid, T, out); }
 
   /** Runs `f` with the adapters switched off (the base model exactly), then switches them back on. */
   withAdaptersDisabled<T>(f: () => T): T {
