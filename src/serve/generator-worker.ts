@@ -35,7 +35,7 @@ function drainBacklog(): void {
       if (engine?.busy) break;
       backlog.shift();
       try {
-        loaded = { model: loadPretrained(m.dir, getBackend(m.backend), { dtype: m.dtype }).model, tokenizer: loadTokenizer(m.dir) };
+        loaded = { model: loadPretrained(m.dir, getBackend(m.backend), { dtype: m.dtype, kvCacheDtype: m.kvCacheDtype }).model, tokenizer: loadTokenizer(m.dir) };
         engine = null;
         send({ type: "loaded", id: m.id });
       } catch (e) {

@@ -7,6 +7,7 @@ import { referenceBackend } from "../../src/engine/reference.js";
 import { getBackend, nativeAvailable } from "../../src/engine/index.js";
 import { BadJoinError, KVCacheImpl } from "../../src/model/kv-cache.js";
 import type { CausalLM } from "../../src/model/types.js";
+import { setKvCacheDtype } from "../../src/model/transformer.js";
 import { generate, type Generation, type TokenEvent } from "../../src/sample/generate.js";
 import { DecodeEngine } from "../../src/sample/engine.js";
 import type { SamplingOptions } from "../../src/sample/options.js";
@@ -108,8 +109,9 @@ for (const be of backends) {
     });
   }
 
-  test(`[${be.name}] join and compact: rows joined from other caches, longer and shorter, decode as in their own caches`, () => {
+  for (const kv of ["float32", "bfloat16"] as const) test(`[${be.name}] join and compact (${kv} cache): rows joined from other caches, longer and shorter, decode as in their own caches`, () => {
     const model = tinyModel(be);
+    setKvCacheDtype(model, kv);
     const [a, b, c] = [prompts[0], prompts[3], prompts[1]];
     const fill = (p: number[]) => { const k = model.newCache(1, p.length + 4); model.decode(k, Int32Array.from(p), new Uint8Array(p.length).fill(1), p.length); return k; };
     const own = (p: number[], feed: number[]) => {
@@ -137,5 +139,13 @@ for (const be of backends) {
     check(z2, [own(a, [7, 9, 5]), own(c, [8])], "after a shorter join and a compaction");
     assert.throws(() => main.join(main, [0]), BadJoinError);
     assert.throws(() => main.join(fill(a), [1]), BadJoinError);
+    const other = tinyModel(be);
+    setKvCacheDtype(other, kv === "float32" ? "bfloat16" : "float32");
+    assert.throws(() => main.join(other.newCache(1, 8), [0]), BadJoinError, "keys stored in another dtype cannot be copied as they are");
+    // and whole generations: rows joining a BF16 cache mid-flight equal one big batch
+    if (kv === "bfloat16") {
+      const options = { maxNewTokens: 10, temperature: 0, numReturnSequences: 2 };
+      assert.deepEqual(engineRun(model, tokenizer, prompts, options, 3, 1).out.map(g => g.ids), generate(model, tokenizer, prompts, { ...options, batchSize: 256 }).map(g => g.ids));
+    }
   });
 }
