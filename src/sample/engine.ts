@@ -61,6 +61,8 @@ export interface EngineJob {
 interface Job {
   o: ResolvedSamplingOptions; eos: Set<number>; picker: TokenPicker; maxStop: number;
   rows: Row[]; left: number; spec: EngineJob;
+  /** Some row of the job has been admitted. */
+  started: boolean;
 }
 
 interface Row {
@@ -141,7 +143,7 @@ export class DecodeEngine {
     if (o.seeds && o.seed !== undefined) throw new GenerationError("both seed and seeds are set: give one seed for the run, or one per prompt");
     const seed = o.seed ?? Math.floor(Math.random() * 2 ** 32);
     const job: Job = {
-      o, spec, rows: [], left: 0,
+      o, spec, rows: [], left: 0, started: false,
       eos: new Set(o.eosTokenIds ?? [tokenizer.eosId, model.config.eos_token_id].filter((x): x is number => x !== null)),
       picker: new TokenPicker(V, Math.min(V, tokenizer.vocabSize), o, this.be),
       maxStop: Math.max(0, ...o.stop.map(s => s.length)),
@@ -220,8 +222,19 @@ export class DecodeEngine {
   private admit(): void {
     const room = this.opts.batchSize - this.active.length;
     if (room <= 0 || this.waiting.length === 0) return;
-    const take = this.waiting.splice(0, room), V = this.V;
+    const V = this.V;
+    let take: Row[];
+    if (this.waiting.length > room && this.waiting.some(r => r.job !== this.waiting[0].job)) {
+      // rows of jobs that have not started yet go first, so a short job queued behind a large job's waiting rows
+      // starts at the next free place instead of after all of them; then arrival order
+      const chosen = new Set<Row>();
+      for (const r of this.waiting) if (chosen.size < room && !r.job.started) chosen.add(r);
+      for (const r of this.waiting) if (chosen.size < room) chosen.add(r);
+      take = this.waiting.filter(r => chosen.has(r));
+      this.waiting = this.waiting.filter(r => !chosen.has(r));
+    } else take = this.waiting.splice(0, room);
     this.stats.admissions++;
+    for (const r of take) r.job.started = true;
     for (const r of take) {
       const n = this.pendingByKey.get(r.key)! - 1;
       if (n > 0) this.pendingByKey.set(r.key, n); else this.pendingByKey.delete(r.key);
