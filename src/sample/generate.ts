@@ -5,7 +5,9 @@ import type { Tokenizer } from "../tokenizer/types.js";
 import { DecodeStream } from "../tokenizer/decode-stream.js";
 import { renderChat, type ChatRenderOptions } from "../tokenizer/chat-template.js";
 import { SamplingOptionsSchema, type SamplingOptions, type ResolvedSamplingOptions } from "./options.js";
-import { TokenPicker } from "./pick.js";
+import { TokenPicker, type TopLogprob } from "./pick.js";
+
+export type { TopLogprob } from "./pick.js";
 import { Rng } from "../rng.js";
 
 export type FinishReason = "stop" | "eos" | "length";
@@ -20,6 +22,8 @@ export interface Generation {
   text: string;
   /** [ids.length] log-probs under log softmax(logits / temperature), see `Picked.logprob`. */
   logprobs: number[];
+  /** With `topLogprobs: N`: per generated token, the N most likely ids and their log-probs (see `Picked.top`). */
+  topLogprobs?: TopLogprob[][];
   finishReason: FinishReason;
 }
 
@@ -27,7 +31,11 @@ export interface Generation {
  * One generated token; `text` is the new printable text (may be "" while UTF-8 or a possible stop string is pending);
  * `logprob` is the token's entry in `Generation.logprobs`.
  */
-export interface TokenEvent { prompt: number; sample: number; token: number; logprob: number; text: string; finishReason: FinishReason | null }
+export interface TokenEvent {
+  prompt: number; sample: number; token: number; logprob: number; text: string; finishReason: FinishReason | null;
+  /** With `topLogprobs`: this position's entry of `Generation.topLogprobs`. */
+  top?: TopLogprob[];
+}
 
 export class GenerationError extends Error {
   constructor(message: string) { super(message); this.name = "GenerationError"; }
@@ -35,7 +43,7 @@ export class GenerationError extends Error {
 
 interface Row {
   prompt: number; sample: number; promptIds: readonly number[];
-  ids: number[]; logprobs: number[]; text: string; emitted: number;
+  ids: number[]; logprobs: number[]; top: TopLogprob[][] | null; text: string; emitted: number;
   finishReason: FinishReason | null; rng: Rng; stream: DecodeStream; seen: Set<number> | null;
 }
 
@@ -69,7 +77,7 @@ export function generate(model: CausalLM, tokenizer: Tokenizer, prompts: readonl
   prompts.forEach((promptIds, prompt) => {
     for (let sample = 0; sample < o.numReturnSequences; sample++) {
       rows.push({
-        prompt, sample, promptIds, ids: [], logprobs: [], text: "", emitted: 0, finishReason: null,
+        prompt, sample, promptIds, ids: [], logprobs: [], top: o.topLogprobs > 0 ? [] : null, text: "", emitted: 0, finishReason: null,
         rng: o.seeds ? Rng.forStream(o.seeds[prompt], sample) : Rng.forStream(seed, rows.length),
         stream: new DecodeStream(tokenizer, { skipSpecialTokens: o.skipSpecialTokens }),
         seen: o.repetitionPenalty !== 1 ? new Set(promptIds) : null,
@@ -81,7 +89,8 @@ export function generate(model: CausalLM, tokenizer: Tokenizer, prompts: readonl
   for (let start = 0; start < rows.length; start += o.batchSize) {
     decodeRows(model, rows.slice(start, start + o.batchSize), o, eos, picker, tokenizer.padId ?? 0, onToken);
   }
-  return rows.map(({ prompt, sample, ids, text, logprobs, finishReason }) => ({ prompt, sample, ids, text, logprobs, finishReason: finishReason! }));
+  return rows.map(({ prompt, sample, ids, text, logprobs, top, finishReason }) =>
+    ({ prompt, sample, ids, text, logprobs, ...(top ? { topLogprobs: top } : {}), finishReason: finishReason! }));
 }
 
 function decodeRows(model: CausalLM, rows: Row[], o: ResolvedSamplingOptions, eos: Set<number>, picker: TokenPicker,
@@ -122,14 +131,15 @@ function decodeRows(model: CausalLM, rows: Row[], o: ResolvedSamplingOptions, eo
     const keep: number[] = [];
     be?.logSoftmaxGather(scratch, scratch, lse, logits, zeros, active.length, V, 1);
     active.forEach((r, b) => {
-      const { token, logprob } = picker.pick(logits.subarray(b * V, (b + 1) * V), r.seen, r.rng, be ? lse[b] : undefined);
+      const { token, logprob, top } = picker.pick(logits.subarray(b * V, (b + 1) * V), r.seen, r.rng, be ? lse[b] : undefined);
       r.ids.push(token);
       r.logprobs.push(logprob);
+      if (top) r.top?.push(top);
       r.seen?.add(token);
       advance(r, token, o, eos, maxStop);
       if (onToken) {
         const safe = r.finishReason ? r.text.length : Math.max(r.emitted, r.text.length - Math.max(0, maxStop - 1));
-        onToken({ prompt: r.prompt, sample: r.sample, token, logprob, text: r.text.slice(r.emitted, safe), finishReason: r.finishReason });
+        onToken({ prompt: r.prompt, sample: r.sample, token, logprob, text: r.text.slice(r.emitted, safe), finishReason: r.finishReason, ...(top ? { top } : {}) });
         r.emitted = safe;
       }
       if (!r.finishReason) keep.push(b);

@@ -6,7 +6,12 @@ export interface PickParams {
   topP: number;
   minP: number;
   repetitionPenalty: number;
+  /** Also rank the N most likely tokens at each pick (0 = off): see `Picked.top`. */
+  topLogprobs?: number;
 }
+
+/** One ranked alternative: a token id and its log-prob under the same distribution as `Picked.logprob`. */
+export interface TopLogprob { token: number; logprob: number }
 
 export interface Picked {
   token: number;
@@ -16,6 +21,12 @@ export interface Picked {
    * forward at the same temperature reproduces it. Temperature 0 (greedy) uses temperature 1.
    */
   logprob: number;
+  /**
+   * With `topLogprobs: N`, the N most likely ids of the row (among the sampleable ones), most likely first (ties:
+   * lower id first), each with its log-prob under the same distribution as `logprob` (raw logits / temperature,
+   * temperature 1 when greedy), so the sampled token's entry, when it is among them, equals `logprob`.
+   */
+  top?: TopLogprob[];
 }
 
 /**
@@ -53,13 +64,30 @@ export class TokenPicker {
       const token = argmax(z, this.sampleVocab);
       // Unpenalized over the full vocab, the argmax is the max logSumExp needs: skip its max pass.
       const max = z === logits && this.sampleVocab === this.vocab ? logits[token] : undefined;
-      return { token, logprob: logits[token] - (rowLse ?? logSumExp(logits, this.vocab, 1, max)) };
+      const lse = rowLse ?? logSumExp(logits, this.vocab, 1, max);
+      return this.withTop({ token, logprob: logits[token] - lse }, logits, 1, lse);
     }
     const { max, total } = this.weigh(z);
     // Unpenalized over the full vocab, the sampling weights already give the normalizer: skip a second exp pass.
     const lse = z === logits && this.sampleVocab === this.vocab ? max / temperature + Math.log(total) : logSumExp(logits, this.vocab, temperature);
     const token = this.sample(total, rng);
-    return { token, logprob: logits[token] / temperature - lse };
+    return this.withTop({ token, logprob: logits[token] / temperature - lse }, logits, temperature, lse);
+  }
+
+  /** Adds the `topLogprobs` most likely ids of the raw logits (one pass, a sorted list of at most N). */
+  private withTop(picked: Picked, logits: Float32Array, T: number, lse: number): Picked {
+    const N = Math.min(this.p.topLogprobs ?? 0, this.sampleVocab);
+    if (N <= 0) return picked;
+    const ids: number[] = [];
+    for (let i = 0; i < this.sampleVocab; i++) {
+      const x = logits[i];
+      if (ids.length === N && !(x > logits[ids[N - 1]])) continue;   // strictly better only: ties keep the lower id
+      let j = ids.length === N ? N - 1 : ids.length;
+      while (j > 0 && x > logits[ids[j - 1]]) { ids[j] = ids[j - 1]; j--; }
+      ids[j] = i;
+    }
+    picked.top = ids.map(id => ({ token: id, logprob: logits[id] / T - lse }));
+    return picked;
   }
 
   /** w[i] = exp((z[i] − max) / T) over the sampleable ids; returns max and Σ w. */

@@ -33,7 +33,7 @@ export interface AppDeps { served: Served; generator: Generator; batcher: Batche
 
 interface Prepared {
   prompts: number[][]; n: number; options: BatchOptions; seed?: number; promptTokens: number;
-  logprobs: boolean; stream: boolean; includeUsage: boolean; stop: string[]; skipSpecial: boolean; returnIds: boolean; asIds: boolean;
+  logprobs: boolean; topLogprobs: number; stream: boolean; includeUsage: boolean; stop: string[]; skipSpecial: boolean; returnIds: boolean; asIds: boolean;
 }
 
 type Common = CompletionRequest | ChatRequest;
@@ -60,7 +60,7 @@ export function createApp(deps: AppDeps) {
     const req = parse(CompletionRequestSchema, await body(c));
     const s = deps.served;
     const prompts = completionPrompts(req.prompt, s.tokenizer);
-    const p = prepare(req, prompts, req.max_tokens ?? 16, req.logprobs != null, s);
+    const p = prepare(req, prompts, req.max_tokens ?? 16, req.logprobs != null, req.logprobs ?? 0, s);
     const id = `cmpl-${randomUUID()}`, created = Math.floor(Date.now() / 1000);
     const head = { id, object: "text_completion", created, model: s.name };
     const naming = { tokenizer: s.tokenizer, asIds: p.asIds };
@@ -70,7 +70,7 @@ export function createApp(deps: AppDeps) {
         let logprobs = null;
         if (p.logprobs) {
           const at = offsets.get(choice) ?? 0;
-          logprobs = completionLogprobs([e.token], [e.logprob], naming, at);
+          logprobs = completionLogprobs([e.token], [e.logprob], naming, at, e.top && [e.top]);
           offsets.set(choice, at + (p.asIds ? 0 : logprobs.tokens[0].length));
         }
         return { ...head, choices: [{ index: choice, text: e.text, logprobs, finish_reason: finishReason(e.finishReason) }] };
@@ -80,7 +80,7 @@ export function createApp(deps: AppDeps) {
     return c.json({
       ...head,
       choices: gens.map((g, i) => ({
-        index: i, text: g.text, logprobs: p.logprobs ? completionLogprobs(g.ids, g.logprobs, naming) : null, finish_reason: finishReason(g.finishReason),
+        index: i, text: g.text, logprobs: p.logprobs ? completionLogprobs(g.ids, g.logprobs, naming, 0, g.topLogprobs) : null, finish_reason: finishReason(g.finishReason),
         stop_reason: stopReason(g, s.tokenizer, p.stop, p.skipSpecial),
         ...(p.returnIds ? { prompt_token_ids: p.prompts[g.prompt], token_ids: g.ids } : {}),
       })),
@@ -101,7 +101,8 @@ export function createApp(deps: AppDeps) {
     }
     const prompts = [s.tokenizer.encode(text, { addSpecialTokens: false })];
     const limit = req.max_completion_tokens ?? req.max_tokens ?? Math.max(1, s.config.max_position_embeddings - prompts[0].length);
-    const p = prepare(req, prompts, limit, req.logprobs === true, s);
+    if ((req.top_logprobs ?? 0) > 0 && req.logprobs !== true) throw new ApiError(400, `top_logprobs (${req.top_logprobs}) needs logprobs: true: set both, or leave top_logprobs out`, "top_logprobs");
+    const p = prepare(req, prompts, limit, req.logprobs === true, req.logprobs === true ? req.top_logprobs ?? 0 : 0, s);
     const id = `chatcmpl-${randomUUID()}`, created = Math.floor(Date.now() / 1000);
     const head = { id, object: "chat.completion", created, model: s.name };
     const naming = { tokenizer: s.tokenizer, asIds: p.asIds };
@@ -112,7 +113,7 @@ export function createApp(deps: AppDeps) {
         const delta: Record<string, string> = started.has(choice) ? {} : { role: "assistant" };
         started.add(choice);
         if (e.text || !e.finishReason) delta.content = e.text;
-        const logprobs = p.logprobs ? chatLogprobs([e.token], [e.logprob], naming) : null;
+        const logprobs = p.logprobs ? chatLogprobs([e.token], [e.logprob], naming, e.top && [e.top]) : null;
         return { ...chunkHead, choices: [{ index: choice, delta, logprobs, finish_reason: finishReason(e.finishReason) }] };
       }, chunkHead);
     }
@@ -120,7 +121,7 @@ export function createApp(deps: AppDeps) {
     return c.json({
       ...head,
       choices: gens.map((g, i) => ({
-        index: i, message: { role: "assistant", content: g.text }, logprobs: p.logprobs ? chatLogprobs(g.ids, g.logprobs, naming) : null,
+        index: i, message: { role: "assistant", content: g.text }, logprobs: p.logprobs ? chatLogprobs(g.ids, g.logprobs, naming, g.topLogprobs) : null,
         finish_reason: finishReason(g.finishReason), stop_reason: stopReason(g, s.tokenizer, p.stop, p.skipSpecial),
         ...(p.returnIds ? { token_ids: g.ids } : {}),
       })),
@@ -162,7 +163,7 @@ export function createApp(deps: AppDeps) {
   });
 
   /** Shared checks and sampling options of both endpoints. */
-  function prepare(req: Common, prompts: number[][], maxTokens: number, logprobs: boolean, s: Served): Prepared {
+  function prepare(req: Common, prompts: number[][], maxTokens: number, logprobs: boolean, topLogprobs: number, s: Served): Prepared {
     if (req.model !== undefined && req.model !== s.name) throw new ApiError(404, `the model '${req.model}' does not exist: this server serves '${s.name}' (GET /v1/models)`, "model", "not_found_error", "model_not_found");
     const V = s.config.vocab_size, maxLen = s.config.max_position_embeddings;
     prompts.forEach((p, i) => {
@@ -176,13 +177,14 @@ export function createApp(deps: AppDeps) {
     const n = req.n ?? 1;
     counts.promptTokens += prompts.reduce((a, p) => a + p.length, 0);
     return {
-      prompts, n, seed: req.seed ?? undefined, stream, logprobs, stop,
+      prompts, n, seed: req.seed ?? undefined, stream, logprobs, topLogprobs, stop,
       includeUsage: req.stream_options?.include_usage === true,
       skipSpecial: req.skip_special_tokens ?? true, returnIds: req.return_token_ids === true, asIds: req.return_tokens_as_token_ids === true,
       promptTokens: prompts.reduce((a, p) => a + p.length, 0),
       options: {
         maxNewTokens: maxTokens, temperature: req.temperature ?? 1, topP: req.top_p ?? 1, topK: Math.max(0, req.top_k ?? 0),
         minP: req.min_p ?? 0, repetitionPenalty: req.repetition_penalty ?? 1, stop, skipSpecialTokens: req.skip_special_tokens ?? true,
+        ...(topLogprobs > 0 ? { topLogprobs } : {}),
       },
     };
   }

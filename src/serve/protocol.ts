@@ -6,6 +6,9 @@
  */
 import { z } from "zod";
 
+/** Most top alternatives per token a request may ask for (vLLM's default max_logprobs is 20, OpenAI's chat cap 20). */
+export const MAX_TOP_LOGPROBS = 20;
+
 const stop = z.union([z.string().min(1), z.array(z.string().min(1)).max(16)]).nullish();
 const zeroPenalty = (name: string) => z.number().refine(x => x === 0, `${name} is not supported: leave it 0 (use repetition_penalty)`).optional();
 
@@ -36,8 +39,8 @@ export const CompletionRequestSchema = z.object({
   /** Text, texts, token ids, or lists of token ids (ids skip tokenization: what rollout clients send). */
   prompt: z.union([z.string(), z.array(z.string()).min(1), tokenIds, z.array(tokenIds).min(1)]),
   max_tokens: z.number().int().positive().nullish(),
-  /** Only 0 (the sampled token's log-prob): the sampler does not rank alternatives. */
-  logprobs: z.number().int().min(0).max(0, "logprobs above 0 (top alternatives) are not computed: ask for logprobs: 0, the sampled token's log-prob").nullish(),
+  /** The sampled token's log-prob, and with N > 0 also the N most likely tokens' (`top_logprobs`); vLLM's default cap, 20. */
+  logprobs: z.number().int().min(0).max(MAX_TOP_LOGPROBS, `logprobs is at most ${MAX_TOP_LOGPROBS} (top alternatives per token)`).nullish(),
   echo: z.literal(false).optional(),
 }).strict();
 
@@ -49,7 +52,8 @@ export const ChatRequestSchema = z.object({
   max_tokens: z.number().int().positive().nullish(),
   max_completion_tokens: z.number().int().positive().nullish(),
   logprobs: z.boolean().nullish(),
-  top_logprobs: z.number().int().min(0).max(0, "top_logprobs above 0 are not computed: leave it 0 and read each token's logprob").nullish(),
+  /** The N most likely tokens at each position (needs logprobs: true). */
+  top_logprobs: z.number().int().min(0).max(MAX_TOP_LOGPROBS, `top_logprobs is at most ${MAX_TOP_LOGPROBS}`).nullish(),
   add_generation_prompt: z.boolean().optional(),
 }).strict();
 
