@@ -125,13 +125,13 @@ export const sft: Trainer<typeof SFTConfigSchema> = {
       : loaded && loaded.eval.length > 0 ? { train: rows, eval: loaded.eval.map(sftRowOf) }
       : c.eval_size > 0 ? splitRows(rows, c.eval_size, c.seed) : { train: rows, eval: [] };
     let truncated = 0;
-    const encode = (r: (typeof rows)[number]): SFTExample => {
-      const e = tokenizeRow(tok, r, c.max_length, c.chat_template, c.chat_template_kwargs);
-      if (e.truncated) truncated++;
-      return e;
+    const encode = (r: (typeof rows)[number]): SFTExample[] => {
+      const seqs = tokenizeRow(tok, r, c.max_length, c.chat_template, c.chat_template_kwargs);
+      if (seqs.some(e => e.truncated)) truncated++;
+      return seqs;
     };
-    const train = split.train.map(encode).filter(e => e.loss.some(x => x));
-    const evalSet = split.eval.map(encode);
+    const train = split.train.flatMap(encode).filter(e => e.loss.some(x => x));
+    const evalSet = split.eval.flatMap(encode);
     if (train.length === 0) throw new SFTDataError(`${source}: no row has a completion token within max_length ${c.max_length}: raise max_length`);
     if (truncated > 0) ctx.log(`warning: ${truncated} rows are longer than max_length ${c.max_length} tokens and were cut`);
 
