@@ -27,6 +27,7 @@ import { mixSeed } from "../tasks/rng.js";
 import { DatasetConfigSchema, datasetSplit, loadDataset, type DatasetConfig, type DatasetConfigInput, type LoadedDataset } from "../data/dataset.js";
 import { createRollout, type Rollout, type RolloutConfig } from "../train/rollout/index.js";
 import { scoreCompletions, type ScoredRewards } from "../train/rewarding.js";
+import { adapterBaseDir, isAdapterFolder } from "../train/lora.js";
 import { resolveModelPath } from "../hub/resolve.js";
 
 export class PolicyFolderError extends Error {
@@ -178,7 +179,8 @@ export function loadPolicy(dir: string, o: PolicyOptions): Policy {
   const { modelDir, step } = resolvePolicy(dir);
   if (o.rollout?.backend === "openai") {
     const tokenizer = loadTokenizer(modelDir);
-    const eosTokenIds = [tokenizer.eosId, readHfConfig(modelDir).eos_token_id].filter((x): x is number => x !== null);
+    const configDir = isAdapterFolder(modelDir) ? adapterBaseDir(modelDir) : modelDir; // an adapter folder has no config.json
+    const eosTokenIds = [tokenizer.eosId, readHfConfig(configDir).eos_token_id].filter((x): x is number => x !== null);
     const rollout = createRollout(o.rollout, { tokenizer, weightsDir: modelDir, save: {}, log: () => {} });
     return { modelDir, step, tokenizer, model: null, rollout, eosTokenIds };
   }

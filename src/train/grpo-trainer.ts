@@ -241,7 +241,10 @@ export const grpo: Trainer<typeof GRPORecipeSchema> = {
     const passAfter = await passAtK("after RL (pass@k)");
     if (passAfter) run.logMetrics(step, passMetrics(passAfter));
     if (c.output_dir) saveModel(model, c.output_dir, folder);
-    writeReport(run, c, split.eval.length, state.before!, after, state.trainSeconds, wallSeconds(), ctx.log, { before: state.passBefore ?? null, after: passAfter });
+    writeReport(run, c, split.eval.length, state.before!, after, state.trainSeconds, wallSeconds(), ctx.log, {
+      pass: { before: state.passBefore ?? null, after: passAfter },
+      language: g.reward_funcs.includes("language") || split.eval.some(e => typeof e.language === "string"),
+    });
   },
 };
 
@@ -335,11 +338,13 @@ function stepLanguageMetrics(g: GRPOConfig, gens: Generation[], examples: Exampl
 const pct = (x: number | null) => (x === null ? "-" : `${(100 * x).toFixed(1)}%`);
 
 function writeReport(run: Run, c: GRPORecipe, evalSize: number, before: EvalResult, after: EvalResult, seconds: number, wall: number, log: (m: string) => void,
-  pass: { before: PassAtKFigures | null; after: PassAtKFigures | null } = { before: null, after: null }) {
-  // subsets, search counts and pass@k appear only when measured (countdown, eval_pass_at_k), so other reports keep their shape
+  o: { pass?: { before: PassAtKFigures | null; after: PassAtKFigures | null }; language?: boolean } = {}) {
+  // language (rows that name one, or the language reward), subsets, search counts and pass@k appear only when
+  // measured (worded arithmetic, countdown, eval_pass_at_k), so other reports keep their shape
+  const pass = o.pass ?? { before: null, after: null };
   const side = (r: EvalResult, p: PassAtKFigures | null) => ({
     accuracy: r.accuracy, accuracy_sampled: r.accuracySampled, format: r.format, mean_length: r.meanLength, mean_length_wrong: r.meanLengthWrong,
-    language: r.language ?? null, language_switched: r.languageSwitched ?? null,
+    ...(o.language ? { language: r.language ?? null, language_switched: r.languageSwitched ?? null } : {}),
     ...(r.subsets ? { subsets: Object.fromEntries(Object.entries(r.subsets).map(([n, f]) => [n, { problems: f.problems, accuracy: f.accuracy, accuracy_sampled: f.accuracySampled }])) } : {}),
     ...(r.search ? { search: r.search } : {}),
     ...(p ? { pass_at_k: p } : {}),
