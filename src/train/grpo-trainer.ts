@@ -45,6 +45,11 @@ import { modelRewardExamples, useModelRewards } from "../rewards/reward-model.js
 import { createRollout, RolloutConfigSchema } from "./rollout/index.js";
 import { BackendChoiceSchema, checkpointFields, oneProblemSource, problemSetFields } from "./trainer-config.js";
 import { LoraConfigSchema, TorchDtypeSchema, isAdapterFolder, isLoraModel, requireLoraForBf16, withLora } from "./lora.js";
+import { generate as sampleLocally } from "../sample/generate.js";
+import type { RolloutSampling } from "./rollout/index.js";
+import { EnvironmentConfigSchema } from "../env/environment.js";
+import { episodeMetrics, type Episode } from "../env/episode.js";
+import { episodeRollout, evaluateEpisodes, scoreEpisodes, type EpisodeEvalResult, type EpisodeRollout } from "../env/grpo.js";
 
 export { PromptConfigSchema, promptFormat, type PromptConfig, type PromptFormat } from "../sample/prompt-format.js";
 
@@ -91,6 +96,11 @@ export const GRPORecipeSchema = z.object({
   torch_dtype: TorchDtypeSchema,
   /** How decode stores keys and values (rollouts, evaluations): float32, or bfloat16 (half the cache; docs/generation.md). */
   kv_cache_dtype: z.enum(["float32", "bfloat16"]).default("float32"),
+  /**
+   * Multi-turn episodes with tools (docs/tools.md): {type: calculator | python | problems | a registered one, format,
+   * max_turns, max_tokens, …}. Completions become episodes; held-out evaluation runs episodes too.
+   */
+  environment: EnvironmentConfigSchema.optional(),
 }).strict().superRefine(oneProblemSource());
 export type GRPORecipe = z.output<typeof GRPORecipeSchema>;
 
@@ -158,8 +168,22 @@ export const grpo: Trainer<typeof GRPORecipeSchema> = {
     const ref = g.beta > 0 ? referenceModel(model, backend, g.reference_dtype) : null;
     const folder = { copyFrom: c.model };
     const rollout = createRollout(c.rollout, { policy: model, tokenizer: tok, weightsDir: join(run.dir, "rollout-weights"), save: folder, log: ctx.log, ratioLevel: g.importance_sampling_level });
+    const sampling = { temperature: g.temperature, topP: g.top_p, topK: g.top_k, eosTokenIds: eosIds };
+    const episodes = c.environment ? episodeRollout(c.environment, {
+      tok, fmt, prompt: c.prompt, maxCompletionLength: g.max_completion_length,
+      // one sequence per episode, each from its own seed stream (the in-process sampler honours `seeds`; a server gets
+      // the batch's first seed, so its episodes are reproducible only as far as the server batches them the same way)
+      generate: (prompts, s) => rollout.generate(prompts, { ...sampling, maxNewTokens: s.maxNewTokens, numReturnSequences: 1, stop: s.stop,
+        ...(c.rollout.backend === "openai" ? { seed: s.seeds[0] ?? 0 } : { seeds: s.seeds }) } as unknown as RolloutSampling),
+    }) : null;
     const save = () => { state.wallSeconds = wallSeconds(); saveCheckpoint(run.checkpointsDir, step, model, optimizer, state, { keep: c.save_total_limit, model: folder }); };
     const runEval = async (label: string) => {
+      if (episodes) {
+        const r = await evaluateEpisodes(episodes, temperature => async (prompts, s) => sampleLocally(model, tok, prompts, { maxNewTokens: s.maxNewTokens, temperature, stop: s.stop, seeds: s.seeds, eosTokenIds: eosIds, batchSize: 64 }),
+          fmt, split.eval, { accuracy: c.accuracy_reward, format: c.format_reward, sampled: c.eval_sampled, seed: c.eval_seed });
+        ctx.log(`${label}: accuracy ${pct(r.accuracy)} greedy${r.accuracySampled !== null ? `, ${pct(r.accuracySampled)} at T=1` : ""}, format ${pct(r.format)}, tool calls in ${pct(r.toolCallRate)} of episodes, tool errors ${pct(r.toolErrorRate)}, mean length ${r.meanLength.toFixed(1)} tokens`);
+        return r;
+      }
       const r = (await evaluate(model, tok, fmt, split.eval, {
         accuracy: c.accuracy_reward, format: c.format_reward, maxNewTokens: g.max_completion_length, sampled: c.eval_sampled, seed: c.eval_seed,
       })).figures;
@@ -194,7 +218,7 @@ export const grpo: Trainer<typeof GRPORecipeSchema> = {
       await yieldToEvents(); // lets Ctrl-C reach ctx.signal
       const t0 = performance.now();
       const { examples, prompts, gens, scored, rewards, adv, keep, rounds, seconds } = await sampleGroups(step, g, {
-        next: i => split.train(i), fmt, tok, weights, generate: (p, seed) => rollout.generate(p, {
+        next: i => split.train(i), fmt, tok, weights, episodes, generate: (p, seed) => rollout.generate(p, {
           maxNewTokens: g.max_completion_length, temperature: g.temperature, topP: g.top_p, topK: g.top_k,
           numReturnSequences: g.num_generations, seed, stop: fmt.stop, eosTokenIds: eosIds,
         }),
@@ -218,6 +242,7 @@ export const grpo: Trainer<typeof GRPORecipeSchema> = {
         ...(train ?? {}),
         "frac_groups_kept": keep.length / gens.length,
         ...(g.dynamic_sampling ? { "dynamic_sampling/rounds": rounds, "dynamic_sampling/groups_sampled": gens.length / g.num_generations, "dynamic_sampling/groups_kept": keep.length / g.num_generations } : {}),
+        ...(episodes ? { ...episodeMetrics(gens as Episode[]), "time/environment": seconds.environment } : {}),
         "time/generation": seconds.generation, "time/reward": seconds.reward, "time/training": (t3 - t2) / 1000,
         "tokens_per_second": lengths.total / ((t3 - t0) / 1000),
         "train_minutes": state.trainSeconds / 60,
@@ -256,21 +281,28 @@ export const grpo: Trainer<typeof GRPORecipeSchema> = {
  * advantages and metrics cover every group sampled.
  */
 async function sampleGroups(step: number, g: GRPOConfig, o: {
-  next(position: number): Example; fmt: PromptFormat; tok: Tokenizer; weights: number[];
+  next(position: number): Example; fmt: PromptFormat; tok: Tokenizer; weights: number[]; episodes: EpisodeRollout | null;
   generate(prompts: number[][], seed: number): Promise<Generation[]>;
 }) {
   const P = g.prompts_per_step, G = g.num_generations, maxRounds = g.dynamic_sampling ? g.dynamic_sampling_max_rounds : 1;
   const examples: Example[] = [], prompts: number[][] = [], gens: Generation[] = [], table: (number | null)[][] = [];
-  const seconds = { generation: 0, reward: 0 };
+  const seconds = { generation: 0, reward: 0, environment: 0 };
   let rounds = 0, rewards: Float64Array = new Float64Array(0);
   while (rounds < maxRounds) {
     rounds++;
     const t0 = performance.now();
     const ex = Array.from({ length: P }, (_, i) => o.next(dataPosition(step, rounds, i, P)));
-    const pr = ex.map(e => o.fmt.encode(e));
-    const out = await o.generate(pr, samplingSeed(g.seed, step, rounds));
+    let pr: number[][], out: Generation[];
+    if (o.episodes) { // multi-turn: each completion is an episode (model turns and tool results, src/env)
+      const r = await o.episodes.run(ex, G, samplingSeed(g.seed, step, rounds));
+      pr = r.prompts; out = r.gens; seconds.environment += r.seconds.environment;
+    } else {
+      pr = ex.map(e => o.fmt.encode(e));
+      out = await o.generate(pr, samplingSeed(g.seed, step, rounds));
+    }
     const t1 = performance.now();
-    const scored = await scoreCompletions(g.reward_funcs, out.map(x => o.fmt.completion(x)), modelRewardExamples(g.reward_funcs, out, ex, o.fmt, o.tok));
+    const rewardExamples = modelRewardExamples(g.reward_funcs, out, ex, o.fmt, o.tok), texts = out.map(x => o.fmt.completion(x));
+    const scored = o.episodes ? await scoreEpisodes(g.reward_funcs, texts, rewardExamples, out as Episode[]) : await scoreCompletions(g.reward_funcs, texts, rewardExamples);
     const offset = examples.length;
     examples.push(...ex); prompts.push(...pr); table.push(...scored.table);
     gens.push(...out.map(x => ({ ...x, prompt: x.prompt + offset })));
@@ -288,8 +320,9 @@ async function sampleGroups(step: number, g: GRPOConfig, o: {
 
 /** Completion lengths as TRL logs them: tokens up to and including the first EOS; truncated = hit the limit. */
 function completionLengths(gens: Generation[], eosIds: number[], limit: number) {
-  const lengths = gens.map(x => { const i = x.ids.findIndex(t => eosIds.includes(t)); return i >= 0 ? i + 1 : x.ids.length; });
-  const truncated = gens.map(x => (x.finishReason === "length" && x.ids.length >= limit ? 1 : 0));
+  // an episode (src/env) ends a turn with EOS and goes on: its length is all of it, truncated when it hit max_tokens
+  const lengths = gens.map(x => { if ("mask" in x) return x.ids.length; const i = x.ids.findIndex(t => eosIds.includes(t)); return i >= 0 ? i + 1 : x.ids.length; });
+  const truncated = gens.map(x => ("mask" in x ? ((x as Episode).stats.stoppedBy === "max_tokens" ? 1 : 0) : x.finishReason === "length" && x.ids.length >= limit ? 1 : 0));
   return { lengths, truncated, total: gens.reduce((s, x) => s + x.ids.length, 0) };
 }
 
@@ -303,6 +336,8 @@ function sampleRows(step: number, gens: Generation[], examples: Example[], fmt: 
     rows.push({
       step, prompt: fmt.text(ex), completion: fmt.completion(gens[i]), answer: ex.answer,
       reward: Number.isNaN(rewards[i]) ? null : rewards[i], rewards: scored.byName(i), advantage: advantages[i],
+      // an episode turn by turn: what the model wrote, what the tools and the environment answered
+      ...("segments" in gens[i] ? { turns: (gens[i] as Episode).segments.map(s => ({ role: s.role, text: s.text, ...(s.calls ? { calls: s.calls } : {}) })) } : {}),
     });
   }
   return rows;
@@ -311,6 +346,7 @@ function sampleRows(step: number, gens: Generation[], examples: Example[], fmt: 
 function evalMetrics(r: EvalResult): Record<string, number | null> {
   const out: Record<string, number | null> = { accuracy: r.accuracy, accuracy_sampled: r.accuracySampled, "eval/format": r.format, "eval/mean_length": r.meanLength,
     ...(r.language !== null ? { "eval/language": r.language, "eval/language_switched": r.languageSwitched } : {}) };
+  if ("toolCallRate" in r) Object.assign(out, { "eval/tool_call_rate": (r as EpisodeEvalResult).toolCallRate, "eval/tool_error_rate": (r as EpisodeEvalResult).toolErrorRate });
   for (const [name, f] of Object.entries(r.subsets ?? {})) { out[`accuracy/${name}`] = f.accuracy; out[`accuracy_sampled/${name}`] = f.accuracySampled; }
   for (const [k, v] of Object.entries(r.search?.greedy ?? {})) out[`eval/${k}`] = v;
   return out;
@@ -348,6 +384,7 @@ function writeReport(run: Run, c: GRPORecipe, evalSize: number, before: EvalResu
     ...(r.subsets ? { subsets: Object.fromEntries(Object.entries(r.subsets).map(([n, f]) => [n, { problems: f.problems, accuracy: f.accuracy, accuracy_sampled: f.accuracySampled }])) } : {}),
     ...(r.search ? { search: r.search } : {}),
     ...(p ? { pass_at_k: p } : {}),
+    ...("toolCallRate" in r ? { tool_call_rate: (r as EpisodeEvalResult).toolCallRate, tool_error_rate: (r as EpisodeEvalResult).toolErrorRate } : {}),
   });
   run.writeJson("report.json", { task: problemSource(c), eval_size: evalSize, before: side(before, pass.before), after: side(after, pass.after), minutes: wall / 60, train_minutes: seconds / 60, traces: { before: before.traces, after: after.traces } });
   const row = (name: string, f: (r: EvalResult) => string) => `  ${name.padEnd(22)} ${f(before).padStart(10)} ${f(after).padStart(10)}`;
@@ -360,6 +397,7 @@ function writeReport(run: Run, c: GRPORecipe, evalSize: number, before: EvalResu
     row("accuracy (greedy)", r => pct(r.accuracy)), row("accuracy (T=1)", r => pct(r.accuracySampled)), ...subsetRows,
     row("format", r => pct(r.format)), row("mean length (tokens)", r => r.meanLength.toFixed(1)), ...searchRows, ...passRows,
     ...(before.language ?? after.language ?? null) !== null ? [row("language consistency", r => pct(r.language ?? null)), row("language switched", r => pct(r.languageSwitched ?? null))] : [],
+    ...("toolCallRate" in before ? [row("tool-call rate", r => pct((r as EpisodeEvalResult).toolCallRate)), row("tool-error rate", r => pct((r as EpisodeEvalResult).toolErrorRate))] : []),
     "", metricChart(readMetrics(run.dir), "completions/mean_length", 60),
     "", "before:", ...before.traces.map(t => `  ${t}`), "after:", ...after.traces.map(t => `  ${t}`),
     `report: ${run.dir}/report.json`].join("\n"));

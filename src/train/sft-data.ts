@@ -21,6 +21,8 @@ import { makeRng, mixSeed, shuffle } from "../rng.js";
 import { parseJsonlRows, readJsonlRows, type JsonlRowFormat } from "./jsonl-rows.js";
 import type { Example } from "../tasks/types.js";
 import { completionRow } from "../data/dataset.js";
+import { detectToolFormat, episodePieces } from "../env/formats.js";
+import type { ToolSchema } from "../env/tools.js";
 
 const Message = z.object({ role: z.string(), content: z.string() }).passthrough();
 const Row = z.union([
@@ -82,6 +84,11 @@ export function rowSequences(tok: Tokenizer, row: SFTRow, template?: string, ext
   if (isPromptRow(row)) return [[{ text: row.prompt, train: false }, { text: row.completion, train: true }]];
   const messages = row.messages as ChatMessage[];
   if (!messages.some(m => m.role === "assistant")) throw new SFTDataError("a messages row has no assistant turn: there is nothing to train on");
+  // tool conversations (docs/tools.md): a row's own `tools` column (TRL's) is the template's tools; without a template
+  // that speaks tools (byte-level tiny models), the row is laid out as a `tags` episode: its turns as written
+  if (Array.isArray(row.tools)) extra = { ...extra, tools: row.tools };
+  const hasToolTurns = messages.some(m => m.role === "tool" || "tool_calls" in m);
+  if (hasToolTurns && detectToolFormat(tok) === "tags") return [episodePieces("tags", tok, messages)];
   const render = (n: number, addGenerationPrompt: boolean) => renderChat(tok, messages.slice(0, n), { template, addGenerationPrompt, extra });
   const turns = messages.flatMap((m, i) => {
     if (m.role !== "assistant") return [];
@@ -92,6 +99,12 @@ export function rowSequences(tok: Tokenizer, row: SFTRow, template?: string, ext
   });
   const full = render(messages.length, false);
   const grows = turns.every((t, k) => full.startsWith(t.closed) && (k === 0 || t.open.startsWith(turns[k - 1].closed)));
+  if (!grows && hasToolTurns) {
+    // a conversation with tool turns is laid out as a GRPO episode is (src/env/formats.ts episodePieces): one sequence,
+    // the text episodes sample, earlier turns exactly as the model wrote them
+    const { tools, ...rest } = extra ?? {};
+    return [episodePieces(detectToolFormat(tok), tok, messages, { tools: (tools ?? []) as ToolSchema[], extra: rest })];
+  }
   if (!grows) return turns.map(t => [{ text: t.open, train: false }, { text: t.closed.slice(t.open.length), train: true }].filter(p => p.text !== ""));
   const pieces: Pieces = [];
   let at = 0;
