@@ -14,10 +14,11 @@ import type { ModelConfig } from "../model/config.js";
 import { readHfConfig } from "../model/io/hf.js";
 import { loadTokenizer } from "../tokenizer/load.js";
 import type { Tokenizer } from "../tokenizer/types.js";
-import { renderChat } from "../tokenizer/chat-template.js";
+import { renderChat, type ChatMessage } from "../tokenizer/chat-template.js";
 import type { Generation, TokenEvent } from "../sample/generate.js";
 import { ApiError } from "./errors.js";
-import { ChatRequestSchema, CompletionRequestSchema, ReloadRequestSchema, messageText, type ChatRequest, type CompletionRequest } from "./protocol.js";
+import { ChatRequestSchema, CompletionRequestSchema, ReloadRequestSchema, type ChatRequest, type CompletionRequest } from "./protocol.js";
+import { planTools, readToolTurn, templateMessages, ToolStream } from "./tools.js";
 import { Batcher, type BatchOptions } from "./batcher.js";
 import type { Generator } from "./generator.js";
 import { chatLogprobs, completionLogprobs, finishReason, stopReason, usage } from "./responses.js";
@@ -73,7 +74,8 @@ export function createApp(deps: AppDeps) {
           logprobs = completionLogprobs([e.token], [e.logprob], naming, at, e.top && [e.top]);
           offsets.set(choice, at + (p.asIds ? 0 : logprobs.tokens[0].length));
         }
-        return { ...head, choices: [{ index: choice, text: e.text, logprobs, finish_reason: finishReason(e.finishReason) }] };
+        if (!p.logprobs && !e.text && !e.finishReason) return [];
+        return [{ ...head, choices: [{ index: choice, text: e.text, logprobs, finish_reason: finishReason(e.finishReason) }] }];
       }, head);
     }
     const gens = await run(p);
@@ -92,39 +94,67 @@ export function createApp(deps: AppDeps) {
     counts.chat++;
     const req = parse(ChatRequestSchema, await body(c));
     const s = deps.served;
-    const messages = req.messages.map(m => ({ role: m.role, content: messageText(m.content) }));
+    const plan = planTools(req, s.tokenizer);
+    const messages = templateMessages(req.messages) as unknown as ChatMessage[];
     let text: string;
     try {
-      text = renderChat(s.tokenizer, messages, { addGenerationPrompt: req.add_generation_prompt ?? true });
+      text = renderChat(s.tokenizer, messages, { addGenerationPrompt: req.add_generation_prompt ?? true, ...(plan ? { extra: { tools: plan.tools } } : {}) });
     } catch (e) {
       throw new ApiError(400, (e as Error).message, "messages");
     }
-    const prompts = [s.tokenizer.encode(text, { addSpecialTokens: false })];
+    // tool_choice "required" or a named function: the reply starts with the call's opening, which the model continues
+    const prompts = [s.tokenizer.encode(text + (plan?.prefill ?? ""), { addSpecialTokens: false })];
     const limit = req.max_completion_tokens ?? req.max_tokens ?? Math.max(1, s.config.max_position_embeddings - prompts[0].length);
     if ((req.top_logprobs ?? 0) > 0 && req.logprobs !== true) throw new ApiError(400, `top_logprobs (${req.top_logprobs}) needs logprobs: true: set both, or leave top_logprobs out`, "top_logprobs");
     const p = prepare(req, prompts, limit, req.logprobs === true, req.logprobs === true ? req.top_logprobs ?? 0 : 0, s);
     const id = `chatcmpl-${randomUUID()}`, created = Math.floor(Date.now() / 1000);
     const head = { id, object: "chat.completion", created, model: s.name };
     const naming = { tokenizer: s.tokenizer, asIds: p.asIds };
+    const reading = plan?.parse ? plan : null;
     if (p.stream) {
       const started = new Set<number>();
       const chunkHead = { ...head, object: "chat.completion.chunk" };
+      const toolStreams = new Map<number, ToolStream>();
       return streamed(c, p, (choice, e) => {
-        const delta: Record<string, string> = started.has(choice) ? {} : { role: "assistant" };
-        started.add(choice);
-        if (e.text || !e.finishReason) delta.content = e.text;
+        const delta: Record<string, unknown> = started.has(choice) ? {} : { role: "assistant" };
         const logprobs = p.logprobs ? chatLogprobs([e.token], [e.logprob], naming, e.top && [e.top]) : null;
-        return { ...chunkHead, choices: [{ index: choice, delta, logprobs, finish_reason: finishReason(e.finishReason) }] };
+        if (!reading) {
+          if (!p.logprobs && !e.text && !e.finishReason) return [];
+          started.add(choice);
+          if (e.text || !e.finishReason) delta.content = e.text;
+          return [{ ...chunkHead, choices: [{ index: choice, delta, logprobs, finish_reason: finishReason(e.finishReason) }] }];
+        }
+        let ts = toolStreams.get(choice);
+        if (!ts) toolStreams.set(choice, ts = new ToolStream(reading));
+        let content = ts.push(e.text);
+        const done = e.finishReason ? ts.finish() : null;
+        if (done) content += done.content;
+        if (content) delta.content = content;
+        const chunks: object[] = [];
+        const piece = (d: object, lp: unknown, fin: string | null) => ({ ...chunkHead, choices: [{ index: choice, delta: d, logprobs: lp, finish_reason: fin }] });
+        if (!done) {
+          if (content || p.logprobs) { started.add(choice); chunks.push(piece(delta, logprobs, null)); }
+          return chunks;
+        }
+        started.add(choice);
+        if (Object.keys(delta).length || p.logprobs) chunks.push(piece(delta, logprobs, null));
+        done.toolCalls.forEach((call, index) => chunks.push(piece({ tool_calls: [{ index, ...call }] }, null, null)));
+        chunks.push(piece({}, null, done.toolCalls.length ? "tool_calls" : finishReason(e.finishReason)));
+        return chunks;
       }, chunkHead);
     }
     const gens = await run(p);
     return c.json({
       ...head,
-      choices: gens.map((g, i) => ({
-        index: i, message: { role: "assistant", content: g.text }, logprobs: p.logprobs ? chatLogprobs(g.ids, g.logprobs, naming, g.topLogprobs) : null,
-        finish_reason: finishReason(g.finishReason), stop_reason: stopReason(g, s.tokenizer, p.stop, p.skipSpecial),
-        ...(p.returnIds ? { token_ids: g.ids } : {}),
-      })),
+      choices: gens.map((g, i) => {
+        const turn = reading ? readToolTurn(reading, reading.prefill + g.text) : null;
+        const message = turn?.toolCalls.length ? { role: "assistant", content: turn.content, tool_calls: turn.toolCalls } : { role: "assistant", content: (plan?.prefill ?? "") + g.text };
+        return {
+          index: i, message, logprobs: p.logprobs ? chatLogprobs(g.ids, g.logprobs, naming, g.topLogprobs) : null,
+          finish_reason: turn?.toolCalls.length ? "tool_calls" : finishReason(g.finishReason), stop_reason: stopReason(g, s.tokenizer, p.stop, p.skipSpecial),
+          ...(p.returnIds ? { token_ids: g.ids } : {}),
+        };
+      }),
       usage: usage(p.promptTokens, gens),
       ...(p.returnIds ? { prompt_token_ids: prompts[0] } : {}),
     });
@@ -195,14 +225,17 @@ export function createApp(deps: AppDeps) {
     return gens;
   }
 
-  /** SSE: one chunk per token event with text or a finish reason (every token with logprobs), an optional usage chunk, then [DONE]. */
-  function streamed(c: Context, p: Prepared, chunk: (choice: number, e: TokenEvent) => object, head: object) {
+  /**
+   * SSE: the chunks of each token event (one per event with text or a finish reason, every event with logprobs; a
+   * reply's tool calls and its finish add chunks), an optional usage chunk, then [DONE].
+   */
+  function streamed(c: Context, p: Prepared, chunk: (choice: number, e: TokenEvent) => object[], head: object) {
     return streamSSE(c, async stream => {
       let chain = Promise.resolve();
       // A client that hung up makes writes fail; the batch it shares still finishes for the others.
       const write = (data: object | string) => { chain = chain.then(() => stream.writeSSE({ data: typeof data === "string" ? data : JSON.stringify(data) })).catch(() => {}); };
       try {
-        const gens = await run(p, (choice, e) => { if (p.logprobs || e.text || e.finishReason) write(chunk(choice, e)); });
+        const gens = await run(p, (choice, e) => { for (const x of chunk(choice, e)) write(x); });
         if (p.includeUsage) write({ ...head, choices: [], usage: usage(p.promptTokens, gens) });
       } catch (e) {
         counts.errors++;

@@ -46,9 +46,53 @@ export const CompletionRequestSchema = z.object({
 
 const content = z.union([z.string(), z.array(z.object({ type: z.literal("text"), text: z.string() }).strict())]);
 
+/** A call the assistant made, as OpenAI returns it and clients send it back: arguments are a JSON text. */
+const toolCall = z.object({
+  id: z.string().min(1),
+  type: z.literal("function"),
+  // parsed_arguments: what the openai client's helpers (runTools, stream) add to a call they send back; ignored
+  function: z.object({ name: z.string().min(1), arguments: z.string(), parsed_arguments: z.unknown().optional() }).strict(),
+}).strict();
+
+/** Fields of a response message that clients echo back with it (the openai client's helpers add `parsed`); ignored. */
+const echoed = {
+  refusal: z.null().optional(),
+  parsed: z.unknown().optional(),
+  annotations: z.array(z.unknown()).optional(),
+  audio: z.null().optional(),
+  function_call: z.null().optional(),
+};
+
+const message = z.discriminatedUnion("role", [
+  z.object({ role: z.literal("system"), content, name: z.string().optional() }).strict(),
+  z.object({ role: z.literal("user"), content, name: z.string().optional() }).strict(),
+  // content may be null on a turn that only called tools
+  z.object({ role: z.literal("assistant"), content: content.nullish(), name: z.string().optional(), tool_calls: z.array(toolCall).nullish(), ...echoed }).strict(),
+  z.object({ role: z.literal("tool"), content, tool_call_id: z.string().min(1) }).strict(),
+], { error: iss => (iss.code === "invalid_union" ? "role must be system, user, assistant or tool" : undefined) });
+
+/** A function the model may call: OpenAI's {type: "function", function: {name, description, parameters}}. */
+const tool = z.object({
+  type: z.literal("function"),
+  function: z.object({
+    name: z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]{0,63}$/, "a tool name is letters, digits, _ . and - (at most 64), starting with a letter or _"),
+    description: z.string().optional(),
+    parameters: z.record(z.string(), z.unknown()).optional(),
+    strict: z.boolean().nullish(),
+  }).strict(),
+}).strict();
+
+const toolChoice = z.union([
+  z.enum(["none", "auto", "required"]),
+  z.object({ type: z.literal("function"), function: z.object({ name: z.string().min(1) }).strict() }).strict(),
+], { error: 'tool_choice is "none", "auto", "required" or {"type": "function", "function": {"name": NAME}}' });
+
 export const ChatRequestSchema = z.object({
   ...sampling,
-  messages: z.array(z.object({ role: z.enum(["system", "user", "assistant"]), content, name: z.string().optional() }).strict()).min(1),
+  messages: z.array(message).min(1),
+  tools: z.array(tool).min(1).max(128).nullish(),
+  tool_choice: toolChoice.nullish(),
+  parallel_tool_calls: z.boolean().nullish(),
   max_tokens: z.number().int().positive().nullish(),
   max_completion_tokens: z.number().int().positive().nullish(),
   logprobs: z.boolean().nullish(),
@@ -65,6 +109,8 @@ export const ReloadRequestSchema = z.object({
 
 export type CompletionRequest = z.output<typeof CompletionRequestSchema>;
 export type ChatRequest = z.output<typeof ChatRequestSchema>;
+export type ChatMessageIn = ChatRequest["messages"][number];
+export type ToolSpec = z.output<typeof tool>;
 
 /** Message text: a content array's text parts joined. */
 export const messageText = (c: z.output<typeof content>): string => (typeof c === "string" ? c : c.map(p => p.text).join(""));
