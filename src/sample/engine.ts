@@ -337,8 +337,9 @@ export class DecodeEngine {
     const keep: number[] = [];
     this.active.forEach((r, b) => {
       const j = r.job, o = j.o;
-      const { token, logprob, top } = be && j.picker.fast ? { token: this.fast.tokens[b], logprob: this.fast.logprobs[b], top: undefined }
-        : j.picker.pick(logits.subarray(b * V, (b + 1) * V), r.seen, r.rng);
+      const row = logits.subarray(b * V, (b + 1) * V);
+      const { token, logprob, top } = be && j.picker.fast ? j.picker.topAfter(row, this.fast.tokens[b], this.fast.logprobs[b])
+        : j.picker.pick(row, r.seen, r.rng);
       r.ids.push(token);
       r.logprobs.push(logprob);
       if (top) r.top?.push(top);

@@ -43,7 +43,8 @@ export class TokenPicker {
 
   /**
    * True when a backend's `sampleRows` pass can pick for these options: greedy or a plain draw at temperature T
-   * (no repetition penalty, no top-k/top-p/min-p filter, no top alternatives). The filters' ranking stays in JS.
+   * (no repetition penalty, no top-k/top-p/min-p filter). The filters' ranking stays in JS; top alternatives are
+   * ranked in JS after the pass (`topAfter`).
    */
   readonly fast: boolean;
   private readonly one = { tokens: new Int32Array(1), logprobs: new Float32Array(1), temps: new Float32Array(1), u: new Float64Array(1) };
@@ -53,7 +54,7 @@ export class TokenPicker {
    * row, as `generate` batches them over a step's rows); otherwise, and for the filters, the JS code below.
    */
   constructor(private readonly vocab: number, private readonly sampleVocab: number, private readonly p: PickParams, private readonly backend?: Backend) {
-    this.fast = p.repetitionPenalty === 1 && !(p.topLogprobs && p.topLogprobs > 0) && (p.temperature === 0 || ((p.topK === 0 || p.topK >= sampleVocab) && p.topP >= 1 && p.minP === 0));
+    this.fast = p.repetitionPenalty === 1 && (p.temperature === 0 || ((p.topK === 0 || p.topK >= sampleVocab) && p.topP >= 1 && p.minP === 0));
     this.w = new Float32Array(vocab);
     this.bits = new Uint32Array(this.w.buffer);
     this.penalized = p.repetitionPenalty !== 1 ? new Float32Array(vocab) : new Float32Array(0);
@@ -72,7 +73,7 @@ export class TokenPicker {
       o.temps[0] = temperature;
       o.u[0] = temperature > 0 ? rng.nextFloat() : 0;
       this.backend.sampleRows(o.tokens, o.logprobs, logits, o.temps, o.u, 1, this.vocab, this.sampleVocab);
-      return { token: o.tokens[0], logprob: o.logprobs[0] };
+      return this.topAfter(logits, o.tokens[0], o.logprobs[0]);
     }
     let z = logits;
     if (repetitionPenalty !== 1 && seen) {
@@ -92,6 +93,19 @@ export class TokenPicker {
     const lse = z === logits && this.sampleVocab === this.vocab ? max / temperature + Math.log(total) : logSumExp(logits, this.vocab, temperature);
     const token = this.sample(total, rng);
     return this.withTop({ token, logprob: logits[token] / temperature - lse }, logits, temperature, lse);
+  }
+
+  /**
+   * A pick made elsewhere (the backend's `sampleRows` pass, which returns no ranking) with its `topLogprobs`
+   * alternatives added: the normalizer is recovered from the picked token's log-prob (lse = z[token] / T − logprob),
+   * and the picked token's own entry is that log-prob exactly.
+   */
+  topAfter(logits: Float32Array, token: number, logprob: number): Picked {
+    if (!this.p.topLogprobs) return { token, logprob };
+    const T = this.p.temperature || 1;
+    const picked = this.withTop({ token, logprob }, logits, T, logits[token] / T - logprob);
+    for (const t of picked.top ?? []) if (t.token === token) t.logprob = logprob;
+    return picked;
   }
 
   /** Adds the `topLogprobs` most likely ids of the raw logits (one pass, a sorted list of at most N). */

@@ -136,3 +136,28 @@ test("topLogprobs ranks the N most likely ids under the sampled token's distribu
   // Never an id past the tokenizer's vocabulary.
   assert.deepEqual(new TokenPicker(8, 3, { ...base, topLogprobs: 5 }).pick(z, null, new Rng(0)).top!.map(t => t.token), [1, 0, 2]);
 });
+
+test("topLogprobs through a backend's sampleRows pass: the same token as without, alternatives ranked after it", async () => {
+  const { referenceBackend } = await import("../../src/engine/reference.js");
+  const { getBackend, nativeAvailable } = await import("../../src/engine/index.js");
+  const rng = new Rng(4), V = 1000;
+  const z = Float32Array.from({ length: V }, () => 6 * rng.nextFloat());
+  for (const be of [referenceBackend, ...(nativeAvailable() ? [getBackend("native")] : [])]) {
+    for (const T of [0, 0.7]) {
+      const lp = logSoftmax(z, T || 1);
+      const order = Array.from(z.keys()).sort((a, b) => z[b] - z[a] || a - b).slice(0, 6);
+      const withTop = new TokenPicker(V, V, { ...base, temperature: T, topLogprobs: 6 }, be);
+      const without = new TokenPicker(V, V, { ...base, temperature: T }, be);
+      assert.ok(withTop.fast, "alternatives do not take a row off the backend's pass");
+      for (let seed = 0; seed < 5; seed++) {
+        const a = withTop.pick(z, null, new Rng(seed)), b = without.pick(z, null, new Rng(seed));
+        assert.equal(a.token, b.token, `${be.name} T=${T}: asking for alternatives changed the draw`);
+        assert.equal(a.logprob, b.logprob);
+        assert.deepEqual(a.top!.map(t => t.token), order);
+        a.top!.forEach(t => assert.ok(Math.abs(t.logprob - lp[t.token]) < 1e-5, `${be.name} T=${T} id ${t.token}: ${t.logprob} vs ${lp[t.token]}`));
+        const mine = a.top!.find(t => t.token === a.token);
+        if (mine) assert.equal(mine.logprob, a.logprob);
+      }
+    }
+  }
+});
