@@ -224,3 +224,19 @@ test("environment bugs fail the rollout by name: a throwing reset names the row,
   await assert.rejects(runEpisodes(() => problemEnvironment([calculatorTool]), rows(["q", "r"]), 2, { cfg, maxTokens: 2000, format: "hermes", tokenizer: noEos, fmt: promptFormat(PromptConfigSchema.parse({ template: "chat" }), noEos), generate: call, seed: 1 }),
     /hermes format renders tool results with the model's chat template and EOS token, and this tokenizer has no EOS token/);
 });
+
+test("the python environment runs each call in the sandbox with the recipe's limits", async () => {
+  const { environmentSpec } = await import("../../src/env/environment.js");
+  const { generate } = scripted({
+    ok: ["<call>python print(2**10)</call>", "done"],
+    slow: ["<call>python while True: pass</call>", "done"],
+    big: ["<call>python x = bytearray(300 * 2**20); print('allocated')</call>", "done"],
+  });
+  const o = options(generate, { type: "python", python_timeout_ms: 1500, python_memory_mb: 128, tool_timeout_ms: 10_000, max_result_chars: 1000, max_tokens: 2000 });
+  const { episodes } = await runEpisodes(ep => environmentSpec("python").create(o.cfg, ep), rows(["ok", "slow", "big"]), 1, o);
+  const result = (i: number) => episodes[i].segments[1].text;
+  assert.equal(result(0), "<result>1024\n</result>");
+  assert.match(result(1), /stopped: the program ran longer than 1500 ms/);
+  assert.match(result(2), /^<result>Traceback \(most recent call last\):\n  File "program.py", line 1, in <module>\n[\s\S]*MemoryError/);
+  for (const e of episodes) assert.equal(e.segments.at(-1)!.text, "done");
+});

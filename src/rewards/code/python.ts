@@ -147,10 +147,10 @@ try:
     exec(compile(src, "program.py", "exec"), g)
 except SystemExit:
     pass
-except BaseException:
+except BaseException as e:
     import traceback
-    lines = traceback.format_exc().splitlines()
-    print("\\n".join([lines[0]] + lines[3:]) if len(lines) > 3 else "\\n".join(lines))
+    # the program's frames only (the runner's exec frame dropped)
+    print("".join(traceback.format_exception(type(e), e, e.__traceback__.tb_next)), end="")
 sys.stdout.flush()
 `;
 
