@@ -262,6 +262,7 @@ void gemm_bf16(float *C, const float *A, const uint16_t *W, long M, long N, long
  * ------------------------------------------------------------------------------------------------------------- */
 #define NTM 6   /* Y rows per tile: 6 × 4 accumulators of the 32 zmm registers */
 #define NB 128  /* W rows per pass over a column tile (even): its slab, NB × 64 BF16 = 16 KB, stays in L1 across the row tiles */
+#define CB 16   /* column tiles a pass runs over (X's block: M × 1024 floats, in L2) */
 
 typedef struct {
   float *X; const float *Y; const uint16_t *W; long M, N, K; int accumulate;
@@ -365,21 +366,28 @@ static void nn_tile_dp(const NNJob *g, long i0, int mr, long k0, int kc, long n0
 }
 #endif
 
-/* column tiles [lo, hi) */
+/* column tiles [lo, hi), CB at a time: each pass of NB W rows runs over every tile of the block, so Y's NB columns
+ * (all M rows) are read once per pass and stay in cache across the block, and W's rows are read CB·tw columns wide */
 static void nn_cols(void *ctx, long lo, long hi) {
   const NNJob *g = ctx;
-  for (long t = lo; t < hi; t++) {
-    long k0 = t * g->tw;
-    if (!g->Yb && k0 + g->tw > g->K) { nn_cols_scalar(g, k0, g->K); continue; }
+  for (long b0 = lo; b0 < hi; b0 += CB) {
+    long b1 = b0 + CB < hi ? b0 + CB : hi;
+    if (!g->Yb && b1 * g->tw > g->K) { /* the tile past the last full one (widen): a scalar loop */
+      nn_cols_scalar(g, (b1 - 1) * g->tw, g->K);
+      if (--b1 == b0) continue;
+    }
     for (long n0 = 0; n0 < g->N; n0 += NB) {
       long n1 = n0 + NB < g->N ? n0 + NB : g->N;
       int add = g->accumulate || n0 > 0;
-      for (long i = 0; i < g->M; i += NTM) {
-        int mr = g->M - i < NTM ? (int)(g->M - i) : NTM;
+      for (long t = b0; t < b1; t++) {
+        long k0 = t * g->tw;
+        for (long i = 0; i < g->M; i += NTM) {
+          int mr = g->M - i < NTM ? (int)(g->M - i) : NTM;
 #if HAVE_DPBF16
-        if (g->Yb) { nn_tile_dp(g, i, mr, k0, g->K - k0 < g->tw ? (int)(g->K - k0) : (int)g->tw, n0, n1, add); continue; }
+          if (g->Yb) { nn_tile_dp(g, i, mr, k0, g->K - k0 < g->tw ? (int)(g->K - k0) : (int)g->tw, n0, n1, add); continue; }
 #endif
-        nn_tile_widen(g, i, mr, k0, n0, n1, add);
+          nn_tile_widen(g, i, mr, k0, n0, n1, add);
+        }
       }
     }
   }
