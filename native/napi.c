@@ -441,6 +441,20 @@ static napi_value js_lsm(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
+/* sampleRows(tokens, logprobs, logits, temps, u, R, V, Vs) */
+static napi_value js_sample_rows(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!args_init(&a, env, info, "sampleRows", 8)) return NULL;
+  long R = dim(&a, 5), V = dim(&a, 6), Vs = dim(&a, 7);
+  require(&a, Vs >= 1 && Vs <= V, 7, "(Vs, the sampleable ids) must be in [1, V]");
+  int32_t *tokens = i32(&a, 0, R);
+  float *logprobs = f32(&a, 1, R), *logits = f32(&a, 2, R * V), *temps = f32(&a, 3, R);
+  double *u = typed(&a, 4, napi_float64_array, "Float64Array", R, 0, NULL);
+  if (a.failed) return NULL;
+  sample_rows_pass(tokens, logprobs, logits, temps, u, R, V, Vs);
+  return undefined(env);
+}
+
 /* logSoftmaxGatherBackward(logits, lse, targets, dlogp, dentropy, R, V, temperature) */
 static napi_value js_lsm_backward(napi_env env, napi_callback_info info) {
   Args a;
@@ -525,6 +539,7 @@ static napi_value init(napi_env env, napi_value exports) {
     { "embeddingBackward", js_embedding_backward },
     { "logSoftmaxGather", js_lsm },
     { "logSoftmaxGatherBackward", js_lsm_backward },
+    { "sampleRows", js_sample_rows },
     { "adamw", js_adamw },
     { "peakGflops", js_peak },
     { "threads", js_threads },

@@ -8,9 +8,14 @@ import type { BackendKind } from "../engine/index.js";
 import { PromptConfigSchema, type PromptConfig } from "../sample/prompt-format.js";
 import { TaskConfigSchema, type TaskConfig } from "../tasks/index.js";
 import type { DatasetConfig, DatasetConfigInput } from "../data/dataset.js";
+import { EnvironmentConfigSchema, type EnvironmentConfig } from "../env/environment.js";
+import { episodeMetrics, type Episode } from "../env/episode.js";
+import { sampleEpisodes } from "../env/grpo.js";
 import { loadPolicy, sampleProblems, type Policy, type ProblemSet, type SamplingJob } from "../eval/problems.js";
-import { extractAnswer, summarize, PassAtKError, type PassAtKSummary } from "../train/pass-at-k.js";
+import asciichart from "asciichart";
+import { extractAnswer, summarize, parseKs, passAtKCurves, PassAtKError, type PassAtKSummary } from "../train/pass-at-k.js";
 import { formatTable } from "../runs/table.js";
+import { languageStats } from "../rewards/language.js";
 import { withExamples } from "./help.js";
 import { output } from "./output.js";
 import { dtypeFlag, kvCacheDtypeFlag } from "./generate.js";
@@ -95,6 +100,11 @@ const number = (what: string) => (v: string) => {
   return x;
 };
 
+/** --pass-at-k 1,4,16: a commander parser over parseKs. */
+const parseKsFlag = (v: string) => {
+  try { return parseKs(v); } catch (e) { throw new InvalidArgumentError((e as Error).message); }
+};
+
 /** The option of the verbs that draw training problems (`sample`, `prefs`). */
 export const trainSeedOption = ["--train-seed <n>", "seed of the training problems drawn (default: the recipe's train_seed, else 1); held-out problems are never drawn"] as const;
 
@@ -121,17 +131,68 @@ export function addProblemOptions(cmd: Command, defaults: { n: number; k: number
     .option("--kv-cache-dtype <dtype>", "KV cache: float32, or bfloat16 (half the cache's memory)", kvCacheDtypeFlag, "float32");
 }
 
-export interface EvalReport extends PassAtKSummary { model: string; step: number | null; reward: string; temperature: number }
+export interface EvalReport extends PassAtKSummary {
+  model: string; step: number | null; reward: string; temperature: number;
+  /** With --pass-at-k: k → unbiased pass@k over all problems, and per subset (countdown: seen_target, unseen_target). */
+  pass_at_k?: Record<string, number>;
+  subsets?: Record<string, Record<string, number>>;
+  /** Rows that name a language (worded arithmetic, a dataset's language column): target-language share of the thoughts, share that switch. */
+  language?: number | null; language_switched?: number | null;
+  /** With --environment (docs/tools.md): share of episodes with a tool call, of calls that failed, and turns per episode. */
+  tool_call_rate?: number; tool_error_rate?: number | null; turns?: number | null;
+}
 
-export async function evaluatePassAtK(dir: string, f: ProblemFlags): Promise<EvalReport> {
-  if (f.samples !== undefined && f.samples < f.k) throw new PassAtKError(`--samples ${f.samples} is below --k ${f.k}: pass@k needs at least k samples per problem`);
-  const { policy, job, reward } = problemJob(dir, f, "eval", r => [r]);
-  const s = await sampleProblems(policy, job, logProgress);
+/** The flags that make the verbs sample multi-turn episodes with tools instead of single completions. */
+export interface EnvironmentFlags { environment?: string; maxTurns: number; toolFormat: string }
+
+export function addEnvironmentOptions(cmd: Command): Command {
+  return cmd
+    .option("--environment <type>", "sample multi-turn episodes with tools (calculator, python, problems; docs/tools.md)")
+    .option("--max-turns <n>", "--environment: model turns per episode", integer("--max-turns"), 4)
+    .option("--tool-format <format>", "--environment: auto, hermes, llama3 or tags", "auto");
+}
+
+/** The episode sampler's config of the flags (null without --environment); an episode's tokens are --max-new-tokens at most. */
+export function environmentOf(f: EnvironmentFlags, job: SamplingJob): EnvironmentConfig | null {
+  return f.environment === undefined ? null : EnvironmentConfigSchema.parse({ type: f.environment, max_turns: f.maxTurns, format: f.toolFormat, max_tokens: job.maxNewTokens });
+}
+
+export async function evaluatePassAtK(dir: string, f: ProblemFlags & Partial<EnvironmentFlags> & { passAtK?: number[] }): Promise<EvalReport> {
+  // --pass-at-k 1,4,16: the curve from max(k) samples per problem (or --samples); its largest k is the table's k
+  const k = f.passAtK ? Math.max(...f.passAtK) : f.k;
+  if (f.samples !== undefined && f.samples < k) throw new PassAtKError(`--samples ${f.samples} is below ${f.passAtK ? "the largest k of --pass-at-k" : "--k"} (${k}): pass@k needs at least k samples per problem`);
+  const { policy, job, reward } = problemJob(dir, { ...f, k }, "eval", r => [r]);
+  const env = environmentOf({ maxTurns: 4, toolFormat: "auto", ...f }, job);
+  const s = env ? await sampleEpisodes(policy, job, env, logProgress) : await sampleProblems(policy, job, logProgress);
   const problems = s.examples.map((_, p) => {
     const rows = s.gens.map((g, i) => ({ g, i })).filter(x => x.g.prompt === p);
     return { correct: rows.map(x => s.scored.table[x.i][0] === 1), answers: rows.map(x => extractAnswer(s.fmt.completion(x.g))) };
   });
-  return { model: resolve(policy.modelDir), step: policy.step, reward, temperature: f.temperature, ...summarize(problems, f.k) };
+  const lang = s.examples.some(e => typeof e.language === "string")
+    ? languageStats(s.gens.map(g => s.fmt.completion(g)), s.gens.map(g => s.examples[g.prompt])) : null;
+  const report: EvalReport = { model: resolve(policy.modelDir), step: policy.step, reward, temperature: f.temperature, ...summarize(problems, k),
+    ...(lang ? { language: lang.share, language_switched: lang.switched } : {}) };
+  if (env) {
+    const episodes = s.gens as Episode[], m = episodeMetrics(episodes);
+    Object.assign(report, { tool_call_rate: episodes.filter(e => Object.keys(e.stats.calls).length > 0).length / Math.max(1, episodes.length), tool_error_rate: m["tools/error_rate"], turns: m["episodes/turns"] });
+  }
+  if (f.passAtK) {
+    const curves = passAtKCurves(problems.map(p => p.correct), f.passAtK, s.examples.map(e => e.subset));
+    report.pass_at_k = curves.all;
+    if (curves.subsets) report.subsets = curves.subsets;
+  }
+  return report;
+}
+
+/** The pass@k curve as a table (one column per subset) and a chart over k (k evenly spaced: a log scale for powers). */
+export function passAtKTable(r: EvalReport): string {
+  const pct = (x: number) => (100 * x).toFixed(1);
+  const ks = Object.keys(r.pass_at_k!);
+  const subsets = Object.keys(r.subsets ?? {});
+  const table = formatTable(["k", "pass@k %", ...subsets.map(n => `${n} %`)], ks.map(k => [k, pct(r.pass_at_k![k]), ...subsets.map(n => pct(r.subsets![n][k]))]));
+  const values = ks.map(k => 100 * r.pass_at_k![k]);
+  const chart = values.length > 1 ? `\npass@k % over k = ${ks.join(", ")}\n${asciichart.plot(values, { height: 8, format: (x: number) => x.toFixed(1).padStart(6) })}` : "";
+  return table + chart;
 }
 
 export function register(program: Command): void {
@@ -140,17 +201,23 @@ export function register(program: Command): void {
     .description("pass@1, pass@k (the unbiased estimator of the Codex paper) and maj@k (majority vote over extracted answers) of a model on a task or JSONL set, k samples per problem");
   addProblemOptions(cmd, { n: 64, k: 8 })
     .option("--samples <n>", "samples per problem n ≥ k for a lower-variance pass@k estimate (default: k)", integer("--samples"))
+    .option("--pass-at-k <list>", "the unbiased pass@k curve for these k, e.g. 1,4,16,64,256, from max(k) samples per problem (or --samples); per subset too (countdown: seen_target, unseen_target)", parseKsFlag)
     .option("--json", "print the figures as one JSON object");
-  cmd.action(async (dir: string, f: ProblemFlags & { json?: boolean }) => {
+  addEnvironmentOptions(cmd);
+  cmd.action(async (dir: string, f: ProblemFlags & EnvironmentFlags & { json?: boolean; passAtK?: number[] }) => {
     const r = await evaluatePassAtK(dir, f);
     if (f.json) { output.out(JSON.stringify(r) + "\n"); return; }
     const pct = (x: number) => (100 * x).toFixed(1);
     output.out(`${r.model}${r.step !== null ? ` (step ${r.step})` : ""}: ${r.problems} problems × ${r.samples / r.problems} samples at T=${r.temperature}, reward ${r.reward}\n`);
-    output.out(formatTable(["metric", "%"], [["pass@1", pct(r.pass1)], [`pass@${r.k}`, pct(r.passK)], [`maj@${r.k}`, pct(r.majK)]]) + "\n");
+    if (r.pass_at_k) { output.out(passAtKTable(r) + "\n"); return; }
+    output.out(formatTable(["metric", "%"], [["pass@1", pct(r.pass1)], [`pass@${r.k}`, pct(r.passK)], [`maj@${r.k}`, pct(r.majK)],
+      ...(r.language !== undefined ? [["language consistency", r.language === null ? "-" : pct(r.language)], ["language switched", r.language_switched == null ? "-" : pct(r.language_switched)]] : []),
+      ...(r.tool_call_rate !== undefined ? [["tool-call rate", pct(r.tool_call_rate)], ["tool-error rate", r.tool_error_rate == null ? "-" : pct(r.tool_error_rate)]] : [])]) + "\n");
   });
   withExamples(cmd, [
     "move37 eval models/base-tiny --recipe recipes/r1-zero-tiny.yaml --k 8 --n 64",
     "move37 eval runs/r1-zero-tiny-20261128-120000 --task arithmetic --instruct --reward r1_math --k 16 --json",
     "move37 eval models/sft --dataset data/gsm8k/main/test-00000-of-00001.parquet --template chat --reward math --n 200 --k 4",
+    "move37 eval models/base-countdown --recipe recipes/r1-zero-countdown.yaml --n 64 --pass-at-k 1,4,16,64,256",
   ]);
 }

@@ -112,6 +112,14 @@ export interface Backend {
    * using the lse saved by the forward. (Writes, not accumulates: the buffer is the chunk's scratch.)
    */
   logSoftmaxGatherBackward(logits: Buf, lse: Buf, targets: Int32Array, dlogp: Buf | null, dentropy: Buf | null, R: number, V: number, temperature: number): void;
+  /**
+   * The sampler's pass over a step's logits[R,V], one token per row from the first Vs ids: temps[r] = 0 takes the
+   * argmax (the first on ties); temps[r] > 0 draws from softmax(logits / T) by inverse CDF at u[r]·Σ (u[r] in [0, 1),
+   * drawn by the caller from the row's stream), summing the weights exp((z − max)/T) in id order; temps[r] = NaN leaves
+   * the row to the caller (tokens[r] = −1). logprobs[r] = log softmax(logits / T)[token] over all V ids (T = 1 when
+   * greedy). Optional: a backend without it leaves every row to the JS sampler.
+   */
+  sampleRows?(tokens: Int32Array, logprobs: Buf, logits: Buf, temps: Buf, u: Float64Array, R: number, V: number, Vs: number): void;
 
   /**
    * AdamW with decoupled weight decay on N elements (step t ≥ 1, bias-corrected):

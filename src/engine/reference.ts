@@ -326,6 +326,35 @@ function logSoftmaxGatherBackward(logits: Buf, lse: Buf, targets: Int32Array, dl
   }
 }
 
+function sampleRows(tokens: Int32Array, logprobs: Buf, logits: Buf, temps: Buf, u: Float64Array, R: number, V: number, Vs: number): void {
+  for (let r = 0; r < R; r++) {
+    const o = r * V, T = temps[r];
+    if (Number.isNaN(T)) { tokens[r] = -1; logprobs[r] = 0; continue; }
+    let mx = -Infinity, best = 0, mxV = -Infinity;
+    for (let j = 0; j < Vs; j++) if (logits[o + j] > mx) { mx = logits[o + j]; best = j; }
+    for (let j = 0; j < V; j++) mxV = Math.max(mxV, logits[o + j]);
+    const t = T === 0 ? 1 : T;
+    let sumV = 0;
+    for (let j = 0; j < V; j++) sumV += Math.exp((logits[o + j] - mxV) / t);
+    const lse = mxV / t + Math.log(sumV);
+    let tok = best;
+    if (T > 0) {
+      let total = 0;
+      for (let j = 0; j < Vs; j++) total += Math.exp((logits[o + j] - mx) / T);
+      let rem = u[r] * total;
+      tok = -1;
+      for (let j = 0; j < Vs; j++) {
+        const w = Math.exp((logits[o + j] - mx) / T);
+        if (w > 0) tok = j;
+        rem -= w;
+        if (rem < 0) break;
+      }
+    }
+    tokens[r] = tok;
+    logprobs[r] = logits[o + tok] / t - lse;
+  }
+}
+
 function adamw(p: Buf, g: Buf, m: Buf, v: Buf, N: number, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, t: number): void {
   const bc1 = 1 - Math.pow(beta1, t), bc2 = 1 - Math.pow(beta2, t);
   for (let i = 0; i < N; i++) {
@@ -343,5 +372,5 @@ export const referenceBackend: Backend = {
   matmul, matmulBf16, matmulBf16NN, addBias, biasBackward, add, scale, sumSquares,
   rmsnorm, rmsnormBackward, layernorm, layernormBackward, rope,
   attention, attentionKvBf16, attentionBackward, swiglu, swigluBackward, gelu, geluBackward, geglu, gegluBackward,
-  embedding, embeddingBackward, logSoftmaxGather, logSoftmaxGatherBackward, adamw,
+  embedding, embeddingBackward, logSoftmaxGather, logSoftmaxGatherBackward, sampleRows, adamw,
 };

@@ -27,6 +27,7 @@ import { mixSeed } from "../tasks/rng.js";
 import { DatasetConfigSchema, datasetSplit, loadDataset, type DatasetConfig, type DatasetConfigInput, type LoadedDataset } from "../data/dataset.js";
 import { createRollout, type Rollout, type RolloutConfig } from "../train/rollout/index.js";
 import { scoreCompletions, type ScoredRewards } from "../train/rewarding.js";
+import { adapterBaseDir, isAdapterFolder } from "../train/lora.js";
 import { resolveModelPath } from "../hub/resolve.js";
 
 export class PolicyFolderError extends Error {
@@ -144,8 +145,8 @@ export function loadProblems(set: ProblemSet, split: "eval" | "train", n: number
     return Array.from({ length: Math.min(n, d.train.length) }, (_, i) => next(i));
   }
   const task = makeTask(set.task);
-  if (split === "eval") return distinctExamples(task, set.eval_seed, n);
-  const heldOut = new Set(distinctExamples(task, set.eval_seed, set.eval_size).map(e => e.id));
+  if (split === "eval") return distinctExamples(task, set.eval_seed, n, undefined, "eval");
+  const heldOut = new Set(distinctExamples(task, set.eval_seed, set.eval_size, undefined, "eval").map(e => e.id));
   return distinctExamples(task, set.train_seed, n, heldOut);
 }
 
@@ -178,7 +179,8 @@ export function loadPolicy(dir: string, o: PolicyOptions): Policy {
   const { modelDir, step } = resolvePolicy(dir);
   if (o.rollout?.backend === "openai") {
     const tokenizer = loadTokenizer(modelDir);
-    const eosTokenIds = [tokenizer.eosId, readHfConfig(modelDir).eos_token_id].filter((x): x is number => x !== null);
+    const configDir = isAdapterFolder(modelDir) ? adapterBaseDir(modelDir) : modelDir; // an adapter folder has no config.json
+    const eosTokenIds = [tokenizer.eosId, readHfConfig(configDir).eos_token_id].filter((x): x is number => x !== null);
     const rollout = createRollout(o.rollout, { tokenizer, weightsDir: modelDir, save: {}, log: () => {} });
     return { modelDir, step, tokenizer, model: null, rollout, eosTokenIds };
   }

@@ -39,6 +39,13 @@ export class BadForkRowsError extends Error {
   }
 }
 
+export class BadJoinError extends Error {
+  constructor(what: string) {
+    super(`join(): ${what}: join rows of a cache made by the same model's newCache`);
+    this.name = "BadJoinError";
+  }
+}
+
 export class KVCacheImpl implements KVCache {
   batch: number;
   length = 0;
@@ -104,6 +111,75 @@ export class KVCacheImpl implements KVCache {
   fork(rows: number[]): void {
     if (rows.length === 0 || rows.some(r => !Number.isInteger(r) || r < 0 || r >= this.batch)) throw new BadForkRowsError(rows, this.batch);
     this.select(rows);
+  }
+
+  join(src: KVCache, rows: number[]): void {
+    if (!(src instanceof KVCacheImpl) || src.K !== this.K || src.layers !== this.layers || src === this) throw new BadJoinError("the source is not another cache of this model");
+    if (src.dtype !== this.dtype) throw new BadJoinError(`the source stores ${src.dtype} keys and values, this cache ${this.dtype}`);
+    if (rows.some(r => !Number.isInteger(r) || r < 0 || r >= src.batch)) throw new BadJoinError(`rows ${JSON.stringify(rows)} name a row outside the source's [0, ${src.batch})`);
+    const Ls = src.length, S = this.maxLen, K = this.K, n = this.batch + rows.length;
+    if (Ls > S) throw new CacheFullError(Ls, S);
+    if (Ls > this.length) this.shiftRight(Ls - this.length);
+    if (n > this.capacity) this.reserve(n);
+    const off = this.length - Ls, Ss = src.maxLen;
+    rows.forEach((r, i) => {
+      const b = this.batch + i;
+      for (let l = 0; l < this.layers; l++) {
+        this.k[l].set(src.k[l].subarray(r * Ss * K, (r * Ss + Ls) * K), (b * S + off) * K);
+        this.v[l].set(src.v[l].subarray(r * Ss * K, (r * Ss + Ls) * K), (b * S + off) * K);
+      }
+      this.mask.fill(0, b * S, b * S + off);
+      this.mask.set(src.mask.subarray(r * Ss, r * Ss + Ls), b * S + off);
+      this.pos[b] = src.pos[r];
+    });
+    this.batch = n;
+  }
+
+  compact(): number {
+    const S = this.maxLen, K = this.K;
+    let d = this.length;
+    for (let b = 0; b < this.batch && d > 0; b++) {
+      const first = this.mask.subarray(b * S, b * S + d).indexOf(1);
+      if (first >= 0) d = first;
+    }
+    if (this.batch === 0) d = this.length;
+    if (d === 0) return 0;
+    const keep = this.length - d;
+    for (let b = 0; b < this.batch; b++) {
+      for (const a of [...this.k, ...this.v]) a.copyWithin(b * S * K, (b * S + d) * K, (b * S + this.length) * K);
+      this.mask.copyWithin(b * S, b * S + d, b * S + this.length);
+    }
+    this.length = keep;
+    return d;
+  }
+
+  /** Inserts d masked slots before every row's used slots (needs length + d ≤ maxLen). */
+  private shiftRight(d: number): void {
+    const S = this.maxLen, K = this.K;
+    if (this.length + d > S) throw new CacheFullError(this.length + d, S);
+    for (let b = 0; b < this.batch; b++) {
+      for (const a of [...this.k, ...this.v]) a.copyWithin((b * S + d) * K, b * S * K, (b * S + this.length) * K);
+      this.mask.copyWithin(b * S + d, b * S, b * S + this.length);
+      this.mask.fill(0, b * S, b * S + d);
+    }
+    this.length += d;
+  }
+
+  /** Room for n rows: a new allocation holding the current rows. */
+  private reserve(n: number): void {
+    const old = { all: this.all, k: this.k, v: this.v, mask: this.mask, pos: this.pos };
+    const row = this.maxLen * this.K, used = this.length * this.K;
+    this.capacity = n;
+    this.all = new this.Ctor(this.floatsFor(n));
+    [this.k, this.v] = this.views();
+    this.mask = new Uint8Array(n * this.maxLen); this.pos = new Int32Array(n);
+    this.mask.set(old.mask.subarray(0, this.batch * this.maxLen));
+    this.pos.set(old.pos.subarray(0, this.batch));
+    for (let b = 0; b < this.batch; b++) {
+      old.k.forEach((a, l) => this.k[l].set(a.subarray(b * row, b * row + used), b * row));
+      old.v.forEach((a, l) => this.v[l].set(a.subarray(b * row, b * row + used), b * row));
+    }
+    this.onRelease?.(old.all);
   }
 
   /** Done with this cache: its memory goes back to the model for the next one. Using the cache afterwards is an error. */

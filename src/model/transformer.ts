@@ -429,7 +429,7 @@ export class Transformer<F extends FloatArray> {
     }, this.kvCacheDtype);
   }
 
-  decode(cache: KVCache, tokens: Int32Array, valid: Uint8Array, T: number): Float32Array {
+  decode(cache: KVCache, tokens: Int32Array, valid: Uint8Array, T: number, out?: Float32Array): Float32Array {
     if (!(cache instanceof KVCacheImpl)) throw new ForeignCacheError();
     const c = this.config, be = this.backend, B = cache.batch, R = B * T, H = c.hidden_size, V = c.vocab_size, S = cache.length + T;
     if (tokens.length !== R) throw new BatchShapeError("tokens", tokens.length, R);
@@ -459,7 +459,7 @@ export class Transformer<F extends FloatArray> {
     // each row's last slot → final norm → logits
     for (let b = 0; b < B; b++) d.x2.set(d.x.subarray((b * T + T - 1) * H, (b * T + T) * H), b * H);
     be.rmsnorm(d.ln, d.rstd, d.x2, this.finalNorm, B, H, c.rms_norm_eps);
-    const logits = new this.F(B * V);
+    const logits = out && out.length >= B * V && this.F === Float32Array ? out.subarray(0, B * V) as F : new this.F(B * V);
     const head = this.headData();
     if (head instanceof Uint16Array) be.matmulBf16(logits, d.ln, head, B, V, H, false);
     else be.matmul(logits, d.ln, head, B, V, H, false, true, false);

@@ -61,7 +61,7 @@ export class LoraModel implements CausalLM {
   }
   backward(dlogp: Float32Array, dentropy?: Float32Array): void { this.base.backward(dlogp, dentropy); }
   newCache(batch: number, maxLen: number): KVCache { return this.base.newCache(batch, maxLen); }
-  decode(cache: KVCache, tokens: Int32Array, valid: Uint8Array, T: number): Float32Array { return this.base.decode(cache, tokens, valid, T); }
+  decode(cache: KVCache, tokens: Int32Array, valid: Uint8Array, T: number, out?: Float32Array): Float32Array { return this.base.decode(cache, tokens, valid, T, out); }
 
   /** Runs `f` with the adapters switched off (the base model exactly), then switches them back on. */
   withAdaptersDisabled<T>(f: () => T): T {
@@ -252,15 +252,22 @@ export function mergeAdapterFolder(adapterDir: string, outDir: string, backend?:
   return { base: model.baseDir ?? "?", adapters: model.adapters.adapters.length, r: model.lora.r };
 }
 
+/** The base model folder an adapter folder names (base_model_name_or_path: a folder, or a hub id resolved to the cache). */
+export function adapterBaseDir(dir: string): string {
+  const { base } = readAdapterConfig(dir);
+  if (!base) throw new LoraModelError(`${dir}/${ADAPTER_CONFIG} names no base_model_name_or_path: set it to the base model's folder or hub id`);
+  const baseDir = resolveModelPath(base);
+  if (isAdapterFolder(baseDir)) throw new LoraModelError(`${dir}: its base ${base} is itself an adapter folder: merge that one first (move37 export --merge --format hf)`);
+  return baseDir;
+}
+
 /**
  * A PEFT LoRA adapter folder: its base (base_model_name_or_path: a folder, or a hub id in the cache) loaded on
  * `backend` with the adapter attached. loadPretrained calls this for any folder holding adapter_config.json.
  */
 export function loadAdapter(dir: string, backend: Backend = getBackend("auto"), dtype: "float32" | "bfloat16" = "float32"): LoraModel {
-  const { lora, base } = readAdapterConfig(dir);
-  if (!base) throw new LoraModelError(`${dir}/${ADAPTER_CONFIG} names no base_model_name_or_path: set it to the base model's folder or hub id`);
-  const baseDir = resolveModelPath(base);
-  if (isAdapterFolder(baseDir)) throw new LoraModelError(`${dir}: its base ${base} is itself an adapter folder: merge that one first (move37 export --merge --format hf)`);
+  const { lora } = readAdapterConfig(dir);
+  const baseDir = adapterBaseDir(dir);
   const config = readHfConfig(baseDir);
   const model = new Transformer(config, backend, null, Float32Array, [], { weights: dtype });
   readHfWeights(baseDir, config, model.params, model.bf16Params);

@@ -23,7 +23,7 @@ import { yieldToEvents, type Trainer } from "../recipes/registry.js";
 import { AdamW } from "./optimizer.js";
 import { lrMultiplier } from "./schedule.js";
 import { loadLatestCheckpoint, saveCheckpoint } from "./checkpoint.js";
-import { arithmeticTraces, TracesConfigSchema } from "./sft-traces.js";
+import { traceRows, TracesConfigSchema } from "./sft-traces.js";
 import { DatasetConfigSchema, loadDataset } from "../data/dataset.js";
 import { problemSource } from "../eval/problems.js";
 import { loadSftJsonl, sftRowOf, makeBatch, splitRows, tokenizeRow, trainingBatches, SFTDataError, type SFTBatch, type SFTExample } from "./sft-data.js";
@@ -34,7 +34,7 @@ export const SFTConfigSchema = z.object({
   model: z.string().min(1),
   /** JSONL of {prompt, completion} or {messages} rows (or `traces`). */
   train_file: z.string().min(1).nullish(),
-  /** Instead of train_file: generated worked arithmetic solutions (sft-traces.ts), the tiny cold-start set. */
+  /** Instead of train_file: generated worked arithmetic solutions or countdown searches (sft-traces.ts). */
   traces: TracesConfigSchema.nullish(),
   /**
    * Instead of train_file: a dataset file or folder (docs/datasets.md) with TRL's SFT columns: `messages` (a chat
@@ -122,19 +122,19 @@ export const sft: Trainer<typeof SFTConfigSchema> = {
     if (c.max_length > model.config.max_position_embeddings)
       throw new RangeError(`max_length is ${c.max_length} but the model has max_position_embeddings ${model.config.max_position_embeddings}: set max_length to at most that`);
     const loaded = c.dataset ? loadDataset(c.dataset) : null;
-    const rows = c.train_file ? loadSftJsonl(c.train_file) : loaded ? loaded.train.map(sftRowOf) : arithmeticTraces(c.traces!);
+    const rows = c.train_file ? loadSftJsonl(c.train_file) : loaded ? loaded.train.map(sftRowOf) : traceRows(c.traces!);
     const source = c.train_file ?? (c.dataset ? problemSource({ dataset: c.dataset }) : "traces");
     const split = c.eval_file ? { train: rows, eval: loadSftJsonl(c.eval_file) }
       : loaded && loaded.eval.length > 0 ? { train: rows, eval: loaded.eval.map(sftRowOf) }
       : c.eval_size > 0 ? splitRows(rows, c.eval_size, c.seed) : { train: rows, eval: [] };
     let truncated = 0;
-    const encode = (r: (typeof rows)[number]): SFTExample => {
-      const e = tokenizeRow(tok, r, c.max_length, c.chat_template, c.chat_template_kwargs);
-      if (e.truncated) truncated++;
-      return e;
+    const encode = (r: (typeof rows)[number]): SFTExample[] => {
+      const seqs = tokenizeRow(tok, r, c.max_length, c.chat_template, c.chat_template_kwargs);
+      if (seqs.some(e => e.truncated)) truncated++;
+      return seqs;
     };
-    const train = split.train.map(encode).filter(e => e.loss.some(x => x));
-    const evalSet = split.eval.map(encode);
+    const train = split.train.flatMap(encode).filter(e => e.loss.some(x => x));
+    const evalSet = split.eval.flatMap(encode);
     if (train.length === 0) throw new SFTDataError(`${source}: no row has a completion token within max_length ${c.max_length}: raise max_length`);
     if (truncated > 0) ctx.log(`warning: ${truncated} rows are longer than max_length ${c.max_length} tokens and were cut`);
 
