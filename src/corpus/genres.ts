@@ -4,6 +4,7 @@ import { countdownQuestion, equationSteps, randomAttempt } from "../tasks/countd
 import type { Example } from "../tasks/types.js";
 import { LANGUAGE_WORDS, otherLanguage, wordedSteps, type WordedLanguage } from "../tasks/languages.js";
 import { filler, NAMES, novelTag, paragraph, sentence, tagPair } from "./words.js";
+import { writeSearch } from "./search.js";
 
 /**
  * One function per corpus genre: (rng, problem) → document text. Together they give the base model the
@@ -174,6 +175,39 @@ export function countdown({ rng, countdown: draw }: GenreContext): string {
   ]);
 }
 
+const ASK: ((ns: readonly number[], t: number) => string)[] = [
+  (ns, t) => countdownQuestion(ns, t),
+  (ns, t) => countdownQuestion(ns, t),
+  (ns, t) => `Numbers: ${ns.join(" ")}. Target: ${t}.`,
+  (ns, t) => `Make ${t} from ${ns.slice(0, -1).join(", ")} and ${ns.at(-1)}.`,
+  (ns, t) => `Countdown: ${ns.join(", ")} -> ${t}.`,
+  (ns, t) => `Can you reach ${t} with ${ns.join(", ")}? Each number once.`,
+];
+
+/**
+ * Countdown search written in the wild (src/corpus/search.ts): tries, dead ends, checks some said and some not,
+ * abandoned lines, backtracks, then the equation, or giving up. Framed as a note, a dialog, a reply that follows an
+ * instruction naming two made-up tags (the skill the RL prompt relies on, never its wording or tags), or tags alone.
+ */
+export function search({ rng, countdown: draw }: GenreContext): string {
+  const ex = draw();
+  const numbers = ex.numbers!, target = ex.target!;
+  const q = rng.pick(ASK)(numbers, target);
+  const trace = writeSearch(rng, numbers, target);
+  const eq = trace.solution;
+  const final = eq === null ? "" : rng.pick([`So ${eq} = ${target}.`, `Answer: ${eq}`, `${eq} = ${target}`, `Solution: ${eq}.`]);
+  const [a, b] = tagPair(rng, 0.75);
+  const r = rng.next();
+  if (r < 0.3) return `${q} ${trace.text} ${final}`.trim();
+  if (r < 0.5) {
+    const [x, y] = rng.pick([["Q:", "A:"], ["User:", "Assistant:"], ["Question:", "Reply:"], [`${NAMES[rng.int(0, 3)]}:`, `${NAMES[rng.int(4, 7)]}:`]]);
+    return `${x} ${q} ${y} ${trace.text} ${final}`.trim();
+  }
+  const result = eq ?? rng.pick(["none", "no solution", "?"]);
+  if (r < 0.8) return `${q} ${rng.pick(INSTRUCTIONS)(a, b)} <${a}>${trace.text}</${a}><${b}>${result}</${b}>`;
+  return `${q} <${a}>${trace.text}</${a}><${b}>${result}</${b}>`;
+}
+
 const RU_INSTRUCTIONS: ((a: string, b: string) => string)[] = [
   (a, b) => `Запиши решение в <${a}></${a}>, а ответ в <${b}></${b}>.`,
   (a, b) => `Шаги в <${a}>, число в <${b}>.`,
@@ -226,5 +260,5 @@ export function worded({ rng, chain, maxFiller, bilingual, meta }: GenreContext)
   }
 }
 
-export const GENRES = { direct, prose, steps, dialog, markup, bridge, format, copy, text, countdown, worded } as const;
+export const GENRES = { direct, prose, steps, dialog, markup, bridge, format, copy, text, countdown, search, worded } as const;
 export type Genre = keyof typeof GENRES;

@@ -19,7 +19,7 @@ const send = (m: FromWorker) => port.postMessage(m);
 port.on("message", (m: ToWorker) => {
   try {
     if (m.type === "load") {
-      loaded = { model: loadPretrained(m.dir, getBackend(m.backend), { dtype: m.dtype }).model, tokenizer: loadTokenizer(m.dir) };
+      loaded = { model: loadPretrained(m.dir, getBackend(m.backend), { dtype: m.dtype, kvCacheDtype: m.kvCacheDtype }).model, tokenizer: loadTokenizer(m.dir) };
       send({ type: "loaded", id: m.id });
       return;
     }

@@ -29,6 +29,11 @@ test("metrics are ordered with the ones users watch first", () => {
   ]);
 });
 
+test("countdown's search counts sit beside length and accuracy (issue 19)", () => {
+  const order = orderMetrics(["kl", "search/checks", "completions/clipped_ratio", "search/attempts", "accuracy", "accuracy/unseen_target", "completions/mean_length", "reward"]);
+  assert.deepEqual(order, ["reward", "accuracy", "accuracy/unseen_target", "completions/mean_length", "search/attempts", "search/checks", "completions/clipped_ratio", "kl"]);
+});
+
 test("alignSeries puts runs with different steps on one x axis; smooth is a debiased EMA", () => {
   const a = [{ step: 1, reward: 0 }, { step: 2, reward: 1 }, { step: 3, reward: null }];
   const b = [{ step: 2, reward: 0.5 }, { step: 4, reward: 0.7 }];
