@@ -231,17 +231,22 @@ export class DecodeEngine {
       const n = this.pendingByKey.get(r.key)! - 1;
       if (n > 0) this.pendingByKey.set(r.key, n); else this.pendingByKey.delete(r.key);
     }
-    this.ensureCache(take);
     // distinct prompts without a kept prefill are prefilled together, once each
     const index = new Map<string, number>(), distinct: (readonly number[])[] = [];
     for (const r of take) {
       if (this.prefixes.has(r.key) || index.has(r.key)) continue;
       index.set(r.key, distinct.length); distinct.push(r.promptIds);
     }
+    // Nothing running, no kept prefill used and none to keep (every generate() whose rows fit one batch): the running
+    // cache itself takes the prefill in its first rows and the fork spreads them in place, so no second cache of
+    // rows × prompt slots exists (52 MB for the default run's 64 held-out prompts).
+    const direct = this.active.length === 0 && take.every(r => index.has(r.key) && !this.pendingByKey.has(r.key));
+    if (direct) this.releaseCache(); // its memory serves the new cache
+    this.ensureCache(take, direct ? distinct.length : 0);
     let fresh: KVCache | null = null, freshLogits: Float32Array | null = null;
     if (distinct.length > 0) {
       const T = Math.max(...distinct.map(p => p.length));
-      fresh = this.model.newCache(distinct.length, T);
+      fresh = direct ? this.cache! : this.model.newCache(distinct.length, T);
       const tokens = new Int32Array(distinct.length * T).fill(this.tokenizer.padId ?? 0); // [P, T] left-padded prompts
       const valid = new Uint8Array(distinct.length * T);                                  // [P, T] 0 on padding
       distinct.forEach((p, b) => {
@@ -269,7 +274,8 @@ export class DecodeEngine {
     const B0 = this.active.length, joined: Row[] = [];
     const sources: Float32Array[] = [];
     for (const [c, g] of groups) {
-      this.cache!.join(c, g.rows);
+      if (direct) this.cache!.fork(g.rows);
+      else this.cache!.join(c, g.rows);
       joined.push(...g.joined); sources.push(...g.logits);
     }
     // the logits buffer grows by the joined rows
@@ -283,7 +289,7 @@ export class DecodeEngine {
     this.active.push(...joined);
     this.stats.largestBatch = Math.max(this.stats.largestBatch, B);
     // keep the fresh prefill for prompts whose further samples are still waiting; drop kept ones no longer needed
-    if (fresh) {
+    if (fresh && !direct) {
       for (const [key, i] of index) {
         if (!this.pendingByKey.has(key)) continue;
         this.prefixes.set(key, { cache: fresh, row: i, logits: freshLogits!.slice(i * V, (i + 1) * V) });
@@ -302,14 +308,14 @@ export class DecodeEngine {
    * Makes the running cache hold the active rows plus `take`: created, or regrown (rows copied into a new one) when a
    * row needs more slots or the rows outgrow the ones it was made for (doubling, up to batchSize).
    */
-  private ensureCache(take: Row[]): void {
+  private ensureCache(take: Row[], prefillRows = 0): void {
     const need = DecodeEngine.need([...this.active, ...take]), n = this.active.length + take.length;
     if (this.cache && this.cache.maxLen >= need && this.cacheRows >= n) return;
     const slack = this.opts.slack ?? Math.max(8, Math.ceil(need / 4));
     const rows = Math.min(this.opts.batchSize, Math.max(n + this.waiting.length, 2 * this.cacheRows));
     const maxLen = Math.max(need + slack, this.cache?.maxLen ?? 0);
     const c = this.model.newCache(rows, maxLen);
-    c.keep([]);
+    c.keep(Array.from({ length: prefillRows }, (_, i) => i)); // rows a direct prefill writes; else empty, rows join
     this.cacheRows = rows;
     if (this.cache) {
       c.join(this.cache, this.active.map((_, i) => i));
