@@ -14,8 +14,9 @@
  * examples would alone; without them lo = 0 and the arithmetic is the unsegmented kernel's. Masked keys get probability 0 and enter the
  * products as 0·v, so their k/v rows must hold finite numbers (any computed value does); slots past S are never read.
  * BF16 keys and values (attention_kv_bf16, a BF16 KV cache; forward only): a decode step's dot products and P·V widen
- * each BF16 row as they read it; a block of several queries first widens its key window of K and V for its head into
- * F32 scratch (exact) and runs the same GEMMs. */
+ * each BF16 row as they read it (masked keys are skipped); a block of several queries first widens its key window of K
+ * and V for its head into F32 scratch (exact; masked slots as zeros, so a BF16 view of reused memory may hold any bits
+ * there) and runs the same GEMMs. */
 #include "kernels.h"
 #include "scratch.h"
 #include "threadpool.h"
@@ -103,10 +104,14 @@ static void forward_task(void *ctx, int task, int tid) {
   const float *k = a->k ? a->k + kv0 : NULL, *v = a->v ? a->v + kv0 : NULL;
   const uint16_t *kb = a->kb ? a->kb + kv0 : NULL, *vb = a->vb ? a->vb + kv0 : NULL;
   float *out = a->out + ((b * a->T + t0) * a->nh + h) * hd;
-  if (kb && n > 1) { /* a block of queries over BF16 keys/values: widen the window once, rows hd apart */
+  if (kb && n > 1) { /* a block of queries over BF16 keys/values: widen the window once, rows hd apart; masked slots
+                       * become zeros, so whatever bits a never-written slot holds cannot reach O as 0·NaN */
     float *kw = scratch(SCRATCH_ATT2, (size_t)W * hd), *vw = scratch(SCRATCH_ATT3, (size_t)W * hd);
-    for (long j = 0; j < W; j++)
+    const uint8_t *m = a->mask ? a->mask + b * a->Smax + lo : NULL;
+    for (long j = 0; j < W; j++) {
+      if (m && !m[j]) { memset(kw + j * hd, 0, hd * sizeof(float)); memset(vw + j * hd, 0, hd * sizeof(float)); continue; }
       for (long d = 0; d < hd; d++) { kw[j * hd + d] = bf16_to_f32(kb[j * ks + d]); vw[j * hd + d] = bf16_to_f32(vb[j * ks + d]); }
+    }
     k = kw; v = vw; kb = vb = NULL; ks = hd;
   }
   float *s = scratch(SCRATCH_ATT1, (size_t)n * W);

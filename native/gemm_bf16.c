@@ -9,7 +9,10 @@
  *   the only error is F32 summation. The default when the CPU lacks AVX512-BF16; MOVE37_BF16_PATH=widen forces it.
  * Both are dot products of contiguous rows (A's rows, W's rows), in tiles of 6 (dpbf16) or 4 (widen) A rows × 4 W rows,
  * A cut into chunks of MCH rows so a chunk stays in L2 while the W rows of a task pass over it once.
- * Threads take disjoint runs of W rows (columns of C); the result does not depend on the thread count. */
+ * Threads take disjoint runs of W rows (columns of C); the result does not depend on the thread count.
+ * From WIDE_M rows of A on (training batches, prefill) both paths give way to the packed F32 SGEMM on W widened once
+ * into F32 scratch (exact; the widening, N·K values, costs a few % of the product's 2·M·N·K FLOPs): dot-product tiles
+ * reach about half of the packed kernel's rate there. Only F32 summation error then, as the widen path. */
 #include "kernels.h"
 #include "scratch.h"
 #include "simd.h"
@@ -22,6 +25,8 @@
 #define TN 4    /* W rows per tile */
 #define DTM 6   /* A rows per tile (dpbf16 path: 24 accumulators of the 32 zmm registers) */
 #define MCH 48  /* A rows per chunk (a multiple of TM and DTM) */
+#define WIDE_M 96              /* A rows from which W is widened and the packed SGEMM runs */
+#define WIDE_MAX (1L << 24)    /* … when W has at most this many values (64 MB of F32 scratch; Qwen2.5-0.5B's MLP: 4.4 M) */
 
 
 #if defined(__AVX512BF16__) && defined(__AVX512BW__)
@@ -231,9 +236,25 @@ static void bf16_cols(void *ctx, long lo, long hi) {
   (void)dp;
 }
 
+typedef struct { float *dst; const uint16_t *src; long K; } WidenJob;
+
+/* rows [lo, hi) of W, K values each, widened */
+static void widen_rows(void *ctx, long lo, long hi) {
+  const WidenJob *w = ctx;
+  long i = lo * w->K, n = hi * w->K;
+  for (; i + VL <= n; i += VL) vf_store(w->dst + i, vf_load_bf16(w->src + i));
+  for (; i < n; i++) w->dst[i] = bf16_to_f32(w->src[i]);
+}
+
 void gemm_bf16(float *C, const float *A, const uint16_t *W, long M, long N, long K, int accumulate) {
   if (M <= 0 || N <= 0) return;
   if (K <= 0) { if (!accumulate) memset(C, 0, (size_t)M * N * sizeof(float)); return; }
+  if (M >= WIDE_M && N * K <= WIDE_MAX) {
+    WidenJob w = { scratch(SCRATCH_W, (size_t)(N * K)), W, K };
+    pool_ranges(N, K, widen_rows, &w);
+    gemm(C, A, w.dst, M, N, K, 0, 1, accumulate);
+    return;
+  }
   Job g = { C, A, W, M, N, K, accumulate, NULL, 0 };
 #if HAVE_DPBF16
   if (gemm_bf16_path(-1) == 1) {
@@ -262,6 +283,7 @@ void gemm_bf16(float *C, const float *A, const uint16_t *W, long M, long N, long
  * ------------------------------------------------------------------------------------------------------------- */
 #define NTM 6   /* Y rows per tile: 6 × 4 accumulators of the 32 zmm registers */
 #define NB 128  /* W rows per pass over a column tile (even): its slab, NB × 64 BF16 = 16 KB, stays in L1 across the row tiles */
+#define CB 16   /* column tiles a pass runs over (X's block: M × 1024 floats, in L2) */
 
 typedef struct {
   float *X; const float *Y; const uint16_t *W; long M, N, K; int accumulate;
@@ -365,21 +387,28 @@ static void nn_tile_dp(const NNJob *g, long i0, int mr, long k0, int kc, long n0
 }
 #endif
 
-/* column tiles [lo, hi) */
+/* column tiles [lo, hi), CB at a time: each pass of NB W rows runs over every tile of the block, so Y's NB columns
+ * (all M rows) are read once per pass and stay in cache across the block, and W's rows are read CB·tw columns wide */
 static void nn_cols(void *ctx, long lo, long hi) {
   const NNJob *g = ctx;
-  for (long t = lo; t < hi; t++) {
-    long k0 = t * g->tw;
-    if (!g->Yb && k0 + g->tw > g->K) { nn_cols_scalar(g, k0, g->K); continue; }
+  for (long b0 = lo; b0 < hi; b0 += CB) {
+    long b1 = b0 + CB < hi ? b0 + CB : hi;
+    if (!g->Yb && b1 * g->tw > g->K) { /* the tile past the last full one (widen): a scalar loop */
+      nn_cols_scalar(g, (b1 - 1) * g->tw, g->K);
+      if (--b1 == b0) continue;
+    }
     for (long n0 = 0; n0 < g->N; n0 += NB) {
       long n1 = n0 + NB < g->N ? n0 + NB : g->N;
       int add = g->accumulate || n0 > 0;
-      for (long i = 0; i < g->M; i += NTM) {
-        int mr = g->M - i < NTM ? (int)(g->M - i) : NTM;
+      for (long t = b0; t < b1; t++) {
+        long k0 = t * g->tw;
+        for (long i = 0; i < g->M; i += NTM) {
+          int mr = g->M - i < NTM ? (int)(g->M - i) : NTM;
 #if HAVE_DPBF16
-        if (g->Yb) { nn_tile_dp(g, i, mr, k0, g->K - k0 < g->tw ? (int)(g->K - k0) : (int)g->tw, n0, n1, add); continue; }
+          if (g->Yb) { nn_tile_dp(g, i, mr, k0, g->K - k0 < g->tw ? (int)(g->K - k0) : (int)g->tw, n0, n1, add); continue; }
 #endif
-        nn_tile_widen(g, i, mr, k0, n0, n1, add);
+          nn_tile_widen(g, i, mr, k0, n0, n1, add);
+        }
       }
     }
   }

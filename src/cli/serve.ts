@@ -19,7 +19,7 @@ const int = (what: string) => (v: string) => {
 export function register(program: Command): void {
   const cmd = program
     .command("serve")
-    .description("serve a model folder over an OpenAI-compatible HTTP API (/v1/completions, /v1/chat/completions with streaming, /v1/models), batching concurrent requests; POST /v1/reload swaps in new weights")
+    .description("serve a model folder over an OpenAI-compatible HTTP API (/v1/completions, /v1/chat/completions with streaming, tools and top log-probs, /v1/models), batching concurrent requests; POST /v1/reload swaps in new weights")
     .argument("<model-dir>", "Hugging Face model folder (config.json, model.safetensors, tokenizer.json), or a hub id (owner/name) in or for the HF cache")
     .option("--port <port>", "port (0 = any free port)", int("--port"), 8000)
     .option("--host <host>", "interface to listen on (0.0.0.0 to share on the network)", "127.0.0.1")

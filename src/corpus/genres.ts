@@ -2,7 +2,7 @@ import type { TaskRng } from "../rng.js";
 import { chainDerivation, chainText, chainValue, type Chain } from "../tasks/arithmetic.js";
 import { countdownQuestion, equationSteps, randomAttempt } from "../tasks/countdown.js";
 import type { Example } from "../tasks/types.js";
-import { LANGUAGE_WORDS, otherLanguage, wordedChain, wordedSteps, type WordedLanguage } from "../tasks/languages.js";
+import { LANGUAGE_WORDS, otherLanguage, wordedSteps, type WordedLanguage } from "../tasks/languages.js";
 import { filler, NAMES, novelTag, paragraph, sentence, tagPair } from "./words.js";
 import { writeSearch } from "./search.js";
 
@@ -229,7 +229,7 @@ export function worded({ rng, chain, maxFiller, bilingual, meta }: GenreContext)
   const switchAt = steps >= 2 && rng.next() < b.switch_rate ? rng.int(1, steps - 1) : Infinity;
   const langOf = (i: number) => (i >= switchAt ? otherLanguage(work) : work);
   const end = langOf(steps), W = LANGUAGE_WORDS;
-  const expr = wordedChain(chain, ask);
+  const expr = chainText(chain);
   const q = rng.next() < 0.6 ? W[ask].ask(expr) : rng.pick(W[ask].asks)(expr);
   const derivation = wordedSteps(chain, langOf).join(", ");
   const v = chainValue(chain);

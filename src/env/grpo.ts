@@ -92,7 +92,7 @@ export async function evaluateEpisodes(r: EpisodeRollout, generate: (temperature
   return {
     accuracy: mean(greedy.right.map(Number)), accuracySampled: sampled ? mean(sampled.right.map(Number)) : null,
     format: mean(greedy.scored.table.map(row => (row[1] === 1 ? 1 : 0))), meanLength: mean(greedy.gens.map(e => e.ids.length)),
-    meanLengthWrong: wrong.length ? mean(wrong) : null, traces, language: null, languageSwitched: null,
+    meanLengthWrong: wrong.length ? mean(wrong) : null, traces, language: null, languageSwitched: null, languageJudged: 0,
     toolCallRate: mean(greedy.gens.map(e => (Object.keys(e.stats.calls).length > 0 ? 1 : 0))), toolErrorRate: m["tools/error_rate"], metrics: m,
   };
 }

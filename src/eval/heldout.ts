@@ -56,6 +56,8 @@ export interface EvalResult {
    */
   language: number | null;
   languageSwitched: number | null;
+  /** Share of the greedy completions whose thought has words (the two figures above are over these). */
+  languageJudged: number;
   /** Two greedy traces (prompt and completion) for the report. */
   traces: string[];
   /**
@@ -113,7 +115,7 @@ export async function evaluate(model: CausalLM, tok: Tokenizer, fmt: PromptForma
   const wrong = greedy.filter((_, i) => !g.right[i]).map(x => x.ids.length);
   const lang = languageStats(greedy.map(x => fmt.completion(x)), greedy.map(x => examples[x.prompt]));
   const figures: EvalResult = { accuracy: g.acc, accuracySampled: s?.acc ?? null, format: g.format, meanLength: mean(greedy.map(x => x.ids.length)), meanLengthWrong: wrong.length ? mean(wrong) : null,
-    language: lang.share, languageSwitched: lang.switched, traces };
+    language: lang.share, languageSwitched: lang.switched, languageJudged: lang.judged, traces };
   const names = [...new Set(examples.map(e => e.subset).filter((x): x is string => x !== undefined))].sort();
   if (names.length > 0) {
     // generations are in example order, one per example (greedy and sampled alike)

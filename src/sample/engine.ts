@@ -19,7 +19,7 @@ import type { Backend } from "../engine/backend.js";
 import type { Tokenizer } from "../tokenizer/types.js";
 import { DecodeStream } from "../tokenizer/decode-stream.js";
 import { SamplingOptionsSchema, type SamplingOptions, type ResolvedSamplingOptions } from "./options.js";
-import { TokenPicker } from "./pick.js";
+import { TokenPicker, type TopLogprob } from "./pick.js";
 import { Rng } from "../rng.js";
 
 export type FinishReason = "stop" | "eos" | "length";
@@ -34,6 +34,8 @@ export interface Generation {
   text: string;
   /** [ids.length] log-probs under log softmax(logits / temperature), see `Picked.logprob`. */
   logprobs: number[];
+  /** With `topLogprobs: N`: per generated token, the N most likely ids and their log-probs (see `Picked.top`). */
+  topLogprobs?: TopLogprob[][];
   finishReason: FinishReason;
 }
 
@@ -41,7 +43,11 @@ export interface Generation {
  * One generated token; `text` is the new printable text (may be "" while UTF-8 or a possible stop string is pending);
  * `logprob` is the token's entry in `Generation.logprobs`.
  */
-export interface TokenEvent { prompt: number; sample: number; token: number; logprob: number; text: string; finishReason: FinishReason | null }
+export interface TokenEvent {
+  prompt: number; sample: number; token: number; logprob: number; text: string; finishReason: FinishReason | null;
+  /** With `topLogprobs`: this position's entry of `Generation.topLogprobs`. */
+  top?: TopLogprob[];
+}
 
 export class GenerationError extends Error {
   constructor(message: string) { super(message); this.name = "GenerationError"; }
@@ -67,7 +73,7 @@ interface Job {
 
 interface Row {
   job: Job; prompt: number; sample: number; promptIds: readonly number[]; key: string;
-  ids: number[]; logprobs: number[]; text: string; emitted: number;
+  ids: number[]; logprobs: number[]; top: TopLogprob[][] | null; text: string; emitted: number;
   finishReason: FinishReason | null; rng: Rng; stream: DecodeStream; seen: Set<number> | null;
 }
 
@@ -152,7 +158,7 @@ export class DecodeEngine {
       const key = promptIds.join();
       for (let sample = 0; sample < o.numReturnSequences; sample++) {
         job.rows.push({
-          job, prompt, sample, promptIds, key, ids: [], logprobs: [], text: "", emitted: 0, finishReason: null,
+          job, prompt, sample, promptIds, key, ids: [], logprobs: [], top: o.topLogprobs > 0 ? [] : null, text: "", emitted: 0, finishReason: null,
           rng: o.seeds ? Rng.forStream(o.seeds[prompt], sample) : Rng.forStream(seed, job.rows.length),
           stream: new DecodeStream(tokenizer, { skipSpecialTokens: o.skipSpecialTokens }),
           seen: o.repetitionPenalty !== 1 ? new Set(promptIds) : null,
@@ -386,20 +392,23 @@ export class DecodeEngine {
     const keep: number[] = [];
     this.active.forEach((r, b) => {
       const j = r.job, o = j.o;
-      const { token, logprob } = be && j.picker.fast ? { token: this.fast.tokens[b], logprob: this.fast.logprobs[b] }
-        : j.picker.pick(logits.subarray(b * V, (b + 1) * V), r.seen, r.rng);
+      const row = logits.subarray(b * V, (b + 1) * V);
+      const { token, logprob, top } = be && j.picker.fast ? j.picker.topAfter(row, this.fast.tokens[b], this.fast.logprobs[b])
+        : j.picker.pick(row, r.seen, r.rng);
       r.ids.push(token);
       r.logprobs.push(logprob);
+      if (top) r.top?.push(top);
       r.seen?.add(token);
       advance(r, token, o, j.eos, j.maxStop);
       if (j.spec.onToken) {
         const safe = r.finishReason ? r.text.length : Math.max(r.emitted, r.text.length - Math.max(0, j.maxStop - 1));
-        j.spec.onToken({ prompt: r.prompt, sample: r.sample, token, logprob, text: r.text.slice(r.emitted, safe), finishReason: r.finishReason });
+        j.spec.onToken({ prompt: r.prompt, sample: r.sample, token, logprob, text: r.text.slice(r.emitted, safe), finishReason: r.finishReason, ...(top ? { top } : {}) });
         r.emitted = safe;
       }
       if (!r.finishReason) keep.push(b);
       else if (--j.left === 0) {
-        j.spec.done(j.rows.map(({ prompt, sample, ids, text, logprobs, finishReason }) => ({ prompt, sample, ids, text, logprobs, finishReason: finishReason! })));
+        j.spec.done(j.rows.map(({ prompt, sample, ids, text, logprobs, top, finishReason }) =>
+          ({ prompt, sample, ids, text, logprobs, ...(top ? { topLogprobs: top } : {}), finishReason: finishReason! })));
       }
     });
     if (keep.length < B) {

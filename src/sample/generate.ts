@@ -5,6 +5,7 @@ import type { SamplingOptions } from "./options.js";
 import { DecodeEngine, type Generation, type TokenEvent } from "./engine.js";
 
 export { GenerationError, PREFILL_CHUNK_TOKENS, type FinishReason, type Generation, type TokenEvent } from "./engine.js";
+export type { TopLogprob } from "./pick.js";
 
 /**
  * Batched generation with the KV cache and continuous batching (see engine.ts). At most `batchSize` rows decode

@@ -18,9 +18,9 @@ export const ArithmeticConfigSchema = z
     ops: z.array(z.enum(["+", "-"])).min(1).default(["+", "-"]),
     non_negative: z.boolean().default(true),
     /**
-     * Pose the problem in words of this language ("en": "What is 3 plus 7 minus 2?", "ru": "Сколько будет 3 плюс 7
-     * минус 2?") instead of "3+7-2=?"; rows then carry `language`, the language reward's target. The problems
-     * (and their ids) are the same as without it, so held-out sets agree.
+     * Pose the problem in words of this language ("en": "What is 3+7-2?", "ru": "Сколько будет 3+7-2?") instead of
+     * "3+7-2=?"; rows then carry `language`, the language reward's target. The problems (and their ids) are the same
+     * as without it, so held-out sets agree.
      */
     language: z.enum(WORDED_LANGUAGES).optional(),
   })

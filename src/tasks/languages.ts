@@ -1,12 +1,17 @@
 import type { Chain } from "./arithmetic.js";
 
 /**
- * Arithmetic told in words, in English or Russian: the operation words, the verb of a step and the question. Russian
- * is written in Cyrillic, so the language reward (src/rewards/language.ts, which tells languages apart by Unicode
- * script) measures which language a chain of thought is in without word lists. Numbers stay digits in both.
+ * Arithmetic told in words, in English or Russian: the question around the chain, the operation words and the verb of
+ * a worked step. Russian is written in Cyrillic, so the language reward (src/rewards/language.ts, which tells languages
+ * apart by Unicode script) measures which language a chain of thought is in without word lists. Numbers stay digits.
  *
- *   en: "What is 3 plus 7 minus 2?"        "3 plus 7 is 10, 10 minus 2 is 8"
- *   ru: "Сколько будет 3 плюс 7 минус 2?"   "3 плюс 7 равно 10, 10 минус 2 равно 8"
+ *   en: "What is 3+7-2?"          "3 plus 7 is 10, 10 minus 2 is 8"
+ *   ru: "Сколько будет 3+7-2?"    "3 плюс 7 равно 10, 10 минус 2 равно 8"
+ *
+ * The chain itself stays in symbols in the question: a first version spelled it out ("Сколько будет 3 плюс 7 минус
+ * 2?"), and after 300 steps of continued pretraining the base still could not copy the operands out of it into a
+ * derivation (greedy traces restated the first term, then drifted), while "3+7-2" → "3 plus 7 is 10" is a skill
+ * models/base-tiny already has (its prose genre).
  */
 export const WORDED_LANGUAGES = ["en", "ru"] as const;
 export type WordedLanguage = (typeof WORDED_LANGUAGES)[number];
@@ -16,7 +21,7 @@ export interface LanguageWords {
   minus: string;
   /** The verb of one step: "3 plus 7 IS 10". */
   is: string;
-  /** The question the task poses (and the corpus poses most often): "What is 3 plus 7 minus 2?". */
+  /** The question the task poses (and the corpus poses most often): "What is 3+7-2?". */
   ask: (expr: string) => string;
   /** Other ways the corpus asks. */
   asks: ((expr: string) => string)[];
@@ -58,8 +63,11 @@ export const otherLanguage = (l: WordedLanguage): WordedLanguage => (l === "en" 
 export const wordedChain = (ch: Chain, lang: WordedLanguage): string =>
   ch.terms.map((t, i) => (i ? `${ch.ops[i - 1] === "+" ? LANGUAGE_WORDS[lang].plus : LANGUAGE_WORDS[lang].minus} ` : "") + t).join(" ");
 
-/** The task's question for a chain: "Сколько будет 3 плюс 7 минус 2?". */
-export const wordedQuestion = (ch: Chain, lang: WordedLanguage): string => LANGUAGE_WORDS[lang].ask(wordedChain(ch, lang));
+/** The task's question for a chain: "Сколько будет 3+7-2?". */
+export const wordedQuestion = (ch: Chain, lang: WordedLanguage): string => LANGUAGE_WORDS[lang].ask(symbols(ch));
+
+/** "3+7-2" (arithmetic.ts's chainText, repeated here: arithmetic.ts imports this module). */
+const symbols = (ch: Chain) => ch.terms.map((t, i) => (i ? ch.ops[i - 1] : "") + t).join("");
 
 /**
  * The fold-left derivation in words, one clause per step: "3 plus 7 is 10, 10 minus 2 is 8". `langOf(i)` gives the

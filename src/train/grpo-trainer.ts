@@ -345,7 +345,7 @@ function sampleRows(step: number, gens: Generation[], examples: Example[], fmt: 
 
 function evalMetrics(r: EvalResult): Record<string, number | null> {
   const out: Record<string, number | null> = { accuracy: r.accuracy, accuracy_sampled: r.accuracySampled, "eval/format": r.format, "eval/mean_length": r.meanLength,
-    ...(r.language !== null ? { "eval/language": r.language, "eval/language_switched": r.languageSwitched } : {}) };
+    ...(r.language !== null ? { "eval/language": r.language, "eval/language_switched": r.languageSwitched, "eval/language_judged": r.languageJudged ?? null } : {}) };
   if ("toolCallRate" in r) Object.assign(out, { "eval/tool_call_rate": (r as EpisodeEvalResult).toolCallRate, "eval/tool_error_rate": (r as EpisodeEvalResult).toolErrorRate });
   for (const [name, f] of Object.entries(r.subsets ?? {})) { out[`accuracy/${name}`] = f.accuracy; out[`accuracy_sampled/${name}`] = f.accuracySampled; }
   for (const [k, v] of Object.entries(r.search?.greedy ?? {})) out[`eval/${k}`] = v;
@@ -363,12 +363,13 @@ function passMetrics(p: PassAtKFigures): Record<string, number> {
 /**
  * The language mix of a step's completions (src/rewards/language.ts): `language/share`, the mean share of chain-of-thought
  * words in the row's target language, and `language/switched`, the share of completions that switch language part-way,
- * over the completions with words. Logged when the rows name a language or the language reward is in use.
+ * over the completions with words; `language/judged`, the share of completions whose thought has words at all (a
+ * derivation in symbols, "3+7-2 = 10-2 = 8", has none). Logged when the rows name a language or the language reward is in use.
  */
 function stepLanguageMetrics(g: GRPOConfig, gens: Generation[], examples: Example[], fmt: PromptFormat): Record<string, number | null> {
   if (!g.reward_funcs.includes("language") && !examples.some(e => typeof e.language === "string")) return {};
   const s = languageStats(gens.map(x => fmt.completion(x)), gens.map(x => examples[x.prompt]));
-  return { "language/share": s.share, "language/switched": s.switched };
+  return { "language/share": s.share, "language/switched": s.switched, "language/judged": s.judged };
 }
 
 const pct = (x: number | null) => (x === null ? "-" : `${(100 * x).toFixed(1)}%`);
@@ -380,7 +381,7 @@ function writeReport(run: Run, c: GRPORecipe, evalSize: number, before: EvalResu
   const pass = o.pass ?? { before: null, after: null };
   const side = (r: EvalResult, p: PassAtKFigures | null) => ({
     accuracy: r.accuracy, accuracy_sampled: r.accuracySampled, format: r.format, mean_length: r.meanLength, mean_length_wrong: r.meanLengthWrong,
-    ...(o.language ? { language: r.language ?? null, language_switched: r.languageSwitched ?? null } : {}),
+    language: r.language ?? null, language_switched: r.languageSwitched ?? null, language_judged: r.languageJudged ?? null,
     ...(r.subsets ? { subsets: Object.fromEntries(Object.entries(r.subsets).map(([n, f]) => [n, { problems: f.problems, accuracy: f.accuracy, accuracy_sampled: f.accuracySampled }])) } : {}),
     ...(r.search ? { search: r.search } : {}),
     ...(p ? { pass_at_k: p } : {}),
@@ -396,7 +397,7 @@ function writeReport(run: Run, c: GRPORecipe, evalSize: number, before: EvalResu
     `  ${"".padEnd(22)} ${"before".padStart(10)} ${"after".padStart(10)}`,
     row("accuracy (greedy)", r => pct(r.accuracy)), row("accuracy (T=1)", r => pct(r.accuracySampled)), ...subsetRows,
     row("format", r => pct(r.format)), row("mean length (tokens)", r => r.meanLength.toFixed(1)), ...searchRows, ...passRows,
-    ...(before.language ?? after.language ?? null) !== null ? [row("language consistency", r => pct(r.language ?? null)), row("language switched", r => pct(r.languageSwitched ?? null))] : [],
+    ...(before.language ?? after.language ?? null) !== null ? [row("language consistency", r => pct(r.language ?? null)), row("language switched", r => pct(r.languageSwitched ?? null)), row("thoughts with words", r => pct(r.languageJudged ?? null))] : [],
     ...("toolCallRate" in before ? [row("tool-call rate", r => pct((r as EpisodeEvalResult).toolCallRate)), row("tool-error rate", r => pct((r as EpisodeEvalResult).toolErrorRate))] : []),
     "", metricChart(readMetrics(run.dir), "completions/mean_length", 60),
     "", "before:", ...before.traces.map(t => `  ${t}`), "after:", ...after.traces.map(t => `  ${t}`),

@@ -61,6 +61,25 @@ test("attentionKvBf16 equals attention on the widened K/V (native and reference)
   }
 });
 
+test("attentionKvBf16 reads masked slots' bits as nothing: NaN patterns there leave out finite (prefill and decode)", { skip }, () => {
+  const rand = rng(53);
+  for (const d of [{ B: 2, T: 5, S: 12, Smax: 12, nh: 4, nkv: 2, hd: 16 }, { B: 2, T: 1, S: 12, Smax: 12, nh: 4, nkv: 2, hd: 16 }]) {
+    const { B, T, S, Smax, nh, nkv, hd } = d, { q, k, v, nq } = inputs(d, rand), mask = new Uint8Array(B * Smax).fill(1);
+    for (let b = 0; b < B; b++) for (const j of [0, 3, 4]) { // masked slots holding NaN bits (never written)
+      mask[b * Smax + j] = 0;
+      for (let i = 0; i < nkv * hd; i++) { k[(b * Smax + j) * nkv * hd + i] = 0x7fc1; v[(b * Smax + j) * nkv * hd + i] = 0xffc1; }
+    }
+    const out = new Float32Array(nq), lse = new Float32Array(B * nh * T);
+    nat.attentionKvBf16(out, lse, q, k, v, mask, B, T, S, Smax, nh, nkv, hd);
+    assert.ok(out.every(Number.isFinite), `${JSON.stringify(d)}: non-finite output`);
+    const k0 = k.slice(), v0 = v.slice(); // the same with zeros in the masked slots
+    for (let i = 0; i < k0.length; i++) { if (k0[i] === 0x7fc1) k0[i] = 0; if (v0[i] === 0xffc1) v0[i] = 0; }
+    const want = new Float32Array(nq), wl = new Float32Array(B * nh * T);
+    nat.attentionKvBf16(want, wl, q, k0, v0, mask, B, T, S, Smax, nh, nkv, hd);
+    assert.deepEqual(out, want);
+  }
+});
+
 test("attentionKvBf16 with a sliding window, soft-cap, scale and segments matches the reference", { skip }, () => {
   const rand = rng(52);
   for (const d of [{ B: 2, T: 9, S: 9, Smax: 10, nh: 4, nkv: 2, hd: 16 }, { B: 2, T: 1, S: 30, Smax: 32, nh: 4, nkv: 2, hd: 16 }]) {

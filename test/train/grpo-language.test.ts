@@ -16,13 +16,14 @@ for (const [language, want] of [["ru", 0], ["en", 1]] as const)
     const rows = metricsOf(run).filter(x => x.reward !== undefined);
     assert.equal(rows.length, 3);
     for (const x of rows) {
-      assert.ok("language/share" in x && "language/switched" in x, "language metrics logged each step");
+      assert.ok("language/share" in x && "language/switched" in x && "language/judged" in x, "language metrics logged each step");
+      assert.ok(x["language/judged"] > 0 && x["language/judged"] <= 1);
       assert.ok(Math.abs((x["language/share"] as number) - want) < 0.2, `language/share ${x["language/share"]}`);
       assert.ok((x["language/switched"] as number) >= 0 && (x["language/switched"] as number) <= 1);
     }
     const report = readJson(join(run.dir, "report.json"));
     for (const side of [report.before, report.after]) {
-      assert.ok("language" in side && "language_switched" in side);
+      assert.ok("language" in side && "language_switched" in side && "language_judged" in side);
       if (side.language !== null) assert.ok(Math.abs(side.language - want) < 0.2, `held-out language ${side.language}`);
     }
   });

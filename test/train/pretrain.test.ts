@@ -44,3 +44,18 @@ test("a run stopped and resumed from its checkpoint logs the same metrics as an 
     assert.equal(resumed[i].grad_norm, straight[i].grad_norm, `step ${i + 1} grad norm`);
   }
 });
+
+test("init_from continues pretraining from a model folder's weights (recipes/base-bilingual.yaml); other shapes are refused by name", async () => {
+  const root = tempRoot("pretrain-init");
+  const first = join(root, "first-model");
+  await runTrainer("pretrain", micro(first, 30), { root, runName: "first" });
+  // a second run from the first's weights, at learning rate 0: it starts where the first ended, not from a random init
+  const cont = { ...micro(join(root, "cont-model"), 1), init_from: first, optimizer: { learning_rate: 0 }, seed: 4 };
+  const again = await runTrainer("pretrain", cont, { root, runName: "cont" });
+  const fresh = await runTrainer("pretrain", { ...cont, init_from: undefined, output_dir: join(root, "fresh-model") }, { root, runName: "fresh" });
+  const a = loadPretrained(first, getBackend("reference")).model.flatParams, b = loadPretrained(join(root, "cont-model"), getBackend("reference")).model.flatParams;
+  assert.deepEqual(b, a);
+  assert.ok(metricsOf(again)[0].loss < metricsOf(fresh)[0].loss - 1, `from the trained weights the loss starts ${metricsOf(again)[0].loss}, from scratch ${metricsOf(fresh)[0].loss}`);
+  const wider = { ...cont, model: { ...cont.model, hidden_size: 64 } };
+  await assert.rejects(runTrainer("pretrain", wider, { root, runName: "wider" }), /init_from .* has hidden_size 32 but the recipe's model has 64/);
+});
