@@ -57,8 +57,9 @@ void log_softmax_gather(float *logp, float *entropy, float *lse, const float *lo
                         long R, long V, float temperature);
 void log_softmax_gather_backward(float *logits, const float *lse, const int32_t *targets, const float *dlogp,
                                  const float *dentropy, long R, long V, float temperature);
-/* sample.c: one token per row of logits[R,V] — temps[r] 0 greedy, > 0 a draw at u[r], NaN skipped (token −1) */
-void sample_rows_pass(int32_t *tokens, float *logprobs, const float *logits, const float *temps, const double *u, long R, long V, long Vs);
+/* sample.c: one token per row of logits[R,V] — temps[r] 0 greedy, > 0 a draw at u[r] (top-k rows: with top-p, min-p), NaN skipped (token −1) */
+void sample_rows_pass(int32_t *tokens, float *logprobs, const float *logits, const float *temps, const double *u,
+                      const int32_t *topk, const float *topp, const float *minp, long R, long V, long Vs);
 
 void adamw(float *p, const float *g, float *m, float *v, long N, double lr, double beta1, double beta2, double eps,
            double weight_decay, double t);

@@ -441,17 +441,19 @@ static napi_value js_lsm(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
-/* sampleRows(tokens, logprobs, logits, temps, u, R, V, Vs) */
+/* sampleRows(tokens, logprobs, logits, temps, u, R, V, Vs, topK, topP, minP) — the last three may be null */
 static napi_value js_sample_rows(napi_env env, napi_callback_info info) {
   Args a;
-  if (!args_init(&a, env, info, "sampleRows", 8)) return NULL;
+  if (!args_init(&a, env, info, "sampleRows", 11)) return NULL;
   long R = dim(&a, 5), V = dim(&a, 6), Vs = dim(&a, 7);
   require(&a, Vs >= 1 && Vs <= V, 7, "(Vs, the sampleable ids) must be in [1, V]");
   int32_t *tokens = i32(&a, 0, R);
   float *logprobs = f32(&a, 1, R), *logits = f32(&a, 2, R * V), *temps = f32(&a, 3, R);
   double *u = typed(&a, 4, napi_float64_array, "Float64Array", R, 0, NULL);
+  int32_t *topk = i32_or_null(&a, 8, R);
+  float *topp = f32_or_null(&a, 9, R), *minp = f32_or_null(&a, 10, R);
   if (a.failed) return NULL;
-  sample_rows_pass(tokens, logprobs, logits, temps, u, R, V, Vs);
+  sample_rows_pass(tokens, logprobs, logits, temps, u, topk, topp, minp, R, V, Vs);
   return undefined(env);
 }
 

@@ -1,5 +1,5 @@
 /* The sampler's per-row pass over a step's logits[R,V] (one row per decoding sequence): greedy argmax, or a draw from
- * softmax(logits / T) by inverse CDF, with the chosen token's log-prob under log softmax(logits / T) over the whole
+ * softmax(logits / T) by inverse CDF (optionally after top-k, with top-p and min-p on the top-k set), with the chosen token's log-prob under log softmax(logits / T) over the whole
  * vocabulary — what the JS sampler did in four passes over the vocabulary with Math.exp, here in two vectorised ones.
  * Only the first Vs ids can be chosen (the model's vocabulary may pad past the tokenizer's).
  * A draw: weights w_i = exp((z_i − max)/T) are summed in blocks of SB ids (each block's sum in double); the block
@@ -16,8 +16,71 @@
 typedef struct {
   int32_t *tokens; float *logprobs;
   const float *logits, *temps; const double *u;
+  const int32_t *topk; const float *topp, *minp; /* NULL = no filters */
   long V, Vs;
 } Sample;
+
+/* Top-k (0 < k < Vs) with top-p and min-p on it, Hugging Face's order, as the JS sampler applies them: the k ids of
+ * largest logit (ties: the lower id) among those whose weight w = exp((z − max)/T) reaches minP (w is relative to the
+ * most likely id's, 1), most likely first; top-p keeps the smallest head whose mass reaches p of the k ids' mass;
+ * then the draw at u over the kept weights. Returns the id. */
+static long draw_topk(const float *z, long Vs, float mx, float inv, long k, float p, float minp, double u) {
+  float *hz = malloc(k * sizeof(float));
+  int32_t *hi = malloc(k * sizeof(int32_t));
+  /* min-heap on (z, −id): the root is the weakest candidate (lowest z; among equal z the highest id) */
+  float floor_z = minp > 0 ? mx + logf(minp) / inv : -INFINITY;
+  long n = 0;
+  for (long i = 0; i < Vs; i++) {
+    float x = z[i];
+    if (x < floor_z) continue;
+    if (n < k) {
+      long j = n++;
+      while (j > 0) { long q = (j - 1) >> 1; if (hz[q] < x || (hz[q] == x && hi[q] > i)) break; hz[j] = hz[q]; hi[j] = hi[q]; j = q; }
+      hz[j] = x; hi[j] = (int32_t)i;
+    } else if (x > hz[0]) {
+      long j = 0;
+      for (;;) {
+        long c = 2 * j + 1;
+        if (c >= n) break;
+        if (c + 1 < n && (hz[c + 1] < hz[c] || (hz[c + 1] == hz[c] && hi[c + 1] > hi[c]))) c++;
+        if (hz[c] > x || (hz[c] == x && hi[c] < i)) break;
+        hz[j] = hz[c]; hi[j] = hi[c]; j = c;
+      }
+      hz[j] = x; hi[j] = (int32_t)i;
+    }
+  }
+  /* heap sort: each popped root (the weakest left) goes to the end, so the candidates end most likely first */
+  for (long m = n - 1; m > 0; m--) {
+    float tz = hz[0]; int32_t ti = hi[0];
+    float x = hz[m]; int32_t xi = hi[m];
+    long j = 0;
+    for (;;) {
+      long c = 2 * j + 1;
+      if (c >= m) break;
+      if (c + 1 < m && (hz[c + 1] < hz[c] || (hz[c + 1] == hz[c] && hi[c + 1] > hi[c]))) c++;
+      if (hz[c] > x || (hz[c] == x && hi[c] < xi)) break;
+      hz[j] = hz[c]; hi[j] = hi[c]; j = c;
+    }
+    hz[j] = x; hi[j] = xi;
+    hz[m] = tz; hi[m] = ti;
+  }
+  double mass = 0;
+  for (long j = 0; j < n; j++) { hz[j] = sf_exp((hz[j] - mx) * inv); mass += hz[j]; }
+  long end = n;
+  if (p < 1) {
+    double cum = 0;
+    long j = 0;
+    while (j < end) { cum += hz[j]; j++; if (cum >= p * mass) break; }
+    end = j;
+  }
+  double kept = 0;
+  for (long j = 0; j < end; j++) kept += hz[j];
+  double rem = u * kept;
+  long tok = end > 0 ? hi[end - 1] : 0;
+  for (long j = 0; j < end; j++) { rem -= hz[j]; if (rem < 0) { tok = hi[j]; break; } }
+  free(hz); free(hi);
+  return tok;
+}
 
 static float row_max(const float *z, long n) {
   vf vm = vf_set1(-INFINITY);
@@ -69,6 +132,14 @@ static void sample_rows(void *ctx, long lo, long hi) {
       continue;
     }
     float inv = 1.f / T;
+    long kk = k->topk ? k->topk[r] : 0;
+    if (kk > 0 && kk < Vs) {
+      long tok = draw_topk(z, Vs, mx, inv, kk, k->topp ? k->topp[r] : 1.f, k->minp ? k->minp[r] : 0.f, k->u[r]);
+      double lse = (double)mxV * inv + log(exp_sum(z, V, mxV, inv));
+      k->tokens[r] = (int32_t)tok;
+      k->logprobs[r] = (float)(z[tok] * inv - lse);
+      continue;
+    }
     double total = 0;
     for (long b = 0; b < nb; b++) { long n = Vs - b * SB < SB ? Vs - b * SB : SB; bs[b] = exp_block(z + b * SB, n, mx, inv, NULL); total += bs[b]; }
     double lse = Vs == V ? (double)mx * inv + log(total) : (double)mxV * inv + log(exp_sum(z, V, mxV, inv));
@@ -89,7 +160,8 @@ static void sample_rows(void *ctx, long lo, long hi) {
   free(bs);
 }
 
-void sample_rows_pass(int32_t *tokens, float *logprobs, const float *logits, const float *temps, const double *u, long R, long V, long Vs) {
-  Sample k = { .tokens = tokens, .logprobs = logprobs, .logits = logits, .temps = temps, .u = u, .V = V, .Vs = Vs };
+void sample_rows_pass(int32_t *tokens, float *logprobs, const float *logits, const float *temps, const double *u,
+                      const int32_t *topk, const float *topp, const float *minp, long R, long V, long Vs) {
+  Sample k = { .tokens = tokens, .logprobs = logprobs, .logits = logits, .temps = temps, .u = u, .topk = topk, .topp = topp, .minp = minp, .V = V, .Vs = Vs };
   pool_ranges(R, 4 * V, sample_rows, &k);
 }

@@ -116,10 +116,15 @@ export interface Backend {
    * The sampler's pass over a step's logits[R,V], one token per row from the first Vs ids: temps[r] = 0 takes the
    * argmax (the first on ties); temps[r] > 0 draws from softmax(logits / T) by inverse CDF at u[r]·Σ (u[r] in [0, 1),
    * drawn by the caller from the row's stream), summing the weights exp((z − max)/T) in id order; temps[r] = NaN leaves
-   * the row to the caller (tokens[r] = −1). logprobs[r] = log softmax(logits / T)[token] over all V ids (T = 1 when
-   * greedy). Optional: a backend without it leaves every row to the JS sampler.
+   * the row to the caller (tokens[r] = −1). With topK[r] in (0, Vs) the draw is over the top-k ids only (largest
+   * logits; ties: the lower id), after min-p (weight exp((z − max)/T) ≥ minP[r]) and with top-p on the top-k set (the
+   * smallest most-likely-first head whose mass reaches topP[r] of theirs), Hugging Face's order as TokenPicker applies
+   * it; topK[r] = 0 ignores topP and minP (the caller keeps such rows). logprobs[r] = log softmax(logits / T)[token]
+   * over all V ids, before any filter (T = 1 when greedy). Optional: a backend without it leaves every row to the JS
+   * sampler.
    */
-  sampleRows?(tokens: Int32Array, logprobs: Buf, logits: Buf, temps: Buf, u: Float64Array, R: number, V: number, Vs: number): void;
+  sampleRows?(tokens: Int32Array, logprobs: Buf, logits: Buf, temps: Buf, u: Float64Array, R: number, V: number, Vs: number,
+    topK: Int32Array | null, topP: Buf | null, minP: Buf | null): void;
 
   /**
    * AdamW with decoupled weight decay on N elements (step t ≥ 1, bias-corrected):

@@ -212,11 +212,13 @@ export class NativeBackend implements Backend {
     const op = "logSoftmaxGather";
     this.addon.logSoftmaxGather(f32(op, logp), f32(op, entropy), f32(op, lse), f32(op, logits), targets, R, V, temperature);
   }
-  sampleRows(tokens: Int32Array, logprobs: Buf, logits: Buf, temps: Buf, u: Float64Array, R: number, V: number, Vs: number): void {
+  sampleRows(tokens: Int32Array, logprobs: Buf, logits: Buf, temps: Buf, u: Float64Array, R: number, V: number, Vs: number,
+    topK: Int32Array | null, topP: Buf | null, minP: Buf | null): void {
     const op = "sampleRows";
     if (!this.addon.sampleRows) throw new NativeAddonOutdatedError("the sampler's native pass (sampleRows)");
     // u stays float64 (the draws' full precision); the addon's type maps every float buffer to Float32Array
-    this.addon.sampleRows(tokens, f32(op, logprobs), f32(op, logits), f32(op, temps), u as unknown as Float32Array, R, V, Vs);
+    this.addon.sampleRows(tokens, f32(op, logprobs), f32(op, logits), f32(op, temps), u as unknown as Float32Array, R, V, Vs,
+      topK, f32OrNull(op, topP), f32OrNull(op, minP));
   }
   logSoftmaxGatherBackward(logits: Buf, lse: Buf, targets: Int32Array, dlogp: Buf | null, dentropy: Buf | null, R: number, V: number, temperature: number): void {
     const op = "logSoftmaxGatherBackward";

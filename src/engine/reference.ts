@@ -326,7 +326,8 @@ function logSoftmaxGatherBackward(logits: Buf, lse: Buf, targets: Int32Array, dl
   }
 }
 
-function sampleRows(tokens: Int32Array, logprobs: Buf, logits: Buf, temps: Buf, u: Float64Array, R: number, V: number, Vs: number): void {
+function sampleRows(tokens: Int32Array, logprobs: Buf, logits: Buf, temps: Buf, u: Float64Array, R: number, V: number, Vs: number,
+  topK: Int32Array | null = null, topP: Buf | null = null, minP: Buf | null = null): void {
   for (let r = 0; r < R; r++) {
     const o = r * V, T = temps[r];
     if (Number.isNaN(T)) { tokens[r] = -1; logprobs[r] = 0; continue; }
@@ -338,7 +339,23 @@ function sampleRows(tokens: Int32Array, logprobs: Buf, logits: Buf, temps: Buf, 
     for (let j = 0; j < V; j++) sumV += Math.exp((logits[o + j] - mxV) / t);
     const lse = mxV / t + Math.log(sumV);
     let tok = best;
-    if (T > 0) {
+    const k = topK ? topK[r] : 0;
+    if (T > 0 && k > 0 && k < Vs) {
+      // top-k among the ids passing min-p, most likely first (ties: the lower id), then top-p on their mass
+      const floor = minP ? minP[r] : 0, p = topP ? topP[r] : 1;
+      const ids: number[] = [];
+      for (let j = 0; j < Vs; j++) if (Math.exp((logits[o + j] - mx) / T) >= floor) ids.push(j);
+      ids.sort((a, b) => logits[o + b] - logits[o + a] || a - b);
+      const w = ids.slice(0, k).map(j => Math.exp((logits[o + j] - mx) / T));
+      const mass = w.reduce((a, b) => a + b, 0);
+      let end = w.length;
+      if (p < 1) { let cum = 0, j = 0; while (j < end) { cum += w[j]; j++; if (cum >= p * mass) break; } end = j; }
+      let kept = 0;
+      for (let j = 0; j < end; j++) kept += w[j];
+      let rem = u[r] * kept;
+      tok = ids[end - 1];
+      for (let j = 0; j < end; j++) { rem -= w[j]; if (rem < 0) { tok = ids[j]; break; } }
+    } else if (T > 0) {
       let total = 0;
       for (let j = 0; j < Vs; j++) total += Math.exp((logits[o + j] - mx) / T);
       let rem = u[r] * total;

@@ -67,6 +67,8 @@ export interface EngineJob {
 interface Job {
   o: ResolvedSamplingOptions; eos: Set<number>; picker: TokenPicker; maxStop: number;
   rows: Row[]; left: number; spec: EngineJob;
+  /** Some row of the job has been admitted. */
+  started: boolean;
 }
 
 interface Row {
@@ -111,7 +113,8 @@ export class DecodeEngine {
   private readonly cacheRefs = new Map<KVCache, number>();
   private readonly be: Backend | undefined;
   /** sampleRows' per-row inputs and outputs, grown to the batch. */
-  private readonly fast = { tokens: new Int32Array(0), logprobs: new Float32Array(0), temps: new Float32Array(0), u: new Float64Array(0) };
+  private readonly fast = { tokens: new Int32Array(0), logprobs: new Float32Array(0), temps: new Float32Array(0), u: new Float64Array(0),
+    topK: new Int32Array(0), topP: new Float32Array(0), minP: new Float32Array(0) };
   private readonly sampleVocab: number;
   /** Rows admitted so far and steps run (for tests and metrics). */
   readonly stats = { steps: 0, admissions: 0, prefillRows: 0, forkedRows: 0, compactions: 0, largestBatch: 0 };
@@ -146,7 +149,7 @@ export class DecodeEngine {
     if (o.seeds && o.seed !== undefined) throw new GenerationError("both seed and seeds are set: give one seed for the run, or one per prompt");
     const seed = o.seed ?? Math.floor(Math.random() * 2 ** 32);
     const job: Job = {
-      o, spec, rows: [], left: 0,
+      o, spec, rows: [], left: 0, started: false,
       eos: new Set(o.eosTokenIds ?? [tokenizer.eosId, model.config.eos_token_id].filter((x): x is number => x !== null)),
       picker: new TokenPicker(V, Math.min(V, tokenizer.vocabSize), o, this.be),
       maxStop: Math.max(0, ...o.stop.map(s => s.length)),
@@ -225,8 +228,19 @@ export class DecodeEngine {
   private admit(): void {
     const room = this.opts.batchSize - this.active.length;
     if (room <= 0 || this.waiting.length === 0) return;
-    const take = this.waiting.splice(0, room), V = this.V;
+    const V = this.V;
+    let take: Row[];
+    if (this.waiting.length > room && this.waiting.some(r => r.job !== this.waiting[0].job)) {
+      // rows of jobs that have not started yet go first, so a short job queued behind a large job's waiting rows
+      // starts at the next free place instead of after all of them; then arrival order
+      const chosen = new Set<Row>();
+      for (const r of this.waiting) if (chosen.size < room && !r.job.started) chosen.add(r);
+      for (const r of this.waiting) if (chosen.size < room) chosen.add(r);
+      take = this.waiting.filter(r => chosen.has(r));
+      this.waiting = this.waiting.filter(r => !chosen.has(r));
+    } else take = this.waiting.splice(0, room);
     this.stats.admissions++;
+    for (const r of take) r.job.started = true;
     for (const r of take) {
       const n = this.pendingByKey.get(r.key)! - 1;
       if (n > 0) this.pendingByKey.set(r.key, n); else this.pendingByKey.delete(r.key);
@@ -237,25 +251,13 @@ export class DecodeEngine {
       if (this.prefixes.has(r.key) || index.has(r.key)) continue;
       index.set(r.key, distinct.length); distinct.push(r.promptIds);
     }
-    // Nothing running, no kept prefill used and none to keep (every generate() whose rows fit one batch): the running
-    // cache itself takes the prefill in its first rows and the fork spreads them in place, so no second cache of
-    // rows × prompt slots exists (52 MB for the default run's 64 held-out prompts).
-    const direct = this.active.length === 0 && take.every(r => index.has(r.key) && !this.pendingByKey.has(r.key));
-    if (direct) this.releaseCache(); // its memory serves the new cache
-    this.ensureCache(take, direct ? distinct.length : 0);
+    if (this.active.length === 0 && take.every(r => index.has(r.key))) { this.admitFirst(take, index, distinct); return; }
+    this.ensureCache(take);
     let fresh: KVCache | null = null, freshLogits: Float32Array | null = null;
     if (distinct.length > 0) {
       const T = Math.max(...distinct.map(p => p.length));
-      fresh = direct ? this.cache! : this.model.newCache(distinct.length, T);
-      const tokens = new Int32Array(distinct.length * T).fill(this.tokenizer.padId ?? 0); // [P, T] left-padded prompts
-      const valid = new Uint8Array(distinct.length * T);                                  // [P, T] 0 on padding
-      distinct.forEach((p, b) => {
-        const off = b * T + T - p.length;
-        tokens.set(p, off);
-        valid.fill(1, off, (b + 1) * T);
-      });
-      freshLogits = prefill(this.model, fresh, tokens, valid, distinct.length, T);
-      this.stats.prefillRows += distinct.length;
+      fresh = this.model.newCache(distinct.length, T);
+      freshLogits = this.prefillDistinct(fresh, distinct, T);
     }
     // join: fresh rows first (in take order), then rows forking kept prefills, grouped by their cache
     const groups = new Map<KVCache, { rows: number[]; joined: Row[]; logits: Float32Array[] }>();
@@ -274,8 +276,7 @@ export class DecodeEngine {
     const B0 = this.active.length, joined: Row[] = [];
     const sources: Float32Array[] = [];
     for (const [c, g] of groups) {
-      if (direct) this.cache!.fork(g.rows);
-      else this.cache!.join(c, g.rows);
+      this.cache!.join(c, g.rows);
       joined.push(...g.joined); sources.push(...g.logits);
     }
     // the logits buffer grows by the joined rows
@@ -289,7 +290,7 @@ export class DecodeEngine {
     this.active.push(...joined);
     this.stats.largestBatch = Math.max(this.stats.largestBatch, B);
     // keep the fresh prefill for prompts whose further samples are still waiting; drop kept ones no longer needed
-    if (fresh && !direct) {
+    if (fresh) {
       for (const [key, i] of index) {
         if (!this.pendingByKey.has(key)) continue;
         this.prefixes.set(key, { cache: fresh, row: i, logits: freshLogits!.slice(i * V, (i + 1) * V) });
@@ -304,18 +305,62 @@ export class DecodeEngine {
     }
   }
 
+  /** Prefills [P, T] left-padded prompts into `cache`'s first P rows; returns their logits [P, V]. */
+  private prefillDistinct(cache: KVCache, distinct: (readonly number[])[], T: number): Float32Array {
+    const P = distinct.length;
+    const tokens = new Int32Array(P * T).fill(this.tokenizer.padId ?? 0); // [P, T] left-padded prompts
+    const valid = new Uint8Array(P * T);                                  // [P, T] 0 on padding
+    distinct.forEach((p, b) => {
+      const off = b * T + T - p.length;
+      tokens.set(p, off);
+      valid.fill(1, off, (b + 1) * T);
+    });
+    this.stats.prefillRows += P;
+    return prefill(this.model, cache, tokens, valid, P, T);
+  }
+
+  /**
+   * Nothing running: the rows start a new running cache, prefilled in place (its first P rows, then forked to the
+   * samples in place), as one batch did before continuous batching: no second cache and no copy for the first rows.
+   * Prefills that samples still waiting will fork are copied out to a cache of their own.
+   */
+  private admitFirst(take: Row[], index: Map<string, number>, distinct: (readonly number[])[]): void {
+    const V = this.V, P = distinct.length;
+    this.releaseCache(); // its memory serves the new cache
+    const need = DecodeEngine.need(take), slack = this.opts.slack ?? Math.max(8, Math.ceil(need / 4));
+    const rows = Math.max(take.length, Math.min(this.opts.batchSize, take.length + this.waiting.length));
+    const c = this.model.newCache(rows, need + slack), T = Math.max(...distinct.map(p => p.length));
+    this.cache = c; this.cacheRows = rows;
+    if (P < rows) c.keep(distinct.map((_, i) => i));
+    const z = this.prefillDistinct(c, distinct, T);
+    const kept = [...index].filter(([key]) => this.pendingByKey.has(key));
+    if (kept.length > 0) {
+      const pc = this.model.newCache(kept.length, T);
+      pc.keep([]);
+      pc.join(c, kept.map(([, i]) => i));
+      kept.forEach(([key, i], k) => this.prefixes.set(key, { cache: pc, row: k, logits: z.slice(i * V, (i + 1) * V) }));
+      this.cacheRefs.set(pc, kept.length);
+    }
+    const src = take.map(r => index.get(r.key)!);
+    if (src.some((i, b) => i !== b) || src.length !== P) c.fork(src);
+    if (this.logits.length < rows * V) this.logits = new Float32Array(rows * V);
+    src.forEach((i, b) => this.logits.set(z.subarray(i * V, (i + 1) * V), b * V));
+    this.active = take;
+    this.stats.largestBatch = Math.max(this.stats.largestBatch, take.length);
+  }
+
   /**
    * Makes the running cache hold the active rows plus `take`: created, or regrown (rows copied into a new one) when a
    * row needs more slots or the rows outgrow the ones it was made for (doubling, up to batchSize).
    */
-  private ensureCache(take: Row[], prefillRows = 0): void {
+  private ensureCache(take: Row[]): void {
     const need = DecodeEngine.need([...this.active, ...take]), n = this.active.length + take.length;
     if (this.cache && this.cache.maxLen >= need && this.cacheRows >= n) return;
     const slack = this.opts.slack ?? Math.max(8, Math.ceil(need / 4));
     const rows = Math.min(this.opts.batchSize, Math.max(n + this.waiting.length, 2 * this.cacheRows));
     const maxLen = Math.max(need + slack, this.cache?.maxLen ?? 0);
     const c = this.model.newCache(rows, maxLen);
-    c.keep(Array.from({ length: prefillRows }, (_, i) => i)); // rows a direct prefill writes; else empty, rows join
+    c.keep([]);
     this.cacheRows = rows;
     if (this.cache) {
       c.join(this.cache, this.active.map((_, i) => i));
@@ -332,13 +377,17 @@ export class DecodeEngine {
     const be = this.be?.sampleRows && this.active.some(r => r.job.picker.fast) ? this.be : undefined;
     if (be) {
       const f = this.fast;
-      if (f.tokens.length < B) Object.assign(f, { tokens: new Int32Array(B), logprobs: new Float32Array(B), temps: new Float32Array(B), u: new Float64Array(B) });
+      if (f.tokens.length < B) {
+        Object.assign(f, { tokens: new Int32Array(B), logprobs: new Float32Array(B), temps: new Float32Array(B), u: new Float64Array(B),
+          topK: new Int32Array(B), topP: new Float32Array(B), minP: new Float32Array(B) });
+      }
       this.active.forEach((r, b) => {
-        const T = r.job.o.temperature;
-        f.temps[b] = r.job.picker.fast ? T : NaN;
-        f.u[b] = r.job.picker.fast && T > 0 ? r.rng.nextFloat() : 0;
+        const o = r.job.o;
+        f.temps[b] = r.job.picker.fast ? o.temperature : NaN;
+        f.u[b] = r.job.picker.fast && o.temperature > 0 ? r.rng.nextFloat() : 0;
+        f.topK[b] = o.topK; f.topP[b] = o.topP; f.minP[b] = o.minP;
       });
-      be.sampleRows!(f.tokens, f.logprobs, logits, f.temps, f.u, B, V, this.sampleVocab);
+      be.sampleRows!(f.tokens, f.logprobs, logits, f.temps, f.u, B, V, this.sampleVocab, f.topK, f.topP, f.minP);
     }
     const keep: number[] = [];
     this.active.forEach((r, b) => {

@@ -42,19 +42,20 @@ export class TokenPicker {
   private keys = new Float64Array(0);       // sort keys for cand
 
   /**
-   * True when a backend's `sampleRows` pass can pick for these options: greedy or a plain draw at temperature T
-   * (no repetition penalty, no top-k/top-p/min-p filter). The filters' ranking stays in JS; top alternatives are
-   * ranked in JS after the pass (`topAfter`).
+   * True when a backend's `sampleRows` pass can pick for these options (no repetition penalty): greedy, a plain
+   * draw at temperature T, or top-k (with top-p and min-p on it). Top-p or min-p without top-k stay in JS; top
+   * alternatives are ranked in JS after the pass (`topAfter`).
    */
   readonly fast: boolean;
-  private readonly one = { tokens: new Int32Array(1), logprobs: new Float32Array(1), temps: new Float32Array(1), u: new Float64Array(1) };
+  private readonly one = { tokens: new Int32Array(1), logprobs: new Float32Array(1), temps: new Float32Array(1), u: new Float64Array(1),
+    topK: new Int32Array(1), topP: new Float32Array(1), minP: new Float32Array(1) };
 
   /**
    * `backend`: when it has `sampleRows` and the options allow (`fast`), picks go through it (one vectorised pass per
    * row, as `generate` batches them over a step's rows); otherwise, and for the filters, the JS code below.
    */
   constructor(private readonly vocab: number, private readonly sampleVocab: number, private readonly p: PickParams, private readonly backend?: Backend) {
-    this.fast = p.repetitionPenalty === 1 && (p.temperature === 0 || ((p.topK === 0 || p.topK >= sampleVocab) && p.topP >= 1 && p.minP === 0));
+    this.fast = p.repetitionPenalty === 1 && (p.temperature === 0 || (p.topK > 0 && p.topK < sampleVocab) || (p.topP >= 1 && p.minP === 0));
     this.w = new Float32Array(vocab);
     this.bits = new Uint32Array(this.w.buffer);
     this.penalized = p.repetitionPenalty !== 1 ? new Float32Array(vocab) : new Float32Array(0);
@@ -72,7 +73,8 @@ export class TokenPicker {
       const o = this.one;
       o.temps[0] = temperature;
       o.u[0] = temperature > 0 ? rng.nextFloat() : 0;
-      this.backend.sampleRows(o.tokens, o.logprobs, logits, o.temps, o.u, 1, this.vocab, this.sampleVocab);
+      o.topK[0] = this.p.topK; o.topP[0] = this.p.topP; o.minP[0] = this.p.minP;
+      this.backend.sampleRows(o.tokens, o.logprobs, logits, o.temps, o.u, 1, this.vocab, this.sampleVocab, o.topK, o.topP, o.minP);
       return this.topAfter(logits, o.tokens[0], o.logprobs[0]);
     }
     let z = logits;

@@ -81,6 +81,25 @@ test("engine: jobs with their own options join a running batch; a short job fini
   assert.deepEqual(short, generate(new FakeLM({ vocab: 258 }), tok, [fakePrompts[0], fakePrompts[2]], { maxNewTokens: 4, temperature: 1, seed: 7, topK: 20 }));
 });
 
+test("engine: a job queued behind a larger job's waiting rows starts at the next free place, not after them", () => {
+  // job A: 12 rows (3 prompts × 4), 4 decoding at a time; job B (one row) arrives at step 3
+  const engine = new DecodeEngine(fake(), tok, { batchSize: 4 });
+  const firstToken: string[] = [];
+  const seen = new Set<string>();
+  const note = (job: string) => (e: TokenEvent) => { const k = `${job}${e.prompt}.${e.sample}`; if (!seen.has(k)) { seen.add(k); firstToken.push(k); } };
+  let a: Generation[] = [], b: Generation[] = [];
+  engine.add({ prompts: fakePrompts.slice(0, 3), options: { maxNewTokens: 14, temperature: 0, numReturnSequences: 4 }, onToken: note("A"), done: g => { a = g; } });
+  for (let i = 0; i < 3; i++) engine.step();
+  engine.add({ prompts: [fakePrompts[3]], options: { maxNewTokens: 3, temperature: 0 }, onToken: note("B"), done: g => { b = g; } });
+  engine.drain();
+  // greedy samples of a prompt finish together: A's first four rows free four places at once, and B takes one of
+  // them (in arrival order B would start after all twelve of A's rows)
+  assert.equal(firstToken.length, 13);
+  assert.ok(firstToken.indexOf("B0.0") < firstToken.indexOf("A1.3"), `B starts in the first free places: ${firstToken.join(" ")}`);
+  assert.deepEqual(a, generate(fake(), tok, fakePrompts.slice(0, 3), { maxNewTokens: 14, temperature: 0, numReturnSequences: 4 }));
+  assert.deepEqual(b, generate(fake(), tok, [fakePrompts[3]], { maxNewTokens: 3, temperature: 0 }));
+});
+
 for (const be of backends) {
   // 5 prompts of 2–12 tokens × 2 samples; EOS = a token the model emits often, so rows end at different steps.
   const prompts = ["The cat", "Two plus two is", "<think>", "The dog sat on the log. The", "add the numbers </think> <answer>"].map(s => tokenizer.encode(s));

@@ -50,7 +50,7 @@ for (const be of backends) {
       if (Vs < V) logits[1 * V + V - 1] = 12;                                              // the best id is not sampleable
       for (let r = 0; r < R; r++) u[r] = rng.nextFloat();
       const tokens = new Int32Array(R), logprobs = new Float32Array(R);
-      be.sampleRows!(tokens, logprobs, logits, temps, u, R, V, Vs);
+      be.sampleRows!(tokens, logprobs, logits, temps, u, R, V, Vs, null, null, null);
       for (let r = 0; r < R; r++) {
         if (Number.isNaN(temps[r])) { assert.equal(tokens[r], -1); continue; }
         const z = logits.subarray(r * V, (r + 1) * V), want = oracle(z, temps[r], u[r], Vs);
@@ -68,7 +68,7 @@ for (const be of backends) {
     const logits = new Float32Array(n * V);
     for (let r = 0; r < n; r++) logits.set(z, r * V);
     const u = Float64Array.from({ length: n }, () => rng.nextFloat()), tokens = new Int32Array(n);
-    be.sampleRows!(tokens, new Float32Array(n), logits, new Float32Array(n).fill(T), u, n, V, V);
+    be.sampleRows!(tokens, new Float32Array(n), logits, new Float32Array(n).fill(T), u, n, V, V, null, null, null);
     const p = Array.from(z, x => Math.exp(x / T)), s = p.reduce((a, b) => a + b, 0);
     for (let i = 0; i < V; i++) {
       const f = tokens.filter(t => t === i).length / n, q = p[i] / s;
@@ -79,13 +79,40 @@ for (const be of backends) {
   test(`[${be.name}] TokenPicker with the backend: plain draws and greedy go through sampleRows, filters stay in JS`, () => {
     const V = 500, rng = new Rng(9), z = Float32Array.from({ length: V }, () => 4 * (rng.nextFloat() - 0.5));
     const plain = new TokenPicker(V, V, { temperature: 1, topK: 0, topP: 1, minP: 0, repetitionPenalty: 1 }, be);
-    const filtered = new TokenPicker(V, V, { temperature: 1, topK: 20, topP: 1, minP: 0, repetitionPenalty: 1 }, be);
-    assert.ok(plain.fast && !filtered.fast);
+    const filtered = new TokenPicker(V, V, { temperature: 1, topK: 0, topP: 0.9, minP: 0, repetitionPenalty: 1 }, be);
+    const penalized = new TokenPicker(V, V, { temperature: 1, topK: 20, topP: 1, minP: 0, repetitionPenalty: 1.2 }, be);
+    const topK = new TokenPicker(V, V, { temperature: 1, topK: 20, topP: 0.9, minP: 0.01, repetitionPenalty: 1 }, be);
+    assert.ok(plain.fast && topK.fast && !filtered.fast && !penalized.fast);
     const a = new Rng(1), b = new Rng(1), tokens = new Int32Array(1), lp = new Float32Array(1);
     for (let i = 0; i < 20; i++) {
       const got = plain.pick(z, null, a);
-      be.sampleRows!(tokens, lp, z, Float32Array.of(1), Float64Array.of(b.nextFloat()), 1, V, V);
+      be.sampleRows!(tokens, lp, z, Float32Array.of(1), Float64Array.of(b.nextFloat()), 1, V, V, null, null, null);
       assert.deepEqual(got, { token: tokens[0], logprob: lp[0] });
     }
+  });
+}
+
+for (const be of backends) {
+  test(`[${be.name}] sampleRows with top-k (and top-p, min-p on it) draws what TokenPicker's JS filters draw with the same stream`, () => {
+    const V = 3001, Vs = 2990, rng = new Rng(11);
+    let draws = 0, differ = 0;
+    for (const [topK, topP, minP] of [[20, 0.95, 0], [50, 1, 0.05], [5, 0.5, 0], [200, 0.8, 0.001]]) {
+      for (const T of [0.6, 1, 1.4]) {
+        const js = new TokenPicker(V, Vs, { temperature: T, topK, topP, minP, repetitionPenalty: 1 });
+        for (let row = 0; row < 50; row++) {
+          const z = Float32Array.from({ length: V }, () => 8 * (rng.nextFloat() - 0.5));
+          const seed = rng.nextU32(), want = js.pick(z, null, new Rng(seed));
+          const tokens = new Int32Array(1), lp = new Float32Array(1);
+          be.sampleRows!(tokens, lp, z, Float32Array.of(T), Float64Array.of(new Rng(seed).nextFloat()), 1, V, Vs,
+            Int32Array.of(topK), Float32Array.of(topP), Float32Array.of(minP));
+          draws++;
+          if (tokens[0] !== want.token) { differ++; continue; }
+          assert.ok(Math.abs(lp[0] - want.logprob) < 1e-5, `log-prob ${lp[0]} vs ${want.logprob}`);
+        }
+      }
+    }
+    // the two differ only in float rounding of the weights (float32 exp against float64): a draw within ~1e-7 of a
+    // boundary of the kept set's cumulative mass may fall either side
+    assert.ok(differ <= 1, `${differ} of ${draws} draws differ`);
   });
 }
