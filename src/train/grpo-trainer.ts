@@ -324,7 +324,10 @@ function writeReport(run: Run, c: GRPORecipe, evalSize: number, before: EvalResu
     ...(r.search ? { search: r.search } : {}),
     ...(p ? { pass_at_k: p } : {}),
   });
-  run.writeJson("report.json", { task: problemSource(c), eval_size: evalSize, before: side(before, pass.before), after: side(after, pass.after), minutes: wall / 60, train_minutes: seconds / 60, traces: { before: before.traces, after: after.traces } });
+  run.writeJson("report.json", { task: problemSource(c), eval_size: evalSize, before: side(before, pass.before), after: side(after, pass.after), minutes: wall / 60, train_minutes: seconds / 60, traces: {
+    before: before.traces, after: after.traces,
+    ...(after.backtrackTrace !== undefined ? { backtrack: { before: before.backtrackTrace ?? null, after: after.backtrackTrace } } : {}),
+  } });
   const row = (name: string, f: (r: EvalResult) => string) => `  ${name.padEnd(22)} ${f(before).padStart(10)} ${f(after).padStart(10)}`;
   // countdown's seen_target / unseen_target as "  seen (greedy)", "  unseen (T=1)" under the accuracy rows
   const subsetRows = Object.keys(after.subsets ?? {}).flatMap(n => [

@@ -52,6 +52,8 @@ test("GRPO on countdown logs search counts per step and reports subsets, search 
     assert.deepEqual(Object.keys(p.subsets).sort(), ["seen_target", "unseen_target"]);
   }
   assert.match(run.logs.at(-1)!, /\n {4}unseen \(greedy\) /);
+  // a random model writes no search: the backtracking trace is looked for and not found
+  assert.deepEqual(report.traces.backtrack, { before: null, after: null });
   assert.match(run.logs.at(-1)!, /pass@4/);
 });
 
