@@ -23,7 +23,7 @@ const fmt = (v: number) => (Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 1
 /** Prints an aligned table of figures, then one JSON line per figure. */
 export function printFigures(figures: Figure[], note?: string): void {
   const head = ["bench", "figure", "unit", "move37", "peer", "peer value", "ratio"];
-  const rows = figures.map(f => [f.bench, f.figure, f.unit, fmt(f.value), f.peer, fmt(f.peer_value), f.ratio.toFixed(2)]);
+  const rows = figures.map(f => [f.bench, f.figure, f.unit, fmt(f.value), f.peer, f.peer_value == null ? "-" : fmt(f.peer_value), f.ratio == null ? "-" : f.ratio.toFixed(2)]);
   const w = head.map((h, i) => Math.max(h.length, ...rows.map(r => r[i].length)));
   const numeric = new Set([3, 5, 6]);
   for (const r of [head, ...rows]) console.log(r.map((x, i) => (numeric.has(i) ? x.padStart(w[i]) : x.padEnd(w[i]))).join("  "));
@@ -72,9 +72,9 @@ export const PEER_THREAD_VARIANTS = [
   { name: "default", env: {} as Record<string, string> },
 ];
 
-/** Runs a Python peer script under each thread variant; returns every result with the variant's name. */
-export function runPythonPeer<T>(script: string, args: string[]): { variant: string; result: T }[] {
-  return PEER_THREAD_VARIANTS.map(v => {
+/** Runs a Python peer script under each thread variant (or the ones given); returns every result with the variant's name. */
+export function runPythonPeer<T>(script: string, args: string[], variants = PEER_THREAD_VARIANTS): { variant: string; result: T }[] {
+  return variants.map(v => {
     const env = { ...process.env, ...v.env };
     if (!("OPENBLAS_NUM_THREADS" in v.env)) delete env.OPENBLAS_NUM_THREADS;
     return { variant: v.name, result: runJson<T>(PYTHON, [script, ...args], env) };

@@ -7,14 +7,26 @@ PyTorch reference of Move37's architecture (bench/peers/torch_model.py):
   reward      decode with the tokenizer's byte table, the R1 math reward (format regex + numeric answer), group
               advantages (std with Bessel's correction, eps 1e-4)
   training    per micro-batch of micro_batch rows (gradient accumulation, as TRL's per_device_train_batch_size):
-              forward with TRL's logits_to_keep (LM head on the completion slots only), log-probs of logits / temperature,
-              the dapo loss on-policy with beta 0 (ratio exp(logp - logp.detach()), clipped), backward; then
-              clip_grad_norm_, torch.optim.AdamW
+              with beta > 0 the reference log-probs first (no grad; full fine-tune: a frozen copy of the model, as TRL
+              keeps; LoRA: the same model with the adapters off, as TRL does with PEFT), then forward with TRL's
+              logits_to_keep (LM head on the completion slots only), log-probs of logits / temperature, the dapo loss
+              on-policy (ratio exp(logp - logp.detach()), clipped; the k3 KL term with beta), backward; then
+              clip_grad_norm_, torch.optim.AdamW over the trainable parameters
+
+LoRA (spec "lora": {r, lora_alpha, target_modules}) is PEFT's LoraLayer written out (peft/tuners/lora/layer.py):
+y = base(x) + (x A^T) B^T * lora_alpha / r, A Kaiming-uniform (a = sqrt 5), B = 0, on each targeted projection; every
+base parameter (projections, norms, biases, the tied embedding / LM head) frozen, requires_grad only on A and B.
+With spec "base_dtype": "bfloat16" the frozen projection weights and the embedding / LM head are stored in BF16 and
+each of their products runs in BF16: x is rounded to BF16, multiplied by torch 1.13's CPU BF16 GEMM (oneDNN; it
+takes AVX512-BF16 where the CPU has it), the output rounded to BF16 and widened back to F32; norms, biases,
+attention, the adapters and everything else stay F32. (torch 1.13 on CPU supports BF16 matmul forward and backward;
+autocast is not used, so nothing else changes dtype.)
 
   python3 bench/peers/torch_grpo.py SPEC.json     prints one JSON line of seconds per phase and tokens
 SPEC.json (written by bench/grpo.ts): config, prompts (ids), golds, vocab_hex (bytes of each id), num_generations,
-max_new_tokens, temperature, epsilon, epsilon_high, learning_rate, adam_beta2, weight_decay, max_grad_norm,
-advantages (the ones the loss uses), micro_batch (rows per forward/backward, as the trainer's grpoStep), steps.
+max_new_tokens, temperature, epsilon, epsilon_high, beta, learning_rate, adam_beta2, weight_decay, max_grad_norm,
+advantages (the ones the loss uses), micro_batch (rows per forward/backward, as the trainer's grpoStep), steps,
+warmup (0 or 1 warm-up steps), lora (null or {r, lora_alpha, target_modules}), base_dtype (float32 | bfloat16).
 
 It also writes the oracle of Move37's `grpoStep` (test/grpo/step-golden.test.ts), TRL's training step after generation
 (`_generate_and_score_completions`' advantages and old/ref log-probs, `_compute_loss`, gradient accumulation over
@@ -22,7 +34,7 @@ micro-batches, clip_grad_norm_, torch.optim.AdamW) on a tiny model, two steps pe
 
   /usr/bin/python3 bench/peers/torch_grpo.py fixture --out test/fixtures/grpo-step     (NAME.json + NAME.bin)
 """
-import argparse, json, math, os, re, resource, sys, time
+import argparse, copy, json, math, os, re, resource, sys, time
 
 import torch
 import torch.nn as nn
@@ -30,6 +42,49 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from torch_model import CausalLM, repeat_kv, rope_cos_sin, save_fixture  # noqa: E402
+
+
+class LoraLinear(nn.Module):
+    """PEFT's lora.Linear on a frozen base nn.Linear: y = base(x) + (x A^T) B^T * scaling (lora_dropout 0). The base
+    weight is kept in `dtype`; a BF16 base multiplies x rounded to BF16 and widens its output back to x's dtype."""
+
+    enabled = True  # class-wide switch: False = the base model exactly (the GRPO reference policy)
+
+    def __init__(self, base, r, alpha, dtype):
+        super().__init__()
+        self.weight = nn.Parameter(base.weight.detach().to(dtype), requires_grad=False)
+        self.bias = None if base.bias is None else nn.Parameter(base.bias.detach().clone(), requires_grad=False)
+        self.lora_A = nn.Parameter(torch.empty(r, base.in_features))
+        nn.init.kaiming_uniform_(self.lora_A, a=math.sqrt(5))  # PEFT's reset_lora_parameters (init_lora_weights=True)
+        self.lora_B = nn.Parameter(torch.zeros(base.out_features, r))
+        self.scaling = alpha / r
+
+    def forward(self, x):
+        y = F.linear(x.to(self.weight.dtype), self.weight).to(x.dtype)
+        if self.bias is not None:
+            y = y + self.bias
+        if LoraLinear.enabled:
+            y = y + (x @ self.lora_A.t()) @ self.lora_B.t() * self.scaling
+        return y
+
+
+LORA_TARGETS = {"q_proj": "self_attn", "k_proj": "self_attn", "v_proj": "self_attn", "o_proj": "self_attn",
+                "gate_proj": "mlp", "up_proj": "mlp", "down_proj": "mlp"}
+
+
+def apply_lora(m, lora, dtype):
+    """Freezes every parameter of m, moves the embedding / LM head to `dtype`, and puts LoraLinear on the targets."""
+    for p in m.parameters():
+        p.requires_grad_(False)
+    emb = m.model.embed_tokens
+    emb.weight = nn.Parameter(emb.weight.detach().to(dtype), requires_grad=False)
+    if not m.tied:
+        m.lm_head.weight = nn.Parameter(m.lm_head.weight.detach().to(dtype), requires_grad=False)
+    targets = list(LORA_TARGETS) if lora["target_modules"] == "all-linear" else lora["target_modules"]
+    for layer in m.model.layers:
+        for t in targets:
+            parent = getattr(layer, LORA_TARGETS[t])
+            setattr(parent, t, LoraLinear(getattr(parent, t), lora["r"], lora["lora_alpha"], dtype))
 
 
 class KeepLast(nn.Module):
@@ -65,18 +120,17 @@ def generate(m, tokens, mask, new_tokens, temperature, gen):
     c = m.c
     hd = c["hidden_size"] // c["num_attention_heads"]
     theta = c.get("rope_theta", 10000.0)
-    w = m.model.embed_tokens.weight if m.tied else m.lm_head.weight
     caches = [[None, None] for _ in m.model.layers]
     key_mask = mask.clone()
     pos = (mask.long().cumsum(-1) - 1).clamp(min=0)
     x, out = tokens, []
     for step in range(new_tokens):
         cos, sin = rope_cos_sin(pos, hd, theta)
-        h = m.model.embed_tokens(x)
+        h = m.model.embed_tokens(x).float()
         for layer, cache in zip(m.model.layers, caches):
             h = h + attend(layer.self_attn, layer.input_layernorm(h), cos, sin, cache, key_mask)
             h = h + layer.mlp(layer.post_attention_layernorm(h))
-        logits = m.model.norm(h[:, -1:])[:, -1] @ w.t()
+        logits = m.lm_logits(m.model.norm(h[:, -1:])[:, -1])
         probs = F.softmax(logits / temperature, dim=-1)
         x = torch.multinomial(probs, 1, generator=gen)
         out.append(x)
@@ -266,10 +320,33 @@ def main():
     torch.set_num_threads(int(os.environ.get("PEER_TORCH_THREADS", 0)) or len(os.sched_getaffinity(0)))
     torch.manual_seed(0)
     c, G, N, temp = spec["config"], spec["num_generations"], spec["max_new_tokens"], spec["temperature"]
+    beta, lora = spec.get("beta", 0.0), spec.get("lora")
+    base_dtype = torch.bfloat16 if spec.get("base_dtype") == "bfloat16" else torch.float32
     m = CausalLM(c)
+    if lora:
+        apply_lora(m, lora, base_dtype)
     m.model.norm = KeepLast(m.model.norm, N)
-    opt = torch.optim.AdamW(m.parameters(), lr=spec["learning_rate"], betas=(0.9, spec["adam_beta2"]), eps=1e-8,
+    # the KL reference: the base with adapters off (LoRA), else a frozen copy of the policy (as TRL keeps)
+    ref = None
+    if beta > 0 and not lora:
+        ref = copy.deepcopy(m)
+        for p in ref.parameters():
+            p.requires_grad_(False)
+    trainable = [p for p in m.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(trainable, lr=spec["learning_rate"], betas=(0.9, spec["adam_beta2"]), eps=1e-8,
                             weight_decay=spec["weight_decay"])
+
+    def ref_logp(tok, msk, comp):
+        with torch.no_grad():
+            if lora:
+                LoraLinear.enabled = False
+                try:
+                    logits = m(tok, msk)
+                finally:
+                    LoraLinear.enabled = True
+            else:
+                logits = ref(tok, msk)
+            return F.log_softmax(logits / temp, dim=-1).gather(-1, comp[..., None])[..., 0]
     vocab = [bytes.fromhex(h) for h in spec["vocab_hex"]]
     prompts = [p for p in spec["prompts"] for _ in range(G)]
     golds = [g for g in spec["golds"] for _ in range(G)]
@@ -277,7 +354,7 @@ def main():
     ptok = torch.tensor([[0] * (P - len(p)) + p for p in prompts])
     pmask = torch.tensor([[0] * (P - len(p)) + [1] * len(p) for p in prompts])
     adv = torch.tensor(spec["advantages"], dtype=torch.float32)
-    hp = dict(loss_type="dapo", beta=0.0, epsilon=spec["epsilon"], epsilon_high=spec["epsilon_high"])
+    hp = dict(loss_type="dapo", beta=beta, epsilon=spec["epsilon"], epsilon_high=spec["epsilon_high"])
     mb = spec["micro_batch"]
     gen = torch.Generator().manual_seed(42)
 
@@ -294,25 +371,29 @@ def main():
         tokens = torch.cat([ptok, comp], 1)
         mask = torch.cat([pmask, torch.ones_like(comp)], 1)
         entropy = 0.0
-        for i in range(0, len(prompts), mb):  # micro-batches, gradients accumulated (TRL's per_device_train_batch_size)
+        refs = [ref_logp(tokens[i:i + mb, :-1], mask[i:i + mb, :-1], comp[i:i + mb]) if beta > 0 else None
+                for i in range(0, len(prompts), mb)]
+        for k, i in enumerate(range(0, len(prompts), mb)):  # micro-batches, gradients accumulated (TRL's per_device_train_batch_size)
             logits = m(tokens[i:i + mb, :-1], mask[i:i + mb, :-1])  # [mb, N, V]: the slots that predict the completion
             lsm = F.log_softmax(logits / temp, dim=-1)
             logp = lsm.gather(-1, comp[i:i + mb, :, None])[..., 0]
             with torch.no_grad():
                 entropy += -(lsm.exp() * lsm).sum(-1).sum().item() / comp.numel()  # TRL logs it
-            # dapo on-policy (old = logp.detach(), the ratio is 1), beta 0; every token of the batch is active (no EOS)
-            loss = trl_loss(logp, logp.detach(), None, torch.ones_like(logp), adv[i:i + mb], hp, 1, comp.numel())
+            # dapo on-policy (old = logp.detach(), the ratio is 1); every token of the batch is active (no EOS)
+            loss = trl_loss(logp, logp.detach(), refs[k], torch.ones_like(logp), adv[i:i + mb], hp, 1, comp.numel())
             loss.backward()
-        torch.nn.utils.clip_grad_norm_(m.parameters(), spec["max_grad_norm"])
+        torch.nn.utils.clip_grad_norm_(trainable, spec["max_grad_norm"])
         opt.step()
         t3 = time.perf_counter()
         return {"generation_s": t1 - t0, "reward_s": t2 - t1, "training_s": t3 - t2, "total_s": t3 - t0,
                 "entropy": entropy}
 
-    step()  # warm-up
+    for _ in range(spec.get("warmup", 1)):
+        step()
     runs = [step() for _ in range(spec["steps"])]
     best = min(runs, key=lambda r: r["total_s"])
     best.update(threads=torch.get_num_threads(), rows=len(prompts), completion_tokens=len(prompts) * N,
+                trainable=sum(p.numel() for p in trainable), base_dtype=str(base_dtype).replace("torch.", ""),
                 peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     print(json.dumps(best))
 

@@ -184,6 +184,11 @@ class CausalLM(nn.Module):
         if not self.tied:
             self.lm_head = nn.Linear(c["hidden_size"], c["vocab_size"], bias=False)
 
+    def lm_logits(self, x):
+        """x @ lm_head^T (the tied embedding or lm_head); a BF16 head multiplies x rounded to BF16, logits back in F32."""
+        w = self.model.embed_tokens.weight if self.tied else self.lm_head.weight
+        return (x.to(w.dtype) @ w.t()).to(x.dtype)
+
     def forward(self, tokens, mask):
         """tokens, mask [B, T] -> logits [B, T, V]."""
         c = self.c
@@ -203,7 +208,7 @@ class CausalLM(nn.Module):
             in_window = (idx[:, None] - idx[None, :]) < (c.get("sliding_window") or t + 1)
             local_mask = torch.zeros(b, 1, t, t).masked_fill(~(allowed & in_window[None, None]), torch.finfo(torch.float32).min)
             local = (local_cos, local_sin, local_mask)
-        x = self.model.embed_tokens(tokens)
+        x = self.model.embed_tokens(tokens).float()  # a BF16 table (torch_grpo.py's frozen base) gives F32 activations
         if gemma:  # Gemma3TextScaledWordEmbedding: x sqrt(hidden) as a tensor of the weight's dtype
             x = x * torch.tensor(c["hidden_size"] ** 0.5, dtype=x.dtype)
         layer_types = c.get("layer_types") or ["full_attention"] * c["num_hidden_layers"]
@@ -215,9 +220,7 @@ class CausalLM(nn.Module):
                 x = layer(x, cos, sin, add_mask)
             else:  # SmolLM3 NoPE layer
                 x = layer(x, None, None, add_mask)
-        x = self.model.norm(x)
-        w = self.model.embed_tokens.weight if self.tied else self.lm_head.weight
-        logits = x @ w.t()
+        logits = self.lm_logits(self.model.norm(x))
         cap = c.get("final_logit_softcapping")
         if cap:
             logits = torch.tanh(logits / cap) * cap

@@ -8,19 +8,24 @@ import type { BackendKind } from "../engine/index.js";
 import { PromptConfigSchema, type PromptConfig } from "../sample/prompt-format.js";
 import { TaskConfigSchema, type TaskConfig } from "../tasks/index.js";
 import type { DatasetConfig, DatasetConfigInput } from "../data/dataset.js";
+import { EnvironmentConfigSchema, type EnvironmentConfig } from "../env/environment.js";
+import { episodeMetrics, type Episode } from "../env/episode.js";
+import { sampleEpisodes } from "../env/grpo.js";
 import { loadPolicy, sampleProblems, type Policy, type ProblemSet, type SamplingJob } from "../eval/problems.js";
 import asciichart from "asciichart";
 import { extractAnswer, summarize, parseKs, passAtKCurves, PassAtKError, type PassAtKSummary } from "../train/pass-at-k.js";
 import { formatTable } from "../runs/table.js";
+import { languageStats } from "../rewards/language.js";
 import { withExamples } from "./help.js";
 import { output } from "./output.js";
-import { dtypeFlag } from "./generate.js";
+import { dtypeFlag, kvCacheDtypeFlag } from "./generate.js";
 import type { WeightsDtype } from "../model/io/pretrained.js";
+import type { KvCacheDtype } from "../model/kv-cache.js";
 
 /** What the eval, sample and prefs verbs share: which problems, how prompts look, how completions are drawn. */
 export interface ProblemFlags {
   task?: string; dataset?: string; taskOptions?: string; recipe?: string; n: number; evalSeed?: number; trainSeed?: number; template?: "tiny_r1" | "chat"; instruct?: boolean;
-  reward?: string; k: number; samples?: number; temperature: number; maxNewTokens?: number; seed: number; batchSize?: number; backend: BackendKind; dtype?: WeightsDtype;
+  reward?: string; k: number; samples?: number; temperature: number; maxNewTokens?: number; seed: number; batchSize?: number; backend: BackendKind; dtype?: WeightsDtype; kvCacheDtype?: KvCacheDtype;
 }
 
 /** The keys a GRPO recipe gives these verbs (task, seeds, prompt, accuracy reward, completion length), which flags override. */
@@ -68,7 +73,7 @@ export function problemJob(dir: string, f: ProblemFlags, split: "eval" | "train"
     : name !== undefined ? { task: TaskConfigSchema.parse({ ...(rec.task?.type === name ? rec.task : {}), ...(f.taskOptions ? JSON.parse(f.taskOptions) as object : {}), type: name }) }
     : rec.dataset !== undefined ? { dataset: rec.dataset } : undefined;
   if (!source) throw new InvalidArgumentError("no problems: give --task (arithmetic, countdown), --dataset FILE, or a --recipe that names a task or dataset");
-  const policy = loadPolicy(dir, { backend: f.backend, batchSize: f.batchSize, dtype: f.dtype });
+  const policy = loadPolicy(dir, { backend: f.backend, batchSize: f.batchSize, dtype: f.dtype, kvCacheDtype: f.kvCacheDtype });
   const problems: ProblemSet = {
     ...source, train_seed: f.trainSeed ?? rec.train_seed ?? 1, eval_seed: f.evalSeed ?? rec.eval_seed ?? 2, eval_size: rec.eval_size ?? 256,
     prompt: promptOf(f, rec, policy.tokenizer.chatTemplate !== null),
@@ -122,7 +127,8 @@ export function addProblemOptions(cmd: Command, defaults: { n: number; k: number
     .option("--seed <n>", "sampling seed", integer("--seed", 0), 0)
     .option("--batch-size <n>", "sequences decoded together (default: 256; bounds memory, not results)", integer("--batch-size"))
     .option("--backend <kind>", "engine backend: auto, native or reference", "auto")
-    .option("--dtype <dtype>", "weights: float32, or bfloat16 (frozen BF16 Linear weights: half the memory)", dtypeFlag, "float32");
+    .option("--dtype <dtype>", "weights: float32, or bfloat16 (frozen BF16 Linear weights: half the memory)", dtypeFlag, "float32")
+    .option("--kv-cache-dtype <dtype>", "KV cache: float32, or bfloat16 (half the cache's memory)", kvCacheDtypeFlag, "float32");
 }
 
 export interface EvalReport extends PassAtKSummary {
@@ -130,19 +136,46 @@ export interface EvalReport extends PassAtKSummary {
   /** With --pass-at-k: k → unbiased pass@k over all problems, and per subset (countdown: seen_target, unseen_target). */
   pass_at_k?: Record<string, number>;
   subsets?: Record<string, Record<string, number>>;
+  /** Rows that name a language (worded arithmetic, a dataset's language column): target-language share of the thoughts, share that switch. */
+  language?: number | null; language_switched?: number | null;
+  /** With --environment (docs/tools.md): share of episodes with a tool call, of calls that failed, and turns per episode. */
+  tool_call_rate?: number; tool_error_rate?: number | null; turns?: number | null;
 }
 
-export async function evaluatePassAtK(dir: string, f: ProblemFlags & { passAtK?: number[] }): Promise<EvalReport> {
+/** The flags that make the verbs sample multi-turn episodes with tools instead of single completions. */
+export interface EnvironmentFlags { environment?: string; maxTurns: number; toolFormat: string }
+
+export function addEnvironmentOptions(cmd: Command): Command {
+  return cmd
+    .option("--environment <type>", "sample multi-turn episodes with tools (calculator, python, problems; docs/tools.md)")
+    .option("--max-turns <n>", "--environment: model turns per episode", integer("--max-turns"), 4)
+    .option("--tool-format <format>", "--environment: auto, hermes, llama3 or tags", "auto");
+}
+
+/** The episode sampler's config of the flags (null without --environment); an episode's tokens are --max-new-tokens at most. */
+export function environmentOf(f: EnvironmentFlags, job: SamplingJob): EnvironmentConfig | null {
+  return f.environment === undefined ? null : EnvironmentConfigSchema.parse({ type: f.environment, max_turns: f.maxTurns, format: f.toolFormat, max_tokens: job.maxNewTokens });
+}
+
+export async function evaluatePassAtK(dir: string, f: ProblemFlags & Partial<EnvironmentFlags> & { passAtK?: number[] }): Promise<EvalReport> {
   // --pass-at-k 1,4,16: the curve from max(k) samples per problem (or --samples); its largest k is the table's k
   const k = f.passAtK ? Math.max(...f.passAtK) : f.k;
   if (f.samples !== undefined && f.samples < k) throw new PassAtKError(`--samples ${f.samples} is below ${f.passAtK ? "the largest k of --pass-at-k" : "--k"} (${k}): pass@k needs at least k samples per problem`);
   const { policy, job, reward } = problemJob(dir, { ...f, k }, "eval", r => [r]);
-  const s = await sampleProblems(policy, job, logProgress);
+  const env = environmentOf({ maxTurns: 4, toolFormat: "auto", ...f }, job);
+  const s = env ? await sampleEpisodes(policy, job, env, logProgress) : await sampleProblems(policy, job, logProgress);
   const problems = s.examples.map((_, p) => {
     const rows = s.gens.map((g, i) => ({ g, i })).filter(x => x.g.prompt === p);
     return { correct: rows.map(x => s.scored.table[x.i][0] === 1), answers: rows.map(x => extractAnswer(s.fmt.completion(x.g))) };
   });
-  const report: EvalReport = { model: resolve(policy.modelDir), step: policy.step, reward, temperature: f.temperature, ...summarize(problems, k) };
+  const lang = s.examples.some(e => typeof e.language === "string")
+    ? languageStats(s.gens.map(g => s.fmt.completion(g)), s.gens.map(g => s.examples[g.prompt])) : null;
+  const report: EvalReport = { model: resolve(policy.modelDir), step: policy.step, reward, temperature: f.temperature, ...summarize(problems, k),
+    ...(lang ? { language: lang.share, language_switched: lang.switched } : {}) };
+  if (env) {
+    const episodes = s.gens as Episode[], m = episodeMetrics(episodes);
+    Object.assign(report, { tool_call_rate: episodes.filter(e => Object.keys(e.stats.calls).length > 0).length / Math.max(1, episodes.length), tool_error_rate: m["tools/error_rate"], turns: m["episodes/turns"] });
+  }
   if (f.passAtK) {
     const curves = passAtKCurves(problems.map(p => p.correct), f.passAtK, s.examples.map(e => e.subset));
     report.pass_at_k = curves.all;
@@ -170,13 +203,16 @@ export function register(program: Command): void {
     .option("--samples <n>", "samples per problem n ≥ k for a lower-variance pass@k estimate (default: k)", integer("--samples"))
     .option("--pass-at-k <list>", "the unbiased pass@k curve for these k, e.g. 1,4,16,64,256, from max(k) samples per problem (or --samples); per subset too (countdown: seen_target, unseen_target)", parseKsFlag)
     .option("--json", "print the figures as one JSON object");
-  cmd.action(async (dir: string, f: ProblemFlags & { json?: boolean; passAtK?: number[] }) => {
+  addEnvironmentOptions(cmd);
+  cmd.action(async (dir: string, f: ProblemFlags & EnvironmentFlags & { json?: boolean; passAtK?: number[] }) => {
     const r = await evaluatePassAtK(dir, f);
     if (f.json) { output.out(JSON.stringify(r) + "\n"); return; }
     const pct = (x: number) => (100 * x).toFixed(1);
     output.out(`${r.model}${r.step !== null ? ` (step ${r.step})` : ""}: ${r.problems} problems × ${r.samples / r.problems} samples at T=${r.temperature}, reward ${r.reward}\n`);
     if (r.pass_at_k) { output.out(passAtKTable(r) + "\n"); return; }
-    output.out(formatTable(["metric", "%"], [["pass@1", pct(r.pass1)], [`pass@${r.k}`, pct(r.passK)], [`maj@${r.k}`, pct(r.majK)]]) + "\n");
+    output.out(formatTable(["metric", "%"], [["pass@1", pct(r.pass1)], [`pass@${r.k}`, pct(r.passK)], [`maj@${r.k}`, pct(r.majK)],
+      ...(r.language !== undefined ? [["language consistency", r.language === null ? "-" : pct(r.language)], ["language switched", r.language_switched == null ? "-" : pct(r.language_switched)]] : []),
+      ...(r.tool_call_rate !== undefined ? [["tool-call rate", pct(r.tool_call_rate)], ["tool-error rate", r.tool_error_rate == null ? "-" : pct(r.tool_error_rate)]] : [])]) + "\n");
   });
   withExamples(cmd, [
     "move37 eval models/base-tiny --recipe recipes/r1-zero-tiny.yaml --k 8 --n 64",

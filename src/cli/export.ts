@@ -1,4 +1,4 @@
-// `move37 export MODEL --format gguf --dtype f32|f16 --out FILE`: a Hugging Face folder to a llama.cpp GGUF file.
+// `move37 export MODEL --format gguf --dtype f32|f16|bf16|q8_0 --out FILE`: a Hugging Face folder to a llama.cpp GGUF file.
 // `move37 export MODEL --format hf --dtype f32|bf16 --out DIR`: a standalone Hugging Face folder (config.json,
 // safetensors, tokenizer files) that transformers and any other loader read. MODEL is a model folder, a checkpoint,
 // a run directory (its latest checkpoint) or a hub id. `--merge`: a LoRA adapter folder (PEFT's format) is merged into
@@ -14,8 +14,8 @@ import { isAdapterFolder, mergeAdapterFolder } from "../train/lora.js";
 import { withExamples } from "./help.js";
 import { output } from "./output.js";
 
-type Dtype = "f32" | "f16" | "bf16";
-const DTYPES: Record<"gguf" | "hf", Dtype[]> = { gguf: ["f32", "f16"], hf: ["f32", "bf16"] };
+type Dtype = "f32" | "f16" | "bf16" | "q8_0";
+const DTYPES: Record<"gguf" | "hf", Dtype[]> = { gguf: ["f32", "f16", "bf16", "q8_0"], hf: ["f32", "bf16"] };
 
 export class AdapterNeedsMergeError extends Error {
   constructor(dir: string) {
@@ -30,7 +30,7 @@ export function register(program: Command): void {
     .description("write a model (a folder, checkpoint, run or hub id; any architecture Move37 loads) as a GGUF file that llama.cpp, Ollama and LM Studio load, or as a standalone Hugging Face folder; --merge folds a LoRA adapter into its base")
     .argument("<model_dir>", "Hugging Face model folder, a checkpoint, a run directory (its latest checkpoint), a LoRA adapter folder (with --merge) or a hub id (owner/name)")
     .addOption(new Option("--format <format>", "output format: gguf (a file) or hf (a folder)").choices(["gguf", "hf"]).default("gguf"))
-    .addOption(new Option("--dtype <dtype>", "weight precision: f32 (exact); f16 for gguf (norms and biases stay f32), bf16 for hf: half the size").choices(["f32", "f16", "bf16"]).default("f32"))
+    .addOption(new Option("--dtype <dtype>", "weight precision: f32 (exact); f16 or bf16 (half the size; for gguf, norms and biases stay f32); q8_0 for gguf (llama.cpp's 8-bit blocks: 32 int8s and an f16 scale, ~0.27 of f32)").choices(["f32", "f16", "bf16", "q8_0"]).default("f32"))
     .option("--merge", "merge a LoRA adapter folder (PEFT's adapter_config.json + adapter_model.safetensors) into its base first", false)
     .requiredOption("--out <path>", "GGUF file or folder to write (written beside it, then renamed into place)")
     .action((dir: string, opts: { format: "gguf" | "hf"; dtype: Dtype; out: string; merge: boolean }) => {

@@ -4,7 +4,7 @@ import { ArithmeticConfigSchema, chainDerivation, sampleChain, type Chain } from
 import { CountdownConfigSchema, countdownTargets, countdownTask } from "../tasks/countdown.js";
 import { TaskConfigSchema, makeTask } from "../tasks/index.js";
 import { distinctExamples } from "../tasks/splits.js";
-import { GENRES, type Genre } from "./genres.js";
+import { GENRES, type Genre, type WordedMeta } from "./genres.js";
 
 /**
  * The pretraining corpus for the tiny base model: an endless, seed-determined stream of short documents
@@ -13,9 +13,11 @@ import { GENRES, type Genre } from "./genres.js";
  */
 /**
  * countdown and search are off by default: the default R1-Zero run uses arithmetic; turn them on for a countdown run
- * (recipes/base-countdown.yaml).
+ * (recipes/base-countdown.yaml). worded (the arithmetic told in English and a second language, src/tasks/languages.ts)
+ * is off too: recipes/base-bilingual.yaml turns it on. All three are last, so a weight of 0 leaves the default stream
+ * as it was.
  */
-const DEFAULT_WEIGHTS = { direct: 0.08, prose: 0.1, steps: 0.16, dialog: 0.1, markup: 0.08, bridge: 0.1, format: 0.08, copy: 0.25, text: 0.05, countdown: 0, search: 0 };
+const DEFAULT_WEIGHTS = { direct: 0.08, prose: 0.1, steps: 0.16, dialog: 0.1, markup: 0.08, bridge: 0.1, format: 0.08, copy: 0.25, text: 0.05, countdown: 0, search: 0, worded: 0 };
 
 /** One RL run's held-out set: its task, eval_seed and eval_size (a list when several runs build on one base). */
 const HeldOutSetSchema = z.object({ task: TaskConfigSchema, eval_seed: z.number().int(), eval_size: z.number().int().positive() }).strict();
@@ -39,6 +41,22 @@ export const CorpusConfigSchema = z
      * reasoning and answering at once, and RL has to find out which one pays.
      */
     format_show_work: z.number().min(0).max(1).default(1),
+    /**
+     * The worded genre (weights.worded > 0): English and a second language in another script (Russian, Cyrillic), so
+     * the language reward tells them apart. Rates are shares of worded documents.
+     */
+    bilingual: z
+      .object({
+        language: z.enum(["ru"]).default("ru"),
+        /** Problems posed in the second language (the rest in English). */
+        second_share: z.number().min(0).max(1).default(0.5),
+        /** Asked in one language, worked in the other. */
+        cross_rate: z.number().min(0).max(1).default(0.25),
+        /** Derivations that switch language part-way (code-switching), among those with at least two steps. */
+        switch_rate: z.number().min(0).max(1).default(0.05),
+      })
+      .strict()
+      .default({ language: "ru", second_share: 0.5, cross_rate: 0.25, switch_rate: 0.05 }),
     /** Most filler sentences between a problem and its derivation. */
     max_filler_sentences: z.number().int().min(0).default(3),
     /**
@@ -51,7 +69,7 @@ export const CorpusConfigSchema = z
   .strict();
 export type CorpusConfig = z.output<typeof CorpusConfigSchema>;
 
-export interface CorpusDocument { genre: Genre; text: string }
+export interface CorpusDocument { genre: Genre; text: string; /** worded documents: their languages */ languages?: WordedMeta }
 
 /** Normalised genre weights of a config (defaults filled in). */
 export function genreWeights(c: CorpusConfig): Record<Genre, number> {
@@ -86,7 +104,9 @@ export function* corpusDocuments(raw: unknown = {}, extraExclude?: ReadonlySet<s
     const genre = genres[rng.weighted(ws)];
     let chain = sampleChain(rng, c.arithmetic);
     while (exclude && touchesHeldOut(chain, exclude)) chain = sampleChain(rng, c.arithmetic);
-    yield { genre, text: GENRES[genre]({ rng, chain, maxFiller: c.max_filler_sentences, countdown, showWork: c.format_show_work }) };
+    const meta: { languages?: WordedMeta } = {};
+    const text = GENRES[genre]({ rng, chain, maxFiller: c.max_filler_sentences, countdown, showWork: c.format_show_work, bilingual: c.bilingual, meta });
+    yield meta.languages ? { genre, text, languages: meta.languages } : { genre, text };
   }
 }
 

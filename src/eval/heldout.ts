@@ -15,6 +15,7 @@ import type { PromptFormat } from "../sample/prompt-format.js";
 import { mixSeed } from "../tasks/rng.js";
 import type { Example } from "../tasks/index.js";
 import { scoreCompletions, type ScoredRewards } from "../train/rewarding.js";
+import { languageStats } from "../rewards/language.js";
 import { oneProblemSource, problemSetFields } from "../train/trainer-config.js";
 import { PassAtKError, passAtKCurves } from "../train/pass-at-k.js";
 import { countdownSamples, firstBacktrack, searchMetrics } from "./search-behaviour.js";
@@ -48,6 +49,13 @@ export interface EvalResult {
    * per-sequence normalisation and Dr. GRPO's constant one differ (long wrong answers are penalised less per token).
    */
   meanLengthWrong: number | null;
+  /**
+   * Language of the greedy chains of thought against each row's target (`language`, default English; see
+   * src/rewards/language.ts): the mean target-script word share, and the share that switch script part-way, over the
+   * completions with words (null when none has any, as for symbolic arithmetic).
+   */
+  language: number | null;
+  languageSwitched: number | null;
   /** Two greedy traces (prompt and completion) for the report. */
   traces: string[];
   /**
@@ -108,7 +116,9 @@ export async function evaluate(model: CausalLM, tok: Tokenizer, fmt: PromptForma
   const s = sampledGens ? shares(await score(sampledGens, [])) : null;
   const traces = greedy.slice(0, 2).map(x => `${fmt.text(examples[x.prompt])}${fmt.completion(x).replace(/^<think>/, "")}   [gold ${examples[x.prompt].answer}]`);
   const wrong = greedy.filter((_, i) => !g.right[i]).map(x => x.ids.length);
-  const figures: EvalResult = { accuracy: g.acc, accuracySampled: s?.acc ?? null, format: g.format, meanLength: mean(greedy.map(x => x.ids.length)), meanLengthWrong: wrong.length ? mean(wrong) : null, traces };
+  const lang = languageStats(greedy.map(x => fmt.completion(x)), greedy.map(x => examples[x.prompt]));
+  const figures: EvalResult = { accuracy: g.acc, accuracySampled: s?.acc ?? null, format: g.format, meanLength: mean(greedy.map(x => x.ids.length)), meanLengthWrong: wrong.length ? mean(wrong) : null,
+    language: lang.share, languageSwitched: lang.switched, traces };
   const names = [...new Set(examples.map(e => e.subset).filter((x): x is string => x !== undefined))].sort();
   if (names.length > 0) {
     // generations are in example order, one per example (greedy and sampled alike)

@@ -35,6 +35,11 @@ export const SamplingOptionsSchema = z.object({
    * 0.5B-shaped model would need ~19 GB. Every row has its own random stream, so results do not depend on it.
    */
   batchSize: z.number().int().positive().default(256),
+  /**
+   * Also return the N most likely tokens at every position with their log-probs (vLLM's `logprobs`, OpenAI's
+   * `top_logprobs`): `Generation.topLogprobs`, `TokenEvent.top`. Same distribution as `Generation.logprobs`. 0 = off.
+   */
+  topLogprobs: z.number().int().min(0).default(0),
   /** Leave special tokens out of the returned text (vLLM's default). */
   skipSpecialTokens: z.boolean().default(true),
 }).strict();

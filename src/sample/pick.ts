@@ -1,4 +1,5 @@
 import type { Rng } from "../rng.js";
+import type { Backend } from "../engine/backend.js";
 
 export interface PickParams {
   temperature: number;
@@ -6,7 +7,12 @@ export interface PickParams {
   topP: number;
   minP: number;
   repetitionPenalty: number;
+  /** Also rank the N most likely tokens at each pick (0 = off): see `Picked.top`. */
+  topLogprobs?: number;
 }
+
+/** One ranked alternative: a token id and its log-prob under the same distribution as `Picked.logprob`. */
+export interface TopLogprob { token: number; logprob: number }
 
 export interface Picked {
   token: number;
@@ -16,6 +22,12 @@ export interface Picked {
    * forward at the same temperature reproduces it. Temperature 0 (greedy) uses temperature 1.
    */
   logprob: number;
+  /**
+   * With `topLogprobs: N`, the N most likely ids of the row (among the sampleable ones), most likely first (ties:
+   * lower id first), each with its log-prob under the same distribution as `logprob` (raw logits / temperature,
+   * temperature 1 when greedy), so the sampled token's entry, when it is among them, equals `logprob`.
+   */
+  top?: TopLogprob[];
 }
 
 /**
@@ -29,7 +41,20 @@ export class TokenPicker {
   private cand: Int32Array;                 // candidate ids, sorted by probability when filtering
   private keys = new Float64Array(0);       // sort keys for cand
 
-  constructor(private readonly vocab: number, private readonly sampleVocab: number, private readonly p: PickParams) {
+  /**
+   * True when a backend's `sampleRows` pass can pick for these options: greedy or a plain draw at temperature T
+   * (no repetition penalty, no top-k/top-p/min-p filter). The filters' ranking stays in JS; top alternatives are
+   * ranked in JS after the pass (`topAfter`).
+   */
+  readonly fast: boolean;
+  private readonly one = { tokens: new Int32Array(1), logprobs: new Float32Array(1), temps: new Float32Array(1), u: new Float64Array(1) };
+
+  /**
+   * `backend`: when it has `sampleRows` and the options allow (`fast`), picks go through it (one vectorised pass per
+   * row, as `generate` batches them over a step's rows); otherwise, and for the filters, the JS code below.
+   */
+  constructor(private readonly vocab: number, private readonly sampleVocab: number, private readonly p: PickParams, private readonly backend?: Backend) {
+    this.fast = p.repetitionPenalty === 1 && (p.temperature === 0 || ((p.topK === 0 || p.topK >= sampleVocab) && p.topP >= 1 && p.minP === 0));
     this.w = new Float32Array(vocab);
     this.bits = new Uint32Array(this.w.buffer);
     this.penalized = p.repetitionPenalty !== 1 ? new Float32Array(vocab) : new Float32Array(0);
@@ -43,6 +68,13 @@ export class TokenPicker {
    */
   pick(logits: Float32Array, seen: Iterable<number> | null, rng: Rng, rowLse?: number): Picked {
     const { temperature, repetitionPenalty } = this.p;
+    if (this.fast && this.backend?.sampleRows) {
+      const o = this.one;
+      o.temps[0] = temperature;
+      o.u[0] = temperature > 0 ? rng.nextFloat() : 0;
+      this.backend.sampleRows(o.tokens, o.logprobs, logits, o.temps, o.u, 1, this.vocab, this.sampleVocab);
+      return this.topAfter(logits, o.tokens[0], o.logprobs[0]);
+    }
     let z = logits;
     if (repetitionPenalty !== 1 && seen) {
       z = this.penalized;
@@ -53,13 +85,43 @@ export class TokenPicker {
       const token = argmax(z, this.sampleVocab);
       // Unpenalized over the full vocab, the argmax is the max logSumExp needs: skip its max pass.
       const max = z === logits && this.sampleVocab === this.vocab ? logits[token] : undefined;
-      return { token, logprob: logits[token] - (rowLse ?? logSumExp(logits, this.vocab, 1, max)) };
+      const lse = rowLse ?? logSumExp(logits, this.vocab, 1, max);
+      return this.withTop({ token, logprob: logits[token] - lse }, logits, 1, lse);
     }
     const { max, total } = this.weigh(z);
     // Unpenalized over the full vocab, the sampling weights already give the normalizer: skip a second exp pass.
     const lse = z === logits && this.sampleVocab === this.vocab ? max / temperature + Math.log(total) : logSumExp(logits, this.vocab, temperature);
     const token = this.sample(total, rng);
-    return { token, logprob: logits[token] / temperature - lse };
+    return this.withTop({ token, logprob: logits[token] / temperature - lse }, logits, temperature, lse);
+  }
+
+  /**
+   * A pick made elsewhere (the backend's `sampleRows` pass, which returns no ranking) with its `topLogprobs`
+   * alternatives added: the normalizer is recovered from the picked token's log-prob (lse = z[token] / T − logprob),
+   * and the picked token's own entry is that log-prob exactly.
+   */
+  topAfter(logits: Float32Array, token: number, logprob: number): Picked {
+    if (!this.p.topLogprobs) return { token, logprob };
+    const T = this.p.temperature || 1;
+    const picked = this.withTop({ token, logprob }, logits, T, logits[token] / T - logprob);
+    for (const t of picked.top ?? []) if (t.token === token) t.logprob = logprob;
+    return picked;
+  }
+
+  /** Adds the `topLogprobs` most likely ids of the raw logits (one pass, a sorted list of at most N). */
+  private withTop(picked: Picked, logits: Float32Array, T: number, lse: number): Picked {
+    const N = Math.min(this.p.topLogprobs ?? 0, this.sampleVocab);
+    if (N <= 0) return picked;
+    const ids: number[] = [];
+    for (let i = 0; i < this.sampleVocab; i++) {
+      const x = logits[i];
+      if (ids.length === N && !(x > logits[ids[N - 1]])) continue;   // strictly better only: ties keep the lower id
+      let j = ids.length === N ? N - 1 : ids.length;
+      while (j > 0 && x > logits[ids[j - 1]]) { ids[j] = ids[j - 1]; j--; }
+      ids[j] = i;
+    }
+    picked.top = ids.map(id => ({ token: id, logprob: logits[id] / T - lse }));
+    return picked;
   }
 
   /** w[i] = exp((z[i] − max) / T) over the sampleable ids; returns max and Σ w. */

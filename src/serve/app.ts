@@ -14,10 +14,11 @@ import type { ModelConfig } from "../model/config.js";
 import { readHfConfig } from "../model/io/hf.js";
 import { loadTokenizer } from "../tokenizer/load.js";
 import type { Tokenizer } from "../tokenizer/types.js";
-import { renderChat } from "../tokenizer/chat-template.js";
+import { renderChat, type ChatMessage } from "../tokenizer/chat-template.js";
 import type { Generation, TokenEvent } from "../sample/generate.js";
 import { ApiError } from "./errors.js";
-import { ChatRequestSchema, CompletionRequestSchema, ReloadRequestSchema, messageText, type ChatRequest, type CompletionRequest } from "./protocol.js";
+import { ChatRequestSchema, CompletionRequestSchema, ReloadRequestSchema, type ChatRequest, type CompletionRequest } from "./protocol.js";
+import { planTools, readToolTurn, templateMessages, ToolStream } from "./tools.js";
 import { Batcher, type BatchOptions } from "./batcher.js";
 import type { Generator } from "./generator.js";
 import { chatLogprobs, completionLogprobs, finishReason, stopReason, usage } from "./responses.js";
@@ -33,7 +34,7 @@ export interface AppDeps { served: Served; generator: Generator; batcher: Batche
 
 interface Prepared {
   prompts: number[][]; n: number; options: BatchOptions; seed?: number; promptTokens: number;
-  logprobs: boolean; stream: boolean; includeUsage: boolean; stop: string[]; skipSpecial: boolean; returnIds: boolean; asIds: boolean;
+  logprobs: boolean; topLogprobs: number; stream: boolean; includeUsage: boolean; stop: string[]; skipSpecial: boolean; returnIds: boolean; asIds: boolean;
 }
 
 type Common = CompletionRequest | ChatRequest;
@@ -60,7 +61,7 @@ export function createApp(deps: AppDeps) {
     const req = parse(CompletionRequestSchema, await body(c));
     const s = deps.served;
     const prompts = completionPrompts(req.prompt, s.tokenizer);
-    const p = prepare(req, prompts, req.max_tokens ?? 16, req.logprobs != null, s);
+    const p = prepare(req, prompts, req.max_tokens ?? 16, req.logprobs != null, req.logprobs ?? 0, s);
     const id = `cmpl-${randomUUID()}`, created = Math.floor(Date.now() / 1000);
     const head = { id, object: "text_completion", created, model: s.name };
     const naming = { tokenizer: s.tokenizer, asIds: p.asIds };
@@ -70,17 +71,18 @@ export function createApp(deps: AppDeps) {
         let logprobs = null;
         if (p.logprobs) {
           const at = offsets.get(choice) ?? 0;
-          logprobs = completionLogprobs([e.token], [e.logprob], naming, at);
+          logprobs = completionLogprobs([e.token], [e.logprob], naming, at, e.top && [e.top]);
           offsets.set(choice, at + (p.asIds ? 0 : logprobs.tokens[0].length));
         }
-        return { ...head, choices: [{ index: choice, text: e.text, logprobs, finish_reason: finishReason(e.finishReason) }] };
+        if (!p.logprobs && !e.text && !e.finishReason) return [];
+        return [{ ...head, choices: [{ index: choice, text: e.text, logprobs, finish_reason: finishReason(e.finishReason) }] }];
       }, head);
     }
     const gens = await run(p);
     return c.json({
       ...head,
       choices: gens.map((g, i) => ({
-        index: i, text: g.text, logprobs: p.logprobs ? completionLogprobs(g.ids, g.logprobs, naming) : null, finish_reason: finishReason(g.finishReason),
+        index: i, text: g.text, logprobs: p.logprobs ? completionLogprobs(g.ids, g.logprobs, naming, 0, g.topLogprobs) : null, finish_reason: finishReason(g.finishReason),
         stop_reason: stopReason(g, s.tokenizer, p.stop, p.skipSpecial),
         ...(p.returnIds ? { prompt_token_ids: p.prompts[g.prompt], token_ids: g.ids } : {}),
       })),
@@ -92,38 +94,67 @@ export function createApp(deps: AppDeps) {
     counts.chat++;
     const req = parse(ChatRequestSchema, await body(c));
     const s = deps.served;
-    const messages = req.messages.map(m => ({ role: m.role, content: messageText(m.content) }));
+    const plan = planTools(req, s.tokenizer);
+    const messages = templateMessages(req.messages) as unknown as ChatMessage[];
     let text: string;
     try {
-      text = renderChat(s.tokenizer, messages, { addGenerationPrompt: req.add_generation_prompt ?? true });
+      text = renderChat(s.tokenizer, messages, { addGenerationPrompt: req.add_generation_prompt ?? true, ...(plan ? { extra: { tools: plan.tools } } : {}) });
     } catch (e) {
       throw new ApiError(400, (e as Error).message, "messages");
     }
-    const prompts = [s.tokenizer.encode(text, { addSpecialTokens: false })];
+    // tool_choice "required" or a named function: the reply starts with the call's opening, which the model continues
+    const prompts = [s.tokenizer.encode(text + (plan?.prefill ?? ""), { addSpecialTokens: false })];
     const limit = req.max_completion_tokens ?? req.max_tokens ?? Math.max(1, s.config.max_position_embeddings - prompts[0].length);
-    const p = prepare(req, prompts, limit, req.logprobs === true, s);
+    if ((req.top_logprobs ?? 0) > 0 && req.logprobs !== true) throw new ApiError(400, `top_logprobs (${req.top_logprobs}) needs logprobs: true: set both, or leave top_logprobs out`, "top_logprobs");
+    const p = prepare(req, prompts, limit, req.logprobs === true, req.logprobs === true ? req.top_logprobs ?? 0 : 0, s);
     const id = `chatcmpl-${randomUUID()}`, created = Math.floor(Date.now() / 1000);
     const head = { id, object: "chat.completion", created, model: s.name };
     const naming = { tokenizer: s.tokenizer, asIds: p.asIds };
+    const reading = plan?.parse ? plan : null;
     if (p.stream) {
       const started = new Set<number>();
       const chunkHead = { ...head, object: "chat.completion.chunk" };
+      const toolStreams = new Map<number, ToolStream>();
       return streamed(c, p, (choice, e) => {
-        const delta: Record<string, string> = started.has(choice) ? {} : { role: "assistant" };
+        const delta: Record<string, unknown> = started.has(choice) ? {} : { role: "assistant" };
+        const logprobs = p.logprobs ? chatLogprobs([e.token], [e.logprob], naming, e.top && [e.top]) : null;
+        if (!reading) {
+          if (!p.logprobs && !e.text && !e.finishReason) return [];
+          started.add(choice);
+          if (e.text || !e.finishReason) delta.content = e.text;
+          return [{ ...chunkHead, choices: [{ index: choice, delta, logprobs, finish_reason: finishReason(e.finishReason) }] }];
+        }
+        let ts = toolStreams.get(choice);
+        if (!ts) toolStreams.set(choice, ts = new ToolStream(reading));
+        let content = ts.push(e.text);
+        const done = e.finishReason ? ts.finish() : null;
+        if (done) content += done.content;
+        if (content) delta.content = content;
+        const chunks: object[] = [];
+        const piece = (d: object, lp: unknown, fin: string | null) => ({ ...chunkHead, choices: [{ index: choice, delta: d, logprobs: lp, finish_reason: fin }] });
+        if (!done) {
+          if (content || p.logprobs) { started.add(choice); chunks.push(piece(delta, logprobs, null)); }
+          return chunks;
+        }
         started.add(choice);
-        if (e.text || !e.finishReason) delta.content = e.text;
-        const logprobs = p.logprobs ? chatLogprobs([e.token], [e.logprob], naming) : null;
-        return { ...chunkHead, choices: [{ index: choice, delta, logprobs, finish_reason: finishReason(e.finishReason) }] };
+        if (Object.keys(delta).length || p.logprobs) chunks.push(piece(delta, logprobs, null));
+        done.toolCalls.forEach((call, index) => chunks.push(piece({ tool_calls: [{ index, ...call }] }, null, null)));
+        chunks.push(piece({}, null, done.toolCalls.length ? "tool_calls" : finishReason(e.finishReason)));
+        return chunks;
       }, chunkHead);
     }
     const gens = await run(p);
     return c.json({
       ...head,
-      choices: gens.map((g, i) => ({
-        index: i, message: { role: "assistant", content: g.text }, logprobs: p.logprobs ? chatLogprobs(g.ids, g.logprobs, naming) : null,
-        finish_reason: finishReason(g.finishReason), stop_reason: stopReason(g, s.tokenizer, p.stop, p.skipSpecial),
-        ...(p.returnIds ? { token_ids: g.ids } : {}),
-      })),
+      choices: gens.map((g, i) => {
+        const turn = reading ? readToolTurn(reading, reading.prefill + g.text) : null;
+        const message = turn?.toolCalls.length ? { role: "assistant", content: turn.content, tool_calls: turn.toolCalls } : { role: "assistant", content: (plan?.prefill ?? "") + g.text };
+        return {
+          index: i, message, logprobs: p.logprobs ? chatLogprobs(g.ids, g.logprobs, naming, g.topLogprobs) : null,
+          finish_reason: turn?.toolCalls.length ? "tool_calls" : finishReason(g.finishReason), stop_reason: stopReason(g, s.tokenizer, p.stop, p.skipSpecial),
+          ...(p.returnIds ? { token_ids: g.ids } : {}),
+        };
+      }),
       usage: usage(p.promptTokens, gens),
       ...(p.returnIds ? { prompt_token_ids: prompts[0] } : {}),
     });
@@ -156,13 +187,13 @@ export function createApp(deps: AppDeps) {
       ["move37_request_errors_total", counts.errors], ["move37_reloads_total", counts.reloads],
       ["move37_prompt_tokens_total", counts.promptTokens], ["move37_generation_tokens_total", counts.generationTokens],
       ["move37_batches_total", b.batches], ["move37_batched_requests_total", b.requests], ["move37_batched_rows_total", b.rows],
-      ["move37_batch_requests_max", b.maxBatchRequests],
+      ["move37_batch_requests_max", b.maxBatchRequests], ["move37_joined_requests_total", b.joined],
     ];
     return c.text(lines.map(([k, v]) => `${k} ${v}`).join("\n") + "\n", 200, { "content-type": "text/plain; version=0.0.4" });
   });
 
   /** Shared checks and sampling options of both endpoints. */
-  function prepare(req: Common, prompts: number[][], maxTokens: number, logprobs: boolean, s: Served): Prepared {
+  function prepare(req: Common, prompts: number[][], maxTokens: number, logprobs: boolean, topLogprobs: number, s: Served): Prepared {
     if (req.model !== undefined && req.model !== s.name) throw new ApiError(404, `the model '${req.model}' does not exist: this server serves '${s.name}' (GET /v1/models)`, "model", "not_found_error", "model_not_found");
     const V = s.config.vocab_size, maxLen = s.config.max_position_embeddings;
     prompts.forEach((p, i) => {
@@ -176,13 +207,14 @@ export function createApp(deps: AppDeps) {
     const n = req.n ?? 1;
     counts.promptTokens += prompts.reduce((a, p) => a + p.length, 0);
     return {
-      prompts, n, seed: req.seed ?? undefined, stream, logprobs, stop,
+      prompts, n, seed: req.seed ?? undefined, stream, logprobs, topLogprobs, stop,
       includeUsage: req.stream_options?.include_usage === true,
       skipSpecial: req.skip_special_tokens ?? true, returnIds: req.return_token_ids === true, asIds: req.return_tokens_as_token_ids === true,
       promptTokens: prompts.reduce((a, p) => a + p.length, 0),
       options: {
         maxNewTokens: maxTokens, temperature: req.temperature ?? 1, topP: req.top_p ?? 1, topK: Math.max(0, req.top_k ?? 0),
         minP: req.min_p ?? 0, repetitionPenalty: req.repetition_penalty ?? 1, stop, skipSpecialTokens: req.skip_special_tokens ?? true,
+        ...(topLogprobs > 0 ? { topLogprobs } : {}),
       },
     };
   }
@@ -193,14 +225,17 @@ export function createApp(deps: AppDeps) {
     return gens;
   }
 
-  /** SSE: one chunk per token event with text or a finish reason (every token with logprobs), an optional usage chunk, then [DONE]. */
-  function streamed(c: Context, p: Prepared, chunk: (choice: number, e: TokenEvent) => object, head: object) {
+  /**
+   * SSE: the chunks of each token event (one per event with text or a finish reason, every event with logprobs; a
+   * reply's tool calls and its finish add chunks), an optional usage chunk, then [DONE].
+   */
+  function streamed(c: Context, p: Prepared, chunk: (choice: number, e: TokenEvent) => object[], head: object) {
     return streamSSE(c, async stream => {
       let chain = Promise.resolve();
       // A client that hung up makes writes fail; the batch it shares still finishes for the others.
       const write = (data: object | string) => { chain = chain.then(() => stream.writeSSE({ data: typeof data === "string" ? data : JSON.stringify(data) })).catch(() => {}); };
       try {
-        const gens = await run(p, (choice, e) => { if (p.logprobs || e.text || e.finishReason) write(chunk(choice, e)); });
+        const gens = await run(p, (choice, e) => { for (const x of chunk(choice, e)) write(x); });
         if (p.includeUsage) write({ ...head, choices: [], usage: usage(p.promptTokens, gens) });
       } catch (e) {
         counts.errors++;

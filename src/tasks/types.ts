@@ -31,7 +31,11 @@ export type Example = {
   completion?: string | { role: string; content: string }[];
   /** Code rows: tests for the `code` reward (Python assertion snippets or {input, output} stdin/stdout pairs). */
   tests?: (string | { input: string; output: string })[];
-  /** Code rows: the program's language for the `code` reward ("python", "javascript"). */
+  /**
+   * Code rows: the program's language for the `code` reward ("python", "javascript"). Natural-language rows (a
+   * dataset's `language` column, worded arithmetic): the language the reasoning should be in ("en", "ru", "zh"), the
+   * `language` reward's target.
+   */
   language?: string;
   /** verl's `ability` ("math", "code", …) and `extra_info` ({split, index, …}), kept as the file has them. */
   ability?: string;

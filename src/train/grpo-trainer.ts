@@ -40,10 +40,16 @@ import { loadLatestCheckpoint, saveCheckpoint } from "./checkpoint.js";
 import { scoreCompletions, type ScoredRewards } from "./rewarding.js";
 import { evaluate, evaluatePassAtK, type EvalResult, type PassAtKFigures } from "../eval/heldout.js";
 import { countdownSamples, searchMetrics } from "../eval/search-behaviour.js";
+import { languageStats } from "../rewards/language.js";
 import { modelRewardExamples, useModelRewards } from "../rewards/reward-model.js";
 import { createRollout, RolloutConfigSchema } from "./rollout/index.js";
 import { BackendChoiceSchema, checkpointFields, oneProblemSource, problemSetFields } from "./trainer-config.js";
-import { LoraConfigSchema, isAdapterFolder, isLoraModel, withLora } from "./lora.js";
+import { LoraConfigSchema, TorchDtypeSchema, isAdapterFolder, isLoraModel, requireLoraForBf16, withLora } from "./lora.js";
+import { generate as sampleLocally } from "../sample/generate.js";
+import type { RolloutSampling } from "./rollout/index.js";
+import { EnvironmentConfigSchema } from "../env/environment.js";
+import { episodeMetrics, type Episode } from "../env/episode.js";
+import { episodeRollout, evaluateEpisodes, scoreEpisodes, type EpisodeEvalResult, type EpisodeRollout } from "../env/grpo.js";
 
 export { PromptConfigSchema, promptFormat, type PromptConfig, type PromptFormat } from "../sample/prompt-format.js";
 
@@ -86,6 +92,15 @@ export const GRPORecipeSchema = z.object({
   rollout: RolloutConfigSchema.default(RolloutConfigSchema.parse({})),
   /** Train LoRA adapters on a frozen base (PEFT's keys, docs/lora.md); the KL reference is then the base with adapters off. */
   lora: LoraConfigSchema.optional(),
+  /** The model's weights (TRL's ModelConfig.torch_dtype): bfloat16 keeps the base frozen in BF16 (with lora: only; docs/lora.md). */
+  torch_dtype: TorchDtypeSchema,
+  /** How decode stores keys and values (rollouts, evaluations): float32, or bfloat16 (half the cache; docs/generation.md). */
+  kv_cache_dtype: z.enum(["float32", "bfloat16"]).default("float32"),
+  /**
+   * Multi-turn episodes with tools (docs/tools.md): {type: calculator | python | problems | a registered one, format,
+   * max_turns, max_tokens, …}. Completions become episodes; held-out evaluation runs episodes too.
+   */
+  environment: EnvironmentConfigSchema.optional(),
 }).strict().superRefine(oneProblemSource());
 export type GRPORecipe = z.output<typeof GRPORecipeSchema>;
 
@@ -132,7 +147,8 @@ export const grpo: Trainer<typeof GRPORecipeSchema> = {
     const g: GRPOConfig = c.grpo;
     requireModelFolder(c.model);
     const backend = getBackend(c.backend);
-    const model = withLora(loadPretrained(c.model, backend).model, c.lora, c.model);
+    requireLoraForBf16(c.torch_dtype, c.lora, c.model);
+    const model = withLora(loadPretrained(c.model, backend, { dtype: c.torch_dtype, kvCacheDtype: c.kv_cache_dtype }).model, c.lora, c.model);
     const tok = loadTokenizer(c.model);
     const fmt = promptFormat(c.prompt, tok);
     useModelRewards(g.reward_funcs, { rewardModel: c.reward_model, policy: c.model, temperature: g.temperature, backend: c.backend });
@@ -152,8 +168,22 @@ export const grpo: Trainer<typeof GRPORecipeSchema> = {
     const ref = g.beta > 0 ? referenceModel(model, backend, g.reference_dtype) : null;
     const folder = { copyFrom: c.model };
     const rollout = createRollout(c.rollout, { policy: model, tokenizer: tok, weightsDir: join(run.dir, "rollout-weights"), save: folder, log: ctx.log, ratioLevel: g.importance_sampling_level });
+    const sampling = { temperature: g.temperature, topP: g.top_p, topK: g.top_k, eosTokenIds: eosIds };
+    const episodes = c.environment ? episodeRollout(c.environment, {
+      tok, fmt, prompt: c.prompt, maxCompletionLength: g.max_completion_length,
+      // one sequence per episode, each from its own seed stream (the in-process sampler honours `seeds`; a server gets
+      // the batch's first seed, so its episodes are reproducible only as far as the server batches them the same way)
+      generate: (prompts, s) => rollout.generate(prompts, { ...sampling, maxNewTokens: s.maxNewTokens, numReturnSequences: 1, stop: s.stop,
+        ...(c.rollout.backend === "openai" ? { seed: s.seeds[0] ?? 0 } : { seeds: s.seeds }) } as unknown as RolloutSampling),
+    }) : null;
     const save = () => { state.wallSeconds = wallSeconds(); saveCheckpoint(run.checkpointsDir, step, model, optimizer, state, { keep: c.save_total_limit, model: folder }); };
     const runEval = async (label: string) => {
+      if (episodes) {
+        const r = await evaluateEpisodes(episodes, temperature => async (prompts, s) => sampleLocally(model, tok, prompts, { maxNewTokens: s.maxNewTokens, temperature, stop: s.stop, seeds: s.seeds, eosTokenIds: eosIds, batchSize: 64 }),
+          fmt, split.eval, { accuracy: c.accuracy_reward, format: c.format_reward, sampled: c.eval_sampled, seed: c.eval_seed });
+        ctx.log(`${label}: accuracy ${pct(r.accuracy)} greedy${r.accuracySampled !== null ? `, ${pct(r.accuracySampled)} at T=1` : ""}, format ${pct(r.format)}, tool calls in ${pct(r.toolCallRate)} of episodes, tool errors ${pct(r.toolErrorRate)}, mean length ${r.meanLength.toFixed(1)} tokens`);
+        return r;
+      }
       const r = (await evaluate(model, tok, fmt, split.eval, {
         accuracy: c.accuracy_reward, format: c.format_reward, maxNewTokens: g.max_completion_length, sampled: c.eval_sampled, seed: c.eval_seed,
       })).figures;
@@ -188,7 +218,7 @@ export const grpo: Trainer<typeof GRPORecipeSchema> = {
       await yieldToEvents(); // lets Ctrl-C reach ctx.signal
       const t0 = performance.now();
       const { examples, prompts, gens, scored, rewards, adv, keep, rounds, seconds } = await sampleGroups(step, g, {
-        next: i => split.train(i), fmt, tok, weights, generate: (p, seed) => rollout.generate(p, {
+        next: i => split.train(i), fmt, tok, weights, episodes, generate: (p, seed) => rollout.generate(p, {
           maxNewTokens: g.max_completion_length, temperature: g.temperature, topP: g.top_p, topK: g.top_k,
           numReturnSequences: g.num_generations, seed, stop: fmt.stop, eosTokenIds: eosIds,
         }),
@@ -208,9 +238,11 @@ export const grpo: Trainer<typeof GRPORecipeSchema> = {
       const metrics: Record<string, number | null> = {
         ...rewardMetrics(scored.table, g.reward_funcs, adv),
         ...completionMetrics(lengths.lengths, lengths.truncated),
+        ...stepLanguageMetrics(g, gens, examples, fmt),
         ...(train ?? {}),
         "frac_groups_kept": keep.length / gens.length,
         ...(g.dynamic_sampling ? { "dynamic_sampling/rounds": rounds, "dynamic_sampling/groups_sampled": gens.length / g.num_generations, "dynamic_sampling/groups_kept": keep.length / g.num_generations } : {}),
+        ...(episodes ? { ...episodeMetrics(gens as Episode[]), "time/environment": seconds.environment } : {}),
         "time/generation": seconds.generation, "time/reward": seconds.reward, "time/training": (t3 - t2) / 1000,
         "tokens_per_second": lengths.total / ((t3 - t0) / 1000),
         "train_minutes": state.trainSeconds / 60,
@@ -234,7 +266,10 @@ export const grpo: Trainer<typeof GRPORecipeSchema> = {
     const passAfter = await passAtK("after RL (pass@k)");
     if (passAfter) run.logMetrics(step, passMetrics(passAfter));
     if (c.output_dir) saveModel(model, c.output_dir, folder);
-    writeReport(run, c, split.eval.length, state.before!, after, state.trainSeconds, wallSeconds(), ctx.log, { before: state.passBefore ?? null, after: passAfter });
+    writeReport(run, c, split.eval.length, state.before!, after, state.trainSeconds, wallSeconds(), ctx.log, {
+      pass: { before: state.passBefore ?? null, after: passAfter },
+      language: g.reward_funcs.includes("language") || split.eval.some(e => typeof e.language === "string"),
+    });
   },
 };
 
@@ -246,21 +281,28 @@ export const grpo: Trainer<typeof GRPORecipeSchema> = {
  * advantages and metrics cover every group sampled.
  */
 async function sampleGroups(step: number, g: GRPOConfig, o: {
-  next(position: number): Example; fmt: PromptFormat; tok: Tokenizer; weights: number[];
+  next(position: number): Example; fmt: PromptFormat; tok: Tokenizer; weights: number[]; episodes: EpisodeRollout | null;
   generate(prompts: number[][], seed: number): Promise<Generation[]>;
 }) {
   const P = g.prompts_per_step, G = g.num_generations, maxRounds = g.dynamic_sampling ? g.dynamic_sampling_max_rounds : 1;
   const examples: Example[] = [], prompts: number[][] = [], gens: Generation[] = [], table: (number | null)[][] = [];
-  const seconds = { generation: 0, reward: 0 };
+  const seconds = { generation: 0, reward: 0, environment: 0 };
   let rounds = 0, rewards: Float64Array = new Float64Array(0);
   while (rounds < maxRounds) {
     rounds++;
     const t0 = performance.now();
     const ex = Array.from({ length: P }, (_, i) => o.next(dataPosition(step, rounds, i, P)));
-    const pr = ex.map(e => o.fmt.encode(e));
-    const out = await o.generate(pr, samplingSeed(g.seed, step, rounds));
+    let pr: number[][], out: Generation[];
+    if (o.episodes) { // multi-turn: each completion is an episode (model turns and tool results, src/env)
+      const r = await o.episodes.run(ex, G, samplingSeed(g.seed, step, rounds));
+      pr = r.prompts; out = r.gens; seconds.environment += r.seconds.environment;
+    } else {
+      pr = ex.map(e => o.fmt.encode(e));
+      out = await o.generate(pr, samplingSeed(g.seed, step, rounds));
+    }
     const t1 = performance.now();
-    const scored = await scoreCompletions(g.reward_funcs, out.map(x => o.fmt.completion(x)), modelRewardExamples(g.reward_funcs, out, ex, o.fmt, o.tok));
+    const rewardExamples = modelRewardExamples(g.reward_funcs, out, ex, o.fmt, o.tok), texts = out.map(x => o.fmt.completion(x));
+    const scored = o.episodes ? await scoreEpisodes(g.reward_funcs, texts, rewardExamples, out as Episode[]) : await scoreCompletions(g.reward_funcs, texts, rewardExamples);
     const offset = examples.length;
     examples.push(...ex); prompts.push(...pr); table.push(...scored.table);
     gens.push(...out.map(x => ({ ...x, prompt: x.prompt + offset })));
@@ -278,8 +320,9 @@ async function sampleGroups(step: number, g: GRPOConfig, o: {
 
 /** Completion lengths as TRL logs them: tokens up to and including the first EOS; truncated = hit the limit. */
 function completionLengths(gens: Generation[], eosIds: number[], limit: number) {
-  const lengths = gens.map(x => { const i = x.ids.findIndex(t => eosIds.includes(t)); return i >= 0 ? i + 1 : x.ids.length; });
-  const truncated = gens.map(x => (x.finishReason === "length" && x.ids.length >= limit ? 1 : 0));
+  // an episode (src/env) ends a turn with EOS and goes on: its length is all of it, truncated when it hit max_tokens
+  const lengths = gens.map(x => { if ("mask" in x) return x.ids.length; const i = x.ids.findIndex(t => eosIds.includes(t)); return i >= 0 ? i + 1 : x.ids.length; });
+  const truncated = gens.map(x => ("mask" in x ? ((x as Episode).stats.stoppedBy === "max_tokens" ? 1 : 0) : x.finishReason === "length" && x.ids.length >= limit ? 1 : 0));
   return { lengths, truncated, total: gens.reduce((s, x) => s + x.ids.length, 0) };
 }
 
@@ -293,13 +336,17 @@ function sampleRows(step: number, gens: Generation[], examples: Example[], fmt: 
     rows.push({
       step, prompt: fmt.text(ex), completion: fmt.completion(gens[i]), answer: ex.answer,
       reward: Number.isNaN(rewards[i]) ? null : rewards[i], rewards: scored.byName(i), advantage: advantages[i],
+      // an episode turn by turn: what the model wrote, what the tools and the environment answered
+      ...("segments" in gens[i] ? { turns: (gens[i] as Episode).segments.map(s => ({ role: s.role, text: s.text, ...(s.calls ? { calls: s.calls } : {}) })) } : {}),
     });
   }
   return rows;
 }
 
 function evalMetrics(r: EvalResult): Record<string, number | null> {
-  const out: Record<string, number | null> = { accuracy: r.accuracy, accuracy_sampled: r.accuracySampled, "eval/format": r.format, "eval/mean_length": r.meanLength };
+  const out: Record<string, number | null> = { accuracy: r.accuracy, accuracy_sampled: r.accuracySampled, "eval/format": r.format, "eval/mean_length": r.meanLength,
+    ...(r.language !== null ? { "eval/language": r.language, "eval/language_switched": r.languageSwitched } : {}) };
+  if ("toolCallRate" in r) Object.assign(out, { "eval/tool_call_rate": (r as EpisodeEvalResult).toolCallRate, "eval/tool_error_rate": (r as EpisodeEvalResult).toolErrorRate });
   for (const [name, f] of Object.entries(r.subsets ?? {})) { out[`accuracy/${name}`] = f.accuracy; out[`accuracy_sampled/${name}`] = f.accuracySampled; }
   for (const [k, v] of Object.entries(r.search?.greedy ?? {})) out[`eval/${k}`] = v;
   return out;
@@ -313,16 +360,31 @@ function passMetrics(p: PassAtKFigures): Record<string, number> {
   return out;
 }
 
+/**
+ * The language mix of a step's completions (src/rewards/language.ts): `language/share`, the mean share of chain-of-thought
+ * words in the row's target language, and `language/switched`, the share of completions that switch language part-way,
+ * over the completions with words. Logged when the rows name a language or the language reward is in use.
+ */
+function stepLanguageMetrics(g: GRPOConfig, gens: Generation[], examples: Example[], fmt: PromptFormat): Record<string, number | null> {
+  if (!g.reward_funcs.includes("language") && !examples.some(e => typeof e.language === "string")) return {};
+  const s = languageStats(gens.map(x => fmt.completion(x)), gens.map(x => examples[x.prompt]));
+  return { "language/share": s.share, "language/switched": s.switched };
+}
+
 const pct = (x: number | null) => (x === null ? "-" : `${(100 * x).toFixed(1)}%`);
 
 function writeReport(run: Run, c: GRPORecipe, evalSize: number, before: EvalResult, after: EvalResult, seconds: number, wall: number, log: (m: string) => void,
-  pass: { before: PassAtKFigures | null; after: PassAtKFigures | null } = { before: null, after: null }) {
-  // subsets, search counts and pass@k appear only when measured (countdown, eval_pass_at_k), so other reports keep their shape
+  o: { pass?: { before: PassAtKFigures | null; after: PassAtKFigures | null }; language?: boolean } = {}) {
+  // language (rows that name one, or the language reward), subsets, search counts and pass@k appear only when
+  // measured (worded arithmetic, countdown, eval_pass_at_k), so other reports keep their shape
+  const pass = o.pass ?? { before: null, after: null };
   const side = (r: EvalResult, p: PassAtKFigures | null) => ({
     accuracy: r.accuracy, accuracy_sampled: r.accuracySampled, format: r.format, mean_length: r.meanLength, mean_length_wrong: r.meanLengthWrong,
+    ...(o.language ? { language: r.language ?? null, language_switched: r.languageSwitched ?? null } : {}),
     ...(r.subsets ? { subsets: Object.fromEntries(Object.entries(r.subsets).map(([n, f]) => [n, { problems: f.problems, accuracy: f.accuracy, accuracy_sampled: f.accuracySampled }])) } : {}),
     ...(r.search ? { search: r.search } : {}),
     ...(p ? { pass_at_k: p } : {}),
+    ...("toolCallRate" in r ? { tool_call_rate: (r as EpisodeEvalResult).toolCallRate, tool_error_rate: (r as EpisodeEvalResult).toolErrorRate } : {}),
   });
   run.writeJson("report.json", { task: problemSource(c), eval_size: evalSize, before: side(before, pass.before), after: side(after, pass.after), minutes: wall / 60, train_minutes: seconds / 60, traces: {
     before: before.traces, after: after.traces,
@@ -338,6 +400,8 @@ function writeReport(run: Run, c: GRPORecipe, evalSize: number, before: EvalResu
     `  ${"".padEnd(22)} ${"before".padStart(10)} ${"after".padStart(10)}`,
     row("accuracy (greedy)", r => pct(r.accuracy)), row("accuracy (T=1)", r => pct(r.accuracySampled)), ...subsetRows,
     row("format", r => pct(r.format)), row("mean length (tokens)", r => r.meanLength.toFixed(1)), ...searchRows, ...passRows,
+    ...(before.language ?? after.language ?? null) !== null ? [row("language consistency", r => pct(r.language ?? null)), row("language switched", r => pct(r.languageSwitched ?? null))] : [],
+    ...("toolCallRate" in before ? [row("tool-call rate", r => pct((r as EpisodeEvalResult).toolCallRate)), row("tool-error rate", r => pct((r as EpisodeEvalResult).toolErrorRate))] : []),
     "", metricChart(readMetrics(run.dir), "completions/mean_length", 60),
     "", "before:", ...before.traces.map(t => `  ${t}`), "after:", ...after.traces.map(t => `  ${t}`),
     `report: ${run.dir}/report.json`].join("\n"));

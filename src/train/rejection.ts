@@ -15,6 +15,9 @@ export interface Candidate {
   tokens: number;
   finishReason: FinishReason;
   rewards: Record<string, number | null>;
+  /** An episode (src/env): its conversation and the tools' schemas, written as a messages row instead of prompt/completion. */
+  messages?: unknown[];
+  tools?: unknown[];
 }
 
 export interface RejectionOptions {
@@ -74,5 +77,6 @@ export interface Provenance { model: string; step: number | null; reward: string
 
 /** An SFT JSONL row (src/train/sft-data.ts reads prompt/completion; the rest is provenance). */
 export function sftRow(c: Candidate, p: Provenance): Record<string, unknown> {
-  return { prompt: c.prompt, completion: c.completion, answer: c.answer, source: { ...p, problem: c.problem, tokens: c.tokens, rewards: c.rewards } };
+  const text = c.messages ? { messages: c.messages, ...(c.tools?.length ? { tools: c.tools } : {}) } : { prompt: c.prompt, completion: c.completion };
+  return { ...text, answer: c.answer, source: { ...p, problem: c.problem, tokens: c.tokens, rewards: c.rewards } };
 }

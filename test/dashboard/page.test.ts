@@ -23,6 +23,10 @@ test("metrics are ordered with the ones users watch first", () => {
   assert.deepEqual(orderMetrics(["zeta", "kl", "rewards/format/mean", "step", "reward", "time", "alpha", "completions/mean_length"]), [
     "reward", "rewards/format/mean", "completions/mean_length", "kl", "alpha", "zeta",
   ]);
+  // the language mix of the chains of thought (GRPO on rows with a language) comes right after the held-out figures
+  assert.deepEqual(orderMetrics(["kl", "language/switched", "frac_reward_zero_std", "eval/language", "language/share", "accuracy"]), [
+    "accuracy", "eval/language", "language/share", "language/switched", "frac_reward_zero_std", "kl",
+  ]);
 });
 
 test("countdown's search counts sit beside length and accuracy (issue 19)", () => {
@@ -38,4 +42,15 @@ test("alignSeries puts runs with different steps on one x axis; smooth is a debi
   assert.equal(s[0], 1);
   assert.equal(s[1], null);
   assert.equal(s[2], (0.5 * 0.5 * 1 + 0.5 * 3) / (1 - 0.25));
+});
+
+test("an episode is segmented turn by turn: reasoning spans a tool call, tool results and feedback are their own", async () => {
+  const { episodeSegments } = await import("../../src/dashboard/page/trace.js");
+  assert.deepEqual(episodeSegments([
+    { role: "assistant", text: "12*34 is hard <call>calculator 12*34</call>" }, { role: "tool", text: "<result>408</result>" },
+    { role: "assistant", text: " so</think><answer>408</answer>" }, { role: "user", text: " User: sure? Assistant:" }, { role: "assistant", text: "yes" },
+  ]), [
+    { kind: "think", text: "12*34 is hard <call>calculator 12*34</call>" }, { kind: "tool", text: "<result>408</result>" },
+    { kind: "think", text: " so" }, { kind: "answer", text: "408" }, { kind: "feedback", text: " User: sure? Assistant:" }, { kind: "text", text: "yes" },
+  ]);
 });

@@ -43,6 +43,29 @@ test("log-probs are log softmax(logits / T) of the full re-forward at each step"
   }
 });
 
+test("topLogprobs: per position the N most likely ids of the full re-forward, streamed as each token's `top`", () => {
+  const model = new FakeLM({ vocab: 258 });
+  for (const T of [0, 0.8]) {
+    const events: TokenEvent[] = [];
+    const out = generate(model, tok, prompts, { maxNewTokens: 6, temperature: T, seed: 3, numReturnSequences: 2, topLogprobs: 4 }, e => events.push(e));
+    for (const g of out) {
+      const history = [...prompts[g.prompt]];
+      assert.equal(g.topLogprobs!.length, g.ids.length);
+      g.ids.forEach((id, i) => {
+        const z = model.logitsAfter(history);
+        const want = Array.from(z.keys()).filter(v => v < tok.vocabSize).sort((a, b) => z[b] - z[a] || a - b).slice(0, 4);
+        assert.deepEqual(g.topLogprobs![i].map(t => t.token), want);
+        g.topLogprobs![i].forEach(t => assert.ok(Math.abs(t.logprob - logprobOf(z, t.token, T || 1)) < 1e-5));
+        history.push(id);
+      });
+      const mine = events.filter(e => e.prompt === g.prompt && e.sample === g.sample);
+      assert.deepEqual(mine.map(e => e.top), g.topLogprobs);
+    }
+  }
+  const plain = generate(model, tok, prompts.slice(0, 1), { maxNewTokens: 3 })[0];
+  assert.equal(plain.topLogprobs, undefined);
+});
+
 test("a seed reproduces a run; another seed changes it; batchSize chunks give the same result", () => {
   const run = (seed: number, batchSize?: number) =>
     generate(new FakeLM({ vocab: 258 }), tok, prompts, { maxNewTokens: 16, temperature: 1, seed, batchSize }).map(g => g.ids.join());

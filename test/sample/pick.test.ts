@@ -114,3 +114,50 @@ test("top-p / top-k on a large vocabulary draw only from the exact head, with th
     }
   }
 });
+
+test("topLogprobs ranks the N most likely ids under the sampled token's distribution (ties: lower id first)", () => {
+  const z = Float32Array.from([0.3, 2, -1, 2, 0.9, 5, -3, 0.3]);
+  for (const T of [0, 0.6, 1.3]) {
+    const lp = logSoftmax(z, T === 0 ? 1 : T);
+    const order = Array.from(z.keys()).sort((a, b) => z[b] - z[a] || a - b);
+    for (const N of [1, 3, 8, 20]) {
+      const r = new TokenPicker(8, 8, { ...base, temperature: T, topLogprobs: N }).pick(z, null, new Rng(2));
+      assert.deepEqual(r.top!.map(t => t.token), order.slice(0, N), `T=${T} N=${N}`);
+      r.top!.forEach(t => assert.ok(Math.abs(t.logprob - lp[t.token]) < 1e-6));
+      const mine = r.top!.find(t => t.token === r.token);
+      if (mine) assert.equal(mine.logprob, r.logprob);
+    }
+  }
+  // Ranked over the raw logits: the repetition penalty and the filters change what is drawn, not the ranking.
+  const p = new TokenPicker(8, 6, { ...base, temperature: 0, repetitionPenalty: 3, topLogprobs: 2 }).pick(z, [5], new Rng(0));
+  assert.deepEqual(p.top!.map(t => t.token), [5, 1]);
+  assert.equal(p.token, 1);
+  assert.equal(new TokenPicker(8, 8, base).pick(z, null, new Rng(0)).top, undefined);
+  // Never an id past the tokenizer's vocabulary.
+  assert.deepEqual(new TokenPicker(8, 3, { ...base, topLogprobs: 5 }).pick(z, null, new Rng(0)).top!.map(t => t.token), [1, 0, 2]);
+});
+
+test("topLogprobs through a backend's sampleRows pass: the same token as without, alternatives ranked after it", async () => {
+  const { referenceBackend } = await import("../../src/engine/reference.js");
+  const { getBackend, nativeAvailable } = await import("../../src/engine/index.js");
+  const rng = new Rng(4), V = 1000;
+  const z = Float32Array.from({ length: V }, () => 6 * rng.nextFloat());
+  for (const be of [referenceBackend, ...(nativeAvailable() ? [getBackend("native")] : [])]) {
+    for (const T of [0, 0.7]) {
+      const lp = logSoftmax(z, T || 1);
+      const order = Array.from(z.keys()).sort((a, b) => z[b] - z[a] || a - b).slice(0, 6);
+      const withTop = new TokenPicker(V, V, { ...base, temperature: T, topLogprobs: 6 }, be);
+      const without = new TokenPicker(V, V, { ...base, temperature: T }, be);
+      assert.ok(withTop.fast, "alternatives do not take a row off the backend's pass");
+      for (let seed = 0; seed < 5; seed++) {
+        const a = withTop.pick(z, null, new Rng(seed)), b = without.pick(z, null, new Rng(seed));
+        assert.equal(a.token, b.token, `${be.name} T=${T}: asking for alternatives changed the draw`);
+        assert.equal(a.logprob, b.logprob);
+        assert.deepEqual(a.top!.map(t => t.token), order);
+        a.top!.forEach(t => assert.ok(Math.abs(t.logprob - lp[t.token]) < 1e-5, `${be.name} T=${T} id ${t.token}: ${t.logprob} vs ${lp[t.token]}`));
+        const mine = a.top!.find(t => t.token === a.token);
+        if (mine) assert.equal(mine.logprob, a.logprob);
+      }
+    }
+  }
+});

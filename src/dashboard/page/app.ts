@@ -2,7 +2,7 @@
 import uPlot from "uplot";
 import type { SampleRow } from "../../runs/run.js";
 import { alignSeries, orderMetrics, type MetricRow } from "./series.js";
-import { segments } from "./trace.js";
+import { episodeSegments, segments, type Turn } from "./trace.js";
 
 interface RunSummary {
   id: string;
@@ -262,9 +262,11 @@ function showTrace(s: Sample): void {
   parts.push(el("h3", undefined, "prompt"), el("pre", "prompt-text", s.prompt));
   parts.push(el("h3", undefined, "completion"));
   const comp = el("div", "completion");
-  for (const seg of segments(s.completion)) {
+  // an episode (src/env) is shown turn by turn: the model's turns, tool results and feedback
+  const LABELS: Record<string, string> = { think: "reasoning <think>", answer: "answer <answer>", text: "outside the tags", tool: "tool result", feedback: "environment" };
+  for (const seg of Array.isArray(s.turns) ? episodeSegments(s.turns as Turn[]) : segments(s.completion)) {
     const d = el("div", `segment ${seg.kind}`);
-    d.append(el("span", "label", seg.kind === "think" ? "reasoning <think>" : seg.kind === "answer" ? "answer <answer>" : "outside the tags"), seg.text);
+    d.append(el("span", "label", LABELS[seg.kind]), seg.text);
     comp.append(d);
   }
   if (comp.children.length === 0) comp.append(el("p", "empty", "(empty completion)"));

@@ -10,7 +10,7 @@ export interface MetricRow {
  * countdown search counts (search/…) sit right after the completion lengths, beside accuracy, as issue 19 reads them.
  */
 const PRIORITY = [
-  "reward", "rewards/", "accuracy", "accuracy_sampled", "accuracy/", "accuracy_sampled/", "completions/mean_length", "search/", "eval/", "pass@k/",
+  "reward", "rewards/", "accuracy", "accuracy_sampled", "accuracy/", "accuracy_sampled/", "completions/mean_length", "search/", "eval/", "language/", "pass@k/",
   "reward_std", "frac_reward_zero_std", "completions/",
   "kl", "entropy", "loss", "loss/", "eval_loss", "grad_norm", "learning_rate", "tokens_per_second", "time/", "elo",
 ];

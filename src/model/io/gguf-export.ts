@@ -1,5 +1,5 @@
 // Hugging Face folder (Llama, Qwen2, Qwen3, Gemma 3, SmolLM3; safetensors + tokenizer.json) → GGUF v3 for llama.cpp,
-// F32 or F16. Key types, tensor names and per-architecture transforms are those of llama.cpp's own converter
+// F32, F16, BF16 or Q8_0. Key types, tensor names and per-architecture transforms are those of llama.cpp's own converter
 // (convert_hf_to_gguf.py: LlamaModel, Qwen2Model, Qwen3Model, Gemma3Model, SmolLM3Model) and of the loader in the
 // llama.cpp that node-llama-cpp 3.22 ships (src/models/{llama,qwen3,gemma3,smollm3}.cpp); see docs/io.md.
 import { existsSync, readFileSync } from "node:fs";
@@ -12,9 +12,24 @@ import { readSentencePieceModel, spmVocab } from "./gguf-spm.js";
 import { paramSpecs } from "../params.js";
 import type { CausalLM } from "../types.js";
 import { closeWeights, openCheckedWeights, readHfConfig } from "./hf.js";
-import { writeGguf, type GgufTensor, type GgufValue, type TensorSource } from "./gguf.js";
+import { Q8_0_BLOCK, writeGguf, type GgmlType, type GgufTensor, type GgufValue, type TensorSource } from "./gguf.js";
 
-export type GgufDtype = "f32" | "f16";
+export type GgufDtype = "f32" | "f16" | "bf16" | "q8_0";
+export const GGUF_DTYPES: readonly GgufDtype[] = ["f32", "f16", "bf16", "q8_0"];
+
+/** general.file_type (llama.h's llama_ftype): ALL_F32, MOSTLY_F16, MOSTLY_Q8_0, MOSTLY_BF16. */
+const FILE_TYPE: Record<GgufDtype, number> = { f32: 0, f16: 1, q8_0: 7, bf16: 32 };
+
+/**
+ * The ggml type of one tensor in a `dtype` export, as llama.cpp's converter chooses it: 1-D tensors (norms, biases,
+ * rope_freqs) stay F32; a 2-D tensor takes the dtype, except that Q8_0 needs rows that are a multiple of 32 values
+ * (its block) and falls back to F16 otherwise, as convert_hf_to_gguf does when gguf-py cannot quantize a shape.
+ */
+export function ggmlTypeFor(dtype: GgufDtype, shape: readonly number[]): GgmlType {
+  if (shape.length < 2 || dtype === "f32") return "F32";
+  if (dtype === "q8_0") return shape[shape.length - 1] % Q8_0_BLOCK === 0 ? "Q8_0" : "F16";
+  return dtype === "bf16" ? "BF16" : "F16";
+}
 
 /** llama.cpp token types. */
 const TOKEN_TYPE = { normal: 1, control: 3, userDefined: 4, unused: 5 } as const;
@@ -102,7 +117,7 @@ export function checkGgufExpressible(c: ModelConfig): void {
 
 /**
  * GGUF tensors for HF-named parameters, produced lazily as the writer reaches them, plus Llama 3's `rope_freqs`.
- * 1-D tensors (norms, biases) stay F32, as llama.cpp's converter keeps them. Transforms: Q/K rows permuted for
+ * 1-D tensors (norms, biases) stay F32, as llama.cpp's converter keeps them; 2-D ones take ggmlTypeFor(dtype). Transforms: Q/K rows permuted for
  * NORM-rope architectures; Gemma 3's (1 + w) norms stored as 1 + w (the converter's norm_shift), its q_norm
  * also carrying gemmaQueryScaleFold.
  */
@@ -123,7 +138,7 @@ export function ggufTensors(config: ModelConfig, params: readonly { name: string
     let data: TensorSource = p.data;
     if (heads) data = () => permuteRopeRows(load(), heads, cols);
     else if (shiftNorm) data = () => Float32Array.from(load(), w => (1 + w) * scale);
-    tensors.push({ name: ggufTensorName(p.name, arch), shape: p.shape, type: dtype === "f16" && p.shape.length > 1 ? "F16" : "F32", data });
+    tensors.push({ name: ggufTensorName(p.name, arch), shape: p.shape, type: ggmlTypeFor(dtype, p.shape), data });
   }
   return tensors;
 }
@@ -286,7 +301,7 @@ export function ggufModelKv(c: ModelConfig, name: string, dtype: GgufDtype): [st
   const kv: [string, GgufValue][] = [
     ["general.architecture", { type: "string", value: a }],
     ["general.name", { type: "string", value: name }],
-    ["general.file_type", u32(dtype === "f16" ? 1 : 0)],
+    ["general.file_type", u32(FILE_TYPE[dtype])],
     [`${a}.context_length`, u32(c.max_position_embeddings)],
     [`${a}.embedding_length`, u32(c.hidden_size)],
     [`${a}.block_count`, u32(c.num_hidden_layers)],
@@ -341,5 +356,5 @@ export function exportModelGguf(model: CausalLM, tokenizerDir: string, out: stri
 }
 
 function checkDtype(dtype: string): void {
-  if (dtype !== "f32" && dtype !== "f16") throw new GgufExportError(`dtype ${dtype} is not supported (supported: f32, f16)`);
+  if (!GGUF_DTYPES.includes(dtype as GgufDtype)) throw new GgufExportError(`dtype ${dtype} is not supported (supported: ${GGUF_DTYPES.join(", ")})`);
 }

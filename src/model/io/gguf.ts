@@ -3,7 +3,7 @@
 // llama.cpp's loader checks them (a u32 key written as i32 is refused).
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { GgufFormatError } from "./errors.js";
-import { f16ToF32, f32ToF16 } from "./half.js";
+import { bf16ToF32, f16ToF32, f32BitsToF16, f32ToBf16, f32ToF16 } from "./half.js";
 import { writeAll, writeFileStreamed } from "./write-stream.js";
 
 export const GGUF_ALIGNMENT = 32;
@@ -14,9 +14,49 @@ export type GgufValue =
   | { type: GgufScalarType; value: Scalar }
   | { type: "array"; itemType: GgufScalarType; value: Scalar[] };
 
-/** ggml tensor types written here. */
-export const GGML_TYPES = { F32: 0, F16: 1 } as const;
+/** ggml tensor types written here (ggml.h's enum ggml_type). */
+export const GGML_TYPES = { F32: 0, F16: 1, Q8_0: 8, BF16: 30 } as const;
 export type GgmlType = keyof typeof GGML_TYPES;
+
+/** Q8_0 (ggml-common.h block_q8_0): blocks of 32 values along a row, each an F16 scale d then 32 int8s q; x ≈ d·q. */
+export const Q8_0_BLOCK = 32;
+const Q8_0_BYTES = 2 + Q8_0_BLOCK;
+
+/** Bytes of `n` values of a ggml type (n a multiple of 32 for Q8_0). */
+export function ggmlTypeBytes(type: GgmlType, n: number): number {
+  return type === "F32" ? 4 * n : type === "Q8_0" ? (n / Q8_0_BLOCK) * Q8_0_BYTES : 2 * n;
+}
+
+/**
+ * Quantizes `src` (a multiple of 32 values) to Q8_0 blocks in `dst` as ggml's quantize_row_q8_0_ref does: d = max|x| / 127
+ * in F32, stored as F16; q = round(x / d) half away from zero, with 1/d computed in F32 (0 for an all-zero block).
+ */
+export function quantizeQ8_0(src: Float32Array, dst: Uint8Array): void {
+  const view = new DataView(dst.buffer, dst.byteOffset, dst.byteLength);
+  const f = Math.fround, dBits = new Uint32Array(1), dF32 = new Float32Array(dBits.buffer);
+  for (let b = 0, o = 0; b < src.length; b += Q8_0_BLOCK, o += Q8_0_BYTES) {
+    let amax = 0;
+    for (let j = 0; j < Q8_0_BLOCK; j++) amax = Math.max(amax, Math.abs(src[b + j]));
+    const d = f(amax / 127), id = d ? f(1 / d) : 0;
+    dF32[0] = d;
+    view.setUint16(o, f32BitsToF16(dBits[0]), true);
+    for (let j = 0; j < Q8_0_BLOCK; j++) {
+      const x = f(src[b + j] * id);
+      view.setInt8(o + 2 + j, Math.sign(x) * Math.round(Math.abs(x)));
+    }
+  }
+}
+
+/** Q8_0 blocks back to F32: x = d·q (ggml's dequantize_row_q8_0). */
+export function dequantizeQ8_0(src: Uint8Array, dst: Float32Array): void {
+  const view = new DataView(src.buffer, src.byteOffset, src.byteLength);
+  const d16 = new Uint16Array(1), d32 = new Float32Array(1);
+  for (let b = 0, o = 0; b < dst.length; b += Q8_0_BLOCK, o += Q8_0_BYTES) {
+    d16[0] = view.getUint16(o, true);
+    f16ToF32(d16, d32);
+    for (let j = 0; j < Q8_0_BLOCK; j++) dst[b + j] = d32[0] * view.getInt8(o + 2 + j);
+  }
+}
 
 /** Tensor values, or a function that produces them when the writer reaches the tensor (so a file streams). */
 export type TensorSource = Float32Array | (() => Float32Array);
@@ -66,11 +106,9 @@ class ByteWriter {
   bytes() { return this.buf.subarray(0, this.length); }
 }
 
-const typeBytes = (t: GgmlType) => (t === "F32" ? 4 : 2);
-
 /**
- * Writes a GGUF v3 file: `kv` in order, then tensors in order, data streamed tensor by tensor (F16 converted in
- * chunks). Written to a temp file, fsynced and renamed.
+ * Writes a GGUF v3 file: `kv` in order, then tensors in order, data streamed tensor by tensor (F16, BF16 and Q8_0
+ * converted in chunks). Written to a temp file, fsynced and renamed.
  */
 export function writeGguf(path: string, kv: readonly [string, GgufValue][], tensors: readonly GgufTensor[]): number {
   const h = new ByteWriter();
@@ -95,7 +133,8 @@ export function writeGguf(path: string, kv: readonly [string, GgufValue][], tens
     for (const d of [...t.shape].reverse()) h.u64(d);
     h.u32(GGML_TYPES[t.type]);
     h.u64(offset);
-    offset = pad(offset + n * typeBytes(t.type));
+    if (t.type === "Q8_0" && t.shape[t.shape.length - 1] % Q8_0_BLOCK) throw new Error(`${path}: tensor ${t.name} [${t.shape}] cannot be Q8_0: its rows are not a multiple of ${Q8_0_BLOCK}`);
+    offset = pad(offset + ggmlTypeBytes(t.type, n));
   }
   h.padTo(h.length);
   const zeros = new Uint8Array(GGUF_ALIGNMENT);
@@ -110,11 +149,20 @@ export function writeGguf(path: string, kv: readonly [string, GgufValue][], tens
       if (t.type === "F32") {
         writeAll(fd, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
         bytes = data.byteLength;
+      } else if (t.type === "Q8_0") {
+        const blocks = new Uint8Array(ggmlTypeBytes("Q8_0", Math.min(CHUNK, n)));
+        for (let i = 0; i < n; i += CHUNK) {
+          const m = Math.min(CHUNK, n - i), len = ggmlTypeBytes("Q8_0", m);
+          quantizeQ8_0(data.subarray(i, i + m), blocks.subarray(0, len));
+          writeAll(fd, blocks.subarray(0, len));
+        }
+        bytes = ggmlTypeBytes("Q8_0", n);
       } else {
         const half = new Uint16Array(Math.min(CHUNK, n));
+        const convert = t.type === "BF16" ? f32ToBf16 : f32ToF16;
         for (let i = 0; i < n; i += half.length) {
           const m = Math.min(half.length, n - i);
-          f32ToF16(data.subarray(i, i + m), half);
+          convert(data.subarray(i, i + m), half.subarray(0, m));
           writeAll(fd, new Uint8Array(half.buffer, 0, m * 2));
         }
         bytes = n * 2;
@@ -128,6 +176,7 @@ export function writeGguf(path: string, kv: readonly [string, GgufValue][], tens
 export interface GgufTensorInfo { name: string; /** ggml order, innermost first */ ne: number[]; type: number; offset: number }
 export interface GgufInfo { version: number; kv: Map<string, GgufValue>; tensors: GgufTensorInfo[]; dataStart: number }
 
+const CODE_GGML = Object.fromEntries(Object.entries(GGML_TYPES).map(([k, v]) => [v, k])) as Record<number, GgmlType | undefined>;
 const CODE_TYPES = Object.fromEntries(Object.entries(TYPE_CODES).map(([k, v]) => [v, k])) as Record<number, keyof typeof TYPE_CODES>;
 
 /** Parses header, key/values and tensor infos (not the data). */
@@ -204,30 +253,29 @@ function parseHeader(b: Buffer, path: string, fileSize: number): GgufInfo {
   const alignment = Number(kv.get("general.alignment")?.value ?? GGUF_ALIGNMENT);
   const dataStart = Math.ceil(o / alignment) * alignment;
   for (const t of tensors) {
-    const bytes = t.ne.reduce((a, d) => a * d, 1) * (t.type === GGML_TYPES.F32 ? 4 : t.type === GGML_TYPES.F16 ? 2 : 0);
+    const type = CODE_GGML[t.type], n = t.ne.reduce((a, d) => a * d, 1);
+    const bytes = type ? ggmlTypeBytes(type, n) : 0;
     if (t.offset % alignment) throw new GgufFormatError(path, `tensor ${t.name} offset ${t.offset} is not ${alignment}-aligned`);
     if (dataStart + t.offset + bytes > fileSize) throw new GgufFormatError(path, `tensor ${t.name} extends past the end of the file`);
   }
   return { version, kv, tensors, dataStart };
 }
 
-/** Reads one F32 or F16 tensor as F32, in ggml order (row-major with shape = ne reversed). */
+/** Reads one F32, F16, BF16 or Q8_0 tensor as F32 (dequantized), in ggml order (row-major with shape = ne reversed). */
 export function readGgufTensor(path: string, info: GgufInfo, name: string): Float32Array {
   const t = info.tensors.find(x => x.name === name);
   if (!t) throw new GgufFormatError(path, `no tensor ${name}`);
   const n = t.ne.reduce((a, d) => a * d, 1);
+  const type = CODE_GGML[t.type];
+  if (!type) throw new GgufFormatError(path, `tensor ${name} has ggml type ${t.type}; only F32, F16, BF16 and Q8_0 are read`);
   const fd = openSync(path, "r");
   try {
-    if (t.type === GGML_TYPES.F32) {
-      const out = new Float32Array(n);
-      readSync(fd, new Uint8Array(out.buffer), 0, n * 4, info.dataStart + t.offset);
-      return out;
-    }
-    if (t.type !== GGML_TYPES.F16) throw new GgufFormatError(path, `tensor ${name} has ggml type ${t.type}; only F32 and F16 are read`);
-    const half = new Uint16Array(n);
-    readSync(fd, new Uint8Array(half.buffer), 0, n * 2, info.dataStart + t.offset);
+    const raw = new Uint8Array(ggmlTypeBytes(type, n));
+    readSync(fd, raw, 0, raw.length, info.dataStart + t.offset);
+    if (type === "F32") return new Float32Array(raw.buffer);
     const out = new Float32Array(n);
-    f16ToF32(half, out);
+    if (type === "Q8_0") dequantizeQ8_0(raw, out);
+    else (type === "BF16" ? bf16ToF32 : f16ToF32)(new Uint16Array(raw.buffer), out);
     return out;
   } finally {
     closeSync(fd);

@@ -135,3 +135,39 @@ export async function runPythonTests(program: string, tests: CodeTest[], limits:
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+// Runs a program with its stderr on its stdout (the model should read its tracebacks), no input.
+const RUNNER = `
+import os, sys
+os.dup2(1, 2)
+src = open("program.py").read()
+os.remove("runner.py")
+g = {"__name__": "__main__", "__builtins__": __builtins__}
+try:
+    exec(compile(src, "program.py", "exec"), g)
+except SystemExit:
+    pass
+except BaseException as e:
+    import traceback
+    # the program's frames only (the runner's exec frame dropped)
+    print("".join(traceback.format_exception(type(e), e, e.__traceback__.tb_next)), end="")
+sys.stdout.flush()
+`;
+
+/** What a program printed (stdout and stderr together), whether it timed out, and its exit code. */
+export interface ProgramRun { output: string; timedOut: boolean; code: number | null }
+
+/** Runs a Python program once in a fresh sandbox process (the same isolation and limits as runPythonTests). */
+export async function runPythonProgram(program: string, limits: SandboxLimits = {}): Promise<ProgramRun> {
+  const l = defaults(limits);
+  const dir = mkdtempSync(join(tmpdir(), "move37-py-"));
+  chmodSync(dir, 0o777);
+  try {
+    writeFileSync(join(dir, "program.py"), program, { mode: 0o644 });
+    writeFileSync(join(dir, "runner.py"), RUNNER, { mode: 0o644 });
+    const r = await runSandboxed(dir, ["runner.py"], "", l);
+    return { output: r.stdout, timedOut: r.timedOut, code: r.code };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

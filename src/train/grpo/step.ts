@@ -28,6 +28,13 @@ export interface StepRow {
   ids: readonly number[];
   /** [ids.length] the sampler's log-probs; read only when `correction` is given. */
   logprobs?: readonly number[];
+  /**
+   * [ids.length] an episode's loss mask (src/env/episode.ts): 1 on tokens the model wrote, 0 on tool and environment
+   * tokens, which then carry no loss and no KL. Replaces the mask up to the first EOS (an episode has one EOS per turn).
+   */
+  mask?: readonly number[];
+  /** With `mask`: the episode hit its token limit (mask_truncated_completions then drops it). */
+  truncated?: boolean;
 }
 
 export interface GRPOStepBatch {
@@ -93,7 +100,12 @@ function microBatches(batch: GRPOStepBatch, keep: readonly number[], g: GRPOStep
     const ids = new Int32Array(rows.length * T);
     comps.forEach((x, b) => ids.set(x, b * T));
     const cm = completionMask(ids, rows.length, T, eosIds, { lengths: comps.map(x => x.length), maxLength: g.max_completion_length, maskTruncated: g.mask_truncated_completions });
-    const masks = rows.map((_, b) => cm.mask.subarray(b * T, (b + 1) * T));
+    const masks = rows.map((r, b) => {
+      const row = batch.rows[r];
+      if (!row.mask) return cm.mask.subarray(b * T, (b + 1) * T);
+      if (row.mask.length !== row.ids.length) throw new GRPOInputError(`row ${r} has ${row.ids.length} ids but a mask of ${row.mask.length}; give one mask entry per completion token`);
+      return g.mask_truncated_completions && row.truncated ? new Uint8Array(row.ids.length) : row.mask;
+    });
     out.push({ rows, packed: packBatch(rows.map(r => batch.prompts[batch.rows[r].prompt]), comps, masks) });
   }
   return out;
