@@ -18,7 +18,7 @@ import { scoreCompletions, type ScoredRewards } from "../train/rewarding.js";
 import { languageStats } from "../rewards/language.js";
 import { oneProblemSource, problemSetFields } from "../train/trainer-config.js";
 import { PassAtKError, passAtKCurves } from "../train/pass-at-k.js";
-import { countdownSamples, searchMetrics } from "./search-behaviour.js";
+import { countdownSamples, firstBacktrack, searchMetrics } from "./search-behaviour.js";
 
 /** The held-out measurement a multi-run experiment compares its runs on (pipeline, rlhf-vs-rl). */
 export const HeldOutSchema = z.object({
@@ -70,6 +70,11 @@ export interface EvalResult {
    * and of the T=1 samples (null when not measured).
    */
   search?: { greedy: Record<string, number>; sampled: Record<string, number> | null };
+  /**
+   * Countdown: the first completion (greedy, else a T=1 sample) that backtracks or restarts after a failed try (the
+   * counter finds a backtrack and a dead end or an abandoned line), as prompt + completion; null when none does.
+   */
+  backtrackTrace?: string | null;
 }
 
 export interface EvalOptions {
@@ -126,7 +131,12 @@ export async function evaluate(model: CausalLM, tok: Tokenizer, fmt: PromptForma
   }
   const search = (gens: Generation[]) => searchMetrics(countdownSamples(gens.map(x => fmt.completion(x)), gens.map(x => examples[x.prompt])));
   const sg = search(greedy);
-  if (Object.keys(sg).length > 0) figures.search = { greedy: sg, sampled: sampledGens ? search(sampledGens) : null };
+  if (Object.keys(sg).length > 0) {
+    figures.search = { greedy: sg, sampled: sampledGens ? search(sampledGens) : null };
+    const all = [...greedy, ...(sampledGens ?? [])];
+    const i = firstBacktrack(countdownSamples(all.map(x => fmt.completion(x)), all.map(x => examples[x.prompt])));
+    figures.backtrackTrace = i >= 0 ? `${fmt.text(examples[all[i].prompt])}${fmt.completion(all[i]).replace(/^<think>/, "")}` : null;
+  }
   return { figures, gens: greedy, scored };
 }
 

@@ -123,3 +123,11 @@ export function countdownSamples(completions: readonly string[], examples: reado
   });
   return out;
 }
+
+/** Index of the first sample that backtracks or restarts after a failed try (a backtrack, and a dead end or an abandoned line), or -1. */
+export function firstBacktrack(samples: readonly SearchSample[]): number {
+  return samples.findIndex(s => {
+    const c = searchBehaviour(s.completion, s.numbers, s.target);
+    return c.backtracks > 0 && c.dead_ends + c.abandoned > 0;
+  });
+}

@@ -178,16 +178,20 @@ export function countdownTask(config: CountdownConfig): TaskGenerator {
       const want: "any" | "seen" | "unseen" = heldOut.size === 0 ? "any" : stream === "train" ? "seen"
         : config.eval_unseen_share === undefined ? "any" : rng.next() < config.eval_unseen_share ? "unseen" : "seen";
       const fits = (t: number) => want === "any" || heldOut.has(t) === (want === "unseen");
-      for (let attempt = 0; attempt < 10_000; attempt++) {
+      if (config.generation === "target_first") {
+        // as Stream of Search: the count and the target first (uniform over the allowed targets), then numbers
+        // redrawn until the solver finds a solution, so every target is as likely as any other
         const count = rng.int(config.min_numbers, config.max_numbers);
-        if (config.generation === "target_first") {
-          const pool = want === "any" ? [...seen, ...unseen] : want === "seen" ? seen : unseen;
-          const target = rng.pick(pool);
+        const target = rng.pick(want === "any" ? [...seen, ...unseen] : want === "seen" ? seen : unseen);
+        for (let attempt = 0; attempt < 10_000; attempt++) {
           const numbers = Array.from({ length: count }, () => rng.int(1, config.max_number));
           const sol = solveCountdown(numbers, target, config.ops);
           if (sol !== null) return make(numbers, target, sol);
-          continue;
         }
+        throw new TaskError(`no ${count} numbers from 1..${config.max_number} make the target ${target} in 10000 draws; raise max_number or narrow the target range`);
+      }
+      for (let attempt = 0; attempt < 10_000; attempt++) {
+        const count = rng.int(config.min_numbers, config.max_numbers);
         const numbers = Array.from({ length: count }, () => rng.int(1, config.max_number));
         const eq = randomAttempt(rng, numbers, config.ops);
         if (!eq || eq.value < config.min_target || eq.value > config.max_target || !fits(eq.value)) continue;

@@ -387,10 +387,14 @@ function writeReport(run: Run, c: GRPORecipe, evalSize: number, before: EvalResu
     ...(p ? { pass_at_k: p } : {}),
     ...("toolCallRate" in r ? { tool_call_rate: (r as EpisodeEvalResult).toolCallRate, tool_error_rate: (r as EpisodeEvalResult).toolErrorRate } : {}),
   });
-  run.writeJson("report.json", { task: problemSource(c), eval_size: evalSize, before: side(before, pass.before), after: side(after, pass.after), minutes: wall / 60, train_minutes: seconds / 60, traces: { before: before.traces, after: after.traces } });
+  run.writeJson("report.json", { task: problemSource(c), eval_size: evalSize, before: side(before, pass.before), after: side(after, pass.after), minutes: wall / 60, train_minutes: seconds / 60, traces: {
+    before: before.traces, after: after.traces,
+    ...(after.backtrackTrace !== undefined ? { backtrack: { before: before.backtrackTrace ?? null, after: after.backtrackTrace } } : {}),
+  } });
   const row = (name: string, f: (r: EvalResult) => string) => `  ${name.padEnd(22)} ${f(before).padStart(10)} ${f(after).padStart(10)}`;
+  // countdown's seen_target / unseen_target as "  seen (greedy)", "  unseen (T=1)" under the accuracy rows
   const subsetRows = Object.keys(after.subsets ?? {}).flatMap(n => [
-    row(`  ${n} (greedy)`, r => pct(r.subsets?.[n]?.accuracy ?? null)), row(`  ${n} (T=1)`, r => pct(r.subsets?.[n]?.accuracySampled ?? null))]);
+    row(`  ${n.replace(/_target$/, "")} (greedy)`, r => pct(r.subsets?.[n]?.accuracy ?? null)), row(`  ${n.replace(/_target$/, "")} (T=1)`, r => pct(r.subsets?.[n]?.accuracySampled ?? null))]);
   const searchRows = Object.keys(after.search?.greedy ?? {}).map(k => row(`${k} /100`, r => (r.search?.greedy[k] ?? 0).toFixed(0)));
   const passRows = pass.after ? Object.keys(pass.after.pass_at_k).map(k => `  ${`pass@${k}`.padEnd(22)} ${pct(pass.before?.pass_at_k[k] ?? null).padStart(10)} ${pct(pass.after!.pass_at_k[k]).padStart(10)}`) : [];
   log(["", `held-out set: ${evalSize} ${problemSource(c)} problems (seed ${c.eval_seed}), ${(seconds / 60).toFixed(1)} min of RL, ${(wall / 60).toFixed(1)} min in all`,

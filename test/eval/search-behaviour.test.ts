@@ -2,7 +2,7 @@
 // src/eval/search-behaviour.ts give, worked out by hand below each trace.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { countdownSamples, reasoningText, searchBehaviour, searchMetrics } from "../../src/eval/search-behaviour.js";
+import { countdownSamples, firstBacktrack, reasoningText, searchBehaviour, searchMetrics } from "../../src/eval/search-behaviour.js";
 
 const pick = (c: ReturnType<typeof searchBehaviour>) => ({ attempts: c.attempts, backtracks: c.backtracks, checks: c.checks, abandoned: c.abandoned, dead_ends: c.dead_ends });
 
@@ -66,4 +66,13 @@ test("per 100 completions, only for countdown rows", () => {
   assert.equal(rows.length, 2);
   assert.deepEqual(searchMetrics(rows), { "search/attempts": 200, "search/backtracks": 50, "search/checks": 100, "search/abandoned": 0, "search/dead_ends": 100 });
   assert.deepEqual(searchMetrics([]), {});
+});
+
+test("firstBacktrack finds the first completion that goes back after a failed try", () => {
+  const ex = { numbers: [3, 5, 2], target: 16 };
+  const straight = { ...ex, completion: "3+5 = 8, 8*2 = 16" };
+  const restartOnly = { ...ex, completion: "3*5 = 15, 15+2 = 17, no. 3+5 = 8, 8*2 = 16" }; // a restart, no backtrack
+  const back = { ...ex, completion: "3+5 = 8, 8+2 = 10, not 16. Back to 8, 2: 8*2 = 16" };
+  assert.equal(firstBacktrack([straight, restartOnly, back, back]), 2);
+  assert.equal(firstBacktrack([straight, restartOnly]), -1);
 });
