@@ -16,6 +16,7 @@
         "native/activations.c",
         "native/embedding.c",
         "native/logsoftmax.c",
+        "native/sample.c",
         "native/adamw.c"
       ],
       "cflags": ["-std=c11", "-O3", "-march=native", "-fno-math-errno", "-pthread", "-Wall", "-Wno-unused-function"],

@@ -45,7 +45,7 @@ function mixedExamples(n: number): SFTExample[] {
 function traceExamples(n: number): SFTExample[] {
   const tok = new ByteTokenizer();
   const rows = arithmeticTraces(TracesConfigSchema.parse({ task: { type: "arithmetic", min_terms: 4, max_terms: 7, digits: 1, ops: ["+", "-"], non_negative: true }, n }));
-  return rows.map(r => tokenizeRow(tok, r, MAX_LENGTH));
+  return rows.flatMap(r => tokenizeRow(tok, r, MAX_LENGTH));
 }
 
 /** Useful tokens per second of one epoch (best of `reps`), and the padding share of the slots computed. */

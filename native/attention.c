@@ -12,7 +12,10 @@
  * 1 − (s/cap)²). With segments a block
  * starts its key window at the first key any of its queries can see (lo), so a packed row costs about what its
  * examples would alone; without them lo = 0 and the arithmetic is the unsegmented kernel's. Masked keys get probability 0 and enter the
- * products as 0·v, so their k/v rows must hold finite numbers (any computed value does); slots past S are never read. */
+ * products as 0·v, so their k/v rows must hold finite numbers (any computed value does); slots past S are never read.
+ * BF16 keys and values (attention_kv_bf16, a BF16 KV cache; forward only): a decode step's dot products and P·V widen
+ * each BF16 row as they read it; a block of several queries first widens its key window of K and V for its head into
+ * F32 scratch (exact) and runs the same GEMMs. */
 #include "kernels.h"
 #include "scratch.h"
 #include "threadpool.h"
@@ -25,6 +28,7 @@
 typedef struct {
   float *out, *lse, *dq, *dk, *dv;
   const float *q, *k, *v, *dout, *cout, *clse;
+  const uint16_t *kb, *vb; /* BF16 keys and values instead of k, v (forward only) */
   const uint8_t *mask;
   const int32_t *seg;
   long B, T, S, Smax, nh, nkv, hd, window;
@@ -74,6 +78,16 @@ static void exp_shift(float *row, long L, float c) {
   for (; j < L; j++) row[j] = sf_exp(row[j] - c);
 }
 
+/* Σ a[i]·b[i], b BF16 widened */
+static inline float dot_bf16(const float *a, const uint16_t *b, long n) {
+  long i = 0;
+  vf acc = vf_set1(0.f);
+  for (; i + VL <= n; i += VL) acc = vf_fma(vf_load(a + i), vf_load_bf16(b + i), acc);
+  float s = vf_sum(acc);
+  for (; i < n; i++) s += a[i] * bf16_to_f32(b[i]);
+  return s;
+}
+
 static void forward_task(void *ctx, int task, int tid) {
   (void)tid;
   const Attn *a = ctx;
@@ -85,11 +99,20 @@ static void forward_task(void *ctx, int task, int tid) {
   const int32_t *seg = a->seg ? a->seg + b * a->Smax : NULL;
   long lo = block_start(seg, t0 + off, n, a->window), W = L - lo; /* the block's key window [lo, L) */
   const float *q = a->q + ((b * a->T + t0) * a->nh + h) * hd;
-  const float *k = a->k + ((b * a->Smax + lo) * a->nkv + kh) * hd, *v = a->v + ((b * a->Smax + lo) * a->nkv + kh) * hd;
+  long kv0 = ((b * a->Smax + lo) * a->nkv + kh) * hd;
+  const float *k = a->k ? a->k + kv0 : NULL, *v = a->v ? a->v + kv0 : NULL;
+  const uint16_t *kb = a->kb ? a->kb + kv0 : NULL, *vb = a->vb ? a->vb + kv0 : NULL;
   float *out = a->out + ((b * a->T + t0) * a->nh + h) * hd;
+  if (kb && n > 1) { /* a block of queries over BF16 keys/values: widen the window once, rows hd apart */
+    float *kw = scratch(SCRATCH_ATT2, (size_t)W * hd), *vw = scratch(SCRATCH_ATT3, (size_t)W * hd);
+    for (long j = 0; j < W; j++)
+      for (long d = 0; d < hd; d++) { kw[j * hd + d] = bf16_to_f32(kb[j * ks + d]); vw[j * hd + d] = bf16_to_f32(vb[j * ks + d]); }
+    k = kw; v = vw; kb = vb = NULL; ks = hd;
+  }
   float *s = scratch(SCRATCH_ATT1, (size_t)n * W);
   /* one query (a decode step): dot products, not a GEMM whose microkernel pads the row to MR and packs K */
-  if (n == 1) for (long j = 0; j < W; j++) s[j] = dot(q, k + j * ks, hd);
+  if (n == 1 && kb) for (long j = 0; j < W; j++) s[j] = dot_bf16(q, kb + j * ks, hd);
+  else if (n == 1) for (long j = 0; j < W; j++) s[j] = dot(q, k + j * ks, hd);
   else gemm_serial(s, W, q, qs, 1, k, 1, ks, n, W, hd, 0); /* S = Q·Kᵀ */
   mask_scores(s, n, W, lo, t0, off, a->mask ? a->mask + b * a->Smax : NULL, seg, a->scale, a->window, a->cap);
   for (long r = 0; r < n; r++) {
@@ -104,7 +127,17 @@ static void forward_task(void *ctx, int task, int tid) {
     float inv = 1.f / sum;
     for (long j = 0; j < W; j++) row[j] *= inv;
   }
-  if (n == 1) {
+  if (n == 1 && vb) {
+    memset(out, 0, hd * sizeof(float));
+    for (long j = 0; j < W; j++) {
+      if (s[j] == 0.f) continue;
+      vf p = vf_set1(s[j]);
+      const uint16_t *vj = vb + j * ks;
+      long d = 0;
+      for (; d + VL <= hd; d += VL) vf_store(out + d, vf_fma(p, vf_load_bf16(vj + d), vf_load(out + d)));
+      for (; d < hd; d++) out[d] += s[j] * bf16_to_f32(vj[d]);
+    }
+  } else if (n == 1) {
     memset(out, 0, hd * sizeof(float));
     for (long j = 0; j < W; j++) {
       if (s[j] == 0.f) continue;
@@ -117,15 +150,27 @@ static void forward_task(void *ctx, int task, int tid) {
   } else gemm_serial(out, qs, s, W, 1, v, ks, 1, n, hd, W, 0); /* O = P·V */
 }
 
-void attention(float *out, float *lse, const float *q, const float *k, const float *v, const uint8_t *mask, const int32_t *seg,
-               long B, long T, long S, long Smax, long nh, long nkv, long hd, long window, float scale, float cap) {
-  Attn a = { .out = out, .lse = lse, .q = q, .k = k, .v = v, .mask = mask, .seg = seg, .B = B, .T = T, .S = S, .Smax = Smax,
-             .nh = nh, .nkv = nkv, .hd = hd, .window = window, .scale = scale, .cap = cap };
+static void attention_run(Attn a) {
+  long B = a.B, T = a.T, S = a.S, nh = a.nh, hd = a.hd;
   long tasks = B * nh * ((T + QT - 1) / QT);
   if (tasks == 0) return;
   /* decode steps over short caches are too small to wake a second thread */
   if ((double)B * nh * T * S * hd < 1e5) { for (long i = 0; i < tasks; i++) forward_task(&a, (int)i, 0); return; }
   pool_for((int)tasks, forward_task, &a);
+}
+
+void attention(float *out, float *lse, const float *q, const float *k, const float *v, const uint8_t *mask, const int32_t *seg,
+               long B, long T, long S, long Smax, long nh, long nkv, long hd, long window, float scale, float cap) {
+  Attn a = { .out = out, .lse = lse, .q = q, .k = k, .v = v, .mask = mask, .seg = seg, .B = B, .T = T, .S = S, .Smax = Smax,
+             .nh = nh, .nkv = nkv, .hd = hd, .window = window, .scale = scale, .cap = cap };
+  attention_run(a);
+}
+
+void attention_kv_bf16(float *out, float *lse, const float *q, const uint16_t *k, const uint16_t *v, const uint8_t *mask, const int32_t *seg,
+                       long B, long T, long S, long Smax, long nh, long nkv, long hd, long window, float scale, float cap) {
+  Attn a = { .out = out, .lse = lse, .q = q, .kb = k, .vb = v, .mask = mask, .seg = seg, .B = B, .T = T, .S = S, .Smax = Smax,
+             .nh = nh, .nkv = nkv, .hd = hd, .window = window, .scale = scale, .cap = cap };
+  attention_run(a);
 }
 
 static void backward_task(void *ctx, int task, int tid) {

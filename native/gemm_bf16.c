@@ -23,12 +23,6 @@
 #define DTM 6   /* A rows per tile (dpbf16 path: 24 accumulators of the 32 zmm registers) */
 #define MCH 48  /* A rows per chunk (a multiple of TM and DTM) */
 
-static inline float bf16_to_f32(uint16_t h) {
-  uint32_t u = (uint32_t)h << 16;
-  float f;
-  memcpy(&f, &u, sizeof f);
-  return f;
-}
 
 #if defined(__AVX512BF16__) && defined(__AVX512BW__)
 #define HAVE_DPBF16 1
@@ -158,18 +152,6 @@ static void row_dp(const Job *g, long i, long j0, int nr) {
 }
 #endif
 
-/* widen path: W[k] as F32 is its bits shifted up by 16 */
-#if defined(__AVX512F__)
-static inline vf vf_load_bf16(const uint16_t *p) {
-  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)p)), 16));
-}
-#elif defined(__AVX2__) && defined(__FMA__)
-static inline vf vf_load_bf16(const uint16_t *p) {
-  return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)p)), 16));
-}
-#else
-static inline vf vf_load_bf16(const uint16_t *p) { return bf16_to_f32(*p); }
-#endif
 
 static void tile_widen(const Job *g, long i0, int mr, long j0, int nr) {
   const float *a[TM];
@@ -262,4 +244,158 @@ void gemm_bf16(float *C, const float *A, const uint16_t *W, long M, long N, long
   }
 #endif
   pool_ranges((N + TN - 1) / TN, 2 * M * K * TN, bf16_cols, &g);
+}
+
+/* ---------------------------------------------------------------------------------------------------------------
+ * The "NN" product through a BF16 weight, the activation gradient of a frozen Linear:
+ *   X[M,K] = (accumulate ? X : 0) + Y[M,N] · W[N,K],   W BF16 row-major [N,K] (the forward's weight, not transposed).
+ * Each output is Σ_n Y[i,n]·W[n,k]: W is read along its rows (k contiguous), so a tile is NTM Y rows × TW columns of X
+ * held in registers while n runs over all of N, each step a broadcast of Y[i,n] against TW columns of W's row n.
+ * - "dpbf16": Y is rounded to BF16 first (its rows zero-padded to an even length); a step takes two W rows n, n+1,
+ *   interleaves them into (W[n,k], W[n+1,k]) pairs (vpunpck{l,h}wd, which orders columns per 128-bit lane; the tile
+ *   is put back in order once at its store) and `vdpbf16ps` adds Y[i,n]·W[n,k] + Y[i,n+1]·W[n+1,k] into F32 lanes.
+ *   Error: Y's rounding (relative 2⁻⁸ per product) plus F32 sums.
+ * - "widen": W's row is widened to F32 (a shift by 16) and multiplied by Y[i,n] in F32: only F32 summation error.
+ *   Columns past the last full tile (fewer than TW) take a scalar loop.
+ * Threads take disjoint runs of column tiles (of X and W); every output's sum runs over n in order on one thread,
+ * so the result does not depend on the thread count. Same path switch as gemm_bf16 (gemm_bf16_path).
+ * ------------------------------------------------------------------------------------------------------------- */
+#define NTM 6   /* Y rows per tile: 6 × 4 accumulators of the 32 zmm registers */
+#define NB 128  /* W rows per pass over a column tile (even): its slab, NB × 64 BF16 = 16 KB, stays in L1 across the row tiles */
+
+typedef struct {
+  float *X; const float *Y; const uint16_t *W; long M, N, K; int accumulate;
+  const uint16_t *Yb; long Np; /* dpbf16: Y rounded to BF16, rows Np (a multiple of 32) apart */
+  long tw;                     /* columns per tile */
+} NNJob;
+
+static inline void nn_store(float *x, vf v, int add) {
+  vf_store(x, add ? vf_add(vf_load(x), v) : v);
+}
+
+/* widen: rows [i0, i0+mr) × columns [k0, k0 + 4·VL), the sum over W rows [n0, n1) (added to X when add) */
+static void nn_tile_widen(const NNJob *g, long i0, int mr, long k0, long n0, long n1, int add) {
+  const float *y[NTM];
+  for (int r = 0; r < NTM; r++) y[r] = g->Y + (i0 + (r < mr ? r : mr - 1)) * g->N;
+  vf acc[NTM][4];
+  for (int r = 0; r < NTM * 4; r++) acc[r / 4][r % 4] = vf_set1(0.f);
+  const uint16_t *w = g->W + n0 * g->K + k0;
+  for (long n = n0; n < n1; n++, w += g->K) {
+    vf wv[4];
+#pragma GCC unroll 4
+    for (int c = 0; c < 4; c++) wv[c] = vf_load_bf16(w + c * VL);
+#pragma GCC unroll 6
+    for (int r = 0; r < NTM; r++) {
+      vf yv = vf_set1(y[r][n]);
+#pragma GCC unroll 4
+      for (int c = 0; c < 4; c++) acc[r][c] = vf_fma(yv, wv[c], acc[r][c]);
+    }
+  }
+#pragma GCC unroll 6
+  for (int r = 0; r < NTM; r++) /* constant indices only: acc stays in registers */
+    if (r < mr)
+#pragma GCC unroll 4
+      for (int c = 0; c < 4; c++) nn_store(g->X + (i0 + r) * g->K + k0 + c * VL, acc[r][c], add);
+}
+
+/* the columns [k0, k1) past the last full widen tile, one at a time */
+static void nn_cols_scalar(const NNJob *g, long k0, long k1) {
+  for (long i = 0; i < g->M; i++)
+    for (long k = k0; k < k1; k++) {
+      float s = 0.f;
+      for (long n = 0; n < g->N; n++) s += g->Y[i * g->N + n] * bf16_to_f32(g->W[n * g->K + k]);
+      float *x = g->X + i * g->K + k;
+      *x = (g->accumulate ? *x : 0.f) + s;
+    }
+}
+
+#if HAVE_DPBF16
+/* one step of the dpbf16 tile: W rows n (a0 | a1, 64 columns) and n+1 (b0 | b1) interleaved into pairs, times each Y row's
+ * pair (Y[i,n], Y[i,n+1]) */
+static inline __attribute__((always_inline)) void nn_step_dp(__m512 acc[NTM][4], const uint32_t *const y[NTM], long n,
+    __m512i a0, __m512i a1, __m512i b0, __m512i b1) {
+  __m512bh p0 = (__m512bh)_mm512_unpacklo_epi16(a0, b0), p1 = (__m512bh)_mm512_unpackhi_epi16(a0, b0);
+  __m512bh p2 = (__m512bh)_mm512_unpacklo_epi16(a1, b1), p3 = (__m512bh)_mm512_unpackhi_epi16(a1, b1);
+#pragma GCC unroll 6
+  for (int r = 0; r < NTM; r++) {
+    __m512bh yv = (__m512bh)_mm512_set1_epi32((int)y[r][n >> 1]);
+    acc[r][0] = _mm512_dpbf16_ps(acc[r][0], yv, p0);
+    acc[r][1] = _mm512_dpbf16_ps(acc[r][1], yv, p1);
+    acc[r][2] = _mm512_dpbf16_ps(acc[r][2], yv, p2);
+    acc[r][3] = _mm512_dpbf16_ps(acc[r][3], yv, p3);
+  }
+}
+
+/* dpbf16: rows [i0, i0+mr) × columns [k0, k0+kc), kc ≤ 64 (the missing columns masked: loaded as 0, not stored), the
+ * sum over W rows [n0, n1), n0 even (added to X when add) */
+static void nn_tile_dp(const NNJob *g, long i0, int mr, long k0, int kc, long n0, long n1, int add) {
+  const uint32_t *y[NTM]; /* a row of Y as BF16 pairs (Y[i,n], Y[i,n+1]) */
+  for (int r = 0; r < NTM; r++) y[r] = (const uint32_t *)(g->Yb + (i0 + (r < mr ? r : mr - 1)) * g->Np);
+  __mmask32 m0 = kc >= 32 ? 0xFFFFFFFFu : (__mmask32)((1u << kc) - 1);
+  __mmask32 m1 = kc >= 64 ? 0xFFFFFFFFu : kc <= 32 ? 0 : (__mmask32)((1u << (kc - 32)) - 1);
+  __m512 acc[NTM][4];
+#pragma GCC unroll 24
+  for (int r = 0; r < NTM * 4; r++) acc[r / 4][r % 4] = _mm512_setzero_ps();
+  const long N = n1, K = g->K;
+  const uint16_t *w = g->W + n0 * K + k0;
+  long n = n0;
+  for (; n + 1 < N; n += 2, w += 2 * K) nn_step_dp(acc, y, n, _mm512_maskz_loadu_epi16(m0, w), _mm512_maskz_loadu_epi16(m1, w + 32),
+                                                   _mm512_maskz_loadu_epi16(m0, w + K), _mm512_maskz_loadu_epi16(m1, w + K + 32));
+  if (n < N) /* an odd N: the last row pairs with zeros (Y's padding is zero too) */
+    nn_step_dp(acc, y, n, _mm512_maskz_loadu_epi16(m0, w), _mm512_maskz_loadu_epi16(m1, w + 32), _mm512_setzero_si512(), _mm512_setzero_si512());
+  /* p[0] lane j holds column 8·(j/4) + j%4 of the first 32, p[1] column 8·(j/4) + 4 + j%4: back in order */
+  const __m512i lo = _mm512_setr_epi32(0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23);
+  const __m512i hi = _mm512_setr_epi32(8, 9, 10, 11, 24, 25, 26, 27, 12, 13, 14, 15, 28, 29, 30, 31);
+#pragma GCC unroll 6
+  for (int r = 0; r < NTM; r++) { /* constant indices only: acc stays in registers */
+    if (r >= mr) break;
+    float *x = g->X + (i0 + r) * K + k0;
+    __m512 out[4] = { _mm512_permutex2var_ps(acc[r][0], lo, acc[r][1]), _mm512_permutex2var_ps(acc[r][0], hi, acc[r][1]),
+                      _mm512_permutex2var_ps(acc[r][2], lo, acc[r][3]), _mm512_permutex2var_ps(acc[r][2], hi, acc[r][3]) };
+#pragma GCC unroll 4
+    for (int c = 0; c < 4; c++) {
+      int left = kc - 16 * c;
+      if (left <= 0) break;
+      __mmask16 m = left >= 16 ? 0xFFFF : (__mmask16)((1u << left) - 1);
+      __m512 v = out[c];
+      if (add) v = _mm512_add_ps(_mm512_maskz_loadu_ps(m, x + 16 * c), v);
+      _mm512_mask_storeu_ps(x + 16 * c, m, v);
+    }
+  }
+}
+#endif
+
+/* column tiles [lo, hi) */
+static void nn_cols(void *ctx, long lo, long hi) {
+  const NNJob *g = ctx;
+  for (long t = lo; t < hi; t++) {
+    long k0 = t * g->tw;
+    if (!g->Yb && k0 + g->tw > g->K) { nn_cols_scalar(g, k0, g->K); continue; }
+    for (long n0 = 0; n0 < g->N; n0 += NB) {
+      long n1 = n0 + NB < g->N ? n0 + NB : g->N;
+      int add = g->accumulate || n0 > 0;
+      for (long i = 0; i < g->M; i += NTM) {
+        int mr = g->M - i < NTM ? (int)(g->M - i) : NTM;
+#if HAVE_DPBF16
+        if (g->Yb) { nn_tile_dp(g, i, mr, k0, g->K - k0 < g->tw ? (int)(g->K - k0) : (int)g->tw, n0, n1, add); continue; }
+#endif
+        nn_tile_widen(g, i, mr, k0, n0, n1, add);
+      }
+    }
+  }
+}
+
+void gemm_bf16_nn(float *X, const float *Y, const uint16_t *W, long M, long N, long K, int accumulate) {
+  if (M <= 0 || K <= 0) return;
+  if (N <= 0) { if (!accumulate) memset(X, 0, (size_t)M * K * sizeof(float)); return; }
+  NNJob g = { X, Y, W, M, N, K, accumulate, NULL, 0, 4 * VL };
+#if HAVE_DPBF16
+  if (gemm_bf16_path(-1) == 1) {
+    Job cv = { NULL, Y, NULL, M, 0, N, 0, NULL, (N + 31) / 32 * 32 };
+    g.Np = cv.Kp; g.tw = 64;
+    cv.Ab = g.Yb = (const uint16_t *)scratch(SCRATCH_A, (size_t)(M * g.Np / 2));
+    pool_ranges(M, N, to_bf16_rows, &cv);
+  }
+#endif
+  pool_ranges((K + g.tw - 1) / g.tw, 2 * M * N * g.tw, nn_cols, &g);
 }

@@ -16,6 +16,9 @@ void gemm_bf16(float *C, const float *A, const uint16_t *W, long M, long N, long
 /* Which path gemm_bf16 takes: want 0 = widen, 1 = dpbf16 (if the CPU has it), -1 = query, -2 = back to the default
  * (dpbf16 when the CPU has it unless MOVE37_BF16_PATH=widen). Returns the path now in use (0 or 1). */
 int gemm_bf16_path(int want);
+/* The activation gradient through a BF16 weight: X[M,K] = (accumulate ? X : 0) + Y[M,N]·W[N,K], W stored BF16 [N,K]
+ * (the NN product), F32 sums; same paths as gemm_bf16. */
+void gemm_bf16_nn(float *X, const float *Y, const uint16_t *W, long M, long N, long K, int accumulate);
 
 void add_bias(float *y, const float *b, long R, long N);
 void bias_backward(float *db, const float *dy, long R, long N);
@@ -33,6 +36,9 @@ void rope(float *x, const int32_t *pos, const float *cos, const float *sin, long
 
 void attention(float *out, float *lse, const float *q, const float *k, const float *v, const uint8_t *mask, const int32_t *seg,
                long B, long T, long S, long Smax, long nh, long nkv, long hd, long window, float scale, float cap);
+/* attention with the keys and values stored BF16 [B,Smax,nkv,hd] (a BF16 KV cache), widened exactly as read. */
+void attention_kv_bf16(float *out, float *lse, const float *q, const uint16_t *k, const uint16_t *v, const uint8_t *mask, const int32_t *seg,
+                       long B, long T, long S, long Smax, long nh, long nkv, long hd, long window, float scale, float cap);
 void attention_backward(float *dq, float *dk, float *dv, const float *dout, const float *out, const float *lse,
                         const float *q, const float *k, const float *v, const uint8_t *mask, const int32_t *seg,
                         long B, long T, long S, long Smax, long nh, long nkv, long hd, long window, float scale, float cap);
@@ -51,6 +57,8 @@ void log_softmax_gather(float *logp, float *entropy, float *lse, const float *lo
                         long R, long V, float temperature);
 void log_softmax_gather_backward(float *logits, const float *lse, const int32_t *targets, const float *dlogp,
                                  const float *dentropy, long R, long V, float temperature);
+/* sample.c: one token per row of logits[R,V] — temps[r] 0 greedy, > 0 a draw at u[r], NaN skipped (token −1) */
+void sample_rows_pass(int32_t *tokens, float *logprobs, const float *logits, const float *temps, const double *u, long R, long V, long Vs);
 
 void adamw(float *p, const float *g, float *m, float *v, long N, double lr, double beta1, double beta2, double eps,
            double weight_decay, double t);

@@ -144,6 +144,19 @@ static napi_value js_matmul_bf16(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
+/* matmulBf16NN(X, Y, W, M, N, K, accumulate): X[M,K] (+)= Y[M,N]·W[N,K], W a BF16 Linear weight [N,K] */
+static napi_value js_matmul_bf16_nn(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!args_init(&a, env, info, "matmulBf16NN", 7)) return NULL;
+  long M = dim(&a, 3), N = dim(&a, 4), K = dim(&a, 5);
+  int acc = flag(&a, 6);
+  float *X = f32(&a, 0, M * K), *Y = f32(&a, 1, M * N);
+  uint16_t *W = u16(&a, 2, N * K);
+  if (a.failed) return NULL;
+  gemm_bf16_nn(X, Y, W, M, N, K, acc);
+  return undefined(env);
+}
+
 /* bf16Path(want?): "widen" | "dpbf16" | "default" sets it; returns the path in use */
 static napi_value js_bf16_path(napi_env env, napi_callback_info info) {
   Args a;
@@ -321,6 +334,23 @@ static napi_value js_attention(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
+/* attentionKvBf16(out, lse, q, k, v, keyMask, B, T, S, Smax, nh, nkv, hd[, segments[, window[, scale[, softcap]]]]): k, v BF16 */
+static napi_value js_attention_kv_bf16(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!args_init(&a, env, info, "attentionKvBf16", 13)) return NULL;
+  AttnDims d = attn_dims(&a, 6);
+  long nq = d.B * d.T * d.nh * d.hd, nk = d.B * d.Smax * d.nkv * d.hd;
+  float *out = f32(&a, 0, nq), *lse = f32(&a, 1, d.B * d.nh * d.T), *q = f32(&a, 2, nq);
+  uint16_t *k = u16(&a, 3, nk), *v = u16(&a, 4, nk);
+  uint8_t *mask = u8_or_null(&a, 5, d.B * d.Smax);
+  int32_t *seg = i32_or_null(&a, 13, d.B * d.Smax);
+  long window; float scale, cap;
+  attn_opts(&a, 14, d.hd, &window, &scale, &cap);
+  if (a.failed) return NULL;
+  attention_kv_bf16(out, lse, q, k, v, mask, seg, d.B, d.T, d.S, d.Smax, d.nh, d.nkv, d.hd, window, scale, cap);
+  return undefined(env);
+}
+
 /* attentionBackward(dq, dk, dv, dout, out, lse, q, k, v, keyMask, B, T, S, Smax, nh, nkv, hd[, segments[, window[, scale[, softcap]]]]) */
 static napi_value js_attention_backward(napi_env env, napi_callback_info info) {
   Args a;
@@ -411,6 +441,20 @@ static napi_value js_lsm(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
+/* sampleRows(tokens, logprobs, logits, temps, u, R, V, Vs) */
+static napi_value js_sample_rows(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!args_init(&a, env, info, "sampleRows", 8)) return NULL;
+  long R = dim(&a, 5), V = dim(&a, 6), Vs = dim(&a, 7);
+  require(&a, Vs >= 1 && Vs <= V, 7, "(Vs, the sampleable ids) must be in [1, V]");
+  int32_t *tokens = i32(&a, 0, R);
+  float *logprobs = f32(&a, 1, R), *logits = f32(&a, 2, R * V), *temps = f32(&a, 3, R);
+  double *u = typed(&a, 4, napi_float64_array, "Float64Array", R, 0, NULL);
+  if (a.failed) return NULL;
+  sample_rows_pass(tokens, logprobs, logits, temps, u, R, V, Vs);
+  return undefined(env);
+}
+
 /* logSoftmaxGatherBackward(logits, lse, targets, dlogp, dentropy, R, V, temperature) */
 static napi_value js_lsm_backward(napi_env env, napi_callback_info info) {
   Args a;
@@ -483,6 +527,7 @@ static napi_value init(napi_env env, napi_value exports) {
     { "layernormBackward", js_layernorm_backward },
     { "rope", js_rope },
     { "attention", js_attention },
+    { "attentionKvBf16", js_attention_kv_bf16 },
     { "attentionBackward", js_attention_backward },
     { "swiglu", js_swiglu },
     { "swigluBackward", js_swiglu_backward },
@@ -494,12 +539,14 @@ static napi_value init(napi_env env, napi_value exports) {
     { "embeddingBackward", js_embedding_backward },
     { "logSoftmaxGather", js_lsm },
     { "logSoftmaxGatherBackward", js_lsm_backward },
+    { "sampleRows", js_sample_rows },
     { "adamw", js_adamw },
     { "peakGflops", js_peak },
     { "threads", js_threads },
     { "setThreads", js_set_threads },
     { "simd", js_simd },
     { "matmulBf16", js_matmul_bf16 },
+    { "matmulBf16NN", js_matmul_bf16_nn },
     { "bf16Path", js_bf16_path },
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {

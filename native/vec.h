@@ -107,6 +107,27 @@ static inline float vf_hmax(vf a) { return a; }
 static inline vf vf_exp(vf x) { return expf(x); }
 #endif
 
+/* BF16 (the high half of an F32) widened exactly: its bits shifted up by 16. VL values at p, or one. */
+#include <stdint.h>
+#include <string.h>
+static inline float bf16_to_f32(uint16_t h) {
+  uint32_t u = (uint32_t)h << 16;
+  float f;
+  memcpy(&f, &u, sizeof f);
+  return f;
+}
+#if defined(__AVX512F__)
+static inline vf vf_load_bf16(const uint16_t *p) {
+  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)p)), 16));
+}
+#elif defined(__AVX2__) && defined(__FMA__)
+static inline vf vf_load_bf16(const uint16_t *p) {
+  return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)p)), 16));
+}
+#else
+static inline vf vf_load_bf16(const uint16_t *p) { return bf16_to_f32(*p); }
+#endif
+
 /* Scalar tails use libm. */
 static inline float sf_exp(float x) { return expf(x); }
 

@@ -58,7 +58,7 @@ export function register(program: Command): void {
     .option("--system <text>", "system message (with the r1 template it replaces the R1 preamble)");
   addSamplingOptions(cmd, { maxNewTokens: 512, temperature: 0.7 });
   cmd.action(async (dir: string, flags: SamplingFlags & { system?: string }) => {
-    const { model, tokenizer } = loadForGeneration(dir, flags.backend, flags.dtype);
+    const { model, tokenizer } = loadForGeneration(dir, flags.backend, flags.dtype, flags.kvCacheDtype);
     output.err(`chatting with ${dir} (${tokenizer.chatTemplate && flags.template !== "r1" ? "the model's chat template" : "the R1 template"}); /reset clears, /exit quits\n`);
     await chatLoop(model, tokenizer, process.stdin, samplingFrom(flags), chatFrom(flags), flags.system);
   });

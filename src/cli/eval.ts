@@ -9,17 +9,20 @@ import { PromptConfigSchema, type PromptConfig } from "../sample/prompt-format.j
 import { TaskConfigSchema, type TaskConfig } from "../tasks/index.js";
 import type { DatasetConfig, DatasetConfigInput } from "../data/dataset.js";
 import { loadPolicy, sampleProblems, type Policy, type ProblemSet, type SamplingJob } from "../eval/problems.js";
-import { extractAnswer, summarize, PassAtKError, type PassAtKSummary } from "../train/pass-at-k.js";
+import asciichart from "asciichart";
+import { extractAnswer, summarize, parseKs, passAtKCurves, PassAtKError, type PassAtKSummary } from "../train/pass-at-k.js";
 import { formatTable } from "../runs/table.js";
+import { languageStats } from "../rewards/language.js";
 import { withExamples } from "./help.js";
 import { output } from "./output.js";
-import { dtypeFlag } from "./generate.js";
+import { dtypeFlag, kvCacheDtypeFlag } from "./generate.js";
 import type { WeightsDtype } from "../model/io/pretrained.js";
+import type { KvCacheDtype } from "../model/kv-cache.js";
 
 /** What the eval, sample and prefs verbs share: which problems, how prompts look, how completions are drawn. */
 export interface ProblemFlags {
   task?: string; dataset?: string; taskOptions?: string; recipe?: string; n: number; evalSeed?: number; trainSeed?: number; template?: "tiny_r1" | "chat"; instruct?: boolean;
-  reward?: string; k: number; samples?: number; temperature: number; maxNewTokens?: number; seed: number; batchSize?: number; backend: BackendKind; dtype?: WeightsDtype;
+  reward?: string; k: number; samples?: number; temperature: number; maxNewTokens?: number; seed: number; batchSize?: number; backend: BackendKind; dtype?: WeightsDtype; kvCacheDtype?: KvCacheDtype;
 }
 
 /** The keys a GRPO recipe gives these verbs (task, seeds, prompt, accuracy reward, completion length), which flags override. */
@@ -67,7 +70,7 @@ export function problemJob(dir: string, f: ProblemFlags, split: "eval" | "train"
     : name !== undefined ? { task: TaskConfigSchema.parse({ ...(rec.task?.type === name ? rec.task : {}), ...(f.taskOptions ? JSON.parse(f.taskOptions) as object : {}), type: name }) }
     : rec.dataset !== undefined ? { dataset: rec.dataset } : undefined;
   if (!source) throw new InvalidArgumentError("no problems: give --task (arithmetic, countdown), --dataset FILE, or a --recipe that names a task or dataset");
-  const policy = loadPolicy(dir, { backend: f.backend, batchSize: f.batchSize, dtype: f.dtype });
+  const policy = loadPolicy(dir, { backend: f.backend, batchSize: f.batchSize, dtype: f.dtype, kvCacheDtype: f.kvCacheDtype });
   const problems: ProblemSet = {
     ...source, train_seed: f.trainSeed ?? rec.train_seed ?? 1, eval_seed: f.evalSeed ?? rec.eval_seed ?? 2, eval_size: rec.eval_size ?? 256,
     prompt: promptOf(f, rec, policy.tokenizer.chatTemplate !== null),
@@ -94,6 +97,11 @@ const number = (what: string) => (v: string) => {
   return x;
 };
 
+/** --pass-at-k 1,4,16: a commander parser over parseKs. */
+const parseKsFlag = (v: string) => {
+  try { return parseKs(v); } catch (e) { throw new InvalidArgumentError((e as Error).message); }
+};
+
 /** The option of the verbs that draw training problems (`sample`, `prefs`). */
 export const trainSeedOption = ["--train-seed <n>", "seed of the training problems drawn (default: the recipe's train_seed, else 1); held-out problems are never drawn"] as const;
 
@@ -116,20 +124,50 @@ export function addProblemOptions(cmd: Command, defaults: { n: number; k: number
     .option("--seed <n>", "sampling seed", integer("--seed", 0), 0)
     .option("--batch-size <n>", "sequences decoded together (default: 256; bounds memory, not results)", integer("--batch-size"))
     .option("--backend <kind>", "engine backend: auto, native or reference", "auto")
-    .option("--dtype <dtype>", "weights: float32, or bfloat16 (frozen BF16 Linear weights: half the memory)", dtypeFlag, "float32");
+    .option("--dtype <dtype>", "weights: float32, or bfloat16 (frozen BF16 Linear weights: half the memory)", dtypeFlag, "float32")
+    .option("--kv-cache-dtype <dtype>", "KV cache: float32, or bfloat16 (half the cache's memory)", kvCacheDtypeFlag, "float32");
 }
 
-export interface EvalReport extends PassAtKSummary { model: string; step: number | null; reward: string; temperature: number }
+export interface EvalReport extends PassAtKSummary {
+  model: string; step: number | null; reward: string; temperature: number;
+  /** With --pass-at-k: k → unbiased pass@k over all problems, and per subset (countdown: seen_target, unseen_target). */
+  pass_at_k?: Record<string, number>;
+  subsets?: Record<string, Record<string, number>>;
+  /** Rows that name a language (worded arithmetic, a dataset's language column): target-language share of the thoughts, share that switch. */
+  language?: number | null; language_switched?: number | null;
+}
 
-export async function evaluatePassAtK(dir: string, f: ProblemFlags): Promise<EvalReport> {
-  if (f.samples !== undefined && f.samples < f.k) throw new PassAtKError(`--samples ${f.samples} is below --k ${f.k}: pass@k needs at least k samples per problem`);
-  const { policy, job, reward } = problemJob(dir, f, "eval", r => [r]);
+export async function evaluatePassAtK(dir: string, f: ProblemFlags & { passAtK?: number[] }): Promise<EvalReport> {
+  // --pass-at-k 1,4,16: the curve from max(k) samples per problem (or --samples); its largest k is the table's k
+  const k = f.passAtK ? Math.max(...f.passAtK) : f.k;
+  if (f.samples !== undefined && f.samples < k) throw new PassAtKError(`--samples ${f.samples} is below ${f.passAtK ? "the largest k of --pass-at-k" : "--k"} (${k}): pass@k needs at least k samples per problem`);
+  const { policy, job, reward } = problemJob(dir, { ...f, k }, "eval", r => [r]);
   const s = await sampleProblems(policy, job, logProgress);
   const problems = s.examples.map((_, p) => {
     const rows = s.gens.map((g, i) => ({ g, i })).filter(x => x.g.prompt === p);
     return { correct: rows.map(x => s.scored.table[x.i][0] === 1), answers: rows.map(x => extractAnswer(s.fmt.completion(x.g))) };
   });
-  return { model: resolve(policy.modelDir), step: policy.step, reward, temperature: f.temperature, ...summarize(problems, f.k) };
+  const lang = s.examples.some(e => typeof e.language === "string")
+    ? languageStats(s.gens.map(g => s.fmt.completion(g)), s.gens.map(g => s.examples[g.prompt])) : null;
+  const report: EvalReport = { model: resolve(policy.modelDir), step: policy.step, reward, temperature: f.temperature, ...summarize(problems, k),
+    ...(lang ? { language: lang.share, language_switched: lang.switched } : {}) };
+  if (f.passAtK) {
+    const curves = passAtKCurves(problems.map(p => p.correct), f.passAtK, s.examples.map(e => e.subset));
+    report.pass_at_k = curves.all;
+    if (curves.subsets) report.subsets = curves.subsets;
+  }
+  return report;
+}
+
+/** The pass@k curve as a table (one column per subset) and a chart over k (k evenly spaced: a log scale for powers). */
+export function passAtKTable(r: EvalReport): string {
+  const pct = (x: number) => (100 * x).toFixed(1);
+  const ks = Object.keys(r.pass_at_k!);
+  const subsets = Object.keys(r.subsets ?? {});
+  const table = formatTable(["k", "pass@k %", ...subsets.map(n => `${n} %`)], ks.map(k => [k, pct(r.pass_at_k![k]), ...subsets.map(n => pct(r.subsets![n][k]))]));
+  const values = ks.map(k => 100 * r.pass_at_k![k]);
+  const chart = values.length > 1 ? `\npass@k % over k = ${ks.join(", ")}\n${asciichart.plot(values, { height: 8, format: (x: number) => x.toFixed(1).padStart(6) })}` : "";
+  return table + chart;
 }
 
 export function register(program: Command): void {
@@ -138,17 +176,21 @@ export function register(program: Command): void {
     .description("pass@1, pass@k (the unbiased estimator of the Codex paper) and maj@k (majority vote over extracted answers) of a model on a task or JSONL set, k samples per problem");
   addProblemOptions(cmd, { n: 64, k: 8 })
     .option("--samples <n>", "samples per problem n ≥ k for a lower-variance pass@k estimate (default: k)", integer("--samples"))
+    .option("--pass-at-k <list>", "the unbiased pass@k curve for these k, e.g. 1,4,16,64,256, from max(k) samples per problem (or --samples); per subset too (countdown: seen_target, unseen_target)", parseKsFlag)
     .option("--json", "print the figures as one JSON object");
-  cmd.action(async (dir: string, f: ProblemFlags & { json?: boolean }) => {
+  cmd.action(async (dir: string, f: ProblemFlags & { json?: boolean; passAtK?: number[] }) => {
     const r = await evaluatePassAtK(dir, f);
     if (f.json) { output.out(JSON.stringify(r) + "\n"); return; }
     const pct = (x: number) => (100 * x).toFixed(1);
     output.out(`${r.model}${r.step !== null ? ` (step ${r.step})` : ""}: ${r.problems} problems × ${r.samples / r.problems} samples at T=${r.temperature}, reward ${r.reward}\n`);
-    output.out(formatTable(["metric", "%"], [["pass@1", pct(r.pass1)], [`pass@${r.k}`, pct(r.passK)], [`maj@${r.k}`, pct(r.majK)]]) + "\n");
+    if (r.pass_at_k) { output.out(passAtKTable(r) + "\n"); return; }
+    output.out(formatTable(["metric", "%"], [["pass@1", pct(r.pass1)], [`pass@${r.k}`, pct(r.passK)], [`maj@${r.k}`, pct(r.majK)],
+      ...(r.language !== undefined ? [["language consistency", r.language === null ? "-" : pct(r.language)], ["language switched", r.language_switched == null ? "-" : pct(r.language_switched)]] : [])]) + "\n");
   });
   withExamples(cmd, [
     "move37 eval models/base-tiny --recipe recipes/r1-zero-tiny.yaml --k 8 --n 64",
     "move37 eval runs/r1-zero-tiny-20261128-120000 --task arithmetic --instruct --reward r1_math --k 16 --json",
     "move37 eval models/sft --dataset data/gsm8k/main/test-00000-of-00001.parquet --template chat --reward math --n 200 --k 4",
+    "move37 eval models/base-countdown --recipe recipes/r1-zero-countdown.yaml --n 64 --pass-at-k 1,4,16,64,256",
   ]);
 }

@@ -3,6 +3,7 @@ import { InvalidArgumentError, type Command } from "commander";
 import type { BackendKind } from "../engine/index.js";
 import { loadForGeneration, parseWeightsDtype, type WeightsDtype } from "../model/io/pretrained.js";
 import type { ChatRenderOptions } from "../tokenizer/chat-template.js";
+import { KV_CACHE_DTYPES, type KvCacheDtype } from "../model/kv-cache.js";
 import { encodePrompt, generate } from "../sample/generate.js";
 import type { SamplingOptions } from "../sample/options.js";
 import { withExamples } from "./help.js";
@@ -28,8 +29,15 @@ export function addSamplingOptions(cmd: Command, defaults: { maxNewTokens: numbe
     .option("--template <name>", "chat template: model (tokenizer_config.json's) or r1 (built-in); default: the model's if it has one, else r1")
     .option("--think", "prefill the reasoning block (<think>) after the assistant's turn opens")
     .option("--backend <kind>", "engine backend: auto, native or reference", "auto")
-    .option("--dtype <dtype>", "weights: float32, or bfloat16 (frozen BF16 Linear weights: half the memory, faster decode)", dtypeFlag, "float32");
+    .option("--dtype <dtype>", "weights: float32, or bfloat16 (frozen BF16 Linear weights: half the memory, faster decode)", dtypeFlag, "float32")
+    .option("--kv-cache-dtype <dtype>", "KV cache: float32, or bfloat16 (keys and values in BF16: half the cache's memory)", kvCacheDtypeFlag, "float32");
 }
+
+/** --kv-cache-dtype float32 | bfloat16 */
+export const kvCacheDtypeFlag = (v: string): KvCacheDtype => {
+  if (!(KV_CACHE_DTYPES as readonly string[]).includes(v)) throw new InvalidArgumentError(`--kv-cache-dtype must be one of ${KV_CACHE_DTYPES.join(", ")}, got "${v}"`);
+  return v as KvCacheDtype;
+};
 
 /** --dtype float32 | bfloat16 */
 export const dtypeFlag = (v: string): WeightsDtype => {
@@ -38,7 +46,7 @@ export const dtypeFlag = (v: string): WeightsDtype => {
 
 export interface SamplingFlags {
   maxNewTokens: number; temperature: number; topK: number; topP: number; minP: number; repetitionPenalty: number;
-  seed?: number; stop?: string[]; template?: string; think?: boolean; backend: BackendKind; dtype?: WeightsDtype;
+  seed?: number; stop?: string[]; template?: string; think?: boolean; backend: BackendKind; dtype?: WeightsDtype; kvCacheDtype?: KvCacheDtype;
 }
 
 export const samplingFrom = (f: SamplingFlags): SamplingOptions => ({
@@ -59,7 +67,7 @@ export function register(program: Command): void {
     .option("--json", "print one JSON line per completion: prompt, sample, text, ids, logprobs, finish_reason");
   addSamplingOptions(cmd, { maxNewTokens: 128, temperature: 1 });
   cmd.action((dir: string, flags: SamplingFlags & { prompt: string[]; chat?: boolean; numReturnSequences: number; json?: boolean }) => {
-    const { model, tokenizer } = loadForGeneration(dir, flags.backend, flags.dtype);
+    const { model, tokenizer } = loadForGeneration(dir, flags.backend, flags.dtype, flags.kvCacheDtype);
     const prompts = flags.prompt.map(p => encodePrompt(tokenizer, p, flags.chat ? chatFrom(flags) : false));
     const sampling = { ...samplingFrom(flags), numReturnSequences: flags.numReturnSequences };
     const stream = !flags.json && prompts.length * flags.numReturnSequences === 1;

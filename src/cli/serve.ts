@@ -6,7 +6,8 @@ import { withExamples } from "./help.js";
 import { output } from "./output.js";
 import { classify } from "../hub/id.js";
 import { resolveModelPath } from "../hub/resolve.js";
-import { dtypeFlag } from "./generate.js";
+import { dtypeFlag, kvCacheDtypeFlag } from "./generate.js";
+import type { KvCacheDtype } from "../model/kv-cache.js";
 import type { WeightsDtype } from "../model/io/pretrained.js";
 
 const int = (what: string) => (v: string) => {
@@ -27,10 +28,11 @@ export function register(program: Command): void {
     .option("--max-batch-size <rows>", "most sequences (prompts × n) decoded together", int("--max-batch-size"), 256)
     .option("--backend <kind>", "engine backend: auto, native or reference", "auto")
     .option("--dtype <dtype>", "weights: float32, or bfloat16 (frozen BF16 Linear weights: half the memory)", dtypeFlag, "float32")
-    .action(async (dirOrId: string, o: { port: number; host: string; servedModelName?: string; batchWaitMs: number; maxBatchSize: number; backend: BackendKind; dtype: WeightsDtype }) => {
+    .option("--kv-cache-dtype <dtype>", "KV cache: float32, or bfloat16 (half the cache's memory)", kvCacheDtypeFlag, "float32")
+    .action(async (dirOrId: string, o: { port: number; host: string; servedModelName?: string; batchWaitMs: number; maxBatchSize: number; backend: BackendKind; dtype: WeightsDtype; kvCacheDtype: KvCacheDtype }) => {
       const c = classify(dirOrId, "model");
       const dir = resolveModelPath(dirOrId); // a hub id → its cached snapshot, served under the id's name (as vLLM does)
-      const s = await startServe({ modelDir: dir, port: o.port, host: o.host, modelName: o.servedModelName ?? ("id" in c ? c.id.repo : undefined), backend: o.backend, dtype: o.dtype, batchWaitMs: o.batchWaitMs, maxBatchRows: Math.max(1, o.maxBatchSize) });
+      const s = await startServe({ modelDir: dir, port: o.port, host: o.host, modelName: o.servedModelName ?? ("id" in c ? c.id.repo : undefined), backend: o.backend, dtype: o.dtype, kvCacheDtype: o.kvCacheDtype, batchWaitMs: o.batchWaitMs, maxBatchRows: Math.max(1, o.maxBatchSize) });
       output.out(`serving ${dir} at ${s.url}/v1\n`);
       const stop = () => void s.close().then(() => process.exit(0));
       process.once("SIGINT", stop);

@@ -11,7 +11,7 @@ import { createProgress, type Progress } from "../runs/progress.js";
 import { spawnDashboard } from "../dashboard/spawn.js";
 import { withExamples } from "./help.js";
 import { output } from "./output.js";
-import { prefetchRecipeDatasets, resolveRecipeModels } from "../hub/recipe.js";
+import { prefetchRecipeDatasets, resolveRecipeModels, RECIPE_MODEL_KEYS } from "../hub/recipe.js";
 
 
 export class MissingRecipeError extends Error {
@@ -56,6 +56,12 @@ export async function train(recipeArg: string | undefined, opts: RunFlags, extra
   const hub = resolveRecipeModels(config);
   for (const [id, dir] of hub.resolved) output.err(`model ${id}: ${dir}\n`);
   prefetchRecipeDatasets(config);
+  // A missing model folder fails here, before a run directory exists ("@stage" names a pipeline stage's output).
+  const { requireModelFolder } = await import("../train/grpo-trainer.js"); // loaded with the trainers anyway
+  for (const k of RECIPE_MODEL_KEYS) {
+    const v = hub.config[k];
+    if (typeof v === "string" && !v.startsWith("@")) requireModelFolder(v);
+  }
 
   const run = createRun({
     trainer: trainer.name,

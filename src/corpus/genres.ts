@@ -2,7 +2,9 @@ import type { TaskRng } from "../rng.js";
 import { chainDerivation, chainText, chainValue, type Chain } from "../tasks/arithmetic.js";
 import { countdownQuestion, equationSteps, randomAttempt } from "../tasks/countdown.js";
 import type { Example } from "../tasks/types.js";
+import { LANGUAGE_WORDS, otherLanguage, wordedChain, wordedSteps, type WordedLanguage } from "../tasks/languages.js";
 import { filler, NAMES, novelTag, paragraph, sentence, tagPair } from "./words.js";
+import { writeSearch } from "./search.js";
 
 /**
  * One function per corpus genre: (rng, problem) → document text. Together they give the base model the
@@ -17,7 +19,25 @@ export interface GenreContext {
   countdown: () => Example;
   /** Share of format-genre replies that show the derivation in the working tag (the rest leave it empty). */
   showWork: number;
+  /** The worded genre's languages and rates (corpus config `bilingual`). */
+  bilingual?: BilingualRates;
+  /** Filled by the worded genre: the languages of the document (for tests and reports). */
+  meta?: { languages?: WordedMeta };
 }
+
+export interface BilingualRates {
+  /** The second language (English is the first). */
+  language: Exclude<WordedLanguage, "en">;
+  /** Share of worded documents whose problem is posed in the second language. */
+  second_share: number;
+  /** Share of worded documents whose working is in the other language than the problem (asked in one, worked in the other). */
+  cross_rate: number;
+  /** Share of worded derivations (of at least two steps) that switch language part-way and end in the other one. */
+  switch_rate: number;
+}
+
+/** The languages of a worded document: of the problem, of the working (null when there is none), and whether it switched. */
+export interface WordedMeta { question: WordedLanguage; working: WordedLanguage | null; switched: boolean }
 
 const question = (ch: Chain) => `${chainText(ch)}=?`;
 const WORD = { "+": "plus", "-": "minus" } as const;
@@ -155,5 +175,90 @@ export function countdown({ rng, countdown: draw }: GenreContext): string {
   ]);
 }
 
-export const GENRES = { direct, prose, steps, dialog, markup, bridge, format, copy, text, countdown } as const;
+const ASK: ((ns: readonly number[], t: number) => string)[] = [
+  (ns, t) => countdownQuestion(ns, t),
+  (ns, t) => countdownQuestion(ns, t),
+  (ns, t) => `Numbers: ${ns.join(" ")}. Target: ${t}.`,
+  (ns, t) => `Make ${t} from ${ns.slice(0, -1).join(", ")} and ${ns.at(-1)}.`,
+  (ns, t) => `Countdown: ${ns.join(", ")} -> ${t}.`,
+  (ns, t) => `Can you reach ${t} with ${ns.join(", ")}? Each number once.`,
+];
+
+/**
+ * Countdown search written in the wild (src/corpus/search.ts): tries, dead ends, checks some said and some not,
+ * abandoned lines, backtracks, then the equation, or giving up. Framed as a note, a dialog, a reply that follows an
+ * instruction naming two made-up tags (the skill the RL prompt relies on, never its wording or tags), or tags alone.
+ */
+export function search({ rng, countdown: draw }: GenreContext): string {
+  const ex = draw();
+  const numbers = ex.numbers!, target = ex.target!;
+  const q = rng.pick(ASK)(numbers, target);
+  const trace = writeSearch(rng, numbers, target);
+  const eq = trace.solution;
+  const final = eq === null ? "" : rng.pick([`So ${eq} = ${target}.`, `Answer: ${eq}`, `${eq} = ${target}`, `Solution: ${eq}.`]);
+  const [a, b] = tagPair(rng, 0.75);
+  const r = rng.next();
+  if (r < 0.3) return `${q} ${trace.text} ${final}`.trim();
+  if (r < 0.5) {
+    const [x, y] = rng.pick([["Q:", "A:"], ["User:", "Assistant:"], ["Question:", "Reply:"], [`${NAMES[rng.int(0, 3)]}:`, `${NAMES[rng.int(4, 7)]}:`]]);
+    return `${x} ${q} ${y} ${trace.text} ${final}`.trim();
+  }
+  const result = eq ?? rng.pick(["none", "no solution", "?"]);
+  if (r < 0.8) return `${q} ${rng.pick(INSTRUCTIONS)(a, b)} <${a}>${trace.text}</${a}><${b}>${result}</${b}>`;
+  return `${q} <${a}>${trace.text}</${a}><${b}>${result}</${b}>`;
+}
+
+const RU_INSTRUCTIONS: ((a: string, b: string) => string)[] = [
+  (a, b) => `Запиши решение в <${a}></${a}>, а ответ в <${b}></${b}>.`,
+  (a, b) => `Шаги в <${a}>, число в <${b}>.`,
+];
+const wordFiller = (rng: TaskRng, lang: WordedLanguage, max: number) => Array.from({ length: rng.int(0, max) }, () => rng.pick(LANGUAGE_WORDS[lang].sentences)).join(" ");
+
+/**
+ * The same arithmetic told in words, in English or the second language (src/tasks/languages.ts), in the forms the
+ * other genres use: a problem and its worked steps, a dialog, the steps inside a generic tag, format following, a
+ * bare result, or plain prose in one language. The problem's language is the second one at `second_share`; the
+ * working is in the other language at `cross_rate` (asked in Russian, worked in English, as on a forum), and switches
+ * language part-way at `switch_rate` ("3 плюс 7 равно 10, 10 minus 2 is 8. So the answer is 8.").
+ */
+export function worded({ rng, chain, maxFiller, bilingual, meta }: GenreContext): string {
+  const b = bilingual ?? { language: "ru", second_share: 0.5, cross_rate: 0, switch_rate: 0 };
+  const ask: WordedLanguage = rng.next() < b.second_share ? b.language : "en";
+  const work: WordedLanguage = rng.next() < b.cross_rate ? otherLanguage(ask) : ask;
+  const steps = chain.ops.length;
+  const switchAt = steps >= 2 && rng.next() < b.switch_rate ? rng.int(1, steps - 1) : Infinity;
+  const langOf = (i: number) => (i >= switchAt ? otherLanguage(work) : work);
+  const end = langOf(steps), W = LANGUAGE_WORDS;
+  const expr = wordedChain(chain, ask);
+  const q = rng.next() < 0.6 ? W[ask].ask(expr) : rng.pick(W[ask].asks)(expr);
+  const derivation = wordedSteps(chain, langOf).join(", ");
+  const v = chainValue(chain);
+  const form = rng.weighted([0.25, 0.2, 0.2, 0.2, 0.05, 0.1]);
+  const shows = form < 4;
+  if (meta) meta.languages = { question: ask, working: shows ? work : null, switched: shows && switchAt !== Infinity };
+  const [t, u] = tagPair(rng, 0.5);
+  switch (form) {
+    case 0:
+      return [q, wordFiller(rng, ask, maxFiller), rng.pick(W[work].leads), `${derivation}.`, `${rng.pick(W[end].closings)} ${v}.`].filter(Boolean).join(rng.pick([" ", "\n"]));
+    case 1: {
+      const [a, r] = rng.pick([["User:", "Assistant:"], ["Q:", "A:"], [`${NAMES[rng.int(0, 3)]}:`, `${NAMES[rng.int(4, 7)]}:`]]);
+      return `${a} ${q} ${r} ${derivation}${rng.pick([".", `. ${rng.pick(W[end].closings)} ${v}.`])}`;
+    }
+    case 2: {
+      const before = rng.pick([`${q} `, `User: ${q} Assistant: `, `Q: ${q} A: `, `<q>${q}</q>`]);
+      return `${before}<${t}>${derivation}</${t}>${rng.pick([`<${u}>${v}</${u}>`, ` ${v}`, ` ${rng.pick(W[end].closings)} ${v}.`])}`;
+    }
+    case 3: {
+      const instr = rng.pick(ask !== "en" && rng.next() < 0.5 ? RU_INSTRUCTIONS : INSTRUCTIONS)(t, u);
+      const [p, r] = rng.pick([["", " "], ["Q: ", " A: "], ["User: ", " Assistant: "]]);
+      return `${p}${q} ${instr}${r}<${t}>${derivation}</${t}><${u}>${v}</${u}>`;
+    }
+    case 4:
+      return `${q} ${W[ask].direct(v)}`;
+    default:
+      return Array.from({ length: rng.int(2, 6) }, () => rng.pick(W[ask].sentences)).join(" ");
+  }
+}
+
+export const GENRES = { direct, prose, steps, dialog, markup, bridge, format, copy, text, countdown, search, worded } as const;
 export type Genre = keyof typeof GENRES;

@@ -29,6 +29,12 @@ export interface Backend {
    * (A rounded to BF16 first: a relative error ≤ 2⁻⁸ per product), else W widened to F32 on the fly.
    */
   matmulBf16(C: Buf, A: Buf, W: Uint16Array, M: number, N: number, K: number, accumulate: boolean): void;
+  /**
+   * The activation gradient through a frozen BF16 weight (the NN product the forward's kernel lacks):
+   * X[M,K] = (accumulate ? X : 0) + Y[M,N]·W with W[N,K] the same BF16 Linear weight, not transposed. Same paths and
+   * error as matmulBf16 (native dpbf16: Y rounded to BF16 first, a relative error ≤ 2⁻⁸ per product).
+   */
+  matmulBf16NN(X: Buf, Y: Buf, W: Uint16Array, M: number, N: number, K: number, accumulate: boolean): void;
 
   /** y[R,N] += b[N] */
   addBias(y: Buf, b: Buf, R: number, N: number): void;
@@ -71,6 +77,12 @@ export interface Backend {
    */
   attention(out: Buf, lse: Buf, q: Buf, k: Buf, v: Buf, keyMask: Uint8Array | null,
     B: number, T: number, S: number, Smax: number, nh: number, nkv: number, hd: number, segments?: Int32Array | null, window?: number, scale?: number, softcap?: number): void;
+  /**
+   * attention() with k, v stored BF16 (a BF16 KV cache: half its memory), widened exactly as read (inference only: no
+   * backward). Same shapes, masks and options.
+   */
+  attentionKvBf16(out: Buf, lse: Buf, q: Buf, k: Uint16Array, v: Uint16Array, keyMask: Uint8Array | null,
+    B: number, T: number, S: number, Smax: number, nh: number, nkv: number, hd: number, segments?: Int32Array | null, window?: number, scale?: number, softcap?: number): void;
   /** Accumulates dq[B,T,nh,hd], dk, dv[B,Smax,nkv,hd] from dout, recomputing probabilities from lse (same masks, segments, window, scale and softcap as the forward). */
   attentionBackward(dq: Buf, dk: Buf, dv: Buf, dout: Buf, out: Buf, lse: Buf, q: Buf, k: Buf, v: Buf, keyMask: Uint8Array | null,
     B: number, T: number, S: number, Smax: number, nh: number, nkv: number, hd: number, segments?: Int32Array | null, window?: number, scale?: number, softcap?: number): void;
@@ -100,6 +112,14 @@ export interface Backend {
    * using the lse saved by the forward. (Writes, not accumulates: the buffer is the chunk's scratch.)
    */
   logSoftmaxGatherBackward(logits: Buf, lse: Buf, targets: Int32Array, dlogp: Buf | null, dentropy: Buf | null, R: number, V: number, temperature: number): void;
+  /**
+   * The sampler's pass over a step's logits[R,V], one token per row from the first Vs ids: temps[r] = 0 takes the
+   * argmax (the first on ties); temps[r] > 0 draws from softmax(logits / T) by inverse CDF at u[r]·Σ (u[r] in [0, 1),
+   * drawn by the caller from the row's stream), summing the weights exp((z − max)/T) in id order; temps[r] = NaN leaves
+   * the row to the caller (tokens[r] = −1). logprobs[r] = log softmax(logits / T)[token] over all V ids (T = 1 when
+   * greedy). Optional: a backend without it leaves every row to the JS sampler.
+   */
+  sampleRows?(tokens: Int32Array, logprobs: Buf, logits: Buf, temps: Buf, u: Float64Array, R: number, V: number, Vs: number): void;
 
   /**
    * AdamW with decoupled weight decay on N elements (step t ≥ 1, bias-corrected):

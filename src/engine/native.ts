@@ -93,6 +93,10 @@ export class NativeBackend implements Backend {
     if (!this.addon.matmulBf16) throw new NativeAddonOutdatedError("the BF16-weight matmul");
     this.addon.matmulBf16(f32("matmulBf16", C), f32("matmulBf16", A), W, M, N, K, accumulate);
   }
+  matmulBf16NN(X: Buf, Y: Buf, W: Uint16Array, M: number, N: number, K: number, accumulate: boolean): void {
+    if (!this.addon.matmulBf16NN) throw new NativeAddonOutdatedError("the BF16-weight backward matmul");
+    this.addon.matmulBf16NN(f32("matmulBf16NN", X), f32("matmulBf16NN", Y), W, M, N, K, accumulate);
+  }
   /**
    * The matmulBf16 path: "dpbf16" (AVX512-BF16 dot products, A rounded to BF16) or "widen" (W widened to F32).
    * With an argument, sets it first ("dpbf16" falls back to "widen" on a CPU without AVX512-BF16).
@@ -144,6 +148,13 @@ export class NativeBackend implements Backend {
     const op = "attention";
     this.windowed(window, scale, hd, softcap);
     this.addon.attention(f32(op, out), f32(op, lse), f32(op, q), f32(op, k), f32(op, v), keyMask, B, T, S, Smax, nh, nkv, hd, this.segments(segments), window, scale, softcap);
+  }
+  attentionKvBf16(out: Buf, lse: Buf, q: Buf, k: Uint16Array, v: Uint16Array, keyMask: Uint8Array | null,
+    B: number, T: number, S: number, Smax: number, nh: number, nkv: number, hd: number, segments?: Int32Array | null, window?: number, scale?: number, softcap?: number): void {
+    const op = "attentionKvBf16";
+    if (!this.addon.attentionKvBf16) throw new NativeAddonOutdatedError("the BF16 KV cache's attention");
+    this.windowed(window, scale, hd, softcap);
+    this.addon.attentionKvBf16(f32(op, out), f32(op, lse), f32(op, q), k, v, keyMask, B, T, S, Smax, nh, nkv, hd, this.segments(segments), window, scale, softcap);
   }
   attentionBackward(dq: Buf, dk: Buf, dv: Buf, dout: Buf, out: Buf, lse: Buf, q: Buf, k: Buf, v: Buf, keyMask: Uint8Array | null,
     B: number, T: number, S: number, Smax: number, nh: number, nkv: number, hd: number, segments?: Int32Array | null, window?: number, scale?: number, softcap?: number): void {
@@ -200,6 +211,12 @@ export class NativeBackend implements Backend {
   logSoftmaxGather(logp: Buf, entropy: Buf, lse: Buf, logits: Buf, targets: Int32Array, R: number, V: number, temperature: number): void {
     const op = "logSoftmaxGather";
     this.addon.logSoftmaxGather(f32(op, logp), f32(op, entropy), f32(op, lse), f32(op, logits), targets, R, V, temperature);
+  }
+  sampleRows(tokens: Int32Array, logprobs: Buf, logits: Buf, temps: Buf, u: Float64Array, R: number, V: number, Vs: number): void {
+    const op = "sampleRows";
+    if (!this.addon.sampleRows) throw new NativeAddonOutdatedError("the sampler's native pass (sampleRows)");
+    // u stays float64 (the draws' full precision); the addon's type maps every float buffer to Float32Array
+    this.addon.sampleRows(tokens, f32(op, logprobs), f32(op, logits), f32(op, temps), u as unknown as Float32Array, R, V, Vs);
   }
   logSoftmaxGatherBackward(logits: Buf, lse: Buf, targets: Int32Array, dlogp: Buf | null, dentropy: Buf | null, R: number, V: number, temperature: number): void {
     const op = "logSoftmaxGatherBackward";

@@ -8,11 +8,20 @@ import type { Backend, Buf } from "./backend.js";
 
 /** W widened exactly (a BF16 value is the high half of an F32); A not rounded; float64 sums. */
 function matmulBf16(C: Buf, A: Buf, W: Uint16Array, M: number, N: number, K: number, accumulate: boolean): void {
-  const w = new Float32Array(N * K);
-  new Uint32Array(w.buffer).set(W.subarray(0, N * K));
-  const bits = new Uint32Array(w.buffer);
-  for (let i = 0; i < bits.length; i++) bits[i] <<= 16;
-  matmul(C, A, w, M, N, K, false, true, accumulate);
+  matmul(C, A, widenBf16(W, N * K), M, N, K, false, true, accumulate);
+}
+
+/** X[M,K] (+)= Y[M,N]·W, W[N,K] BF16 widened exactly; Y not rounded; float64 sums. */
+function matmulBf16NN(X: Buf, Y: Buf, W: Uint16Array, M: number, N: number, K: number, accumulate: boolean): void {
+  matmul(X, Y, widenBf16(W, N * K), M, K, N, false, false, accumulate);
+}
+
+/** The first n BF16 values of W as F32 (exact: each is the high half of an F32). */
+function widenBf16(W: Uint16Array, n: number): Float32Array {
+  const w = new Float32Array(n), bits = new Uint32Array(w.buffer);
+  bits.set(W.subarray(0, n));
+  for (let i = 0; i < n; i++) bits[i] <<= 16;
+  return w;
 }
 
 function matmul(C: Buf, A: Buf, B: Buf, M: number, N: number, K: number, transA: boolean, transB: boolean, accumulate: boolean): void {
@@ -183,6 +192,13 @@ function attention(out: Buf, lse: Buf, q: Buf, k: Buf, v: Buf, keyMask: Uint8Arr
   }
 }
 
+/** attention over BF16 keys and values: the used slots widened exactly, then the F32 kernel. */
+function attentionKvBf16(out: Buf, lse: Buf, q: Buf, k: Uint16Array, v: Uint16Array, keyMask: Uint8Array | null,
+  B: number, T: number, S: number, Smax: number, nh: number, nkv: number, hd: number, segments?: Int32Array | null, window?: number, scale?: number, softcap?: number): void {
+  const n = B * Smax * nkv * hd;
+  attention(out, lse, q, widenBf16(k, n), widenBf16(v, n), keyMask, B, T, S, Smax, nh, nkv, hd, segments, window, scale, softcap);
+}
+
 function attentionBackward(dq: Buf, dk: Buf, dv: Buf, dout: Buf, out: Buf, lse: Buf, q: Buf, k: Buf, v: Buf, keyMask: Uint8Array | null,
   B: number, T: number, S: number, Smax: number, nh: number, nkv: number, hd: number, segments?: Int32Array | null, window = 0, scale = 1 / Math.sqrt(hd), softcap = 0): void {
   const group = nh / nkv;
@@ -310,6 +326,35 @@ function logSoftmaxGatherBackward(logits: Buf, lse: Buf, targets: Int32Array, dl
   }
 }
 
+function sampleRows(tokens: Int32Array, logprobs: Buf, logits: Buf, temps: Buf, u: Float64Array, R: number, V: number, Vs: number): void {
+  for (let r = 0; r < R; r++) {
+    const o = r * V, T = temps[r];
+    if (Number.isNaN(T)) { tokens[r] = -1; logprobs[r] = 0; continue; }
+    let mx = -Infinity, best = 0, mxV = -Infinity;
+    for (let j = 0; j < Vs; j++) if (logits[o + j] > mx) { mx = logits[o + j]; best = j; }
+    for (let j = 0; j < V; j++) mxV = Math.max(mxV, logits[o + j]);
+    const t = T === 0 ? 1 : T;
+    let sumV = 0;
+    for (let j = 0; j < V; j++) sumV += Math.exp((logits[o + j] - mxV) / t);
+    const lse = mxV / t + Math.log(sumV);
+    let tok = best;
+    if (T > 0) {
+      let total = 0;
+      for (let j = 0; j < Vs; j++) total += Math.exp((logits[o + j] - mx) / T);
+      let rem = u[r] * total;
+      tok = -1;
+      for (let j = 0; j < Vs; j++) {
+        const w = Math.exp((logits[o + j] - mx) / T);
+        if (w > 0) tok = j;
+        rem -= w;
+        if (rem < 0) break;
+      }
+    }
+    tokens[r] = tok;
+    logprobs[r] = logits[o + tok] / t - lse;
+  }
+}
+
 function adamw(p: Buf, g: Buf, m: Buf, v: Buf, N: number, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, t: number): void {
   const bc1 = 1 - Math.pow(beta1, t), bc2 = 1 - Math.pow(beta2, t);
   for (let i = 0; i < N; i++) {
@@ -324,8 +369,8 @@ function adamw(p: Buf, g: Buf, m: Buf, v: Buf, N: number, lr: number, beta1: num
 export const referenceBackend: Backend = {
   name: "reference",
   threads: 1,
-  matmul, matmulBf16, addBias, biasBackward, add, scale, sumSquares,
+  matmul, matmulBf16, matmulBf16NN, addBias, biasBackward, add, scale, sumSquares,
   rmsnorm, rmsnormBackward, layernorm, layernormBackward, rope,
-  attention, attentionBackward, swiglu, swigluBackward, gelu, geluBackward, geglu, gegluBackward,
-  embedding, embeddingBackward, logSoftmaxGather, logSoftmaxGatherBackward, adamw,
+  attention, attentionKvBf16, attentionBackward, swiglu, swigluBackward, gelu, geluBackward, geglu, gegluBackward,
+  embedding, embeddingBackward, logSoftmaxGather, logSoftmaxGatherBackward, sampleRows, adamw,
 };

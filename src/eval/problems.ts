@@ -17,6 +17,7 @@ import type { BackendKind } from "../engine/index.js";
 import type { CausalLM } from "../model/types.js";
 import { readHfConfig } from "../model/io/hf.js";
 import { loadForGeneration, type WeightsDtype } from "../model/io/pretrained.js";
+import type { KvCacheDtype } from "../model/kv-cache.js";
 import { loadTokenizer } from "../tokenizer/load.js";
 import type { Tokenizer } from "../tokenizer/types.js";
 import { generate, type Generation } from "../sample/generate.js";
@@ -26,6 +27,7 @@ import { mixSeed } from "../tasks/rng.js";
 import { DatasetConfigSchema, datasetSplit, loadDataset, type DatasetConfig, type DatasetConfigInput, type LoadedDataset } from "../data/dataset.js";
 import { createRollout, type Rollout, type RolloutConfig } from "../train/rollout/index.js";
 import { scoreCompletions, type ScoredRewards } from "../train/rewarding.js";
+import { adapterBaseDir, isAdapterFolder } from "../train/lora.js";
 import { resolveModelPath } from "../hub/resolve.js";
 
 export class PolicyFolderError extends Error {
@@ -143,8 +145,8 @@ export function loadProblems(set: ProblemSet, split: "eval" | "train", n: number
     return Array.from({ length: Math.min(n, d.train.length) }, (_, i) => next(i));
   }
   const task = makeTask(set.task);
-  if (split === "eval") return distinctExamples(task, set.eval_seed, n);
-  const heldOut = new Set(distinctExamples(task, set.eval_seed, set.eval_size).map(e => e.id));
+  if (split === "eval") return distinctExamples(task, set.eval_seed, n, undefined, "eval");
+  const heldOut = new Set(distinctExamples(task, set.eval_seed, set.eval_size, undefined, "eval").map(e => e.id));
   return distinctExamples(task, set.train_seed, n, heldOut);
 }
 
@@ -168,6 +170,8 @@ export interface PolicyOptions {
   batchSize?: number;
   /** In process: float32 weights, or frozen bfloat16 (half the memory). */
   dtype?: WeightsDtype;
+  /** In process: the KV cache's keys and values in float32, or bfloat16 (half the cache). */
+  kvCacheDtype?: KvCacheDtype;
 }
 
 /** Loads the policy in `dir` (a model folder, checkpoint or run directory) for sampling. */
@@ -175,11 +179,12 @@ export function loadPolicy(dir: string, o: PolicyOptions): Policy {
   const { modelDir, step } = resolvePolicy(dir);
   if (o.rollout?.backend === "openai") {
     const tokenizer = loadTokenizer(modelDir);
-    const eosTokenIds = [tokenizer.eosId, readHfConfig(modelDir).eos_token_id].filter((x): x is number => x !== null);
+    const configDir = isAdapterFolder(modelDir) ? adapterBaseDir(modelDir) : modelDir; // an adapter folder has no config.json
+    const eosTokenIds = [tokenizer.eosId, readHfConfig(configDir).eos_token_id].filter((x): x is number => x !== null);
     const rollout = createRollout(o.rollout, { tokenizer, weightsDir: modelDir, save: {}, log: () => {} });
     return { modelDir, step, tokenizer, model: null, rollout, eosTokenIds };
   }
-  const { model, tokenizer } = loadForGeneration(modelDir, o.backend, o.dtype);
+  const { model, tokenizer } = loadForGeneration(modelDir, o.backend, o.dtype, o.kvCacheDtype);
   const eosTokenIds = [tokenizer.eosId, model.config.eos_token_id].filter((x): x is number => x !== null);
   const rollout: Rollout = { correction: null, sync: async () => {}, generate: async (prompts, s) => generate(model, tokenizer, prompts, { ...s, batchSize: o.batchSize }) };
   return { modelDir, step, tokenizer, model, rollout, eosTokenIds };

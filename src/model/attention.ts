@@ -113,12 +113,19 @@ export function qkvForward(be: Backend, w: AttentionWeights, d: AttentionDims, r
   }
 }
 
-/** att, lse from q over kAll/vAll; xOut = x + att·Woᵀ, or x + RMSNorm(att·Woᵀ) with a post-norm (saved in `post`). */
+/**
+ * att, lse from q over kAll/vAll (BF16 bits from a bfloat16 KV cache, or floats); xOut = x + att·Woᵀ, or
+ * x + RMSNorm(att·Woᵀ) with a post-norm (saved in `post`).
+ */
 export function attendForward(be: Backend, w: AttentionWeights, d: AttentionDims, layer: LayerAttention,
-  xOut: FloatArray, att: FloatArray, lse: FloatArray, q: FloatArray, kAll: FloatArray, vAll: FloatArray, mask: Uint8Array, x: FloatArray,
+  xOut: FloatArray, att: FloatArray, lse: FloatArray, q: FloatArray, kAll: FloatArray | Uint16Array, vAll: FloatArray | Uint16Array, mask: Uint8Array, x: FloatArray,
   B: number, T: number, S: number, Smax: number, segments: Int32Array | null = null, post: PostNormSaved | null = null): void {
   const R = B * T;
-  be.attention(att, lse, q, kAll, vAll, mask, B, T, S, Smax, d.nh, d.nkv, d.hd, segments, layer.window, d.scale, d.softcap);
+  if (kAll instanceof Uint16Array && vAll instanceof Uint16Array)
+    be.attentionKvBf16(att, lse, q, kAll, vAll, mask, B, T, S, Smax, d.nh, d.nkv, d.hd, segments, layer.window, d.scale, d.softcap);
+  else if (!(kAll instanceof Uint16Array) && !(vAll instanceof Uint16Array))
+    be.attention(att, lse, q, kAll, vAll, mask, B, T, S, Smax, d.nh, d.nkv, d.hd, segments, layer.window, d.scale, d.softcap);
+  else throw new TypeError("attendForward: keys and values must share one dtype");
   if (w.post && post) {
     linearForward(be, post.o, att, w.wo, null, R, d.H, d.nh * d.hd, false, w.lora?.o_proj);
     be.rmsnorm(post.tmp, post.rstdO, post.o, w.post, R, d.H, d.eps);

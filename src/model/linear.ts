@@ -22,14 +22,16 @@ export function linearForward(be: Backend, y: FloatArray, x: FloatArray, W: Weig
 
 /**
  * dx[R,I] (= or +=) dy·W; dW[O,I] += dyᵀ·x; db[O] += Σ_r dy. With a frozen base (LoRA) dW and db are skipped and the
- * adapter's grads accumulate. BF16 weights have no backward yet (dx through them is not implemented).
+ * adapter's grads accumulate. A BF16 weight (frozen) passes dx through it (matmulBf16NN) only under a frozen base; its
+ * own gradient cannot be taken (FrozenWeightsError: full fine-tuning needs float32 weights).
  */
 export function linearBackward(be: Backend, dx: FloatArray, dW: Weight, db: FloatArray | null, dy: FloatArray, x: FloatArray, W: Weight,
   R: number, O: number, I: number, accumulateDx: boolean, lora?: LoraHook): void {
-  if (W instanceof Uint16Array || dW instanceof Uint16Array) throw new FrozenWeightsError("linearBackward");
-  be.matmul(dx, dy, W, R, I, O, false, false, accumulateDx);
+  if ((W instanceof Uint16Array || dW instanceof Uint16Array) && !lora?.frozen) throw new FrozenWeightsError("linearBackward: the gradient of a BF16 weight");
+  if (W instanceof Uint16Array) be.matmulBf16NN(dx, dy, W, R, O, I, accumulateDx);
+  else be.matmul(dx, dy, W, R, I, O, false, false, accumulateDx);
   loraBackward(be, lora, dx, dy, x, R);
-  if (lora?.frozen) return;
+  if (lora?.frozen || dW instanceof Uint16Array) return;
   be.matmul(dW, dy, x, O, I, R, true, false, true);
   if (db) be.biasBackward(db, dy, R, O);
 }

@@ -73,8 +73,11 @@ export function lmHeadForward(be: Backend, logp: FloatArray, entropy: FloatArray
   });
 }
 
-/** Writes dxf [R,H]; accumulates dW [V,H] (skipped when dW is null: a frozen head under LoRA). Only rows with a target and a nonzero dlogp or dentropy are recomputed. */
-export function lmHeadBackward(be: Backend, dxf: FloatArray, dW: FloatArray | null, xf: FloatArray, W: FloatArray, lse: FloatArray, targets: Int32Array,
+/**
+ * Writes dxf [R,H]; accumulates dW [V,H] (skipped when dW is null: a frozen head under LoRA; W in BF16 is always frozen).
+ * Only rows with a target and a nonzero dlogp or dentropy are recomputed.
+ */
+export function lmHeadBackward(be: Backend, dxf: FloatArray, dW: FloatArray | null, xf: FloatArray, W: Weight, lse: FloatArray, targets: Int32Array,
   dlogp: FloatArray | null, dentropy: FloatArray | null, chunk: FloatArray, R: number, H: number, V: number, C: number, temperature: number, softcap = 0): void {
   dxf.fill(0, 0, R * H);
   const k = compactFor(chunk, C, H);
@@ -85,15 +88,19 @@ export function lmHeadBackward(be: Backend, dxf: FloatArray, dW: FloatArray | nu
       const r = k.rows[i];
       k.t[i] = targets[r]; k.c[i] = lse[r]; k.a[i] = dlogp ? dlogp[r] : 0; k.b[i] = dentropy ? dentropy[r] : 0;
     }
-    be.matmul(chunk, k.x, W, n, V, H, false, true, false);
+    if (W instanceof Uint16Array) be.matmulBf16(chunk, k.x, W, n, V, H, false);
+    else be.matmul(chunk, k.x, W, n, V, H, false, true, false);
     if (softcap > 0) { softcapLogits(chunk, softcap, n * V); k.capped!.set(chunk.subarray(0, n * V)); }
     be.logSoftmaxGatherBackward(chunk, k.c, k.t, k.a, k.b, n, V, temperature);
     if (softcap > 0) {
       const y = k.capped!;
       for (let i = 0; i < n * V; i++) { const t = y[i] / softcap; chunk[i] *= 1 - t * t; }
     }
-    be.matmul(k.dx, chunk, W, n, H, V, false, false, false);
-    if (dW) be.matmul(dW, chunk, k.x, V, H, n, true, false, true);
+    if (W instanceof Uint16Array) be.matmulBf16NN(k.dx, chunk, W, n, V, H, false);
+    else {
+      be.matmul(k.dx, chunk, W, n, H, V, false, false, false);
+      if (dW) be.matmul(dW, chunk, k.x, V, H, n, true, false, true);
+    }
     for (let i = 0; i < n; i++) dxf.set(k.dx.subarray(i * H, (i + 1) * H), k.rows[i] * H);
   });
 }

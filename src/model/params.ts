@@ -14,9 +14,14 @@ export type Weight = FloatArray | Uint16Array;
 /** The weights a model may hold in BF16 (`weights: "bfloat16"`): every Linear weight, the LM head and the embedding table. */
 export const bf16Eligible = (name: string) => /(_proj\.weight|^lm_head\.weight|embed_tokens\.weight)$/.test(name);
 
+/**
+ * A gradient was asked for a BF16 weight. BF16 weights are frozen: gradients flow through them (to LoRA adapters, to
+ * the input) but never into them.
+ */
 export class FrozenWeightsError extends Error {
   constructor(what: string) {
-    super(`${what}: this model holds its Linear weights in BF16 (loaded with dtype bfloat16), which is for inference only; load it in float32 to train it`);
+    super(`${what}: this model holds its Linear weights, LM head and embedding frozen in BF16 (loaded with dtype bfloat16), which get no gradient: ` +
+      "train LoRA adapters on this base instead (a `lora:` block in the recipe, with `torch_dtype: bfloat16`), or load it in float32 for full fine-tuning (`torch_dtype: float32`, the default; --dtype float32)");
     this.name = "FrozenWeightsError";
   }
 }

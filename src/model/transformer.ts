@@ -26,7 +26,7 @@ import { RopeTables, attendForward, attentionBackward, qkvForward, type Attentio
 import { mlpBackward, mlpForward, type MlpDims, type MlpWeights } from "./mlp.js";
 import { headChunkRows, lmHeadBackward, lmHeadForward, softcapLogits } from "./lm-head.js";
 import type { LoraAdapters } from "./lora.js";
-import { CacheFullError, KVCacheImpl } from "./kv-cache.js";
+import { CacheFullError, KVCacheImpl, type KvCacheDtype } from "./kv-cache.js";
 
 export class BackwardBeforeForwardError extends Error {
   constructor() {
@@ -173,6 +173,11 @@ export class Transformer<F extends FloatArray> {
   /** The BF16 weights (HF names and shapes), empty for a float32 model. */
   readonly bf16Params: { name: string; shape: number[]; data: Uint16Array }[] = [];
   private bf16 = new Map<string, Uint16Array>();
+  /**
+   * How caches made from now on store keys and values: float32 (default) or bfloat16 (half the cache's memory; attention
+   * widens as it reads). Set by createModel's `kvCache` option or by setKvCacheDtype.
+   */
+  kvCacheDtype: KvCacheDtype;
   /** LoRA adapters (attachLora): the base is frozen and gets no gradient. */
   private lora: LoraAdapters<F> | null = null;
 
@@ -188,6 +193,7 @@ export class Transformer<F extends FloatArray> {
     this.traits = { qkNorm: hasQkNorm(c), postNorm: gemma };
     this.embedScale = gemma ? Math.fround(Math.sqrt(c.hidden_size)) : 1;
     this.weightsDtype = options.weights ?? "float32";
+    this.kvCacheDtype = options.kvCache ?? "float32";
     const frozen = this.weightsDtype === "bfloat16";
     this.store = allocParams(c, F, extraParams, frozen ? n => !bf16Eligible(n) : undefined);
     if (frozen) {
@@ -277,9 +283,15 @@ export class Transformer<F extends FloatArray> {
     return this.ropes[0] ?? new RopeTables(this.F, 2, 10000, this.config.max_position_embeddings);
   }
 
-  private headWeight(): ParamView<F> {
-    if (this.weightsDtype === "bfloat16") throw new FrozenWeightsError("the LM head's gradient");
-    return getParam(this.store, this.config.tie_word_embeddings ? "model.embed_tokens.weight" : "lm_head.weight");
+  /** The LM head's weight and, when it is trainable, its gradient (null under LoRA, or BF16: frozen). */
+  private headWeight(): { data: Weight; grad: F | null } {
+    if (this.weightsDtype === "bfloat16") return { data: this.headData(), grad: null };
+    const p = getParam(this.store, this.config.tie_word_embeddings ? "model.embed_tokens.weight" : "lm_head.weight");
+    return { data: p.data, grad: this.lora ? null : p.grad };
+  }
+  /** BF16 weights are frozen: a backward needs LoRA adapters to train (the activation gradients pass through the base). */
+  private requireTrainable(what: string): void {
+    if (this.weightsDtype === "bfloat16" && !this.lora) throw new FrozenWeightsError(what);
   }
   /** The LM head's weight as used by the forward passes (BF16 on a bfloat16 model). */
   private headData(): Weight {
@@ -360,7 +372,7 @@ export class Transformer<F extends FloatArray> {
   }
 
   backward(dlogp: FloatArray, dentropy?: FloatArray): void {
-    if (this.weightsDtype === "bfloat16") throw new FrozenWeightsError("backward()");
+    this.requireTrainable("backward() without LoRA adapters");
     if (!this.last || !this.train) throw new BackwardBeforeForwardError();
     if (!this.last.head) throw new BackwardMismatchError("backward", "forwardHidden", "backwardHidden");
     const { B, T, temperature } = this.last, a = this.train, c = this.config, be = this.backend;
@@ -370,13 +382,13 @@ export class Transformer<F extends FloatArray> {
     a.dlogp.set(dlogp);
     if (dentropy) a.dentropy.set(dentropy);
     const head = this.headWeight();
-    lmHeadBackward(be, a.dln, this.lora ? null : head.grad, a.xf, head.data, a.headLse, a.targets, a.dlogp, dentropy ? a.dentropy : null, a.chunk, R, H, V, a.chunkRows, temperature, this.softcap);
+    lmHeadBackward(be, a.dln, head.grad, a.xf, head.data, a.headLse, a.targets, a.dlogp, dentropy ? a.dentropy : null, a.chunk, R, H, V, a.chunkRows, temperature, this.softcap);
     this.trunkBackward(a, B, T);
   }
 
   /** Accumulates parameter grads from dL/dxf [B*T, H] of the last forwardHidden. */
   backwardHidden(dxf: FloatArray): void {
-    if (this.weightsDtype === "bfloat16") throw new FrozenWeightsError("backwardHidden()");
+    this.requireTrainable("backwardHidden() without LoRA adapters");
     if (!this.last || !this.train) throw new BackwardBeforeForwardError();
     if (this.last.head) throw new BackwardMismatchError("backwardHidden", "forward", "backward");
     const { B, T } = this.last, R = B * T, H = this.config.hidden_size;
@@ -397,15 +409,16 @@ export class Transformer<F extends FloatArray> {
       attentionBackward(be, layer.attn, layer.attnGrad, this.attnDims, layer.spec, a, a.dres, a.res[l], a.rstd1[l], a.q[l], a.k[l], a.v[l], a.att[l], a.lse[l],
         a.mask, a.pos, B, T, this.segments, a.qk?.[l] ?? null, a.postA?.[l] ?? null);
     }
-    if (this.lora) return; // a frozen embedding
+    if (this.lora || this.weightsDtype === "bfloat16") return; // a frozen embedding
     if (this.embedScale !== 1) be.scale(a.dres, this.embedScale, R * H);
     embeddingBackward(be, getParam(this.store, "model.embed_tokens.weight").grad, a.dres, a.tokens, R, H);
   }
 
   newCache(batch: number, maxLen: number): KVCache {
     const L = this.config.num_hidden_layers, K = this.config.num_key_value_heads * headDim(this.config);
+    const bf16 = this.kvCacheDtype === "bfloat16", need = 2 * L * batch * maxLen * K;
     let spare: FloatArray | null = null;
-    if (this.work && !this.workLent && this.work.length >= 2 * L * batch * maxLen * K) {
+    if (this.work && !this.workLent && this.work.length >= (bf16 ? Math.ceil(need * 2 / this.F.BYTES_PER_ELEMENT) : need)) {
       spare = this.work; this.workLent = true;
       if (this.train?.memory === spare) { this.train = null; this.last = null; }
     }
@@ -413,10 +426,10 @@ export class Transformer<F extends FloatArray> {
     return new KVCacheImpl(this.F, batch, maxLen, L, K, spare, memory => {
       if (memory === this.work) this.workLent = false;
       else if (!this.workLent && memory.length > (this.work?.length ?? 0)) this.work = memory;
-    });
+    }, this.kvCacheDtype);
   }
 
-  decode(cache: KVCache, tokens: Int32Array, valid: Uint8Array, T: number): Float32Array {
+  decode(cache: KVCache, tokens: Int32Array, valid: Uint8Array, T: number, out?: Float32Array): Float32Array {
     if (!(cache instanceof KVCacheImpl)) throw new ForeignCacheError();
     const c = this.config, be = this.backend, B = cache.batch, R = B * T, H = c.hidden_size, V = c.vocab_size, S = cache.length + T;
     if (tokens.length !== R) throw new BatchShapeError("tokens", tokens.length, R);
@@ -446,7 +459,7 @@ export class Transformer<F extends FloatArray> {
     // each row's last slot → final norm → logits
     for (let b = 0; b < B; b++) d.x2.set(d.x.subarray((b * T + T - 1) * H, (b * T + T) * H), b * H);
     be.rmsnorm(d.ln, d.rstd, d.x2, this.finalNorm, B, H, c.rms_norm_eps);
-    const logits = new this.F(B * V);
+    const logits = out && out.length >= B * V && this.F === Float32Array ? out.subarray(0, B * V) as F : new this.F(B * V);
     const head = this.headData();
     if (head instanceof Uint16Array) be.matmulBf16(logits, d.ln, head, B, V, H, false);
     else be.matmul(logits, d.ln, head, B, V, H, false, true, false);
@@ -457,8 +470,9 @@ export class Transformer<F extends FloatArray> {
 
 /**
  * A freshly initialised model (see init.ts) on `backend`; with seed null, all-zero parameters for a caller that loads every weight.
- * `weights: "bfloat16"`: the Linear weights, LM head and embedding table live frozen in BF16 (half the memory and bandwidth;
- * inference only: backward throws FrozenWeightsError); norms and biases stay in flatParams.
+ * `weights: "bfloat16"`: the Linear weights, LM head and embedding table live frozen in BF16 (half the memory and bandwidth);
+ * norms and biases stay in flatParams. Such a model trains LoRA adapters (attachLora: the backward passes activation
+ * gradients through the BF16 weights); a backward without adapters throws FrozenWeightsError.
  */
 export function createModel(config: ModelConfig, backend: Backend, seed: number | null = 0, options: ModelOptions = {}): CausalLM {
   return new Transformer(config, backend, seed, Float32Array, [], options);
@@ -466,12 +480,15 @@ export function createModel(config: ModelConfig, backend: Backend, seed: number 
 
 /**
  * A frozen BF16 copy of `model` on `backend` (inference only): its Linear weights, LM head and embedding rounded to
- * BF16, norms and biases copied. For a GRPO reference policy or BF16 rollouts of an F32 policy.
+ * BF16, norms and biases copied. For a GRPO reference policy or BF16 rollouts of an F32 policy. A LoRA model is copied
+ * merged (W + s·B·A, then rounded).
  */
-export function bf16Copy(model: CausalLM, backend: Backend = (model as Transformer<Float32Array>).backend): CausalLM {
-  const copy = createModel(model.config, backend, null, { weights: "bfloat16" });
+export function bf16Copy(model: CausalLM, backend: Backend = (model as unknown as { backend: Backend }).backend): CausalLM {
+  const source = model instanceof Transformer ? model : (model as { base?: unknown }).base;
+  const copy = createModel(model.config, backend, null, { weights: "bfloat16", kvCache: source instanceof Transformer ? source.kvCacheDtype : undefined });
   const bf16 = new Map(copy.bf16Params!.map(p => [p.name, p.data])), f32 = new Map(copy.params.map(p => [p.name, p.data]));
-  for (const p of model.params) {
+  const merged = (model as { mergedTensors?: () => { name: string; data: Float32Array }[] }).mergedTensors;
+  for (const p of merged ? merged.call(model) : model.params) {
     const b = bf16.get(p.name);
     if (b) f32ToBf16(p.data, b);
     else f32.get(p.name)!.set(p.data);
@@ -482,6 +499,19 @@ export function bf16Copy(model: CausalLM, backend: Backend = (model as Transform
 export interface ModelOptions {
   /** Dtype of the Linear weights, LM head and embedding table: "float32" (default, trainable) or "bfloat16" (frozen). */
   weights?: "float32" | "bfloat16";
+  /** How the model's KV caches store keys and values: "float32" (default) or "bfloat16" (half the memory). */
+  kvCache?: KvCacheDtype;
+}
+
+/**
+ * Sets how `model`'s KV caches made from now on store keys and values (a LoRA model's base, a plain transformer);
+ * returns false for a model that has no such setting.
+ */
+export function setKvCacheDtype(model: CausalLM, dtype: KvCacheDtype): boolean {
+  const t = model instanceof Transformer ? model : (model as { base?: unknown }).base;
+  if (!(t instanceof Transformer)) return false;
+  t.kvCacheDtype = dtype;
+  return true;
 }
 
 const bf16Scratch = new Uint32Array(1), bf16View = new Float32Array(bf16Scratch.buffer);

@@ -20,6 +20,18 @@ export interface KVCache {
    * prompt then serves its n samples (GRPO's num_generations).
    */
   fork(rows: number[]): void;
+  /**
+   * Append rows of another cache of the same model (continuous batching: prompts prefilled on their own join a running
+   * batch): new row batch + i is a copy of src row rows[i] (rows may repeat, as in fork). Rows are aligned on their
+   * last slot: a joined row's `src.length` slots end where this cache's used slots end, the slots before them masked;
+   * when src holds more slots than this cache uses, this cache's rows first move right to make room.
+   */
+  join(src: KVCache, rows: number[]): void;
+  /**
+   * Drop the leading slots that are masked in every row (rows that left or joined late leave them), moving every row's
+   * slots left; returns how many. A running batch calls it when its next step would not fit `maxLen`.
+   */
+  compact(): number;
   /** Optional: the caller is done with the cache, and the model may reuse its memory for the next one. */
   release?(): void;
 }
@@ -55,7 +67,8 @@ export interface CausalLM {
   /**
    * Feed T tokens per row into the cache (prefill with T > 1, decode with T = 1).
    * tokens/valid [B*T]; valid 0 = padding slot (left padding), masked as a key and not counted as a position.
-   * Returns logits [B, V] at each row's last slot.
+   * Returns logits [B, V] at each row's last slot: written into `out` when given (at least B·V floats; a decode loop
+   * reuses one buffer instead of allocating B·V floats a step — 19 MB at 32 rows of a 151,936-id vocabulary), else new.
    */
-  decode(cache: KVCache, tokens: Int32Array, valid: Uint8Array, T: number): Float32Array;
+  decode(cache: KVCache, tokens: Int32Array, valid: Uint8Array, T: number, out?: Float32Array): Float32Array;
 }

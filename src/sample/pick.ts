@@ -1,4 +1,5 @@
 import type { Rng } from "../rng.js";
+import type { Backend } from "../engine/backend.js";
 
 export interface PickParams {
   temperature: number;
@@ -29,7 +30,19 @@ export class TokenPicker {
   private cand: Int32Array;                 // candidate ids, sorted by probability when filtering
   private keys = new Float64Array(0);       // sort keys for cand
 
-  constructor(private readonly vocab: number, private readonly sampleVocab: number, private readonly p: PickParams) {
+  /**
+   * True when a backend's `sampleRows` pass can pick for these options: greedy or a plain draw at temperature T
+   * (no repetition penalty, no top-k/top-p/min-p filter). The filters' ranking stays in JS.
+   */
+  readonly fast: boolean;
+  private readonly one = { tokens: new Int32Array(1), logprobs: new Float32Array(1), temps: new Float32Array(1), u: new Float64Array(1) };
+
+  /**
+   * `backend`: when it has `sampleRows` and the options allow (`fast`), picks go through it (one vectorised pass per
+   * row, as `generate` batches them over a step's rows); otherwise, and for the filters, the JS code below.
+   */
+  constructor(private readonly vocab: number, private readonly sampleVocab: number, private readonly p: PickParams, private readonly backend?: Backend) {
+    this.fast = p.repetitionPenalty === 1 && (p.temperature === 0 || ((p.topK === 0 || p.topK >= sampleVocab) && p.topP >= 1 && p.minP === 0));
     this.w = new Float32Array(vocab);
     this.bits = new Uint32Array(this.w.buffer);
     this.penalized = p.repetitionPenalty !== 1 ? new Float32Array(vocab) : new Float32Array(0);
@@ -43,6 +56,13 @@ export class TokenPicker {
    */
   pick(logits: Float32Array, seen: Iterable<number> | null, rng: Rng, rowLse?: number): Picked {
     const { temperature, repetitionPenalty } = this.p;
+    if (this.fast && this.backend?.sampleRows) {
+      const o = this.one;
+      o.temps[0] = temperature;
+      o.u[0] = temperature > 0 ? rng.nextFloat() : 0;
+      this.backend.sampleRows(o.tokens, o.logprobs, logits, o.temps, o.u, 1, this.vocab, this.sampleVocab);
+      return { token: o.tokens[0], logprob: o.logprobs[0] };
+    }
     let z = logits;
     if (repetitionPenalty !== 1 && seen) {
       z = this.penalized;

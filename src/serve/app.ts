@@ -156,7 +156,7 @@ export function createApp(deps: AppDeps) {
       ["move37_request_errors_total", counts.errors], ["move37_reloads_total", counts.reloads],
       ["move37_prompt_tokens_total", counts.promptTokens], ["move37_generation_tokens_total", counts.generationTokens],
       ["move37_batches_total", b.batches], ["move37_batched_requests_total", b.requests], ["move37_batched_rows_total", b.rows],
-      ["move37_batch_requests_max", b.maxBatchRequests],
+      ["move37_batch_requests_max", b.maxBatchRequests], ["move37_joined_requests_total", b.joined],
     ];
     return c.text(lines.map(([k, v]) => `${k} ${v}`).join("\n") + "\n", 200, { "content-type": "text/plain; version=0.0.4" });
   });

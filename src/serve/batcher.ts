@@ -1,11 +1,14 @@
 /**
- * Continuous-ish batching for a single generator: requests that arrive within `waitMs` of each other, or while
- * the generator is busy, are decoded together as one `generate` call over all their prompts.
+ * Continuous batching for a single generator. The generator thread runs one decode loop (src/sample/engine.ts) over
+ * every request in flight: a request that arrives while others decode is sent at once and joins the running batch at
+ * the next step (its prompts prefilled, then decoded alongside), so a short request never waits for a long one to
+ * finish. When nothing is decoding, the first request waits `waitMs` for companions, so requests that arrive together
+ * share one prefill and start together.
  *
- * Requests batch together when their sampling options (max_tokens, temperature, top-p/k, stop, ...) are equal;
- * each request's prompts are expanded to prompt × n rows. A batch holds at most one seeded request, placed
- * first: generate seeds row i from (seed, i), so that request's rows get exactly the streams an in-process
- * generate(prompts, { seed, numReturnSequences: n }) gives them, whatever else shares the batch.
+ * Each request is its own job with its own sampling options (max_tokens, temperature, top-p/k, stop, …) and seed:
+ * a seeded request gets exactly what an in-process generate(prompts, { seed, numReturnSequences: n }) returns,
+ * whatever else decodes alongside. `maxBatchRows` bounds the rows decoded together; further rows wait in the
+ * generator's queue and join as rows finish.
  */
 import type { Generation, TokenEvent } from "../sample/generate.js";
 import type { SamplingOptions } from "../sample/options.js";
@@ -22,21 +25,26 @@ export interface GenRequest {
   onToken?: (choice: number, e: TokenEvent) => void;
 }
 
-interface Queued { req: GenRequest; key: string; rows: number; resolve(g: Generation[]): void; reject(e: Error): void }
+interface Queued { req: GenRequest; resolve(g: Generation[]): void; reject(e: Error): void }
 
 export interface BatchStats {
+  /** Runs of the decode loop: from idle to busy to idle again. */
   batches: number;
   requests: number;
   rows: number;
-  /** Requests in the largest batch so far, and in each of the last 64 batches. */
+  /** Requests that joined a decode already running (instead of waiting for it to end). */
+  joined: number;
+  /** Most requests in flight together so far, and in each of the last 64 runs. */
   maxBatchRequests: number;
   recentBatchRequests: number[];
 }
 
 export class Batcher {
-  readonly stats: BatchStats = { batches: 0, requests: 0, rows: 0, maxBatchRequests: 0, recentBatchRequests: [] };
+  readonly stats: BatchStats = { batches: 0, requests: 0, rows: 0, joined: 0, maxBatchRequests: 0, recentBatchRequests: [] };
   private queue: Queued[] = [];
-  private busy = false;
+  private inFlight = 0;
+  /** Most requests in flight together during the current run. */
+  private runMax = 0;
   private timer: NodeJS.Timeout | null = null;
 
   constructor(private readonly generator: Generator, private readonly opts: { waitMs: number; maxBatchRows: number }) {}
@@ -44,61 +52,31 @@ export class Batcher {
   /** Resolves with the request's choices in prompt-major order (choice = prompt·n + sample). */
   submit(req: GenRequest): Promise<Generation[]> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ req, key: JSON.stringify(req.options), rows: req.prompts.length * req.n, resolve, reject });
-      if (!this.busy && !this.timer) this.timer = setTimeout(() => { this.timer = null; void this.pump(); }, this.opts.waitMs);
+      this.queue.push({ req, resolve, reject });
+      if (this.inFlight > 0) this.flush();
+      else if (!this.timer) this.timer = setTimeout(() => { this.timer = null; this.flush(); }, this.opts.waitMs);
     });
   }
 
-  /** Runs queued work until the queue is empty; requests queued meanwhile join the next batch. */
-  private async pump(): Promise<void> {
-    if (this.busy) return;
-    this.busy = true;
-    try {
-      while (this.queue.length > 0) await this.runBatch(this.takeBatch());
-    } finally {
-      this.busy = false;
-    }
-  }
-
-  private takeBatch(): Queued[] {
-    const key = this.queue[0].key;
-    const batch: Queued[] = [];
-    let rows = 0;
-    let seeded: Queued | null = null;
-    for (const q of this.queue) {
-      if (q.key !== key || (q.req.seed != null && seeded) || (batch.length > 0 && rows + q.rows > this.opts.maxBatchRows)) continue;
-      if (q.req.seed != null) seeded = q;
-      batch.push(q);
-      rows += q.rows;
-    }
-    this.queue = this.queue.filter(q => !batch.includes(q));
-    return seeded ? [seeded, ...batch.filter(q => q !== seeded)] : batch;
-  }
-
-  private async runBatch(batch: Queued[]): Promise<void> {
-    // Row r of the job is choice `choice[r]` of request `owner[r]`.
-    const prompts: number[][] = [], owner: number[] = [], choice: number[] = [];
-    batch.forEach((q, i) => q.req.prompts.forEach((p, pi) => {
-      for (let s = 0; s < q.req.n; s++) { prompts.push(p); owner.push(i); choice.push(pi * q.req.n + s); }
-    }));
-    const streaming = batch.some(q => q.req.onToken);
-    const onToken = streaming ? (e: TokenEvent) => batch[owner[e.prompt]].req.onToken?.(choice[e.prompt], e) : undefined;
-    const s = this.stats;
-    s.batches++; s.requests += batch.length; s.rows += prompts.length;
-    s.maxBatchRequests = Math.max(s.maxBatchRequests, batch.length);
-    s.recentBatchRequests = [...s.recentBatchRequests.slice(-63), batch.length];
-    try {
-      const gens = await this.generator.generate(prompts, {
-        ...batch[0].req.options, seed: batch[0].req.seed ?? undefined, numReturnSequences: 1, batchSize: this.opts.maxBatchRows,
-      }, onToken);
-      const out: Generation[][] = batch.map(q => new Array(q.rows));
-      gens.forEach((g, r) => {
-        const n = batch[owner[r]].req.n;
-        out[owner[r]][choice[r]] = { ...g, prompt: Math.floor(choice[r] / n), sample: choice[r] % n };
+  /** Sends every queued request to the generator; those sent while others decode join the running batch. */
+  private flush(): void {
+    const s = this.stats, batch = this.queue;
+    this.queue = [];
+    if (batch.length === 0) return;
+    if (this.inFlight === 0) { s.batches++; this.runMax = 0; } else s.joined += batch.length;
+    for (const q of batch) {
+      const { req } = q;
+      s.requests++; s.rows += req.prompts.length * req.n;
+      this.inFlight++;
+      this.runMax = Math.max(this.runMax, this.inFlight);
+      s.maxBatchRequests = Math.max(s.maxBatchRequests, this.runMax);
+      const onToken = req.onToken ? (e: TokenEvent) => req.onToken!(e.prompt * req.n + e.sample, e) : undefined;
+      this.generator.generate(req.prompts, {
+        ...req.options, seed: req.seed ?? undefined, numReturnSequences: req.n, batchSize: this.opts.maxBatchRows,
+      }, onToken).then(q.resolve, q.reject).finally(() => {
+        if (--this.inFlight > 0) return;
+        s.recentBatchRequests = [...s.recentBatchRequests.slice(-63), this.runMax];
       });
-      batch.forEach((q, i) => q.resolve(out[i]));
-    } catch (e) {
-      for (const q of batch) q.reject(e as Error);
     }
   }
 }

@@ -1,7 +1,9 @@
 /**
- * The generator thread: holds the model and runs one batched `generate` per job, so the HTTP thread stays free to
- * accept requests (they form the next batch), stream tokens as they are made, and answer /metrics and reloads.
- * Jobs run one at a time in arrival order; a reload between two jobs swaps the weights.
+ * The generator thread: holds the model and one continuous-batching decode loop (src/sample/engine.ts). Each
+ * "generate" message is a job that joins the loop between two steps, so the HTTP thread stays free to accept
+ * requests, stream tokens as they are made, and answer /metrics and reloads, and a job arriving mid-decode starts
+ * at the next step. Messages take effect in arrival order: a reload waits until the jobs before it have finished
+ * (no request sees half a model), and jobs after it wait for the new weights.
  */
 import { parentPort } from "node:worker_threads";
 import { getBackend } from "../engine/index.js";
@@ -9,25 +11,64 @@ import { loadPretrained } from "../model/io/pretrained.js";
 import type { CausalLM } from "../model/types.js";
 import { loadTokenizer } from "../tokenizer/load.js";
 import type { Tokenizer } from "../tokenizer/types.js";
-import { generate, type TokenEvent } from "../sample/generate.js";
+import { DecodeEngine } from "../sample/engine.js";
+import type { TokenEvent } from "../sample/generate.js";
 import type { FromWorker, ToWorker } from "./messages.js";
 
 const port = parentPort!;
 let loaded: { model: CausalLM; tokenizer: Tokenizer } | null = null;
+let engine: DecodeEngine | null = null;
+const backlog: ToWorker[] = [];
+let pumping = false;
 const send = (m: FromWorker) => port.postMessage(m);
 
 port.on("message", (m: ToWorker) => {
-  try {
-    if (m.type === "load") {
-      loaded = { model: loadPretrained(m.dir, getBackend(m.backend), { dtype: m.dtype }).model, tokenizer: loadTokenizer(m.dir) };
-      send({ type: "loaded", id: m.id });
-      return;
-    }
-    if (!loaded) throw new Error("no model loaded");
-    const onToken = m.stream ? (event: TokenEvent) => send({ type: "token", id: m.id, event }) : undefined;
-    const generations = generate(loaded.model, loaded.tokenizer, m.prompts, m.options, onToken);
-    send({ type: "done", id: m.id, generations });
-  } catch (e) {
-    send({ type: "error", id: m.id, message: (e as Error).message });
-  }
+  backlog.push(m);
+  drainBacklog();
 });
+
+/** Handles messages in order until a reload has to wait for the running jobs. */
+function drainBacklog(): void {
+  while (backlog.length > 0) {
+    const m = backlog[0];
+    if (m.type === "load") {
+      if (engine?.busy) break;
+      backlog.shift();
+      try {
+        loaded = { model: loadPretrained(m.dir, getBackend(m.backend), { dtype: m.dtype, kvCacheDtype: m.kvCacheDtype }).model, tokenizer: loadTokenizer(m.dir) };
+        engine = null;
+        send({ type: "loaded", id: m.id });
+      } catch (e) {
+        send({ type: "error", id: m.id, message: (e as Error).message });
+      }
+      continue;
+    }
+    backlog.shift();
+    try {
+      if (!loaded) throw new Error("no model loaded");
+      const batchSize = m.options.batchSize ?? 256;
+      if (!engine || (!engine.busy && engine.batchSize !== batchSize)) engine = new DecodeEngine(loaded.model, loaded.tokenizer, { batchSize });
+      const onToken = m.stream ? (event: TokenEvent) => send({ type: "token", id: m.id, event }) : undefined;
+      engine.add({
+        prompts: m.prompts, options: m.options, onToken,
+        done: generations => send({ type: "done", id: m.id, generations }),
+        fail: e => send({ type: "error", id: m.id, message: e.message }),
+      });
+    } catch (e) {
+      send({ type: "error", id: m.id, message: (e as Error).message });
+    }
+  }
+  if (engine?.busy && !pumping) { pumping = true; setImmediate(pump); }
+}
+
+/** One decode step per turn of the event loop, so messages that arrived meanwhile join before the next. */
+function pump(): void {
+  try {
+    engine!.step();
+  } catch {
+    // the engine failed every job in flight (each got its error) and is empty again
+  }
+  if (engine?.busy) { setImmediate(pump); return; }
+  pumping = false;
+  drainBacklog();
+}

@@ -1,4 +1,5 @@
 // The HTTP thread's handle on the generator worker: one promise per job, token events routed to the job's listener.
+import type { KvCacheDtype } from "../model/kv-cache.js";
 import { Worker } from "node:worker_threads";
 import type { WeightsDtype } from "../model/io/pretrained.js";
 import type { BackendKind } from "../engine/index.js";
@@ -32,10 +33,15 @@ export class Generator {
     this.worker.on("exit", code => this.failAll(new GeneratorWorkerError(`generator thread exited (code ${code})`)));
   }
 
-  /** Loads (or swaps in) the weights and tokenizer of a model folder; queued behind any running job. */
-  async load(dir: string, backend: BackendKind, dtype?: WeightsDtype): Promise<void> {
-    await this.call({ type: "load", id: 0, dir, backend, dtype });
+  /**
+   * Loads (or swaps in) the weights and tokenizer of a model folder; queued behind any running job. The weights' and KV
+   * cache's dtypes, once given, hold for later loads that give none (a reload keeps what `move37 serve` was started with).
+   */
+  async load(dir: string, backend: BackendKind, dtype?: WeightsDtype, kvCacheDtype?: KvCacheDtype): Promise<void> {
+    this.dtypes = { dtype: dtype ?? this.dtypes.dtype, kvCacheDtype: kvCacheDtype ?? this.dtypes.kvCacheDtype };
+    await this.call({ type: "load", id: 0, dir, backend, ...this.dtypes });
   }
+  private dtypes: { dtype?: WeightsDtype; kvCacheDtype?: KvCacheDtype } = {};
 
   async generate(prompts: number[][], options: SamplingOptions, onToken?: (e: TokenEvent) => void): Promise<Generation[]> {
     return (await this.call({ type: "generate", id: 0, prompts, options, stream: onToken !== undefined }, onToken))!;

@@ -6,6 +6,7 @@ import { createApp, readServed } from "./app.js";
 import { Batcher, type BatchStats } from "./batcher.js";
 import { Generator } from "./generator.js";
 import type { WeightsDtype } from "../model/io/pretrained.js";
+import type { KvCacheDtype } from "../model/kv-cache.js";
 
 export interface ServeOptions {
   modelDir: string;
@@ -16,6 +17,8 @@ export interface ServeOptions {
   backend?: BackendKind;
   /** Weights: float32 (default) or frozen bfloat16. */
   dtype?: WeightsDtype;
+  /** KV cache: float32 (default) or bfloat16 (half the cache). */
+  kvCacheDtype?: KvCacheDtype;
   /** How long the first request of a batch waits for others (ms). */
   batchWaitMs?: number;
   /** Most rows (prompts × n) decoded together. */
@@ -29,7 +32,7 @@ export async function startServe(o: ServeOptions): Promise<ServeHandle> {
   const served = readServed(o.modelDir, o.modelName ?? basename(resolve(o.modelDir))); // named errors for a broken folder, before any thread starts
   const generator = new Generator();
   try {
-    await generator.load(o.modelDir, backend, o.dtype);
+    await generator.load(o.modelDir, backend, o.dtype, o.kvCacheDtype);
   } catch (e) {
     await generator.close();
     throw e;

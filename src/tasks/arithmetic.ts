@@ -1,6 +1,7 @@
 import { z } from "zod";
 import type { TaskRng } from "../rng.js";
 import type { Example, TaskGenerator } from "./types.js";
+import { WORDED_LANGUAGES, wordedQuestion } from "./languages.js";
 
 /**
  * Chained addition/subtraction, e.g. "3+7-2+9=?" → "17". With non_negative, every running total stays ≥ 0
@@ -16,6 +17,12 @@ export const ArithmeticConfigSchema = z
     digits: z.number().int().min(1).max(6).default(1),
     ops: z.array(z.enum(["+", "-"])).min(1).default(["+", "-"]),
     non_negative: z.boolean().default(true),
+    /**
+     * Pose the problem in words of this language ("en": "What is 3 plus 7 minus 2?", "ru": "Сколько будет 3 плюс 7
+     * минус 2?") instead of "3+7-2=?"; rows then carry `language`, the language reward's target. The problems
+     * (and their ids) are the same as without it, so held-out sets agree.
+     */
+    language: z.enum(WORDED_LANGUAGES).optional(),
   })
   .strict()
   .refine(c => c.min_terms <= c.max_terms, { message: "min_terms must be ≤ max_terms", path: ["min_terms"] });
@@ -68,11 +75,12 @@ export function parseChain(text: string): Chain {
 export function arithmeticTask(config: ArithmeticConfig): TaskGenerator {
   return {
     name: "arithmetic",
-    exposes: ex => chainDerivation(parseChain(ex.question.replace(/=\?$/, ""))).split(" = ").slice(1).map(s => `arithmetic:${s}`),
+    exposes: ex => chainDerivation(parseChain(ex.id.replace(/^arithmetic:/, ""))).split(" = ").slice(1).map(s => `arithmetic:${s}`),
     sample(rng): Example {
       const ch = sampleChain(rng, config);
       const text = chainText(ch);
-      return { id: `arithmetic:${text}`, question: `${text}=?`, answer: String(chainValue(ch)) };
+      const id = `arithmetic:${text}`, answer = String(chainValue(ch));
+      return config.language ? { id, question: wordedQuestion(ch, config.language), answer, language: config.language } : { id, question: `${text}=?`, answer };
     },
   };
 }

@@ -1,12 +1,20 @@
 import { z } from "zod";
-import type { TaskRng } from "../rng.js";
+import { makeRng, mixSeed, shuffle, type TaskRng } from "../rng.js";
 import { TaskError, type Example, type TaskGenerator } from "./types.js";
 
 /**
- * Countdown with small numbers: combine every number exactly once with + − × ÷ to reach the target,
- * e.g. numbers [3, 5, 2], target 16 → "(3+5)*2". Intermediate values stay non-negative integers
- * (subtraction larger − smaller, exact division only), a subset of what a rational verifier accepts,
- * so every generated instance is solvable under either rule. Each instance is confirmed by `solveCountdown`.
+ * Countdown: combine every number exactly once with + − × ÷ to reach the target, e.g. numbers [3, 5, 2], target 16 →
+ * "(3+5)*2". Intermediate values stay non-negative integers (subtraction larger − smaller, exact division only), a
+ * subset of what a rational verifier accepts, so every generated instance is solvable under either rule. Each
+ * instance is confirmed by `solveCountdown`.
+ *
+ * Two ways to make a problem (`generation`):
+ *   attempt        numbers first (1..max_number), the target the value of one random combination of them (the default)
+ *   target_first   as Stream of Search (Gandhi et al. 2024) sets it: the target uniform in [min_target, max_target],
+ *                  numbers redrawn from 1..max_number until the solver finds a solution (4 numbers, 1..99, 10..100)
+ * and a share of the targets held out entirely (`held_out_targets`, Stream of Search: 10%): the "train" stream (RL
+ * problems, the pretraining corpus) never poses one; the "eval" stream does, and marks each problem's `subset` as
+ * seen_target or unseen_target so evaluation reports both.
  */
 export const CountdownConfigSchema = z
   .object({
@@ -18,10 +26,23 @@ export const CountdownConfigSchema = z
     min_target: z.number().int().min(0).default(1),
     max_target: z.number().int().positive().default(100),
     ops: z.array(z.enum(["+", "-", "*", "/"])).min(1).default(["+", "-", "*", "/"]),
+    /** attempt: the target is the value of a random combination of the numbers; target_first: Stream of Search's way. */
+    generation: z.enum(["attempt", "target_first"]).default("attempt"),
+    /**
+     * Share of the targets in [min_target, max_target] held out entirely (floor of the count, as Stream of Search
+     * takes 9 of the 91 targets 10..100): never in a training problem or the corpus, only in evaluation.
+     */
+    held_out_targets: z.number().min(0).max(0.5).default(0),
+    /** Seed of the shuffle that picks the held-out targets: the same targets for the corpus, RL and evaluation. */
+    target_seed: z.number().int().default(0),
+    /** Share of evaluation problems with a held-out target (default: as drawn, about held_out_targets). */
+    eval_unseen_share: z.number().min(0).max(1).optional(),
   })
   .strict()
   .refine(c => c.min_numbers <= c.max_numbers, { message: "min_numbers must be ≤ max_numbers", path: ["min_numbers"] })
-  .refine(c => c.min_target <= c.max_target, { message: "min_target must be ≤ max_target", path: ["min_target"] });
+  .refine(c => c.min_target <= c.max_target, { message: "min_target must be ≤ max_target", path: ["min_target"] })
+  .refine(c => c.held_out_targets === 0 || Math.floor((c.max_target - c.min_target + 1) * c.held_out_targets) >= 1,
+    { message: "held_out_targets holds out no target of this range (the share times the number of targets is below 1); raise it or widen the target range", path: ["held_out_targets"] });
 export type CountdownConfig = z.output<typeof CountdownConfigSchema>;
 type Op = CountdownConfig["ops"][number];
 
@@ -123,19 +144,56 @@ export function equationSteps(expr: string): string[] | null {
 
 export const countdownQuestion = (numbers: readonly number[], target: number) => `Use ${numbers.join(", ")} to make ${target}.`;
 
+/** The subsets of a countdown evaluation set with held-out targets. */
+export type CountdownSubset = "seen_target" | "unseen_target";
+
+/**
+ * The targets of a config, split as Stream of Search splits them: [min_target, max_target] shuffled by target_seed,
+ * the first floor(count × held_out_targets) held out (unseen), the rest seen. Both sorted ascending.
+ *   countdownTargets({..., min_target: 10, max_target: 100, held_out_targets: 0.1}).unseen.length // 9
+ */
+export function countdownTargets(config: Pick<CountdownConfig, "min_target" | "max_target" | "held_out_targets" | "target_seed">): { seen: number[]; unseen: number[] } {
+  const all = Array.from({ length: config.max_target - config.min_target + 1 }, (_, i) => config.min_target + i);
+  const held = Math.floor(all.length * config.held_out_targets);
+  if (held === 0) return { seen: all, unseen: [] };
+  const order = shuffle([...all], makeRng(mixSeed(config.target_seed, 0x7a47)));
+  const asc = (xs: number[]) => xs.sort((a, b) => a - b);
+  return { seen: asc(order.slice(held)), unseen: asc(order.slice(0, held)) };
+}
+
 export function countdownTask(config: CountdownConfig): TaskGenerator {
+  const { seen, unseen } = countdownTargets(config);
+  const heldOut = new Set(unseen);
+  const make = (numbers: number[], target: number, answer: string): Example => {
+    const key = [...numbers].sort((a, b) => a - b).join(",");
+    const ex: Example = { id: `countdown:${key}->${target}`, question: countdownQuestion(numbers, target), answer, numbers, target };
+    if (heldOut.size > 0) ex.subset = heldOut.has(target) ? "unseen_target" : "seen_target";
+    return ex;
+  };
   return {
     name: "countdown",
-    sample(rng): Example {
+    sample(rng, stream = "train"): Example {
+      // Which targets this draw may have: with none held out, any (and no number is drawn for it, so the streams of
+      // configs without held-out targets are what they were before the option existed).
+      const want: "any" | "seen" | "unseen" = heldOut.size === 0 ? "any" : stream === "train" ? "seen"
+        : config.eval_unseen_share === undefined ? "any" : rng.next() < config.eval_unseen_share ? "unseen" : "seen";
+      const fits = (t: number) => want === "any" || heldOut.has(t) === (want === "unseen");
       for (let attempt = 0; attempt < 10_000; attempt++) {
         const count = rng.int(config.min_numbers, config.max_numbers);
+        if (config.generation === "target_first") {
+          const pool = want === "any" ? [...seen, ...unseen] : want === "seen" ? seen : unseen;
+          const target = rng.pick(pool);
+          const numbers = Array.from({ length: count }, () => rng.int(1, config.max_number));
+          const sol = solveCountdown(numbers, target, config.ops);
+          if (sol !== null) return make(numbers, target, sol);
+          continue;
+        }
         const numbers = Array.from({ length: count }, () => rng.int(1, config.max_number));
         const eq = randomAttempt(rng, numbers, config.ops);
-        if (!eq || eq.value < config.min_target || eq.value > config.max_target) continue;
+        if (!eq || eq.value < config.min_target || eq.value > config.max_target || !fits(eq.value)) continue;
         const target = eq.value;
         if (solveCountdown(numbers, target, config.ops) === null) continue; // cannot happen; the solver is the guarantee
-        const key = [...numbers].sort((a, b) => a - b).join(",");
-        return { id: `countdown:${key}->${target}`, question: countdownQuestion(numbers, target), answer: eq.expr, numbers, target };
+        return make(numbers, target, eq.expr);
       }
       throw new TaskError(`no countdown instance with a target in [${config.min_target}, ${config.max_target}] after 10000 draws; widen the target range or raise max_number`);
     },

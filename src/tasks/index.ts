@@ -13,10 +13,10 @@ export function makeTask(raw: unknown): TaskGenerator {
 }
 
 export type { Example, TaskGenerator } from "./types.js";
-export { TaskError } from "./types.js";
+export { TaskError, type TaskStream } from "./types.js";
 export { makeRng, mixSeed, shuffle, type TaskRng } from "../rng.js";
 export { exampleAt, distinctExamples, trainEvalSplit, splitDataset, type TaskSplit } from "./splits.js";
 export { loadJsonl, parseJsonl } from "./jsonl.js";
-export { solveCountdown, countdownQuestion } from "./countdown.js";
+export { solveCountdown, countdownQuestion, countdownTargets, type CountdownSubset } from "./countdown.js";
 export { chainDerivation, chainValue, chainText, parseChain, sampleChain, type Chain } from "./arithmetic.js";
 export { tinyR1Prompt, withPrefill, TINY_R1_PREFIX, TINY_R1_INSTRUCTION, TINY_R1_SUFFIX, TINY_R1_PREFILL, TINY_R1_STOP } from "./prompt.js";

@@ -38,11 +38,13 @@ import { AdamW } from "./optimizer.js";
 import { lrMultiplier, ScheduleConfigSchema } from "./schedule.js";
 import { loadLatestCheckpoint, saveCheckpoint } from "./checkpoint.js";
 import { scoreCompletions, type ScoredRewards } from "./rewarding.js";
-import { evaluate, type EvalResult } from "../eval/heldout.js";
+import { evaluate, evaluatePassAtK, type EvalResult, type PassAtKFigures } from "../eval/heldout.js";
+import { countdownSamples, searchMetrics } from "../eval/search-behaviour.js";
+import { languageStats } from "../rewards/language.js";
 import { modelRewardExamples, useModelRewards } from "../rewards/reward-model.js";
 import { createRollout, RolloutConfigSchema } from "./rollout/index.js";
 import { BackendChoiceSchema, checkpointFields, oneProblemSource, problemSetFields } from "./trainer-config.js";
-import { LoraConfigSchema, isAdapterFolder, isLoraModel, withLora } from "./lora.js";
+import { LoraConfigSchema, TorchDtypeSchema, isAdapterFolder, isLoraModel, requireLoraForBf16, withLora } from "./lora.js";
 
 export { PromptConfigSchema, promptFormat, type PromptConfig, type PromptFormat } from "../sample/prompt-format.js";
 
@@ -61,6 +63,16 @@ export const GRPORecipeSchema = z.object({
   format_reward: z.string().min(1),
   /** Held-out evaluation also at temperature 1 (pass@1 sampled), besides greedy. */
   eval_sampled: z.boolean().default(true),
+  /**
+   * pass@k before and after RL (report.json `pass_at_k`): `samples` completions (default the largest k) of each of the
+   * first `problems` held-out problems at `temperature`, judged by accuracy_reward; the unbiased estimator.
+   */
+  eval_pass_at_k: z.object({
+    k: z.array(z.number().int().positive()).min(1),
+    problems: z.number().int().positive().default(64),
+    samples: z.number().int().positive().optional(),
+    temperature: z.number().positive().default(1),
+  }).strict().refine(p => p.samples === undefined || p.samples >= Math.max(...p.k), { message: "samples must be at least the largest k", path: ["samples"] }).optional(),
   /** Completions per step written to samples.jsonl. */
   log_completions: z.number().int().nonnegative().default(8),
   ...checkpointFields(50),
@@ -75,11 +87,15 @@ export const GRPORecipeSchema = z.object({
   rollout: RolloutConfigSchema.default(RolloutConfigSchema.parse({})),
   /** Train LoRA adapters on a frozen base (PEFT's keys, docs/lora.md); the KL reference is then the base with adapters off. */
   lora: LoraConfigSchema.optional(),
+  /** The model's weights (TRL's ModelConfig.torch_dtype): bfloat16 keeps the base frozen in BF16 (with lora: only; docs/lora.md). */
+  torch_dtype: TorchDtypeSchema,
+  /** How decode stores keys and values (rollouts, evaluations): float32, or bfloat16 (half the cache; docs/generation.md). */
+  kv_cache_dtype: z.enum(["float32", "bfloat16"]).default("float32"),
 }).strict().superRefine(oneProblemSource());
 export type GRPORecipe = z.output<typeof GRPORecipeSchema>;
 
 /** wallSeconds: the whole run's time (loading, evaluations, RL), which `npm start`'s 10-minute promise is about. */
-interface GRPOState { trainSeconds: number; wallSeconds: number; before: EvalResult | null }
+interface GRPOState { trainSeconds: number; wallSeconds: number; before: EvalResult | null; passBefore?: PassAtKFigures | null }
 
 export class MissingModelError extends Error {
   constructor(dir: string, recipe?: string) {
@@ -121,7 +137,8 @@ export const grpo: Trainer<typeof GRPORecipeSchema> = {
     const g: GRPOConfig = c.grpo;
     requireModelFolder(c.model);
     const backend = getBackend(c.backend);
-    const model = withLora(loadPretrained(c.model, backend).model, c.lora, c.model);
+    requireLoraForBf16(c.torch_dtype, c.lora, c.model);
+    const model = withLora(loadPretrained(c.model, backend, { dtype: c.torch_dtype, kvCacheDtype: c.kv_cache_dtype }).model, c.lora, c.model);
     const tok = loadTokenizer(c.model);
     const fmt = promptFormat(c.prompt, tok);
     useModelRewards(g.reward_funcs, { rewardModel: c.reward_model, policy: c.model, temperature: g.temperature, backend: c.backend });
@@ -149,9 +166,22 @@ export const grpo: Trainer<typeof GRPORecipeSchema> = {
       ctx.log(`${label}: accuracy ${pct(r.accuracy)} greedy${r.accuracySampled !== null ? `, ${pct(r.accuracySampled)} at T=1` : ""}, format ${pct(r.format)}, mean length ${r.meanLength.toFixed(1)} tokens`);
       return r;
     };
+    const passAtK = async (label: string): Promise<PassAtKFigures | null> => {
+      const p = c.eval_pass_at_k;
+      if (!p) return null;
+      const r = await evaluatePassAtK(model, tok, fmt, split.eval.slice(0, p.problems), {
+        accuracy: c.accuracy_reward, ks: p.k, samples: p.samples, temperature: p.temperature, maxNewTokens: g.max_completion_length, seed: c.eval_seed,
+      });
+      ctx.log(`${label}: ${Object.entries(r.pass_at_k).map(([k, v]) => `pass@${k} ${pct(v)}`).join(", ")} (${r.problems} problems × ${r.samples} at T=${r.temperature})`);
+      return r;
+    };
     if (!state.before) {
       state.before = await runEval("before RL (held-out)");
       run.logMetrics(step, evalMetrics(state.before));
+    }
+    if (state.passBefore === undefined || (state.passBefore === null && c.eval_pass_at_k)) {
+      state.passBefore = await passAtK("before RL (pass@k)");
+      if (state.passBefore) run.logMetrics(step, passMetrics(state.passBefore));
     }
 
     await rollout.sync(model);
@@ -184,12 +214,15 @@ export const grpo: Trainer<typeof GRPORecipeSchema> = {
       const metrics: Record<string, number | null> = {
         ...rewardMetrics(scored.table, g.reward_funcs, adv),
         ...completionMetrics(lengths.lengths, lengths.truncated),
+        ...stepLanguageMetrics(g, gens, examples, fmt),
         ...(train ?? {}),
         "frac_groups_kept": keep.length / gens.length,
         ...(g.dynamic_sampling ? { "dynamic_sampling/rounds": rounds, "dynamic_sampling/groups_sampled": gens.length / g.num_generations, "dynamic_sampling/groups_kept": keep.length / g.num_generations } : {}),
         "time/generation": seconds.generation, "time/reward": seconds.reward, "time/training": (t3 - t2) / 1000,
         "tokens_per_second": lengths.total / ((t3 - t0) / 1000),
         "train_minutes": state.trainSeconds / 60,
+        // countdown: search behaviour of this step's completions, per 100 (src/eval/search-behaviour.ts)
+        ...searchMetrics(countdownSamples(gens.map(x => fmt.completion(x)), gens.map(x => examples[x.prompt]))),
       };
       if (c.eval_every > 0 && step % c.eval_every === 0 && step < g.max_steps) Object.assign(metrics, evalMetrics(await runEval(`step ${step}`)));
       run.logMetrics(step, metrics);
@@ -205,8 +238,13 @@ export const grpo: Trainer<typeof GRPORecipeSchema> = {
     save();
     const after = await runEval("after RL (held-out)");
     run.logMetrics(step, evalMetrics(after));
+    const passAfter = await passAtK("after RL (pass@k)");
+    if (passAfter) run.logMetrics(step, passMetrics(passAfter));
     if (c.output_dir) saveModel(model, c.output_dir, folder);
-    writeReport(run, c, split.eval.length, state.before!, after, state.trainSeconds, wallSeconds(), ctx.log);
+    writeReport(run, c, split.eval.length, state.before!, after, state.trainSeconds, wallSeconds(), ctx.log, {
+      pass: { before: state.passBefore ?? null, after: passAfter },
+      language: g.reward_funcs.includes("language") || split.eval.some(e => typeof e.language === "string"),
+    });
   },
 };
 
@@ -271,19 +309,57 @@ function sampleRows(step: number, gens: Generation[], examples: Example[], fmt: 
 }
 
 function evalMetrics(r: EvalResult): Record<string, number | null> {
-  return { accuracy: r.accuracy, accuracy_sampled: r.accuracySampled, "eval/format": r.format, "eval/mean_length": r.meanLength };
+  const out: Record<string, number | null> = { accuracy: r.accuracy, accuracy_sampled: r.accuracySampled, "eval/format": r.format, "eval/mean_length": r.meanLength,
+    ...(r.language !== null ? { "eval/language": r.language, "eval/language_switched": r.languageSwitched } : {}) };
+  for (const [name, f] of Object.entries(r.subsets ?? {})) { out[`accuracy/${name}`] = f.accuracy; out[`accuracy_sampled/${name}`] = f.accuracySampled; }
+  for (const [k, v] of Object.entries(r.search?.greedy ?? {})) out[`eval/${k}`] = v;
+  return out;
+}
+
+/** pass@k figures as metrics: `pass@k/<k>` (and `pass@k/<subset>/<k>`), logged before and after RL. */
+function passMetrics(p: PassAtKFigures): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(p.pass_at_k)) out[`pass@k/${k}`] = v;
+  for (const [name, curve] of Object.entries(p.subsets ?? {})) for (const [k, v] of Object.entries(curve)) out[`pass@k/${name}/${k}`] = v;
+  return out;
+}
+
+/**
+ * The language mix of a step's completions (src/rewards/language.ts): `language/share`, the mean share of chain-of-thought
+ * words in the row's target language, and `language/switched`, the share of completions that switch language part-way,
+ * over the completions with words. Logged when the rows name a language or the language reward is in use.
+ */
+function stepLanguageMetrics(g: GRPOConfig, gens: Generation[], examples: Example[], fmt: PromptFormat): Record<string, number | null> {
+  if (!g.reward_funcs.includes("language") && !examples.some(e => typeof e.language === "string")) return {};
+  const s = languageStats(gens.map(x => fmt.completion(x)), gens.map(x => examples[x.prompt]));
+  return { "language/share": s.share, "language/switched": s.switched };
 }
 
 const pct = (x: number | null) => (x === null ? "-" : `${(100 * x).toFixed(1)}%`);
 
-function writeReport(run: Run, c: GRPORecipe, evalSize: number, before: EvalResult, after: EvalResult, seconds: number, wall: number, log: (m: string) => void) {
-  const side = (r: EvalResult) => ({ accuracy: r.accuracy, accuracy_sampled: r.accuracySampled, format: r.format, mean_length: r.meanLength, mean_length_wrong: r.meanLengthWrong });
-  run.writeJson("report.json", { task: problemSource(c), eval_size: evalSize, before: side(before), after: side(after), minutes: wall / 60, train_minutes: seconds / 60, traces: { before: before.traces, after: after.traces } });
+function writeReport(run: Run, c: GRPORecipe, evalSize: number, before: EvalResult, after: EvalResult, seconds: number, wall: number, log: (m: string) => void,
+  o: { pass?: { before: PassAtKFigures | null; after: PassAtKFigures | null }; language?: boolean } = {}) {
+  // language (rows that name one, or the language reward), subsets, search counts and pass@k appear only when
+  // measured (worded arithmetic, countdown, eval_pass_at_k), so other reports keep their shape
+  const pass = o.pass ?? { before: null, after: null };
+  const side = (r: EvalResult, p: PassAtKFigures | null) => ({
+    accuracy: r.accuracy, accuracy_sampled: r.accuracySampled, format: r.format, mean_length: r.meanLength, mean_length_wrong: r.meanLengthWrong,
+    ...(o.language ? { language: r.language ?? null, language_switched: r.languageSwitched ?? null } : {}),
+    ...(r.subsets ? { subsets: Object.fromEntries(Object.entries(r.subsets).map(([n, f]) => [n, { problems: f.problems, accuracy: f.accuracy, accuracy_sampled: f.accuracySampled }])) } : {}),
+    ...(r.search ? { search: r.search } : {}),
+    ...(p ? { pass_at_k: p } : {}),
+  });
+  run.writeJson("report.json", { task: problemSource(c), eval_size: evalSize, before: side(before, pass.before), after: side(after, pass.after), minutes: wall / 60, train_minutes: seconds / 60, traces: { before: before.traces, after: after.traces } });
   const row = (name: string, f: (r: EvalResult) => string) => `  ${name.padEnd(22)} ${f(before).padStart(10)} ${f(after).padStart(10)}`;
+  const subsetRows = Object.keys(after.subsets ?? {}).flatMap(n => [
+    row(`  ${n} (greedy)`, r => pct(r.subsets?.[n]?.accuracy ?? null)), row(`  ${n} (T=1)`, r => pct(r.subsets?.[n]?.accuracySampled ?? null))]);
+  const searchRows = Object.keys(after.search?.greedy ?? {}).map(k => row(`${k} /100`, r => (r.search?.greedy[k] ?? 0).toFixed(0)));
+  const passRows = pass.after ? Object.keys(pass.after.pass_at_k).map(k => `  ${`pass@${k}`.padEnd(22)} ${pct(pass.before?.pass_at_k[k] ?? null).padStart(10)} ${pct(pass.after!.pass_at_k[k]).padStart(10)}`) : [];
   log(["", `held-out set: ${evalSize} ${problemSource(c)} problems (seed ${c.eval_seed}), ${(seconds / 60).toFixed(1)} min of RL, ${(wall / 60).toFixed(1)} min in all`,
     `  ${"".padEnd(22)} ${"before".padStart(10)} ${"after".padStart(10)}`,
-    row("accuracy (greedy)", r => pct(r.accuracy)), row("accuracy (T=1)", r => pct(r.accuracySampled)),
-    row("format", r => pct(r.format)), row("mean length (tokens)", r => r.meanLength.toFixed(1)),
+    row("accuracy (greedy)", r => pct(r.accuracy)), row("accuracy (T=1)", r => pct(r.accuracySampled)), ...subsetRows,
+    row("format", r => pct(r.format)), row("mean length (tokens)", r => r.meanLength.toFixed(1)), ...searchRows, ...passRows,
+    ...(before.language ?? after.language ?? null) !== null ? [row("language consistency", r => pct(r.language ?? null)), row("language switched", r => pct(r.languageSwitched ?? null))] : [],
     "", metricChart(readMetrics(run.dir), "completions/mean_length", 60),
     "", "before:", ...before.traces.map(t => `  ${t}`), "after:", ...after.traces.map(t => `  ${t}`),
     `report: ${run.dir}/report.json`].join("\n"));

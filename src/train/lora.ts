@@ -10,7 +10,10 @@
 import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Backend } from "../engine/backend.js";
+import { z } from "zod";
 import { Transformer } from "../model/transformer.js";
+import { FrozenWeightsError, paramSpecs } from "../model/params.js";
+import { bf16ToF32 } from "../model/io/half.js";
 import type { CausalLM, ForwardResult, KVCache, NamedParam } from "../model/types.js";
 import { LORA_TARGETS, LoraConfigSchema, createAdapters, loraTargets, mergeInto, peftKey, type LoraAdapters, type LoraConfig, type LoraTarget } from "../model/lora.js";
 import { readSafetensors, writeSafetensors, type TensorData } from "../model/io/safetensors.js";
@@ -58,7 +61,7 @@ export class LoraModel implements CausalLM {
   }
   backward(dlogp: Float32Array, dentropy?: Float32Array): void { this.base.backward(dlogp, dentropy); }
   newCache(batch: number, maxLen: number): KVCache { return this.base.newCache(batch, maxLen); }
-  decode(cache: KVCache, tokens: Int32Array, valid: Uint8Array, T: number): Float32Array { return this.base.decode(cache, tokens, valid, T); }
+  decode(cache: KVCache, tokens: Int32Array, valid: Uint8Array, T: number, out?: Float32Array): Float32Array { return this.base.decode(cache, tokens, valid, T, out); }
 
   /** Runs `f` with the adapters switched off (the base model exactly), then switches them back on. */
   withAdaptersDisabled<T>(f: () => T): T {
@@ -88,7 +91,16 @@ export class LoraModel implements CausalLM {
 
   /** The model's tensors with every adapted weight replaced by W + s·B·A (new arrays for those only), HF names. */
   mergedTensors(): TensorData[] {
-    return mergedTensorsOf(this.base.backend, this.base.params, this.adapters);
+    return mergedTensorsOf(this.base.backend, this.baseTensors(), this.adapters);
+  }
+
+  /** The base's tensors in F32 (HF names, the size table's order): a BF16 base's frozen weights widened exactly. */
+  baseTensors(): { name: string; shape: number[]; data: Float32Array }[] {
+    const frozen = this.base.bf16Params;
+    if (frozen.length === 0) return this.base.params;
+    const byName = new Map<string, { name: string; shape: number[]; data: Float32Array }>(this.base.params.map(p => [p.name, p]));
+    for (const p of frozen) { const data = new Float32Array(p.data.length); bf16ToF32(p.data, data); byName.set(p.name, { name: p.name, shape: p.shape, data }); }
+    return paramSpecs(this.config).map(s => byName.get(s.name)!);
   }
 
   /** A Hugging Face folder of the merged model (what `move37 serve` reloads, what export --merge writes). */
@@ -170,6 +182,18 @@ export function adapterParams<F extends Float32Array>(adapters: LoraAdapters<F>)
 /** PEFT writes keys without the adapter name; some tools keep ".default": accept both. */
 const stripAdapterName = (k: string) => k.replace(/\.lora_([AB])\.default\.weight$/, ".lora_$1.weight");
 
+/**
+ * The recipe's `torch_dtype` (TRL's ModelConfig key): how a trainer loads the model's weights. float32 (default):
+ * trainable. bfloat16: the Linear weights, LM head and embedding stay frozen in BF16 (half the memory and bandwidth;
+ * rollouts decode BF16), which only LoRA can train: the adapters stay F32, gradients pass through the BF16 base.
+ */
+export const TorchDtypeSchema = z.enum(["float32", "bfloat16"]).default("float32");
+
+/** A trainer's check before loading: a BF16 base without `lora:` (or an adapter folder) would have nothing to train. */
+export function requireLoraForBf16(dtype: "float32" | "bfloat16", lora: LoraConfig | undefined, dir: string): void {
+  if (dtype === "bfloat16" && !lora && !isAdapterFolder(dir)) throw new FrozenWeightsError(`torch_dtype bfloat16 without a lora: block (model ${dir})`);
+}
+
 export const isLoraModel = (m: unknown): m is LoraModel => typeof m === "object" && m !== null && (m as { isLora?: unknown }).isLora === true;
 
 /** PEFT's LoraConfig as adapter_config.json (the keys peft reads; the rest take peft's defaults). */
@@ -228,18 +252,25 @@ export function mergeAdapterFolder(adapterDir: string, outDir: string, backend?:
   return { base: model.baseDir ?? "?", adapters: model.adapters.adapters.length, r: model.lora.r };
 }
 
+/** The base model folder an adapter folder names (base_model_name_or_path: a folder, or a hub id resolved to the cache). */
+export function adapterBaseDir(dir: string): string {
+  const { base } = readAdapterConfig(dir);
+  if (!base) throw new LoraModelError(`${dir}/${ADAPTER_CONFIG} names no base_model_name_or_path: set it to the base model's folder or hub id`);
+  const baseDir = resolveModelPath(base);
+  if (isAdapterFolder(baseDir)) throw new LoraModelError(`${dir}: its base ${base} is itself an adapter folder: merge that one first (move37 export --merge --format hf)`);
+  return baseDir;
+}
+
 /**
  * A PEFT LoRA adapter folder: its base (base_model_name_or_path: a folder, or a hub id in the cache) loaded on
  * `backend` with the adapter attached. loadPretrained calls this for any folder holding adapter_config.json.
  */
-export function loadAdapter(dir: string, backend: Backend = getBackend("auto")): LoraModel {
-  const { lora, base } = readAdapterConfig(dir);
-  if (!base) throw new LoraModelError(`${dir}/${ADAPTER_CONFIG} names no base_model_name_or_path: set it to the base model's folder or hub id`);
-  const baseDir = resolveModelPath(base);
-  if (isAdapterFolder(baseDir)) throw new LoraModelError(`${dir}: its base ${base} is itself an adapter folder: merge that one first (move37 export --merge --format hf)`);
+export function loadAdapter(dir: string, backend: Backend = getBackend("auto"), dtype: "float32" | "bfloat16" = "float32"): LoraModel {
+  const { lora } = readAdapterConfig(dir);
+  const baseDir = adapterBaseDir(dir);
   const config = readHfConfig(baseDir);
-  const model = new Transformer(config, backend, null, Float32Array);
-  readHfWeights(baseDir, config, model.params);
+  const model = new Transformer(config, backend, null, Float32Array, [], { weights: dtype });
+  readHfWeights(baseDir, config, model.params, model.bf16Params);
   const lm = new LoraModel(model, lora, baseDir);
   lm.loadAdapterWeights(dir);
   return lm;

@@ -71,3 +71,36 @@ export function summarize(problems: readonly ProblemSamples[], k: number): PassA
   const m = problems.length;
   return { problems: m, samples, k, pass1: p1 / m, passK: pk / m, majK: mk / m };
 }
+
+/**
+ * The unbiased pass@k curve: for each k, the mean over problems of pass@k from all n samples of each (n ≥ k), as the
+ * critics of RLVR measure it (Yue et al. 2025: does RL only sharpen what the base finds at large k, or extend it?).
+ *   passAtKCurve([[true, false, false, false], [false, false, false, false]], [1, 4]) // { "1": 0.125, "4": 0.5 }
+ */
+export function passAtKCurve(correct: readonly (readonly boolean[])[], ks: readonly number[]): Record<string, number> {
+  if (correct.length === 0) throw new PassAtKError("no problems to evaluate: give at least one");
+  const out: Record<string, number> = {};
+  for (const k of ks) {
+    let s = 0;
+    for (const c of correct) s += passAtK(c.length, c.filter(Boolean).length, k);
+    out[String(k)] = s / correct.length;
+  }
+  return out;
+}
+
+/** The curve over all problems and, when problems carry a subset (countdown's seen_target / unseen_target), per subset. */
+export function passAtKCurves(correct: readonly (readonly boolean[])[], ks: readonly number[], subsets?: readonly (string | undefined)[]):
+  { all: Record<string, number>; subsets?: Record<string, Record<string, number>> } {
+  const all = passAtKCurve(correct, ks);
+  const names = [...new Set((subsets ?? []).filter((s): s is string => s !== undefined))].sort();
+  if (names.length === 0) return { all };
+  return { all, subsets: Object.fromEntries(names.map(n => [n, passAtKCurve(correct.filter((_, i) => subsets![i] === n), ks)])) };
+}
+
+/** "1,4,16,64" → [1, 4, 16, 64]: distinct positive integers, ascending. */
+export function parseKs(list: string): number[] {
+  const ks = list.split(",").map(s => s.trim()).filter(Boolean).map(Number);
+  if (ks.length === 0 || ks.some(k => !Number.isInteger(k) || k < 1))
+    throw new PassAtKError(`pass@k list "${list}": give positive integers separated by commas, e.g. 1,4,16,64,256`);
+  return [...new Set(ks)].sort((a, b) => a - b);
+}

@@ -110,6 +110,8 @@ export interface HeldOutFigures {
   language: number | null;
   /** Share of completions the language reward could judge. */
   language_judged: number;
+  /** Share of the judged completions whose chain of thought switches language part-way (null when none has words). */
+  language_switched: number | null;
   mean_length: number;
   mean_length_wrong: number | null;
   /** Wall minutes the stage's trainer ran (null for the base model). */
@@ -130,7 +132,7 @@ export async function heldOutFigures(stage: string, dir: string, h: HeldOut, bac
   const lang = scored.table.map(row => row[2]).filter((x): x is number => x !== null);
   return {
     stage, model: dir, minutes: null, accuracy: r.accuracy, format: r.format, mean_length: r.meanLength, mean_length_wrong: r.meanLengthWrong, traces: r.traces,
-    language: lang.length ? mean(lang) : null, language_judged: examples.length ? lang.length / examples.length : 0,
+    language: lang.length ? mean(lang) : null, language_judged: examples.length ? lang.length / examples.length : 0, language_switched: r.languageSwitched,
   };
 }
 
@@ -184,7 +186,7 @@ export const pipeline: Trainer<typeof PipelineConfigSchema> = {
 };
 
 function metricsOf(f: HeldOutFigures): Record<string, number | null> {
-  return { accuracy: f.accuracy, "eval/format": f.format, "eval/language": f.language, "eval/mean_length": f.mean_length };
+  return { accuracy: f.accuracy, "eval/format": f.format, "eval/language": f.language, "eval/language_switched": f.language_switched ?? null, "eval/mean_length": f.mean_length };
 }
 
 const pct = (x: number | null) => (x === null ? "-" : `${(100 * x).toFixed(1)}%`);
@@ -192,8 +194,11 @@ const pct = (x: number | null) => (x === null ? "-" : `${(100 * x).toFixed(1)}%`
 function writeReport(run: Run, c: PipelineConfig, figures: HeldOutFigures[], log: (m: string) => void): void {
   const h = c.heldout;
   run.writeJson("report.json", { ...sourceOf(h), eval_seed: h.eval_seed, eval_size: heldOutSize(h), rewards: { accuracy: h.accuracy_reward, format: h.format_reward, language: h.language_reward }, stages: figures });
-  const table = formatTable(["stage", "accuracy", "format", "language", "mean length", "length wrong", "minutes"],
-    figures.map(f => [f.stage, pct(f.accuracy), pct(f.format), f.language === null ? "-" : `${pct(f.language)} of ${pct(f.language_judged)}`, f.mean_length.toFixed(1), f.mean_length_wrong === null ? "-" : f.mean_length_wrong.toFixed(1), f.minutes === null ? "-" : f.minutes.toFixed(1)]));
+  // the switched column only when some stage's thoughts had words to judge (a task told in words, src/tasks/languages.ts)
+  const switched = figures.some(f => f.language_switched != null);
+  const table = formatTable(["stage", "accuracy", "format", "language", ...(switched ? ["switched"] : []), "mean length", "length wrong", "minutes"],
+    figures.map(f => [f.stage, pct(f.accuracy), pct(f.format), f.language === null ? "-" : `${pct(f.language)} of ${pct(f.language_judged)}`, ...(switched ? [pct(f.language_switched ?? null)] : []),
+      f.mean_length.toFixed(1), f.mean_length_wrong === null ? "-" : f.mean_length_wrong.toFixed(1), f.minutes === null ? "-" : f.minutes.toFixed(1)]));
   log([``, `held-out set: ${heldOutSize(h)} ${problemSource(h)} problems (seed ${h.eval_seed}), greedy, ${h.max_new_tokens} tokens at most`, table,
-    `language: mean consistency over the completions with words to judge (of the share shown)`, `report: ${join(run.dir, "report.json")}`].join("\n"));
+    `language: mean consistency over the completions with words to judge (of the share shown)${switched ? "; switched: share of those whose thought switches language part-way" : ""}`, `report: ${join(run.dir, "report.json")}`].join("\n"));
 }

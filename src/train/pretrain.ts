@@ -12,6 +12,7 @@ import { ModelConfigSchema } from "../model/config.js";
 import { createModel } from "../model/transformer.js";
 import type { CausalLM } from "../model/types.js";
 import { savePretrained } from "../model/io/pretrained.js";
+import { readHfConfig, readHfWeights } from "../model/io/hf.js";
 import { CorpusConfigSchema, corpusDocuments } from "../corpus/corpus.js";
 import { ByteTokenizer } from "../tokenizer/byte.js";
 import { tokenizerFileMap } from "../tokenizer/load.js";
@@ -24,6 +25,11 @@ import { BackendChoiceSchema, checkpointFields } from "./trainer-config.js";
 
 export const PretrainConfigSchema = z.object({
   model: ModelConfigSchema,
+  /**
+   * Continued pretraining: start from this model folder's weights instead of a random initialisation (its config must
+   * have the shapes of `model`). recipes/base-bilingual.yaml teaches models/base-tiny a second language this way.
+   */
+  init_from: z.string().min(1).optional(),
   corpus: CorpusConfigSchema.default(CorpusConfigSchema.parse({})),
   seq_len: z.number().int().positive().default(256),
   batch_size: z.number().int().positive().default(16),
@@ -87,6 +93,13 @@ export const pretrain: Trainer<typeof PretrainConfigSchema> = {
       throw new RangeError(`model.vocab_size is ${c.model.vocab_size} but the byte tokenizer has ${tok.vocabSize} ids: set model.vocab_size to at least ${tok.vocabSize}`);
     const backend = getBackend(c.backend);
     const model = createModel({ ...c.model, eos_token_id: tok.eosId, bos_token_id: tok.bosId }, backend, c.seed);
+    if (c.init_from) {
+      const from = readHfConfig(c.init_from);
+      for (const k of ["hidden_size", "num_hidden_layers", "num_attention_heads", "num_key_value_heads", "intermediate_size", "vocab_size"] as const)
+        if (from[k] !== model.config[k]) throw new RangeError(`init_from ${c.init_from} has ${k} ${from[k]} but the recipe's model has ${model.config[k]}: make model match the folder's config.json`);
+      readHfWeights(c.init_from, from, model.params, model.bf16Params);
+      ctx.log(`initialised from ${c.init_from}`);
+    }
     const optimizer = new AdamW(model, backend, c.optimizer);
     let step = 0;
     let state: PretrainState = { tokensSeen: 0 };

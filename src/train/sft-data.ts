@@ -68,42 +68,57 @@ export function loadSftJsonl(path: string): SFTRow[] {
 /** One tokenized example: ids[i] is a training target when loss[i] = 1. */
 export interface SFTExample { ids: number[]; loss: Uint8Array }
 
-/** Text pieces of a row in order; `train` pieces are completion text. */
-export function rowPieces(tok: Tokenizer, row: SFTRow, template?: string, extra?: Record<string, unknown>): { text: string; train: boolean }[] {
-  if (isPromptRow(row)) return [{ text: row.prompt, train: false }, { text: row.completion, train: true }];
+/** Text pieces of one training sequence in order; `train` pieces are completion text. */
+export type Pieces = { text: string; train: boolean }[];
+
+/**
+ * The training sequences of a row. A prompt/completion row is one. A conversation is one when the template renders
+ * it as growing prefixes: each assistant turn is the text the template adds between "history + generation prompt"
+ * and "history + turn". Templates that rewrite earlier turns (Qwen3 drops the <think> block of assistant turns before
+ * the last user message) break that, so each assistant turn is then its own sequence: the prompt the template renders
+ * for its history, as the model sees it at inference, then the turn.
+ */
+export function rowSequences(tok: Tokenizer, row: SFTRow, template?: string, extra?: Record<string, unknown>): Pieces[] {
+  if (isPromptRow(row)) return [[{ text: row.prompt, train: false }, { text: row.completion, train: true }]];
   const messages = row.messages as ChatMessage[];
   if (!messages.some(m => m.role === "assistant")) throw new SFTDataError("a messages row has no assistant turn: there is nothing to train on");
-  // Each assistant turn is the text the template adds between "history + generation prompt" and "history + turn".
-  const full = renderChat(tok, messages, { template, addGenerationPrompt: false, extra });
-  const pieces: { text: string; train: boolean }[] = [];
-  let at = 0;
-  messages.forEach((m, i) => {
-    if (m.role !== "assistant") return;
-    const open = renderChat(tok, messages.slice(0, i), { template, addGenerationPrompt: true, extra });
-    const closed = renderChat(tok, messages.slice(0, i + 1), { template, addGenerationPrompt: false, extra });
-    if (!closed.startsWith(open) || !full.startsWith(closed) || open.length < at)
-      throw new SFTDataError("the chat template does not render conversations as growing prefixes, so assistant turns cannot be located: use prompt/completion rows");
-    pieces.push({ text: open.slice(at), train: false }, { text: closed.slice(open.length), train: true });
-    at = closed.length;
+  const render = (n: number, addGenerationPrompt: boolean) => renderChat(tok, messages.slice(0, n), { template, addGenerationPrompt, extra });
+  const turns = messages.flatMap((m, i) => {
+    if (m.role !== "assistant") return [];
+    const open = render(i, true), closed = render(i + 1, false);
+    if (!closed.startsWith(open))
+      throw new SFTDataError(`the chat template does not render assistant turn ${i} after its own generation prompt, so the turn cannot be located: use prompt/completion rows`);
+    return [{ open, closed }];
   });
+  const full = render(messages.length, false);
+  const grows = turns.every((t, k) => full.startsWith(t.closed) && (k === 0 || t.open.startsWith(turns[k - 1].closed)));
+  if (!grows) return turns.map(t => [{ text: t.open, train: false }, { text: t.closed.slice(t.open.length), train: true }].filter(p => p.text !== ""));
+  const pieces: Pieces = [];
+  let at = 0;
+  for (const t of turns) {
+    pieces.push({ text: t.open.slice(at), train: false }, { text: t.closed.slice(t.open.length), train: true });
+    at = t.closed.length;
+  }
   if (at < full.length) pieces.push({ text: full.slice(at), train: false });
-  return pieces.filter(p => p.text !== "");
+  return [pieces.filter(p => p.text !== "")];
 }
 
 /**
- * Token ids and loss mask of a row, cut to `maxLength`. Prompt/completion rows end with EOS (trained), as
- * TRL's SFTTrainer does; chat templates write their own end-of-turn tokens.
+ * Token ids and loss masks of a row's training sequences (rowSequences), each cut to `maxLength`. Prompt/completion
+ * rows end with EOS (trained), as TRL's SFTTrainer does; chat templates write their own end-of-turn tokens.
  */
-export function tokenizeRow(tok: Tokenizer, row: SFTRow, maxLength: number, template?: string, templateKwargs?: Record<string, unknown>): SFTExample & { truncated: boolean } {
-  const ids: number[] = [], loss: number[] = [];
-  for (const p of rowPieces(tok, row, template, templateKwargs)) {
-    const piece = tok.encode(p.text, { addSpecialTokens: false });
-    ids.push(...piece);
-    loss.push(...piece.map(() => (p.train ? 1 : 0)));
-  }
-  if (isPromptRow(row) && tok.eosId !== null) { ids.push(tok.eosId); loss.push(1); }
-  const truncated = ids.length > maxLength;
-  return { ids: ids.slice(0, maxLength), loss: Uint8Array.from(loss.slice(0, maxLength)), truncated };
+export function tokenizeRow(tok: Tokenizer, row: SFTRow, maxLength: number, template?: string, templateKwargs?: Record<string, unknown>): (SFTExample & { truncated: boolean })[] {
+  return rowSequences(tok, row, template, templateKwargs).map(seq => {
+    const ids: number[] = [], loss: number[] = [];
+    for (const p of seq) {
+      const piece = tok.encode(p.text, { addSpecialTokens: false });
+      ids.push(...piece);
+      loss.push(...piece.map(() => (p.train ? 1 : 0)));
+    }
+    if (isPromptRow(row) && tok.eosId !== null) { ids.push(tok.eosId); loss.push(1); }
+    const truncated = ids.length > maxLength;
+    return { ids: ids.slice(0, maxLength), loss: Uint8Array.from(loss.slice(0, maxLength)), truncated };
+  });
 }
 
 /** A right-padded batch. targets[b,t] = ids[b,t+1] where that token is trained, else −1 (no log-prob computed). */

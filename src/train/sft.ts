@@ -17,13 +17,13 @@ import { z } from "zod";
 import { getBackend } from "../engine/index.js";
 import type { CausalLM } from "../model/types.js";
 import { loadPretrained } from "../model/io/pretrained.js";
-import { LoraConfigSchema, isLoraModel, saveModel, withLora } from "./lora.js";
+import { LoraConfigSchema, TorchDtypeSchema, isLoraModel, requireLoraForBf16, saveModel, withLora } from "./lora.js";
 import { loadTokenizer } from "../tokenizer/load.js";
 import { yieldToEvents, type Trainer } from "../recipes/registry.js";
 import { AdamW } from "./optimizer.js";
 import { lrMultiplier } from "./schedule.js";
 import { loadLatestCheckpoint, saveCheckpoint } from "./checkpoint.js";
-import { arithmeticTraces, TracesConfigSchema } from "./sft-traces.js";
+import { traceRows, TracesConfigSchema } from "./sft-traces.js";
 import { DatasetConfigSchema, loadDataset } from "../data/dataset.js";
 import { problemSource } from "../eval/problems.js";
 import { loadSftJsonl, sftRowOf, makeBatch, splitRows, tokenizeRow, trainingBatches, SFTDataError, type SFTBatch, type SFTExample } from "./sft-data.js";
@@ -34,7 +34,7 @@ export const SFTConfigSchema = z.object({
   model: z.string().min(1),
   /** JSONL of {prompt, completion} or {messages} rows (or `traces`). */
   train_file: z.string().min(1).nullish(),
-  /** Instead of train_file: generated worked arithmetic solutions (sft-traces.ts), the tiny cold-start set. */
+  /** Instead of train_file: generated worked arithmetic solutions or countdown searches (sft-traces.ts). */
   traces: TracesConfigSchema.nullish(),
   /**
    * Instead of train_file: a dataset file or folder (docs/datasets.md) with TRL's SFT columns: `messages` (a chat
@@ -67,6 +67,8 @@ export const SFTConfigSchema = z.object({
   output_dir: z.string().min(1).optional(),
   /** Train LoRA adapters on a frozen base (PEFT's keys, docs/lora.md); output_dir then holds the adapter in PEFT's format. */
   lora: LoraConfigSchema.optional(),
+  /** The model's weights (TRL's ModelConfig.torch_dtype): bfloat16 keeps the base frozen in BF16 (with lora: only; docs/lora.md). */
+  torch_dtype: TorchDtypeSchema,
   seed: z.number().int().default(0),
   backend: BackendChoiceSchema,
 }).strict().superRefine((c, ctx) => {
@@ -113,25 +115,26 @@ export const sft: Trainer<typeof SFTConfigSchema> = {
   schema: SFTConfigSchema,
   async run(c, run, ctx) {
     const backend = getBackend(c.backend);
-    const model = withLora(loadPretrained(c.model, backend).model, c.lora, c.model);
+    requireLoraForBf16(c.torch_dtype, c.lora, c.model);
+    const model = withLora(loadPretrained(c.model, backend, { dtype: c.torch_dtype }).model, c.lora, c.model);
     const tok = loadTokenizer(c.model);
     const padId = tok.padId ?? tok.eosId ?? 0;
     if (c.max_length > model.config.max_position_embeddings)
       throw new RangeError(`max_length is ${c.max_length} but the model has max_position_embeddings ${model.config.max_position_embeddings}: set max_length to at most that`);
     const loaded = c.dataset ? loadDataset(c.dataset) : null;
-    const rows = c.train_file ? loadSftJsonl(c.train_file) : loaded ? loaded.train.map(sftRowOf) : arithmeticTraces(c.traces!);
+    const rows = c.train_file ? loadSftJsonl(c.train_file) : loaded ? loaded.train.map(sftRowOf) : traceRows(c.traces!);
     const source = c.train_file ?? (c.dataset ? problemSource({ dataset: c.dataset }) : "traces");
     const split = c.eval_file ? { train: rows, eval: loadSftJsonl(c.eval_file) }
       : loaded && loaded.eval.length > 0 ? { train: rows, eval: loaded.eval.map(sftRowOf) }
       : c.eval_size > 0 ? splitRows(rows, c.eval_size, c.seed) : { train: rows, eval: [] };
     let truncated = 0;
-    const encode = (r: (typeof rows)[number]): SFTExample => {
-      const e = tokenizeRow(tok, r, c.max_length, c.chat_template, c.chat_template_kwargs);
-      if (e.truncated) truncated++;
-      return e;
+    const encode = (r: (typeof rows)[number]): SFTExample[] => {
+      const seqs = tokenizeRow(tok, r, c.max_length, c.chat_template, c.chat_template_kwargs);
+      if (seqs.some(e => e.truncated)) truncated++;
+      return seqs;
     };
-    const train = split.train.map(encode).filter(e => e.loss.some(x => x));
-    const evalSet = split.eval.map(encode);
+    const train = split.train.flatMap(encode).filter(e => e.loss.some(x => x));
+    const evalSet = split.eval.flatMap(encode);
     if (train.length === 0) throw new SFTDataError(`${source}: no row has a completion token within max_length ${c.max_length}: raise max_length`);
     if (truncated > 0) ctx.log(`warning: ${truncated} rows are longer than max_length ${c.max_length} tokens and were cut`);
 

@@ -135,3 +135,20 @@ test("config schema prints a JSON Schema that describes the trainer's keys", asy
   const unknown = await runCli(["config", "schema", "toy-clu"]);
   assert.equal(unknown.error?.message, 'unknown trainer "toy-clu" (did you mean "toy-cli"?)');
 });
+
+test("a recipe whose model folder is missing fails before a run directory is made, naming the folder", async () => {
+  let ran = false;
+  const folderTrainer: Trainer<z.ZodObject<{ model: z.ZodString }>> = {
+    name: "toy-folder", description: "test trainer that starts from a model folder",
+    schema: z.object({ model: z.string() }).strict(),
+    async run() { ran = true; },
+  };
+  const missing = join(dir, "no-such-model");
+  const p = recipe("folder.yaml", `trainer: toy-folder\nmodel: ${missing}\n`);
+  const root = join(dir, "runs-missing-model");
+  const r = await runWith(["train", p, "--name", "m", "--runs-dir", root], { trainers: [folderTrainer] });
+  assert.equal(r.error?.name, "MissingModelError");
+  assert.ok(r.error!.message.startsWith(`${missing} holds no model (no config.json)`), r.error!.message);
+  assert.equal(ran, false);
+  assert.equal(existsSync(root), false, "no run directory for a run that cannot start");
+});

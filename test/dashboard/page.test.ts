@@ -23,6 +23,15 @@ test("metrics are ordered with the ones users watch first", () => {
   assert.deepEqual(orderMetrics(["zeta", "kl", "rewards/format/mean", "step", "reward", "time", "alpha", "completions/mean_length"]), [
     "reward", "rewards/format/mean", "completions/mean_length", "kl", "alpha", "zeta",
   ]);
+  // the language mix of the chains of thought (GRPO on rows with a language) comes right after the held-out figures
+  assert.deepEqual(orderMetrics(["kl", "language/switched", "frac_reward_zero_std", "eval/language", "language/share", "accuracy"]), [
+    "accuracy", "eval/language", "language/share", "language/switched", "frac_reward_zero_std", "kl",
+  ]);
+});
+
+test("countdown's search counts sit beside length and accuracy (issue 19)", () => {
+  const order = orderMetrics(["kl", "search/checks", "completions/clipped_ratio", "search/attempts", "accuracy", "accuracy/unseen_target", "completions/mean_length", "reward"]);
+  assert.deepEqual(order, ["reward", "accuracy", "accuracy/unseen_target", "completions/mean_length", "search/attempts", "search/checks", "completions/clipped_ratio", "kl"]);
 });
 
 test("alignSeries puts runs with different steps on one x axis; smooth is a debiased EMA", () => {

@@ -4,7 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { ByteTokenizer } from "../../src/tokenizer/byte.js";
 import { PromptConfigSchema, promptFormat } from "../../src/sample/prompt-format.js";
-import { rowPieces, tokenizeRow } from "../../src/train/sft-data.js";
+import { rowSequences, tokenizeRow } from "../../src/train/sft-data.js";
 import { SFTConfigSchema } from "../../src/train/sft.js";
 
 // The part of Qwen3's chat template that the switch drives, and its way of rendering turns.
@@ -50,9 +50,9 @@ test("SFT's chat_template_kwargs reach the template for every piece of a message
   const tok = new ByteTokenizer();
   const template = "{%- for m in messages %}{{- m.role + ': ' + m.content }}{%- if shout is defined and shout and m.role == 'user' %}{{- '!' }}{%- endif %}{{- '\\n' }}{%- endfor %}{%- if add_generation_prompt %}{{- 'assistant: ' }}{%- endif %}";
   const row = { messages: [{ role: "user", content: "2+3" }, { role: "assistant", content: "5" }] };
-  const text = (kw?: Record<string, unknown>) => rowPieces(tok, row, template, kw).map(p => `${p.train ? "+" : "-"}${p.text}`).join("|");
+  const text = (kw?: Record<string, unknown>) => rowSequences(tok, row, template, kw)[0].map(p => `${p.train ? "+" : "-"}${p.text}`).join("|");
   assert.equal(text(), "-user: 2+3\nassistant: |+5\n");
   assert.equal(text({ shout: true }), "-user: 2+3!\nassistant: |+5\n");
-  assert.notDeepEqual(tokenizeRow(tok, row, 64, template, { shout: true }).ids, tokenizeRow(tok, row, 64, template).ids);
+  assert.notDeepEqual(tokenizeRow(tok, row, 64, template, { shout: true })[0].ids, tokenizeRow(tok, row, 64, template)[0].ids);
   assert.ok(SFTConfigSchema.safeParse({ model: "m", train_file: "x.jsonl", chat_template_kwargs: { enable_thinking: false } }).success);
 });

@@ -17,6 +17,9 @@ import { tinyConfigs, writeTinyFolder } from "../io/tiny-folder.js";
 import { rng } from "../model/finite-diff.js";
 import { runExport } from "../io/run-export.js";
 
+import { loadPolicy } from "../../src/eval/problems.js";
+import { RolloutConfigSchema } from "../../src/train/rollout/config.js";
+import { readHfConfig } from "../../src/model/io/hf.js";
 const root = mkdtempSync(join(tmpdir(), "m37-lora-export-"));
 test.after(() => rmSync(root, { recursive: true, force: true }));
 
@@ -54,4 +57,15 @@ test("export --merge writes a merged HF folder (= the LoRA model's logits) and a
   assert.match(await runExport([adapterDir, "--merge", "--out", gguf]), /LoRA adapters merged/);
   assert.equal(readGgufInfo(gguf).kv.get("general.architecture")!.value, "qwen2");
   await assert.rejects(runExport([adapterDir, "--out", join(root, "x.gguf")]), /is a LoRA adapter folder.*--merge/);
+});
+
+test("an adapter folder served by an OpenAI server lends its tokenizer and its base's config (eos) to eval/sample", () => {
+  const baseDir = join(root, "base-served"), adapterDir = join(root, "adapter-served");
+  writeTinyFolder(baseDir, tinyConfigs.qwen2, 2, "qwen2");
+  const { model: base } = loadPretrained(baseDir, getBackend("auto"));
+  new LoraModel(base as Transformer<Float32Array>, LoraConfigSchema.parse({ r: 2, lora_alpha: 4 }), baseDir).saveAdapter(adapterDir);
+  assert.ok(!existsSync(join(adapterDir, "config.json")), "an adapter folder holds no config.json");
+  const policy = loadPolicy(adapterDir, { backend: "auto", rollout: RolloutConfigSchema.parse({ backend: "openai", base_url: "http://127.0.0.1:9/v1" }) });
+  assert.equal(policy.model, null);
+  assert.ok(policy.eosTokenIds.includes(readHfConfig(baseDir).eos_token_id!), `${policy.eosTokenIds}`);
 });

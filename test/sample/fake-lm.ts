@@ -17,6 +17,25 @@ class FakeCache implements KVCache {
     this.rows = rows.map(r => [...this.rows[r]]);
     this.batch = rows.length;
   }
+  /** Joined rows end at this cache's last slot; a longer source moves this cache's rows right (length grows). */
+  join(src: KVCache, rows: number[]) {
+    const s = src as FakeCache;
+    assert.ok(s instanceof FakeCache && s !== this, "join() takes another cache of this model");
+    assert.ok(rows.every(r => r >= 0 && r < s.batch), `join(${rows}) names a missing source row`);
+    this.rows.push(...rows.map(r => [...s.rows[r]]));
+    this.batch = this.rows.length;
+    this.length = Math.max(this.length, s.length);
+    assert.ok(this.length <= this.maxLen, `join overflows the cache: ${this.length} > ${this.maxLen}`);
+    this.joins.push(rows.length);
+  }
+  /** Slots in use shrink to the longest row history (leading slots masked in every row go). */
+  compact() {
+    const keep = Math.max(0, ...this.rows.map(r => r.length)), d = this.length - keep;
+    this.length = keep;
+    return d;
+  }
+  /** Rows per join call. */
+  readonly joins: number[] = [];
 }
 
 export interface FakeOptions { vocab: number; eos?: number | null; maxPos?: number; force?: (history: number[]) => number | null }
@@ -43,7 +62,7 @@ export class FakeLM implements CausalLM {
   }
 
   decode(cache: KVCache, tokens: Int32Array, valid: Uint8Array, T: number): Float32Array {
-    const c = cache as FakeCache;
+    const c = cache as unknown as FakeCache;
     assert.equal(tokens.length, c.batch * T);
     assert.equal(valid.length, c.batch * T);
     c.length += T;

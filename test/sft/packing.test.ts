@@ -31,7 +31,7 @@ function models(): { name: string; model: CausalLM; tol: number }[] {
 }
 
 const qwenExamples = (): SFTExample[] => ["The cat sat on the mat.", "Two plus two is four. The dog sat on the log.", "The dog", "<think> add </think> <answer> 4 </answer>", "sat"]
-  .map((t, i) => tokenizeRow(qwenTok, { prompt: i % 2 ? "The" : "Two plus", completion: t }, 128));
+  .flatMap((t, i) => tokenizeRow(qwenTok, { prompt: i % 2 ? "The" : "Two plus", completion: t }, 128));
 
 /** Grads after zeroing and running fn. */
 function gradsOf(model: CausalLM, fn: () => number): { loss: number; grads: Float64Array } {
@@ -62,7 +62,7 @@ test("best-fit-decreasing packing: every example once and whole, no row over cap
 });
 
 test("a packed row: examples back to back with their own segment ids, targets never cross an example boundary", () => {
-  const [a, b] = traceRows(2).map(r => tokenizeRow(byteTok, r, 128));
+  const [a, b] = traceRows(2).flatMap(r => tokenizeRow(byteTok, r, 128));
   const p = makePackedBatch([[a, b]], 0);
   const na = a.ids.length - 1, nb = b.ids.length - 1;
   assert.equal(p.T, na + nb);
@@ -106,7 +106,7 @@ test("packed = unpacked: log-probs, summed loss and gradients of a packed batch 
 test("packed = unpacked on the micro Llama (no bias, MQA) through the backend the trainer uses", { skip: nativeSegments ? false : "native addon predates segment attention" }, () => {
   const model = createModel({ architecture: "llama", vocab_size: 258, hidden_size: 32, num_hidden_layers: 2, num_attention_heads: 2, num_key_value_heads: 1,
     intermediate_size: 64, rope_theta: 10000, rms_norm_eps: 1e-5, attention_bias: false, tie_word_embeddings: true, max_position_embeddings: 256, bos_token_id: 256, eos_token_id: 256 }, getBackend("auto"), 3);
-  const ex = traceRows(12).map(r => tokenizeRow(byteTok, r, 256));
+  const ex = traceRows(12).flatMap(r => tokenizeRow(byteTok, r, 256));
   const rows = packExamples(ex, 250).map(r => r.map(i => ex[i]));
   assert.ok(rows.length < ex.length && rows.some(r => r.length > 2), "several examples share a row");
   const packed = gradsOf(model, () => sftLoss(model, makePackedBatch(rows, 0), true));

@@ -1,4 +1,5 @@
 import { test } from "node:test";
+import { readFileSync } from "node:fs";
 import assert from "node:assert/strict";
 import { getBackend } from "../../src/engine/index.js";
 import { createModel } from "../../src/model/transformer.js";
@@ -15,7 +16,7 @@ const micro = () => createModel({ architecture: "llama", vocab_size: 258, hidden
   intermediate_size: 64, rope_theta: 10000, rms_norm_eps: 1e-5, attention_bias: false, tie_word_embeddings: true, max_position_embeddings: 128, bos_token_id: 256, eos_token_id: 256 }, getBackend("auto"), 11);
 
 test("prompt/completion rows: only completion tokens (and the EOS) are targets", () => {
-  const e = tokenizeRow(tok, { prompt: "User: 2+3=? Assistant: <think>", completion: "5</think>" }, 512);
+  const [e] = tokenizeRow(tok, { prompt: "User: 2+3=? Assistant: <think>", completion: "5</think>" }, 512);
   const p = tok.encode("User: 2+3=? Assistant: <think>").length;
   assert.deepEqual([...e.loss], [...Array(p).fill(0), ...Array(e.ids.length - p).fill(1)]);
   assert.equal(tok.decode(e.ids.slice(p)), "5</think>" + tok.eosToken);
@@ -30,7 +31,7 @@ test("prompt/completion rows: only completion tokens (and the EOS) are targets",
 
 test("chat rows: the trained tokens are exactly the assistant turns the model's template writes", () => {
   const row = { messages: [{ role: "user", content: "two plus two" }, { role: "assistant", content: "four" }, { role: "user", content: "and the cat" }, { role: "assistant", content: "sat" }] };
-  const e = tokenizeRow(qwenTok, row, 512);
+  const [e] = tokenizeRow(qwenTok, row, 512);
   const trained = e.ids.filter((_, i) => e.loss[i]);
   assert.equal(qwenTok.decode(trained), "four<|im_end|>\nsat<|im_end|>\n");
   assert.equal(qwenTok.decode(e.ids), "<|im_start|>user\ntwo plus two<|im_end|>\n<|im_start|>assistant\nfour<|im_end|>\n<|im_start|>user\nand the cat<|im_end|>\n<|im_start|>assistant\nsat<|im_end|>\n");
@@ -38,9 +39,26 @@ test("chat rows: the trained tokens are exactly the assistant turns the model's 
   assert.throws(() => parseSftJsonl('{"prompt": "x"}\n', "d.jsonl"), (e: Error) => e instanceof SFTDataError && /d\.jsonl:1/.test(e.message));
 });
 
+test("chat rows under Qwen3's real template, which drops earlier turns' <think>: one sequence per assistant turn, as inference renders it", () => {
+  const qwen3 = readFileSync(new URL("../fixtures/templates/qwen3.jinja", import.meta.url), "utf8");
+  const row = { messages: [
+    { role: "user", content: "2+2?" }, { role: "assistant", content: "<think>\nadd\n</think>\n\nfour" },
+    { role: "user", content: "3+3?" }, { role: "assistant", content: "<think>\nadd again\n</think>\n\nsix" },
+  ] };
+  const seqs = tokenizeRow(qwenTok, row, 512, qwen3);
+  assert.equal(seqs.length, 2);
+  const text = (e: (typeof seqs)[number], trained: boolean) => qwenTok.decode(e.ids.filter((_, i) => (e.loss[i] === 1) === trained));
+  assert.equal(text(seqs[0], false), "<|im_start|>user\n2+2?<|im_end|>\n<|im_start|>assistant\n");
+  assert.equal(text(seqs[0], true), "<think>\nadd\n</think>\n\nfour<|im_end|>\n");
+  // the second turn's history is the first turn as the template shows it later: the answer without its reasoning
+  assert.equal(text(seqs[1], false), "<|im_start|>user\n2+2?<|im_end|>\n<|im_start|>assistant\nfour<|im_end|>\n<|im_start|>user\n3+3?<|im_end|>\n<|im_start|>assistant\n");
+  assert.equal(text(seqs[1], true), "<think>\nadd again\n</think>\n\nsix<|im_end|>\n");
+  // a template that keeps every turn still gives one sequence (the test above)
+});
+
 test("prompt tokens carry no gradient: any labels on prompt positions leave loss and grads unchanged", () => {
   const model = micro();
-  const rows = traceRows(3).map(r => tokenizeRow(tok, r, 128));
+  const rows = traceRows(3).flatMap(r => tokenizeRow(tok, r, 128));
   const b = makeBatch(rows, tok.padId!);
   model.flatGrads.fill(0);
   const loss = sftLoss(model, b, true);
@@ -57,7 +75,7 @@ test("prompt tokens carry no gradient: any labels on prompt positions leave loss
 
 test("the SFT loss is the mean NLL of completion tokens, checked against the KV-cache decode path", () => {
   const model = micro();
-  const rows = traceRows(2).map(r => tokenizeRow(tok, r, 128));
+  const rows = traceRows(2).flatMap(r => tokenizeRow(tok, r, 128));
   const loss = sftLoss(model, makeBatch(rows, tok.padId!), false);
   let sum = 0, n = 0;
   for (const e of rows) {
@@ -76,7 +94,7 @@ test("the SFT loss is the mean NLL of completion tokens, checked against the KV-
 
 test("batching never mixes examples: each row's log-probs equal those of the example alone (Qwen2, right padding)", () => {
   const model = tinyModel(getBackend("auto"));
-  const rows = ["The cat sat on the mat.", "Two plus two is four. The dog sat on the log.", "The dog"].map(t =>
+  const rows = ["The cat sat on the mat.", "Two plus two is four. The dog sat on the log.", "The dog"].flatMap(t =>
     tokenizeRow(qwenTok, { prompt: "The", completion: t }, 128));
   const b = makeBatch(rows, qwenTok.padId!);
   const together = model.forward(b.tokens, b.mask, b.targets, b.B, b.T).logp.slice();

@@ -86,7 +86,7 @@ test("the evaluation loss is the mean NLL of the held-out split's completion tok
   const tok = new ByteTokenizer();
   let sum = 0, n = 0;
   for (const row of split.eval) {
-    const b = makeBatch([tokenizeRow(tok, row, 128)], tok.padId!);
+    const b = makeBatch(tokenizeRow(tok, row, 128), tok.padId!);
     sum += sftLoss(model, b, false) * b.numTokens;
     n += b.numTokens;
   }

@@ -53,6 +53,7 @@ const FAMILY_TOKENS: Record<string, string[]> = {
   "llama3.2": ["<|begin_of_text|>", "<|eot_id|>", "<|start_header_id|>", "<|end_header_id|>"],
   gemma3: ["<pad>", "<eos>", "<bos>", "<start_of_turn>", "<end_of_turn>"],
   smollm3: ["<|im_start|>", "<|im_end|>", "<think>", "</think>"],
+  "qwen2.5": ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<tool_call>", "</tool_call>"],
 };
 /** A tokenizer carrying the family's template and special tokens (bytes + the family's specials). */
 function familyTokenizer(family: string): HfTokenizer {
@@ -72,8 +73,8 @@ const strftime = (d: Date) => (fmt: string) => fmt
 const onDay = (text: string, d: Date) => text
   .replaceAll(strftime(pinnedNow)("%d %B %Y"), strftime(d)("%d %B %Y")).replaceAll(strftime(pinnedNow)("%d %b %Y"), strftime(d)("%d %b %Y"));
 
-test("Qwen3, Llama 3.2, Gemma 3 and SmolLM3 templates render as transformers renders them (jinja2 oracle)", () => {
-  assert.equal(expected.cases.length, 13);
+test("Qwen3, Qwen2.5 (with tools), Llama 3.2, Gemma 3 and SmolLM3 templates render as transformers renders them (jinja2 oracle)", () => {
+  assert.equal(expected.cases.length, 16);
   for (const c of expected.cases) {
     const before = new Date();
     const text = renderChat(familyTokenizer(c.family), c.messages, { addGenerationPrompt: c.add_generation_prompt, extra: c.extra });

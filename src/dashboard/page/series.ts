@@ -5,9 +5,13 @@ export interface MetricRow {
   [name: string]: number | null | undefined;
 }
 
-/** Metrics users look at first, in this order (a trailing "/" matches a family); the rest follow alphabetically. */
+/**
+ * Metrics users look at first, in this order (a trailing "/" matches a family); the rest follow alphabetically. The
+ * countdown search counts (search/…) sit right after the completion lengths, beside accuracy, as issue 19 reads them.
+ */
 const PRIORITY = [
-  "reward", "rewards/", "accuracy", "accuracy_sampled", "eval/", "reward_std", "frac_reward_zero_std", "completions/",
+  "reward", "rewards/", "accuracy", "accuracy_sampled", "accuracy/", "accuracy_sampled/", "completions/mean_length", "search/", "eval/", "language/", "pass@k/",
+  "reward_std", "frac_reward_zero_std", "completions/",
   "kl", "entropy", "loss", "loss/", "eval_loss", "grad_norm", "learning_rate", "tokens_per_second", "time/", "elo",
 ];
 

@@ -4,7 +4,8 @@ import { getBackend, type BackendKind } from "../../engine/index.js";
 import { loadTokenizer } from "../../tokenizer/load.js";
 import type { Tokenizer } from "../../tokenizer/types.js";
 import type { ModelConfig } from "../config.js";
-import { createModel } from "../transformer.js";
+import { createModel, setKvCacheDtype } from "../transformer.js";
+import type { KvCacheDtype } from "../kv-cache.js";
 import { paramSpecs } from "../params.js";
 import { bf16ToF32 } from "./half.js";
 import type { CausalLM } from "../types.js";
@@ -29,18 +30,23 @@ export interface Pretrained { model: CausalLM; config: ModelConfig; tokenizer: T
 /**
  * Loads config.json and the safetensors weights of `dir` into a new model on `backend`. `dtype: "bfloat16"` gives a frozen
  * inference model whose Linear weights, LM head and embedding stay BF16 (read straight from BF16 files; see createModel).
+ * `kvCacheDtype: "bfloat16"`: its KV caches store keys and values in BF16 (half the cache).
  */
-export function loadPretrained(dir: string, backend: Backend, options: { dtype?: WeightsDtype } = {}): Pretrained {
-  if (isAdapterFolder(dir)) return loadAdapterFolder(dir, backend);
+export function loadPretrained(dir: string, backend: Backend, options: { dtype?: WeightsDtype; kvCacheDtype?: KvCacheDtype } = {}): Pretrained {
+  if (isAdapterFolder(dir)) {
+    const p = loadAdapterFolder(dir, backend, options.dtype);
+    if (options.kvCacheDtype) setKvCacheDtype(p.model, options.kvCacheDtype);
+    return p;
+  }
   const config = readHfConfig(dir);
-  const model = createModel(config, backend, null, { weights: options.dtype }); // no random init: readHfWeights overwrites every parameter (or throws)
+  const model = createModel(config, backend, null, { weights: options.dtype, kvCache: options.kvCacheDtype }); // no random init: readHfWeights overwrites every parameter (or throws)
   readHfWeights(dir, config, model.params, model.bf16Params);
   return { model, config, tokenizer: tokenizerFiles(dir) };
 }
 
 /** A PEFT LoRA adapter folder (adapter_config.json): its base with the adapter attached (src/train/lora.ts). */
-function loadAdapterFolder(dir: string, backend: Backend): Pretrained {
-  const model = loadAdapter(dir, backend);
+function loadAdapterFolder(dir: string, backend: Backend, dtype?: WeightsDtype): Pretrained {
+  const model = loadAdapter(dir, backend, dtype);
   return { model, config: model.config, tokenizer: tokenizerFiles(existsSync(`${dir}/tokenizer.json`) ? dir : model.baseDir!) };
 }
 
@@ -60,8 +66,9 @@ export function savePretrained(model: CausalLM, dir: string, extra: SaveOptions 
 }
 
 /** A model folder ready to generate: weights on the chosen backend and its tokenizer. */
-export function loadForGeneration(dirOrId: string, backend: BackendKind = "auto", dtype: WeightsDtype = "float32"): { model: CausalLM; tokenizer: Tokenizer } {
+export function loadForGeneration(dirOrId: string, backend: BackendKind = "auto", dtype: WeightsDtype = "float32",
+  kvCacheDtype: KvCacheDtype = "float32"): { model: CausalLM; tokenizer: Tokenizer } {
   const dir = resolveModelPath(dirOrId); // a hub id → its cached snapshot (downloaded on first use); a path as is
-  const { model } = loadPretrained(dir, getBackend(backend), { dtype }); // first: its errors name a missing or broken folder
+  const { model } = loadPretrained(dir, getBackend(backend), { dtype, kvCacheDtype }); // first: its errors name a missing or broken folder
   return { model, tokenizer: loadTokenizer(dir) };
 }
