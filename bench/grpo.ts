@@ -40,6 +40,9 @@ import { ModelConfigSchema, type ModelConfig } from "../src/model/config.js";
 import { createModel, type Transformer } from "../src/model/transformer.js";
 import type { CausalLM } from "../src/model/types.js";
 import { FrozenWeightsError } from "../src/model/params.js";
+import { f32ToBf16 } from "../src/model/io/half.js";
+import { uniformRng } from "../src/rng.js";
+import type { Backend } from "../src/engine/backend.js";
 import { parseWeightsDtype, type WeightsDtype } from "../src/model/io/pretrained.js";
 import { LoraConfigSchema, LoraModel, isLoraModel, type LoraConfig } from "../src/train/lora.js";
 import { ByteTokenizer } from "../src/tokenizer/byte.js";
@@ -156,6 +159,26 @@ type Spec = ReturnType<typeof specFor>;
 interface Side { generation_s: number; reward_s: number; training_s: number; total_s: number; threads: number; completion_tokens: number; peak_rss_mb: number; trainable: number }
 
 /**
+ * A frozen BF16 model with random weights (uniform, std 0.02; norms 1, biases 0) written straight into its BF16
+ * buffers. createModel(…, seed, { weights: "bfloat16" }) initialises a whole F32 copy first and rounds it, which would
+ * put an F32 model into the peak RSS; a trainer loads its BF16 base from safetensors without one.
+ */
+function randomBf16Base(config: ModelConfig, be: Backend, seed: number): CausalLM {
+  const model = createModel(config, be, null, { weights: "bfloat16" }) as Transformer<Float32Array>;
+  const rand = uniformRng(seed + 1), a = 0.02 * Math.sqrt(3);
+  const chunk = new Float32Array(1 << 20);
+  for (const p of model.bf16Params) {
+    for (let i = 0; i < p.data.length; i += chunk.length) {
+      const n = Math.min(chunk.length, p.data.length - i);
+      for (let j = 0; j < n; j++) chunk[j] = (2 * rand() - 1) * a;
+      f32ToBf16(chunk.subarray(0, n), p.data.subarray(i, i + n));
+    }
+  }
+  for (const p of model.params) p.data.fill(/norm/.test(p.name) ? 1 : 0);
+  return model;
+}
+
+/**
  * Move37's side, in a worker process: the trainer's own step (grpoStep, src/train/grpo/step.ts; μ = 1), with the
  * trainer's reference (referenceModel in src/train/grpo-trainer.ts): a second F32 copy for a full fine-tune, the base
  * with adapters off under LoRA.
@@ -164,7 +187,7 @@ async function measureMove37(spec: Spec): Promise<Side> {
   const c = makeCase(spec.case, spec.layers, spec.max_new_tokens, spec.lora_base);
   const r = recipeFor(c), g = r.grpo, fmt = promptFormat(r.prompt, c.tokenizer);
   const be = getBackend("native");
-  const base = createModel(c.config, be, 0, { weights: c.baseDtype });
+  const base = c.baseDtype === "bfloat16" ? randomBf16Base(c.config, be, 0) : createModel(c.config, be, 0);
   const model: CausalLM = c.lora ? new LoraModel(base as Transformer<Float32Array>, c.lora) : base;
   let ref: CausalLM | undefined;
   if (g.beta > 0) {
