@@ -5,7 +5,7 @@ import { callTool } from "../../src/env/tools.js";
 import { calculatorTool } from "../../src/env/calculator.js";
 import { pythonTool } from "../../src/env/python.js";
 import { sandboxIsolation } from "../../src/rewards/code/python.js";
-import { mulberry32 } from "./rng.js";
+import { uniformRng } from "../../src/rng.js";
 
 test("the calculator is exact: big integers, fractions, terminating decimals, powers", () => {
   assert.equal(calculate("12345 * 6789"), "83810205");
@@ -24,7 +24,7 @@ test("the calculator is exact: big integers, fractions, terminating decimals, po
 });
 
 test("the calculator agrees with BigInt arithmetic on random integer expressions", () => {
-  const rng = mulberry32(3);
+  const rng = uniformRng(3);
   const int = () => BigInt(Math.floor(rng() * 1e6)) - 500000n;
   for (let i = 0; i < 300; i++) {
     const [a, b, c] = [int(), int(), int()];

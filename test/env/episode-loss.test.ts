@@ -8,7 +8,7 @@ import { AdamW } from "../../src/train/optimizer.js";
 import { grpoStep, type GRPOStepConfig } from "../../src/train/grpo/step.js";
 import { grpoLoss } from "../../src/train/grpo/loss.js";
 import { packBatch } from "../../src/train/grpo/batch.js";
-import { mulberry32 } from "./rng.js";
+import { uniformRng } from "../../src/rng.js";
 
 const backend = getBackend("reference");
 const config = { architecture: "llama", vocab_size: 40, hidden_size: 16, num_hidden_layers: 2, num_attention_heads: 2, num_key_value_heads: 1,
@@ -28,7 +28,7 @@ const stepConfig = (over: Partial<GRPOStepConfig> = {}): GRPOStepConfig => ({
 
 test("finite differences: the loss does not depend on tool tokens' log-probs (policy and KL terms); dℓ matches on model tokens", () => {
   const packed = packBatch([prompt], [episode], [mask]);
-  const T = packed.T, rng = mulberry32(5);
+  const T = packed.T, rng = uniformRng(5);
   const logp = Float64Array.from({ length: T }, () => -0.5 - rng());
   const refLogp = Float64Array.from({ length: T }, () => -0.5 - rng());
   const oldLogp = Float64Array.from(logp, x => x + 0.05 * (rng() - 0.5));

@@ -9,7 +9,7 @@ import { byteTokenizerFiles } from "../../src/train/pretrain.js";
 import { AdamW } from "../../src/train/optimizer.js";
 import { defineTool } from "../../src/env/tools.js";
 import { registerEnvironment, type Environment, type EpisodeContext } from "../../src/env/environment.js";
-import { mulberry32 } from "./rng.js";
+import { uniformRng } from "../../src/rng.js";
 
 const PROMPT = "Q:";
 export const CALL = "<call>secret</call>";
@@ -17,7 +17,7 @@ export const CALL = "<call>secret</call>";
 /** Each instance draws its own 4-digit secret; the episode earns 1 when the last number in it is the secret. */
 function secretEnvironment(withTool: boolean): (cfg: unknown, episode: EpisodeContext) => Environment {
   return (_, { seed }) => {
-    const rng = mulberry32(seed);
+    const rng = uniformRng(seed);
     const secret = String(1000 + Math.floor(rng() * 9000));
     const seen: string[] = [];
     return {
@@ -38,7 +38,7 @@ export function warmModel(dir: string): string {
     intermediate_size: 64, rope_theta: 10000, rms_norm_eps: 1e-5, attention_bias: false, tie_word_embeddings: true, max_position_embeddings: 64,
     bos_token_id: tok.bosId, eos_token_id: tok.eosId }, backend, 11);
   const opt = new AdamW(model, backend, { learning_rate: 0.01, max_grad_norm: 1 });
-  const rng = mulberry32(2);
+  const rng = uniformRng(2);
   const digits = () => String(1000 + Math.floor(rng() * 9000));
   const B = 16;
   for (let step = 0; step < 150; step++) {

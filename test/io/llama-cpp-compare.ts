@@ -19,6 +19,16 @@ try {
 export const llama = nlc && await nlc.getLlama({ gpu: false, build: "never", logLevel: nlc.LlamaLogLevel.error })
   .catch((e: Error) => { skipReason = `node-llama-cpp's prebuilt binary cannot load here: ${e.message.split("\n")[0]}`; return undefined; });
 
+/** A GGUF loaded in llama.cpp with one sequence computing in F32: flash attention off, an F32 KV cache, 1 thread. */
+export async function loadF32Context(path: string) {
+  const lm = await llama!.loadModel({ modelPath: path });
+  const ctx = await lm.createContext({
+    contextSize: 256, batchSize: 64, threads: 1, sequences: 1, flashAttention: false,
+    experimentalKvCacheKeyType: "F32", experimentalKvCacheValueType: "F32",
+  });
+  return { lm, ctx };
+}
+
 export const argmax = (x: ArrayLike<number>) => { let b = 0; for (let i = 1; i < x.length; i++) if (x[i] > x[b]) b = i; return b; };
 
 export interface CompareOptions {
@@ -55,11 +65,7 @@ export async function compareWithLlamaCpp(
   const V = model.config.vocab_size;
   const out = join(outDir, `${label}-${dtype}.gguf`);
   assert.deepEqual(exportGguf(dir, out, dtype).warnings, []);
-  const lm = await llama!.loadModel({ modelPath: out });
-  const ctx = await lm.createContext({
-    contextSize: 256, batchSize: 64, threads: 1, sequences: 1, flashAttention: false,
-    experimentalKvCacheKeyType: "F32", experimentalKvCacheValueType: "F32",
-  });
+  const { lm, ctx } = await loadF32Context(out);
   try {
     // tokenizer metadata: llama.cpp splits and merges text exactly as the reference tokenizer does
     const ids = lm.tokenize(prompt, false).map(Number);

@@ -15,7 +15,7 @@ import { loadPretrained } from "../../src/model/io/pretrained.js";
 import type { CausalLM } from "../../src/model/types.js";
 import { loadTokenizer } from "../../src/tokenizer/load.js";
 import { tinyConfigs, writeTinyFolder } from "./tiny-folder.js";
-import { argmax, decodeLogits, llama, maxLogitDiff, skipReason } from "./llama-cpp-compare.js";
+import { argmax, decodeLogits, llama, loadF32Context, maxLogitDiff, skipReason } from "./llama-cpp-compare.js";
 
 type Token = import("node-llama-cpp").Token;
 
@@ -69,11 +69,7 @@ for (const arch of ["qwen2", "llama"] as const) {
     for (const dtype of ["bf16", "q8_0"] as const) {
       const out = join(root, `${arch}-${dtype}.gguf`);
       assert.deepEqual(exportGguf(dir, out, dtype).warnings, []);
-      const lm = await llama!.loadModel({ modelPath: out });
-      const ctx = await lm.createContext({
-        contextSize: 256, batchSize: 64, threads: 1, sequences: 1, flashAttention: false,
-        experimentalKvCacheKeyType: "F32", experimentalKvCacheValueType: "F32",
-      });
+      const { lm, ctx } = await loadF32Context(out);
       try {
         const seq = ctx.getSequence();
         let worst = 0, worstSame = 0, equal = 0, tokensEqual = 0, argmaxEqual = 0, positions = 0;
