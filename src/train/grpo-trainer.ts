@@ -381,7 +381,7 @@ function writeReport(run: Run, c: GRPORecipe, evalSize: number, before: EvalResu
   const pass = o.pass ?? { before: null, after: null };
   const side = (r: EvalResult, p: PassAtKFigures | null) => ({
     accuracy: r.accuracy, accuracy_sampled: r.accuracySampled, format: r.format, mean_length: r.meanLength, mean_length_wrong: r.meanLengthWrong,
-    language: r.language ?? null, language_switched: r.languageSwitched ?? null, language_judged: r.languageJudged ?? null,
+    ...(o.language ? { language: r.language ?? null, language_switched: r.languageSwitched ?? null, language_judged: r.languageJudged ?? null } : {}),
     ...(r.subsets ? { subsets: Object.fromEntries(Object.entries(r.subsets).map(([n, f]) => [n, { problems: f.problems, accuracy: f.accuracy, accuracy_sampled: f.accuracySampled }])) } : {}),
     ...(r.search ? { search: r.search } : {}),
     ...(p ? { pass_at_k: p } : {}),
