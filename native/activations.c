@@ -61,19 +61,25 @@ static inline vf vf_tanh(vf u) {
   return vf_sub(one, vf_div(vf_set1(2.f), vf_add(vf_exp(vf_add(u, u)), one)));
 }
 
+/* gelu_tanh(x) = ½x(1 + tanh(c(x + a x³))); with `d`, also its derivative ½(1 + th) + ½x(1 − th²)·c(1 + 3a x²) */
+static inline vf vf_gelu(vf x, vf *d) {
+  vf half = vf_set1(0.5f), one = vf_set1(1.f), cc = vf_set1(GELU_C), x2 = vf_mul(x, x);
+  vf th = vf_tanh(vf_mul(cc, vf_fma(vf_mul(vf_set1(GELU_A), x), x2, x)));
+  if (d) *d = vf_fma(vf_mul(vf_mul(half, x), vf_sub(one, vf_mul(th, th))), vf_mul(cc, vf_fma(vf_set1(3.f * GELU_A), x2, one)), vf_mul(half, vf_add(one, th)));
+  return vf_mul(vf_mul(half, x), vf_add(one, th));
+}
+
+static inline float sf_gelu(float x, float *d) {
+  float th = tanhf(GELU_C * (x + GELU_A * x * x * x));
+  if (d) *d = 0.5f * (1.f + th) + 0.5f * x * (1.f - th * th) * GELU_C * (1.f + 3.f * GELU_A * x * x);
+  return 0.5f * x * (1.f + th);
+}
+
 static void gelu_range(void *c, long lo, long hi) {
   const Act *k = c;
-  vf half = vf_set1(0.5f), one = vf_set1(1.f), cc = vf_set1(GELU_C), ca = vf_set1(GELU_A);
   long i = lo;
-  for (; i + VL <= hi; i += VL) {
-    vf x = vf_load(k->a + i);
-    vf u = vf_mul(cc, vf_fma(vf_mul(ca, x), vf_mul(x, x), x));
-    vf_store(k->o1 + i, vf_mul(vf_mul(half, x), vf_add(one, vf_tanh(u))));
-  }
-  for (; i < hi; i++) {
-    float x = k->a[i];
-    k->o1[i] = 0.5f * x * (1.f + tanhf(GELU_C * (x + GELU_A * x * x * x)));
-  }
+  for (; i + VL <= hi; i += VL) vf_store(k->o1 + i, vf_gelu(vf_load(k->a + i), NULL));
+  for (; i < hi; i++) k->o1[i] = sf_gelu(k->a[i], NULL);
 }
 
 void gelu(float *y, const float *x, long N) {
@@ -81,22 +87,20 @@ void gelu(float *y, const float *x, long N) {
   pool_ranges(N, 24, gelu_range, &k);
 }
 
-/* dx += dy·(½(1 + th) + ½x(1 − th²)·c(1 + 3a x²)) */
+/* dx += dy·gelu'(x) */
 static void gelu_bw_range(void *c, long lo, long hi) {
   const Act *k = c;
   const float *dy = k->b, *xs = k->a;
-  vf half = vf_set1(0.5f), one = vf_set1(1.f), cc = vf_set1(GELU_C), ca = vf_set1(GELU_A), c3 = vf_set1(3.f * GELU_A);
   long i = lo;
   for (; i + VL <= hi; i += VL) {
-    vf x = vf_load(xs + i), x2 = vf_mul(x, x);
-    vf th = vf_tanh(vf_mul(cc, vf_fma(vf_mul(ca, x), x2, x)));
-    vf du = vf_mul(cc, vf_fma(c3, x2, one));
-    vf g = vf_fma(vf_mul(vf_mul(half, x), vf_sub(one, vf_mul(th, th))), du, vf_mul(half, vf_add(one, th)));
+    vf g;
+    vf_gelu(vf_load(xs + i), &g);
     vf_store(k->o1 + i, vf_fma(vf_load(dy + i), g, vf_load(k->o1 + i)));
   }
   for (; i < hi; i++) {
-    float x = xs[i], th = tanhf(GELU_C * (x + GELU_A * x * x * x)), du = GELU_C * (1.f + 3.f * GELU_A * x * x);
-    k->o1[i] += dy[i] * (0.5f * (1.f + th) + 0.5f * x * (1.f - th * th) * du);
+    float g;
+    sf_gelu(xs[i], &g);
+    k->o1[i] += dy[i] * g;
   }
 }
 
@@ -108,17 +112,9 @@ void gelu_backward(float *dx, const float *dy, const float *x, long N) {
 /* h = gelu_tanh(gate)·up */
 static void geglu_range(void *c, long lo, long hi) {
   const Act *k = c;
-  vf half = vf_set1(0.5f), one = vf_set1(1.f), cc = vf_set1(GELU_C), ca = vf_set1(GELU_A);
   long i = lo;
-  for (; i + VL <= hi; i += VL) {
-    vf x = vf_load(k->a + i);
-    vf u = vf_mul(cc, vf_fma(vf_mul(ca, x), vf_mul(x, x), x));
-    vf_store(k->o1 + i, vf_mul(vf_mul(vf_mul(half, x), vf_add(one, vf_tanh(u))), vf_load(k->b + i)));
-  }
-  for (; i < hi; i++) {
-    float x = k->a[i];
-    k->o1[i] = 0.5f * x * (1.f + tanhf(GELU_C * (x + GELU_A * x * x * x))) * k->b[i];
-  }
+  for (; i + VL <= hi; i += VL) vf_store(k->o1 + i, vf_mul(vf_gelu(vf_load(k->a + i), NULL), vf_load(k->b + i)));
+  for (; i < hi; i++) k->o1[i] = sf_gelu(k->a[i], NULL) * k->b[i];
 }
 
 void geglu(float *h, const float *gate, const float *up, long N) {
@@ -130,20 +126,17 @@ void geglu(float *h, const float *gate, const float *up, long N) {
 static void geglu_bw_range(void *c, long lo, long hi) {
   const Act *k = c;
   const float *gate = k->a, *up = k->b, *dh = k->c;
-  vf half = vf_set1(0.5f), one = vf_set1(1.f), cc = vf_set1(GELU_C), ca = vf_set1(GELU_A), c3 = vf_set1(3.f * GELU_A);
   long i = lo;
   for (; i + VL <= hi; i += VL) {
-    vf x = vf_load(gate + i), x2 = vf_mul(x, x), d = vf_load(dh + i);
-    vf th = vf_tanh(vf_mul(cc, vf_fma(vf_mul(ca, x), x2, x)));
-    vf du = vf_mul(cc, vf_fma(c3, x2, one));
-    vf g = vf_fma(vf_mul(vf_mul(half, x), vf_sub(one, vf_mul(th, th))), du, vf_mul(half, vf_add(one, th)));
+    vf g, d = vf_load(dh + i);
+    vf y = vf_gelu(vf_load(gate + i), &g);
     vf_store(k->o1 + i, vf_fma(vf_mul(d, vf_load(up + i)), g, vf_load(k->o1 + i)));
-    vf_store(k->o2 + i, vf_fma(d, vf_mul(vf_mul(half, x), vf_add(one, th)), vf_load(k->o2 + i)));
+    vf_store(k->o2 + i, vf_fma(d, y, vf_load(k->o2 + i)));
   }
   for (; i < hi; i++) {
-    float x = gate[i], th = tanhf(GELU_C * (x + GELU_A * x * x * x)), du = GELU_C * (1.f + 3.f * GELU_A * x * x);
-    k->o1[i] += dh[i] * up[i] * (0.5f * (1.f + th) + 0.5f * x * (1.f - th * th) * du);
-    k->o2[i] += dh[i] * 0.5f * x * (1.f + th);
+    float g, y = sf_gelu(gate[i], &g);
+    k->o1[i] += dh[i] * up[i] * g;
+    k->o2[i] += dh[i] * y;
   }
 }
 
