@@ -5,27 +5,21 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { getBackend } from "../../src/engine/index.js";
 import { loadTokenizer } from "../../src/tokenizer/load.js";
 import { loadRewardModel, encodeSequence, scoreSequences } from "../../src/train/reward-model-net.js";
 import { readSafetensors } from "../../src/model/io/safetensors.js";
-import { byteModelFolder } from "../pipeline/micro.js";
 import { runTrainer, metricsOf, readJson, tempRoot } from "../train/trainer-harness.js";
-import { containsXPairs } from "../rlhf/pairs.js";
+import { containsXSetup, rewardModelRecipe } from "../rlhf/pairs.js";
 
-const recipe = (model: string, trainFile: string, over: Record<string, unknown> = {}) => ({
-  model, train_file: trainFile, eval_size: 64, max_length: 32, per_device_train_batch_size: 16, num_train_epochs: 6,
-  optimizer: { learning_rate: 1e-2, weight_decay: 0, max_grad_norm: 1 }, schedule: { lr_scheduler_type: "constant" },
-  eval_every: 40, save_steps: 40, seed: 3, lora: { r: 8, lora_alpha: 16, target_modules: "all-linear" }, ...over,
-});
+const recipe = (model: string, trainFile: string, over: Record<string, unknown> = {}) =>
+  rewardModelRecipe(model, trainFile, { optimizer: { learning_rate: 1e-2, weight_decay: 0, max_grad_norm: 1 }, lora: { r: 8, lora_alpha: 16, target_modules: "all-linear" }, ...over });
 
 test("a LoRA reward model learns 'contains X', saves a merged trunk with its head, checkpoints an adapter, resumes exactly", async () => {
   const root = tempRoot("lora-rm");
-  const model = byteModelFolder(root, "micro", 32, 1, 5);
-  const file = join(root, "pairs.jsonl");
-  writeFileSync(file, containsXPairs(560, 1).map(p => JSON.stringify(p)).join("\n") + "\n");
+  const { model, file } = containsXSetup(root);
   const out = join(root, "rm");
   const run = await runTrainer("reward-model", recipe(model, file, { output_dir: out }), { root });
   const report = readJson(join(run.dir, "report.json"));

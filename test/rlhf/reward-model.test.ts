@@ -17,21 +17,14 @@ import { loadRewardModel, encodeSequence, scoreSequences, rewardModelFrom, Rewar
 import { parsePairs, PreferenceDataError, splitPairsByPrompt } from "../../src/train/reward-model-data.js";
 import { byteModelFolder } from "../pipeline/micro.js";
 import { runTrainer, metricsOf, readJson, tempRoot } from "../train/trainer-harness.js";
-import { containsXPairs } from "./pairs.js";
+import { containsXPairs, containsXSetup, rewardModelRecipe } from "./pairs.js";
 
-const recipe = (model: string, trainFile: string, over: Record<string, unknown> = {}) => ({
-  model, train_file: trainFile, eval_size: 64, max_length: 32, per_device_train_batch_size: 16, num_train_epochs: 6,
-  optimizer: { learning_rate: 3e-3, weight_decay: 0, max_grad_norm: 1 }, schedule: { lr_scheduler_type: "constant" },
-  eval_every: 40, save_steps: 40, seed: 3, ...over,
-});
 
 test("the reward model learns 'contains X' to > 95% held-out pair accuracy and its folder scores the same after loading", async () => {
   const root = tempRoot("rm");
-  const model = byteModelFolder(root, "micro", 32, 1, 5);
-  const file = join(root, "pairs.jsonl");
-  writeFileSync(file, containsXPairs(560, 1).map(p => JSON.stringify(p)).join("\n") + "\n");
+  const { model, file } = containsXSetup(root);
   const out = join(root, "rm");
-  const run = await runTrainer("reward-model", recipe(model, file, { output_dir: out }), { root });
+  const run = await runTrainer("reward-model", rewardModelRecipe(model, file, { output_dir: out }), { root });
   const report = readJson(join(run.dir, "report.json"));
   assert.ok(report.eval_pairs >= 64 && report.train_pairs + report.eval_pairs === 560);
   assert.ok(report.before.accuracy < 0.8, `an untrained head should be near chance, got ${report.before.accuracy}`);
@@ -55,7 +48,7 @@ async function straightAndCut(root: string) {
   const model = byteModelFolder(root, "micro", 16, 1, 5);
   const file = join(root, "pairs.jsonl");
   writeFileSync(file, containsXPairs(120, 2).map(p => JSON.stringify(p)).join("\n") + "\n");
-  const r = recipe(model, file, { eval_size: 16, max_steps: 6, save_steps: 2, eval_every: 3, optimizer: { learning_rate: 1e-3, weight_decay: 0.1, max_grad_norm: 0.5 } });
+  const r = rewardModelRecipe(model, file, { eval_size: 16, max_steps: 6, save_steps: 2, eval_every: 3, optimizer: { learning_rate: 1e-3, weight_decay: 0.1, max_grad_norm: 0.5 } });
   const straight = metricsOf(await runTrainer("reward-model", r, { root, runName: "straight" })).filter(x => x.loss !== undefined);
   const cut = await runTrainer("reward-model", r, { root, runName: "cut", abortAfterLog: 3 });
   return { r, straight, cut };
