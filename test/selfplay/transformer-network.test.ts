@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { getBackend, nativeAvailable } from "../../src/engine/index.js";
 import { referenceBackend } from "../../src/engine/reference.js";
 import { AlphaZeroConfig, runAlphaZero } from "../../src/selfplay/alphazero.js";
+import { parseAgent } from "../../src/selfplay/agents.js";
 import { loadCheckpoint, saveCheckpoint } from "../../src/selfplay/checkpoint.js";
 import { networkEvaluator } from "../../src/selfplay/evaluator.js";
 import { connect4 } from "../../src/selfplay/games/connect4.js";
@@ -173,6 +174,29 @@ test("transformer checkpoint round trip: config, weights, AdamW moments and the 
     const a = net.forward(B), c = back.net.forward(B);
     assert.deepEqual(Array.from(c.logits), Array.from(a.logits));
     assert.deepEqual(Array.from(c.value), Array.from(a.value));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("agents net+mirror / mcts+mirror load a transformer checkpoint; the mirrored raw policy picks the mirrored move", () => {
+  const rng = new Rng(9), game = connect4;
+  const net = createNetwork(shapeOf(game, { hidden: 16, blocks: 1, heads: 2 }), referenceBackend);
+  net.init(rng);
+  for (let i = 0; i < net.size; i++) net.flatParams[i] += 0.3 * normal(rng);
+  const dir = mkdtempSync(join(tmpdir(), "m37-tagent-"));
+  try {
+    const path = join(dir, "t.safetensors");
+    saveCheckpoint(path, game, net);
+    const positions = randomPositions(game, 16, rng).filter(p => p.moves.length > 0);
+    const states = positions.map(p => p.state), mirrored = positions.map(p => playActions(game, p.moves.map(a => game.mirrorAction(a))));
+    const tta = parseAgent(`net+mirror:${path}`, game, referenceBackend), plain = parseAgent(`net:${path}`, game, referenceBackend);
+    const [a, am] = [tta.act(states), tta.act(mirrored)];
+    assert.deepEqual(am, a.map(m => game.mirrorAction(m)));
+    const [p, pm] = [plain.act(states), plain.act(mirrored)];
+    assert.ok(p.some((m, i) => pm[i] !== game.mirrorAction(m)), "the plain network is not symmetric (the test has teeth)");
+    const moves = parseAgent(`mcts+mirror:${path}:8`, game, referenceBackend).act(states);
+    moves.forEach((m, i) => assert.ok(states[i].isLegal(m)));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
