@@ -17,6 +17,7 @@ import { policyValueLoss, type NetworkParam, type NetworkShape, type PolicyValue
  *   L × (x += o_proj(attention(RMSNorm x)); x += down(silu(gate(RMSNorm x)) · up(RMSNorm x)))
  *     attention is bidirectional (every cell sees every cell; encoderAttentionForward in src/model/attention.ts runs
  *     it on the causal kernel), no RoPE (the positions are learned), no biases
+ *     (the last layer computes its query, o_proj and MLP on the CLS rows alone: nothing else reaches the heads)
  *   c = RMSNorm(x[CLS])
  *   logits = c·Wpᵀ + bp [B,A]     value = tanh(c·Wvᵀ + bv) [B]
  *
@@ -126,6 +127,8 @@ export class TransformerNetwork<F extends Buf = Float32Array> implements PolicyV
       kAll: new c(2 * R * H), vAll: new c(2 * R * H), dkAll: new c(2 * R * H), dvAll: new c(2 * R * H), mask: encoderKeyMask(B, T),
       dres: new c(R * H), datt: new c(R * H), dq: new c(R * H), dk: new c(R * H), dv: new c(R * H), dcls: new c(B * H), dxf: new c(B * H),
       dlogits: new c(B * A), dvpre: new c(B),
+      qc: new c(B * H), attc: new c(B * H), lsec: new c(B * this.heads), midc: new c(B * H), gatec: new c(B * I), upc: new c(B * I), rstd2c: new c(B),
+      dattc: new c(B * H), dqc: new c(B * H),
       s: { ln: new c(R * H), rstd: new c(R), dln: new c(R * H), h: new c(R * I), dh: new c(R * I), dgate: new c(R * I), dup: new c(R * I), dO: new c(0) },
     };
     if (old) this.a.x.set(old.x); // input(B) may have been filled at a smaller capacity
@@ -157,12 +160,23 @@ export class TransformerNetwork<F extends Buf = Float32Array> implements PolicyV
     for (let l = 0; l < L; l++) {
       const w = this.attnW[l];
       qkvForward(be, w, this.attnDims, null, a.s.ln, a.rstd1[l], a.q[l], a.k[l], a.v[l], a.res[l], NO_POS, R, null);
+      if (l === L - 1) { // only CLS reaches the heads: the last layer's query, o_proj and MLP on the CLS rows alone
+        for (let b = 0; b < B; b++) {
+          a.qc.set(a.q[l].subarray(b * T * H, (b * T + 1) * H), b * H);
+          a.midc.set(a.res[l].subarray(b * T * H, (b * T + 1) * H), b * H);
+        }
+        // one query per row at key index T − 1 of T keys: the causal kernel lets it see them all
+        be.attention(a.attc, a.lsec, a.qc, a.k[l], a.v[l], null, B, 1, T, T, nh, nh, hd, null, 0, this.attnDims.scale, 0);
+        linearForward(be, a.midc, a.attc, w.wo, null, B, H, H, true);
+        mlpForward(be, this.mlpW[l], this.mlpDims, a.cls, a.s.ln, a.rstd2c, a.gatec, a.upc, a.s.h, a.midc, B, null);
+        continue;
+      }
       encoderAttentionForward(be, a.att[l], a.lse[l], a.q[l], a.k[l], a.v[l], a.kAll, a.vAll, a.mask, B, T, nh, nh, hd, this.attnDims.scale);
       a.mid[l].set(a.res[l].subarray(0, R * H));
       linearForward(be, a.mid[l], a.att[l], w.wo, null, R, H, H, true);
       mlpForward(be, this.mlpW[l], this.mlpDims, a.res[l + 1], a.s.ln, a.rstd2[l], a.gate[l], a.up[l], a.s.h, a.mid[l], R, null);
     }
-    for (let b = 0; b < B; b++) a.cls.set(a.res[L].subarray(b * T * H, (b * T + 1) * H), b * H);
+    if (L === 0) for (let b = 0; b < B; b++) a.cls.set(a.res[0].subarray(b * T * H, (b * T + 1) * H), b * H);
     be.rmsnorm(a.xf, a.rstdF, a.cls, this.view.get("norm.weight")!.data, B, H, EPS);
     const P = (n: string) => this.view.get(n)!.data;
     be.matmul(a.logits, a.xf, P("policy.weight"), B, A, H, false, true, false);
@@ -191,13 +205,24 @@ export class TransformerNetwork<F extends Buf = Float32Array> implements PolicyV
     be.rmsnormBackward(a.dcls, G("norm.weight"), a.dxf, a.cls, P("norm.weight"), a.rstdF, B, H);
     const dres = a.dres.subarray(0, R * H);
     dres.fill(0);
-    for (let b = 0; b < B; b++) dres.set(a.dcls.subarray(b * H, (b + 1) * H), b * T * H);
+    if (L === 0) for (let b = 0; b < B; b++) dres.set(a.dcls.subarray(b * H, (b + 1) * H), b * T * H);
     for (let l = L - 1; l >= 0; l--) {
       const w = this.attnW[l], g = this.attnG[l];
-      mlpBackward(be, this.mlpW[l], this.mlpG[l], this.mlpDims, a.s, dres, a.mid[l], a.rstd2[l], a.gate[l], a.up[l], R, null); // dres: dL/dmid
-      linearBackward(be, a.datt, g.wo, null, dres, a.att[l], w.wo, R, H, H, false);
       a.dq.subarray(0, R * H).fill(0); a.dk.subarray(0, R * H).fill(0); a.dv.subarray(0, R * H).fill(0);
-      encoderAttentionBackward(be, a.dq, a.dk, a.dv, a.datt, a.att[l], a.lse[l], a.q[l], a.k[l], a.v[l], a.kAll, a.vAll, a.dkAll, a.dvAll, a.mask, B, T, nh, nh, hd, this.attnDims.scale);
+      if (l === L - 1) { // the CLS rows alone (see forward)
+        mlpBackward(be, this.mlpW[l], this.mlpG[l], this.mlpDims, a.s, a.dcls, a.midc, a.rstd2c, a.gatec, a.upc, B, null); // dcls: dL/dmidc
+        linearBackward(be, a.dattc, g.wo, null, a.dcls, a.attc, w.wo, B, H, H, false);
+        a.dqc.subarray(0, B * H).fill(0);
+        be.attentionBackward(a.dqc, a.dk, a.dv, a.dattc, a.attc, a.lsec, a.qc, a.k[l], a.v[l], null, B, 1, T, T, nh, nh, hd, null, 0, this.attnDims.scale, 0);
+        for (let b = 0; b < B; b++) {
+          a.dq.set(a.dqc.subarray(b * H, (b + 1) * H), b * T * H);
+          dres.set(a.dcls.subarray(b * H, (b + 1) * H), b * T * H); // the residual: midc = res[l] at CLS + attention
+        }
+      } else {
+        mlpBackward(be, this.mlpW[l], this.mlpG[l], this.mlpDims, a.s, dres, a.mid[l], a.rstd2[l], a.gate[l], a.up[l], R, null); // dres: dL/dmid
+        linearBackward(be, a.datt, g.wo, null, dres, a.att[l], w.wo, R, H, H, false);
+        encoderAttentionBackward(be, a.dq, a.dk, a.dv, a.datt, a.att[l], a.lse[l], a.q[l], a.k[l], a.v[l], a.kAll, a.vAll, a.dkAll, a.dvAll, a.mask, B, T, nh, nh, hd, this.attnDims.scale);
+      }
       be.rmsnorm(a.s.ln, a.s.rstd, a.res[l], w.ln, R, H, EPS); // the block's normed input, recomputed
       linearBackward(be, a.s.dln, g.wq, null, a.dq, a.s.ln, w.wq, R, H, H, false);
       linearBackward(be, a.s.dln, g.wk, null, a.dk, a.s.ln, w.wk, R, H, H, true);
@@ -224,5 +249,7 @@ interface Acts {
   cls: Buf; xf: Buf; rstdF: Buf; logits: Buf; value: Buf;
   kAll: Buf; vAll: Buf; dkAll: Buf; dvAll: Buf; mask: Uint8Array;
   dres: Buf; datt: Buf; dq: Buf; dk: Buf; dv: Buf; dcls: Buf; dxf: Buf; dlogits: Buf; dvpre: Buf;
+  /** The last layer's CLS-only activations: query, attention output and its lse, mid, MLP gate/up, norm rstd; gradients. */
+  qc: Buf; attc: Buf; lsec: Buf; midc: Buf; gatec: Buf; upc: Buf; rstd2c: Buf; dattc: Buf; dqc: Buf;
   s: MlpScratch;
 }

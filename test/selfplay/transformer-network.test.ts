@@ -116,6 +116,19 @@ test("transformer network: native float32 forward and backward equal the float64
   for (let a = 0; a < game.actions; a++) assert.ok(Math.abs(single.logits[a] - outs[1].logits[3 * game.actions + a]) < 1e-5);
 });
 
+test("transformer: the CLS token sees every cell (one layer: the colour of a single stone on any cell changes the value)", () => {
+  const game = connect4, net = createNetwork(shapeOf(game, { hidden: 16, blocks: 1, heads: 2 }), referenceBackend, Float64Array);
+  net.init(new Rng(10));
+  const C = game.rows * game.cols, x = net.input(2 * C);
+  x.fill(0);
+  for (let i = 0; i < C; i++) { // rows 2i and 2i + 1: one stone on cell i, the mover's or the opponent's (same CLS token)
+    x[2 * i * game.inputSize + i] = 1;
+    x[(2 * i + 1) * game.inputSize + C + i] = 1;
+  }
+  const { value } = net.forward(2 * C);
+  for (let i = 0; i < C; i++) assert.ok(Math.abs(value[2 * i] - value[2 * i + 1]) > 1e-9, `cell ${i} does not reach the value`);
+});
+
 test("test-time mirror: a mirrored position gets the mirrored priors and the same value (transformer and MLP)", () => {
   const rng = new Rng(7), game = connect4;
   for (const cfg of [{ kind: "transformer", hidden: 16, blocks: 1, heads: 2 }, { kind: "mlp", hidden: 16, blocks: 1 }]) {
