@@ -248,3 +248,31 @@ test("self-play smoke run with the transformer network: iterations, checkpoints,
     rmSync(root, { recursive: true, force: true });
   }
 });
+
+test("a transformer run resumes exactly: 2 iterations + --resume to 3 gives the weights of 3 in one go (reference backend)", async () => {
+  const root = mkdtempSync(join(tmpdir(), "m37-tres-"));
+  const quiet: TrainerContext = { signal: new AbortController().signal, resume: false, progress: () => ({ update() {}, log() {}, stop() {} }), log() {} };
+  const train = async (name: string, iterations: number, resume: boolean) => {
+    const cfg = AlphaZeroConfig.parse({
+      game: "tictactoe", seed: 4, backend: "reference", iterations, network: { kind: "transformer", hidden: 8, blocks: 2, heads: 2 },
+      selfplay: { games_per_iteration: 4, concurrency: 4, simulations: 8 }, train: { batch_size: 16, steps_per_iteration: 4, replay_capacity: 100 },
+      evaluate: { every: 0 },
+    });
+    const run = createRun({ trainer: "alphazero", config: cfg, root, name: resume ? undefined : name, resumeDir: resume ? join(root, name) : undefined });
+    await runAlphaZero(cfg, run, { ...quiet, resume });
+    return run;
+  };
+  try {
+    const whole = await train("whole", 3, false);
+    await train("split", 2, false);
+    const split = await train("split", 3, true);
+    for (const file of ["latest.safetensors", "best.safetensors"]) {
+      const a = loadCheckpoint(join(whole.checkpointsDir, file), referenceBackend), b = loadCheckpoint(join(split.checkpointsDir, file), referenceBackend);
+      assert.equal(b.meta.iteration, 3);
+      assert.ok(b.net instanceof TransformerNetwork);
+      assert.deepEqual(Array.from(b.net.flatParams), Array.from(a.net.flatParams), file);
+    }
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
