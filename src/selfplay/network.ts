@@ -109,21 +109,7 @@ export function policyValueLoss(logits: Buf, value: Buf, pi: Buf, z: Buf, valueW
   return { policyLoss: policyLoss / B, valueLoss: valueLoss / B };
 }
 
-/**
- * The residual MLP on Move37's engine (matmul, addBias, biasBackward, adamw from the Backend; ReLU and tanh here in
- * TypeScript: they are cheap next to the matmuls).
- *
- *   h0 = relu(x·W0ᵀ + b0)                          x[B,I] → h[B,H]
- *   block k: a = relu(h·W1ᵀ + b1); h = relu(h + a·W2ᵀ + b2)
- *   logits = h·Wpᵀ + bp                            [B,A]
- *   value  = tanh(h·Wvᵀ + bv)                      [B]
- *
- * Dimensions: B batch, I input (2 planes × rows × cols), H hidden, A actions.
- */
 interface ParamSpec { name: string; shape: number[]; offset: number; size: number }
-
-/** A named parameter: views of its values and its gradient in the flat buffers. */
-export interface NetworkParam<F extends Buf> { name: string; shape: number[]; data: F; grad: F }
 
 function paramTable(s: NetworkShape): ParamSpec[] {
   const { inputSize: I, hidden: H, actions: A } = s;
@@ -152,6 +138,17 @@ interface Acts {
   dh: Buf; da: Buf; dlogits: Buf; dvpre: Buf; // gradient scratch
 }
 
+/**
+ * The residual MLP on Move37's engine (matmul, addBias, biasBackward, adamw from the Backend; ReLU and tanh here in
+ * TypeScript: they are cheap next to the matmuls).
+ *
+ *   h0 = relu(x·W0ᵀ + b0)                          x[B,I] → h[B,H]
+ *   block k: a = relu(h·W1ᵀ + b1); h = relu(h + a·W2ᵀ + b2)
+ *   logits = h·Wpᵀ + bp                            [B,A]
+ *   value  = tanh(h·Wvᵀ + bv)                      [B]
+ *
+ * Dimensions: B batch, I input (2 planes × rows × cols), H hidden, A actions.
+ */
 export class MlpNetwork<F extends Buf = Float32Array> implements PolicyValueNetwork<F> {
   readonly specs: ParamSpec[];
   readonly size: number;
