@@ -173,3 +173,50 @@ export function attentionBackward(be: Backend, w: AttentionWeights, g: Attention
   linearBackward(be, s.dln, g.wv, g.bv, s.dv, s.ln, w.wv, R, K, d.H, true, w.lora?.v_proj);
   be.rmsnormBackward(dres, g.ln, s.dln, x, w.ln, rstd, R, d.H);
 }
+
+/**
+ * Bidirectional (encoder) attention on the causal kernel, with no kernel of its own. The kernel lets query t of a
+ * T-query block over S keys see keys j ≤ t + (S − T); so the keys and values [B,T,K] are copied into slots [0, T) of
+ * buffers [B, 2T, K] whose slots [T, 2T) are masked out (`encoderKeyMask`), and the kernel runs with S = Smax = 2T:
+ * query t then sits at key index T + t and sees all T keys, the masked slots adding nothing. Used by the self-play
+ * transformer over a board's cells (src/selfplay/transformer-network.ts), where every cell attends to every other.
+ *
+ * Shapes: q [B,T,nh,hd]; k, v [B,T,nkv,hd]; kAll, vAll [B,2T,nkv,hd] scratch (its used part is overwritten);
+ * out [B,T,nh,hd]; lse [B,nh,T]; mask [B·2T].
+ */
+export function encoderKeyMask(B: number, T: number): Uint8Array {
+  const mask = new Uint8Array(B * 2 * T);
+  for (let b = 0; b < B; b++) mask.fill(1, b * 2 * T, b * 2 * T + T);
+  return mask;
+}
+
+/** Copies rows [B,T,K] into slots [0, T) of [B,2T,K]. */
+function toEncoderSlots(all: FloatArray, x: FloatArray, B: number, T: number, K: number): void {
+  for (let b = 0; b < B; b++) all.set(x.subarray(b * T * K, (b + 1) * T * K), b * 2 * T * K);
+}
+
+export function encoderAttentionForward(be: Backend, out: FloatArray, lse: FloatArray, q: FloatArray, k: FloatArray, v: FloatArray,
+  kAll: FloatArray, vAll: FloatArray, mask: Uint8Array, B: number, T: number, nh: number, nkv: number, hd: number, scale = 1 / Math.sqrt(hd)): void {
+  const K = nkv * hd;
+  toEncoderSlots(kAll, k, B, T, K);
+  toEncoderSlots(vAll, v, B, T, K);
+  be.attention(out, lse, q, kAll, vAll, mask, B, T, 2 * T, 2 * T, nh, nkv, hd, null, 0, scale, 0);
+}
+
+/**
+ * Accumulates dq [B,T,nh,hd] and dk, dv [B,T,nkv,hd] from dout (the forward's out and lse). kAll, vAll are refilled
+ * from k, v; dkAll, dvAll [B,2T,nkv,hd] are scratch.
+ */
+export function encoderAttentionBackward(be: Backend, dq: FloatArray, dk: FloatArray, dv: FloatArray, dout: FloatArray, out: FloatArray, lse: FloatArray,
+  q: FloatArray, k: FloatArray, v: FloatArray, kAll: FloatArray, vAll: FloatArray, dkAll: FloatArray, dvAll: FloatArray, mask: Uint8Array,
+  B: number, T: number, nh: number, nkv: number, hd: number, scale = 1 / Math.sqrt(hd)): void {
+  const K = nkv * hd, n = B * 2 * T * K;
+  toEncoderSlots(kAll, k, B, T, K);
+  toEncoderSlots(vAll, v, B, T, K);
+  dkAll.subarray(0, n).fill(0); dvAll.subarray(0, n).fill(0);
+  be.attentionBackward(dq, dkAll, dvAll, dout, out, lse, q, kAll, vAll, mask, B, T, 2 * T, 2 * T, nh, nkv, hd, null, 0, scale, 0);
+  for (let b = 0; b < B; b++) for (let i = 0, s = b * 2 * T * K, d = b * T * K; i < T * K; i++) {
+    dk[d + i] += dkAll[s + i];
+    dv[d + i] += dvAll[s + i];
+  }
+}

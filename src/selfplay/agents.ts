@@ -16,7 +16,7 @@ export interface Agent {
   act(states: GameState[]): number[];
 }
 
-export const AGENT_SPECS = "random | heuristic | alphabeta:DEPTH | net:CKPT | mcts:CKPT:SIMS | mcts:uniform:SIMS";
+export const AGENT_SPECS = "random | heuristic | alphabeta:DEPTH | net:CKPT | mcts:CKPT:SIMS | mcts:uniform:SIMS (net+mirror, mcts+mirror: average each evaluation with the mirrored position's)";
 
 export class AgentSpecError extends Error {
   constructor(spec: string, why: string) {
@@ -72,11 +72,12 @@ export function parseAgent(spec: string, game: Game, backend: Backend, seed = 1)
     if (!Number.isInteger(n) || n < 1) throw new AgentSpecError(spec, `${what} must be a positive integer, got "${text ?? ""}"`);
     return n;
   };
+  const mirror = kind.endsWith("+mirror");
   const loadEval = (path: string): Evaluator => {
     if (path === "uniform") return uniformEvaluator(game);
     const ck = loadCheckpoint(path, backend);
     if (ck.game.name !== game.name) throw new WrongGameError(spec, ck.game.name, game.name);
-    return networkEvaluator(game, ck.net);
+    return networkEvaluator(game, ck.net, { mirror });
   };
   const rng = new Rng(seed);
   switch (kind) {
@@ -87,9 +88,11 @@ export function parseAgent(spec: string, game: Game, backend: Backend, seed = 1)
     case "alphabeta":
       return alphaBetaAgent(game, int(parts[1], "the depth"));
     case "net":
+    case "net+mirror":
       if (parts.length < 2) throw new AgentSpecError(spec, "net needs a checkpoint path");
       return netAgent(spec, loadEval(parts.slice(1).join(":")));
-    case "mcts": {
+    case "mcts":
+    case "mcts+mirror": {
       if (parts.length < 3) throw new AgentSpecError(spec, "mcts needs a checkpoint (or uniform) and a simulation count");
       const sims = int(parts[parts.length - 1], "the simulation count");
       return mctsAgent(spec, game, loadEval(parts.slice(1, -1).join(":")), sims);

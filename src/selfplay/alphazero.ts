@@ -11,7 +11,7 @@ import { playArena } from "./arena.js";
 import { NetworkCheckpointError, loadCheckpoint, saveCheckpoint } from "./checkpoint.js";
 import { networkEvaluator } from "./evaluator.js";
 import { getGame } from "./games/index.js";
-import { Network, NetworkConfigSchema } from "./network.js";
+import { NetworkConfigSchema, createNetwork, describeNetwork, networkConfigOf } from "./network.js";
 import { evaluatePons, loadPonsSet, type PonsPosition } from "./pons.js";
 import { ReplayBuffer } from "./replay.js";
 import { Rng } from "../rng.js";
@@ -51,6 +51,8 @@ export const AlphaZeroConfig = z.object({
     leaves_per_tree: z.number().int().min(1).default(1),
     /** Weight of the search's root value in the value target: (1 − w)·result + w·root value (0 = result only). */
     value_target_q: z.number().min(0).max(1).default(0),
+    /** Evaluate each leaf as the mean of the position and its left-right mirror (twice the network's work): evaluator.ts. */
+    test_time_mirror: z.boolean().default(false),
   }).strict().prefault({}),
   /**
    * Learning-rate schedule over the run's budget (Hugging Face's names; warmup_steps counts iterations). Progress is
@@ -86,6 +88,8 @@ export const AlphaZeroConfig = z.object({
     /** Connect Four only: positions of each listed Pons set scored by the best network after each gate. */
     pons_sets: z.array(z.string()).default([]),
     pons_positions: z.number().int().min(1).default(200),
+    /** The measured agents (gate, opponents, Pons) average each evaluation with the mirrored position's. */
+    test_time_mirror: z.boolean().default(false),
   }).strict().prefault({}),
 }).strict();
 export type AlphaZeroConfig = z.output<typeof AlphaZeroConfig>;
@@ -99,8 +103,8 @@ export async function runAlphaZero(config: AlphaZeroConfig, run: Run, ctx: Train
   const game = getGame(config.game);
   const backend = getBackend(config.backend);
   const shape = { ...config.network, inputSize: game.inputSize, actions: game.actions };
-  let candidate = new Network(shape, backend);
-  const best = new Network(shape, backend);
+  let candidate = createNetwork(shape, backend);
+  const best = createNetwork(shape, backend);
   const buffer = new ReplayBuffer(game, config.train.replay_capacity);
   let rng = new Rng(config.seed);
   let iteration = 0, promotions = 0, elapsedBefore = 0;
@@ -122,9 +126,9 @@ export async function runAlphaZero(config: AlphaZeroConfig, run: Run, ctx: Train
   } else if (config.init_checkpoint) {
     const ck = loadCheckpoint(config.init_checkpoint, backend);
     if (ck.game.name !== game.name) throw new NetworkCheckpointError(config.init_checkpoint, `init_checkpoint is a ${ck.game.name} network but the recipe plays ${game.name}`);
-    const { hidden, blocks } = ck.net.shape;
-    if (hidden !== config.network.hidden || blocks !== config.network.blocks)
-      throw new NetworkCheckpointError(config.init_checkpoint, `init_checkpoint is a network of hidden ${hidden} × ${blocks} blocks but the recipe's is ${config.network.hidden} × ${config.network.blocks}: set the recipe's network to the checkpoint's`);
+    const has = networkConfigOf(ck.net.shape), want = networkConfigOf(shape);
+    if (JSON.stringify(has) !== JSON.stringify(want))
+      throw new NetworkCheckpointError(config.init_checkpoint, `init_checkpoint is ${describeNetwork(has)} but the recipe's is ${describeNetwork(want)}: set the recipe's network to the checkpoint's`);
     candidate.copyFrom(ck.net);
     best.copyFrom(ck.net);
   } else {
@@ -154,7 +158,7 @@ export async function runAlphaZero(config: AlphaZeroConfig, run: Run, ctx: Train
     iteration++;
     const metrics: Record<string, number | null> = {};
     const tSp = performance.now();
-    const stats = playSelfPlayGames(game, networkEvaluator(game, best), {
+    const stats = playSelfPlayGames(game, networkEvaluator(game, best, { mirror: sp.test_time_mirror }), {
       games: sp.games_per_iteration, concurrency: sp.concurrency, simulations: sp.simulations,
       cPuct: sp.c_puct, dirichletAlpha: sp.dirichlet_alpha, dirichletWeight: sp.dirichlet_weight, temperatureMoves: sp.temperature_moves,
       leavesPerTree: sp.leaves_per_tree, valueTargetQ: sp.value_target_q,
@@ -179,14 +183,14 @@ export async function runAlphaZero(config: AlphaZeroConfig, run: Run, ctx: Train
     if (ev.every > 0 && iteration % ev.every === 0) {
       if (ev.gate) {
         const r = playArena(game,
-          mctsAgent("candidate", game, networkEvaluator(game, candidate), ev.simulations, sp.c_puct),
-          mctsAgent("best", game, networkEvaluator(game, best), ev.simulations, sp.c_puct),
+          mctsAgent("candidate", game, networkEvaluator(game, candidate, { mirror: ev.test_time_mirror }), ev.simulations, sp.c_puct),
+          mctsAgent("best", game, networkEvaluator(game, best, { mirror: ev.test_time_mirror }), ev.simulations, sp.c_puct),
           { games: ev.games, openingPlies: ev.opening_plies, seed: config.seed * 1000 + iteration });
         metrics["eval/score_vs_best"] = r.score;
         if (r.score >= ev.promote_threshold) { best.copyFrom(candidate); promotions++; metrics["eval/promoted"] = 1; }
         else metrics["eval/promoted"] = 0;
       }
-      const bestAgent = mctsAgent("best", game, networkEvaluator(game, best), ev.simulations, sp.c_puct);
+      const bestAgent = mctsAgent("best", game, networkEvaluator(game, best, { mirror: ev.test_time_mirror }), ev.simulations, sp.c_puct);
       for (const spec of ev.opponents) {
         const o = playArena(game, bestAgent, parseAgent(spec, game, backend, config.seed),
           { games: ev.opponent_games, openingPlies: ev.opening_plies, seed: config.seed * 7919 + iteration });

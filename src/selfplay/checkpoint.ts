@@ -3,7 +3,7 @@ import { SafetensorsFile, writeSafetensors, type TensorData } from "../model/io/
 import { getGame } from "./games/index.js";
 import type { Game } from "./games/game.js";
 import type { AdamW } from "../train/optimizer.js";
-import { Network, NetworkConfigSchema, type NetworkConfig } from "./network.js";
+import { NetworkConfigSchema, createNetwork, networkConfigOf, type NetworkConfig, type PolicyValueNetwork } from "./network.js";
 
 /**
  * A self-play checkpoint is one safetensors file (written atomically by the model io): the
@@ -29,25 +29,34 @@ export class NetworkCheckpointError extends Error {
 
 const f32 = (x: Float32Array | Float64Array): Float32Array => x instanceof Float32Array ? x : Float32Array.from(x);
 
-const netTensors = (net: Network, prefix = ""): TensorData[] =>
+const netTensors = (net: PolicyValueNetwork, prefix = ""): TensorData[] =>
   net.params.map(p => ({ name: prefix + p.name, shape: p.shape, data: f32(p.data) }));
 
+/**
+ * The network config a checkpoint records: an MLP's as it always was ({hidden, blocks}, which every reader of older
+ * files parses to kind mlp), other kinds in full.
+ */
+export function checkpointNetworkConfig(net: PolicyValueNetwork): NetworkConfig {
+  const c = networkConfigOf(net.shape);
+  return c.kind === "mlp" ? { hidden: c.hidden, blocks: c.blocks } as NetworkConfig : c;
+}
+
 /** Saves `net` (and `optimizer`'s moments and step, for resume; and `companions`) to `path`. */
-export function saveCheckpoint(path: string, game: Game, net: Network, extra: Record<string, unknown> = {}, optimizer: AdamW | null = null,
-  companions: Record<string, Network> = {}): void {
+export function saveCheckpoint(path: string, game: Game, net: PolicyValueNetwork, extra: Record<string, unknown> = {}, optimizer: AdamW | null = null,
+  companions: Record<string, PolicyValueNetwork> = {}): void {
   const tensors = netTensors(net);
   for (const [prefix, c] of Object.entries(companions)) tensors.push(...netTensors(c, `${prefix}.`));
   if (optimizer) tensors.push({ name: "optim.m", shape: [net.size], data: optimizer.m }, { name: "optim.v", shape: [net.size], data: optimizer.v });
-  const meta: CheckpointMeta = { ...extra, game: game.name, network: { hidden: net.shape.hidden, blocks: net.shape.blocks }, step: optimizer?.t ?? 0 };
+  const meta: CheckpointMeta = { ...extra, game: game.name, network: checkpointNetworkConfig(net), step: optimizer?.t ?? 0 };
   writeSafetensors(path, tensors, "F32", { move37: JSON.stringify(meta) });
 }
 
 export interface LoadedCheckpoint {
-  game: Game; net: Network; meta: CheckpointMeta;
+  game: Game; net: PolicyValueNetwork; meta: CheckpointMeta;
   /** The AdamW state saved with the network (`optimizer.load(it)` to continue), null when the file has none. */
   optimizer: { t: number; m: Float32Array; v: Float32Array } | null;
   /** The requested companion networks the file holds (a file from before they were saved has none). */
-  companions: Record<string, Network>;
+  companions: Record<string, PolicyValueNetwork>;
 }
 
 export function loadCheckpoint(path: string, backend: Backend, companions: string[] = []): LoadedCheckpoint {
@@ -59,7 +68,7 @@ export function loadCheckpoint(path: string, backend: Backend, companions: strin
     const meta = JSON.parse(raw) as CheckpointMeta;
     const game = getGame(meta.game);
     const shape = { ...NetworkConfigSchema.parse(meta.network), inputSize: game.inputSize, actions: game.actions };
-    const net = new Network(shape, backend);
+    const net = createNetwork(shape, backend);
     const read = (name: string, into: Float32Array | Float64Array): boolean => {
       const e = f.entry(name);
       if (!e) return false;
@@ -69,7 +78,7 @@ export function loadCheckpoint(path: string, backend: Backend, companions: strin
       return true;
     };
     /** All of `into`'s tensors (true), none (false), or an error for a file with only some. */
-    const readNet = (into: Network, prefix = ""): boolean => {
+    const readNet = (into: PolicyValueNetwork, prefix = ""): boolean => {
       const missing = into.params.filter(p => !read(prefix + p.name, p.data)).map(p => prefix + p.name);
       if (missing.length > 0 && missing.length < into.params.length) throw new NetworkCheckpointError(path, `tensor ${missing[0]} is missing`);
       return missing.length === 0;
@@ -77,9 +86,9 @@ export function loadCheckpoint(path: string, backend: Backend, companions: strin
     if (!readNet(net)) throw new NetworkCheckpointError(path, "has none of the network's tensors");
     const m = new Float32Array(net.size), v = new Float32Array(net.size);
     const optimizer = read("optim.m", m) && read("optim.v", v) ? { t: meta.step, m, v } : null;
-    const loaded: Record<string, Network> = {};
+    const loaded: Record<string, PolicyValueNetwork> = {};
     for (const prefix of companions) {
-      const c = new Network(shape, backend);
+      const c = createNetwork(shape, backend);
       if (readNet(c, `${prefix}.`)) loaded[prefix] = c;
     }
     return { game, net, meta, optimizer, companions: loaded };

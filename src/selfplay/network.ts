@@ -1,32 +1,115 @@
 import type { Backend, Buf } from "../engine/backend.js";
 import { normal, type Rng } from "../rng.js";
 import { z } from "zod";
+import { TransformerNetwork } from "./transformer-network.js";
 
 /**
- * The policy/value network: a residual MLP on Move37's engine (matmul, addBias, biasBackward,
- * adamw from the Backend; ReLU and tanh here in TypeScript: they are cheap next to the matmuls).
+ * The policy/value networks self-play trains, selected by the recipe's `network.kind`:
  *
- *   h0 = relu(x·W0ᵀ + b0)                          x[B,I] → h[B,H]
- *   block k: a = relu(h·W1ᵀ + b1); h = relu(h + a·W2ᵀ + b2)
- *   logits = h·Wpᵀ + bp                            [B,A]
- *   value  = tanh(h·Wvᵀ + bv)                      [B]
+ * - `mlp` (the default): a residual MLP over the 2-plane input (this file).
+ * - `transformer`: the board's cells as tokens with learned positions, bidirectional attention, a policy and a value
+ *   head on a CLS token (src/selfplay/transformer-network.ts).
  *
- * Dimensions: B batch, I input (2 planes × rows × cols), H hidden, A actions.
- * Flat memory (llm.c): parameters and gradients are one buffer each (flatParams, flatGrads) with named views
- * (params), the shape src/train/optimizer.ts's AdamW trains, as it trains the language models (see training.ts).
+ * Both share one interface (PolicyValueNetwork): an input buffer [B,I] to fill, forward → logits [B,A] and value [B],
+ * backward of the AlphaZero loss (policyValueLoss) into flat gradients, flat parameters with named views (llm.c), the
+ * shape src/train/optimizer.ts's AdamW trains.
  */
 export const NetworkConfigSchema = z.object({
+  /** "mlp": residual MLP; "transformer": cells as tokens (see above). */
+  kind: z.enum(["mlp", "transformer"]).default("mlp"),
+  /** MLP: hidden width; transformer: the model width (hidden_size). */
   hidden: z.number().int().min(1).default(128),
+  /** MLP: residual blocks; transformer: layers (attention + SwiGLU MLP each). */
   blocks: z.number().int().min(0).default(2),
-}).strict();
+  /** Transformer only: attention heads (default 4; hidden must be a multiple). */
+  heads: z.number().int().min(1).optional(),
+  /** Transformer only: the SwiGLU MLP's width (default 2 · hidden). */
+  intermediate: z.number().int().min(1).optional(),
+}).strict().superRefine((c, ctx) => {
+  if (c.kind === "mlp") for (const k of ["heads", "intermediate"] as const)
+    if (c[k] !== undefined) ctx.addIssue({ code: "custom", path: [k], message: `${k} is a transformer setting; set kind: transformer or remove it` });
+  if (c.kind === "transformer" && c.hidden % (c.heads ?? 4) !== 0)
+    ctx.addIssue({ code: "custom", path: ["hidden"], message: `hidden ${c.hidden} must be a multiple of heads (${c.heads ?? 4})` });
+});
 export type NetworkConfig = z.infer<typeof NetworkConfigSchema>;
 
-export interface NetworkShape extends NetworkConfig { inputSize: number; actions: number }
-
-interface ParamSpec { name: string; shape: number[]; offset: number; size: number }
+/** A network config with what the game fixes: the input size (2 planes × rows × cols) and the number of actions. */
+export interface NetworkShape { kind?: NetworkConfig["kind"]; hidden: number; blocks: number; heads?: number; intermediate?: number; inputSize: number; actions: number }
 
 /** A named parameter: views of its values and its gradient in the flat buffers. */
 export interface NetworkParam<F extends Buf> { name: string; shape: number[]; data: F; grad: F }
+
+/** What self-play, training, the evaluator and checkpoints see of a network (MlpNetwork, TransformerNetwork). */
+export interface PolicyValueNetwork<F extends Buf = Float32Array> {
+  readonly shape: NetworkShape;
+  readonly backend: Backend;
+  /** Parameters in all. */
+  readonly size: number;
+  readonly flatParams: F;
+  readonly flatGrads: F;
+  readonly params: NetworkParam<F>[];
+  init(rng: Rng): void;
+  /** Input buffer (at least [B,I]) to fill before `forward(B)`. */
+  input(B: number): Buf;
+  /** Forward on the batch written into `input(B)`. Returns views of logits [B,A] and value [B] (valid until the next call). */
+  forward(B: number): { logits: Buf; value: Buf };
+  /**
+   * Loss of the last forward (policyValueLoss) and accumulation of its gradient into `flatGrads` (zero them before).
+   */
+  backward(pi: Buf, z: Buf, valueWeight: number): { policyLoss: number; valueLoss: number };
+  /** Copy weights (not optimizer state) from another network of the same config. */
+  copyFrom(other: PolicyValueNetwork<Buf>): void;
+}
+
+/** The network of `shape.kind` (mlp when absent). `ctor` Float64Array gives a float64 network (gradient checks). */
+export function createNetwork<F extends Buf = Float32Array>(shape: NetworkShape, backend: Backend, ctor?: { new(n: number): F }): PolicyValueNetwork<F> {
+  return (shape.kind ?? "mlp") === "transformer" ? new TransformerNetwork<F>(shape, backend, ctor) : new MlpNetwork<F>(shape, backend, ctor);
+}
+
+/** The config part of a shape (what a checkpoint's metadata records). */
+export function networkConfigOf(shape: NetworkShape): NetworkConfig {
+  const { inputSize: _i, actions: _a, ...config } = shape;
+  return NetworkConfigSchema.parse(config);
+}
+
+/** A network config in words, for messages: "an MLP of hidden 256 × 3 blocks", "a transformer of hidden 32 × 3 layers, 4 heads, MLP 64". */
+export function describeNetwork(c: NetworkConfig): string {
+  return c.kind === "transformer"
+    ? `a transformer of hidden ${c.hidden} × ${c.blocks} layers, ${c.heads ?? 4} heads, MLP ${c.intermediate ?? 2 * c.hidden}`
+    : `an MLP of hidden ${c.hidden} × ${c.blocks} blocks`;
+}
+
+/**
+ * The AlphaZero loss of a batch and its gradient at the heads' outputs:
+ * L = (1/B) Σ_b [ −Σ_a π[b,a]·log softmax(logits[b])_a + valueWeight·(value[b] − z[b])² ], value = tanh(pre-activation).
+ * pi [B,A] are visit-count targets (rows sum to 1), z [B] game results for the mover. Writes dlogits [B,A] and dvpre [B]
+ * (the gradient at the value's pre-tanh activation); returns the two mean losses.
+ */
+export function policyValueLoss(logits: Buf, value: Buf, pi: Buf, z: Buf, valueWeight: number, dlogits: Buf, dvpre: Buf, B: number, A: number): { policyLoss: number; valueLoss: number } {
+  let policyLoss = 0, valueLoss = 0;
+  for (let b = 0; b < B; b++) {
+    const o = b * A;
+    let max = -Infinity;
+    for (let a = 0; a < A; a++) max = Math.max(max, logits[o + a]);
+    let sum = 0;
+    for (let a = 0; a < A; a++) sum += Math.exp(logits[o + a] - max);
+    const lse = max + Math.log(sum);
+    let piSum = 0;
+    for (let a = 0; a < A; a++) {
+      const logp = logits[o + a] - lse;
+      if (pi[o + a] > 0) policyLoss -= pi[o + a] * logp;
+      piSum += pi[o + a];
+    }
+    // d/dlogits of −Σ π log softmax = softmax·Σπ − π
+    for (let a = 0; a < A; a++) dlogits[o + a] = (Math.exp(logits[o + a] - lse) * piSum - pi[o + a]) / B;
+    const v = value[b], d = v - z[b];
+    valueLoss += d * d;
+    dvpre[b] = valueWeight * 2 * d / B * (1 - v * v);
+  }
+  return { policyLoss: policyLoss / B, valueLoss: valueLoss / B };
+}
+
+interface ParamSpec { name: string; shape: number[]; offset: number; size: number }
 
 function paramTable(s: NetworkShape): ParamSpec[] {
   const { inputSize: I, hidden: H, actions: A } = s;
@@ -55,7 +138,18 @@ interface Acts {
   dh: Buf; da: Buf; dlogits: Buf; dvpre: Buf; // gradient scratch
 }
 
-export class Network<F extends Buf = Float32Array> {
+/**
+ * The residual MLP on Move37's engine (matmul, addBias, biasBackward, adamw from the Backend; ReLU and tanh here in
+ * TypeScript: they are cheap next to the matmuls).
+ *
+ *   h0 = relu(x·W0ᵀ + b0)                          x[B,I] → h[B,H]
+ *   block k: a = relu(h·W1ᵀ + b1); h = relu(h + a·W2ᵀ + b2)
+ *   logits = h·Wpᵀ + bp                            [B,A]
+ *   value  = tanh(h·Wvᵀ + bv)                      [B]
+ *
+ * Dimensions: B batch, I input (2 planes × rows × cols), H hidden, A actions.
+ */
+export class MlpNetwork<F extends Buf = Float32Array> implements PolicyValueNetwork<F> {
   readonly specs: ParamSpec[];
   readonly size: number;
   /** Every parameter, in one buffer; `params` are named views into it. */
@@ -68,6 +162,7 @@ export class Network<F extends Buf = Float32Array> {
 
   /** `ctor` Float64Array gives a float64 network (gradient checks); training runs on float32 ones. */
   constructor(readonly shape: NetworkShape, readonly backend: Backend, private readonly ctor: { new(n: number): F } = Float32Array as unknown as { new(n: number): F }) {
+    if ((shape.kind ?? "mlp") !== "mlp") throw new RangeError(`MlpNetwork given a ${shape.kind} config: use createNetwork`);
     this.specs = paramTable(shape);
     this.size = this.specs.reduce((a, s) => a + s.size, 0);
     this.flatParams = new ctor(this.size);
@@ -143,26 +238,7 @@ export class Network<F extends Buf = Float32Array> {
     const k = this.backend, P = this.view, G = this.gview, { inputSize: I, hidden: H, actions: A, blocks } = this.shape;
     const t = this.acts!;
     const B = t.B;
-    let policyLoss = 0, valueLoss = 0;
-    for (let b = 0; b < B; b++) {
-      const o = b * A;
-      let max = -Infinity;
-      for (let a = 0; a < A; a++) max = Math.max(max, t.logits[o + a]);
-      let sum = 0;
-      for (let a = 0; a < A; a++) sum += Math.exp(t.logits[o + a] - max);
-      const lse = max + Math.log(sum);
-      let piSum = 0;
-      for (let a = 0; a < A; a++) {
-        const logp = t.logits[o + a] - lse;
-        if (pi[o + a] > 0) policyLoss -= pi[o + a] * logp;
-        piSum += pi[o + a];
-      }
-      // d/dlogits of −Σ π log softmax = softmax·Σπ − π
-      for (let a = 0; a < A; a++) t.dlogits[o + a] = (Math.exp(t.logits[o + a] - lse) * piSum - pi[o + a]) / B;
-      const v = t.value[b], d = v - z[b];
-      valueLoss += d * d;
-      t.dvpre[b] = valueWeight * 2 * d / B * (1 - v * v);
-    }
+    const losses = policyValueLoss(t.logits, t.value, pi, z, valueWeight, t.dlogits, t.dvpre, B, A);
     const h = t.h[blocks];
     k.matmul(G["policy.weight"], t.dlogits, h, A, H, B, true, false, true);
     k.biasBackward(G["policy.bias"], t.dlogits, B, A);
@@ -185,11 +261,14 @@ export class Network<F extends Buf = Float32Array> {
     reluBackward(dh, t.h[0]);
     k.matmul(G["stem.weight"], dh, t.x, H, I, B, true, false, true);
     k.biasBackward(G["stem.bias"], dh, B, H);
-    return { policyLoss: policyLoss / B, valueLoss: valueLoss / B };
+    return losses;
   }
 
   /** Copy weights (not optimizer state) from another network of the same shape. */
-  copyFrom(other: Network<Buf>): void { this.flatParams.set(other.flatParams); }
+  copyFrom(other: PolicyValueNetwork<Buf>): void {
+    if (other.size !== this.size) throw new RangeError(`copyFrom: a network of ${other.size} parameters into one of ${this.size}`);
+    this.flatParams.set(other.flatParams);
+  }
 }
 
 function relu(x: Buf): void {

@@ -1,5 +1,5 @@
 import type { Buf } from "../engine/backend.js";
-import type { Game } from "./games/game.js";
+import { mirrorInput, type Game } from "./games/game.js";
 import { randInt, type Rng } from "../rng.js";
 
 /**
@@ -32,7 +32,7 @@ export class ReplayBuffer {
 
   /** Writes B random positions into x[B,I], pi[B,A], z[B]. */
   sample(B: number, rng: Rng, mirror: boolean, x: Buf, pi: Buf, z: Buf): void {
-    const { inputSize: I, actions: A, rows, cols } = this.game;
+    const { inputSize: I, actions: A } = this.game;
     for (let b = 0; b < B; b++) {
       const i = randInt(rng, this.size);
       const flip = mirror && rng.nextFloat() < 0.5;
@@ -40,10 +40,7 @@ export class ReplayBuffer {
         for (let k = 0; k < I; k++) x[b * I + k] = this.x[i * I + k];
         for (let a = 0; a < A; a++) pi[b * A + a] = this.pi[i * A + a];
       } else {
-        for (let p = 0; p < 2; p++)
-          for (let r = 0; r < rows; r++)
-            for (let c = 0; c < cols; c++)
-              x[b * I + (p * rows + r) * cols + c] = this.x[i * I + (p * rows + r) * cols + (cols - 1 - c)];
+        mirrorInput(this.game, this.x, i * I, x, b * I);
         for (let a = 0; a < A; a++) pi[b * A + this.game.mirrorAction(a)] = this.pi[i * A + a];
       }
       z[b] = this.z[i];

@@ -11,7 +11,7 @@ import { dirichlet, gamma, makeRng, mixSeed, normal, normalRng, randInt, Rng, un
 import { makeTask, trainEvalSplit, splitDataset } from "../../src/tasks/index.js";
 import { epochBatches, splitRows } from "../../src/train/sft-data.js";
 import { splitPairsByPrompt } from "../../src/train/reward-model-data.js";
-import { Network } from "../../src/selfplay/network.js";
+import { MlpNetwork } from "../../src/selfplay/network.js";
 import { connect4 } from "../../src/selfplay/games/connect4.js";
 
 const N = 256;
@@ -55,7 +55,7 @@ export function recordStreams(): Record<string, unknown> {
     intermediate_size: 24, max_position_embeddings: 32, tie_word_embeddings: false,
   });
   out["init.model.sha256"] = [0, 1, 42].map(seed => sha(createModel(config, referenceBackend, seed).flatParams));
-  const net = new Network({ hidden: 16, blocks: 2, inputSize: connect4.inputSize, actions: connect4.actions }, referenceBackend);
+  const net = new MlpNetwork({ hidden: 16, blocks: 2, inputSize: connect4.inputSize, actions: connect4.actions }, referenceBackend);
   net.init(new Rng(5));
   out["selfplay.init.sha256"] = sha(net.flatParams);
   // Held-out sets and training streams of the shipped arithmetic recipe (r1-zero-tiny's task and seeds) and countdown.

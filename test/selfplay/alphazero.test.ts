@@ -11,7 +11,7 @@ import { networkEvaluator } from "../../src/selfplay/evaluator.js";
 import { ticTacToe } from "../../src/selfplay/games/tictactoe.js";
 import { connect4 } from "../../src/selfplay/games/connect4.js";
 import { lossesAgainstAllReplies } from "../../src/selfplay/never-loses.js";
-import { Network } from "../../src/selfplay/network.js";
+import { MlpNetwork } from "../../src/selfplay/network.js";
 import { Rng } from "../../src/rng.js";
 import { createRun } from "../../src/runs/run.js";
 import type { TrainerContext } from "../../src/recipes/registry.js";
@@ -41,7 +41,7 @@ test("tic-tac-toe AlphaZero from scratch never loses (MCTS, 64 simulations) agai
   const root = mkdtempSync(join(tmpdir(), "m37-az-"));
   try {
     // before training the same search loses: the test has teeth
-    const untrained = new Network({ hidden: 64, blocks: 1, inputSize: 18, actions: 9 }, referenceBackend);
+    const untrained = new MlpNetwork({ hidden: 64, blocks: 1, inputSize: 18, actions: 9 }, referenceBackend);
     untrained.init(new Rng(1));
     const before = lossesAgainstAllReplies(ticTacToe, mctsAgent("untrained", ticTacToe, networkEvaluator(ticTacToe, untrained), 64));
     assert.ok(before.length > 0);
@@ -123,7 +123,7 @@ test("a kill after iteration 3's replay and best files but before its latest che
 test("init_checkpoint starts self-play from given weights (the supervised-then-self-play path); a wrong game or network shape is refused", async () => {
   const root = mkdtempSync(join(tmpdir(), "m37-az-"));
   try {
-    const init = new Network({ hidden: 16, blocks: 1, inputSize: 18, actions: 9 }, referenceBackend);
+    const init = new MlpNetwork({ hidden: 16, blocks: 1, inputSize: 18, actions: 9 }, referenceBackend);
     init.init(new Rng(42));
     const path = join(root, "init.safetensors");
     saveCheckpoint(path, ticTacToe, init);
@@ -136,11 +136,12 @@ test("init_checkpoint starts self-play from given weights (the supervised-then-s
     const run = await train(root, "from-init", cfg);
     const best = loadCheckpoint(join(run.checkpointsDir, "best.safetensors"), referenceBackend).net;
     for (let i = 0; i < init.size; i++) assert.ok(Math.abs(best.flatParams[i] - init.flatParams[i]) < 1e-6);
-    const c4 = new Network({ hidden: 16, blocks: 1, inputSize: 84, actions: 7 }, referenceBackend);
+    const c4 = new MlpNetwork({ hidden: 16, blocks: 1, inputSize: 84, actions: 7 }, referenceBackend);
     saveCheckpoint(join(root, "c4.safetensors"), connect4, c4);
     await assert.rejects(train(root, "wrong", { ...cfg, init_checkpoint: join(root, "c4.safetensors") }), NetworkCheckpointError);
     // a checkpoint of another width would otherwise be copied into the first weights of the flat buffer
-    await assert.rejects(train(root, "wider", { ...cfg, network: { hidden: 32, blocks: 1 } }), /hidden 16 × 1 blocks but the recipe's is 32 × 1/);
+    await assert.rejects(train(root, "wider", { ...cfg, network: { hidden: 32, blocks: 1 } }), /an MLP of hidden 16 × 1 blocks but the recipe's is an MLP of hidden 32 × 1 blocks/);
+    await assert.rejects(train(root, "kind", { ...cfg, network: { kind: "transformer", hidden: 16, blocks: 1 } }), /an MLP of hidden 16 × 1 blocks but the recipe's is a transformer of hidden 16 × 1 layers, 4 heads, MLP 32/);
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

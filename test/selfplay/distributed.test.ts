@@ -11,7 +11,7 @@ import { Redis } from "ioredis";
 import { getBackend } from "../../src/engine/index.js";
 import { networkEvaluator } from "../../src/selfplay/evaluator.js";
 import { getGame } from "../../src/selfplay/games/index.js";
-import { Network } from "../../src/selfplay/network.js";
+import { MlpNetwork } from "../../src/selfplay/network.js";
 import { Rng } from "../../src/rng.js";
 import { playSelfPlayGames } from "../../src/selfplay/selfplay-games.js";
 import { keysFor } from "../../src/selfplay/distributed/keys.js";
@@ -60,7 +60,7 @@ after(() => { redisProc?.kill("SIGTERM"); });
 
 /** Self-played tic-tac-toe games with a random tiny network, as records. */
 function someGames(n: number, seed: number): GameRecord[] {
-  const net = new Network({ hidden: 8, blocks: 0, inputSize: ttt.inputSize, actions: ttt.actions }, getBackend("reference"));
+  const net = new MlpNetwork({ hidden: 8, blocks: 0, inputSize: ttt.inputSize, actions: ttt.actions }, getBackend("reference"));
   const rng = new Rng(seed);
   net.init(rng);
   const rec = new GameRecorder(ttt, n);
@@ -88,7 +88,7 @@ test("no Redis: the trainer's connection fails at once with what to do; a waitin
 });
 
 test("GameRecorder splits self-play back into its games", () => {
-  const net = new Network({ hidden: 8, blocks: 0, inputSize: ttt.inputSize, actions: ttt.actions }, getBackend("reference"));
+  const net = new MlpNetwork({ hidden: 8, blocks: 0, inputSize: ttt.inputSize, actions: ttt.actions }, getBackend("reference"));
   const rng = new Rng(3);
   net.init(rng);
   const rec = new GameRecorder(ttt, 5);

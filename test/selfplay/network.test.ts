@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { referenceBackend } from "../../src/engine/reference.js";
-import { Network } from "../../src/selfplay/network.js";
+import { MlpNetwork } from "../../src/selfplay/network.js";
 import { saveCheckpoint, loadCheckpoint } from "../../src/selfplay/checkpoint.js";
 import { networkOptimizer } from "../../src/selfplay/training.js";
 import { writeSafetensors } from "../../src/model/io/safetensors.js";
@@ -26,7 +26,7 @@ function batch(rng: Rng, B: number, I: number, A: number) {
 test("network backward matches central finite differences on every parameter (float64)", () => {
   const rng = new Rng(3);
   const B = 4, I = 18, A = 9, vw = 0.7;
-  const net = new Network({ inputSize: I, actions: A, hidden: 8, blocks: 2 }, referenceBackend, Float64Array);
+  const net = new MlpNetwork({ inputSize: I, actions: A, hidden: 8, blocks: 2 }, referenceBackend, Float64Array);
   net.init(rng);
   for (let i = 0; i < net.size; i++) net.flatParams[i] += 0.2 * normal(rng); // leave the near-identity init
   const { x, pi, z } = batch(rng, B, I, A);
@@ -56,7 +56,7 @@ test("network backward matches central finite differences on every parameter (fl
 
 test("network learns a fixed batch with the shared AdamW and survives a checkpoint round trip with its optimizer", () => {
   const rng = new Rng(4);
-  const net = new Network({ inputSize: 18, actions: 9, hidden: 32, blocks: 1 }, referenceBackend);
+  const net = new MlpNetwork({ inputSize: 18, actions: 9, hidden: 32, blocks: 1 }, referenceBackend);
   net.init(rng);
   const { x, pi, z } = batch(rng, 16, 18, 9);
   const optimizer = networkOptimizer(net, referenceBackend, 3e-3, 1e-4);
@@ -95,7 +95,7 @@ test("network learns a fixed batch with the shared AdamW and survives a checkpoi
 });
 
 test("self-play's AdamW decays the weight matrices and not the biases (the one rule of src/model/params.ts)", () => {
-  const net = new Network({ inputSize: 18, actions: 9, hidden: 8, blocks: 1 }, referenceBackend);
+  const net = new MlpNetwork({ inputSize: 18, actions: 9, hidden: 8, blocks: 1 }, referenceBackend);
   net.init(new Rng(1));
   for (const p of net.params) if (p.name.endsWith(".bias")) p.data.fill(0.5);
   const before = net.params.map(p => Float32Array.from(p.data));
@@ -110,7 +110,7 @@ test("self-play's AdamW decays the weight matrices and not the biases (the one r
 
 test("a self-play checkpoint written before the move to the shared AdamW (the shipped network's format) loads its moments and step", () => {
   // The shipped file has no optimizer; one written by the old Network.adamw has "optim.m"/"optim.v" and meta.step.
-  const net = new Network({ inputSize: 18, actions: 9, hidden: 8, blocks: 1 }, referenceBackend);
+  const net = new MlpNetwork({ inputSize: 18, actions: 9, hidden: 8, blocks: 1 }, referenceBackend);
   net.init(new Rng(2));
   const dir = mkdtempSync(join(tmpdir(), "m37-ckpt-old-"));
   try {

@@ -7,7 +7,7 @@ import { Rng } from "../../src/rng.js";
 import { referenceBackend } from "../../src/engine/reference.js";
 import { networkEvaluator } from "../../src/selfplay/evaluator.js";
 import { ticTacToe } from "../../src/selfplay/games/tictactoe.js";
-import { Network } from "../../src/selfplay/network.js";
+import { MlpNetwork } from "../../src/selfplay/network.js";
 import { playSelfPlayGames } from "../../src/selfplay/selfplay-games.js";
 
 test("replay mirror augmentation equals encoding the mirrored game, policy mirrored with it", () => {
@@ -42,7 +42,7 @@ test("replay mirror augmentation equals encoding the mirrored game, policy mirro
 });
 
 test("valueTargetQ mixes the search's root value into the result: λ = 0.5 stores the mean of λ = 0's and λ = 1's targets", () => {
-  const net = new Network({ hidden: 8, blocks: 1, inputSize: 18, actions: 9 }, referenceBackend);
+  const net = new MlpNetwork({ hidden: 8, blocks: 1, inputSize: 18, actions: 9 }, referenceBackend);
   net.init(new Rng(3));
   // the target does not change the games: the same seed plays the same moves for every λ
   const targets = (lambda: number) => {

@@ -16,7 +16,7 @@ import type { Run } from "../../runs/run.js";
 import { AlphaZeroConfig } from "../alphazero.js";
 import { NetworkCheckpointError, loadCheckpoint, saveCheckpoint } from "../checkpoint.js";
 import { getGame } from "../games/index.js";
-import { Network } from "../network.js";
+import { createNetwork } from "../network.js";
 import { ReplayBuffer } from "../replay.js";
 import { Rng } from "../../rng.js";
 import { networkOptimizer, trainOnBuffer } from "../training.js";
@@ -45,7 +45,7 @@ export async function runDistributedAlphaZero(config: DistributedAlphaZeroConfig
   const game = getGame(config.game);
   const backend = getBackend(config.backend);
   const sp = config.selfplay, tr = config.train, dist = config.distributed;
-  let net = new Network({ ...config.network, inputSize: game.inputSize, actions: game.actions }, backend);
+  let net = createNetwork({ ...config.network, inputSize: game.inputSize, actions: game.actions }, backend);
   const buffer = new ReplayBuffer(game, tr.replay_capacity);
   let rng = new Rng(config.seed);
   let iteration = 0, elapsedBefore = 0;
@@ -91,9 +91,9 @@ export async function runDistributedAlphaZero(config: DistributedAlphaZeroConfig
     const requeued = await queue.requeueUnacknowledged();
     if (requeued > 0) ctx.log(`re-queued ${requeued} games a previous trainer claimed but never checkpointed`);
     const workerConfig: WorkerConfig = {
-      game: game.name, network: { hidden: config.network.hidden, blocks: config.network.blocks }, simulations: sp.simulations,
+      game: game.name, network: config.network, simulations: sp.simulations,
       c_puct: sp.c_puct, dirichlet_alpha: sp.dirichlet_alpha, dirichlet_weight: sp.dirichlet_weight, temperature_moves: sp.temperature_moves,
-      leaves_per_tree: sp.leaves_per_tree, value_target_q: sp.value_target_q, concurrency: sp.concurrency, max_queued_games: dist.max_queued_games ?? 2 * sp.games_per_iteration,
+      leaves_per_tree: sp.leaves_per_tree, value_target_q: sp.value_target_q, test_time_mirror: sp.test_time_mirror, concurrency: sp.concurrency, max_queued_games: dist.max_queued_games ?? 2 * sp.games_per_iteration,
     };
     await publishWeights(redis, keys, iteration, workerConfig, net);
     for (let k = 0; k < dist.workers; k++) {

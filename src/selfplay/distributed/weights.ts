@@ -3,7 +3,7 @@
 // mixes one version's parameters with another's config.
 import type { Redis } from "ioredis";
 import { z } from "zod";
-import type { Network } from "../network.js";
+import type { PolicyValueNetwork } from "../network.js";
 import { NetworkConfigSchema } from "../network.js";
 import type { Keys } from "./keys.js";
 
@@ -20,6 +20,8 @@ export const WorkerConfig = z.object({
   leaves_per_tree: z.number().int().min(1).default(1),
   /** Weight of the root value in the value target (the alphazero recipe's selfplay.value_target_q); default as above. */
   value_target_q: z.number().min(0).max(1).default(0),
+  /** The recipe's selfplay.test_time_mirror (evaluator.ts); default for weights published before the option existed. */
+  test_time_mirror: z.boolean().default(false),
   /** Games one worker plays at once (its network batch size); a worker that dies loses these. */
   concurrency: z.number().int().min(1),
   /** Workers pause while the queue holds this many unclaimed games (back-pressure). */
@@ -29,7 +31,7 @@ export type WorkerConfig = z.infer<typeof WorkerConfig>;
 
 export interface Weights { version: number; config: WorkerConfig; params: Float32Array }
 
-export async function publishWeights(redis: Redis, keys: Keys, version: number, config: WorkerConfig, net: Network): Promise<void> {
+export async function publishWeights(redis: Redis, keys: Keys, version: number, config: WorkerConfig, net: PolicyValueNetwork): Promise<void> {
   const p = net.flatParams;
   await redis.hset(keys.weights, { version: String(version), config: JSON.stringify(config), params: Buffer.from(p.buffer, p.byteOffset, p.byteLength) });
 }

@@ -8,7 +8,7 @@ import { getBackend } from "../../engine/index.js";
 import { networkEvaluator } from "../evaluator.js";
 import { getGame } from "../games/index.js";
 import type { Game } from "../games/game.js";
-import { Network } from "../network.js";
+import { createNetwork, type PolicyValueNetwork } from "../network.js";
 import { Rng } from "../../rng.js";
 import { playSelfPlayGames } from "../selfplay-games.js";
 import { DEFAULT_PREFIX, keysFor } from "./keys.js";
@@ -42,7 +42,7 @@ export async function runWorker(opts: WorkerOptions): Promise<{ games: number }>
   const backend = getBackend(opts.backend ?? "auto");
   // a worker may start before Redis and waits out a Redis restart instead of failing
   const redis = await connectRedis(opts.redisUrl, opts.warn ?? (m => process.emitWarning(m)), false);
-  let net: Network | undefined, game: Game | undefined, config: WorkerConfig | undefined, version = -1;
+  let net: PolicyValueNetwork | undefined, game: Game | undefined, config: WorkerConfig | undefined, version = -1;
   let played = 0, seq = 0;
   const stopped = () => opts.signal?.aborted || (opts.maxGames !== undefined && played >= opts.maxGames);
   const cmd = abortable(opts.signal);
@@ -55,7 +55,7 @@ export async function runWorker(opts: WorkerOptions): Promise<{ games: number }>
         if (!w) continue;
         if (!net || !config || config.game !== w.config.game || JSON.stringify(config.network) !== JSON.stringify(w.config.network)) {
           game = getGame(w.config.game);
-          net = new Network({ ...w.config.network, inputSize: game.inputSize, actions: game.actions }, backend);
+          net = createNetwork({ ...w.config.network, inputSize: game.inputSize, actions: game.actions }, backend);
         }
         if (w.params.length !== net.size) throw new WeightsError(`${w.params.length} parameters for a network of ${net.size}`);
         net.flatParams.set(w.params);
@@ -65,7 +65,7 @@ export async function runWorker(opts: WorkerOptions): Promise<{ games: number }>
       const c = config!, g = game!;
       const n = Math.min(c.concurrency, opts.maxGames === undefined ? Infinity : opts.maxGames - played);
       const recorder = new GameRecorder(g, n);
-      playSelfPlayGames(g, networkEvaluator(g, net!), {
+      playSelfPlayGames(g, networkEvaluator(g, net!, { mirror: c.test_time_mirror }), {
         games: n, concurrency: n, simulations: c.simulations, cPuct: c.c_puct, dirichletAlpha: c.dirichlet_alpha,
         dirichletWeight: c.dirichlet_weight, temperatureMoves: c.temperature_moves, leavesPerTree: c.leaves_per_tree,
         valueTargetQ: c.value_target_q,

@@ -49,6 +49,17 @@ export interface Game {
   formatAction(action: number): string;
 }
 
+/**
+ * Writes the left-right mirror of the 2-plane input at src[srcOff…] (GameState.encode's layout) to dst[dstOff…]: the
+ * encoding of the mirrored position. src and dst must not overlap.
+ */
+export function mirrorInput(game: Game, src: ArrayLike<number>, srcOff: number, dst: { [i: number]: number }, dstOff: number): void {
+  const { rows, cols } = game;
+  for (let p = 0; p < 2; p++)
+    for (let r = 0; r < rows; r++)
+      for (let c = 0; c < cols; c++)
+        dst[dstOff + (p * rows + r) * cols + c] = src[srcOff + (p * rows + r) * cols + (cols - 1 - c)];
+}
 
 /** Play a list of actions from the initial position. Throws IllegalMoveError on the first illegal one. */
 export function playActions(game: Game, actions: number[]): GameState {

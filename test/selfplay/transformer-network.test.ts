@@ -1,0 +1,278 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { getBackend, nativeAvailable } from "../../src/engine/index.js";
+import { referenceBackend } from "../../src/engine/reference.js";
+import { AlphaZeroConfig, runAlphaZero } from "../../src/selfplay/alphazero.js";
+import { parseAgent } from "../../src/selfplay/agents.js";
+import { loadCheckpoint, saveCheckpoint } from "../../src/selfplay/checkpoint.js";
+import { networkEvaluator } from "../../src/selfplay/evaluator.js";
+import { connect4 } from "../../src/selfplay/games/connect4.js";
+import { playActions, type Game, type GameState } from "../../src/selfplay/games/game.js";
+import { ticTacToe } from "../../src/selfplay/games/tictactoe.js";
+import { NetworkConfigSchema, createNetwork } from "../../src/selfplay/network.js";
+import { TransformerNetwork } from "../../src/selfplay/transformer-network.js";
+import { networkOptimizer } from "../../src/selfplay/training.js";
+import { createRun } from "../../src/runs/run.js";
+import type { TrainerContext } from "../../src/recipes/registry.js";
+import { Rng, normal, randInt } from "../../src/rng.js";
+
+/** Positions of random games (each at a random ply, none finished), and their move lists. */
+function randomPositions(game: Game, n: number, rng: Rng): Array<{ state: GameState; moves: number[] }> {
+  const out: Array<{ state: GameState; moves: number[] }> = [];
+  while (out.length < n) {
+    let s = game.initial();
+    const moves: number[] = [];
+    const plies = randInt(rng, game.maxPlies);
+    for (let i = 0; i < plies && s.result() === null; i++) {
+      const l = s.legalActions(), a = l[randInt(rng, l.length)];
+      moves.push(a);
+      s = s.play(a);
+    }
+    if (s.result() === null) out.push({ state: s, moves });
+  }
+  return out;
+}
+
+function targets(rng: Rng, B: number, A: number) {
+  const pi = new Float64Array(B * A);
+  for (let b = 0; b < B; b++) {
+    let s = 0;
+    for (let a = 0; a < A; a++) { pi[b * A + a] = rng.nextFloat() < 0.4 ? 0 : rng.nextFloat(); s += pi[b * A + a]; }
+    for (let a = 0; a < A; a++) pi[b * A + a] = s > 0 ? pi[b * A + a] / s : 1 / A;
+  }
+  return { pi, z: Float64Array.from({ length: B }, () => 2 * rng.nextFloat() - 1) };
+}
+
+const shapeOf = (game: Game, extra: Record<string, unknown>) =>
+  ({ ...NetworkConfigSchema.parse({ kind: "transformer", ...extra }), inputSize: game.inputSize, actions: game.actions });
+
+test("transformer network backward matches central finite differences on every parameter (float64, reference)", () => {
+  const rng = new Rng(5), game = ticTacToe, B = 3, vw = 0.7;
+  const net = createNetwork(shapeOf(game, { hidden: 8, blocks: 2, heads: 2, intermediate: 12 }), referenceBackend, Float64Array);
+  assert.ok(net instanceof TransformerNetwork);
+  net.init(rng);
+  for (let i = 0; i < net.size; i++) net.flatParams[i] += 0.1 * normal(rng); // generic norms and heads
+  const positions = randomPositions(game, B, rng);
+  const { pi, z } = targets(rng, B, game.actions);
+  const loss = (): number => {
+    const x = net.input(B);
+    positions.forEach((p, b) => p.state.encode(x as Float64Array, b * game.inputSize));
+    net.forward(B);
+    const l = net.backward(pi, z, vw);
+    return l.policyLoss + vw * l.valueLoss;
+  };
+  net.flatGrads.fill(0);
+  loss();
+  const analytic = Float64Array.from(net.flatGrads);
+  const h = 1e-6;
+  let maxErr = 0, worst = "";
+  for (const p of net.params) {
+    const base = p.data.byteOffset / 8 - net.flatParams.byteOffset / 8;
+    for (let j = 0; j < p.data.length; j++) {
+      const i = base + j, p0 = net.flatParams[i];
+      net.flatParams[i] = p0 + h; const lp = loss();
+      net.flatParams[i] = p0 - h; const lm = loss();
+      net.flatParams[i] = p0;
+      const fd = (lp - lm) / (2 * h);
+      const err = Math.abs(fd - analytic[i]) / Math.max(1e-4, Math.abs(fd) + Math.abs(analytic[i]));
+      if (err > maxErr) { maxErr = err; worst = `${p.name}[${j}]: analytic ${analytic[i]} vs ${fd}`; }
+    }
+    // every parameter tensor gets a gradient (embedding rows of absent tokens aside)
+    assert.ok(Array.from(p.grad as ArrayLike<number>).some(g => Math.abs(g) > 1e-6), `${p.name} has no gradient`);
+  }
+  assert.ok(maxErr < 1e-5, `max relative error ${maxErr} at ${worst}`);
+});
+
+test("transformer network: native float32 forward and backward equal the float64 reference on Connect Four positions", { skip: nativeAvailable() ? false : "native addon not built" }, () => {
+  const rng = new Rng(6), game = connect4, B = 5;
+  const shape = shapeOf(game, { hidden: 16, blocks: 2, heads: 4 });
+  const ref = createNetwork(shape, referenceBackend, Float64Array), nat = createNetwork(shape, getBackend("native"));
+  ref.init(rng);
+  nat.flatParams.set(ref.flatParams);
+  const positions = randomPositions(game, B, rng);
+  const { pi, z } = targets(rng, B, game.actions);
+  const outs = [ref, nat].map(n => {
+    const x = n.input(B);
+    positions.forEach((p, b) => p.state.encode(x, b * game.inputSize));
+    const { logits, value } = n.forward(B);
+    const o = { logits: Array.from(logits), value: Array.from(value) };
+    n.flatGrads.fill(0);
+    n.backward(pi, z, 1);
+    return o;
+  });
+  for (let i = 0; i < B * game.actions; i++) assert.ok(Math.abs(outs[0].logits[i] - outs[1].logits[i]) < 1e-4, `logit ${i}`);
+  for (let b = 0; b < B; b++) assert.ok(Math.abs(outs[0].value[b] - outs[1].value[b]) < 1e-4, `value ${b}`);
+  let maxAbs = 0;
+  for (let i = 0; i < ref.size; i++) maxAbs = Math.max(maxAbs, Math.abs(ref.flatGrads[i]));
+  for (let i = 0; i < ref.size; i++)
+    assert.ok(Math.abs(ref.flatGrads[i] - nat.flatGrads[i]) <= 1e-4 * maxAbs + 1e-4 * Math.abs(ref.flatGrads[i]), `grad ${i}: ${nat.flatGrads[i]} vs ${ref.flatGrads[i]}`);
+  // one forward over a batch equals forwards of its positions one by one (no leak between rows)
+  const one = nat.input(1);
+  positions[3].state.encode(one, 0);
+  const single = nat.forward(1);
+  for (let a = 0; a < game.actions; a++) assert.ok(Math.abs(single.logits[a] - outs[1].logits[3 * game.actions + a]) < 1e-5);
+});
+
+test("transformer: the CLS token sees every cell (one layer: the colour of a single stone on any cell changes the value)", () => {
+  const game = connect4, net = createNetwork(shapeOf(game, { hidden: 16, blocks: 1, heads: 2 }), referenceBackend, Float64Array);
+  net.init(new Rng(10));
+  const C = game.rows * game.cols, x = net.input(2 * C);
+  x.fill(0);
+  for (let i = 0; i < C; i++) { // rows 2i and 2i + 1: one stone on cell i, the mover's or the opponent's (same CLS token)
+    x[2 * i * game.inputSize + i] = 1;
+    x[(2 * i + 1) * game.inputSize + C + i] = 1;
+  }
+  const { value } = net.forward(2 * C);
+  for (let i = 0; i < C; i++) assert.ok(Math.abs(value[2 * i] - value[2 * i + 1]) > 1e-9, `cell ${i} does not reach the value`);
+});
+
+test("test-time mirror: a mirrored position gets the mirrored priors and the same value (transformer and MLP)", () => {
+  const rng = new Rng(7), game = connect4;
+  for (const cfg of [{ kind: "transformer", hidden: 16, blocks: 1, heads: 2 }, { kind: "mlp", hidden: 16, blocks: 1 }]) {
+    const net = createNetwork({ ...NetworkConfigSchema.parse(cfg), inputSize: game.inputSize, actions: game.actions }, referenceBackend);
+    net.init(rng);
+    for (let i = 0; i < net.size; i++) net.flatParams[i] += 0.3 * normal(rng); // far from symmetric
+    const positions = randomPositions(game, 12, rng).filter(p => p.moves.length > 0);
+    const states = positions.map(p => p.state), mirrored = positions.map(p => playActions(game, p.moves.map(a => game.mirrorAction(a))));
+    const plain = networkEvaluator(game, net), tta = networkEvaluator(game, net, { mirror: true });
+    const [e, em] = [tta.evaluate(states), tta.evaluate(mirrored)];
+    let plainGap = 0;
+    const [pe, pem] = [plain.evaluate(states), plain.evaluate(mirrored)];
+    states.forEach((s, b) => {
+      assert.ok(Math.abs(e[b].value - em[b].value) < 1e-6, `${cfg.kind} value ${e[b].value} vs mirrored ${em[b].value}`);
+      for (let a = 0; a < game.actions; a++) {
+        assert.ok(Math.abs(e[b].priors[a] - em[b].priors[game.mirrorAction(a)]) < 1e-6, `${cfg.kind} prior of ${a}`);
+        if (!s.isLegal(a)) assert.equal(e[b].priors[a], 0);
+      }
+      assert.ok(Math.abs(e[b].priors.reduce((x, y) => x + y, 0) - 1) < 1e-5);
+      // the average of the two plain evaluations
+      assert.ok(Math.abs(e[b].value - (pe[b].value + pem[b].value) / 2) < 1e-6);
+      plainGap = Math.max(plainGap, Math.abs(pe[b].value - pem[b].value));
+    });
+    assert.ok(plainGap > 1e-3, `${cfg.kind}: without the average the network is not symmetric (the test has teeth)`);
+  }
+});
+
+test("transformer checkpoint round trip: config, weights, AdamW moments and the same outputs", () => {
+  const rng = new Rng(8), game = connect4, B = 4;
+  const net = createNetwork(shapeOf(game, { hidden: 16, blocks: 2, heads: 2, intermediate: 24 }), referenceBackend);
+  net.init(rng);
+  const positions = randomPositions(game, B, rng);
+  const { pi, z } = targets(rng, B, game.actions);
+  const x = net.input(B);
+  positions.forEach((p, b) => p.state.encode(x, b * game.inputSize));
+  const optimizer = networkOptimizer(net, referenceBackend, 3e-3, 1e-4);
+  const first = net.forward(B);
+  net.flatGrads.fill(0);
+  const l0 = net.backward(pi, z, 1);
+  for (let it = 0; it < 60; it++) { net.forward(B); net.flatGrads.fill(0); net.backward(pi, z, 1); optimizer.step(); }
+  net.forward(B);
+  const l1 = net.backward(pi, z, 1);
+  assert.ok(l1.policyLoss + l1.valueLoss < 0.5 * (l0.policyLoss + l0.valueLoss), `the network learns a fixed batch: ${JSON.stringify(l0)} → ${JSON.stringify(l1)}`);
+  void first;
+  const dir = mkdtempSync(join(tmpdir(), "m37-tnet-"));
+  try {
+    const path = join(dir, "t.safetensors");
+    saveCheckpoint(path, game, net, { iteration: 2 }, optimizer);
+    const back = loadCheckpoint(path, referenceBackend);
+    assert.ok(back.net instanceof TransformerNetwork);
+    assert.deepEqual(back.meta.network, { kind: "transformer", hidden: 16, blocks: 2, heads: 2, intermediate: 24 });
+    assert.deepEqual(Array.from(back.net.flatParams), Array.from(net.flatParams));
+    assert.deepEqual(Array.from(back.optimizer!.m), Array.from(optimizer.m));
+    const xb = back.net.input(B);
+    positions.forEach((p, b) => p.state.encode(xb, b * game.inputSize));
+    const a = net.forward(B), c = back.net.forward(B);
+    assert.deepEqual(Array.from(c.logits), Array.from(a.logits));
+    assert.deepEqual(Array.from(c.value), Array.from(a.value));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("agents net+mirror / mcts+mirror load a transformer checkpoint; the mirrored raw policy picks the mirrored move", () => {
+  const rng = new Rng(9), game = connect4;
+  const net = createNetwork(shapeOf(game, { hidden: 16, blocks: 1, heads: 2 }), referenceBackend);
+  net.init(rng);
+  for (let i = 0; i < net.size; i++) net.flatParams[i] += 0.3 * normal(rng);
+  const dir = mkdtempSync(join(tmpdir(), "m37-tagent-"));
+  try {
+    const path = join(dir, "t.safetensors");
+    saveCheckpoint(path, game, net);
+    const positions = randomPositions(game, 16, rng).filter(p => p.moves.length > 0);
+    const states = positions.map(p => p.state), mirrored = positions.map(p => playActions(game, p.moves.map(a => game.mirrorAction(a))));
+    const tta = parseAgent(`net+mirror:${path}`, game, referenceBackend), plain = parseAgent(`net:${path}`, game, referenceBackend);
+    const [a, am] = [tta.act(states), tta.act(mirrored)];
+    assert.deepEqual(am, a.map(m => game.mirrorAction(m)));
+    const [p, pm] = [plain.act(states), plain.act(mirrored)];
+    assert.ok(p.some((m, i) => pm[i] !== game.mirrorAction(m)), "the plain network is not symmetric (the test has teeth)");
+    const moves = parseAgent(`mcts+mirror:${path}:8`, game, referenceBackend).act(states);
+    moves.forEach((m, i) => assert.ok(states[i].isLegal(m)));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("network config: transformer keys are refused on the MLP, heads must divide hidden, old {hidden, blocks} parses as the MLP", () => {
+  assert.equal(NetworkConfigSchema.parse({ hidden: 256, blocks: 3 }).kind, "mlp");
+  assert.throws(() => NetworkConfigSchema.parse({ hidden: 64, heads: 4 }), /heads is a transformer setting/);
+  assert.throws(() => NetworkConfigSchema.parse({ kind: "transformer", hidden: 30, heads: 4 }), /multiple of heads/);
+  assert.throws(() => NetworkConfigSchema.parse({ kind: "cnn" }));
+});
+
+test("self-play smoke run with the transformer network: iterations, checkpoints, losses, resume-ready files", async () => {
+  const root = mkdtempSync(join(tmpdir(), "m37-taz-"));
+  const quiet: TrainerContext = { signal: new AbortController().signal, resume: false, progress: () => ({ update() {}, log() {}, stop() {} }), log() {} };
+  try {
+    const cfg = AlphaZeroConfig.parse({
+      game: "connect4", seed: 3, backend: "auto", iterations: 2,
+      network: { kind: "transformer", hidden: 16, blocks: 1, heads: 2 },
+      selfplay: { games_per_iteration: 4, concurrency: 4, simulations: 8, test_time_mirror: true },
+      train: { batch_size: 16, steps_per_iteration: 5, mirror: true },
+      evaluate: { every: 2, gate: false, simulations: 4, opponents: ["random"], opponent_games: 2, test_time_mirror: true },
+    });
+    const run = createRun({ trainer: "alphazero", config: cfg, root, name: "t" });
+    await runAlphaZero(cfg, run, quiet);
+    const metrics = readFileSync(join(run.dir, "metrics.jsonl"), "utf8").trim().split("\n").map(l => JSON.parse(l));
+    assert.equal(metrics.length, 2);
+    for (const m of metrics) assert.ok(Number.isFinite(m["loss/policy"]) && Number.isFinite(m["loss/value"]) && m["selfplay/games"] === 4);
+    assert.ok(typeof metrics[1]["eval/score_vs_random"] === "number");
+    const best = loadCheckpoint(join(run.checkpointsDir, "best.safetensors"), referenceBackend);
+    assert.ok(best.net instanceof TransformerNetwork);
+    const latest = loadCheckpoint(join(run.checkpointsDir, "latest.safetensors"), referenceBackend, ["best"]);
+    assert.ok(latest.optimizer && latest.companions.best instanceof TransformerNetwork);
+    assert.equal(latest.optimizer.t, 10);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test("a transformer run resumes exactly: 2 iterations + --resume to 3 gives the weights of 3 in one go (reference backend)", async () => {
+  const root = mkdtempSync(join(tmpdir(), "m37-tres-"));
+  const quiet: TrainerContext = { signal: new AbortController().signal, resume: false, progress: () => ({ update() {}, log() {}, stop() {} }), log() {} };
+  const train = async (name: string, iterations: number, resume: boolean) => {
+    const cfg = AlphaZeroConfig.parse({
+      game: "tictactoe", seed: 4, backend: "reference", iterations, network: { kind: "transformer", hidden: 8, blocks: 2, heads: 2 },
+      selfplay: { games_per_iteration: 4, concurrency: 4, simulations: 8 }, train: { batch_size: 16, steps_per_iteration: 4, replay_capacity: 100 },
+      evaluate: { every: 0 },
+    });
+    const run = createRun({ trainer: "alphazero", config: cfg, root, name: resume ? undefined : name, resumeDir: resume ? join(root, name) : undefined });
+    await runAlphaZero(cfg, run, { ...quiet, resume });
+    return run;
+  };
+  try {
+    const whole = await train("whole", 3, false);
+    await train("split", 2, false);
+    const split = await train("split", 3, true);
+    for (const file of ["latest.safetensors", "best.safetensors"]) {
+      const a = loadCheckpoint(join(whole.checkpointsDir, file), referenceBackend), b = loadCheckpoint(join(split.checkpointsDir, file), referenceBackend);
+      assert.equal(b.meta.iteration, 3);
+      assert.ok(b.net instanceof TransformerNetwork);
+      assert.deepEqual(Array.from(b.net.flatParams), Array.from(a.net.flatParams), file);
+    }
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
