@@ -88,7 +88,6 @@ function serverRollout(c: RolloutConfig, ctx: RolloutContext): Rollout {
     apiKey: c.api_key_env ? process.env[c.api_key_env] : undefined, serverRetryMs: Math.max(1, c.retry_backoff_ms), deadlineMs: c.step_timeout_ms,
   });
   const syncing = c.reload_endpoint !== null;
-  if (!syncing) for (const s of pool.servers) { s.acked = -Infinity; s.sent = Infinity; } // nothing is pushed: the servers' versions are not checked
   let model = c.model;
   const modelName = async () => {
     if (model) return model;

@@ -99,9 +99,10 @@ export class ServerPool {
           s.stats.seconds += (performance.now() - t0) / 1000; s.stats.rows += rows;
           if (s.downStreak > 0) { s.downStreak = 0; s.lastError = null; }
           const reported = (r.value as { policy_version?: unknown }).policy_version;
-          let version = from;
+          let version = Math.max(0, from);
           if (typeof reported === "number") {
-            if (reported < from || reported > s.sent)
+            // checked once the trainer has given this server weights (a teacher, or reload_endpoint null, never does)
+            if (from >= 0 && (reported < from || reported > s.sent))
               throw new WeightVersionError(`${s.url} answered with policy version ${reported}, but the trainer had confirmed version ${from} on it and sent nothing newer than ${s.sent}: it serves a policy it was not given (a stale or foreign policy); restart it or check that no other trainer pushes to it`);
             version = reported;
           }
