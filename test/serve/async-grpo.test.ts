@@ -15,6 +15,8 @@ import { fileURLToPath } from "node:url";
 import { runTrainer, metricsOf, tempRoot } from "../train/trainer-harness.js";
 import { byteModelFolder, microRecipe } from "../train/grpo-micro.js";
 import { spawnServe } from "./spawn-serve.js";
+import { getBackend } from "../../src/engine/index.js";
+import { loadPretrained, savePretrained } from "../../src/model/io/pretrained.js";
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const gain = (rows: Record<string, number>[]) => mean(rows.slice(-3).map(r => r.reward)) - mean(rows.slice(0, 3).map(r => r.reward));
@@ -99,5 +101,35 @@ test("the trainer SIGKILLed mid-run resumes from its checkpoint: in-flight sampl
     assert.ok(checkpointed.length >= 4, `${checkpointed.length} steps kept from before the kill`);
   } finally {
     await Promise.all(servers.map(s => s.stop()));
+  }
+});
+
+test("LoRA GRPO with weight_sync http: only the adapter travels, and the server samples the adapted policy of every step", async () => {
+  const root = tempRoot("async-lora");
+  const src = byteModelFolder(root), model = join(root, "micro-wide");
+  const { model: m } = loadPretrained(src, getBackend("auto"));
+  const e = m.params.find(p => p.name === "model.embed_tokens.weight")!.data;
+  for (let i = 0; i < e.length; i++) e[i] *= 6; // as lora-serve.test.ts: a head the adapters can move
+  savePretrained(m, model, { copyFrom: src });
+  const server = await spawnServe(model);
+  try {
+    const rows = stepRows(metricsOf(await runTrainer("grpo", microRecipe(model, {
+      lora: { r: 8, lora_alpha: 16, target_modules: "all-linear" },
+      grpo: { ...microRecipe(model).grpo, max_steps: 4, learning_rate: 0.2 },
+      rollout: { backend: "openai", servers: [server.url], weight_sync: "http", max_concurrency: 2 },
+    }), { root, runName: "lora" })));
+    assert.equal(rows.length, 4);
+    // the adapters move from step 2 on; a server left on the base would differ by > 0.05 (lora-serve.test.ts)
+    for (const r of rows) assert.ok(r["sampling/sampling_logp_difference/max"] < 1e-3, `step ${r.step}: server vs trainer log-prob difference ${r["sampling/sampling_logp_difference/max"]}`);
+    const origin = new URL(server.url).origin;
+    const version = await (await fetch(`${origin}/v1/weights/version`)).json() as { version: number; pushes: number };
+    assert.equal(version.version, 4, "the last push is version 4 (after step 4)");
+    assert.equal(version.pushes, 5, "one push before the first step and one after each step");
+    const served = Buffer.from(await (await fetch(`${origin}/v1/weights`)).arrayBuffer());
+    const header = JSON.parse(served.subarray(8, 8 + Number(served.readBigUInt64LE(0))).toString("utf8")) as Record<string, unknown> & { __metadata__: Record<string, string> };
+    assert.equal(header.__metadata__.move37_kind, "lora_adapter");
+    assert.ok(Object.keys(header).filter(k => k !== "__metadata__").every(k => /lora_[AB]\.weight$/.test(k)), "the server holds the adapter, its base untouched");
+  } finally {
+    await server.stop();
   }
 });
