@@ -86,12 +86,12 @@ export class ServerPool {
     try {
       const tried: string[] = [];
       for (let attempt = 0; ; attempt++) {
-        const s = await this.pick(deadline, tried);
+        const s = await this.pick(deadline, tried, rows); // counts the rows as outstanding on it at once, so concurrent picks spread
         if (s.needsSync && this.resync) {
-          try { await this.resync(s); } catch (e) { this.fail(s, `weights resync failed: ${(e as Error).message}`); tried.push(`${s.url}: ${s.lastError}`); continue; }
+          try { await this.resync(s); } catch (e) { s.outstanding -= rows; this.fail(s, `weights resync failed: ${(e as Error).message}`); tried.push(`${s.url}: ${s.lastError}`); continue; }
         }
         const from = s.acked;
-        s.outstanding += rows; s.stats.requests++;
+        s.stats.requests++;
         const t0 = performance.now();
         const r = await this.attempt("POST", `${s.url}${path}`, body);
         s.outstanding -= rows;
@@ -128,12 +128,16 @@ export class ServerPool {
   }
 
   /** The in-rotation server with the least outstanding rows; else waits for the first to come back, until the deadline. */
-  private async pick(deadline: number, tried: string[]): Promise<ServerState> {
+  private async pick(deadline: number, tried: string[], rows: number): Promise<ServerState> {
     for (;;) {
       const now = performance.now();
       for (const s of this.servers) if (s.downUntil !== 0 && s.downUntil <= now) s.downUntil = 0; // its backoff is over: try it again
       const live = this.live();
-      if (live.length) return live.reduce((a, b) => (b.outstanding < a.outstanding ? b : a));
+      if (live.length) {
+        const s = live.reduce((a, b) => (b.outstanding < a.outstanding ? b : a));
+        s.outstanding += rows;
+        return s;
+      }
       const next = Math.min(...this.servers.map(s => s.downUntil));
       if (next > deadline)
         throw new RolloutUnavailableError(`no rollout server is left in rotation (${this.servers.map(s => `${s.url}: ${s.lastError ?? "down"}`).join("; ")}${tried.length ? `; tried ${tried.join("; ")}` : ""}): start them again or list others in rollout.servers`);
