@@ -68,7 +68,6 @@ test("three servers, max_staleness 2, one server SIGKILLed mid-run: training goe
   }
   const last = rows[rows.length - 1];
   assert.ok(last["rollout/server1/failures"] >= 1, "the killed server's failures are counted");
-  assert.equal(last["rollout/server1/in_rotation"], 0);
   assert.ok(last["rollout/server0/requests"] > 0 && last["rollout/server2/requests"] > 0);
   assert.ok(rows.some(r => r["off_policy/staleness_mean"] > 0), "some samples came from an older policy (generation ran ahead)");
   assert.ok(rows.some(r => r["time/overlap"] > 0), "generation overlapped training");
