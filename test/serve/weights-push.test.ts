@@ -15,7 +15,7 @@ import { readSafetensors } from "../../src/model/io/safetensors.js";
 import type { CausalLM } from "../../src/model/types.js";
 import { withLora } from "../../src/train/lora.js";
 import { writePushFile } from "../../src/train/rollout/weights.js";
-import { pushWeightsFile, WEIGHTS_SHA256_HEADER, WEIGHTS_VERSION_HEADER } from "../../src/serve/weights-http.js";
+import { fileSha256, pushWeightsFile, WEIGHTS_SHA256_HEADER, WEIGHTS_VERSION_HEADER } from "../../src/serve/weights-http.js";
 import { tempRoot } from "../train/trainer-harness.js";
 import { byteModelFolder } from "../train/grpo-micro.js";
 import { spawnServe } from "./spawn-serve.js";
@@ -71,9 +71,10 @@ test("weights pushed over HTTP equal the trainer's bit for bit; bad checksums an
     assertBitEqual((await served(origin, dir, "after-bad")).tensors, b, "after a refused checksum");
 
     // an upload cut half-way (the connection dies): the old weights stay
-    const file = join(dir, "c.safetensors"), size = statSync(file).size;
+    // (with the true checksum of the whole file, so only the cut can make the server refuse it)
+    const file = join(dir, "c.safetensors"), size = statSync(file).size, sha = await fileSha256(file);
     await new Promise<void>(done => {
-      const req = request(`${origin}/v1/weights`, { method: "POST", headers: { "content-length": size, [WEIGHTS_VERSION_HEADER]: "5", [WEIGHTS_SHA256_HEADER]: "1".repeat(64) } });
+      const req = request(`${origin}/v1/weights`, { method: "POST", headers: { "content-length": size, [WEIGHTS_VERSION_HEADER]: "5", [WEIGHTS_SHA256_HEADER]: sha } });
       req.on("error", () => done());
       req.on("response", () => done());
       let sent = 0;
@@ -84,7 +85,11 @@ test("weights pushed over HTTP equal the trainer's bit for bit; bad checksums an
     assertBitEqual((await served(origin, dir, "after-cut")).tensors, b, "after a cut upload");
     const ver = await (await fetch(`${origin}/v1/weights/version`)).json() as { refused: number; pushes: number };
     assert.equal(ver.pushes, 1);
-    assert.ok(ver.refused >= 1);
+    assert.equal(ver.refused, 2, "the bad checksum and the cut upload");
+    // the same file sent whole is taken: the refusal was the cut's
+    const whole = await pushWeightsFile(`${origin}/v1/weights`, file, 5, { timeoutMs: 30_000 });
+    assert.equal(whole.status, 200, whole.body);
+    assertBitEqual((await served(origin, dir, "after-whole")).tensors, c, "the whole upload");
 
     // LoRA: only the adapter travels; the server attaches it to its base and serves it
     const lora = withLora(createModel(base.config, getBackend("auto"), 11), { r: 4, lora_alpha: 8, lora_dropout: 0, target_modules: "all-linear", use_rslora: false, seed: 0 } as never, null);
