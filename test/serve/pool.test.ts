@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { ServerPool, RolloutUnavailableError, WeightVersionError } from "../../src/train/rollout/pool.js";
+import { RolloutConfigSchema } from "../../src/train/rollout/index.js";
 
 /** A loopback server answering each POST as handle(n) says (once `wait` resolves, if given); counts requests. */
 async function fake(handle: (n: number) => { status: number; body: unknown; wait?: Promise<void> }) {
@@ -91,4 +92,15 @@ test("an answer from a policy version the server was not given is a WeightVersio
   } finally {
     pool.close(); await server.close();
   }
+});
+
+test("rollout config: servers or base_url (not both), max_staleness only with servers that get weights", () => {
+  const ok = RolloutConfigSchema.parse({ backend: "openai", servers: ["http://a:1/v1", "http://b:1/v1"], weight_sync: "http", max_staleness: 2 });
+  assert.equal(ok.max_staleness, 2);
+  assert.equal(RolloutConfigSchema.parse({ backend: "openai", base_url: "http://a:1/v1" }).max_staleness, 0, "synchronous by default");
+  const issues = (c: unknown) => { const r = RolloutConfigSchema.safeParse(c); return r.success ? "" : r.error.issues.map(i => i.message).join("; "); };
+  assert.match(issues({ backend: "openai" }), /base_url.*or servers/);
+  assert.match(issues({ backend: "openai", base_url: "http://a:1/v1", servers: ["http://b:1/v1"] }), /not both/);
+  assert.match(issues({ max_staleness: 1 }), /needs backend openai/);
+  assert.match(issues({ backend: "openai", servers: ["http://a:1/v1"], max_staleness: 1, reload_endpoint: null }), /never sends the servers new weights/);
 });
