@@ -19,7 +19,7 @@ const int = (what: string) => (v: string) => {
 export function register(program: Command): void {
   const cmd = program
     .command("serve")
-    .description("serve a model folder over an OpenAI-compatible HTTP API (/v1/completions, /v1/chat/completions with streaming, tools and top log-probs, /v1/models), batching concurrent requests; POST /v1/reload swaps in new weights")
+    .description("serve a model folder over an OpenAI-compatible HTTP API (/v1/completions, /v1/chat/completions with streaming, tools and top log-probs, /v1/models), batching concurrent requests; POST /v1/reload swaps in new weights from a folder, POST /v1/weights from a streamed safetensors body (sha256 and version checked; a LoRA adapter alone), and every answer reports its policy_version")
     .argument("<model-dir>", "Hugging Face model folder (config.json, model.safetensors, tokenizer.json), or a hub id (owner/name) in or for the HF cache")
     .option("--port <port>", "port (0 = any free port)", int("--port"), 8000)
     .option("--host <host>", "interface to listen on (0.0.0.0 to share on the network)", "127.0.0.1")
@@ -42,5 +42,7 @@ export function register(program: Command): void {
     "move37 serve runs/r1/final --port 8000",
     "curl -s localhost:8000/v1/completions -H 'content-type: application/json' -d '{\"prompt\": \"User: 2+3? Assistant: <think>\", \"max_tokens\": 32, \"temperature\": 0}'",
     "curl -s localhost:8000/v1/reload -d '{\"model_dir\": \"runs/r1/checkpoints/step-100/model\"}'",
+    "curl -s localhost:8000/v1/weights -H \"x-move37-weights-version: 7\" -H \"x-move37-weights-sha256: $(sha256sum w.safetensors | cut -c1-64)\" --data-binary @w.safetensors",
+    "move37 serve models/base-tiny --host 0.0.0.0 --port 8000",
   ]);
 }

@@ -20,7 +20,8 @@ import { ApiError } from "./errors.js";
 import { ChatRequestSchema, CompletionRequestSchema, ReloadRequestSchema, type ChatRequest, type CompletionRequest } from "./protocol.js";
 import { planTools, readToolTurn, templateMessages, ToolStream } from "./tools.js";
 import { Batcher, type BatchOptions } from "./batcher.js";
-import type { Generator } from "./generator.js";
+import { dumpServed, receiveWeights, POLICY_VERSION_HEADER } from "./weights-http.js";
+import type { Generator, VersionedGenerations } from "./generator.js";
 import { chatLogprobs, completionLogprobs, finishReason, stopReason, usage } from "./responses.js";
 
 /** What the routes read of the served model; replaced whole on reload. */
@@ -40,7 +41,9 @@ interface Prepared {
 type Common = CompletionRequest | ChatRequest;
 
 export function createApp(deps: AppDeps) {
-  const counts = { completions: 0, chat: 0, errors: 0, reloads: 0, promptTokens: 0, generationTokens: 0 };
+  const counts = { completions: 0, chat: 0, errors: 0, reloads: 0, promptTokens: 0, generationTokens: 0, pushes: 0, pushesRefused: 0 };
+  /** The policy version served (what the last reload or push named) and the checksum of the last push. */
+  const weights = { version: 0, sha256: null as string | null };
   const app = new Hono();
 
   app.onError((e, c) => {
@@ -79,8 +82,9 @@ export function createApp(deps: AppDeps) {
       }, head);
     }
     const gens = await run(p);
+    c.header(POLICY_VERSION_HEADER, String(gens.policyVersion));
     return c.json({
-      ...head,
+      ...head, policy_version: gens.policyVersion,
       choices: gens.map((g, i) => ({
         index: i, text: g.text, logprobs: p.logprobs ? completionLogprobs(g.ids, g.logprobs, naming, 0, g.topLogprobs) : null, finish_reason: finishReason(g.finishReason),
         stop_reason: stopReason(g, s.tokenizer, p.stop, p.skipSpecial),
@@ -144,8 +148,9 @@ export function createApp(deps: AppDeps) {
       }, chunkHead);
     }
     const gens = await run(p);
+    c.header(POLICY_VERSION_HEADER, String(gens.policyVersion));
     return c.json({
-      ...head,
+      ...head, policy_version: gens.policyVersion,
       choices: gens.map((g, i) => {
         const turn = reading ? readToolTurn(reading, reading.prefill + g.text) : null;
         const message = turn?.toolCalls.length ? { role: "assistant", content: turn.content, tool_calls: turn.toolCalls } : { role: "assistant", content: (plan?.prefill ?? "") + g.text };
@@ -172,13 +177,35 @@ export function createApp(deps: AppDeps) {
       throw new ApiError(400, (e as Error).message, "model_dir");
     }
     const t0 = performance.now();
-    await deps.generator.load(dir, deps.backend);
+    weights.version = await deps.generator.load(dir, deps.backend, undefined, undefined, req.version);
+    weights.sha256 = null;
     deps.served = next;
     counts.reloads++;
-    return c.json({ success: true, message: `loaded ${dir}`, model_dir: dir, seconds: (performance.now() - t0) / 1000 });
+    return c.json({ success: true, message: `loaded ${dir}`, model_dir: dir, version: weights.version, seconds: (performance.now() - t0) / 1000 });
   };
   app.post("/v1/reload", reload);
   app.post("/update_weights_from_disk", reload);
+
+  // Weights over HTTP, no shared filesystem: a streamed safetensors body with its sha256 and version (weights-http.ts).
+  app.post("/v1/weights", async c => {
+    const t0 = performance.now();
+    try {
+      const r = await receiveWeights(c.req.raw, (dir, version) => deps.generator.push(dir, version));
+      weights.version = r.version; weights.sha256 = r.sha256;
+      counts.pushes++;
+      c.header(POLICY_VERSION_HEADER, String(r.version));
+      return c.json({ success: true, version: r.version, sha256: r.sha256, bytes: r.bytes, seconds: (performance.now() - t0) / 1000 });
+    } catch (e) {
+      counts.pushesRefused++;
+      throw e;
+    }
+  });
+  app.get("/v1/weights/version", c => c.json({ version: weights.version, sha256: weights.sha256, pushes: counts.pushes, refused: counts.pushesRefused }));
+  // What the server decodes with, as safetensors (a LoRA server: its adapter): for checking a push bit for bit.
+  app.get("/v1/weights", async c => {
+    const { bytes, version } = await dumpServed(file => deps.generator.dump(file));
+    return c.body(bytes as Uint8Array<ArrayBuffer>, 200, { "content-type": "application/octet-stream", [POLICY_VERSION_HEADER]: String(version) });
+  });
 
   app.get("/metrics", c => {
     const b = deps.batcher.stats;
@@ -188,6 +215,7 @@ export function createApp(deps: AppDeps) {
       ["move37_prompt_tokens_total", counts.promptTokens], ["move37_generation_tokens_total", counts.generationTokens],
       ["move37_batches_total", b.batches], ["move37_batched_requests_total", b.requests], ["move37_batched_rows_total", b.rows],
       ["move37_batch_requests_max", b.maxBatchRequests], ["move37_joined_requests_total", b.joined],
+      ["move37_policy_version", weights.version], ["move37_weight_pushes_total", counts.pushes], ["move37_weight_pushes_refused_total", counts.pushesRefused],
     ];
     return c.text(lines.map(([k, v]) => `${k} ${v}`).join("\n") + "\n", 200, { "content-type": "text/plain; version=0.0.4" });
   });
@@ -219,7 +247,7 @@ export function createApp(deps: AppDeps) {
     };
   }
 
-  async function run(p: Prepared, onToken?: (choice: number, e: TokenEvent) => void): Promise<Generation[]> {
+  async function run(p: Prepared, onToken?: (choice: number, e: TokenEvent) => void): Promise<VersionedGenerations> {
     const gens = await deps.batcher.submit({ prompts: p.prompts, n: p.n, options: p.options, seed: p.seed, onToken });
     counts.generationTokens += gens.reduce((a, g) => a + g.ids.length, 0);
     return gens;

@@ -12,7 +12,7 @@
  */
 import type { Generation, TokenEvent } from "../sample/generate.js";
 import type { SamplingOptions } from "../sample/options.js";
-import type { Generator } from "./generator.js";
+import type { Generator, VersionedGenerations } from "./generator.js";
 
 export type BatchOptions = Omit<SamplingOptions, "numReturnSequences" | "seed" | "batchSize">;
 
@@ -25,7 +25,7 @@ export interface GenRequest {
   onToken?: (choice: number, e: TokenEvent) => void;
 }
 
-interface Queued { req: GenRequest; resolve(g: Generation[]): void; reject(e: Error): void }
+interface Queued { req: GenRequest; resolve(g: VersionedGenerations): void; reject(e: Error): void }
 
 export interface BatchStats {
   /** Runs of the decode loop: from idle to busy to idle again. */
@@ -49,8 +49,8 @@ export class Batcher {
 
   constructor(private readonly generator: Generator, private readonly opts: { waitMs: number; maxBatchRows: number }) {}
 
-  /** Resolves with the request's choices in prompt-major order (choice = prompt·n + sample). */
-  submit(req: GenRequest): Promise<Generation[]> {
+  /** Resolves with the request's choices in prompt-major order (choice = prompt·n + sample), and the policy version that made them. */
+  submit(req: GenRequest): Promise<VersionedGenerations> {
     return new Promise((resolve, reject) => {
       this.queue.push({ req, resolve, reject });
       if (this.inFlight > 0) this.flush();

@@ -7,7 +7,10 @@ import type { Generation, TokenEvent } from "../sample/generate.js";
 import type { SamplingOptions } from "../sample/options.js";
 import type { FromWorker, ToWorker } from "./messages.js";
 
-interface Pending { resolve(g: Generation[] | null): void; reject(e: Error): void; onToken?: (e: TokenEvent) => void }
+/** A job's generations and the policy version of the weights that decoded them. */
+export type VersionedGenerations = Generation[] & { policyVersion: number };
+
+interface Pending { resolve(r: { generations: Generation[] | null; version: number }): void; reject(e: Error): void; onToken?: (e: TokenEvent) => void }
 
 export class GeneratorWorkerError extends Error {
   constructor(message: string) { super(message); this.name = "GeneratorWorkerError"; }
@@ -27,7 +30,7 @@ export class Generator {
       if (m.type === "token") { p.onToken?.(m.event); return; }
       this.pending.delete(m.id);
       if (m.type === "error") p.reject(new GeneratorWorkerError(m.message));
-      else p.resolve(m.type === "done" ? m.generations : null);
+      else p.resolve(m.type === "done" ? { generations: m.generations, version: m.version } : { generations: null, version: m.version });
     });
     this.worker.on("error", e => this.failAll(new GeneratorWorkerError(`generator thread failed: ${e.message}`)));
     this.worker.on("exit", code => this.failAll(new GeneratorWorkerError(`generator thread exited (code ${code})`)));
@@ -37,14 +40,25 @@ export class Generator {
    * Loads (or swaps in) the weights and tokenizer of a model folder; queued behind any running job. The weights' and KV
    * cache's dtypes, once given, hold for later loads that give none (a reload keeps what `move37 serve` was started with).
    */
-  async load(dir: string, backend: BackendKind, dtype?: WeightsDtype, kvCacheDtype?: KvCacheDtype): Promise<void> {
+  async load(dir: string, backend: BackendKind, dtype?: WeightsDtype, kvCacheDtype?: KvCacheDtype, version?: number): Promise<number> {
     this.dtypes = { dtype: dtype ?? this.dtypes.dtype, kvCacheDtype: kvCacheDtype ?? this.dtypes.kvCacheDtype };
-    await this.call({ type: "load", id: 0, dir, backend, ...this.dtypes });
+    return (await this.call({ type: "load", id: 0, dir, backend, ...this.dtypes, version })).version;
+  }
+
+  /** Swaps in pushed weights (`dir`/model.safetensors, see weights-apply.ts) between jobs; resolves with the new version. */
+  async push(dir: string, version: number): Promise<number> {
+    return (await this.call({ type: "weights", id: 0, dir, version })).version;
+  }
+
+  /** Writes the served trainable tensors to `file` (between jobs); resolves with their version. */
+  async dump(file: string): Promise<number> {
+    return (await this.call({ type: "dump", id: 0, file })).version;
   }
   private dtypes: { dtype?: WeightsDtype; kvCacheDtype?: KvCacheDtype } = {};
 
-  async generate(prompts: number[][], options: SamplingOptions, onToken?: (e: TokenEvent) => void): Promise<Generation[]> {
-    return (await this.call({ type: "generate", id: 0, prompts, options, stream: onToken !== undefined }, onToken))!;
+  async generate(prompts: number[][], options: SamplingOptions, onToken?: (e: TokenEvent) => void): Promise<VersionedGenerations> {
+    const r = await this.call({ type: "generate", id: 0, prompts, options, stream: onToken !== undefined }, onToken);
+    return Object.assign(r.generations!, { policyVersion: r.version });
   }
 
   async close(): Promise<void> {
@@ -52,7 +66,7 @@ export class Generator {
     await this.worker.terminate();
   }
 
-  private call(m: ToWorker, onToken?: (e: TokenEvent) => void): Promise<Generation[] | null> {
+  private call(m: ToWorker, onToken?: (e: TokenEvent) => void): Promise<{ generations: Generation[] | null; version: number }> {
     const id = this.nextId++;
     if (this.dead) return Promise.reject(this.dead);
     return new Promise((resolve, reject) => {

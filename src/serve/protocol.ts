@@ -105,6 +105,8 @@ export const ReloadRequestSchema = z.object({
   /** move37's name; SGLang's /update_weights_from_disk sends model_path. Default: the folder being served. */
   model_dir: z.string().min(1).optional(),
   model_path: z.string().min(1).optional(),
+  /** The policy version these weights are (reported back in every completion as policy_version); default: the current one + 1. */
+  version: z.number().int().nonnegative().optional(),
 }).strict();
 
 export type CompletionRequest = z.output<typeof CompletionRequestSchema>;

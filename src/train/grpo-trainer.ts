@@ -42,7 +42,8 @@ import { evaluate, evaluatePassAtK, type EvalResult, type PassAtKFigures } from 
 import { countdownSamples, searchMetrics } from "../eval/search-behaviour.js";
 import { languageStats } from "../rewards/language.js";
 import { modelRewardExamples, useModelRewards } from "../rewards/reward-model.js";
-import { createRollout, RolloutConfigSchema } from "./rollout/index.js";
+import { createRollout, RolloutConfigError, RolloutConfigSchema } from "./rollout/index.js";
+import { RolloutPipeline } from "./grpo/pipeline.js";
 import { BackendChoiceSchema, checkpointFields, oneProblemSource, problemSetFields } from "./trainer-config.js";
 import { LoraConfigSchema, TorchDtypeSchema, isAdapterFolder, isLoraModel, requireLoraForBf16, withLora } from "./lora.js";
 import { generate as sampleLocally } from "../sample/generate.js";
@@ -208,29 +209,41 @@ export const grpo: Trainer<typeof GRPORecipeSchema> = {
       if (state.passBefore) run.logMetrics(step, passMetrics(state.passBefore));
     }
 
-    await rollout.sync(model);
+    await rollout.sync(model, step); // the servers' policy version is the step count (a resumed run starts them at its step)
     const bar = ctx.progress({
       total: g.max_steps, startStep: step,
       timeLimit: c.max_minutes > 0 ? { seconds: c.max_minutes * 60, used: () => state.trainSeconds, label: "max_minutes" } : undefined,
     });
     const warned = new Set<string>();
+    const groupsOf = (u: number) => sampleGroups(u, g, {
+      next: i => split.train(i), fmt, tok, weights, episodes, generate: (p, seed) => rollout.generate(p, {
+        maxNewTokens: g.max_completion_length, temperature: g.temperature, topP: g.top_p, topK: g.top_k,
+        numReturnSequences: g.num_generations, seed, stop: fmt.stop, eosTokenIds: eosIds,
+      }),
+    });
+    // max_staleness k > 0 (src/train/grpo/pipeline.ts): the groups of steps up to step + k are generated on the servers while this step trains
+    const pipeline = c.rollout.max_staleness > 0 ? new RolloutPipeline(c.rollout.max_staleness, g.max_steps, groupsOf, rollout) : null;
+    if (pipeline && episodes) throw new RolloutConfigError("rollout.max_staleness > 0 with environment: episodes are sampled turn by turn and carry no policy version: use max_staleness 0");
+    try {
     while (step < g.max_steps && !ctx.signal.aborted && !(c.max_minutes > 0 && state.trainSeconds > c.max_minutes * 60)) {
       await yieldToEvents(); // lets Ctrl-C reach ctx.signal
       const t0 = performance.now();
-      const { examples, prompts, gens, scored, rewards, adv, keep, rounds, seconds } = await sampleGroups(step, g, {
-        next: i => split.train(i), fmt, tok, weights, episodes, generate: (p, seed) => rollout.generate(p, {
-          maxNewTokens: g.max_completion_length, temperature: g.temperature, topP: g.top_p, topK: g.top_k,
-          numReturnSequences: g.num_generations, seed, stop: fmt.stop, eosTokenIds: eosIds,
-        }),
-      });
+      const sampled = pipeline ? await pipeline.take(step) : { ...(await groupsOf(step)), offPolicy: {} as Record<string, number> };
+      const { examples, prompts, gens, scored, rewards, adv, rounds, seconds, offPolicy } = sampled;
+      let keep = sampled.keep;
+      if (pipeline) keep = pipeline.dropStale(step, gens, keep, offPolicy);
       const t2 = performance.now();
 
+      const overlapping = pipeline?.inFlight() ?? false;
       const train = keep.length > 0
         ? grpoStep(model, optimizer, { prompts, rows: gens, advantages: adv.advantages, keep }, g,
           { eosIds, lr: g.learning_rate * lrMultiplier(c.schedule, step, g.max_steps), ref, correction: rollout.correction }).metrics
         : null;
-      if (train) await rollout.sync(model);
+      const t2b = performance.now();
+      if (pipeline) pipeline.pushed(step + 1, rollout.sync(model, step + 1)); // awaited before step + 1 trains; generation goes on meanwhile
+      else if (train) await rollout.sync(model, step + 1);
       const t3 = performance.now();
+      if (pipeline) Object.assign(offPolicy, { "time/overlap": overlapping ? (t2b - t2) / 1000 : 0 });
       step++;
       state.trainSeconds += (t3 - t0) / 1000;
 
@@ -244,6 +257,7 @@ export const grpo: Trainer<typeof GRPORecipeSchema> = {
         ...(g.dynamic_sampling ? { "dynamic_sampling/rounds": rounds, "dynamic_sampling/groups_sampled": gens.length / g.num_generations, "dynamic_sampling/groups_kept": keep.length / g.num_generations } : {}),
         ...(episodes ? { ...episodeMetrics(gens as Episode[]), "time/environment": seconds.environment } : {}),
         "time/generation": seconds.generation, "time/reward": seconds.reward, "time/training": (t3 - t2) / 1000,
+        ...offPolicy, ...(rollout.metrics?.() ?? {}),
         "tokens_per_second": lengths.total / ((t3 - t0) / 1000),
         "train_minutes": state.trainSeconds / 60,
         // countdown: search behaviour of this step's completions, per 100 (src/eval/search-behaviour.ts)
@@ -258,6 +272,10 @@ export const grpo: Trainer<typeof GRPORecipeSchema> = {
         if (!warned.has(key)) { warned.add(key); bar.log(`warning: ${w}`); }
       }
       if (c.save_steps > 0 && step % c.save_steps === 0) save();
+    }
+    } finally {
+      pipeline?.discard(); // groups sampled ahead for steps not trained are dropped (a resumed run samples them again)
+      rollout.close?.();
     }
     bar.stop();
     save();

@@ -4,7 +4,7 @@ import { fileURLToPath } from "node:url";
 
 const BIN = fileURLToPath(new URL("../../bin/move37.js", import.meta.url));
 
-export async function spawnServe(modelDir: string, args: string[] = []): Promise<{ url: string; stop(): Promise<void> }> {
+export async function spawnServe(modelDir: string, args: string[] = []): Promise<{ url: string; pid: number; stop(): Promise<void> }> {
   const child = spawn(process.execPath, [BIN, "serve", modelDir, "--port", "0", ...args], { stdio: ["ignore", "pipe", "pipe"] });
   let out = "", err = "";
   child.stderr.on("data", d => { err += d; });
@@ -17,9 +17,9 @@ export async function spawnServe(modelDir: string, args: string[] = []): Promise
     child.once("exit", code => fail(new Error(`move37 serve exited (${code}) before listening: ${err}`)));
   });
   return {
-    url,
+    url, pid: child.pid!,
     stop: () => new Promise<void>(done => {
-      if (child.exitCode !== null) return done();
+      if (child.exitCode !== null || child.signalCode !== null) return done(); // already gone (a test may SIGKILL it)
       child.once("exit", () => done());
       child.kill("SIGTERM");
     }),

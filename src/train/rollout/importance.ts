@@ -48,13 +48,15 @@ export function applyWeights(dlogp: Float32Array, w: ArrayLike<number>): void {
 
 /** TRL's sampling/* metrics over every masked token of a step. */
 export class ImportanceStats {
-  private n = 0; private diffSum = 0; private diffMax = 0; private wSum = 0; private wMin = Infinity; private wMax = -Infinity;
+  private n = 0; private diffSum = 0; private diffMax = 0; private wSum = 0; private wMin = Infinity; private wMax = -Infinity; private klSum = 0;
 
   add(trainer: ArrayLike<number>, sampler: ArrayLike<number>, mask: ArrayLike<number>, w: ArrayLike<number>): void {
     for (let i = 0; i < mask.length; i++) {
       if (!mask[i]) continue;
       const d = Math.abs(trainer[i] - sampler[i]);
       this.n++; this.diffSum += d; this.diffMax = Math.max(this.diffMax, d);
+      const r = trainer[i] - sampler[i];
+      this.klSum += Math.exp(r) - r - 1; // k3 estimate of KL(sampler ‖ trainer) on the sampler's tokens (prime-rl's mismatch_kl)
       this.wSum += w[i]; this.wMin = Math.min(this.wMin, w[i]); this.wMax = Math.max(this.wMax, w[i]);
     }
   }
@@ -65,6 +67,7 @@ export class ImportanceStats {
       "sampling/sampling_logp_difference/mean": this.diffSum / this.n, "sampling/sampling_logp_difference/max": this.diffMax,
       "sampling/importance_sampling_ratio/min": this.wMin, "sampling/importance_sampling_ratio/mean": this.wSum / this.n,
       "sampling/importance_sampling_ratio/max": this.wMax,
+      "off_policy/mismatch_kl": this.klSum / this.n,
     };
   }
 }

@@ -8,7 +8,10 @@
 import type { FinishReason, Generation } from "../../sample/generate.js";
 import { mixSeed } from "../../tasks/rng.js";
 import { RolloutResponseError } from "./errors.js";
-import type { JsonClient } from "./http.js";
+import type { ServerPool } from "./pool.js";
+
+/** A completion with the policy version that sampled it (as the server reported it, or the one it had confirmed). */
+export type VersionedGeneration = Generation & { policyVersion?: number };
 
 export interface RolloutSampling {
   maxNewTokens: number; temperature: number; topP: number; topK: number;
@@ -21,25 +24,27 @@ interface Choice {
   logprobs?: { tokens?: string[]; token_logprobs?: (number | null)[] } | null;
 }
 
-export interface OpenAIEndpoint { baseUrl: string; model: string; promptsPerRequest: number }
+export interface OpenAIEndpoint { model: string; promptsPerRequest: number }
 
 /** Samples `numReturnSequences` completions of every prompt; results in prompt-major order like `generate`. */
-export async function openaiGenerate(client: JsonClient, ep: OpenAIEndpoint, prompts: number[][], s: RolloutSampling): Promise<Generation[]> {
+export async function openaiGenerate(pool: ServerPool, ep: OpenAIEndpoint, prompts: number[][], s: RolloutSampling): Promise<VersionedGeneration[]> {
   const per = ep.promptsPerRequest > 0 ? ep.promptsPerRequest : prompts.length;
   const chunks: number[] = [];
   for (let i = 0; i < prompts.length; i += per) chunks.push(i);
-  const answers = await Promise.all(chunks.map((start, k) => client.post<{ choices?: Choice[] }>(`${ep.baseUrl}/completions`, {
+  const answers = await Promise.all(chunks.map((start, k) => pool.post<{ choices?: Choice[] }>("/completions", {
     model: ep.model, prompt: prompts.slice(start, start + per), n: s.numReturnSequences, max_tokens: s.maxNewTokens,
     temperature: s.temperature, top_p: s.topP, ...(s.topK > 0 ? { top_k: s.topK } : {}),
     // One chunk keeps the step's seed, so a whole-step request samples as the in-process sampler does.
     seed: chunks.length === 1 ? s.seed : mixSeed(s.seed, k), stop: s.stop, logprobs: 0,
     return_token_ids: true, return_tokens_as_token_ids: true, skip_special_tokens: true,
-  })));
-  return answers.flatMap((a, k) => {
+  }, Math.min(per, prompts.length - start) * s.numReturnSequences)));
+  return answers.flatMap(({ value: a, server, version }, k) => {
     const count = Math.min(per, prompts.length - chunks[k]) * s.numReturnSequences;
     if (!Array.isArray(a.choices) || a.choices.length !== count)
       throw new RolloutResponseError(`the server answered ${a.choices?.length ?? "no"} choices, expected ${count} (prompts × n): does it accept a list of token-id prompts and n?`);
-    return [...a.choices].sort((x, y) => x.index - y.index).map(c => toGeneration(c, chunks[k], s));
+    const gens = [...a.choices].sort((x, y) => x.index - y.index).map(c => ({ ...toGeneration(c, chunks[k], s), policyVersion: version }));
+    server.stats.tokens += gens.reduce((t, g) => t + g.ids.length, 0);
+    return gens;
   });
 }
 
