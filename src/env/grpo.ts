@@ -88,7 +88,9 @@ export async function evaluateEpisodes(r: EpisodeRollout, generate: (temperature
   const sampled = o.sampled ? await run(1) : null;
   const m = episodeMetrics(greedy.gens);
   const wrong = greedy.gens.filter((_, i) => !greedy.right[i]).map(e => e.ids.length);
-  const traces = greedy.gens.slice(0, 2).map(e => `${fmt.text(examples[e.prompt])}${e.segments.map(s => (s.role === "assistant" ? s.text : `⟦${s.text}⟧`)).join("")}   [gold ${examples[e.prompt].answer}]`);
+  // a tags prompt is shown as the model read it, the tool list (describe_tools) included
+  const promptOf = (e: Episode) => (r.format === "tags" && e.messages.length === 1 ? e.messages[0].content : fmt.text(examples[e.prompt]));
+  const traces = greedy.gens.slice(0, 2).map(e => `${promptOf(e)}${e.segments.map(s => (s.role === "assistant" ? s.text : `⟦${s.text}⟧`)).join("")}   [gold ${examples[e.prompt].answer}]`);
   return {
     accuracy: mean(greedy.right.map(Number)), accuracySampled: sampled ? mean(sampled.right.map(Number)) : null,
     format: mean(greedy.scored.table.map(row => (row[1] === 1 ? 1 : 0))), meanLength: mean(greedy.gens.map(e => e.ids.length)),
