@@ -3,13 +3,15 @@ import { ArithmeticConfigSchema, arithmeticTask } from "./arithmetic.js";
 import { CountdownConfigSchema, countdownTask } from "./countdown.js";
 import { MultiplicationConfigSchema, multiplicationTask } from "./multiplication.js";
 import { ProgramOutputConfigSchema, programOutputTask } from "./program-output.js";
+import { MixtureConfigSchema, mixtureTask } from "./mixture.js";
 import type { TaskGenerator } from "./types.js";
 
 /**
  * A procedural task in a recipe: `task: {type: arithmetic, ...}`, `{type: countdown, ...}`, or the tool-use
- * demonstration's `{type: multiplication, ...}` and `{type: program_output, ...}`.
+ * demonstration's `{type: multiplication, ...}` and `{type: program_output, ...}`, or a `{type: mixture, parts: [...]}`
+ * of them (each problem's subset names its part).
  */
-export const TaskConfigSchema = z.discriminatedUnion("type", [ArithmeticConfigSchema, CountdownConfigSchema, MultiplicationConfigSchema, ProgramOutputConfigSchema]);
+export const TaskConfigSchema = z.discriminatedUnion("type", [ArithmeticConfigSchema, CountdownConfigSchema, MultiplicationConfigSchema, ProgramOutputConfigSchema, MixtureConfigSchema]);
 export type TaskConfig = z.output<typeof TaskConfigSchema>;
 
 export function makeTask(raw: unknown): TaskGenerator {
@@ -19,6 +21,7 @@ export function makeTask(raw: unknown): TaskGenerator {
     case "countdown": return countdownTask(c);
     case "multiplication": return multiplicationTask(c);
     case "program_output": return programOutputTask(c);
+    case "mixture": return mixtureTask(c);
   }
 }
 

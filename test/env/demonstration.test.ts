@@ -9,9 +9,9 @@ import { promptFormat, PromptConfigSchema } from "../../src/sample/prompt-format
 import type { Generation } from "../../src/sample/generate.js";
 import { EnvironmentConfigSchema, environmentSpec } from "../../src/env/environment.js";
 import { runEpisodes, type EpisodeSampling } from "../../src/env/episode.js";
-import { scoreEpisodes } from "../../src/env/grpo.js";
+import { episodeRollout, evaluateEpisodes, scoreEpisodes } from "../../src/env/grpo.js";
 import { readRecipe } from "../../src/recipes/load.js";
-import { makeTask, makeRng, type Example } from "../../src/tasks/index.js";
+import { distinctExamples, makeTask, makeRng, type Example } from "../../src/tasks/index.js";
 import { environmentOf } from "../../src/cli/eval.js";
 import type { SamplingJob } from "../../src/eval/problems.js";
 
@@ -84,6 +84,31 @@ test("tools-python: the program's output is the answer; the sandbox's limits (5 
   assert.match(episodes[0].segments[1].text, /\[stopped: the program ran longer than 5000 ms\]|took longer than 7000 ms/);
   assert.equal(episodes[0].segments.length, 3);
   assert.deepEqual(rewards, [1]);
+});
+
+test("held-out evaluation of tools-calculator's mixture: accuracy and tool-call rate per part (product, chain)", async () => {
+  const r = readRecipe("recipes/experiments/tools-calculator.yaml") as Record<string, any>;
+  const cfg = EnvironmentConfigSchema.parse(r.environment);
+  const prompt = PromptConfigSchema.parse(r.prompt);
+  const fmt = promptFormat(prompt, tok);
+  const examples = distinctExamples(makeTask(r.task), 2, 12, undefined, "eval");
+  // a scripted model that calls the calculator on products only, and answers chains with a wrong guess
+  const generate = () => scripted(context => {
+    const ex = examples.find(e => context.includes(`User: ${e.question} `))!;
+    const expr = ex.question.replace("=?", "");
+    return ex.subset === "product" ? [`<call>calculator ${expr}</call>`, `</think><answer>${ex.answer}</answer>`] : ["</think><answer>1</answer>"];
+  });
+  const rollout = episodeRollout(cfg, { tok, fmt, prompt, maxCompletionLength: r.grpo.max_completion_length, generate: generate() });
+  const e = await evaluateEpisodes(rollout, generate, fmt, examples, { accuracy: r.accuracy_reward, format: r.format_reward, sampled: false, seed: 1 });
+  const n = (s: string) => examples.filter(x => x.subset === s).length;
+  assert.ok(n("product") > 0 && n("chain") > 0);
+  assert.deepEqual(e.subsets, { chain: { problems: n("chain"), accuracy: 0, accuracySampled: null }, product: { problems: n("product"), accuracy: 1, accuracySampled: null } });
+  assert.deepEqual(e.toolCallRateBySubset, { chain: 0, product: 1 });
+  assert.equal(e.toolCallRate, n("product") / examples.length);
+  assert.equal(e.accuracy, n("product") / examples.length);
+  assert.equal(e.traces.length, 2, "a trace of each part");
+  assert.ok(e.traces.every(t => t.startsWith("Tools:\n<call>calculator")), "traces show the prompt as the model read it");
+  assert.ok(e.traces.some(t => t.includes("⟦<result>")));
 });
 
 test("move37 eval --describe-tools lists the tools as the recipes' environment.describe_tools does", () => {

@@ -51,3 +51,26 @@ test("program_output: the answer is what Python prints", async () => {
     assert.ok(multi.every(n => n.length >= 3) && multi.some(n => n.length === 3), ex.question);
   }
 });
+
+test("mixture: each problem comes from one part by weight, keeps its part's id and names the part as its subset", () => {
+  const cfg = { type: "mixture", parts: [
+    { name: "product", weight: 3, task: { type: "multiplication" } },
+    { name: "chain", weight: 1, task: { type: "arithmetic", min_terms: 5, max_terms: 8, digits: 3 } }] };
+  const task = makeTask(cfg);
+  const exs = distinctExamples(task, 7, 400);
+  const products = exs.filter(e => e.subset === "product"), chains = exs.filter(e => e.subset === "chain");
+  assert.equal(products.length + chains.length, 400);
+  assert.ok(Math.abs(products.length / 400 - 0.75) < 0.07, `share of products ${products.length / 400}`);
+  assert.ok(products.every(e => e.id.startsWith("multiplication:")) && chains.every(e => e.id.startsWith("arithmetic:")));
+  // a problem is its part's problem: the same id, question and answer as the part's task gives
+  for (const e of chains) assert.equal(String(e.question.replace("=?", "").split(/(?=[+-])/).reduce((a, t) => a + Number(t), 0)), e.answer);
+  // exposes is the part's own (an arithmetic chain shows its derivation steps; a product shows nothing else)
+  assert.ok(task.exposes!(chains[0]).length >= 4);
+  assert.deepEqual(task.exposes!(products[0]), []);
+  // held-out sets stay disjoint from training across parts, through each part's exposes
+  const split = trainEvalSplit(task, { train_seed: 1, eval_seed: 2, eval_size: 64 });
+  const held = new Set(split.eval.map(e => e.id));
+  for (let i = 0; i < 300; i++) assert.ok(!held.has(split.train(i).id));
+  assert.throws(() => TaskConfigSchema.parse({ type: "mixture", parts: [{ name: "a", weight: 1, task: { type: "multiplication" } }, { name: "a", weight: 1, task: { type: "multiplication" } }] }), /names must differ/);
+  assert.throws(() => TaskConfigSchema.parse({ type: "mixture", parts: [{ name: "a", weight: 1, task: { type: "mixture", parts: [] } }, { name: "b", weight: 1, task: { type: "multiplication" } }] }));
+});
