@@ -112,7 +112,7 @@ export const trainSeedOption = ["--train-seed <n>", "seed of the training proble
 export function addProblemOptions(cmd: Command, defaults: { n: number; k: number }): Command {
   return cmd
     .argument("<model-dir>", "model folder, checkpoint folder (…/checkpoints/step-N), run directory (its latest checkpoint), or a hub id (owner/name)")
-    .option("--task <name>", "arithmetic or countdown (default: the recipe's task or dataset)")
+    .option("--task <name>", "arithmetic, countdown, multiplication, program_output or mixture (default: the recipe's task or dataset)")
     .option("--dataset <path>", "a file of problems (JSONL, JSON, Parquet; columns as docs/datasets.md says), its rows in order; or a dataset config as JSON, e.g. '{\"path\":\"data/gsm8k\",\"config\":\"main\",\"split\":\"test\"}'")
     .option("--task-options <json>", "task generator options as JSON, e.g. '{\"min_terms\":4,\"max_terms\":7}'")
     .option("--recipe <file>", "take task, eval_seed, prompt, accuracy_reward and max_completion_length from a GRPO recipe (the same held-out set)")
