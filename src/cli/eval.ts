@@ -112,7 +112,7 @@ export const trainSeedOption = ["--train-seed <n>", "seed of the training proble
 export function addProblemOptions(cmd: Command, defaults: { n: number; k: number }): Command {
   return cmd
     .argument("<model-dir>", "model folder, checkpoint folder (…/checkpoints/step-N), run directory (its latest checkpoint), or a hub id (owner/name)")
-    .option("--task <name>", "arithmetic or countdown (default: the recipe's task or dataset)")
+    .option("--task <name>", "arithmetic, countdown, multiplication, program_output or mixture (default: the recipe's task or dataset)")
     .option("--dataset <path>", "a file of problems (JSONL, JSON, Parquet; columns as docs/datasets.md says), its rows in order; or a dataset config as JSON, e.g. '{\"path\":\"data/gsm8k\",\"config\":\"main\",\"split\":\"test\"}'")
     .option("--task-options <json>", "task generator options as JSON, e.g. '{\"min_terms\":4,\"max_terms\":7}'")
     .option("--recipe <file>", "take task, eval_seed, prompt, accuracy_reward and max_completion_length from a GRPO recipe (the same held-out set)")
@@ -143,18 +143,19 @@ export interface EvalReport extends PassAtKSummary {
 }
 
 /** The flags that make the verbs sample multi-turn episodes with tools instead of single completions. */
-export interface EnvironmentFlags { environment?: string; maxTurns: number; toolFormat: string }
+export interface EnvironmentFlags { environment?: string; maxTurns: number; toolFormat: string; describeTools?: boolean }
 
 export function addEnvironmentOptions(cmd: Command): Command {
   return cmd
     .option("--environment <type>", "sample multi-turn episodes with tools (calculator, python, problems; docs/tools.md)")
     .option("--max-turns <n>", "--environment: model turns per episode", integer("--max-turns"), 4)
-    .option("--tool-format <format>", "--environment: auto, hermes, llama3 or tags", "auto");
+    .option("--tool-format <format>", "--environment: auto, hermes, llama3 or tags", "auto")
+    .option("--describe-tools", "--environment, tags format: list the tools before the prompt (a recipe's environment.describe_tools)");
 }
 
 /** The episode sampler's config of the flags (null without --environment); an episode's tokens are --max-new-tokens at most. */
 export function environmentOf(f: EnvironmentFlags, job: SamplingJob): EnvironmentConfig | null {
-  return f.environment === undefined ? null : EnvironmentConfigSchema.parse({ type: f.environment, max_turns: f.maxTurns, format: f.toolFormat, max_tokens: job.maxNewTokens });
+  return f.environment === undefined ? null : EnvironmentConfigSchema.parse({ type: f.environment, max_turns: f.maxTurns, format: f.toolFormat, max_tokens: job.maxNewTokens, describe_tools: f.describeTools === true });
 }
 
 export async function evaluatePassAtK(dir: string, f: ProblemFlags & Partial<EnvironmentFlags> & { passAtK?: number[] }): Promise<EvalReport> {

@@ -5,6 +5,7 @@ import { CountdownConfigSchema, countdownTargets, countdownTask } from "../tasks
 import { TaskConfigSchema, makeTask } from "../tasks/index.js";
 import { distinctExamples } from "../tasks/splits.js";
 import { GENRES, type Genre, type WordedMeta } from "./genres.js";
+import { ToolsCorpusSchema, type ToolsMeta } from "./tools.js";
 
 /**
  * The pretraining corpus for the tiny base model: an endless, seed-determined stream of short documents
@@ -14,10 +15,10 @@ import { GENRES, type Genre, type WordedMeta } from "./genres.js";
 /**
  * countdown and search are off by default: the default R1-Zero run uses arithmetic; turn them on for a countdown run
  * (recipes/base-countdown.yaml). worded (the arithmetic told in English and a second language, src/tasks/languages.ts)
- * is off too: recipes/base-bilingual.yaml turns it on. All three are last, so a weight of 0 leaves the default stream
- * as it was.
+ * is off too: recipes/base-bilingual.yaml turns it on; so is tools (tool-call markup in the wild, src/corpus/tools.ts),
+ * which recipes/base-tools.yaml turns on. All four are last, so a weight of 0 leaves the default stream as it was.
  */
-const DEFAULT_WEIGHTS = { direct: 0.08, prose: 0.1, steps: 0.16, dialog: 0.1, markup: 0.08, bridge: 0.1, format: 0.08, copy: 0.25, text: 0.05, countdown: 0, search: 0, worded: 0 };
+const DEFAULT_WEIGHTS = { direct: 0.08, prose: 0.1, steps: 0.16, dialog: 0.1, markup: 0.08, bridge: 0.1, format: 0.08, copy: 0.25, text: 0.05, countdown: 0, search: 0, worded: 0, tools: 0 };
 
 /** One RL run's held-out set: its task, eval_seed and eval_size (a list when several runs build on one base). */
 const HeldOutSetSchema = z.object({ task: TaskConfigSchema, eval_seed: z.number().int(), eval_size: z.number().int().positive() }).strict();
@@ -57,6 +58,11 @@ export const CorpusConfigSchema = z
       })
       .strict()
       .default({ language: "ru", second_share: 0.5, cross_rate: 0.25, switch_rate: 0.05 }),
+    /**
+     * The tools genre (weights.tools > 0): which hard problems are handed to a tool (products, long chains, small
+     * programs), how often the writer calls rather than answers at once, lists the tools first, or mistypes a call.
+     */
+    tools: ToolsCorpusSchema.default(ToolsCorpusSchema.parse({})),
     /** Most filler sentences between a problem and its derivation. */
     max_filler_sentences: z.number().int().min(0).default(3),
     /**
@@ -69,7 +75,7 @@ export const CorpusConfigSchema = z
   .strict();
 export type CorpusConfig = z.output<typeof CorpusConfigSchema>;
 
-export interface CorpusDocument { genre: Genre; text: string; /** worded documents: their languages */ languages?: WordedMeta }
+export interface CorpusDocument { genre: Genre; text: string; /** worded documents: their languages */ languages?: WordedMeta; /** tools documents: their problem and calls */ tools?: ToolsMeta }
 
 /** Normalised genre weights of a config (defaults filled in). */
 export function genreWeights(c: CorpusConfig): Record<Genre, number> {
@@ -100,13 +106,14 @@ export function* corpusDocuments(raw: unknown = {}, extraExclude?: ReadonlySet<s
       if (!exclude?.has(ex.id) && !heldTargets.has(ex.target!)) return ex;
     }
   };
+  const heldOut = (id: string) => exclude?.has(id) ?? false;
   for (;;) {
     const genre = genres[rng.weighted(ws)];
     let chain = sampleChain(rng, c.arithmetic);
     while (exclude && touchesHeldOut(chain, exclude)) chain = sampleChain(rng, c.arithmetic);
-    const meta: { languages?: WordedMeta } = {};
-    const text = GENRES[genre]({ rng, chain, maxFiller: c.max_filler_sentences, countdown, showWork: c.format_show_work, bilingual: c.bilingual, meta });
-    yield meta.languages ? { genre, text, languages: meta.languages } : { genre, text };
+    const meta: { languages?: WordedMeta; tools?: ToolsMeta } = {};
+    const text = GENRES[genre]({ rng, chain, maxFiller: c.max_filler_sentences, countdown, showWork: c.format_show_work, bilingual: c.bilingual, tools: c.tools, heldOut, meta });
+    yield meta.languages ? { genre, text, languages: meta.languages } : meta.tools ? { genre, text, tools: meta.tools } : { genre, text };
   }
 }
 

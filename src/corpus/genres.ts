@@ -5,6 +5,7 @@ import type { Example } from "../tasks/types.js";
 import { LANGUAGE_WORDS, otherLanguage, wordedSteps, type WordedLanguage } from "../tasks/languages.js";
 import { filler, NAMES, novelTag, paragraph, sentence, tagPair } from "./words.js";
 import { writeSearch } from "./search.js";
+import { ToolsCorpusSchema, toolsDocument, type ToolsCorpusConfig, type ToolsMeta } from "./tools.js";
 
 /**
  * One function per corpus genre: (rng, problem) → document text. Together they give the base model the
@@ -21,8 +22,12 @@ export interface GenreContext {
   showWork: number;
   /** The worded genre's languages and rates (corpus config `bilingual`). */
   bilingual?: BilingualRates;
-  /** Filled by the worded genre: the languages of the document (for tests and reports). */
-  meta?: { languages?: WordedMeta };
+  /** The tools genre's problems and rates (corpus config `tools`). */
+  tools?: ToolsCorpusConfig;
+  /** Whether a problem id is held out by the RL runs (the tools genre draws its problems past them). */
+  heldOut?: (id: string) => boolean;
+  /** Filled by the worded genre (the languages of the document) and the tools genre (its calls), for tests and reports. */
+  meta?: { languages?: WordedMeta; tools?: ToolsMeta };
 }
 
 export interface BilingualRates {
@@ -260,5 +265,13 @@ export function worded({ rng, chain, maxFiller, bilingual, meta }: GenreContext)
   }
 }
 
-export const GENRES = { direct, prose, steps, dialog, markup, bridge, format, copy, text, countdown, search, worded } as const;
+/**
+ * Tool-call markup in the wild (src/corpus/tools.ts): hard arithmetic or a small program handed to a tool under a
+ * made-up notation and name, the result read and used; easy sums done in the head. Never the RL template's tags.
+ */
+export function tools({ rng, chain, tools: cfg, heldOut, meta }: GenreContext): string {
+  return toolsDocument(rng, cfg ?? ToolsCorpusSchema.parse({}), chain, heldOut ?? (() => false), meta);
+}
+
+export const GENRES = { direct, prose, steps, dialog, markup, bridge, format, copy, text, countdown, search, worded, tools } as const;
 export type Genre = keyof typeof GENRES;

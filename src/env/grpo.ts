@@ -69,6 +69,8 @@ export interface EpisodeEvalResult extends EvalResult {
   /** Share of held-out episodes with at least one tool call, and of calls that failed. */
   toolCallRate: number;
   toolErrorRate: number | null;
+  /** Per subset of the held-out set (a mixture task's parts), when its problems carry one: the share of episodes with a call. */
+  toolCallRateBySubset?: Record<string, number>;
   metrics: Record<string, number | null>;
 }
 
@@ -88,12 +90,24 @@ export async function evaluateEpisodes(r: EpisodeRollout, generate: (temperature
   const sampled = o.sampled ? await run(1) : null;
   const m = episodeMetrics(greedy.gens);
   const wrong = greedy.gens.filter((_, i) => !greedy.right[i]).map(e => e.ids.length);
-  const traces = greedy.gens.slice(0, 2).map(e => `${fmt.text(examples[e.prompt])}${e.segments.map(s => (s.role === "assistant" ? s.text : `⟦${s.text}⟧`)).join("")}   [gold ${examples[e.prompt].answer}]`);
+  // a tags prompt is shown as the model read it, the tool list (describe_tools) included
+  const promptOf = (e: Episode) => (r.format === "tags" && e.messages.length === 1 ? e.messages[0].content : fmt.text(examples[e.prompt]));
+  const called = (e: Episode) => (Object.keys(e.stats.calls).length > 0 ? 1 : 0);
+  // per subset (a mixture's parts: accuracy and tool-call rate each), and a trace of each subset's first problem
+  const names = [...new Set(examples.map(e => e.subset).filter((x): x is string => x !== undefined))].sort();
+  const of = <T>(xs: readonly T[], n: string) => xs.filter((_, i) => examples[greedy.gens[i].prompt].subset === n);
+  const subsets = names.length ? {
+    subsets: Object.fromEntries(names.map(n => [n, { problems: examples.filter(e => e.subset === n).length, accuracy: mean(of(greedy.right, n).map(Number)),
+      accuracySampled: sampled ? mean(sampled.right.filter((_, i) => examples[sampled.gens[i].prompt].subset === n).map(Number)) : null }])),
+    toolCallRateBySubset: Object.fromEntries(names.map(n => [n, mean(of(greedy.gens, n).map(called))])),
+  } : {};
+  const shown = names.length ? names.map(n => greedy.gens.find(e => examples[e.prompt].subset === n)!).slice(0, 3) : greedy.gens.slice(0, 2);
+  const traces = shown.map(e => `${promptOf(e)}${e.segments.map(s => (s.role === "assistant" ? s.text : `⟦${s.text}⟧`)).join("")}   [gold ${examples[e.prompt].answer}]`);
   return {
     accuracy: mean(greedy.right.map(Number)), accuracySampled: sampled ? mean(sampled.right.map(Number)) : null,
     format: mean(greedy.scored.table.map(row => (row[1] === 1 ? 1 : 0))), meanLength: mean(greedy.gens.map(e => e.ids.length)),
     meanLengthWrong: wrong.length ? mean(wrong) : null, traces, language: null, languageSwitched: null, languageJudged: 0,
-    toolCallRate: mean(greedy.gens.map(e => (Object.keys(e.stats.calls).length > 0 ? 1 : 0))), toolErrorRate: m["tools/error_rate"], metrics: m,
+    toolCallRate: mean(greedy.gens.map(called)), toolErrorRate: m["tools/error_rate"], metrics: m, ...subsets,
   };
 }
 

@@ -365,6 +365,7 @@ function evalMetrics(r: EvalResult): Record<string, number | null> {
   const out: Record<string, number | null> = { accuracy: r.accuracy, accuracy_sampled: r.accuracySampled, "eval/format": r.format, "eval/mean_length": r.meanLength,
     ...(r.language !== null ? { "eval/language": r.language, "eval/language_switched": r.languageSwitched, "eval/language_judged": r.languageJudged ?? null } : {}) };
   if ("toolCallRate" in r) Object.assign(out, { "eval/tool_call_rate": (r as EpisodeEvalResult).toolCallRate, "eval/tool_error_rate": (r as EpisodeEvalResult).toolErrorRate });
+  for (const [name, rate] of Object.entries((r as EpisodeEvalResult).toolCallRateBySubset ?? {})) out[`eval/tool_call_rate/${name}`] = rate;
   for (const [name, f] of Object.entries(r.subsets ?? {})) { out[`accuracy/${name}`] = f.accuracy; out[`accuracy_sampled/${name}`] = f.accuracySampled; }
   for (const [k, v] of Object.entries(r.search?.greedy ?? {})) out[`eval/${k}`] = v;
   return out;
@@ -392,6 +393,22 @@ function stepLanguageMetrics(g: GRPOConfig, gens: Generation[], examples: Exampl
 
 const pct = (x: number | null) => (x === null ? "-" : `${(100 * x).toFixed(1)}%`);
 
+/**
+ * An episode run's curves over steps for report.json (issue 20's demonstration): per training step the reward, tool
+ * calls per episode, the tool-error rate and turns; per evaluation (before RL is step 0) held-out accuracy, the
+ * tool-call rate and the tool-error rate (and per part of a mixture task, accuracy and the tool-call rate). metrics.jsonl has every metric; these are the ones the issue names.
+ */
+function episodeCurves(rows: readonly Record<string, unknown>[]) {
+  const pick = (r: Record<string, unknown>, keys: readonly string[]) =>
+    Object.fromEntries([["step", r.step], ...keys.map(k => [k, typeof r[k] === "number" ? r[k] : null])]);
+  return {
+    train: rows.filter(r => typeof r.reward === "number").map(r => pick(r, ["reward", "tools/calls_per_episode", "tools/error_rate", "episodes/turns"])),
+    // with a mixture task, each part's accuracy and tool-call rate too (accuracy/<part>, eval/tool_call_rate/<part>)
+    eval: rows.filter(r => typeof r.accuracy === "number").map(r => pick(r, ["accuracy", "eval/tool_call_rate", "eval/tool_error_rate",
+      ...Object.keys(r).filter(k => /^(accuracy|eval\/tool_call_rate)\/[\w-]+$/.test(k))])),
+  };
+}
+
 function writeReport(run: Run, c: GRPORecipe, evalSize: number, before: EvalResult, after: EvalResult, seconds: number, wall: number, log: (m: string) => void,
   o: { pass?: { before: PassAtKFigures | null; after: PassAtKFigures | null }; language?: boolean } = {}) {
   // language (rows that name one, or the language reward), subsets, search counts and pass@k appear only when
@@ -404,11 +421,14 @@ function writeReport(run: Run, c: GRPORecipe, evalSize: number, before: EvalResu
     ...(r.search ? { search: r.search } : {}),
     ...(p ? { pass_at_k: p } : {}),
     ...("toolCallRate" in r ? { tool_call_rate: (r as EpisodeEvalResult).toolCallRate, tool_error_rate: (r as EpisodeEvalResult).toolErrorRate } : {}),
+    ...((r as EpisodeEvalResult).toolCallRateBySubset ? { tool_call_rate_by_subset: (r as EpisodeEvalResult).toolCallRateBySubset } : {}),
   });
+  const episodes = "toolCallRate" in before;
+  const rows = readMetrics(run.dir);
   run.writeJson("report.json", { task: problemSource(c), eval_size: evalSize, before: side(before, pass.before), after: side(after, pass.after), minutes: wall / 60, train_minutes: seconds / 60, traces: {
     before: before.traces, after: after.traces,
     ...(after.backtrackTrace !== undefined ? { backtrack: { before: before.backtrackTrace ?? null, after: after.backtrackTrace } } : {}),
-  } });
+  }, ...(episodes ? { curves: episodeCurves(rows) } : {}) });
   const row = (name: string, f: (r: EvalResult) => string) => `  ${name.padEnd(22)} ${f(before).padStart(10)} ${f(after).padStart(10)}`;
   // countdown's seen_target / unseen_target as "  seen (greedy)", "  unseen (T=1)" under the accuracy rows
   const subsetRows = Object.keys(after.subsets ?? {}).flatMap(n => [
@@ -420,8 +440,11 @@ function writeReport(run: Run, c: GRPORecipe, evalSize: number, before: EvalResu
     row("accuracy (greedy)", r => pct(r.accuracy)), row("accuracy (T=1)", r => pct(r.accuracySampled)), ...subsetRows,
     row("format", r => pct(r.format)), row("mean length (tokens)", r => r.meanLength.toFixed(1)), ...searchRows, ...passRows,
     ...(before.language ?? after.language ?? null) !== null ? [row("language consistency", r => pct(r.language ?? null)), row("language switched", r => pct(r.languageSwitched ?? null)), row("thoughts with words", r => pct(r.languageJudged ?? null))] : [],
-    ...("toolCallRate" in before ? [row("tool-call rate", r => pct((r as EpisodeEvalResult).toolCallRate)), row("tool-error rate", r => pct((r as EpisodeEvalResult).toolErrorRate))] : []),
-    "", metricChart(readMetrics(run.dir), "completions/mean_length", 60),
+    ...("toolCallRate" in before ? [row("tool-call rate", r => pct((r as EpisodeEvalResult).toolCallRate)),
+      ...Object.keys((after as EpisodeEvalResult).toolCallRateBySubset ?? {}).map(n => row(`  ${n}`, r => pct((r as EpisodeEvalResult).toolCallRateBySubset?.[n] ?? null))),
+      row("tool-error rate", r => pct((r as EpisodeEvalResult).toolErrorRate))] : []),
+    "", metricChart(rows, "completions/mean_length", 60),
+    ...(episodes ? ["", metricChart(rows, "tools/calls_per_episode", 60)] : []),
     "", "before:", ...before.traces.map(t => `  ${t}`), "after:", ...after.traces.map(t => `  ${t}`),
     `report: ${run.dir}/report.json`].join("\n"));
 }

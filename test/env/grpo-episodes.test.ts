@@ -25,6 +25,14 @@ test("micro multi-turn GRPO: the reward rises only when the model learns to call
   assert.ok(evals.at(-1)!.accuracy > evals[0].accuracy, `held-out accuracy ${evals[0].accuracy} → ${evals.at(-1)!.accuracy}`);
   assert.ok(evals.at(-1)!["eval/tool_call_rate"] > evals[0]["eval/tool_call_rate"]);
   assert.match(run.logs.at(-1)!, /tool-call rate/, "the closing report has the tool-call rate");
+  // report.json: the rates before and after, and the curves over steps (the demonstration's figures, docs/tools.md)
+  const report = JSON.parse(readFileSync(join(run.dir, "report.json"), "utf8"));
+  assert.equal(report.before.tool_call_rate, evals[0]["eval/tool_call_rate"]);
+  assert.equal(report.after.tool_call_rate, evals.at(-1)!["eval/tool_call_rate"]);
+  assert.deepEqual(report.curves.train.map((r: { step: number }) => r.step), rows.map(r => r.step));
+  assert.deepEqual(report.curves.train.map((r: Record<string, number>) => r["tools/calls_per_episode"]), rows.map(r => r["tools/calls_per_episode"]));
+  assert.deepEqual(report.curves.train.map((r: Record<string, number>) => r.reward), rows.map(r => r.reward));
+  assert.deepEqual(report.curves.eval.map((r: Record<string, number>) => [r.step, r.accuracy, r["eval/tool_call_rate"]]), evals.map(r => [r.step, r.accuracy, r["eval/tool_call_rate"]]));
   // samples.jsonl shows episodes turn by turn
   const samples = readFileSync(join(run.dir, "samples.jsonl"), "utf8").trim().split("\n").map(l => JSON.parse(l));
   const called = samples.find(s => s.turns?.some((t: { role: string }) => t.role === "tool"));
