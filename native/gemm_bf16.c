@@ -31,6 +31,9 @@
 #ifndef PANEL_M
 #define PANEL_M 2              /* A rows from which the dpbf16 path runs the packed panel kernel (gemm_bf16_panel) */
 #endif
+#ifndef PF
+#define PF 1                   /* software prefetch of W ahead of use (row_dp, the panel kernel) */
+#endif
 #define WIDE_MAX (1L << 24)    /* … when W has at most this many values (64 MB of F32 scratch; Qwen2.5-0.5B's MLP: 4.4 M) */
 
 
@@ -99,8 +102,12 @@ static void row_dp(const Job *g, long i, long j0, int nr) {
   __m512 acc[TN], acc2[TN];
   for (int c = 0; c < TN; c++) { acc[c] = _mm512_setzero_ps(); acc2[c] = _mm512_setzero_ps(); }
   long K = g->K, k = 0;
+  int pf = PF && j0 + 2 * TN <= g->N; /* the next TN rows at the same place: W streams from memory a step ahead */
   for (; k + 64 <= K; k += 64) {
     __m512bh a0 = lda(a + k), a1 = lda(a + k + 32);
+    if (pf)
+#pragma GCC unroll 4
+      for (int c = 0; c < TN; c++) { _mm_prefetch((const char *)(w[c] + TN * K + k), _MM_HINT_T0); _mm_prefetch((const char *)(w[c] + TN * K + k + 32), _MM_HINT_T0); }
 #pragma GCC unroll 4
     for (int c = 0; c < TN; c++) {
       acc[c] = _mm512_dpbf16_ps(acc[c], a0, ldw(w[c] + k, 0xFFFFFFFFu));
@@ -137,9 +144,6 @@ typedef struct {
 } Panel;
 
 /* the near-equal K blocks of at most PKC, multiples of 32 (K = 300 gives 160 + 140 rather than 256 + 44) */
-#ifndef PF
-#define PF 1
-#endif
 static long pk_block(long K) {
   long n = (K + PKC - 1) / PKC, kb = ((K + n - 1) / n + 31) / 32 * 32;
   return kb < PKC ? kb : PKC;
