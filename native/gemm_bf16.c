@@ -2,17 +2,20 @@
  * weight stored BF16 (the upper 16 bits of an F32, row-major [N,K]), accumulating in F32.
  *
  * Two paths, chosen at run time (gemm_bf16_path):
- * - "dpbf16" (AVX512-BF16, `vdpbf16ps`): A is first rounded to BF16 (round to nearest even, the rows zero-padded to
- *   a multiple of 32) into one buffer shared by the threads; each 32-wide step is then a BF16 load of W, one of A
- *   and a dot product of 16 BF16 pairs into F32 lanes. Error: A's rounding (relative 2⁻⁸ per product) plus F32 sums.
+ * - "dpbf16" (AVX512-BF16, `vdpbf16ps`): A is first rounded to BF16 (round to nearest even) once per call; each
+ *   `vdpbf16ps` then adds 16 lanes of two BF16 products into F32 sums. Error: A's rounding (relative 2⁻⁸ per
+ *   product) plus F32 sums. From PANEL_M rows (every batched decode step, 2 to WIDE_M − 1 rows) the packed panel
+ *   kernel runs (gemm_bf16_panel below: W streamed once per call, transposed on the fly into k-pair panels, a
+ *   12 × 32 register tile of C); one row (batch-1 decode) takes dot products of A's row against 4 W rows read in
+ *   place (row_dp), which reads W once and needs no packing.
  * - "widen" (AVX-512F / AVX2 / scalar): W is widened to F32 on the fly (a shift by 16) and multiplied with A as F32:
  *   the only error is F32 summation. The default when the CPU lacks AVX512-BF16; MOVE37_BF16_PATH=widen forces it.
- * Both are dot products of contiguous rows (A's rows, W's rows), in tiles of 6 (dpbf16) or 4 (widen) A rows × 4 W rows,
- * A cut into chunks of MCH rows so a chunk stays in L2 while the W rows of a task pass over it once.
+ *   Dot products of contiguous rows (A's rows, W's rows) in tiles of 4 A rows × 4 W rows, A cut into chunks of MCH
+ *   rows so a chunk stays in L2 while the W rows of a task pass over it once.
  * Threads take disjoint runs of W rows (columns of C); the result does not depend on the thread count.
  * From WIDE_M rows of A on (training batches, prefill) both paths give way to the packed F32 SGEMM on W widened once
- * into F32 scratch (exact; the widening, N·K values, costs a few % of the product's 2·M·N·K FLOPs): dot-product tiles
- * reach about half of the packed kernel's rate there. Only F32 summation error then, as the widen path. */
+ * into F32 scratch (exact; the widening, N·K values, costs a few % of the product's 2·M·N·K FLOPs). Only F32
+ * summation error then, as the widen path. */
 #include "kernels.h"
 #include "scratch.h"
 #include "simd.h"
@@ -23,9 +26,14 @@
 
 #define TM 4    /* A rows per tile (widen path) */
 #define TN 4    /* W rows per tile */
-#define DTM 6   /* A rows per tile (dpbf16 path: 24 accumulators of the 32 zmm registers) */
-#define MCH 48  /* A rows per chunk (a multiple of TM and DTM) */
+#define MCH 48  /* A rows per chunk (a multiple of TM) */
 #define WIDE_M 96              /* A rows from which W is widened and the packed SGEMM runs */
+#ifndef PANEL_M
+#define PANEL_M 2              /* A rows from which the dpbf16 path runs the packed panel kernel (gemm_bf16_panel) */
+#endif
+#ifndef PF
+#define PF 1                   /* software prefetch of W ahead of use (row_dp, the panel kernel) */
+#endif
 #define WIDE_MAX (1L << 24)    /* … when W has at most this many values (64 MB of F32 scratch; Qwen2.5-0.5B's MLP: 4.4 M) */
 
 
@@ -41,7 +49,7 @@ static int path = -1;
 static int dpbf16_supported(void) {
 #if HAVE_DPBF16
   __builtin_cpu_init();
-  return __builtin_cpu_supports("avx512bf16");
+  return __builtin_cpu_supports("avx512bf16") != 0; /* a feature bit (16 here), not 1: the callers compare path == 1 */
 #else
   return 0;
 #endif
@@ -87,52 +95,6 @@ static void to_bf16_rows(void *ctx, long lo, long hi) {
 static inline __m512bh ldw(const uint16_t *p, __mmask32 m) { return (__m512bh)_mm512_maskz_loadu_epi16(m, p); }
 static inline __m512bh lda(const uint16_t *p) { return (__m512bh)_mm512_loadu_si512((const void *)p); }
 
-/* d[c] = the sum of the 16 lanes of x_c, the four reduced together (a transpose-and-add, not four reductions) */
-static inline void hsum4(float d[4], __m512 x0, __m512 x1, __m512 x2, __m512 x3) {
-  __m512 t0 = _mm512_add_ps(_mm512_unpacklo_ps(x0, x1), _mm512_unpackhi_ps(x0, x1)); /* per 128-bit lane: x0 x1 x0 x1 */
-  __m512 t1 = _mm512_add_ps(_mm512_unpacklo_ps(x2, x3), _mm512_unpackhi_ps(x2, x3)); /* x2 x3 x2 x3 */
-  __m512 u = _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t0), _mm512_castps_pd(t1))),
-                           _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t0), _mm512_castps_pd(t1)))); /* x0 x1 x2 x3 */
-  __m256 h = _mm256_add_ps(_mm512_castps512_ps256(u), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(u), 1)));
-  _mm_storeu_ps(d, _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1)));
-}
-
-/* rows [i0, i0+mr) × W rows [j0, j0+nr), mr ≤ TM, nr ≤ TN (missing rows repeat the last one and are not stored) */
-static void tile_dp(const Job *g, long i0, int mr, long j0, int nr) {
-  const uint16_t *a[DTM], *w[TN];
-  for (int r = 0; r < DTM; r++) a[r] = g->Ab + (i0 + (r < mr ? r : mr - 1)) * g->Kp;
-  for (int c = 0; c < TN; c++) w[c] = g->W + (j0 + (c < nr ? c : nr - 1)) * g->K;
-  __m512 acc[DTM][TN];
-#pragma GCC unroll 24
-  for (int r = 0; r < DTM * TN; r++) acc[r / TN][r % TN] = _mm512_setzero_ps();
-  long K = g->K, k = 0;
-  for (; k + 32 <= K; k += 32) {
-    __m512bh wv[TN];
-#pragma GCC unroll 4
-    for (int c = 0; c < TN; c++) wv[c] = ldw(w[c] + k, 0xFFFFFFFFu);
-#pragma GCC unroll 6
-    for (int r = 0; r < DTM; r++) {
-      __m512bh av = lda(a[r] + k);
-#pragma GCC unroll 4
-      for (int c = 0; c < TN; c++) acc[r][c] = _mm512_dpbf16_ps(acc[r][c], av, wv[c]);
-    }
-  }
-  if (k < K) { /* tail: W masked (its rows are not padded), A's padding is zeros */
-    __mmask32 m = (__mmask32)((1ull << (K - k)) - 1);
-    __m512bh wv[TN];
-    for (int c = 0; c < TN; c++) wv[c] = ldw(w[c] + k, m);
-    for (int r = 0; r < DTM; r++) {
-      __m512bh av = lda(a[r] + k);
-      for (int c = 0; c < TN; c++) acc[r][c] = _mm512_dpbf16_ps(acc[r][c], av, wv[c]);
-    }
-  }
-  for (int r = 0; r < mr; r++) {
-    float d[4];
-    hsum4(d, acc[r][0], acc[r][1], acc[r][2], acc[r][3]);
-    for (int c = 0; c < nr; c++) store(g, i0 + r, j0 + c, d[c]);
-  }
-}
-
 /* one A row against TN W rows (decode, batch 1: no repeated rows' work) */
 static void row_dp(const Job *g, long i, long j0, int nr) {
   const uint16_t *a = g->Ab + i * g->Kp, *w[TN];
@@ -140,8 +102,12 @@ static void row_dp(const Job *g, long i, long j0, int nr) {
   __m512 acc[TN], acc2[TN];
   for (int c = 0; c < TN; c++) { acc[c] = _mm512_setzero_ps(); acc2[c] = _mm512_setzero_ps(); }
   long K = g->K, k = 0;
+  int pf = PF && j0 + 2 * TN <= g->N; /* the next TN rows at the same place: W streams from memory a step ahead */
   for (; k + 64 <= K; k += 64) {
     __m512bh a0 = lda(a + k), a1 = lda(a + k + 32);
+    if (pf)
+#pragma GCC unroll 4
+      for (int c = 0; c < TN; c++) { _mm_prefetch((const char *)(w[c] + TN * K + k), _MM_HINT_T0); _mm_prefetch((const char *)(w[c] + TN * K + k + 32), _MM_HINT_T0); }
 #pragma GCC unroll 4
     for (int c = 0; c < TN; c++) {
       acc[c] = _mm512_dpbf16_ps(acc[c], a0, ldw(w[c] + k, 0xFFFFFFFFu));
@@ -154,6 +120,144 @@ static void row_dp(const Job *g, long i, long j0, int nr) {
     for (int c = 0; c < TN; c++) acc[c] = _mm512_dpbf16_ps(acc[c], av, ldw(w[c] + k, m));
   }
   for (int c = 0; c < nr; c++) store(g, i, j0 + c, _mm512_reduce_add_ps(_mm512_add_ps(acc[c], acc2[c])));
+}
+
+/* ---------------------------------------------------------------------------------------------------------------
+ * Small M (a decode step: 2 to WIDE_M − 1 rows), dpbf16: the outer-product form of the packed SGEMM (gemm.c's
+ * small-M path) with BF16 pairs in place of floats. A is rounded to BF16 once per call and packed per K block into
+ * strips of PMR rows, each k-pair (A[i,k], A[i,k+1]) one dword: [block][strip][pair][PMR]. W is read in panels of
+ * PNR = 32 of its rows (32 columns of C, PNR·K contiguous BF16 values, so a panel streams from memory start to
+ * end), one K block at a time: 16 rows × 32 k are loaded and transposed as 16×16 dwords, which puts the 16 rows'
+ * pairs for one k-pair side by side ([pair][32 rows], the layout `vdpbf16ps` takes), into a per-thread buffer that
+ * stays in L1 while every strip of A passes over it. The microkernel holds PMR × 32 sums of C in 2·PMR registers;
+ * a k-pair step is two loads of W, PMR broadcasts of A's pair and 2·PMR `vdpbf16ps` (64 products each), so every W
+ * value loaded is used by all M rows and W is read from memory once per call. Threads take disjoint runs of panels;
+ * every sum runs over k in the same order whatever the thread count. Error: that of the dpbf16 path (A rounded).
+ * ------------------------------------------------------------------------------------------------------------- */
+#define PMR 12   /* A rows per microtile: 24 accumulators + 2 W vectors + a broadcast of the 32 zmm registers */
+#define PNR 32   /* W rows per panel */
+#define PKC 256  /* k per block (a multiple of 32): the packed block, PNR × PKC BF16 = 16 KB, stays in L1 */
+
+typedef struct {
+  float *C; const float *A; const uint16_t *W; long M, N, K; int accumulate;
+  uint32_t *Ap; long kb, nkb, ablock; /* packed A: block p at Ap + p·ablock dwords, strips PMR·kb/2 apart */
+} Panel;
+
+/* the near-equal K blocks of at most PKC, multiples of 32 (K = 300 gives 160 + 140 rather than 256 + 44) */
+static long pk_block(long K) {
+  long n = (K + PKC - 1) / PKC, kb = ((K + n - 1) / n + 31) / 32 * 32;
+  return kb < PKC ? kb : PKC;
+}
+
+/* A rows rounded to BF16 and packed, K blocks [lo, hi) (rows past M and k past K are zeros) */
+static void panel_pack_a(void *ctx, long lo, long hi) {
+  const Panel *g = ctx;
+  long strips = (g->M + PMR - 1) / PMR;
+  for (long p = lo; p < hi; p++) {
+    long k0 = p * g->kb, kc = g->K - k0 < g->kb ? g->K - k0 : g->kb, pairs = g->kb / 2;
+    uint32_t *blk = g->Ap + p * g->ablock;
+    for (long s = 0; s < strips; s++) {
+      uint32_t *dst = blk + s * PMR * pairs;
+      for (int r = 0; r < PMR; r++) {
+        long i = s * PMR + r;
+        for (long k = 0; k < g->kb; k += 32) {
+          uint32_t v[16];
+          long left = i < g->M ? kc - k : 0;
+          __mmask16 m0 = left >= 16 ? 0xFFFF : left <= 0 ? 0 : (__mmask16)((1u << left) - 1);
+          __mmask16 m1 = left >= 32 ? 0xFFFF : left <= 16 ? 0 : (__mmask16)((1u << (left - 16)) - 1);
+          const float *a = g->A + (i < g->M ? i : 0) * g->K + k0 + k;
+          __m512 x0 = _mm512_maskz_loadu_ps(m0, a), x1 = _mm512_maskz_loadu_ps(m1, a + 16);
+          _mm512_storeu_si512((void *)v, (__m512i)_mm512_cvtne2ps_pbh(x1, x0));
+          for (int q = 0; q < 16; q++) dst[(k / 2 + q) * PMR + r] = v[q];
+        }
+      }
+    }
+  }
+}
+
+/* W rows [j0, j0+nr) × k [k0, k0+kc) into dst as [pair][PNR] dwords, kc rounded up to 32 (rows past nr and k past K
+ * are zeros) */
+static void panel_pack_w(uint32_t *dst, const uint16_t *W, long K, long j0, int nr, long k0, long kc, int pf) {
+  for (long k = 0; k < kc; k += 32) {
+    if (pf) /* the next panel's lines at the same place: W streams from memory a panel ahead of its use */
+      for (int c = 0; c < PNR; c++) _mm_prefetch((const char *)(W + (j0 + PNR + c) * K + k0 + k), _MM_HINT_T0);
+    long left = kc - k;
+    __mmask32 m = left >= 32 ? 0xFFFFFFFFu : (__mmask32)((1ull << left) - 1);
+    for (int h = 0; h < PNR; h += 16) {
+      __m512 r[16];
+#pragma GCC unroll 16
+      for (int c = 0; c < 16; c++)
+        r[c] = h + c < nr ? _mm512_castsi512_ps(_mm512_maskz_loadu_epi16(m, W + (j0 + h + c) * K + k0 + k)) : _mm512_setzero_ps();
+      transpose16(r);
+#pragma GCC unroll 16
+      for (int q = 0; q < 16; q++) _mm512_store_ps((float *)dst + (k / 2 + q) * PNR + h, r[q]);
+    }
+  }
+}
+
+/* C[R rows, nr ≤ 32 columns] (row stride ldc) = (beta ? C : 0) + Σ over `pairs` k-pairs of A's strip · W's panel;
+ * R a constant (each instance keeps exactly 2R accumulators) */
+static inline __attribute__((always_inline)) void panel_micro(const int R, long pairs, const uint32_t *restrict Ap,
+    const uint32_t *restrict Bp, float *restrict C, long ldc, int beta, int nr) {
+  __m512 c0[PMR], c1[PMR];
+#pragma GCC unroll 12
+  for (int r = 0; r < R; r++) { c0[r] = _mm512_setzero_ps(); c1[r] = _mm512_setzero_ps(); }
+  for (long p = 0; p < pairs; p++, Ap += PMR, Bp += PNR) {
+    __m512bh b0 = (__m512bh)_mm512_load_si512((const void *)Bp), b1 = (__m512bh)_mm512_load_si512((const void *)(Bp + 16));
+#pragma GCC unroll 12
+    for (int r = 0; r < R; r++) {
+      __m512bh a = (__m512bh)_mm512_set1_epi32((int)Ap[r]);
+      c0[r] = _mm512_dpbf16_ps(c0[r], a, b0);
+      c1[r] = _mm512_dpbf16_ps(c1[r], a, b1);
+    }
+  }
+  __mmask16 m0 = nr >= 16 ? 0xFFFF : (__mmask16)((1u << nr) - 1);
+  __mmask16 m1 = nr >= 32 ? 0xFFFF : nr <= 16 ? 0 : (__mmask16)((1u << (nr - 16)) - 1);
+#pragma GCC unroll 12
+  for (int r = 0; r < R; r++) {
+    float *cr = C + r * ldc;
+    if (beta) { c0[r] = _mm512_add_ps(c0[r], _mm512_maskz_loadu_ps(m0, cr)); c1[r] = _mm512_add_ps(c1[r], _mm512_maskz_loadu_ps(m1, cr + 16)); }
+    _mm512_mask_storeu_ps(cr, m0, c0[r]);
+    _mm512_mask_storeu_ps(cr + 16, m1, c1[r]);
+  }
+}
+
+#define PANEL_MICRO(R) \
+  static void panel_micro_##R(long pairs, const uint32_t *Ap, const uint32_t *Bp, float *C, long ldc, int beta, int nr) { \
+    panel_micro(R, pairs, Ap, Bp, C, ldc, beta, nr); }
+PANEL_MICRO(1) PANEL_MICRO(2) PANEL_MICRO(3) PANEL_MICRO(4) PANEL_MICRO(5) PANEL_MICRO(6)
+PANEL_MICRO(7) PANEL_MICRO(8) PANEL_MICRO(9) PANEL_MICRO(10) PANEL_MICRO(11) PANEL_MICRO(12)
+typedef void (*panel_micro_fn)(long, const uint32_t *, const uint32_t *, float *, long, int, int);
+static const panel_micro_fn panel_micros[PMR + 1] = { NULL, panel_micro_1, panel_micro_2, panel_micro_3, panel_micro_4,
+  panel_micro_5, panel_micro_6, panel_micro_7, panel_micro_8, panel_micro_9, panel_micro_10, panel_micro_11, panel_micro_12 };
+
+/* panels [lo, hi): each panel's K blocks in order, every strip of A over each packed block */
+static void panel_cols(void *ctx, long lo, long hi) {
+  const Panel *g = ctx;
+  uint32_t *Bp = (uint32_t *)scratch(SCRATCH_B, (size_t)PNR * PKC / 2);
+  long pairs = g->kb / 2;
+  for (long t = lo; t < hi; t++) {
+    long j0 = t * PNR;
+    int nr = g->N - j0 < PNR ? (int)(g->N - j0) : PNR;
+    for (long p = 0; p < g->nkb; p++) {
+      long k0 = p * g->kb, kc = g->K - k0 < g->kb ? g->K - k0 : g->kb;
+      int beta = p > 0 || g->accumulate;
+      panel_pack_w(Bp, g->W, g->K, j0, nr, k0, kc, PF && j0 + 2 * PNR <= g->N);
+      long kp = (kc + 31) / 32 * 16; /* pairs in this block, padded as packed */
+      const uint32_t *Ab = g->Ap + p * g->ablock;
+      for (long i0 = 0; i0 < g->M; i0 += PMR) {
+        int mr = g->M - i0 < PMR ? (int)(g->M - i0) : PMR;
+        panel_micros[mr](kp, Ab + i0 * pairs, Bp, g->C + i0 * g->N + j0, g->N, beta, nr);
+      }
+    }
+  }
+}
+
+static void gemm_bf16_panel(float *C, const float *A, const uint16_t *W, long M, long N, long K, int accumulate) {
+  long kb = pk_block(K), nkb = (K + kb - 1) / kb, ablock = (M + PMR - 1) / PMR * PMR * (kb / 2);
+  Panel g = { C, A, W, M, N, K, accumulate, (uint32_t *)scratch(SCRATCH_A, (size_t)(ablock * nkb)), kb, nkb, ablock };
+  pool_ranges(nkb, M * kb, panel_pack_a, &g);
+  pool_ranges((N + PNR - 1) / PNR, 2 * M * K * PNR, panel_cols, &g);
 }
 #endif
 
@@ -222,10 +326,7 @@ static void bf16_cols(void *ctx, long lo, long hi) {
       long i = i0;
 #if HAVE_DPBF16
       if (dp) {
-        for (; i < i1; i += DTM) {
-          int mr = i1 - i < DTM ? (int)(i1 - i) : DTM;
-          if (mr == 1) row_dp(g, i, j0, nr); else tile_dp(g, i, mr, j0, nr);
-        }
+        for (; i < i1; i++) row_dp(g, i, j0, nr); /* M < PANEL_M: a W row is used by one A row, read in place */
         continue;
       }
 #endif
@@ -257,6 +358,7 @@ void gemm_bf16(float *C, const float *A, const uint16_t *W, long M, long N, long
   }
   Job g = { C, A, W, M, N, K, accumulate, NULL, 0 };
 #if HAVE_DPBF16
+  if (gemm_bf16_path(-1) == 1 && M >= PANEL_M) { gemm_bf16_panel(C, A, W, M, N, K, accumulate); return; }
   if (gemm_bf16_path(-1) == 1) {
     g.Kp = (K + 31) / 32 * 32;
     /* the calling thread's scratch, shared by the tasks (which use none of their own) */
