@@ -122,7 +122,11 @@ function serverRollout(c: RolloutConfig, ctx: RolloutContext): Rollout {
       throw new WeightVersionError(`${s.url} confirmed policy version ${answer.version} after being sent version ${w.version}: it would sample a policy other than the trainer's`);
     s.acked = w.version; s.needsSync = false;
   };
-  pool.resync = s => (chain = chain.then(() => latest && pushTo(s, latest))) as Promise<void>;
+  pool.resync = s => {
+    const p = chain.then(() => latest && pushTo(s, latest)) as Promise<void>;
+    chain = p.catch(() => {}); // a failed resync is the caller's to handle; it must not fail the next push in the chain
+    return p;
+  };
 
   return {
     correction: c.importance_sampling_correction ? { cap: c.importance_sampling_cap, mode: c.importance_sampling_mode } : null,
