@@ -11,7 +11,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { f32ToBf16 } from "../../src/model/io/half.js";
-import { nat, rand32, ref, rng, skip, withThreads } from "./native-helpers.js";
+import { absProducts, nat, rand32, ref, rng, skip, withThreads } from "./native-helpers.js";
 
 function bf16(x: Float32Array): Uint16Array { const w = new Uint16Array(x.length); f32ToBf16(x, w); return w; }
 function widen(w: Uint16Array): Float32Array {
@@ -20,15 +20,6 @@ function widen(w: Uint16Array): Float32Array {
   return f;
 }
 
-function absProducts(A: Float32Array, W: Float32Array, M: number, N: number, K: number): Float64Array {
-  const S = new Float64Array(M * N);
-  for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) {
-    let s = 0;
-    for (let k = 0; k < K; k++) s += Math.abs(A[i * K + k] * W[j * K + k]);
-    S[i * N + j] = s;
-  }
-  return S;
-}
 
 function assertWithin(got: Float32Array, want: Float32Array, S: Float64Array, rel: number, slack: number, label: string): void {
   for (let i = 0; i < want.length; i++) {

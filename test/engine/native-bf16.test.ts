@@ -11,7 +11,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { f32ToBf16 } from "../../src/model/io/half.js";
-import { nat, rand32, ref, rng, skip, withThreads } from "./native-helpers.js";
+import { absProducts, nat, rand32, ref, rng, skip, withThreads } from "./native-helpers.js";
 
 /** native/gemm_bf16.c's WIDE_M: A rows from which W is widened for the packed SGEMM. */
 const WIDE_M = 96;
@@ -23,16 +23,6 @@ function widen(w: Uint16Array): Float32Array { const f = new Float32Array(w.leng
 /** A rounded to BF16 and back (what the dpbf16 path multiplies). */
 const roundA = (a: Float32Array) => widen(bf16(a));
 
-/** S[i,j] = Σ_k |A[i,k]|·|W[j,k]| */
-function absProducts(A: Float32Array, W: Float32Array, M: number, N: number, K: number): Float64Array {
-  const S = new Float64Array(M * N);
-  for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) {
-    let s = 0;
-    for (let k = 0; k < K; k++) s += Math.abs(A[i * K + k] * W[j * K + k]);
-    S[i * N + j] = s;
-  }
-  return S;
-}
 
 function assertWithin(got: Float32Array, want: Float32Array, S: Float64Array, rel: number, label: string): void {
   for (let i = 0; i < want.length; i++) {

@@ -33,3 +33,14 @@ export function withThreads<T>(n: number, fn: () => T): T {
   nat.setThreads(n);
   try { return fn(); } finally { nat.setThreads(0); }
 }
+
+/** S[i,j] = Σ_k |A[i,k]|·|W[j,k]|: the scale of a product's rounding error, for A·Wᵀ bounds. */
+export function absProducts(A: Float32Array, W: Float32Array, M: number, N: number, K: number): Float64Array {
+  const S = new Float64Array(M * N);
+  for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) {
+    let s = 0;
+    for (let k = 0; k < K; k++) s += Math.abs(A[i * K + k] * W[j * K + k]);
+    S[i * N + j] = s;
+  }
+  return S;
+}
