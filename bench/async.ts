@@ -8,10 +8,11 @@
  *
  *   npm run bench -- async [--minutes 5] [--staleness 0,1,2] [--eval-size 256] [--trainer-core 0] [--server-core 1]
  *                          [--model models/base-tiny] [--recipe recipes/r1-zero-tiny.yaml] [--max-completion-length N]
+ *                          [--keep DIR]   (keep each variant's run folder, metrics.jsonl and report.json, under DIR)
  *   npm run bench -- async --minutes 0.2 --eval-size 8 --max-completion-length 32     (a smoke run)
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -24,7 +25,7 @@ const { values: args } = parseArgs({
     minutes: { type: "string", default: "5" }, staleness: { type: "string", default: "0,1,2" }, "eval-size": { type: "string", default: "256" },
     "trainer-core": { type: "string", default: "0" }, "server-core": { type: "string", default: "1" },
     model: { type: "string", default: "models/base-tiny" }, recipe: { type: "string", default: "recipes/r1-zero-tiny.yaml" },
-    "max-completion-length": { type: "string" },
+    "max-completion-length": { type: "string" }, keep: { type: "string" },
   },
 });
 const BIN = fileURLToPath(new URL("../bin/move37.js", import.meta.url));
@@ -75,7 +76,7 @@ async function variant(k: number, root: string): Promise<Result> {
   }
 }
 
-const root = mkdtempSync(join(tmpdir(), "move37-bench-async-"));
+const root = args.keep ? (mkdirSync(args.keep, { recursive: true }), args.keep) : mkdtempSync(join(tmpdir(), "move37-bench-async-"));
 try {
   const results: Result[] = [];
   for (const k of ks) {
@@ -100,5 +101,5 @@ try {
   }
   printFigures(figures, `${args.minutes} min of training each; trainer on core ${args["trainer-core"]}, server on core ${args["server-core"]}${pinned ? "" : " (taskset missing: not pinned)"}; load average ${results.map(r => r.load.toFixed(2)).join(", ")}`);
 } finally {
-  rmSync(root, { recursive: true, force: true });
+  if (!args.keep) rmSync(root, { recursive: true, force: true });
 }
