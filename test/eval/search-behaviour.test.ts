@@ -64,7 +64,7 @@ test("per 100 completions, only for countdown rows", () => {
     [{ numbers: [3, 5, 2], target: 16 }, { numbers: [3, 5, 2], target: 16 }, {}],
   );
   assert.equal(rows.length, 2);
-  assert.deepEqual(searchMetrics(rows), { "search/attempts": 200, "search/backtracks": 50, "search/checks": 100, "search/abandoned": 0, "search/dead_ends": 100 });
+  assert.deepEqual(searchMetrics(rows), { "search/attempts": 200, "search/backtracks": 50, "search/checks": 100, "search/abandoned": 0, "search/dead_ends": 100, "search/false_steps": 0 });
   assert.deepEqual(searchMetrics([]), {});
 });
 
