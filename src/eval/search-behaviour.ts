@@ -5,10 +5,11 @@
  * `search/*`), before and after RL (report.json), and as curves in the dashboard.
  *
  * The rules. Only the reasoning counts: the text before "</think>" when there is one, with any <answer>…</answer>
- * removed. A **step** is "a op b = c" with op one of + - * / (or × x ÷ −), not part of a longer expression ("3+5*2 = 13"
- * is no step; "5*2 = 10" is). Steps are replayed on the numbers: the writer stands at a state (the numbers still to
- * use), starting from the given ones; a step takes a and b from the deepest state of the current line that holds both
- * (the current one if it can) and puts c in their place.
+ * removed. Its arithmetic statements are read by one scan (arithmeticStatements, below). A **step** is a statement
+ * "a op b = c" with op one of + - * / (or × x ÷ −), not part of a longer expression ("3+5*2 = 13" is no step; "5*2 = 10"
+ * is; in "3+5 = 8*2 = 16" both "3+5 = 8" and "8*2 = 16" are). Steps are replayed on the numbers: the writer stands at
+ * a state (the numbers still to use), starting from the given ones; a step takes a and b from the deepest state of the
+ * current line that holds both (the current one if it can) and puts c in their place.
  *   attempts    distinct lines of search: a line starts at the first step and again whenever a step starts from an
  *               earlier state (a restart from the given numbers, or a backtrack); lines with the same steps count once
  *   backtracks  steps that start from an earlier state of the current line other than the given numbers (the line
@@ -19,12 +20,15 @@
  *               "75 is over the target"); a step's own "= c" is no check
  *   abandoned   lines left for another one while two or more numbers were still unused (a search given up half way)
  *   dead_ends   lines that used every number and missed the target
+ *   false_steps statements that are false in exact arithmetic: steps, longer "E = c" and "x = y" checks the writer
+ *               does not reject (the process check; the rules are arithmeticStatements'; countdown_checked pays
+ *               only completions with none)
  * Steps that no state of the line can take (numbers not available) are counted as `unanchored` and otherwise ignored.
  *
  * Worked example, numbers [3, 5, 2], target 16:
  *   "3*5 = 15, 15+2 = 17, not 16. 3+5 = 8, 8+2 = 10 hmm. Back: 8*2 = 16 = 16"
  *   → attempts 3 (3*5…, 3+5 8+2, 3+5 8*2), backtracks 1 (8*2 from the state [2, 8]), checks 2 ("17, not 16",
- *     "16 = 16"), abandoned 0, dead_ends 2 (17 and 10)
+ *     "16 = 16"), abandoned 0, dead_ends 2 (17 and 10), false_steps 0
  */
 
 import { evaluateCountdown, MAX_EXPR_CHARS, OPERATOR_CHARS } from "../rewards/countdown-expr.js";
