@@ -89,8 +89,11 @@ const isSpace = (c: string | undefined) => c === " " || c === "\t" || c === "\n"
 const isOp = (c: string | undefined) => c !== undefined && c.length === 1 && OPERATOR_CHARS.includes(c);
 const isMinus = (c: string | undefined) => c === "-" || c === "−" || c === "–";
 const isLetter = (c: string | undefined) => c !== undefined && /\p{L}/u.test(c);
-// the writer rejects a comparison ("98 = 97, no", "130 = 13?"), or a result at once with a question ("54+34 = 58? No")
-const REJECTS = /\?|\b(?:no|not|nope|wrong|false|incorrect|isn't|never)\b|✗/i;
+// the writer rejects a comparison ("98 = 97, no"), or leaves it an open question ("98 = 97? Hmm", not "98 = 97? yes");
+// a step's result is rejected only at once, with a question ("54+34 = 58? No")
+const REJECTS = /\b(?:no|not|nope|wrong|false|incorrect|isn't|never)\b|✗/i;
+const ASKED = /^\s*\?/;
+const AFFIRMS = /\b(?:yes|yep|yeah|right|correct|true|exactly|matches|got it)\b|✓/i;
 const QUESTIONED = /^\s*\?\s*(?:no|not|nope|wrong|false|incorrect)\b/i;
 
 /** The left side of the "=" at p: its start, numbers, operators and parentheses; null for none, "bad" when unreadable. */
@@ -144,8 +147,8 @@ function readLeft(t: string, p: number): { start: number; nums: number; ops: num
  *     follows ("20+82 = 102, no." is a true step and a miss), unless the writer asks and rejects it at once
  *     ("54+34 = 58? No, 88": a corrected slip);
  *   - a comparison "x = y" holds when x = y, and also when the writer rejects it in the words that follow, before
- *     the next number ("98 = 97, no", "98 = 97? not quite": a true observation that they differ); "130 = 13, yes."
- *     does not hold.
+ *     the next number ("98 = 97, no", "98 = 97? not quite": a true observation that they differ), or only asks it
+ *     ("98 = 97? Hmm."); "130 = 13, yes.", "130 = 13." and "130 = 13? yes" do not hold.
  */
 export function arithmeticStatements(text: string): ArithmeticStatement[] {
   const out: ArithmeticStatement[] = [];
@@ -194,7 +197,7 @@ export function arithmeticStatements(text: string): ArithmeticStatement[] {
         let w = e;
         while (w < text.length && w - e < 40 && !isDigit(text[w]) && text[w] !== "=" && text[w] !== "\n") w++;
         const after = text.slice(e, w);
-        s.holds = kind === "comparison" ? REJECTS.test(after) : QUESTIONED.test(after);
+        s.holds = kind === "comparison" ? REJECTS.test(after) || (ASKED.test(after) && !AFFIRMS.test(after)) : QUESTIONED.test(after);
       }
     }
     out.push(s);

@@ -105,6 +105,9 @@ test("checks: x = y holds when equal, or when the writer rejects it; a step's ve
   assert.deepEqual(verdicts("98 = 97? not quite. 98 = 97, wrong. 98 = 97 is false"), ["comparison 98 = 97: true", "comparison 98 = 97: true", "comparison 98 = 97: true"]);
   assert.deepEqual(verdicts("3+5 = 8 = 16, no"), ["step 3+5 = 8: true", "comparison 8 = 16: true"]);
   assert.deepEqual(verdicts("130 = 13, yes."), ["comparison 130 = 13: false"]);
+  // only asked: not false; asked and affirmed: false
+  assert.deepEqual(verdicts("98 = 97? Hmm."), ["comparison 98 = 97: true"]);
+  assert.deepEqual(verdicts("130 = 13? yes!"), ["comparison 130 = 13: false"]);
   assert.deepEqual(verdicts("98 = 97. Then 3+5 = 8"), ["comparison 98 = 97: false", "step 3+5 = 8: true"]);
   // "20+82 = 102, no." in the corpus: a right step that misses the target; a wrong step is not saved by a "no"
   assert.deepEqual(verdicts("20+82 = 102, no."), ["step 20+82 = 102: true"]);
@@ -119,8 +122,10 @@ test("what cannot be read is neither true nor false, and no statement is made of
   for (const t of ["7/2 = 3.5", "2.5*2 = 5", "-3+5 = 2", "1,000+5 = 1005", "25*40 = 1,000", "3+5 = 8*2", "12 = 3*4", "5/0 = 0", "3+5 = = 8", "3+5 =", "3+5 = eight", "1+2) = 3", "1+".repeat(200) + "1 = 7"])
     assert.deepEqual(unread(t), [undefined], t);
   for (const t of ["x = 5", "3+5 <= 9", "17 != 16", "3+5 => 8", "78, not 76", "17 ≠ 16", "a = b", "", "="]) assert.deepEqual(arithmeticStatements(t), [], t);
-  // the chain's last link is still read
+  // the chain's last link is still read, and the counter replays both links as steps
   assert.deepEqual(verdicts("3+5 = 8*2 = 17").at(-1), "step 8*2 = 17: false");
+  const chain = searchBehaviour("3+5 = 8*2 = 16", [3, 5, 2], 16);
+  assert.deepEqual([chain.attempts, chain.dead_ends, chain.unanchored, chain.false_steps], [1, 0, 0, 0]);
 });
 
 test("false_steps: the false statements of the reasoning, per completion and per 100; the answer is not reasoning", () => {
