@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { countdownCheckedReward, countdownReward, countdownStrictReward, evaluateCountdown } from "../../src/rewards/countdown.js";
+import { OPERATOR_CHARS } from "../../src/rewards/countdown-expr.js";
 import { getReward, listRewards, scoreBatch } from "../../src/rewards/registry.js";
 import { guardStats } from "../../src/rewards/guard.js";
 import { readRecipe } from "../../src/recipes/load.js";
@@ -21,6 +22,10 @@ test("safe parser: precedence, parentheses, exact division, malformed input", ()
   assert.equal(evaluateCountdown("process.exit(1)"), undefined);
   assert.equal(evaluateCountdown("2 ** 3"), undefined);
   assert.equal(evaluateCountdown("(".repeat(100) + "1" + ")".repeat(100)), undefined);
+  // OPERATOR_CHARS (what the process check's scan takes for an operator) is exactly what the evaluator reads
+  for (const c of OPERATOR_CHARS) assert.ok(evaluateCountdown(`6${c}3`), c);
+  assert.deepEqual([...OPERATOR_CHARS].map(c => evaluateCountdown(`6${c}3`)!.value.valueOf()), [9, 3, 18, 2, 18, 18, 18, 18, 2, 3, 3]);
+  for (const c of "%^=<>!,.a") assert.equal(evaluateCountdown(`6${c}3`), undefined, c);
 });
 
 test("TinyZero scheme: 1 correct, 0.1 formatted but wrong, 0 without an answer", () => {
