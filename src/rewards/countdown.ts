@@ -1,83 +1,13 @@
 // Countdown (TinyZero): the expression in <answer> must use each given number exactly once with
 // + − × ÷ and parentheses and equal the target. A small recursive-descent parser with exact
-// rational arithmetic (fraction.js) evaluates it; nothing is ever passed to eval.
-import Fraction from "fraction.js";
+// rational arithmetic (src/rewards/countdown-expr.ts) evaluates it; nothing is ever passed to eval.
+import { evaluateCountdown } from "./countdown-expr.js";
+import { falseStatements } from "../eval/search-behaviour.js";
 import { safe } from "./guard.js";
 import { answerTag, stripThink } from "./math/extract.js";
 import type { RewardExample, RewardFn } from "./types.js";
 
-const MAX_EXPR_CHARS = 256;
-const MAX_NEST = 32;
-
-type Token = { kind: "num"; value: bigint; text: string } | { kind: "op"; op: string };
-
-function tokenize(s: string): Token[] | undefined {
-  const out: Token[] = [];
-  for (let i = 0; i < s.length;) {
-    const c = s[i];
-    if (c === " " || c === "\t" || c === "\n") { i++; continue; }
-    if (c >= "0" && c <= "9") {
-      let j = i;
-      while (j < s.length && s[j] >= "0" && s[j] <= "9") j++;
-      if (j - i > 12) return undefined;
-      out.push({ kind: "num", value: BigInt(s.slice(i, j)), text: s.slice(i, j) });
-      i = j;
-      continue;
-    }
-    const op = c === "×" || c === "x" || c === "X" || c === "·" ? "*" : c === "÷" ? "/" : c === "−" || c === "–" ? "-" : c;
-    if (!"+-*/()".includes(op)) return undefined;
-    out.push({ kind: "op", op });
-    i++;
-  }
-  return out;
-}
-
-/** Value of an arithmetic expression and the numbers it used, or undefined when malformed or dividing by zero. */
-export function evaluateCountdown(expr: string): { value: Fraction; numbers: bigint[] } | undefined {
-  if (expr.length > MAX_EXPR_CHARS) return undefined;
-  const tokens = tokenize(expr);
-  if (!tokens || tokens.length === 0) return undefined;
-  let pos = 0;
-  const numbers: bigint[] = [];
-  const peek = (): string | undefined => { const t = tokens[pos]; return t?.kind === "op" ? t.op : undefined; };
-  const expression = (depth: number): Fraction | undefined => {
-    let left = term(depth);
-    while (left && (peek() === "+" || peek() === "-")) {
-      const op = peek(); pos++;
-      const right = term(depth);
-      if (!right) return undefined;
-      left = op === "+" ? left.add(right) : left.sub(right);
-    }
-    return left;
-  };
-  const term = (depth: number): Fraction | undefined => {
-    let left = factor(depth);
-    while (left && (peek() === "*" || peek() === "/")) {
-      const op = peek(); pos++;
-      const right = factor(depth);
-      if (!right || (op === "/" && right.equals(0))) return undefined;
-      left = op === "*" ? left.mul(right) : left.div(right);
-    }
-    return left;
-  };
-  const factor = (depth: number): Fraction | undefined => {
-    if (depth > MAX_NEST) return undefined;
-    const t = tokens[pos];
-    if (!t) return undefined;
-    if (t.kind === "num") { pos++; numbers.push(t.value); return new Fraction(t.value); }
-    if (t.op === "(") {
-      pos++;
-      const v = expression(depth + 1);
-      if (!v || peek() !== ")") return undefined;
-      pos++;
-      return v;
-    }
-    return undefined; // unary minus would let "-" create numbers not given
-  };
-  const value = expression(0);
-  if (!value || pos !== tokens.length) return undefined;
-  return { value, numbers };
-}
+export { evaluateCountdown };
 
 /** The equation text: inside the last <answer> outside <think>, left of any "=". */
 export function countdownExpression(completion: string): string | undefined {
@@ -137,4 +67,22 @@ export const countdownReward: RewardFn = safe((completion, example) => {
 export const countdownStrictReward: RewardFn = safe((completion, example) => {
   const v = judgeCountdown(completion, example);
   return v === null ? null : v === "correct" ? 1 : 0;
+});
+
+/**
+ * Countdown with the process check (issue 19): 1 only when the equation is correct as countdown_strict judges it AND
+ * no arithmetic statement of the reasoning is false in exact arithmetic (every `a op b = c`, longer `E = c`, and
+ * `x = y` check the writer leaves standing; the rules are arithmeticStatements' in src/eval/search-behaviour.ts);
+ * else 0; null without numbers and target. A statement that cannot be read (a decimal, "= 8*2") is not false.
+ *
+ * Worked example (numbers [62, 37, 25], target 50):
+ *   countdownCheckedReward("<think>62-37 = 25, 25+25 = 50. Got it.</think><answer>25+62-37</answer>", ex)      // 1
+ *   countdownCheckedReward("<think>62-37 = 1, 25+1 = 131, yes.</think><answer>25+(62-37)</answer>", ex)      // 0: false steps
+ *   countdownCheckedReward("<think>62+37 = 99, 99 = 50, no. 62-37 = 25, 25+25 = 50</think><answer>25+62-37</answer>", ex)
+ *     // 1: "99 = 50, no" is a check the writer rejects, a true observation
+ */
+export const countdownCheckedReward: RewardFn = safe((completion, example) => {
+  const v = judgeCountdown(completion, example);
+  if (v === null) return null;
+  return v === "correct" && falseStatements(completion).length === 0 ? 1 : 0;
 });

@@ -5,7 +5,7 @@
 import { z } from "zod";
 import { mathReward } from "./math.js";
 import { r1FormatReward, r1StrictFormatReward, tagCountReward, thinkFormatReward } from "./format.js";
-import { countdownReward, countdownStrictReward } from "./countdown.js";
+import { countdownCheckedReward, countdownReward, countdownStrictReward } from "./countdown.js";
 import { codeReward } from "./code.js";
 import { languageConsistencyReward } from "./language.js";
 import { makeCosineScaledReward, makeOverlongReward, makeRepetitionPenalty } from "./length.js";
@@ -56,6 +56,7 @@ const SPECS: RewardSpec[] = [
   syncSpec("tag_count", "0.25 per R1 tag present exactly once (answer tags need a non-empty answer)", tagCountReward),
   syncSpec("countdown", "TinyZero countdown: 1 correct, 0.1 wrong equation in <answer>, 0 none (example.nums, example.target)", countdownReward),
   syncSpec("countdown_strict", "countdown 0/1", countdownStrictReward),
+  syncSpec("countdown_checked", "countdown 0/1 with the process check: 0 also when an arithmetic statement in the reasoning (a op b = c, chains, x = y checks) is false", countdownCheckedReward),
   syncSpec("language", "share of chain-of-thought words in the script of example.language (default en)", languageConsistencyReward),
   syncSpec("cosine", "cosine-scaled math accuracy by length (open-r1 defaults, max_len 1000)", makeCosineScaledReward(), 4000),
   syncSpec("overlong", "DAPO soft overlong punishment (max 1024, buffer 256; example.completion_length or characters)", makeOverlongReward()),

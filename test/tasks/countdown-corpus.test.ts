@@ -6,7 +6,7 @@ import { takeDocuments, CorpusConfigSchema } from "../../src/corpus/corpus.js";
 import { readRecipe } from "../../src/recipes/load.js";
 import { countdownTargets, distinctExamples, makeTask, TINY_R1_INSTRUCTION, TINY_R1_SUFFIX } from "../../src/tasks/index.js";
 import { CountdownConfigSchema } from "../../src/tasks/countdown.js";
-import { searchBehaviour } from "../../src/eval/search-behaviour.js";
+import { arithmeticStatements, searchBehaviour } from "../../src/eval/search-behaviour.js";
 import { writeSearch } from "../../src/corpus/search.js";
 import { makeRng } from "../../src/rng.js";
 
@@ -79,6 +79,24 @@ test("search documents: every step right, the equation (when one is given) uses 
     assert.deepEqual((eq.match(/\d+/g) ?? []).map(Number).sort((a, b) => a - b), [...p.numbers].sort((a, b) => a - b), d.text);
   }
   assert.ok(found > 1000 && gaveUp > 50, `found ${found}, gave up ${gaveUp}`);
+});
+
+test("the process check agrees with the writer: every arithmetic statement of the corpus's searches holds (0 false_steps)", () => {
+  const read = { step: 0, expression: 0, comparison: 0 };
+  let falseSteps = 0, unread = 0;
+  for (const d of docs.filter(x => x.genre === "search")) {
+    const p = problemOf(d.text)!;
+    for (const st of arithmeticStatements(d.text)) {
+      if (st.holds === undefined) unread++;
+      else read[st.kind]++;
+      assert.notEqual(st.holds, false, `${st.left} = ${st.claimed} read as false in: ${d.text}`);
+    }
+    falseSteps += searchBehaviour(d.text, p.numbers, p.target).false_steps;
+  }
+  assert.equal(falseSteps, 0);
+  assert.equal(unread, 0, "the corpus writes nothing the checker cannot read");
+  // the check is not vacuous: it read the steps, the "So 85-((20+79)/3) = 52." equations and the "52 = 52" checks
+  assert.ok(read.step > 9000 && read.expression > 250 && read.comparison > 150, JSON.stringify(read));
 });
 
 test("the searches show every behaviour the counter counts, checks said in some lines and not in others", () => {

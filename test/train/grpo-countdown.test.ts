@@ -29,7 +29,7 @@ test("GRPO on countdown logs search counts per step and reports subsets, search 
     });
     assert.equal(rows.length, 16);
     const expected = searchMetrics(rows);
-    for (const k of ["search/attempts", "search/backtracks", "search/checks", "search/abandoned", "search/dead_ends"]) assert.equal(m[k], expected[k], k);
+    for (const k of ["search/attempts", "search/backtracks", "search/checks", "search/abandoned", "search/dead_ends", "search/false_steps"]) assert.equal(m[k], expected[k], k);
   }
   const evalRows = metricsOf(run).filter(r => r["accuracy/seen_target"] !== undefined);
   assert.equal(evalRows.length, 2, "before and after");
@@ -42,7 +42,7 @@ test("GRPO on countdown logs search counts per step and reports subsets, search 
     for (const s of Object.values(side.subsets) as { accuracy: number; accuracy_sampled: number }[]) {
       assert.ok(s.accuracy >= 0 && s.accuracy <= 1 && s.accuracy_sampled >= 0 && s.accuracy_sampled <= 1);
     }
-    assert.deepEqual(Object.keys(side.search.greedy).sort(), ["search/abandoned", "search/attempts", "search/backtracks", "search/checks", "search/dead_ends"]);
+    assert.deepEqual(Object.keys(side.search.greedy).sort(), ["search/abandoned", "search/attempts", "search/backtracks", "search/checks", "search/dead_ends", "search/false_steps"]);
     assert.ok(side.search.sampled);
     const p = side.pass_at_k;
     assert.equal(p.problems, 4);
