@@ -4,6 +4,7 @@ import { ArithmeticConfigSchema, chainDerivation, chainText, chainValue, sampleC
 import { MultiplicationConfigSchema, productText, sampleFactors } from "../tasks/multiplication.js";
 import { sampleProgram } from "../tasks/program-output.js";
 import { calculate } from "../env/calculator.js";
+import { unknownToolMessage } from "../env/tools.js";
 import { NAMES, novelTag, sentence } from "./words.js";
 
 /**
@@ -33,6 +34,12 @@ export const ToolsCorpusSchema = z
     list_rate: z.number().min(0).max(1).default(0.5),
     /** Share of calling documents whose first call is mistyped: the tool answers with an error and the writer calls again. */
     error_rate: z.number().min(0).max(1).default(0.1),
+    /**
+     * Share of calling documents (with a tool list) whose first call misnames the tool (a clipped or wrong name): the
+     * tool answers with the environment's own unknown-tool error, which names the tools, and the writer calls again
+     * with the listed name. Reading a tool's name off a list or an error is what the RL prompt asks of the base.
+     */
+    name_error_rate: z.number().min(0).max(1).default(0),
   })
   .strict();
 export type ToolsCorpusConfig = z.output<typeof ToolsCorpusSchema>;
@@ -43,7 +50,7 @@ export interface ToolsMeta {
   /** The problem's value (what the document ends with). */
   value: string;
   /** The calls as written, in order: the tool (calc or program), its argument, and the result the document shows. */
-  calls: { tool: "calc" | "program"; arg: string; result: string }[];
+  calls: { tool: "calc" | "program"; arg: string; result: string; wrongName?: string }[];
   /** Whether the tools were listed first. */
   listed: boolean;
 }
@@ -127,6 +134,14 @@ const INSTRUCTIONS: ((a: string, b: string) => string)[] = [
   (a, b) => `Use <${a}> for the steps and <${b}> for the final number.`,
 ];
 
+/** A tool's name as people get it wrong: clipped (`calcul` for `calculate`) or another tool's name. */
+function misname(rng: TaskRng, name: string, listed: readonly string[]): string {
+  for (;;) {
+    const wrong = name.length > 3 && rng.next() < 0.5 ? name.slice(0, rng.int(2, name.length - 1)) : made(rng, [...CALC_NAMES, ...PROGRAM_NAMES], 0.3);
+    if (wrong !== name && !listed.includes(wrong)) return wrong;
+  }
+}
+
 /** A first call mistyped as people mistype (a doubled operator, a stray parenthesis), and the calculator's error. */
 function mistype(rng: TaskRng, arg: string): { arg: string; error: string } | null {
   const i = arg.search(/[*+-]/);
@@ -148,15 +163,20 @@ export function toolsDocument(rng: TaskRng, c: ToolsCorpusConfig, chain: Chain, 
   const toolName = program ? progName : calcName;
   // the list: the tool needed (or the calculator, for easy sums), sometimes beside others
   let preamble = "";
+  const listedNames: string[] = [];
   if (listed) {
     const lines = [n.line(calcName, rng.pick(["EXPR", "EXPRESSION", "X", "INPUT", "SUM"]), rng.pick(CALC_DESCRIPTIONS))];
-    if (program || rng.next() < 0.3) lines.push(n.line(progName, rng.pick(["CODE", "PROGRAM", "SRC"]), rng.pick(PROGRAM_DESCRIPTIONS)));
-    if (rng.next() < 0.3) { const [o, p, d] = rng.pick(OTHER_TOOLS); lines.push(n.line(o, p, d)); }
-    if (rng.next() < 0.5) lines.reverse();
+    listedNames.push(calcName);
+    if (program || rng.next() < 0.3) { lines.push(n.line(progName, rng.pick(["CODE", "PROGRAM", "SRC"]), rng.pick(PROGRAM_DESCRIPTIONS))); listedNames.push(progName); }
+    if (rng.next() < 0.3) { const [o, p, d] = rng.pick(OTHER_TOOLS); lines.push(n.line(o, p, d)); listedNames.push(o); }
+    if (rng.next() < 0.5) { lines.reverse(); listedNames.reverse(); }
     preamble = `${rng.pick(HEADINGS)}\n${lines.join("\n")}\n`;
   }
   const calls: ToolsMeta["calls"] = [];
-  const call = (arg: string, result: string) => { calls.push({ tool: program ? "program" : "calc", arg, result }); return `${n.call(toolName, arg)}${n.result(result)}`; };
+  const call = (arg: string, result: string, name = toolName) => {
+    calls.push({ tool: program ? "program" : "calc", arg, result, ...(name !== toolName ? { wrongName: name } : {}) });
+    return `${n.call(name, arg)}${n.result(result)}`;
+  };
   let value: string, question: string, work: string;
   if (hard === null) {
     // an easy sum: done in the head, tools or not
@@ -171,6 +191,10 @@ export function toolsDocument(rng: TaskRng, c: ToolsCorpusConfig, chain: Chain, 
       let pre = rng.pick(LEADS);
       const typo = !program && rng.next() < c.error_rate ? mistype(rng, hard.arg) : null;
       if (typo) pre += `${call(typo.arg, typo.error)} ${rng.pick(["Oops.", "Typo.", "Again:", "Let me fix that."])} `;
+      else if (listed && rng.next() < c.name_error_rate) {
+        const wrong = misname(rng, toolName, listedNames);
+        pre += `${call(hard.arg, `Error: ${unknownToolMessage(wrong, listedNames)}`, wrong)} ${rng.pick(["Wrong name.", "Oops.", "Again:", "Right, it is called " + toolName + "."])} `;
+      }
       if (hard.kind === "chain" && hard.chain!.terms.length >= 5 && rng.next() < 0.4) {
         // a long chain in two calls, the second starting from the first one's result
         const k = rng.int(2, hard.chain!.terms.length - 2);

@@ -94,12 +94,15 @@ export function errorResult(name: string, error: ToolErrorKind, message: string,
   return { name, content: `Error: ${message}`, error, truncated: false, seconds };
 }
 
+/** What the model reads after calling a tool that does not exist (the tools corpus writes the same words). */
+export const unknownToolMessage = (name: string, names: readonly string[]): string => `unknown tool "${name}"; the tools are: ${names.join(", ") || "(none)"}`;
+
 /** Validates the arguments, runs the tool under its timeout, and returns what the model reads. Never throws. */
 export async function callTool(tools: readonly Tool[] | Tool, call: ToolCall, limits: Partial<CallLimits> = {}): Promise<ToolResult> {
   const l = { ...DEFAULT_CALL_LIMITS, ...limits };
   const list = Array.isArray(tools) ? tools : [tools as Tool];
   const tool = list.find(t => t.name === call.name);
-  if (!tool) return errorResult(String(call.name), "unknown_tool", `unknown tool "${call.name}"; the tools are: ${list.map(t => t.name).join(", ") || "(none)"}`);
+  if (!tool) return errorResult(String(call.name), "unknown_tool", unknownToolMessage(String(call.name), list.map(t => t.name)));
   const parsed = tool.parameters.safeParse(call.arguments ?? {});
   if (!parsed.success) return errorResult(tool.name, "bad_arguments", `wrong arguments for ${tool.name}: ${z.prettifyError(parsed.error).replace(/\n/g, "; ")}`);
   const t0 = performance.now();

@@ -1,6 +1,7 @@
 // The tools genre of the pretraining corpus (src/corpus/tools.ts, recipes/base-tools.yaml): tool-call markup in the
 // wild under made-up names, every result right, never the RL template; off by default.
 import { test } from "node:test";
+import { z } from "zod";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { takeDocuments, genreShares } from "../../src/corpus/corpus.js";
@@ -8,7 +9,7 @@ import { distinctExamples, makeTask, tinyR1Prompt, TINY_R1_INSTRUCTION, TINY_R1_
 import { PROGRAM_QUESTION } from "../../src/tasks/program-output.js";
 import { calculate, calculatorTool } from "../../src/env/calculator.js";
 import { pythonTool } from "../../src/env/python.js";
-import { toolSchemas } from "../../src/env/tools.js";
+import { callTool, toolSchemas } from "../../src/env/tools.js";
 import { toolsPreamble } from "../../src/env/formats.js";
 import { readRecipe } from "../../src/recipes/load.js";
 import { runCli } from "../cli/run-cli.js";
@@ -60,6 +61,7 @@ test("tools genre: calls and results, every result right and used; easy sums wit
       const j = d.text.indexOf(c.result, i + c.arg.length);
       assert.ok(j >= 0, `result ${c.result} not after its call: ${d.text}`);
       at = j + c.result.length;
+      assert.equal(c.wrongName, undefined, "name_error_rate is 0 by default");
       if (c.result.startsWith("Error:")) { errors++; assert.throws(() => calculate(c.arg)); continue; }
       if (c.tool === "calc") assert.equal(c.result, calculate(c.arg), c.arg);
       else assert.equal(c.result.trim(), m.value, d.text);
@@ -76,6 +78,27 @@ test("tools genre: calls and results, every result right and used; easy sums wit
   assert.ok(kinds.easy > 0.15 * N && kinds.multiplication > 0.3 * N && kinds.chain > 0.2 * N && kinds.program > 0.1 * N, JSON.stringify(kinds));
   assert.ok(listedNoCall > 0.1 * N, `tools listed, no call made: ${listedNoCall}`);
   assert.ok(names.size > 300, `distinct tag names: ${names.size}`);
+});
+
+test("tools genre: a misnamed first call reads the environment's own unknown-tool error, then calls by the listed name", async () => {
+  const named = takeDocuments({ seed: 5, weights: ONLY, tools: { name_error_rate: 1, list_rate: 1, error_rate: 0, call_rate: 1 } }, 600);
+  let misnamed = 0;
+  for (const d of named) {
+    const calls = d.tools!.calls;
+    if (!calls.length) continue;
+    const [first, second] = calls;
+    assert.ok(first.wrongName, `the first call names the tool right: ${d.text}`);
+    misnamed++;
+    // the words are exactly what the environment answers for that name, with the document's listed tools
+    const listed = /the tools are: (.*)$/.exec(first.result)![1].split(", ");
+    const fake = listed.map(name => ({ name, description: "", parameters: z.object({}), run: () => "" }));
+    assert.equal(first.result, (await callTool(fake, { name: first.wrongName, arguments: {} })).content, d.text);
+    assert.ok(!listed.includes(first.wrongName), d.text);
+    // the next call uses a listed name, and its argument is the first call's
+    assert.ok(second && second.wrongName === undefined && second.arg.startsWith(first.arg.slice(0, 3)), d.text);
+    assert.ok(d.text.indexOf(first.wrongName) < d.text.lastIndexOf(second.arg), d.text);
+  }
+  assert.ok(misnamed > 300, `misnamed documents: ${misnamed}`);
 });
 
 test("tools genre: the RL runs' held-out problems never appear, in any order, nor as a program", () => {
@@ -107,7 +130,7 @@ test("recipes/base-tools.yaml: the tools genre beside base-tiny's genres, base-t
     assert.ok(sets.some(h => JSON.stringify(h.task) === JSON.stringify(rl.task) && h.eval_seed === rl.eval_seed && h.eval_size >= rl.eval_size), `${f}: its held-out set is kept out of the corpus`);
   }
   const mixed = genreShares(takeDocuments(r.corpus, 3000));
-  assert.ok(mixed.byGenre.tools.docs > 0.15 && mixed.byGenre.tools.docs < 0.35, `tools share ${mixed.byGenre.tools.docs}`);
+  assert.ok(mixed.byGenre.tools.docs > 0.5 && mixed.byGenre.tools.docs < 0.7, `tools share ${mixed.byGenre.tools.docs}`);
 });
 
 test("the demonstration's recipes validate (move37 train RECIPE --dry-run) and differ only where they should", async () => {
