@@ -83,7 +83,9 @@ export function drawHardProblem(rng: TaskRng, c: ToolsCorpusConfig, held: (id: s
   }
 }
 
-const CALC_NAMES = ["calc", "compute", "abacus", "math", "eval", "arith", "mul", "sum", "cx", "numbers", "calcul", "solve"];
+// No name is a prefix of "calculator": a base that has only ever seen "calc " or "calcul " end a name stops copying
+// the RL list's "calculator" there (the first bases wrote <call>calcul 11*786</call> every time).
+const CALC_NAMES = ["compute", "abacus", "math", "eval", "arith", "mul", "sum", "cx", "numbers", "solve"];
 const PROGRAM_NAMES = ["py", "python3", "run", "exec", "interp", "sandbox", "code", "repl"];
 const CALL_TAGS = ["tool", "run", "exec", "use", "invoke", "op", "cmd", "do", "ask", "fn", "t", "c", "q"];
 const RESULT_TAGS = ["out", "res", "ret", "output", "val", "got", "reply", "r", "o", "value", "ans"];
@@ -156,7 +158,7 @@ function mistype(rng: TaskRng, arg: string): { arg: string; error: string } | nu
  */
 export function toolsDocument(rng: TaskRng, c: ToolsCorpusConfig, chain: Chain, held: (id: string) => boolean, meta?: { tools?: ToolsMeta }): string {
   const n = notation(rng);
-  const calcName = made(rng, CALC_NAMES, 0.4), progName = made(rng, PROGRAM_NAMES, 0.4);
+  const calcName = made(rng, CALC_NAMES, 0.7), progName = made(rng, PROGRAM_NAMES, 0.4);
   const listed = rng.next() < c.list_rate;
   const hard = rng.next() < 0.8 ? drawHardProblem(rng, c, held) : null;
   const program = hard?.kind === "program";

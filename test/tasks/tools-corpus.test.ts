@@ -38,6 +38,8 @@ test("tools genre: never the RL template, its tags, its tool list or its tool na
   for (const d of docs) {
     for (const f of forbidden) assert.ok(!d.text.includes(f), `document contains ${JSON.stringify(f)}: ${d.text}`);
     assert.ok(!/\bpython\b/.test(d.text), `a tool named python: ${d.text}`);
+    // nor a name that is a prefix of "calculator", which a base would stop copying at
+    assert.ok(!/\bcalc(?:u|ul|ula|ulat|ulato)?\b/.test(d.text), `a tool named like a clipped calculator: ${d.text}`);
   }
 });
 
