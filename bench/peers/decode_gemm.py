@@ -7,21 +7,11 @@ Prints one JSON line: {"threads": n, "torch": "1.13.x", "float32": {"MxNxK": gfl
 import argparse
 import json
 import os
-import time
 
 import torch
 import torch.nn.functional as F
 
-
-def best_time(fn, seconds, min_reps=3):
-    fn()
-    best, reps, start = float("inf"), 0, time.perf_counter()
-    while reps < min_reps or time.perf_counter() - start < seconds:
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-        reps += 1
-    return best
+from sgemm import best_time  # the SGEMM peer's timer (this folder is on sys.path when run as a script)
 
 
 def main():

@@ -31,7 +31,7 @@
  *     "16 = 16"), abandoned 0, dead_ends 2 (17 and 10), false_steps 0
  */
 
-import { evaluateCountdown, MAX_EXPR_CHARS, OPERATOR_CHARS } from "../rewards/countdown-expr.js";
+import { evaluateCountdown, MAX_EXPR_CHARS, normalizeOperator, OPERATOR_CHARS } from "../rewards/countdown-expr.js";
 
 export interface SearchCounts {
   attempts: number;
@@ -58,7 +58,6 @@ export function reasoningText(completion: string): string {
   return (end >= 0 ? completion.slice(0, end) : completion).replace(/<answer>[\s\S]*?(<\/answer>|$)/g, " ");
 }
 
-const norm = (op: string) => (op === "×" || op === "x" || op === "X" || op === "·" ? "*" : op === "÷" ? "/" : op === "−" || op === "–" ? "-" : op);
 
 /**
  * One arithmetic statement of the reasoning, `left = claimed`: where it is, what it says, and whether it holds.
@@ -187,7 +186,7 @@ export function arithmeticStatements(text: string): ArithmeticStatement[] {
     // the counter replays a step from its first result even when the right side goes on ("3+5 = 8*2" steps to 8)
     if (kind === "step" && whole && left !== "bad" && claimed! >= 0) {
       const m = /^(\d+)\s*(\S)\s*(\d+)$/.exec(leftText);
-      if (m) s.step = { a: Number(m[1]), op: norm(m[2]), b: Number(m[3]), c: claimed };
+      if (m) s.step = { a: Number(m[1]), op: normalizeOperator(m[2]), b: Number(m[3]), c: claimed };
     }
     // a comparison's left side is one integer (read as the evaluator reads it, compared without building fractions)
     const value = !readable ? undefined : kind === "comparison" && /^\d{1,12}$/.test(leftText) ? Number(leftText) : evaluateCountdown(leftText)?.value;

@@ -9,6 +9,9 @@ const MAX_NEST = 32;
 /** The operator characters the evaluator reads: + − × ÷ as ASCII and as people type them (x, X, ·, ×; ÷; −, –). */
 export const OPERATOR_CHARS = "+-*/×xX·÷−–";
 
+/** An operator character as the evaluator reads it: + - * / (× x X · are *, ÷ is /, − – are -); others unchanged. */
+export const normalizeOperator = (c: string): string => (c === "×" || c === "x" || c === "X" || c === "·" ? "*" : c === "÷" ? "/" : c === "−" || c === "–" ? "-" : c);
+
 type Token = { kind: "num"; value: bigint; text: string } | { kind: "op"; op: string };
 
 function tokenize(s: string): Token[] | undefined {
@@ -24,7 +27,7 @@ function tokenize(s: string): Token[] | undefined {
       i = j;
       continue;
     }
-    const op = c === "×" || c === "x" || c === "X" || c === "·" ? "*" : c === "÷" ? "/" : c === "−" || c === "–" ? "-" : c;
+    const op = normalizeOperator(c);
     if (!"+-*/()".includes(op)) return undefined;
     out.push({ kind: "op", op });
     i++;
