@@ -440,7 +440,7 @@ function writeReport(run: Run, c: GRPORecipe, evalSize: number, before: EvalResu
     row("accuracy (greedy)", r => pct(r.accuracy)), row("accuracy (T=1)", r => pct(r.accuracySampled)), ...subsetRows,
     row("format", r => pct(r.format)), row("mean length (tokens)", r => r.meanLength.toFixed(1)), ...searchRows, ...passRows,
     ...(before.language ?? after.language ?? null) !== null ? [row("language consistency", r => pct(r.language ?? null)), row("language switched", r => pct(r.languageSwitched ?? null)), row("thoughts with words", r => pct(r.languageJudged ?? null))] : [],
-    ...("toolCallRate" in before ? [row("tool-call rate", r => pct((r as EpisodeEvalResult).toolCallRate)),
+    ...(episodes ? [row("tool-call rate", r => pct((r as EpisodeEvalResult).toolCallRate)),
       ...Object.keys((after as EpisodeEvalResult).toolCallRateBySubset ?? {}).map(n => row(`  ${n}`, r => pct((r as EpisodeEvalResult).toolCallRateBySubset?.[n] ?? null))),
       row("tool-error rate", r => pct((r as EpisodeEvalResult).toolErrorRate))] : []),
     "", metricChart(rows, "completions/mean_length", 60),
