@@ -31,6 +31,44 @@ export function printFigures(figures: Figure[], note?: string): void {
   for (const f of figures) printFigure(f);
 }
 
+/** Kernels whose arguments 3–5 are M, N, K of a product: their FLOPs (2·M·N·K) are counted. */
+const PRODUCTS = new Set(["matmul", "matmulBf16", "matmulBf16NN"]);
+
+/** Milliseconds and calls of one backend kernel while a KernelTimer was on (flops: products only). */
+export interface KernelTime { ms: number; calls: number; flops: number }
+
+/**
+ * Times every kernel of a backend (each of its methods, its own or its class's, wrapped in place): `on()` starts counting, `off()` stops;
+ * `times()` gives each kernel's milliseconds, calls and (for matrix products) FLOPs. What the kernels do not cover is
+ * JavaScript (sampling's bookkeeping, buffers, the KV cache's copies in JS): the caller's wall time minus the sum.
+ */
+export function kernelTimer(be: object): { on(): void; off(): void; times(): Record<string, KernelTime>; reset(): void } {
+  let timing = false, depth = 0;
+  const times: Record<string, KernelTime> = {};
+  const target = be as Record<string, unknown>;
+  const names = new Set([...Object.getOwnPropertyNames(be), ...Object.getOwnPropertyNames(Object.getPrototypeOf(be))]);
+  for (const name of names) {
+    const fn = target[name];
+    if (name === "constructor" || typeof fn !== "function") continue;
+    const bound = (fn as (...a: unknown[]) => unknown).bind(be);
+    target[name] = (...a: unknown[]) => {
+      if (!timing || depth > 0) return bound(...a); // a kernel's own helpers (this.segments(…)) count as the kernel's time
+      const t = performance.now();
+      depth++;
+      let r: unknown;
+      try { r = bound(...a); } finally { depth--; }
+      const k = (times[name] ??= { ms: 0, calls: 0, flops: 0 });
+      k.ms += performance.now() - t; k.calls++;
+      if (PRODUCTS.has(name)) k.flops += 2 * (a[3] as number) * (a[4] as number) * (a[5] as number);
+      return r;
+    };
+  }
+  return {
+    on: () => { timing = true; }, off: () => { timing = false; }, times: () => times,
+    reset: () => { for (const k of Object.keys(times)) delete times[k]; },
+  };
+}
+
 export const PYTHON = "/usr/bin/python3";
 
 /** A peer process failed or printed no JSON result. */

@@ -13,6 +13,9 @@
  *                base (--lora-base float32 for an F32 base); the reference is the base with the adapters off
  *   qwen15-lora  (b) at Qwen2.5-1.5B's shape (hidden 1536, 28 layers, 12 heads, 2 KV heads, FFN 8960, vocab 151936,
  *                tied): the issue's target is its peak RSS (< 12 GiB)
+ * Move37's side also reports where its time goes (issue 18's "per-kernel breakdown"): every backend kernel is timed
+ * (bench/common.ts kernelTimer) during generation and during training, and each phase's figures give the seconds in
+ * each kernel of ≥ 1% of the phase, the rest of the kernels together, and JavaScript outside the kernels.
  * `--case issue` runs qwen-full and qwen-lora and adds the (b)/(a) figures (time and peak RSS of LoRA against the full
  * fine-tune, Move37 and PyTorch each); `all` runs tiny and qwen. `--layers N` scales every Qwen case down (the figure
  * names carry the layer count and the shape), `--new-tokens` the completion length.
@@ -56,7 +59,7 @@ import { combineRewards, computeAdvantages, grpoStep, rewardWeightsOf } from "..
 import { defaultMicroBatch } from "../src/train/grpo/step.js";
 import { scoreCompletions } from "../src/train/rewarding.js";
 import { AdamW } from "../src/train/optimizer.js";
-import { ensureTorch, figure, printFigures, runPythonPeer, PeerError, PEER_THREAD_VARIANTS, type Figure } from "./common.js";
+import { ensureTorch, figure, kernelTimer, printFigures, runPythonPeer, PeerError, PEER_THREAD_VARIANTS, type Figure } from "./common.js";
 
 const { values: args } = parseArgs({
   options: {
@@ -156,7 +159,11 @@ function specFor(c: Case, steps: number, warmup: number) {
 }
 type Spec = ReturnType<typeof specFor>;
 
-interface Side { generation_s: number; reward_s: number; training_s: number; total_s: number; threads: number; completion_tokens: number; peak_rss_mb: number; trainable: number }
+interface Side {
+  generation_s: number; reward_s: number; training_s: number; total_s: number; threads: number; completion_tokens: number; peak_rss_mb: number; trainable: number;
+  /** Move37 only: seconds of the timed step in each backend kernel, and in JavaScript outside them, per phase. */
+  kernels_s?: { generation: Record<string, number>; training: Record<string, number> };
+}
 
 /**
  * A frozen BF16 model with random weights (uniform, std 0.02; norms 1, biases 0) written straight into its BF16
@@ -197,18 +204,35 @@ async function measureMove37(spec: Spec): Promise<Side> {
   const optimizer = new AdamW(model, be, { learning_rate: g.learning_rate, max_grad_norm: g.max_grad_norm, adam_beta2: r.adam_beta2, weight_decay: r.weight_decay });
   const N = spec.max_new_tokens, rows = spec.prompts.length * g.num_generations;
   const advantages = Float64Array.from(spec.advantages);
+  const timer = kernelTimer(be);
+  /**
+   * Each kernel's seconds in the phase just timed (those under 1% of it summed as "other kernels"), and JavaScript's:
+   * the phase's wall time minus all kernels'.
+   */
+  const phase = (wallMs: number) => {
+    const ks = Object.entries(timer.times()).sort((a, b) => b[1].ms - a[1].ms);
+    const big = ks.filter(([, t]) => t.ms >= 0.01 * wallMs), small = ks.filter(([, t]) => t.ms < 0.01 * wallMs);
+    const out = Object.fromEntries(big.map(([k, t]) => [k, t.ms / 1000]));
+    if (small.length) out[`${small.length} other kernels`] = small.reduce((s, [, t]) => s + t.ms, 0) / 1000;
+    out["JavaScript (outside the kernels)"] = (wallMs - ks.reduce((s, [, t]) => s + t.ms, 0)) / 1000;
+    timer.reset();
+    return out;
+  };
   const step = async (seed: number) => {
+    timer.reset(); timer.on();
     const t0 = performance.now();
     const gens = generate(model, c.tokenizer, spec.prompts, {
       maxNewTokens: N, temperature: g.temperature, topP: g.top_p, topK: g.top_k, numReturnSequences: g.num_generations,
       seed, stop: fmt.stop, eosTokenIds: [],
     });
     const t1 = performance.now();
+    const generation = phase(t1 - t0);
     const short = gens.find(x => x.ids.length !== N);
     if (short) throw new GrpoBenchError(`a completion stopped after ${short.ids.length} of ${N} tokens (${short.finishReason}): the peer always generates the full length, so this step is not comparable; run again (another seed) or lower --new-tokens`);
     const scored = await scoreCompletions(g.reward_funcs, gens.map(x => fmt.completion(x)), gens.map(x => spec.examples[x.prompt]));
     computeAdvantages(combineRewards(scored.table, rewardWeightsOf(g)), g.num_generations, g.scale_rewards);
     const t2 = performance.now();
+    timer.reset();
     // The trainer's step: EOS off (eosIds []), every row kept, the spec's advantages.
     try {
       grpoStep(model, optimizer, { prompts: spec.prompts, rows: gens, advantages }, g, { eosIds: [], lr: g.learning_rate, ref });
@@ -217,7 +241,9 @@ async function measureMove37(spec: Spec): Promise<Side> {
       throw e;
     }
     const t3 = performance.now();
-    return { generation_s: (t1 - t0) / 1000, reward_s: (t2 - t1) / 1000, training_s: (t3 - t2) / 1000, total_s: (t3 - t0) / 1000 };
+    const training = phase(t3 - t2);
+    timer.off();
+    return { generation_s: (t1 - t0) / 1000, reward_s: (t2 - t1) / 1000, training_s: (t3 - t2) / 1000, total_s: (t3 - t0) / 1000, kernels_s: { generation, training } };
   };
   for (let w = 0; w < spec.warmup; w++) await step(1);
   let best = await step(2);
@@ -256,7 +282,7 @@ function benchCase(c: Case, steps: number, warmup: number): CaseResult {
 
 /** Figures of one case against its peer (Move37 alone, peer "none", with --no-peer). */
 function caseFigures({ c, ours, peer, peerName }: CaseResult): Figure[] {
-  const f = (name: string, unit: string, key: keyof Side, lowerIsBetter = true) =>
+  const f = (name: string, unit: string, key: Exclude<keyof Side, "kernels_s">, lowerIsBetter = true) =>
     peer ? figure({ bench: "grpo", figure: `${name} (${c.id}) ${c.label}`, unit, value: ours[key], peer: peerName, peer_value: peer[key] }, lowerIsBetter)
       : { bench: "grpo", figure: `${name} (${c.id}) ${c.label}`, unit, value: ours[key], peer: "none", peer_value: null as unknown as number, ratio: null as unknown as number };
   const figs = [f("generation", "s", "generation_s"), f("reward+advantages", "s", "reward_s"), f("training", "s", "training_s"), f("step", "s", "total_s")];
@@ -264,6 +290,10 @@ function caseFigures({ c, ours, peer, peerName }: CaseResult): Figure[] {
   figs.push(peer ? figure({ bench: "grpo", figure: `step (${c.id}) ${c.label}`, unit: "tokens/s", value: tps(ours), peer: peerName, peer_value: tps(peer) })
     : { bench: "grpo", figure: `step (${c.id}) ${c.label}`, unit: "tokens/s", value: tps(ours), peer: "none", peer_value: null as unknown as number, ratio: null as unknown as number });
   figs.push(f("peak RSS", "MiB", "peak_rss_mb"));
+  // where Move37's time goes (issue 18: "a per-kernel breakdown"), Move37 alone
+  for (const [ph, ks] of Object.entries(ours.kernels_s ?? {}))
+    for (const [k, sec] of Object.entries(ks))
+      figs.push({ bench: "grpo", figure: `${ph}: ${k} (${c.id}) ${c.label}`, unit: "s", value: sec, peer: "none", peer_value: null as unknown as number, ratio: null as unknown as number });
   return figs;
 }
 

@@ -10,8 +10,10 @@
  *   decode batch 1 and decode batch B aggregate (tokens/s), each Move37 dtype against each peer dtype; peak RSS of
  *   each Move37 dtype against the peer of the same dtype (f32 ↔ F32, bf16 ↔ BF16);
  *   Move37 alone (peer "none"), per dtype: the batch-B step time, the part of it spent in matrix products (matmul and
- *   matmulBf16 calls) and the part beyond them (ms per step), and the products' GFLOP/s as a fraction of the
- *   machine's measured peak; the load average during each run.
+ *   matmulBf16 calls) and the part beyond them (ms per step), the step's time in each backend kernel and in
+ *   JavaScript outside them (ms per step: where the time beyond the products goes), and the products' GFLOP/s as a
+ *   fraction of the machine's measured peak; the load average during each run.
+ * Move37's KV cache is F32 unless --kv-cache-dtype bfloat16 (llama.cpp's default cache is F16).
  * A peer run that passes --peer-time-limit (seconds, default 900) stops decoding and reports the rate over the steps
  * it did; its figures then say "peer did not finish (k of N−1 steps)". A peer that does not exit within the limit
  * + 300 s is killed and its figures print peer_value null with "peer did not finish".
@@ -19,6 +21,7 @@
  *
  *   npm run bench -- rollout [--prompt-tokens 128] [--new-tokens 256] [--batch 32] [--dtypes float32,bfloat16]
  *                            [--peer-dtypes f32,bf16,q8_0] [--peer-time-limit 900] [--no-peer] [--layers N]
+ *                            [--kv-cache-dtype float32|bfloat16]
  *   npm run bench -- rollout --layers 2 --new-tokens 16 --batch 4      (a quick smoke run)
  */
 import { spawnSync } from "node:child_process";
@@ -36,7 +39,8 @@ import { exportGguf, GGUF_DTYPES, type GgufDtype } from "../src/model/io/gguf-ex
 import { loadTokenizer, tokenizerFileMap } from "../src/tokenizer/load.js";
 import { generate } from "../src/sample/generate.js";
 import { Rng } from "../src/sample/rng.js";
-import { figure, printFigures, PeerError, syntheticTokenizer, type Figure } from "./common.js";
+import type { KvCacheDtype } from "../src/model/kv-cache.js";
+import { figure, kernelTimer, printFigures, PeerError, syntheticTokenizer, type Figure } from "./common.js";
 
 const { values: args } = parseArgs({
   options: {
@@ -44,6 +48,7 @@ const { values: args } = parseArgs({
     batch: { type: "string", default: "32" }, dtypes: { type: "string", default: "float32,bfloat16" }, "peer-dtypes": { type: "string", default: "f32,bf16,q8_0" },
     "peer-time-limit": { type: "string", default: "900" }, "no-peer": { type: "boolean", default: false },
     worker: { type: "boolean", default: false }, dir: { type: "string" }, prompts: { type: "string" }, dtype: { type: "string", default: "float32" },
+    "kv-cache-dtype": { type: "string", default: "float32" },
   },
 });
 const P = Number(args["prompt-tokens"]), N = Number(args["new-tokens"]), B = Number(args.batch);
@@ -56,8 +61,10 @@ const config = ModelConfigSchema.parse({
 
 /** What the Move37 worker reports. */
 interface Ours {
-  dtype: WeightsDtype; decode_b1_tokens_per_s: number; decode_batch_tokens_per_s: number;
-  step_ms: number; matmul_ms: number; beyond_ms: number; matmul_gflops: number; peak_gflops: number; threads: number; load: number; peak_rss_mb: number;
+  dtype: WeightsDtype; kv_cache_dtype: KvCacheDtype; decode_b1_tokens_per_s: number; decode_batch_tokens_per_s: number;
+  step_ms: number; matmul_ms: number; beyond_ms: number;
+  /** Milliseconds per batch-B step in each backend kernel, largest first, and in JavaScript (the rest). */
+  kernels_ms: Record<string, number>; matmul_gflops: number; peak_gflops: number; threads: number; load: number; peak_rss_mb: number;
 }
 /** What bench/peers/llama_generate.ts prints. */
 interface Theirs {
@@ -67,42 +74,34 @@ interface Theirs {
 
 /**
  * Move37's side: batch-1 and batch-B greedy generation with `dtype` weights. During the batch-B decode (after every
- * row's first token), the backend's matmul and matmulBf16 calls are timed and their FLOPs counted, so the step time
- * splits into matrix products and everything else (attention, norms, KV-cache copies, sampling over the vocabulary, JS).
+ * row's first token), every backend kernel is timed (bench/common.ts kernelTimer) and the products' FLOPs counted, so
+ * the step time splits into matrix products, each other kernel (attention, norms, …) and JavaScript (sampling's
+ * bookkeeping, KV-cache copies made in JS).
  */
-function measureMove37(dir: string, prompts: number[][], dtype: WeightsDtype): Ours {
+function measureMove37(dir: string, prompts: number[][], dtype: WeightsDtype, kvCacheDtype: KvCacheDtype): Ours {
   const be = getBackend("native");
-  const { model } = loadPretrained(dir, be, { dtype });
+  const { model } = loadPretrained(dir, be, { dtype, kvCacheDtype });
   const tokenizer = loadTokenizer(dir);
   const opts = { maxNewTokens: N, temperature: 0, eosTokenIds: [] };
   generate(model, tokenizer, [prompts[0].slice(0, 8)], { ...opts, maxNewTokens: 2 }); // warm-up
-  let timing = false, mmMs = 0, mmFlops = 0;
-  const matmul = be.matmul.bind(be), matmulBf16 = be.matmulBf16.bind(be);
-  be.matmul = (...a: Parameters<typeof be.matmul>) => {
-    if (!timing) return matmul(...a);
-    const t = performance.now();
-    matmul(...a);
-    mmMs += performance.now() - t; mmFlops += 2 * a[3] * a[4] * a[5];
-  };
-  be.matmulBf16 = (...a: Parameters<typeof be.matmulBf16>) => {
-    if (!timing) return matmulBf16(...a);
-    const t = performance.now();
-    matmulBf16(...a);
-    mmMs += performance.now() - t; mmFlops += 2 * a[3] * a[4] * a[5];
-  };
+  const timer = kernelTimer(be);
   const run = (batch: number) => {
     let first = 0;
     const t0 = performance.now();
-    generate(model, tokenizer, prompts.slice(0, batch), opts, () => { if (!first) { first = performance.now(); timing = batch > 1; } });
+    generate(model, tokenizer, prompts.slice(0, batch), opts, () => { if (!first) { first = performance.now(); if (batch > 1) timer.on(); } });
     const t1 = performance.now();
-    timing = false;
+    timer.off();
     return { ms: t1 - first, tps: batch * (N - 1) / ((t1 - first) / 1000), t0 };
   };
   const one = run(1), many = run(B), steps = N - 1;
   const peak = loadAddon()!.peakGflops(1);
+  const kernels = Object.entries(timer.times()).sort((a, b) => b[1].ms - a[1].ms);
+  const mm = kernels.filter(([k]) => k.startsWith("matmul")), sum = (ks: typeof kernels, f: "ms" | "flops") => ks.reduce((s, [, t]) => s + t[f], 0);
+  const mmMs = sum(mm, "ms"), mmFlops = sum(mm, "flops");
   return {
-    dtype, decode_b1_tokens_per_s: one.tps, decode_batch_tokens_per_s: many.tps,
+    dtype, kv_cache_dtype: kvCacheDtype, decode_b1_tokens_per_s: one.tps, decode_batch_tokens_per_s: many.tps,
     step_ms: many.ms / steps, matmul_ms: mmMs / steps, beyond_ms: (many.ms - mmMs) / steps,
+    kernels_ms: Object.fromEntries([...kernels.map(([k, t]) => [k, t.ms / steps]), ["JavaScript (outside the kernels)", (many.ms - sum(kernels, "ms")) / steps]]),
     matmul_gflops: mmFlops / mmMs / 1e6, peak_gflops: peak, threads: be.threads, load: loadavg()[0], peak_rss_mb: process.resourceUsage().maxRSS / 1024,
   };
 }
@@ -125,6 +124,12 @@ class PeerTimeout extends Error {
 
 const load = () => loadavg()[0].toFixed(2);
 
+/** --kv-cache-dtype: float32 (the default) or bfloat16 (half the cache; llama.cpp's default cache is F16). */
+function kvCacheDtypeOf(s: string): KvCacheDtype {
+  if (s !== "float32" && s !== "bfloat16") throw new Error(`--kv-cache-dtype ${s}: use float32 or bfloat16`);
+  return s;
+}
+
 const DTYPE_LABEL: Record<WeightsDtype, string> = { float32: "F32", bfloat16: "BF16" };
 const SAME_DTYPE: Partial<Record<GgufDtype, WeightsDtype>> = { f32: "float32", bf16: "bfloat16" };
 
@@ -134,6 +139,7 @@ function main() {
   for (const d of dtypes) if (!GGUF_DTYPES.includes(d)) throw new Error(`--peer-dtypes: ${d} is not one of ${GGUF_DTYPES.join(", ")}`);
   const ourDtypes = args.dtypes!.split(",").map(parseWeightsDtype);
   const limit = Number(args["peer-time-limit"]);
+  const kvDtype = kvCacheDtypeOf(args["kv-cache-dtype"]!);
   const root = mkdtempSync(join("/tmp", "m37-bench-rollout-"));
   try {
     console.error(`bench rollout: writing the random 0.5B-shape folder to ${root} (removed at the end)...`);
@@ -146,7 +152,7 @@ function main() {
     const threads = nativeInfo().threads;
     const ours = ourDtypes.map(dtype => {
       console.error(`bench rollout: Move37 ${dtype} (load ${load()})`);
-      const o = child<Ours>([fileURLToPath(import.meta.url), "--worker", "--dtype", dtype, "--dir", root, "--prompts", promptsPath, "--prompt-tokens", String(P), "--new-tokens", String(N), "--batch", String(B)]);
+      const o = child<Ours>([fileURLToPath(import.meta.url), "--worker", "--dtype", dtype, "--kv-cache-dtype", kvDtype, "--dir", root, "--prompts", promptsPath, "--prompt-tokens", String(P), "--new-tokens", String(N), "--batch", String(B)]);
       console.log(`move37 ${dtype}: ${JSON.stringify(o)} (load after ${load()})`);
       return o;
     });
@@ -189,7 +195,7 @@ function main() {
         if (SAME_DTYPE[dt] === o.dtype) figs.push(figure({ bench: name, figure: `peak RSS (${tag}, batch ${B})`, unit: "MiB", value: o.peak_rss_mb, peer: peerName, peer_value: peer.peak_rss_mb }, true));
       }
     }
-    if (figs.length) printFigures(figs, `Qwen2.5-0.5B shape L${config.num_hidden_layers} (random weights), prompt ${P}, ${N} new, greedy; Move37 ${ourDtypes.join("/")} weights (F32 KV cache), ${threads} threads; llama.cpp ${threads} threads, one context of ${B} sequences, its defaults otherwise (F16 KV cache, flash attention auto); load now ${load()}`);
+    if (figs.length) printFigures(figs, `Qwen2.5-0.5B shape L${config.num_hidden_layers} (random weights), prompt ${P}, ${N} new, greedy; Move37 ${ourDtypes.join("/")} weights (${DTYPE_LABEL[kvDtype]} KV cache), ${threads} threads; llama.cpp ${threads} threads, one context of ${B} sequences, its defaults otherwise (F16 KV cache, flash attention auto); load now ${load()}`);
     for (const n of notFinished) console.log(`peer did not finish: ${n}`);
     const alone = (fig: string, unit: string, value: number) => console.log(JSON.stringify({ bench: name, figure: fig, unit, value, peer: "none", peer_value: null, ratio: null }));
     for (const o of ours) {
@@ -201,6 +207,7 @@ function main() {
       alone(`batch ${B} decode step (${tag})`, "ms", o.step_ms);
       alone(`batch ${B} step: matrix products (${tag})`, "ms", o.matmul_ms);
       alone(`batch ${B} step: beyond the matrix products (${tag})`, "ms", o.beyond_ms);
+      for (const [k, ms] of Object.entries(o.kernels_ms)) alone(`batch ${B} step: ${k} (${tag})`, "ms", ms);
       alone(`batch ${B} matrix products (${tag})`, "GFLOP/s", o.matmul_gflops);
       alone(`measured peak (FMA loop, all threads; during the ${tag} run)`, "GFLOP/s", o.peak_gflops);
       alone(`batch ${B} matrix products / peak (${tag})`, "fraction", o.matmul_gflops / o.peak_gflops);
@@ -211,5 +218,5 @@ function main() {
   }
 }
 
-if (args.worker) console.log(JSON.stringify(measureMove37(args.dir!, JSON.parse(readFileSync(args.prompts!, "utf8")), parseWeightsDtype(args.dtype!))));
+if (args.worker) console.log(JSON.stringify(measureMove37(args.dir!, JSON.parse(readFileSync(args.prompts!, "utf8")), parseWeightsDtype(args.dtype!), kvCacheDtypeOf(args["kv-cache-dtype"]!))));
 else main();
