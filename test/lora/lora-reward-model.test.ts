@@ -11,11 +11,16 @@ import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { getBackend } from "../../src/engine/index.js";
 import { loadTokenizer } from "../../src/tokenizer/load.js";
-import { loadRewardModel, encodeSequence, scoreSequences } from "../../src/train/reward-model-net.js";
+import { loadRewardModel, encodeSequence, rewardModelFrom, scoreSequences } from "../../src/train/reward-model-net.js";
+import { evaluatePairs, pairLoss } from "../../src/train/reward-model.js";
+import { tokenizePair } from "../../src/train/reward-model-data.js";
+import { LoraConfigSchema } from "../../src/model/lora.js";
+import { uniformRng } from "../../src/rng.js";
+import { byteModelFolder } from "../pipeline/micro.js";
 import { readSafetensors } from "../../src/model/io/safetensors.js";
 import { bf16ToF32, f32ToBf16 } from "../../src/model/io/half.js";
 import { runTrainer, metricsOf, readJson, tempRoot } from "../train/trainer-harness.js";
-import { containsXSetup, rewardModelRecipe } from "../rlhf/pairs.js";
+import { containsXPairs, containsXSetup, rewardModelRecipe } from "../rlhf/pairs.js";
 
 /**
  * How far the checkpoint (base + adapter, unmerged) may score from output_dir (the merged F32 trunk), relative to the
@@ -62,4 +67,21 @@ test(`a LoRA reward model on a ${dtype} trunk learns 'contains X', saves a merge
   const resumed = metricsOf(await runTrainer("reward-model", r2, { root, resumeDir: cut.dir })).filter(x => x.loss !== undefined);
   assert.equal(resumed.length, 6);
   for (let i = 0; i < 6; i++) for (const k of ["loss", "grad_norm"]) assert.equal(resumed[i][k], straight[i][k], `step ${i + 1} ${k}`);
+});
+
+test("a LoRA reward model's held-out figures run without adapter dropout and leave the dropout stream where it was", () => {
+  const root = tempRoot("lora-rm-eval");
+  const model = byteModelFolder(root, "micro", 16, 1, 5), tok = loadTokenizer(model), pad = tok.eosId!;
+  const rm = rewardModelFrom(model, getBackend("auto"), { init: "pretrained", maxLength: 32, seed: 1 });
+  rm.attachLora(LoraConfigSchema.parse({ r: 4, lora_alpha: 8, lora_dropout: 0.5, target_modules: "all-linear" }));
+  const rand = uniformRng(3); // B ≠ 0, so the adapters (and their dropout) change the scores
+  for (const a of rm.lora!.adapters) for (let i = 0; i < a.B.length; i++) a.B[i] = (rand() * 2 - 1) * 0.5;
+  const pairs = containsXPairs(8, 4).map(p => tokenizePair(tok, p, 32));
+  const calls = rm.lora!.ctl.dropoutCalls;
+  const a = evaluatePairs(rm, pairs, pad, 8), b = evaluatePairs(rm, pairs, pad, 8);
+  assert.deepEqual(a, b);
+  assert.equal(rm.lora!.ctl.dropoutCalls, calls);
+  // a training forward of the same batch draws dropout masks, and scores differently
+  assert.notEqual(pairLoss(rm, pairs, pad, 0, false).loss, a!.loss);
+  assert.ok(rm.lora!.ctl.dropoutCalls > calls);
 });
