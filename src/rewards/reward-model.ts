@@ -2,7 +2,8 @@
  * Rewards computed by models on the engine, for RLHF:
  *
  *   reward_model   a learned reward model (src/train/reward-model.ts) scores prompt + completion, one batched forward
- *                  per GRPO step; its raw score (a real number, not 0/1).
+ *                  per GRPO step; its raw score (a real number, not 0/1). Its trunk loads in F32, or frozen in BF16
+ *                  (half the memory) with the GRPO recipe's `reward_model_dtype: bfloat16`.
  *   kl_penalty     InstructGPT's / PPO's KL-in-reward: −Σ_t (log π(o_t) − log π_ref(o_t)) over the completion's
  *                  tokens, π the sampling policy (the sampler's log-probs at the GRPO temperature), π_ref the frozen
  *                  starting policy; weighted by β in reward_weights, e.g.
@@ -18,7 +19,7 @@
 import { resolve } from "node:path";
 import { getBackend, type BackendKind } from "../engine/index.js";
 import type { CausalLM } from "../model/types.js";
-import { loadPretrained } from "../model/io/pretrained.js";
+import { loadPretrained, type WeightsDtype } from "../model/io/pretrained.js";
 import type { Generation } from "../sample/generate.js";
 import type { Tokenizer } from "../tokenizer/types.js";
 import { loadTokenizer } from "../tokenizer/load.js";
@@ -32,12 +33,14 @@ export class RewardModelConfigError extends Error {
   constructor(message: string) { super(message); this.name = "RewardModelConfigError"; }
 }
 
-let active: { dir: string; rm: RewardModel; tok: Tokenizer } | null = null;
+let active: { dir: string; dtype: WeightsDtype; rm: RewardModel; tok: Tokenizer } | null = null;
 let reference: { dir: string; model: CausalLM; temperature: number } | null = null;
 
 export interface ModelRewardSetup {
   /** The reward-model folder `reward_model` scores with. */
   rewardModel?: string;
+  /** Its trunk's Linear weights, LM head and embedding: float32 (default) or frozen bfloat16 (half the memory; the head stays F32). */
+  rewardModelDtype?: WeightsDtype;
   /** The policy's starting folder: kl_penalty's frozen reference. */
   policy: string;
   /** The sampling temperature (the sampler's log-probs are of logits / temperature; the reference's must be too). */
@@ -53,7 +56,11 @@ export function useModelRewards(rewardFuncs: readonly string[], s: ModelRewardSe
   const backend = getBackend(s.backend ?? "auto");
   if (rewardFuncs.includes(REWARD_MODEL_REWARD)) {
     if (!s.rewardModel) throw new RewardModelConfigError(`reward_funcs lists "${REWARD_MODEL_REWARD}" but the recipe names no reward-model folder: set reward_model: <folder> (made by \`move37 train recipes/rm-tiny.yaml\`)`);
-    if (active?.dir !== resolve(s.rewardModel)) active = { dir: resolve(s.rewardModel), rm: loadRewardModel(s.rewardModel, backend).rm, tok: loadTokenizer(s.rewardModel) };
+    const dir = resolve(s.rewardModel), dtype = s.rewardModelDtype ?? "float32";
+    if (active?.dir !== dir || active.dtype !== dtype) {
+      active = null; // the previous model's memory can go before the next one loads
+      active = { dir, dtype, rm: loadRewardModel(s.rewardModel, backend, { dtype }).rm, tok: loadTokenizer(s.rewardModel) };
+    }
   }
   if (rewardFuncs.includes(KL_PENALTY_REWARD)) {
     if (reference?.dir !== resolve(s.policy)) reference = { dir: resolve(s.policy), model: loadPretrained(s.policy, backend).model, temperature: s.temperature };

@@ -89,6 +89,8 @@ export const GRPORecipeSchema = z.object({
   backend: BackendChoiceSchema,
   /** A reward-model folder (`move37 train recipes/rm-tiny.yaml`) that the reward_model reward scores with (RLHF). */
   reward_model: z.string().min(1).optional(),
+  /** Its trunk's weights: float32, or bfloat16 (frozen, half the memory; scores within BF16 rounding; docs/rlhf.md). */
+  reward_model_dtype: z.enum(["float32", "bfloat16"]).default("float32"),
   /** Where completions come from: the in-process sampler, or an OpenAI-compatible server (see docs/serve.md). */
   rollout: RolloutConfigSchema.default(RolloutConfigSchema.parse({})),
   /** Train LoRA adapters on a frozen base (PEFT's keys, docs/lora.md); the KL reference is then the base with adapters off. */
@@ -152,7 +154,7 @@ export const grpo: Trainer<typeof GRPORecipeSchema> = {
     const model = withLora(loadPretrained(c.model, backend, { dtype: c.torch_dtype, kvCacheDtype: c.kv_cache_dtype }).model, c.lora, c.model);
     const tok = loadTokenizer(c.model);
     const fmt = promptFormat(c.prompt, tok);
-    useModelRewards(g.reward_funcs, { rewardModel: c.reward_model, policy: c.model, temperature: g.temperature, backend: c.backend });
+    useModelRewards(g.reward_funcs, { rewardModel: c.reward_model, rewardModelDtype: c.reward_model_dtype, policy: c.model, temperature: g.temperature, backend: c.backend });
     const split = problemSplit(c);
     const optimizer = new AdamW(model, backend, { learning_rate: g.learning_rate, max_grad_norm: g.max_grad_norm, adam_beta2: c.adam_beta2, weight_decay: c.weight_decay });
     const weights = rewardWeightsOf(g);

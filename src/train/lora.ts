@@ -96,11 +96,7 @@ export class LoraModel implements CausalLM {
 
   /** The base's tensors in F32 (HF names, the size table's order): a BF16 base's frozen weights widened exactly. */
   baseTensors(): { name: string; shape: number[]; data: Float32Array }[] {
-    const frozen = this.base.bf16Params;
-    if (frozen.length === 0) return this.base.params;
-    const byName = new Map<string, { name: string; shape: number[]; data: Float32Array }>(this.base.params.map(p => [p.name, p]));
-    for (const p of frozen) { const data = new Float32Array(p.data.length); bf16ToF32(p.data, data); byName.set(p.name, { name: p.name, shape: p.shape, data }); }
-    return paramSpecs(this.config).map(s => byName.get(s.name)!);
+    return this.base.bf16Params.length === 0 ? this.base.params : widenedTensors(this.base);
   }
 
   /** A Hugging Face folder of the merged model (what `move37 serve` reloads, what export --merge writes). */
@@ -117,6 +113,16 @@ export class LoraModel implements CausalLM {
   loadAdapterWeights(dir: string): void {
     loadAdapterFolderInto(dir, this.params, this.adapters);
   }
+}
+
+/**
+ * A transformer's own tensors in F32, HF names in the size table's order (paramSpecs; extra parameters such as a
+ * reward model's score.weight left out): its frozen BF16 weights widened exactly (new arrays), the rest as they are.
+ */
+export function widenedTensors(model: Pick<Transformer<Float32Array>, "config" | "params" | "bf16Params">): { name: string; shape: number[]; data: Float32Array }[] {
+  const byName = new Map<string, { name: string; shape: number[]; data: Float32Array }>(model.params.map(p => [p.name, p]));
+  for (const p of model.bf16Params) { const data = new Float32Array(p.data.length); bf16ToF32(p.data, data); byName.set(p.name, { name: p.name, shape: p.shape, data }); }
+  return paramSpecs(model.config).map(s => byName.get(s.name)!);
 }
 
 /** Named tensors (HF names) of a base with every adapted weight replaced by W + s·B·A (new arrays for those only). */

@@ -12,6 +12,11 @@
  * one allocation), so training has one AdamW, one clip and one checkpoint. On disk a reward-model folder is a Hugging
  * Face folder of the trunk alone (config.json, model.safetensors, tokenizer files) plus reward_model.json with the
  * head's weights and how sequences are encoded: the layout every reward-model folder has had, so old ones load as they are.
+ *
+ * Trunk dtype (`weights`): float32, or bfloat16, whose Linear weights, LM head and embedding are frozen BF16
+ * (Transformer's `weights: "bfloat16"`, docs/engine.md); the head stays F32 in the flat buffer either way. A BF16 trunk
+ * trains only with LoRA adapters (the reward-model trainer's `torch_dtype: bfloat16` with `lora:`) or scores (a GRPO
+ * recipe's `reward_model_dtype: bfloat16`).
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -23,7 +28,8 @@ import { normalRng } from "../rng.js";
 import type { FloatArray, FloatArrayCtor, ParamView } from "../model/params.js";
 import { readHfConfig, readHfWeights, saveHfFolder } from "../model/io/hf.js";
 import { createAdapters, peftKey, type LoraAdapters, type LoraConfig } from "../model/lora.js";
-import { mergedTensorsOf } from "./lora.js";
+import type { WeightsDtype } from "../model/io/pretrained.js";
+import { adapterBaseDir, adapterParams, isAdapterFolder, loadAdapterFolderInto, mergedTensorsOf, readAdapterConfig, widenedTensors } from "./lora.js";
 import type { Tokenizer } from "../tokenizer/types.js";
 
 export const REWARD_MODEL_FILE = "reward_model.json";
@@ -61,10 +67,14 @@ export class RewardModel<F extends FloatArray = Float32Array> {
   readonly trunkParams: ParamView<F>[];
   private saved: { xf: F; last: Int32Array; B: number; T: number } | null = null;
 
-  /** A trunk of `config` initialised from `seed` (overwrite it to start from weights), and a head from `seed`. */
-  constructor(config: ModelConfig, backend: Backend, F: FloatArrayCtor & { new(n: number): F }, readonly maxLength: number, seed = 0) {
+  /**
+   * A trunk of `config` initialised from `seed` (or left at 0 with `initTrunk: false`, for callers that read every trunk
+   * weight from a folder), Linear weights, LM head and embedding in `weights` (float32, or frozen bfloat16), and a head from `seed`.
+   */
+  constructor(config: ModelConfig, backend: Backend, F: FloatArrayCtor & { new(n: number): F }, readonly maxLength: number, seed = 0,
+    options: { weights?: WeightsDtype; initTrunk?: boolean } = {}) {
     const H = config.hidden_size;
-    this.trunk = new Transformer(config, backend, seed, F, [{ name: SCORE_WEIGHT, shape: [1, H] }]);
+    this.trunk = new Transformer(config, backend, options.initTrunk === false ? null : seed, F, [{ name: SCORE_WEIGHT, shape: [1, H] }], { weights: options.weights });
     const head = this.trunk.params.find(p => p.name === SCORE_WEIGHT)!;
     this.score = head.data; this.scoreGrad = head.grad;
     this.trunkParams = this.trunk.params.filter(p => p !== head);
@@ -85,6 +95,15 @@ export class RewardModel<F extends FloatArray = Float32Array> {
     this.score = ad.extra; this.scoreGrad = ad.extraGrad;
     this.trunk.attachLora(ad);
     this.lora = ad;
+  }
+
+  /** Runs `f` without adapter dropout (held-out figures: PEFT's eval mode); the dropout stream does not advance. */
+  evaluating<T>(f: () => T): T {
+    const ctl = this.lora?.ctl;
+    if (!ctl) return f();
+    const was = ctl.evaluating;
+    ctl.evaluating = true;
+    try { return f(); } finally { ctl.evaluating = was; }
   }
 
   /** What AdamW trains: trunk and head, or with LoRA the adapters and the head. */
@@ -158,23 +177,38 @@ export function scoreSequences<F extends FloatArray>(rm: RewardModel<F>, seqs: r
   return out;
 }
 
-/** A new reward model on the trunk config of a folder: its weights (`pretrained`) or a fresh initialisation (`random`). */
-export function rewardModelFrom(dir: string, backend: Backend, opts: { init: "pretrained" | "random"; maxLength: number; seed: number }): RewardModel {
+/**
+ * A new reward model on the trunk config of a folder: its weights (`pretrained`) or a fresh initialisation (`random`);
+ * `dtype: "bfloat16"` keeps the trunk's Linear weights, LM head and embedding frozen in BF16 (read straight from BF16
+ * files, rounded from F32 ones), for LoRA training or scoring.
+ */
+export function rewardModelFrom(dir: string, backend: Backend, opts: { init: "pretrained" | "random"; maxLength: number; seed: number; dtype?: WeightsDtype }): RewardModel {
   const config = readHfConfig(dir);
-  const rm = new RewardModel(config, backend, Float32Array, opts.maxLength, opts.seed);
-  if (opts.init === "pretrained") readHfWeights(dir, config, rm.trunkParams);
+  const pretrained = opts.init === "pretrained";
+  const rm = new RewardModel(config, backend, Float32Array, opts.maxLength, opts.seed, { weights: opts.dtype, initTrunk: !pretrained });
+  if (pretrained) readHfWeights(dir, config, rm.trunkParams, rm.trunk.bf16Params); // every trunk weight, or it throws
   return rm;
 }
 
-/** Loads a reward-model folder (trunk weights and head). */
-export function loadRewardModel(dir: string, backend: Backend): { rm: RewardModel; file: RewardModelFile } {
+/**
+ * Loads a reward-model folder (trunk weights and head); `dtype: "bfloat16"`: the trunk frozen in BF16 (half its memory).
+ * A LoRA run's checkpoint model/ (an adapter folder with reward_model.json) loads as its base (adapter_config.json's
+ * base_model_name_or_path) with the adapter attached, unmerged and without dropout.
+ */
+export function loadRewardModel(dir: string, backend: Backend, opts: { dtype?: WeightsDtype } = {}): { rm: RewardModel; file: RewardModelFile } {
   const path = join(dir, REWARD_MODEL_FILE);
   if (!existsSync(path)) throw new RewardModelFolderError(dir, `no ${REWARD_MODEL_FILE} (a language-model folder has no score head)`);
   const parsed = RewardModelFileSchema.safeParse(JSON.parse(readFileSync(path, "utf8")));
   if (!parsed.success) throw new RewardModelFolderError(dir, `${REWARD_MODEL_FILE} does not parse (${parsed.error.issues[0]?.message})`);
   const file = parsed.data;
-  const rm = rewardModelFrom(dir, backend, { init: "pretrained", maxLength: file.max_length, seed: 0 });
+  const adapter = isAdapterFolder(dir);
+  const rm = rewardModelFrom(adapter ? adapterBaseDir(dir) : dir, backend, { init: "pretrained", maxLength: file.max_length, seed: 0, dtype: opts.dtype });
   if (file.score.length !== rm.score.length) throw new RewardModelFolderError(dir, `the head has ${file.score.length} weights but hidden_size is ${rm.score.length}`);
+  if (adapter) {
+    rm.attachLora(readAdapterConfig(dir).lora);
+    loadAdapterFolderInto(dir, adapterParams(rm.lora!), rm.lora!);
+    rm.lora!.ctl.evaluating = true; // a scorer: no dropout
+  }
   rm.score.set(file.score);
   return { rm, file };
 }
@@ -188,9 +222,13 @@ export function readHeadWeights(dir: string): number[] {
   return parsed.data.score;
 }
 
-/** Saves the trunk as a Hugging Face folder with reward_model.json beside it (tokenizer files copied from `copyFrom`). */
+/**
+ * Saves the trunk as a Hugging Face folder (F32) with reward_model.json beside it (tokenizer files copied from
+ * `copyFrom`). A BF16 trunk's weights are widened exactly; with LoRA the trunk is saved merged (W + s·B·A, on a BF16
+ * trunk the widened W the adapters trained against), so a reward-model folder is always a plain trunk folder and its head.
+ */
 export function saveRewardModel(rm: RewardModel, dir: string, opts: { copyFrom?: string; info?: Record<string, unknown> } = {}): void {
-  // with LoRA, the trunk merged (W + s·B·A): a reward-model folder is a plain trunk folder and its head
-  const trunk = rm.lora ? mergedTensorsOf(rm.trunk.backend, rm.trunkParams, rm.lora as LoraAdapters<Float32Array>) : rm.trunkParams;
+  const base = rm.trunk.bf16Params.length > 0 ? widenedTensors(rm.trunk) : rm.trunkParams;
+  const trunk = rm.lora ? mergedTensorsOf(rm.trunk.backend, base, rm.lora as LoraAdapters<Float32Array>) : base;
   saveHfFolder(dir, rm.config, trunk, { copyFrom: opts.copyFrom, files: { [REWARD_MODEL_FILE]: JSON.stringify(rm.fileContent(opts.info)) } });
 }

@@ -9,6 +9,8 @@
  * (seed, epoch) alone, so a resumed run sees exactly the batches the uninterrupted run would have. The head is the
  * last parameter of the trunk's flat buffer, so one AdamW clips and steps both, and a checkpoint is the trainers' usual
  * one: model/ (the trunk and reward_model.json with the head), optimizer.safetensors (the moments of both), state.json.
+ * With `lora:` the adapters and the head train on the frozen trunk, and `torch_dtype: bfloat16` keeps that trunk in
+ * BF16 (as GRPO and SFT do; the adapters, the head and their moments stay F32).
  */
 import { join } from "node:path";
 import { z } from "zod";
@@ -19,7 +21,7 @@ import { yieldToEvents, type Trainer } from "../recipes/registry.js";
 import { AdamW } from "./optimizer.js";
 import { lrMultiplier } from "./schedule.js";
 import { loadLatestCheckpoint, saveCheckpoint, type Moments, type SavedModel } from "./checkpoint.js";
-import { LoraConfigSchema, adapterParams, loadAdapterFolderInto, saveAdapterFolder } from "./lora.js";
+import { LoraConfigSchema, TorchDtypeSchema, adapterParams, loadAdapterFolderInto, requireLoraForBf16, saveAdapterFolder } from "./lora.js";
 import type { LoraAdapters } from "../model/lora.js";
 import { epochBatches } from "./sft-data.js";
 import { bradleyTerry } from "./reward-model-loss.js";
@@ -52,6 +54,8 @@ export const RewardModelConfigSchema = z.object({
   output_dir: z.string().min(1).optional(),
   /** LoRA adapters on the frozen trunk (PEFT's keys, docs/lora.md), trained with the head; output_dir gets the merged trunk. */
   lora: LoraConfigSchema.optional(),
+  /** The trunk's weights (TRL's ModelConfig.torch_dtype): bfloat16 keeps it frozen in BF16 (with lora: only; docs/lora.md). */
+  torch_dtype: TorchDtypeSchema,
   seed: z.number().int().default(0),
   backend: BackendChoiceSchema,
 }).strict();
@@ -84,14 +88,16 @@ export function pairLoss<F extends FloatArray>(rm: RewardModel<F>, pairs: readon
   return { loss: bt.loss, accuracy: bt.accuracy, margin: bt.margin, chosen: mean(chosen), rejected: mean(rejected) };
 }
 
-/** Pair figures over many pairs, in batches of `batchSize` (weighted by batch size). */
+/** Pair figures over many pairs, in batches of `batchSize` (weighted by batch size), without adapter dropout. */
 export function evaluatePairs<F extends FloatArray>(rm: RewardModel<F>, pairs: readonly TokenizedPair[], padId: number, batchSize: number): PairFigures | null {
   if (pairs.length === 0) return null;
   const sum: PairFigures = { loss: 0, accuracy: 0, margin: 0, chosen: 0, rejected: 0 };
-  for (let i = 0; i < pairs.length; i += batchSize) {
-    const batch = pairs.slice(i, i + batchSize), f = pairLoss(rm, batch, padId, 0, false);
-    for (const k of Object.keys(sum) as (keyof PairFigures)[]) sum[k] += f[k] * batch.length;
-  }
+  rm.evaluating(() => {
+    for (let i = 0; i < pairs.length; i += batchSize) {
+      const batch = pairs.slice(i, i + batchSize), f = pairLoss(rm, batch, padId, 0, false);
+      for (const k of Object.keys(sum) as (keyof PairFigures)[]) sum[k] += f[k] * batch.length;
+    }
+  });
   for (const k of Object.keys(sum) as (keyof PairFigures)[]) sum[k] /= pairs.length;
   return sum;
 }
@@ -124,10 +130,11 @@ export const rewardModel: Trainer<typeof RewardModelConfigSchema> = {
   description: "reward model from preference pairs (prompt, chosen, rejected): scalar head on the transformer, Bradley–Terry loss, held-out pair accuracy (RLHF's reward model)",
   schema: RewardModelConfigSchema,
   async run(c, run, ctx) {
+    requireLoraForBf16(c.torch_dtype, c.lora, c.model); // before loading anything: a BF16 trunk without adapters has nothing to train
     const backend = getBackend(c.backend);
     const tok = loadTokenizer(c.model);
     const padId = tok.padId ?? tok.eosId ?? 0;
-    const rm = rewardModelFrom(c.model, backend, { init: c.init, maxLength: c.max_length, seed: c.seed });
+    const rm = rewardModelFrom(c.model, backend, { init: c.init, maxLength: c.max_length, seed: c.seed, dtype: c.torch_dtype });
     if (c.max_length > rm.config.max_position_embeddings)
       throw new RangeError(`max_length is ${c.max_length} but the model has max_position_embeddings ${rm.config.max_position_embeddings}: set max_length to at most that`);
     const all = loadPairs(c.train_file);
@@ -170,7 +177,7 @@ export const rewardModel: Trainer<typeof RewardModelConfigSchema> = {
         ctx.log(`resumed at step ${step}`);
       }
     }
-    const info = () => ({ base: c.model, init: c.init, train_file: c.train_file, train_pairs: train.length, eval_pairs: evalSet.length, step });
+    const info = () => ({ base: c.model, init: c.init, torch_dtype: c.torch_dtype, train_file: c.train_file, train_pairs: train.length, eval_pairs: evalSet.length, step });
     const save = () => {
       saveCheckpoint(run.checkpointsDir, step, saved, optimizer, state, {
         keep: c.save_total_limit, model: { copyFrom: c.model, files: { [REWARD_MODEL_FILE]: JSON.stringify(rm.fileContent(info())) } },

@@ -1,7 +1,8 @@
 /**
  * RLHF on a micro model: a reward model learns "more lowercase letters is better" from preference pairs, then GRPO
  * with `reward_model` as its only trained reward raises the learned reward, and with it the true lowercase share
- * (logged through a weight-0 rule reward). Also: the reward's guards (no folder → a named error, no prompt → null).
+ * (logged through a weight-0 rule reward), and with `reward_model_dtype: bfloat16` scores the same samples within BF16
+ * rounding. Also: the reward's guards (no folder → a named error, no prompt → null).
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -54,6 +55,18 @@ test("GRPO with the learned reward model raises the learned reward (and here the
   assert.ok(late(truth) > early(truth) + 0.1, `lowercase share should rise with it: ${early(truth).toFixed(3)} → ${late(truth).toFixed(3)}`);
   // the total reward is the reward model's alone (weight 0 on the rule reward)
   assert.ok(Math.abs(rows[0].reward - rows[0][rm]) < 1e-9);
+
+  // reward_model_dtype: bfloat16 scores step 1's samples (the same policy, the same seeds) with the trunk in BF16:
+  // the same learned reward up to BF16 rounding, not bit for bit
+  const bf = await runTrainer("grpo", microRecipe(policy, {
+    reward_model: rmDir, reward_model_dtype: "bfloat16",
+    grpo: { ...microRecipe(policy).grpo, reward_funcs: ["reward_model", "lowercase"], reward_weights: [1, 0], max_steps: 1 },
+  }), { root, runName: "rm-bf16" });
+  // (each score moves by a few 1e-4 of Σ|score·h|, test/rlhf/reward-model-bf16.test.ts; 1% of the scores' size is ample)
+  const first = metricsOf(bf).filter(r => r.reward !== undefined)[0];
+  assert.equal(first[truth], rows[0][truth], "the same samples");
+  const d = Math.abs(first[rm] - rows[0][rm]), size = Math.abs(rows[0][rm]) + rows[0]["rewards/reward_model/std"];
+  assert.ok(d > 0 && d < 0.01 * size, `BF16 vs F32 reward model, step 1 mean: ${first[rm]} vs ${rows[0][rm]}`);
 });
 
 test("reward_model: listed without a folder is a named error; without prompt fields it cannot judge (null)", async () => {
