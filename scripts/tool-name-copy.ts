@@ -12,7 +12,8 @@
 // --ablate adds probes that mix the RL prompt's parts with the corpus probe's, an invented name in each, to find which
 // part of the RL prompt stops the copying: abl-short-desc (the RL prompt with a short description), abl-tag (with an
 // invented tag for <call>), abl-question (the RL list line, then the corpus probe's question), abl-rl-question (the
-// corpus probe's list line, then the RL prompt's question and instruction). --show prints each probe's first prompt and samples nothing.
+// corpus probe's list line, then the RL prompt's question and instruction), abl-rl-q-tags (the same with invented tags
+// for think and answer), abl-user-q (the corpus probe's list line, then "User: QUESTION Assistant: "). --show prints each probe's first prompt and samples nothing.
 //
 // 20 held-out problems × 10 samples = 200 continuations per probe; prompts are built by the project's own code (the
 // recipe's task, eval_seed, prompt and environment, the tool list as episodes render it with describe_tools).
@@ -79,6 +80,8 @@ function probes(recipePath: string, n: number, tok: Tokenizer, ablate: boolean):
       { probe: "abl-tag", name, text: invented.replace(/<(\/?)call>/g, `<$1${tag}>`) },
       { probe: "abl-question", name, text: `${invented.split("\n").slice(0, 2).join("\n")}\nQ: What is ${expr(ex)}? A: <call>` },
       { probe: "abl-rl-question", name, text: `Tools:\n${shortLine}\n${fmt.text(ex)}<${tag}>` },
+      { probe: "abl-rl-q-tags", name, text: `Tools:\n${shortLine}\n${fmt.text(ex).replace(/<(\/?)think>/g, "<$1kav>").replace(/<(\/?)answer>/g, "<$1ose>")}<${tag}>` },
+      { probe: "abl-user-q", name, text: `Tools:\n${shortLine}\nUser: ${ex.question} Assistant: <${tag}>` },
     );
     return ps;
   });

@@ -50,6 +50,12 @@ export const ToolsCorpusSchema = z
     fixed_name_rate: z.number().min(0).max(1).default(0.05),
     /** Share of tool lists that hold the needed tool alone, as the RL prompt's list does (the others add one or two more). */
     single_tool_rate: z.number().min(0).max(1).default(0.6),
+    /**
+     * Share of documents whose reply follows an instruction that names a working tag and a result tag, with the calls
+     * inside the working tag: the RL prompt's frame under made-up tags (the other forms: a dialog, a note, the working
+     * alone). Bases 2-4 (0.4) copied a listed name after "User: QUESTION Assistant: <tag>" but not after this frame.
+     */
+    working_tag_rate: z.number().min(0).max(1).default(0.55),
   })
   .strict();
 export type ToolsCorpusConfig = z.output<typeof ToolsCorpusSchema>;
@@ -66,6 +72,8 @@ export interface ToolsMeta {
   /** The name of the tool the document calls (or would call: the calculator for easy sums), and the listed names in order. */
   name: string;
   listedNames: string[];
+  /** The working tag the reply opens after an instruction naming it and a result tag (working_tag_rate), whose content holds the calls. */
+  workingTag?: string;
 }
 
 /** A hard problem: the expression (or program) and its value, and the held-out ids it would reveal. */
@@ -155,6 +163,8 @@ interface Notation {
   result(value: string): string;
   /** The syntax line of a tool list: the call with the argument's placeholder, and a description. */
   line(name: string, placeholder: string, description: string): string;
+  /** The tag names it writes (none but the tag-pair style's), which the document's other tags must not reuse. */
+  tags: string[];
 }
 
 function notation(rng: TaskRng): Notation {
@@ -163,13 +173,13 @@ function notation(rng: TaskRng): Notation {
     const t = made(rng, CALL_TAGS, 0.5);
     let u = made(rng, RESULT_TAGS, 0.5);
     while (u === t) u = made(rng, RESULT_TAGS, 0.5);
-    return { call: (n, a) => `<${t}>${n} ${a}</${t}>`, result: v => `<${u}>${v}</${u}>`, line: (n, p, d) => `<${t}>${n} ${p}</${t}> ${d}` };
+    return { call: (n, a) => `<${t}>${n} ${a}</${t}>`, result: v => `<${u}>${v}</${u}>`, line: (n, p, d) => `<${t}>${n} ${p}</${t}> ${d}`, tags: [t, u] };
   }
   const arrow = rng.pick([" → ", " => ", " -> ", " = ", ": "]);
-  if (style === 1) return { call: (n, a) => `[[${n}: ${a}]]`, result: v => `${arrow}${v}`, line: (n, p, d) => `[[${n}: ${p}]] ${d}` };
-  if (style === 2) return { call: (n, a) => `{{${n}|${a}}}`, result: v => `${arrow}${v}`, line: (n, p, d) => `{{${n}|${p}}} ${d}` };
-  if (style === 3) return { call: (n, a) => `${n}(${a})`, result: v => `${arrow}${v}`, line: (n, p, d) => `${n}(${p}) ${d}` };
-  return { call: (_, a) => `\n>>> ${a}\n`, result: v => `${v}\n`, line: (n, p, d) => `>>> ${p}   (${n}) ${d}` };
+  if (style === 1) return { call: (n, a) => `[[${n}: ${a}]]`, result: v => `${arrow}${v}`, line: (n, p, d) => `[[${n}: ${p}]] ${d}`, tags: [] };
+  if (style === 2) return { call: (n, a) => `{{${n}|${a}}}`, result: v => `${arrow}${v}`, line: (n, p, d) => `{{${n}|${p}}} ${d}`, tags: [] };
+  if (style === 3) return { call: (n, a) => `${n}(${a})`, result: v => `${arrow}${v}`, line: (n, p, d) => `${n}(${p}) ${d}`, tags: [] };
+  return { call: (_, a) => `\n>>> ${a}\n`, result: v => `${v}\n`, line: (n, p, d) => `>>> ${p}   (${n}) ${d}`, tags: [] };
 }
 
 const HEADINGS = ["Tools:", "Tools available:", "You can use:", "Helpers:", "Available tools:", "Allowed tools:"];
@@ -183,10 +193,13 @@ const LEADS = ["", "", "Too big to do in my head. ", "Let me use the tool. ", "I
 const CLOSINGS = ["So it is", "That gives", "The answer is", "Result:", "So", "It comes to", "Total:", "Then the value is"];
 const QUESTIONS: ((e: string) => string)[] = [e => `${e}=?`, e => `What is ${e}?`, e => `Compute ${e}.`, e => `${e} = ?`, e => `How much is ${e}?`];
 const PROGRAM_QUESTIONS = ["What does this code print?", "Output of this program?", "What is printed?", "Run this:", "What will this print?"];
+// the last two are shaped like the RL instruction (a working tag, then a result tag, a space inside each), never its words
 const INSTRUCTIONS: ((a: string, b: string) => string)[] = [
   (a, b) => `Put the working in <${a}></${a}> and the result in <${b}></${b}>.`,
   (a, b) => `Format: <${a}>steps</${a}><${b}>result</${b}>.`,
   (a, b) => `Use <${a}> for the steps and <${b}> for the final number.`,
+  (a, b) => `Work in <${a}> </${a}>, then give the result in <${b}> </${b}>.`,
+  (a, b) => `Steps in <${a}> </${a}>, then the number in <${b}> </${b}>.`,
 ];
 
 /** A tool's name as people get it wrong: clipped (`calcul` for `calculate`) or another name (made up, as the tools' are). */
@@ -270,15 +283,20 @@ export function toolsDocument(rng: TaskRng, c: ToolsCorpusConfig, chain: Chain, 
       } else work = `${pre}${call(hard.arg, program ? `${value}${rng.next() < 0.5 ? "\n" : ""}` : value)}`;
     }
   }
-  if (meta) meta.tools = { kind: hard?.kind ?? "easy", value, calls, listed, name, listedNames };
+  const tools: ToolsMeta = { kind: hard?.kind ?? "easy", value, calls, listed, name, listedNames };
+  if (meta) meta.tools = tools;
   const closing = `${rng.pick(CLOSINGS)} ${value}.`;
-  const form = rng.weighted([0.4, 0.25, 0.2, 0.15]);
+  const rest = 1 - c.working_tag_rate;
+  const form = rng.weighted([c.working_tag_rate, rest * 0.42, rest * 0.33, rest * 0.25]);
   const body = (() => {
     switch (form) {
       case 0: { // format following with made-up tags: the working tag holds the calls (the RL frame's analogue)
-        const a = made(rng, [], 1);
+        // two more tags, neither one of the notation's (a working tag named as the call's result tag reads as nested)
+        let a = made(rng, [], 1);
+        while (n.tags.includes(a)) a = made(rng, [], 1);
         let b = made(rng, [], 1);
-        while (b === a) b = made(rng, [], 1);
+        while (b === a || n.tags.includes(b)) b = made(rng, [], 1);
+        tools.workingTag = a;
         const [q, r] = rng.pick([["", " "], ["Q: ", " A: "], ["User: ", " Assistant: "], ["Task: ", "\n"]]);
         return `${q}${question} ${rng.pick(INSTRUCTIONS)(a, b)}${r}<${a}>${work}</${a}><${b}>${value}</${b}>`;
       }

@@ -128,6 +128,33 @@ test("tools genre: a listed tool is called by its listed name; most lists hold t
   assert.ok(copiedCalls > 0.3 * listed, `calls by the listed name: ${copiedCalls}`);
 });
 
+test("tools genre: most replies follow an instruction naming a working tag and a result tag, the calls inside the working tag (the RL prompt's frame, made-up tags)", () => {
+  let framed = 0, framedCalls = 0, spaced = 0;
+  for (const d of docs) {
+    const m = d.tools!;
+    if (m.workingTag === undefined) continue;
+    framed++;
+    const w = m.workingTag;
+    const opened = d.text.lastIndexOf(`<${w}>`), closed = d.text.lastIndexOf(`</${w}>`);
+    // the instruction names the tag before the reply opens it, and the reply ends the working tag before the result tag
+    assert.ok(d.text.indexOf(`<${w}>`) < opened && opened < closed, `the instruction does not name <${w}>: ${d.text}`);
+    assert.ok(d.text.indexOf(`</${w}><`, opened) === closed && d.text.endsWith(`>${m.value}</${d.text.slice(closed + w.length + 4, d.text.indexOf(">", closed + w.length + 4))}>`), d.text);
+    if (d.text.includes(`<${w}> </${w}>, then`)) spaced++;
+    if (m.calls.length) {
+      const last = m.calls.at(-1)!;
+      const at = d.text.lastIndexOf(last.result, closed);
+      assert.ok(at > opened && at < closed, `the last call is not inside <${w}>: ${d.text}`);
+      framedCalls++;
+    }
+  }
+  assert.ok(framed / N > 0.45 && framed / N < 0.65, `documents in the working-tag frame: ${framed / N}`);
+  assert.ok(framedCalls > 0.25 * N, `calls inside a working tag: ${framedCalls}`);
+  // two of the five instructions are shaped like the RL one ("<a> </a>, then … <b> </b>"), in other words
+  assert.ok(spaced / framed > 0.3 && spaced / framed < 0.5, `RL-shaped instructions: ${spaced / framed}`);
+  const none = takeDocuments({ seed: 31, weights: ONLY, tools: { working_tag_rate: 0 } }, 500);
+  assert.ok(none.every(d => d.tools!.workingTag === undefined));
+});
+
 test("tools genre: a misnamed first call reads the environment's own unknown-tool error, then calls by the listed name", async () => {
   const named = takeDocuments({ seed: 5, weights: ONLY, tools: { name_error_rate: 1, list_rate: 1, error_rate: 0, call_rate: 1 } }, 600);
   let misnamed = 0;
@@ -181,8 +208,8 @@ test("recipes/base-tools.yaml: the tools genre beside base-tiny's genres, base-t
   assert.ok(mixed.byGenre.tools.docs > 0.4 && mixed.byGenre.tools.docs < 0.6, `tools share ${mixed.byGenre.tools.docs}`);
   // the copy genre keeps base-tiny's quarter (the tools weight alone cut it to a tenth in bases 2-4)
   assert.ok(mixed.byGenre.copy.docs > 0.2, `copy share ${mixed.byGenre.copy.docs}`);
-  // the names are made up: the fixed lists rare, most lists the needed tool alone
-  assert.ok(r.corpus.tools.fixed_name_rate <= 0.1 && r.corpus.tools.single_tool_rate >= 0.5, JSON.stringify(r.corpus.tools));
+  // the names are made up (the fixed lists rare), most lists hold the needed tool alone, most replies are in the RL frame
+  assert.ok(r.corpus.tools.fixed_name_rate <= 0.1 && r.corpus.tools.single_tool_rate >= 0.5 && r.corpus.tools.working_tag_rate >= 0.5, JSON.stringify(r.corpus.tools));
 });
 
 test("the demonstration's recipes validate (move37 train RECIPE --dry-run) and differ only where they should", async () => {
