@@ -5,7 +5,7 @@ import { MultiplicationConfigSchema, productText, sampleFactors } from "../tasks
 import { sampleProgram } from "../tasks/program-output.js";
 import { calculate } from "../env/calculator.js";
 import { unknownToolMessage } from "../env/tools.js";
-import { NAMES, novelTag, sentence } from "./words.js";
+import { NAMES, novelTag, sentence, WORDS } from "./words.js";
 
 /**
  * Tool-call markup in the wild (issue 20's demonstration, docs/tools.md): people who meet arithmetic they cannot do in
@@ -14,7 +14,10 @@ import { NAMES, novelTag, sentence } from "./words.js";
  * document invents its notation: a tag pair with a made-up name (`<run>abacus 482*37</run><got>17834</got>`),
  * double brackets (`[[mul: 482*37]] → 17834`), braces, a function call or a Python prompt (`>>> 482*37`), sometimes
  * after a list that declares the tools and their syntax, as the RL prompt's `describe_tools` list does, so that
- * "write the call the list shows, copy the result" is a skill the base has before RL.
+ * "write the call the list shows, copy the result" is a skill the base has before RL. A tool's name is made up for its
+ * document (a familiar-looking word, a pronounceable invented one, random letters; a small fixed list rarely), so
+ * the only way to predict the name at a call is to copy it from the list (or from an earlier call): bases trained
+ * with 30% of the names from the fixed list wrote those names after the RL prompt's "<call>" instead of "calculator".
  *
  * Never the RL template: no `<call>`/`<result>` tags, no tool named `calculator` or `python`, no `<think>`/`<answer>`,
  * no RL prompt frame or instruction. Every result is right (the calculator itself computes it; programs' outputs are
@@ -40,6 +43,19 @@ export const ToolsCorpusSchema = z
      * with the listed name. Reading a tool's name off a list or an error is what the RL prompt asks of the base.
      */
     name_error_rate: z.number().min(0).max(1).default(0),
+    /**
+     * Share of tool names (and misnamings) drawn from a small fixed list (CALC_NAMES, PROGRAM_NAMES); the others are
+     * made up for the document (toolName), so a base cannot do better at a call than copy the listed name.
+     */
+    fixed_name_rate: z.number().min(0).max(1).default(0.05),
+    /** Share of tool lists that hold the needed tool alone, as the RL prompt's list does (the others add one or two more). */
+    single_tool_rate: z.number().min(0).max(1).default(0.6),
+    /**
+     * Share of documents whose reply follows an instruction that names a working tag and a result tag, with the calls
+     * inside the working tag: the RL prompt's frame under made-up tags (the other forms: a dialog, a note, the working
+     * alone). Bases 2-4 (0.4) copied a listed name after "User: QUESTION Assistant: <tag>" but not after this frame.
+     */
+    working_tag_rate: z.number().min(0).max(1).default(0.55),
   })
   .strict();
 export type ToolsCorpusConfig = z.output<typeof ToolsCorpusSchema>;
@@ -53,6 +69,11 @@ export interface ToolsMeta {
   calls: { tool: "calc" | "program"; arg: string; result: string; wrongName?: string }[];
   /** Whether the tools were listed first. */
   listed: boolean;
+  /** The name of the tool the document calls (or would call: the calculator for easy sums), and the listed names in order. */
+  name: string;
+  listedNames: string[];
+  /** The working tag the reply opens after an instruction naming it and a result tag (working_tag_rate), whose content holds the calls. */
+  workingTag?: string;
 }
 
 /** A hard problem: the expression (or program) and its value, and the held-out ids it would reveal. */
@@ -83,10 +104,10 @@ export function drawHardProblem(rng: TaskRng, c: ToolsCorpusConfig, held: (id: s
   }
 }
 
-// No name is a prefix of "calculator": a base that has only ever seen "calc " or "calcul " end a name stops copying
-// the RL list's "calculator" there (the first bases wrote <call>calcul 11*786</call> every time).
-const CALC_NAMES = ["compute", "abacus", "math", "eval", "arith", "mul", "sum", "cx", "numbers", "solve"];
-const PROGRAM_NAMES = ["py", "python3", "run", "exec", "interp", "sandbox", "code", "repl"];
+// No name is a prefix of "calculator" nor starts as it does: a base that has only ever seen "calc " or "calcul " end a
+// name stops copying the RL list's "calculator" there (the first bases wrote <call>calcul 11*786</call> every time).
+export const CALC_NAMES = ["compute", "abacus", "math", "eval", "arith", "mul", "sum", "cx", "numbers", "solve"];
+export const PROGRAM_NAMES = ["py", "python3", "run", "exec", "interp", "sandbox", "code", "repl"];
 const CALL_TAGS = ["tool", "run", "exec", "use", "invoke", "op", "cmd", "do", "ask", "fn", "t", "c", "q"];
 const RESULT_TAGS = ["out", "res", "ret", "output", "val", "got", "reply", "r", "o", "value", "ans"];
 /** Names the RL template uses: a made-up name never contains one ("<calllloj>" would half-write "<call>"). */
@@ -98,12 +119,52 @@ const made = (rng: TaskRng, list: readonly string[], novel: number): string => {
   }
 };
 
+const ONSETS = ["b", "d", "f", "g", "k", "l", "m", "n", "p", "r", "s", "t", "v", "z", "j", "w", "br", "dr", "gr", "kl", "pl", "st", "tr", "sk"];
+const VOWELS = ["a", "e", "i", "o", "u", "a", "e", "o"];
+const CODAS = ["n", "r", "s", "l", "m", "x", "k"];
+const SUFFIXES = ["er", "or", "o", "ix", "ly", "ist", "a", "us", "en"];
+const fits = (w: string) => w.length >= 5 && w.length <= 12;
+
+/** A pronounceable invented word of 5–12 letters, syllable by syllable ("tavrisko", "gremolun"). */
+export function inventedWord(rng: TaskRng): string {
+  for (;;) {
+    let w = "";
+    for (let n = rng.int(2, 4); n > 0; n--) w += rng.pick(ONSETS) + rng.pick(VOWELS) + (rng.next() < 0.3 ? rng.pick(CODAS) : "");
+    if (fits(w)) return w;
+  }
+}
+
+/** A real-looking word of 5–12 letters from the corpus's own words: one, two run together, or one and a suffix ("gardenlamp", "counter"). */
+export function wordName(rng: TaskRng): string {
+  for (;;) {
+    const a = rng.pick(WORDS), r = rng.next();
+    const w = r < 0.2 ? a : r < 0.65 ? a + rng.pick(WORDS) : a + rng.pick(SUFFIXES);
+    if (fits(w)) return w;
+  }
+}
+
+/** A name a tool may have: none of the RL template's names, and nothing a base could mistake for the start of "calculator". */
+export const usableName = (n: string): boolean => n.length > 0 && !RESERVED.test(n) && !/^cal/.test(n) && !"calculator".startsWith(n);
+
+/**
+ * A tool's name: from the fixed list at `fixedRate`, else made up for this document: a familiar-looking word, a
+ * pronounceable invented one or random letters (novelTag), about a third each.
+ */
+export function toolName(rng: TaskRng, fixed: readonly string[], fixedRate: number): string {
+  for (;;) {
+    const n = rng.next() < fixedRate ? rng.pick(fixed) : [wordName, inventedWord, novelTag][rng.weighted([0.35, 0.35, 0.3])](rng);
+    if (usableName(n)) return n;
+  }
+}
+
 /** One document's notation: how a call and its result are written, and how the tool list shows the syntax. */
 interface Notation {
   call(name: string, arg: string): string;
   result(value: string): string;
   /** The syntax line of a tool list: the call with the argument's placeholder, and a description. */
   line(name: string, placeholder: string, description: string): string;
+  /** The tag names it writes (none but the tag-pair style's), which the document's other tags must not reuse. */
+  tags: string[];
 }
 
 function notation(rng: TaskRng): Notation {
@@ -112,17 +173,19 @@ function notation(rng: TaskRng): Notation {
     const t = made(rng, CALL_TAGS, 0.5);
     let u = made(rng, RESULT_TAGS, 0.5);
     while (u === t) u = made(rng, RESULT_TAGS, 0.5);
-    return { call: (n, a) => `<${t}>${n} ${a}</${t}>`, result: v => `<${u}>${v}</${u}>`, line: (n, p, d) => `<${t}>${n} ${p}</${t}> ${d}` };
+    return { call: (n, a) => `<${t}>${n} ${a}</${t}>`, result: v => `<${u}>${v}</${u}>`, line: (n, p, d) => `<${t}>${n} ${p}</${t}> ${d}`, tags: [t, u] };
   }
   const arrow = rng.pick([" → ", " => ", " -> ", " = ", ": "]);
-  if (style === 1) return { call: (n, a) => `[[${n}: ${a}]]`, result: v => `${arrow}${v}`, line: (n, p, d) => `[[${n}: ${p}]] ${d}` };
-  if (style === 2) return { call: (n, a) => `{{${n}|${a}}}`, result: v => `${arrow}${v}`, line: (n, p, d) => `{{${n}|${p}}} ${d}` };
-  if (style === 3) return { call: (n, a) => `${n}(${a})`, result: v => `${arrow}${v}`, line: (n, p, d) => `${n}(${p}) ${d}` };
-  return { call: (_, a) => `\n>>> ${a}\n`, result: v => `${v}\n`, line: (n, p, d) => `>>> ${p}   (${n}) ${d}` };
+  if (style === 1) return { call: (n, a) => `[[${n}: ${a}]]`, result: v => `${arrow}${v}`, line: (n, p, d) => `[[${n}: ${p}]] ${d}`, tags: [] };
+  if (style === 2) return { call: (n, a) => `{{${n}|${a}}}`, result: v => `${arrow}${v}`, line: (n, p, d) => `{{${n}|${p}}} ${d}`, tags: [] };
+  if (style === 3) return { call: (n, a) => `${n}(${a})`, result: v => `${arrow}${v}`, line: (n, p, d) => `${n}(${p}) ${d}`, tags: [] };
+  return { call: (_, a) => `\n>>> ${a}\n`, result: v => `${v}\n`, line: (n, p, d) => `>>> ${p}   (${n}) ${d}`, tags: [] };
 }
 
 const HEADINGS = ["Tools:", "Tools available:", "You can use:", "Helpers:", "Available tools:", "Allowed tools:"];
-const CALC_DESCRIPTIONS = ["Works out an arithmetic expression.", "Exact arithmetic (+ - * /).", "Multiplies, adds and subtracts.", "Returns the value of an expression.", "Does sums for you.", "Evaluates sums and products exactly."];
+// short and long ones (the RL list's line is a long one with a parenthesis, never written here)
+const CALC_DESCRIPTIONS = ["Works out an arithmetic expression.", "Exact arithmetic (+ - * /).", "Multiplies, adds and subtracts.", "Returns the value of an expression.", "Does sums for you.", "Evaluates sums and products exactly.",
+  "Works out the value of an expression exactly (whole numbers and decimals; + - * / and brackets).", "Computes any sum, difference, product or quotient you give it (brackets allowed, no rounding)."];
 const PROGRAM_DESCRIPTIONS = ["Runs a Python program and shows what it prints.", "Executes code and returns its output.", "Runs a script.", "A Python interpreter."];
 const OTHER_TOOLS: [string, string, string][] = [["weather", "CITY", "Today's weather in a city."], ["search", "QUERY", "Looks something up."], ["clock", "ZONE", "The time in a zone."], ["dict", "WORD", "The meaning of a word."]];
 
@@ -130,17 +193,20 @@ const LEADS = ["", "", "Too big to do in my head. ", "Let me use the tool. ", "I
 const CLOSINGS = ["So it is", "That gives", "The answer is", "Result:", "So", "It comes to", "Total:", "Then the value is"];
 const QUESTIONS: ((e: string) => string)[] = [e => `${e}=?`, e => `What is ${e}?`, e => `Compute ${e}.`, e => `${e} = ?`, e => `How much is ${e}?`];
 const PROGRAM_QUESTIONS = ["What does this code print?", "Output of this program?", "What is printed?", "Run this:", "What will this print?"];
+// the last two are shaped like the RL instruction (a working tag, then a result tag, a space inside each), never its words
 const INSTRUCTIONS: ((a: string, b: string) => string)[] = [
   (a, b) => `Put the working in <${a}></${a}> and the result in <${b}></${b}>.`,
   (a, b) => `Format: <${a}>steps</${a}><${b}>result</${b}>.`,
   (a, b) => `Use <${a}> for the steps and <${b}> for the final number.`,
+  (a, b) => `Work in <${a}> </${a}>, then give the result in <${b}> </${b}>.`,
+  (a, b) => `Steps in <${a}> </${a}>, then the number in <${b}> </${b}>.`,
 ];
 
-/** A tool's name as people get it wrong: clipped (`calcul` for `calculate`) or another tool's name. */
-function misname(rng: TaskRng, name: string, listed: readonly string[]): string {
+/** A tool's name as people get it wrong: clipped (`calcul` for `calculate`) or another name (made up, as the tools' are). */
+function misname(rng: TaskRng, name: string, listed: readonly string[], fixedRate: number): string {
   for (;;) {
-    const wrong = name.length > 3 && rng.next() < 0.5 ? name.slice(0, rng.int(2, name.length - 1)) : made(rng, [...CALC_NAMES, ...PROGRAM_NAMES], 0.3);
-    if (wrong !== name && !listed.includes(wrong)) return wrong;
+    const wrong = name.length > 3 && rng.next() < 0.5 ? name.slice(0, rng.int(2, name.length - 1)) : toolName(rng, [...CALC_NAMES, ...PROGRAM_NAMES], fixedRate);
+    if (wrong !== name && !listed.includes(wrong) && usableName(wrong)) return wrong;
   }
 }
 
@@ -158,26 +224,36 @@ function mistype(rng: TaskRng, arg: string): { arg: string; error: string } | nu
  */
 export function toolsDocument(rng: TaskRng, c: ToolsCorpusConfig, chain: Chain, held: (id: string) => boolean, meta?: { tools?: ToolsMeta }): string {
   const n = notation(rng);
-  const calcName = made(rng, CALC_NAMES, 0.7), progName = made(rng, PROGRAM_NAMES, 0.4);
+  const calcName = toolName(rng, CALC_NAMES, c.fixed_name_rate);
+  let progName = toolName(rng, PROGRAM_NAMES, c.fixed_name_rate);
+  while (progName === calcName) progName = toolName(rng, PROGRAM_NAMES, c.fixed_name_rate);
   const listed = rng.next() < c.list_rate;
   const hard = rng.next() < 0.8 ? drawHardProblem(rng, c, held) : null;
   const program = hard?.kind === "program";
-  const toolName = program ? progName : calcName;
-  // the list: the tool needed (or the calculator, for easy sums), sometimes beside others
+  const name = program ? progName : calcName;
+  // the list: the tool needed (the calculator for easy sums), alone as in the RL prompt's list, or beside one or two others
   let preamble = "";
   const listedNames: string[] = [];
   if (listed) {
-    const lines = [n.line(calcName, rng.pick(["EXPR", "EXPRESSION", "X", "INPUT", "SUM"]), rng.pick(CALC_DESCRIPTIONS))];
-    listedNames.push(calcName);
-    if (program || rng.next() < 0.3) { lines.push(n.line(progName, rng.pick(["CODE", "PROGRAM", "SRC"]), rng.pick(PROGRAM_DESCRIPTIONS))); listedNames.push(progName); }
-    if (rng.next() < 0.3) { const [o, p, d] = rng.pick(OTHER_TOOLS); lines.push(n.line(o, p, d)); listedNames.push(o); }
-    if (rng.next() < 0.5) { lines.reverse(); listedNames.reverse(); }
-    preamble = `${rng.pick(HEADINGS)}\n${lines.join("\n")}\n`;
+    const calcLine = () => n.line(calcName, rng.pick(["EXPR", "EXPRESSION", "X", "INPUT", "SUM"]), rng.pick(CALC_DESCRIPTIONS));
+    const progLine = () => n.line(progName, rng.pick(["CODE", "PROGRAM", "SRC"]), rng.pick(PROGRAM_DESCRIPTIONS));
+    const lines = [program ? progLine() : calcLine()];
+    listedNames.push(name);
+    if (rng.next() >= c.single_tool_rate) {
+      const other = rng.next() < 0.5, extra = !other || rng.next() < 0.4;
+      if (other) { lines.push(program ? calcLine() : progLine()); listedNames.push(program ? calcName : progName); }
+      const [o, p, d] = rng.pick(OTHER_TOOLS);
+      if (extra && !listedNames.includes(o)) { lines.push(n.line(o, p, d)); listedNames.push(o); }
+      if (rng.next() < 0.5) { lines.reverse(); listedNames.reverse(); }
+    }
+    // the list, then (sometimes) a sentence or two before the question: the RL prompt puts its question between the two
+    const gap = rng.next() < 0.35 ? `${Array.from({ length: rng.int(1, 2) }, () => sentence(rng)).join(" ")}\n` : "";
+    preamble = `${rng.pick(HEADINGS)}\n${lines.join("\n")}\n${gap}`;
   }
   const calls: ToolsMeta["calls"] = [];
-  const call = (arg: string, result: string, name = toolName) => {
-    calls.push({ tool: program ? "program" : "calc", arg, result, ...(name !== toolName ? { wrongName: name } : {}) });
-    return `${n.call(name, arg)}${n.result(result)}`;
+  const call = (arg: string, result: string, as = name) => {
+    calls.push({ tool: program ? "program" : "calc", arg, result, ...(as !== name ? { wrongName: as } : {}) });
+    return `${n.call(as, arg)}${n.result(result)}`;
   };
   let value: string, question: string, work: string;
   if (hard === null) {
@@ -194,8 +270,8 @@ export function toolsDocument(rng: TaskRng, c: ToolsCorpusConfig, chain: Chain, 
       const typo = !program && rng.next() < c.error_rate ? mistype(rng, hard.arg) : null;
       if (typo) pre += `${call(typo.arg, typo.error)} ${rng.pick(["Oops.", "Typo.", "Again:", "Let me fix that."])} `;
       else if (listed && rng.next() < c.name_error_rate) {
-        const wrong = misname(rng, toolName, listedNames);
-        pre += `${call(hard.arg, `Error: ${unknownToolMessage(wrong, listedNames)}`, wrong)} ${rng.pick(["Wrong name.", "Oops.", "Again:", "Right, it is called " + toolName + "."])} `;
+        const wrong = misname(rng, name, listedNames, c.fixed_name_rate);
+        pre += `${call(hard.arg, `Error: ${unknownToolMessage(wrong, listedNames)}`, wrong)} ${rng.pick(["Wrong name.", "Oops.", "Again:", "Right, it is called " + name + "."])} `;
       }
       if (hard.kind === "chain" && hard.chain!.terms.length >= 5 && rng.next() < 0.4) {
         // a long chain in two calls, the second starting from the first one's result
@@ -207,15 +283,20 @@ export function toolsDocument(rng: TaskRng, c: ToolsCorpusConfig, chain: Chain, 
       } else work = `${pre}${call(hard.arg, program ? `${value}${rng.next() < 0.5 ? "\n" : ""}` : value)}`;
     }
   }
-  if (meta) meta.tools = { kind: hard?.kind ?? "easy", value, calls, listed };
+  const tools: ToolsMeta = { kind: hard?.kind ?? "easy", value, calls, listed, name, listedNames };
+  if (meta) meta.tools = tools;
   const closing = `${rng.pick(CLOSINGS)} ${value}.`;
-  const form = rng.weighted([0.4, 0.25, 0.2, 0.15]);
+  const rest = 1 - c.working_tag_rate;
+  const form = rng.weighted([c.working_tag_rate, rest * 0.42, rest * 0.33, rest * 0.25]);
   const body = (() => {
     switch (form) {
       case 0: { // format following with made-up tags: the working tag holds the calls (the RL frame's analogue)
-        const a = made(rng, [], 1);
+        // two more tags, neither one of the notation's (a working tag named as the call's result tag reads as nested)
+        let a = made(rng, [], 1);
+        while (n.tags.includes(a)) a = made(rng, [], 1);
         let b = made(rng, [], 1);
-        while (b === a) b = made(rng, [], 1);
+        while (b === a || n.tags.includes(b)) b = made(rng, [], 1);
+        tools.workingTag = a;
         const [q, r] = rng.pick([["", " "], ["Q: ", " A: "], ["User: ", " Assistant: "], ["Task: ", "\n"]]);
         return `${q}${question} ${rng.pick(INSTRUCTIONS)(a, b)}${r}<${a}>${work}</${a}><${b}>${value}</${b}>`;
       }

@@ -11,6 +11,9 @@ const PLACES = ["in the morning", "near the market", "after lunch", "by the sea"
 // "think" and "answer" are ordinary English words a base model knows (as DeepSeek-V3-Base does); only the tags are kept out.
 const REMARKS = ["Okay.", "Right.", "Let me see.", "Hmm.", "Fine.", "Numbers again.", "This one is short.", "Take it slowly.", "Good.", "One moment.", "Let us check.", "Easy enough.", "Let me think.", "I think so.", "Think it over.", "What is the answer?", "No answer yet."];
 
+/** The content words of the sentence lists (3+ letters, no article), for made-up names built from familiar words. */
+export const WORDS: readonly string[] = [...new Set([...SUBJECTS, ...VERBS, ...OBJECTS, ...PLACES].flatMap(s => s.split(" ")).filter(w => /^[a-z]{3,}$/.test(w) && !["the", "our", "some"].includes(w)))];
+
 export const NAMES = ["Alice", "Bob", "Carol", "Dan", "Eve", "Finn", "Gina", "Hugo"];
 
 /** Generic markup tag names. Never "think" or "answer": the RL format must not be taught. */

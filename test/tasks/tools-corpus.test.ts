@@ -12,6 +12,7 @@ import { callTool, toolSchemas } from "../../src/env/tools.js";
 import { toolsPreamble } from "../../src/env/formats.js";
 import { readRecipe } from "../../src/recipes/load.js";
 import { runCli } from "../cli/run-cli.js";
+import { CALC_NAMES, PROGRAM_NAMES, usableName } from "../../src/corpus/tools.js";
 import { DEFAULT_STREAM_SHA256, defaultStream } from "./default-stream.js";
 
 const ONLY = { direct: 0, prose: 0, steps: 0, dialog: 0, markup: 0, bridge: 0, format: 0, copy: 0, text: 0, tools: 1 };
@@ -80,6 +81,80 @@ test("tools genre: calls and results, every result right and used; easy sums wit
   assert.ok(names.size > 300, `distinct tag names: ${names.size}`);
 });
 
+test("tools genre: tool names are made up per document (the fixed lists rare), so a name can only be copied, never recalled", () => {
+  const fixed = new Set<string>([...CALC_NAMES, ...PROGRAM_NAMES]);
+  const count = new Map<string, number>();
+  let fromList = 0, long = 0;
+  for (const d of docs) {
+    const { name } = d.tools!;
+    assert.ok(usableName(name), `an RL name or the start of "calculator": ${name}`);
+    count.set(name, (count.get(name) ?? 0) + 1);
+    if (fixed.has(name)) fromList++;
+    if (name.length >= 5 && name.length <= 12) long++;
+  }
+  // fixed_name_rate 0.05 by default: about one document in twenty (0.3 made bases that wrote the fixed names)
+  assert.ok(fromList / N > 0.02 && fromList / N < 0.08, `names from the fixed lists: ${fromList / N}`);
+  // no name is worth memorising: the commonest is in under 1% of the documents, and most are used once
+  const top = Math.max(...count.values());
+  assert.ok(top / N < 0.01, `the commonest name is in ${top} of ${N} documents`);
+  const once = [...count.values()].filter(c => c === 1).length;
+  assert.ok(once / N > 0.6, `names used in a single document: ${once / N}`);
+  // most are 5-12 letters, as "calculator" is (familiar-looking and invented words; random letters are 1-8)
+  assert.ok(long / N > 0.7, `names of 5-12 letters: ${long / N}`);
+});
+
+test("tools genre: a listed tool is called by its listed name; most lists hold that tool alone, as the RL prompt's does", () => {
+  let listed = 0, single = 0, singleCalled = 0, copiedCalls = 0;
+  for (const d of docs) {
+    const m = d.tools!;
+    if (!m.listed) { assert.deepEqual(m.listedNames, [], d.text); continue; }
+    listed++;
+    assert.ok(m.listedNames.includes(m.name), `the needed tool is not listed: ${d.text}`);
+    assert.equal(new Set(m.listedNames).size, m.listedNames.length, `a name listed twice: ${d.text}`);
+    const lines = d.text.split("\n");
+    for (const x of m.listedNames) assert.ok(lines.slice(1, 1 + m.listedNames.length).some(l => l.includes(x)), `${x} is not on the list: ${d.text}`);
+    if (m.listedNames.length === 1) { single++; if (m.calls.length) singleCalled++; }
+    // every call a notation names its tool in is by the listed name, written after the list
+    const listEnd = lines.slice(0, 1 + m.listedNames.length).join("\n").length;
+    for (const c of m.calls) {
+      if (c.wrongName || d.text.includes(`>>> ${c.arg}`)) continue;
+      assert.ok([" ", ": ", "|", "("].some(sep => d.text.indexOf(`${m.name}${sep}${c.arg}`, listEnd) >= 0), `the call does not name ${m.name}: ${d.text}`);
+      copiedCalls++;
+    }
+  }
+  assert.ok(listed / N > 0.4 && listed / N < 0.6, `listed: ${listed / N}`);
+  assert.ok(single / listed > 0.5 && single / listed < 0.7, `single-tool lists: ${single / listed}`);
+  assert.ok(singleCalled > 0.15 * listed, `single-tool lists followed by a call: ${singleCalled}`);
+  assert.ok(copiedCalls > 0.3 * listed, `calls by the listed name: ${copiedCalls}`);
+});
+
+test("tools genre: most replies follow an instruction naming a working tag and a result tag, the calls inside the working tag (the RL prompt's frame, made-up tags)", () => {
+  let framed = 0, framedCalls = 0, spaced = 0;
+  for (const d of docs) {
+    const m = d.tools!;
+    if (m.workingTag === undefined) continue;
+    framed++;
+    const w = m.workingTag;
+    const opened = d.text.lastIndexOf(`<${w}>`), closed = d.text.lastIndexOf(`</${w}>`);
+    // the instruction names the tag before the reply opens it, and the reply ends the working tag before the result tag
+    assert.ok(d.text.indexOf(`<${w}>`) < opened && opened < closed, `the instruction does not name <${w}>: ${d.text}`);
+    assert.ok(d.text.indexOf(`</${w}><`, opened) === closed && d.text.endsWith(`>${m.value}</${d.text.slice(closed + w.length + 4, d.text.indexOf(">", closed + w.length + 4))}>`), d.text);
+    if (d.text.includes(`<${w}> </${w}>, then`)) spaced++;
+    if (m.calls.length) {
+      const last = m.calls.at(-1)!;
+      const at = d.text.lastIndexOf(last.result, closed);
+      assert.ok(at > opened && at < closed, `the last call is not inside <${w}>: ${d.text}`);
+      framedCalls++;
+    }
+  }
+  assert.ok(framed / N > 0.45 && framed / N < 0.65, `documents in the working-tag frame: ${framed / N}`);
+  assert.ok(framedCalls > 0.25 * N, `calls inside a working tag: ${framedCalls}`);
+  // two of the five instructions are shaped like the RL one ("<a> </a>, then … <b> </b>"), in other words
+  assert.ok(spaced / framed > 0.3 && spaced / framed < 0.5, `RL-shaped instructions: ${spaced / framed}`);
+  const none = takeDocuments({ seed: 31, weights: ONLY, tools: { working_tag_rate: 0 } }, 500);
+  assert.ok(none.every(d => d.tools!.workingTag === undefined));
+});
+
 test("tools genre: a misnamed first call reads the environment's own unknown-tool error, then calls by the listed name", async () => {
   const named = takeDocuments({ seed: 5, weights: ONLY, tools: { name_error_rate: 1, list_rate: 1, error_rate: 0, call_rate: 1 } }, 600);
   let misnamed = 0;
@@ -130,7 +205,11 @@ test("recipes/base-tools.yaml: the tools genre beside base-tiny's genres, base-t
     assert.ok(sets.some(h => JSON.stringify(h.task) === JSON.stringify(rl.task) && h.eval_seed === rl.eval_seed && h.eval_size >= rl.eval_size), `${f}: its held-out set is kept out of the corpus`);
   }
   const mixed = genreShares(takeDocuments(r.corpus, 3000));
-  assert.ok(mixed.byGenre.tools.docs > 0.5 && mixed.byGenre.tools.docs < 0.7, `tools share ${mixed.byGenre.tools.docs}`);
+  assert.ok(mixed.byGenre.tools.docs > 0.4 && mixed.byGenre.tools.docs < 0.6, `tools share ${mixed.byGenre.tools.docs}`);
+  // the copy genre keeps base-tiny's quarter (the tools weight alone cut it to a tenth in bases 2-4)
+  assert.ok(mixed.byGenre.copy.docs > 0.2, `copy share ${mixed.byGenre.copy.docs}`);
+  // the names are made up (the fixed lists rare), most lists hold the needed tool alone, most replies are in the RL frame
+  assert.ok(r.corpus.tools.fixed_name_rate <= 0.1 && r.corpus.tools.single_tool_rate >= 0.5 && r.corpus.tools.working_tag_rate >= 0.5, JSON.stringify(r.corpus.tools));
 });
 
 test("the demonstration's recipes validate (move37 train RECIPE --dry-run) and differ only where they should", async () => {
