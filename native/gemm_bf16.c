@@ -1,21 +1,22 @@
 /* BF16-weight GEMM: C[M,N] = (accumulate ? C : 0) + A[M,K] · W[N,K]ᵀ, A F32 activations (row-major), W a Linear
- * weight stored BF16 (the upper 16 bits of an F32, row-major [N,K]), accumulating in F32.
+ * weight stored BF16 (the upper 16 bits of an F32, row-major [N,K]), accumulating in F32; and the NN product through
+ * the same weight (gemm_bf16_nn, the activation gradient of a frozen Linear, at the end of this file).
  *
  * Two paths, chosen at run time (gemm_bf16_path):
  * - "dpbf16" (AVX512-BF16, `vdpbf16ps`): A is first rounded to BF16 (round to nearest even) once per call; each
  *   `vdpbf16ps` then adds 16 lanes of two BF16 products into F32 sums. Error: A's rounding (relative 2⁻⁸ per
- *   product) plus F32 sums. From PANEL_M rows (every batched decode step, 2 to WIDE_M − 1 rows) the packed panel
- *   kernel runs (gemm_bf16_panel below: W streamed once per call, transposed on the fly into k-pair panels, a
- *   12 × 32 register tile of C); one row (batch-1 decode) takes dot products of A's row against 4 W rows read in
- *   place (row_dp), which reads W once and needs no packing.
+ *   product) plus F32 sums. From PANEL_M rows on (batched decode steps, and since 7 Dec 2026 training's many rows
+ *   too) the packed panel kernel runs (gemm_bf16_panel below: W transposed on the fly into k-pair panels, a
+ *   12 × 32 register tile of C; A in row chunks, W's panels in column chunks, sized for L2); one row (batch-1
+ *   decode) takes dot products of A's row against 4 W rows read in place (row_dp), which reads W once and needs no
+ *   packing.
  * - "widen" (AVX-512F / AVX2 / scalar): W is widened to F32 on the fly (a shift by 16) and multiplied with A as F32:
  *   the only error is F32 summation. The default when the CPU lacks AVX512-BF16; MOVE37_BF16_PATH=widen forces it.
  *   Dot products of contiguous rows (A's rows, W's rows) in tiles of 4 A rows × 4 W rows, A cut into chunks of MCH
- *   rows so a chunk stays in L2 while the W rows of a task pass over it once.
- * Threads take disjoint runs of W rows (columns of C); the result does not depend on the thread count.
- * From WIDE_M rows of A on (training batches, prefill) both paths give way to the packed F32 SGEMM on W widened once
- * into F32 scratch (exact; the widening, N·K values, costs a few % of the product's 2·M·N·K FLOPs). Only F32
- * summation error then, as the widen path. */
+ *   rows so a chunk stays in L2 while the W rows of a task pass over it once. From WIDE_M rows of A on (training
+ *   batches, prefill) W is widened once into F32 scratch and the packed F32 SGEMM runs (exact; the widening, N·K
+ *   values, costs a few % of the product's 2·M·N·K FLOPs).
+ * Threads take disjoint runs of W rows (columns of C); the result does not depend on the thread count. */
 #include "kernels.h"
 #include "scratch.h"
 #include "simd.h"
@@ -27,7 +28,7 @@
 #define TM 4    /* A rows per tile (widen path) */
 #define TN 4    /* W rows per tile */
 #define MCH 48  /* A rows per chunk (a multiple of TM) */
-#define WIDE_M 96              /* A rows from which W is widened and the packed SGEMM runs */
+#define WIDE_M 96              /* A rows from which the widen path widens W and runs the packed SGEMM */
 #ifndef PANEL_M
 #define PANEL_M 2              /* A rows from which the dpbf16 path runs the packed panel kernel (gemm_bf16_panel) */
 #endif
@@ -123,7 +124,7 @@ static void row_dp(const Job *g, long i, long j0, int nr) {
 }
 
 /* ---------------------------------------------------------------------------------------------------------------
- * Small M (a decode step: 2 to WIDE_M − 1 rows), dpbf16: the outer-product form of the packed SGEMM (gemm.c's
+ * From 2 rows (a decode step; training's many rows), dpbf16: the outer-product form of the packed SGEMM (gemm.c's
  * small-M path) with BF16 pairs in place of floats. A is rounded to BF16 once per call and packed per K block into
  * strips of PMR rows, each k-pair (A[i,k], A[i,k+1]) one dword: [block][strip][pair][PMR]. W is read in panels of
  * PNR = 32 of its rows (32 columns of C, PNR·K contiguous BF16 values, so a panel streams from memory start to
@@ -133,14 +134,25 @@ static void row_dp(const Job *g, long i, long j0, int nr) {
  * a k-pair step is two loads of W, PMR broadcasts of A's pair and 2·PMR `vdpbf16ps` (64 products each), so every W
  * value loaded is used by all M rows and W is read from memory once per call. Threads take disjoint runs of panels;
  * every sum runs over k in the same order whatever the thread count. Error: that of the dpbf16 path (A rounded).
+ * Many rows: A is taken PMC rows at a time (a row chunk, whose packed K block stays in L2) and, when a row chunk's
+ * packed A (all of K) would not stay in L2 across panels, a task's panels several at a time (panel_cols).
+ * The NN product (nn = 1: C = A·W with W [K,N], reduced over W's rows) runs the same kernel: only W's panels are
+ * packed differently (panel_pack_w_nn: rows n, n+1 interleaved into the same [pair][32 columns] layout).
  * ------------------------------------------------------------------------------------------------------------- */
 #define PMR 12   /* A rows per microtile: 24 accumulators + 2 W vectors + a broadcast of the 32 zmm registers */
 #define PNR 32   /* W rows per panel */
 #define PKC 256  /* k per block (a multiple of 32): the packed block, PNR × PKC BF16 = 16 KB, stays in L1 */
+#ifndef PMC
+#define PMC 384  /* A rows per row chunk at most (a multiple of PMR): its packed block, PMC × PKC BF16 = 192 KB, in L2 */
+#endif
+#define PA_L2 (1L << 20)   /* bytes of a row chunk's packed A (all K blocks) taken to stay in L2 across panels */
+#define PC_L2 65536        /* floats of C a column chunk keeps in L2 across K blocks (256 KB) */
 
 typedef struct {
   float *C; const float *A; const uint16_t *W; long M, N, K; int accumulate;
+  int nn;                             /* W is [K,N] (the NN product: C = A·W) rather than [N,K] (C = A·Wᵀ) */
   uint32_t *Ap; long kb, nkb, ablock; /* packed A: block p at Ap + p·ablock dwords, strips PMR·kb/2 apart */
+  long mc, cw;                        /* rows of A per row chunk; panels per column chunk (panel_cols) */
 } Panel;
 
 /* the near-equal K blocks of at most PKC, multiples of 32 (K = 300 gives 160 + 140 rather than 256 + 44) */
@@ -231,31 +243,69 @@ typedef void (*panel_micro_fn)(long, const uint32_t *, const uint32_t *, float *
 static const panel_micro_fn panel_micros[PMR + 1] = { NULL, panel_micro_1, panel_micro_2, panel_micro_3, panel_micro_4,
   panel_micro_5, panel_micro_6, panel_micro_7, panel_micro_8, panel_micro_9, panel_micro_10, panel_micro_11, panel_micro_12 };
 
-/* panels [lo, hi): each panel's K blocks in order, every strip of A over each packed block */
+/* W rows [k0, k0+kc) × columns [j0, j0+nr) of a [K, ld] W (the NN product's weight, reduced over its rows) into dst
+ * as [pair][PNR] dwords, kc rounded up to 32 (rows past kc and columns past nr are zeros): rows n, n+1 interleaved
+ * into (W[n,j], W[n+1,j]) pairs (vpunpck{l,h}wd, which orders columns per 128-bit lane) and put back in column order
+ * (vpermt2d) */
+static void panel_pack_w_nn(uint32_t *dst, const uint16_t *W, long ld, long j0, int nr, long k0, long kc) {
+  const __m512i lo = _mm512_setr_epi32(0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23);
+  const __m512i hi = _mm512_setr_epi32(8, 9, 10, 11, 24, 25, 26, 27, 12, 13, 14, 15, 28, 29, 30, 31);
+  __mmask32 m = nr >= 32 ? 0xFFFFFFFFu : (__mmask32)((1ull << nr) - 1);
+  const uint16_t *w = W + k0 * ld + j0;
+  long kp = (kc + 31) / 32 * 32;
+  for (long q = 0; q < kp; q += 2, w += 2 * ld) {
+    __m512i a = q < kc ? _mm512_maskz_loadu_epi16(m, w) : _mm512_setzero_si512();
+    __m512i b = q + 1 < kc ? _mm512_maskz_loadu_epi16(m, w + ld) : _mm512_setzero_si512();
+    __m512i l = _mm512_unpacklo_epi16(a, b), h = _mm512_unpackhi_epi16(a, b);
+    _mm512_store_si512((void *)(dst + q / 2 * PNR), _mm512_permutex2var_epi32(l, lo, h));
+    _mm512_store_si512((void *)(dst + q / 2 * PNR + 16), _mm512_permutex2var_epi32(l, hi, h));
+  }
+}
+
+/* panels [lo, hi), cw at a time (a column chunk); for each chunk, A's rows mc at a time (a row chunk); for each row
+ * chunk, the K blocks in order, and for each block every panel of the chunk packed in turn with every strip of the
+ * row chunk over it. With one chunk of each (decode rows) that is each panel's K blocks in order, W streamed panel by
+ * panel; with many rows a row chunk's packed block of A stays in L2 while the panels of the column chunk pass over
+ * it, and the chunk's tile of C (mc × cw·PNR floats) stays in L2 across the K blocks. Every sum of C runs over the
+ * K blocks in order whatever the chunks, so neither they nor the thread count change a bit of the result. */
 static void panel_cols(void *ctx, long lo, long hi) {
   const Panel *g = ctx;
   uint32_t *Bp = (uint32_t *)scratch(SCRATCH_B, (size_t)PNR * PKC / 2);
   long pairs = g->kb / 2;
-  for (long t = lo; t < hi; t++) {
-    long j0 = t * PNR;
-    int nr = g->N - j0 < PNR ? (int)(g->N - j0) : PNR;
-    for (long p = 0; p < g->nkb; p++) {
-      long k0 = p * g->kb, kc = g->K - k0 < g->kb ? g->K - k0 : g->kb;
-      int beta = p > 0 || g->accumulate;
-      panel_pack_w(Bp, g->W, g->K, j0, nr, k0, kc, PF && j0 + 2 * PNR <= g->N);
-      long kp = (kc + 31) / 32 * 16; /* pairs in this block, padded as packed */
-      const uint32_t *Ab = g->Ap + p * g->ablock;
-      for (long i0 = 0; i0 < g->M; i0 += PMR) {
-        int mr = g->M - i0 < PMR ? (int)(g->M - i0) : PMR;
-        panel_micros[mr](kp, Ab + i0 * pairs, Bp, g->C + i0 * g->N + j0, g->N, beta, nr);
+  for (long c0 = lo; c0 < hi; c0 += g->cw) {
+    long c1 = c0 + g->cw < hi ? c0 + g->cw : hi;
+    for (long m0 = 0; m0 < g->M; m0 += g->mc) {
+      long m1 = m0 + g->mc < g->M ? m0 + g->mc : g->M;
+      for (long p = 0; p < g->nkb; p++) {
+        long k0 = p * g->kb, kc = g->K - k0 < g->kb ? g->K - k0 : g->kb;
+        int beta = p > 0 || g->accumulate;
+        long kp = (kc + 31) / 32 * 16; /* pairs in this block, padded as packed */
+        const uint32_t *Ab = g->Ap + p * g->ablock;
+        for (long t = c0; t < c1; t++) {
+          long j0 = t * PNR;
+          int nr = g->N - j0 < PNR ? (int)(g->N - j0) : PNR;
+          if (g->nn) panel_pack_w_nn(Bp, g->W, g->N, j0, nr, k0, kc);
+          else panel_pack_w(Bp, g->W, g->K, j0, nr, k0, kc, PF && j0 + 2 * PNR <= g->N);
+          for (long i0 = m0; i0 < m1; i0 += PMR) {
+            int mr = m1 - i0 < PMR ? (int)(m1 - i0) : PMR;
+            panel_micros[mr](kp, Ab + i0 * pairs, Bp, g->C + i0 * g->N + j0, g->N, beta, nr);
+          }
+        }
       }
     }
   }
 }
 
-static void gemm_bf16_panel(float *C, const float *A, const uint16_t *W, long M, long N, long K, int accumulate) {
+/* C[M,N] (+)= A[M,K]·Wᵀ with W [N,K] (nn = 0), or A[M,K]·W with W [K,N] (nn = 1: the NN product, K its reduction) */
+static void gemm_bf16_panel(float *C, const float *A, const uint16_t *W, long M, long N, long K, int accumulate, int nn) {
   long kb = pk_block(K), nkb = (K + kb - 1) / kb, ablock = (M + PMR - 1) / PMR * PMR * (kb / 2);
-  Panel g = { C, A, W, M, N, K, accumulate, (uint32_t *)scratch(SCRATCH_A, (size_t)(ablock * nkb)), kb, nkb, ablock };
+  Panel g = { C, A, W, M, N, K, accumulate, nn, (uint32_t *)scratch(SCRATCH_A, (size_t)(ablock * nkb)), kb, nkb, ablock, M, 1 };
+  /* row chunks: near-equal runs of whole strips, at most PMC rows */
+  long chunks = (M + PMC - 1) / PMC;
+  g.mc = ((M + chunks - 1) / chunks + PMR - 1) / PMR * PMR;
+  /* column chunks: one panel at a time while a row chunk's packed A (all K blocks) stays in L2 across panels, else
+   * as many as keep the chunk's tile of C in L2 */
+  if (g.mc * K * 2 > PA_L2) g.cw = PC_L2 / (g.mc * PNR) > 1 ? PC_L2 / (g.mc * PNR) : 1;
   pool_ranges(nkb, M * kb, panel_pack_a, &g);
   pool_ranges((N + PNR - 1) / PNR, 2 * M * K * PNR, panel_cols, &g);
 }
@@ -350,6 +400,9 @@ static void widen_rows(void *ctx, long lo, long hi) {
 void gemm_bf16(float *C, const float *A, const uint16_t *W, long M, long N, long K, int accumulate) {
   if (M <= 0 || N <= 0) return;
   if (K <= 0) { if (!accumulate) memset(C, 0, (size_t)M * N * sizeof(float)); return; }
+#if HAVE_DPBF16
+  if (gemm_bf16_path(-1) == 1 && M >= PANEL_M) { gemm_bf16_panel(C, A, W, M, N, K, accumulate, 0); return; }
+#endif
   if (M >= WIDE_M && N * K <= WIDE_MAX) {
     WidenJob w = { scratch(SCRATCH_W, (size_t)(N * K)), W, K };
     pool_ranges(N, K, widen_rows, &w);
@@ -358,7 +411,6 @@ void gemm_bf16(float *C, const float *A, const uint16_t *W, long M, long N, long
   }
   Job g = { C, A, W, M, N, K, accumulate, NULL, 0 };
 #if HAVE_DPBF16
-  if (gemm_bf16_path(-1) == 1 && M >= PANEL_M) { gemm_bf16_panel(C, A, W, M, N, K, accumulate); return; }
   if (gemm_bf16_path(-1) == 1) {
     g.Kp = (K + 31) / 32 * 32;
     /* the calling thread's scratch, shared by the tasks (which use none of their own) */
@@ -372,26 +424,24 @@ void gemm_bf16(float *C, const float *A, const uint16_t *W, long M, long N, long
 /* ---------------------------------------------------------------------------------------------------------------
  * The "NN" product through a BF16 weight, the activation gradient of a frozen Linear:
  *   X[M,K] = (accumulate ? X : 0) + Y[M,N] · W[N,K],   W BF16 row-major [N,K] (the forward's weight, not transposed).
- * Each output is Σ_n Y[i,n]·W[n,k]: W is read along its rows (k contiguous), so a tile is NTM Y rows × TW columns of X
- * held in registers while n runs over all of N, each step a broadcast of Y[i,n] against TW columns of W's row n.
- * - "dpbf16": Y is rounded to BF16 first (its rows zero-padded to an even length); a step takes two W rows n, n+1,
- *   interleaves them into (W[n,k], W[n+1,k]) pairs (vpunpck{l,h}wd, which orders columns per 128-bit lane; the tile
- *   is put back in order once at its store) and `vdpbf16ps` adds Y[i,n]·W[n,k] + Y[i,n+1]·W[n+1,k] into F32 lanes.
- *   Error: Y's rounding (relative 2⁻⁸ per product) plus F32 sums.
- * - "widen": W's row is widened to F32 (a shift by 16) and multiplied by Y[i,n] in F32: only F32 summation error.
- *   Columns past the last full tile (fewer than TW) take a scalar loop.
- * Threads take disjoint runs of column tiles (of X and W); every output's sum runs over n in order on one thread,
- * so the result does not depend on the thread count. Same path switch as gemm_bf16 (gemm_bf16_path).
+ * - "dpbf16": the packed panel kernel above (gemm_bf16_panel with nn = 1, at every M): Y rounded to BF16 and packed
+ *   as gemm_bf16's A is, W's panels of 32 columns packed from rows n, n+1 interleaved into (W[n,k], W[n+1,k]) pairs
+ *   (panel_pack_w_nn). Error: Y's rounding (relative 2⁻⁸ per product) plus F32 sums. (Until 7 Dec 2026 it ran its own
+ *   6 × 64 register tiles, interleaving W's rows at every step; the panel kernel measured 1.0–1.45× their speed at
+ *   8–2048 rows on Qwen2.5-0.5B's shapes: docs/engine.md.)
+ * - "widen": each output is Σ_n Y[i,n]·W[n,k]: W is read along its rows (k contiguous), so a tile is NTM Y rows × NTW
+ *   columns of X held in registers while n runs over all of N, each step a broadcast of Y[i,n] against NTW columns
+ *   of W's row n widened to F32 (a shift by 16): only F32 summation error. Columns past the last full tile (fewer
+ *   than NTW) take a scalar loop. Threads take disjoint runs of column tiles (of X and W); every output's sum runs
+ *   over n in order on one thread, so the result does not depend on the thread count.
+ * Same path switch as gemm_bf16 (gemm_bf16_path).
  * ------------------------------------------------------------------------------------------------------------- */
 #define NTM 6   /* Y rows per tile: 6 × 4 accumulators of the 32 zmm registers */
+#define NTW (4 * VL) /* X columns per tile */
 #define NB 128  /* W rows per pass over a column tile (even): its slab, NB × 64 BF16 = 16 KB, stays in L1 across the row tiles */
 #define CB 16   /* column tiles a pass runs over (X's block: M × 1024 floats, in L2) */
 
-typedef struct {
-  float *X; const float *Y; const uint16_t *W; long M, N, K; int accumulate;
-  const uint16_t *Yb; long Np; /* dpbf16: Y rounded to BF16, rows Np (a multiple of 32) apart */
-  long tw;                     /* columns per tile */
-} NNJob;
+typedef struct { float *X; const float *Y; const uint16_t *W; long M, N, K; int accumulate; } NNJob;
 
 static inline void nn_store(float *x, vf v, int add) {
   vf_store(x, add ? vf_add(vf_load(x), v) : v);
@@ -433,82 +483,23 @@ static void nn_cols_scalar(const NNJob *g, long k0, long k1) {
     }
 }
 
-#if HAVE_DPBF16
-/* one step of the dpbf16 tile: W rows n (a0 | a1, 64 columns) and n+1 (b0 | b1) interleaved into pairs, times each Y row's
- * pair (Y[i,n], Y[i,n+1]) */
-static inline __attribute__((always_inline)) void nn_step_dp(__m512 acc[NTM][4], const uint32_t *const y[NTM], long n,
-    __m512i a0, __m512i a1, __m512i b0, __m512i b1) {
-  __m512bh p0 = (__m512bh)_mm512_unpacklo_epi16(a0, b0), p1 = (__m512bh)_mm512_unpackhi_epi16(a0, b0);
-  __m512bh p2 = (__m512bh)_mm512_unpacklo_epi16(a1, b1), p3 = (__m512bh)_mm512_unpackhi_epi16(a1, b1);
-#pragma GCC unroll 6
-  for (int r = 0; r < NTM; r++) {
-    __m512bh yv = (__m512bh)_mm512_set1_epi32((int)y[r][n >> 1]);
-    acc[r][0] = _mm512_dpbf16_ps(acc[r][0], yv, p0);
-    acc[r][1] = _mm512_dpbf16_ps(acc[r][1], yv, p1);
-    acc[r][2] = _mm512_dpbf16_ps(acc[r][2], yv, p2);
-    acc[r][3] = _mm512_dpbf16_ps(acc[r][3], yv, p3);
-  }
-}
-
-/* dpbf16: rows [i0, i0+mr) × columns [k0, k0+kc), kc ≤ 64 (the missing columns masked: loaded as 0, not stored), the
- * sum over W rows [n0, n1), n0 even (added to X when add) */
-static void nn_tile_dp(const NNJob *g, long i0, int mr, long k0, int kc, long n0, long n1, int add) {
-  const uint32_t *y[NTM]; /* a row of Y as BF16 pairs (Y[i,n], Y[i,n+1]) */
-  for (int r = 0; r < NTM; r++) y[r] = (const uint32_t *)(g->Yb + (i0 + (r < mr ? r : mr - 1)) * g->Np);
-  __mmask32 m0 = kc >= 32 ? 0xFFFFFFFFu : (__mmask32)((1u << kc) - 1);
-  __mmask32 m1 = kc >= 64 ? 0xFFFFFFFFu : kc <= 32 ? 0 : (__mmask32)((1u << (kc - 32)) - 1);
-  __m512 acc[NTM][4];
-#pragma GCC unroll 24
-  for (int r = 0; r < NTM * 4; r++) acc[r / 4][r % 4] = _mm512_setzero_ps();
-  const long N = n1, K = g->K;
-  const uint16_t *w = g->W + n0 * K + k0;
-  long n = n0;
-  for (; n + 1 < N; n += 2, w += 2 * K) nn_step_dp(acc, y, n, _mm512_maskz_loadu_epi16(m0, w), _mm512_maskz_loadu_epi16(m1, w + 32),
-                                                   _mm512_maskz_loadu_epi16(m0, w + K), _mm512_maskz_loadu_epi16(m1, w + K + 32));
-  if (n < N) /* an odd N: the last row pairs with zeros (Y's padding is zero too) */
-    nn_step_dp(acc, y, n, _mm512_maskz_loadu_epi16(m0, w), _mm512_maskz_loadu_epi16(m1, w + 32), _mm512_setzero_si512(), _mm512_setzero_si512());
-  /* p[0] lane j holds column 8·(j/4) + j%4 of the first 32, p[1] column 8·(j/4) + 4 + j%4: back in order */
-  const __m512i lo = _mm512_setr_epi32(0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23);
-  const __m512i hi = _mm512_setr_epi32(8, 9, 10, 11, 24, 25, 26, 27, 12, 13, 14, 15, 28, 29, 30, 31);
-#pragma GCC unroll 6
-  for (int r = 0; r < NTM; r++) { /* constant indices only: acc stays in registers */
-    if (r >= mr) break;
-    float *x = g->X + (i0 + r) * K + k0;
-    __m512 out[4] = { _mm512_permutex2var_ps(acc[r][0], lo, acc[r][1]), _mm512_permutex2var_ps(acc[r][0], hi, acc[r][1]),
-                      _mm512_permutex2var_ps(acc[r][2], lo, acc[r][3]), _mm512_permutex2var_ps(acc[r][2], hi, acc[r][3]) };
-#pragma GCC unroll 4
-    for (int c = 0; c < 4; c++) {
-      int left = kc - 16 * c;
-      if (left <= 0) break;
-      __mmask16 m = left >= 16 ? 0xFFFF : (__mmask16)((1u << left) - 1);
-      __m512 v = out[c];
-      if (add) v = _mm512_add_ps(_mm512_maskz_loadu_ps(m, x + 16 * c), v);
-      _mm512_mask_storeu_ps(x + 16 * c, m, v);
-    }
-  }
-}
-#endif
-
 /* column tiles [lo, hi), CB at a time: each pass of NB W rows runs over every tile of the block, so Y's NB columns
- * (all M rows) are read once per pass and stay in cache across the block, and W's rows are read CB·tw columns wide */
+ * (all M rows) are read once per pass and stay in cache across the block, and W's rows are read CB·NTW columns wide */
 static void nn_cols(void *ctx, long lo, long hi) {
   const NNJob *g = ctx;
   for (long b0 = lo; b0 < hi; b0 += CB) {
     long b1 = b0 + CB < hi ? b0 + CB : hi;
-    if (!g->Yb && b1 * g->tw > g->K) { /* the tile past the last full one (widen): a scalar loop */
-      nn_cols_scalar(g, (b1 - 1) * g->tw, g->K);
+    if (b1 * NTW > g->K) { /* the tile past the last full one: a scalar loop */
+      nn_cols_scalar(g, (b1 - 1) * NTW, g->K);
       if (--b1 == b0) continue;
     }
     for (long n0 = 0; n0 < g->N; n0 += NB) {
       long n1 = n0 + NB < g->N ? n0 + NB : g->N;
       int add = g->accumulate || n0 > 0;
       for (long t = b0; t < b1; t++) {
-        long k0 = t * g->tw;
+        long k0 = t * NTW;
         for (long i = 0; i < g->M; i += NTM) {
           int mr = g->M - i < NTM ? (int)(g->M - i) : NTM;
-#if HAVE_DPBF16
-          if (g->Yb) { nn_tile_dp(g, i, mr, k0, g->K - k0 < g->tw ? (int)(g->K - k0) : (int)g->tw, n0, n1, add); continue; }
-#endif
           nn_tile_widen(g, i, mr, k0, n0, n1, add);
         }
       }
@@ -519,14 +510,9 @@ static void nn_cols(void *ctx, long lo, long hi) {
 void gemm_bf16_nn(float *X, const float *Y, const uint16_t *W, long M, long N, long K, int accumulate) {
   if (M <= 0 || K <= 0) return;
   if (N <= 0) { if (!accumulate) memset(X, 0, (size_t)M * K * sizeof(float)); return; }
-  NNJob g = { X, Y, W, M, N, K, accumulate, NULL, 0, 4 * VL };
 #if HAVE_DPBF16
-  if (gemm_bf16_path(-1) == 1) {
-    Job cv = { NULL, Y, NULL, M, 0, N, 0, NULL, (N + 31) / 32 * 32 };
-    g.Np = cv.Kp; g.tw = 64;
-    cv.Ab = g.Yb = (const uint16_t *)scratch(SCRATCH_A, (size_t)(M * g.Np / 2));
-    pool_ranges(M, N, to_bf16_rows, &cv);
-  }
+  if (gemm_bf16_path(-1) == 1) { gemm_bf16_panel(X, Y, W, M, K, N, accumulate, 1); return; }
 #endif
-  pool_ranges((K + g.tw - 1) / g.tw, 2 * M * N * g.tw, nn_cols, &g);
+  NNJob g = { X, Y, W, M, N, K, accumulate };
+  pool_ranges((K + NTW - 1) / NTW, 2 * M * N * NTW, nn_cols, &g);
 }

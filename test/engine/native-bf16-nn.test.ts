@@ -1,8 +1,9 @@
 /**
  * The activation gradient through a BF16 weight, X[M,K] (+)= Y[M,N]·W[N,K] (native/gemm_bf16.c gemm_bf16_nn), against
- * the reference backend: both native paths (AVX512-BF16 pairs, and W widened to F32), odd shapes (M 1…70; N odd and
- * even, K not a multiple of 16, 32 or 64), accumulate on and off, 1 and 2 threads. Bounds, per element, with
- * S = Σ_n |Y[i,n]|·|W[n,k]|:
+ * the reference backend: both native paths (AVX512-BF16 pairs, since 7 Dec 2026 through the packed panel kernel at every
+ * M; and W widened to F32), odd shapes (M 1…389, around the panel kernel's 12-row strips and 384-row chunks; N odd and
+ * even, over several 256-row blocks; K not a multiple of 16, 32 or 64), accumulate on and off, 1 and 2 threads.
+ * Bounds, per element, with S = Σ_n |Y[i,n]|·|W[n,k]|:
  * - widen: only F32 summation, |err| ≤ (N + 2)·2⁻²³·S;
  * - dpbf16: Y rounded to BF16 (relative 2⁻⁸ per product) plus F32 sums, |err| ≤ (2⁻⁸ + (N + 2)·2⁻²³)·S against the F32
  *   product, and (N + 2)·2⁻²³·S against the product of BF16-rounded Y (which catches a lost pair, column or tail).
@@ -14,7 +15,8 @@ import { nat, rand32, ref, rng, skip, withThreads } from "./native-helpers.js";
 
 // [M, N, K]: N odd (an unpaired last W row), K past a 64-column tile by 1…63, tiny and 0.5B-like sizes
 const shapes: [number, number, number][] = [[1, 1, 1], [1, 7, 45], [3, 5, 31], [6, 4, 64], [7, 9, 65], [17, 13, 63], [2, 3, 16],
-  [64, 65, 96], [65, 3, 130], [1, 1100, 33], [32, 150, 897], [70, 37, 257], [13, 70, 530], [8, 128, 200], [5, 896, 129]];
+  [64, 65, 96], [65, 3, 130], [1, 1100, 33], [32, 150, 897], [70, 37, 257], [13, 70, 530], [8, 128, 200], [5, 896, 129],
+  [95, 33, 70], [96, 301, 45], [97, 530, 67], [130, 257, 33], [257, 97, 130], [400, 600, 41]];
 
 function bf16(x: Float32Array): Uint16Array { const w = new Uint16Array(x.length); f32ToBf16(x, w); return w; }
 function widen(w: Uint16Array): Float32Array { const f = new Float32Array(w.length), b = new Uint32Array(f.buffer); b.set(w); for (let i = 0; i < b.length; i++) b[i] <<= 16; return f; }
@@ -76,18 +78,39 @@ test("matmulBf16NN, AVX512-BF16 path: within BF16 rounding of the F32 reference,
 
 test("matmulBf16NN gives bit-identical results on 1 and 2 threads, on both paths", { skip }, () => {
   const rand = rng(43);
-  const [M, N, K] = [70, 301, 530];
-  const Y = rand32(M * N, rand), W = bf16(rand32(N * K, rand));
-  for (const path of ["widen", "dpbf16"] as const) {
-    nat.bf16Path(path);
+  for (const [M, N, K] of [[70, 301, 530], [200, 530, 301]]) {
+    const Y = rand32(M * N, rand), W = bf16(rand32(N * K, rand));
+    for (const path of ["widen", "dpbf16"] as const) {
+      nat.bf16Path(path);
+      try {
+        const one = new Float32Array(M * K), two = new Float32Array(M * K);
+        withThreads(1, () => nat.matmulBf16NN(one, Y, W, M, N, K, false));
+        withThreads(2, () => nat.matmulBf16NN(two, Y, W, M, N, K, false));
+        assert.deepEqual(two, one, `${path} ${M}x${N}x${K}`);
+      } finally { nat.bf16Path("default"); }
+    }
+  }
+});
+
+test("matmulBf16NN at many rows on dpbf16: the panel kernel's row chunks (389 rows: 204 + 185) and column chunks (N = 2600), 1 = 2 threads",
+  { skip: skip || (dpbf16 ? false : "this build or CPU has no AVX512-BF16") }, () => {
+    // a row chunk's packed Y (204 × 2600 BF16) overflows L2, so a task takes its panels (32 columns of X) several at a
+    // time (1 thread: runs of 2; 2 threads: one each), each 256-row block of W passing over them in turn
+    const rand = rng(45);
+    const [M, N, K] = [389, 2600, 200];
+    const Y = rand32(M * N, rand), W = bf16(rand32(N * K, rand)), Wf = widen(W);
+    const S = absProducts(Y, Wf, M, N, K), sum = (N + 2) * 2 ** -23;
+    const want = new Float32Array(M * K);
+    ref.matmul(want, widen(bf16(Y)), Wf, M, K, N, false, false, false);
+    nat.bf16Path("dpbf16");
     try {
       const one = new Float32Array(M * K), two = new Float32Array(M * K);
       withThreads(1, () => nat.matmulBf16NN(one, Y, W, M, N, K, false));
       withThreads(2, () => nat.matmulBf16NN(two, Y, W, M, N, K, false));
-      assert.deepEqual(two, one, path);
+      assertWithin(two, want, S, sum, 0, `${M}x${N}x${K} vs BF16-rounded Y`);
+      assert.deepEqual(two, one, `${M}x${N}x${K}: 1 vs 2 threads`);
     } finally { nat.bf16Path("default"); }
-  }
-});
+  });
 
 test("matmulBf16NN with N = 0 writes zeros, or leaves X alone when accumulating; wrong buffers are TypeErrors", { skip }, () => {
   const X = new Float32Array([1, 2, 3, 4]);
