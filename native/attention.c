@@ -13,10 +13,13 @@
  * starts its key window at the first key any of its queries can see (lo), so a packed row costs about what its
  * examples would alone; without them lo = 0 and the arithmetic is the unsegmented kernel's. Masked keys get probability 0 and enter the
  * products as 0·v, so their k/v rows must hold finite numbers (any computed value does); slots past S are never read.
- * BF16 keys and values (attention_kv_bf16, a BF16 KV cache; forward only): a decode step's dot products and P·V widen
- * each BF16 row as they read it (masked keys are skipped); a block of several queries first widens its key window of K
- * and V for its head into F32 scratch (exact; masked slots as zeros, so a BF16 view of reused memory may hold any bits
- * there) and runs the same GEMMs. */
+ * Decode steps (T = 1) of grouped-query attention run per (batch, kv head) instead: the group's query heads are the
+ * rows of the same two GEMMs over the keys the query sees (decode_task below).
+ * BF16 keys and values (attention_kv_bf16, a BF16 KV cache; forward only): a group's decode step widens its visible
+ * keys and values once into F32 scratch; an MHA decode step's dot products and P·V widen each BF16 row as they read it
+ * (masked keys are skipped); a block of several queries first widens its key window of K and V for its head into F32
+ * scratch (exact; masked slots as zeros, so a BF16 view of reused memory may hold any bits there) and runs the same
+ * GEMMs. */
 #include "kernels.h"
 #include "scratch.h"
 #include "threadpool.h"
@@ -155,13 +158,94 @@ static void forward_task(void *ctx, int task, int tid) {
   } else gemm_serial(out, qs, s, W, 1, v, ks, 1, n, hd, W, 0); /* O = P·V */
 }
 
+/* A decode step (T = 1) takes a whole GQA group per task, (batch row, kv head): the group's g query heads, contiguous
+ * in q, are the rows of two small GEMMs over the keys the query sees, S = Q_g·Kᵀ and O = P·V, so each key row is read
+ * (and, BF16, widened) once for the group instead of once per head, and the products run in the GEMM microkernel
+ * instead of a reduced dot product and an axpy per key. The visible keys of the window [lo, S) (by mask and segment)
+ * are gathered into F32 scratch, rows hd apart, unless all are visible and stored F32 (then the cache is read in
+ * place): masked slots are never read, whatever bits they hold. Groups smaller than DECODE_GROUP_MIN (MHA) keep the
+ * per-head dot-product path in forward_task: a one-row GEMM pads to the microkernel's MR rows and measured 1.5–3×
+ * slower there. */
+#ifndef DECODE_GROUP_MIN
+#define DECODE_GROUP_MIN 2
+#endif
+
+static inline void widen_row(float *dst, const uint16_t *src, long n) {
+  long d = 0;
+  for (; d + VL <= n; d += VL) vf_store(dst + d, vf_load_bf16(src + d));
+  for (; d < n; d++) dst[d] = bf16_to_f32(src[d]);
+}
+
+/* A row of L scores, every key visible: scaled (or soft-capped as mask_scores does), then an exact softmax in place;
+ * returns lse = max + log Σ. */
+static float softmax_row(float *row, long L, float scale, float cap) {
+  long j = 0;
+  if (cap > 0) for (; j < L; j++) row[j] = cap * tanhf(row[j] * scale / cap);
+  else {
+    vf vs = vf_set1(scale);
+    for (; j + VL <= L; j += VL) vf_store(row + j, vf_mul(vf_load(row + j), vs));
+    for (; j < L; j++) row[j] *= scale;
+  }
+  vf vm = vf_set1(-INFINITY);
+  for (j = 0; j + VL <= L; j += VL) vm = vf_max(vm, vf_load(row + j));
+  float mx = vf_hmax(vm);
+  for (; j < L; j++) if (row[j] > mx) mx = row[j];
+  exp_shift(row, L, mx);
+  vf acc = vf_set1(0.f);
+  for (j = 0; j + VL <= L; j += VL) acc = vf_add(acc, vf_load(row + j));
+  float sum = vf_sum(acc);
+  for (; j < L; j++) sum += row[j];
+  vf vi = vf_set1(1.f / sum);
+  for (j = 0; j + VL <= L; j += VL) vf_store(row + j, vf_mul(vf_load(row + j), vi));
+  for (; j < L; j++) row[j] *= 1.f / sum;
+  return mx + logf(sum);
+}
+
+static void decode_task(void *ctx, int task, int tid) {
+  (void)tid;
+  const Attn *a = ctx;
+  long g = a->nh / a->nkv, b = task / a->nkv, kh = task % a->nkv, hd = a->hd, i = a->S - 1; /* the query's key index */
+  const uint8_t *mask = a->mask ? a->mask + b * a->Smax : NULL;
+  const int32_t *seg = a->seg ? a->seg + b * a->Smax : NULL;
+  long lo = block_start(seg, i, 1, a->window), ks = a->nkv * hd;
+  const float *q = a->q + (b * a->nh + kh * g) * hd;
+  float *out = a->out + (b * a->nh + kh * g) * hd, *lse = a->lse + b * a->nh + kh * g;
+  long n = 0; /* keys the query sees */
+  for (long j = lo; j <= i; j++) n += (!mask || mask[j]) && (!seg || seg[j] == seg[i]);
+  if (n == 0) { /* sees no key: out = 0 */
+    for (long r = 0; r < g; r++) lse[r] = -INFINITY;
+    memset(out, 0, (size_t)(g * hd) * sizeof(float));
+    return;
+  }
+  const float *k, *v;
+  long kst; /* row stride of k and v */
+  if (a->k && n == i + 1 - lo) { long o = ((b * a->Smax + lo) * a->nkv + kh) * hd; k = a->k + o; v = a->v + o; kst = ks; }
+  else {
+    float *kw = scratch(SCRATCH_ATT2, (size_t)(n * hd)), *vw = scratch(SCRATCH_ATT3, (size_t)(n * hd));
+    for (long j = lo, c = 0; j <= i; j++) {
+      if ((mask && !mask[j]) || (seg && seg[j] != seg[i])) continue;
+      long o = ((b * a->Smax + j) * a->nkv + kh) * hd;
+      if (a->kb) { widen_row(kw + c * hd, a->kb + o, hd); widen_row(vw + c * hd, a->vb + o, hd); }
+      else { memcpy(kw + c * hd, a->k + o, (size_t)hd * sizeof(float)); memcpy(vw + c * hd, a->v + o, (size_t)hd * sizeof(float)); }
+      c++;
+    }
+    k = kw; v = vw; kst = hd;
+  }
+  float *s = scratch(SCRATCH_ATT1, (size_t)(g * n));
+  gemm_serial(s, n, q, hd, 1, k, 1, kst, g, n, hd, 0);   /* S = Q_g·Kᵀ */
+  for (long r = 0; r < g; r++) lse[r] = softmax_row(s + r * n, n, a->scale, a->cap);
+  gemm_serial(out, hd, s, n, 1, v, kst, 1, g, hd, n, 0); /* O = P·V */
+}
+
 static void attention_run(Attn a) {
   long B = a.B, T = a.T, S = a.S, nh = a.nh, hd = a.hd;
-  long tasks = B * nh * ((T + QT - 1) / QT);
+  int group = T == 1 && nh / a.nkv >= DECODE_GROUP_MIN;
+  long tasks = group ? B * a.nkv : B * nh * ((T + QT - 1) / QT);
+  pool_fn fn = group ? decode_task : forward_task;
   if (tasks == 0) return;
   /* decode steps over short caches are too small to wake a second thread */
-  if ((double)B * nh * T * S * hd < 1e5) { for (long i = 0; i < tasks; i++) forward_task(&a, (int)i, 0); return; }
-  pool_for((int)tasks, forward_task, &a);
+  if ((double)B * nh * T * S * hd < 1e5) { for (long i = 0; i < tasks; i++) fn(&a, (int)i, 0); return; }
+  pool_for((int)tasks, fn, &a);
 }
 
 void attention(float *out, float *lse, const float *q, const float *k, const float *v, const uint8_t *mask, const int32_t *seg,
