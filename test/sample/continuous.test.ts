@@ -113,7 +113,7 @@ for (const be of backends) {
     ["greedy", { maxNewTokens: 12, temperature: 0, numReturnSequences: 2 }],
     ["seeded T=1", { maxNewTokens: 12, temperature: 1, seed: 5, numReturnSequences: 2 }],
   ] as [string, SamplingOptions][]) {
-    test(`[${be.name}] ${name}: batchSize 3 over 10 rows of different lengths equals batchSize 256 (ids; log-probs within 1e-5)`, () => {
+    test(`[${be.name}] ${name}: batchSize 3 over 10 rows of different lengths equals batchSize 256 (ids; log-probs within 1e-4)`, () => {
       const model = tinyModel(be);
       const options = { ...base, eosTokenIds: [eosFor(model)] };
       const all = generate(model, tokenizer, prompts, { ...options, batchSize: 256 });
@@ -121,7 +121,10 @@ for (const be of backends) {
       const { out, stats } = engineRun(model, tokenizer, prompts, options, 3, 1);
       assert.ok(stats.admissions > 2 && stats.compactions > 0, `admissions ${stats.admissions}, compactions ${stats.compactions}`);
       assert.deepEqual(out.map(g => g.ids), all.map(g => g.ids));
-      out.forEach((g, i) => g.logprobs.forEach((lp, t) => assert.ok(Math.abs(lp - all[i].logprobs[t]) < 1e-5, `row ${i} token ${t}: ${lp} vs ${all[i].logprobs[t]}`)));
+      // Native products take other kernels at other row counts (the skinny dot-product path up to 4 rows, the packed
+      // microkernel above), so a row's roundings depend on its batch: the grouped decode attention (7 Dec) moved the
+      // largest difference here from under 1e-5 to 1.6e-5 (on log-probs near −3.4). A wrong row or token differs by O(1).
+      out.forEach((g, i) => g.logprobs.forEach((lp, t) => assert.ok(Math.abs(lp - all[i].logprobs[t]) < 1e-4, `row ${i} token ${t}: ${lp} vs ${all[i].logprobs[t]}`)));
       if (be === referenceBackend) assert.deepEqual(out.map(g => g.logprobs), all.map(g => g.logprobs), "bit for bit on the reference backend");
       // and through generate() with its default slack
       assert.deepEqual(generate(model, tokenizer, prompts, { ...options, batchSize: 3 }).map(g => g.ids), all.map(g => g.ids));
