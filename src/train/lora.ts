@@ -13,6 +13,7 @@ import type { Backend } from "../engine/backend.js";
 import { z } from "zod";
 import { Transformer } from "../model/transformer.js";
 import { FrozenWeightsError, paramSpecs } from "../model/params.js";
+import type { ModelConfig } from "../model/config.js";
 import { bf16ToF32 } from "../model/io/half.js";
 import type { CausalLM, ForwardResult, KVCache, NamedParam } from "../model/types.js";
 import { LORA_TARGETS, LoraConfigSchema, createAdapters, loraTargets, mergeInto, peftKey, type LoraAdapters, type LoraConfig, type LoraTarget } from "../model/lora.js";
@@ -119,7 +120,10 @@ export class LoraModel implements CausalLM {
  * A transformer's own tensors in F32, HF names in the size table's order (paramSpecs; extra parameters such as a
  * reward model's score.weight left out): its frozen BF16 weights widened exactly (new arrays), the rest as they are.
  */
-export function widenedTensors(model: Pick<Transformer<Float32Array>, "config" | "params" | "bf16Params">): { name: string; shape: number[]; data: Float32Array }[] {
+export function widenedTensors(model: {
+  config: ModelConfig; params: readonly { name: string; shape: number[]; data: Float32Array }[];
+  bf16Params: readonly { name: string; shape: number[]; data: Uint16Array }[];
+}): { name: string; shape: number[]; data: Float32Array }[] {
   const byName = new Map<string, { name: string; shape: number[]; data: Float32Array }>(model.params.map(p => [p.name, p]));
   for (const p of model.bf16Params) { const data = new Float32Array(p.data.length); bf16ToF32(p.data, data); byName.set(p.name, { name: p.name, shape: p.shape, data }); }
   return paramSpecs(model.config).map(s => byName.get(s.name)!);

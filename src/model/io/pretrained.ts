@@ -6,14 +6,12 @@ import type { Tokenizer } from "../../tokenizer/types.js";
 import type { ModelConfig } from "../config.js";
 import { createModel, setKvCacheDtype } from "../transformer.js";
 import type { KvCacheDtype } from "../kv-cache.js";
-import { paramSpecs } from "../params.js";
-import { bf16ToF32 } from "./half.js";
 import type { CausalLM } from "../types.js";
 import type { TensorData } from "./safetensors.js";
 import { existsSync } from "node:fs";
 import { readHfConfig, readHfWeights, saveHfFolder, tokenizerFiles, type SaveOptions, type TokenizerFilesInfo } from "./hf.js";
 import { resolveModelPath } from "../../hub/resolve.js";
-import { isAdapterFolder, loadAdapter } from "../../train/lora.js";
+import { isAdapterFolder, loadAdapter, widenedTensors } from "../../train/lora.js";
 
 /** How an inference model holds its Linear weights: float32, or frozen bfloat16 (half the memory; see createModel). */
 export type WeightsDtype = "float32" | "bfloat16";
@@ -60,9 +58,7 @@ export function savePretrained(model: CausalLM, dir: string, extra: SaveOptions 
   const frozen = model.bf16Params ?? [];
   if (frozen.length === 0) { saveHfFolder(dir, model.config, model.params, extra); return; }
   // a frozen BF16 model: its BF16 weights widened (exactly) beside the F32 norms and biases, in the size table's order
-  const byName = new Map<string, { name: string; shape: number[]; data: Float32Array }>(model.params.map(p => [p.name, p]));
-  for (const p of frozen) { const data = new Float32Array(p.data.length); bf16ToF32(p.data, data); byName.set(p.name, { name: p.name, shape: p.shape, data }); }
-  saveHfFolder(dir, model.config, paramSpecs(model.config).map(s => byName.get(s.name)!), extra);
+  saveHfFolder(dir, model.config, widenedTensors({ config: model.config, params: model.params, bf16Params: frozen }), extra);
 }
 
 /** A model folder ready to generate: weights on the chosen backend and its tokenizer. */
