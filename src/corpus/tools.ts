@@ -56,6 +56,12 @@ export const ToolsCorpusSchema = z
      * alone). Bases 2-4 (0.4) copied a listed name after "User: QUESTION Assistant: <tag>" but not after this frame.
      */
     working_tag_rate: z.number().min(0).max(1).default(0.55),
+    /**
+     * Share of made-up names that start with "cal" (calvoren, calmisk), never "calcu" nor a prefix of "calculator": so
+     * the bytes after a listed name's "cal" are copied on, not a dead end. Base 5 (none) began "calculator" and went
+     * on with the corpus's words ("carriedor", "cator").
+     */
+    cal_name_rate: z.number().min(0).max(1).default(0.1),
   })
   .strict();
 export type ToolsCorpusConfig = z.output<typeof ToolsCorpusSchema>;
@@ -143,16 +149,20 @@ export function wordName(rng: TaskRng): string {
   }
 }
 
-/** A name a tool may have: none of the RL template's names, and nothing a base could mistake for the start of "calculator". */
-export const usableName = (n: string): boolean => n.length > 0 && !RESERVED.test(n) && !/^cal/.test(n) && !"calculator".startsWith(n);
+/** A name a tool may have: none of the RL template's names, no prefix of "calculator" and nothing starting as its first five letters. */
+export const usableName = (n: string): boolean => n.length > 0 && !RESERVED.test(n) && !n.startsWith("calcu") && !"calculator".startsWith(n);
+
+/** An invented name that starts as "calculator" does and then goes its own way (calvoren, calmisk). */
+const calName = (rng: TaskRng): string => "cal" + inventedWord(rng).slice(0, rng.int(3, 7));
 
 /**
- * A tool's name: from the fixed list at `fixedRate`, else made up for this document: a familiar-looking word, a
- * pronounceable invented one or random letters (novelTag), about a third each.
+ * A tool's name: from the fixed list at `fixedRate`, one starting "cal" at `calRate`, else made up for this document:
+ * a familiar-looking word, a pronounceable invented one or random letters (novelTag), about a third each.
  */
-export function toolName(rng: TaskRng, fixed: readonly string[], fixedRate: number): string {
+export function toolName(rng: TaskRng, fixed: readonly string[], fixedRate: number, calRate = 0): string {
   for (;;) {
-    const n = rng.next() < fixedRate ? rng.pick(fixed) : [wordName, inventedWord, novelTag][rng.weighted([0.35, 0.35, 0.3])](rng);
+    const r = rng.next();
+    const n = r < fixedRate ? rng.pick(fixed) : r < fixedRate + calRate ? calName(rng) : [wordName, inventedWord, novelTag][rng.weighted([0.35, 0.35, 0.3])](rng);
     if (usableName(n)) return n;
   }
 }
@@ -224,9 +234,9 @@ function mistype(rng: TaskRng, arg: string): { arg: string; error: string } | nu
  */
 export function toolsDocument(rng: TaskRng, c: ToolsCorpusConfig, chain: Chain, held: (id: string) => boolean, meta?: { tools?: ToolsMeta }): string {
   const n = notation(rng);
-  const calcName = toolName(rng, CALC_NAMES, c.fixed_name_rate);
-  let progName = toolName(rng, PROGRAM_NAMES, c.fixed_name_rate);
-  while (progName === calcName) progName = toolName(rng, PROGRAM_NAMES, c.fixed_name_rate);
+  const calcName = toolName(rng, CALC_NAMES, c.fixed_name_rate, c.cal_name_rate);
+  let progName = toolName(rng, PROGRAM_NAMES, c.fixed_name_rate, c.cal_name_rate);
+  while (progName === calcName) progName = toolName(rng, PROGRAM_NAMES, c.fixed_name_rate, c.cal_name_rate);
   const listed = rng.next() < c.list_rate;
   const hard = rng.next() < 0.8 ? drawHardProblem(rng, c, held) : null;
   const program = hard?.kind === "program";

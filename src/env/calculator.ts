@@ -153,7 +153,9 @@ export const calculate = (expression: string): string => evaluateExpression(expr
 
 export const calculatorTool = defineTool({
   name: "calculator",
-  description: "Evaluates an arithmetic expression exactly (integers, decimals, fractions; + - * / % ^ and parentheses).",
+  // short: a tiny base listed the long one ("… exactly (integers, decimals, fractions; + - * / % ^ and parentheses).")
+  // copied a listed name 6% of the time, this one 46.5% (docs/tools.md, base 5)
+  description: "Works out an arithmetic expression.",
   parameters: z.object({ expression: z.string().describe("The expression, e.g. \"12345 * 6789 - 17\"") }).strict(),
   run: ({ expression }) => calculate(expression),
 });

@@ -84,16 +84,20 @@ test("tools genre: calls and results, every result right and used; easy sums wit
 test("tools genre: tool names are made up per document (the fixed lists rare), so a name can only be copied, never recalled", () => {
   const fixed = new Set<string>([...CALC_NAMES, ...PROGRAM_NAMES]);
   const count = new Map<string, number>();
-  let fromList = 0, long = 0;
+  let fromList = 0, long = 0, cal = 0;
   for (const d of docs) {
     const { name } = d.tools!;
     assert.ok(usableName(name), `an RL name or the start of "calculator": ${name}`);
+    assert.ok(!name.startsWith("calcu") && !"calculator".startsWith(name), name);
+    if (name.startsWith("cal")) cal++;
     count.set(name, (count.get(name) ?? 0) + 1);
     if (fixed.has(name)) fromList++;
     if (name.length >= 5 && name.length <= 12) long++;
   }
   // fixed_name_rate 0.05 by default: about one document in twenty (0.3 made bases that wrote the fixed names)
   assert.ok(fromList / N > 0.02 && fromList / N < 0.08, `names from the fixed lists: ${fromList / N}`);
+  // cal_name_rate 0.1: a tenth start as "calculator" does and go on otherwise, so "cal" is followed by copying
+  assert.ok(cal / N > 0.06 && cal / N < 0.14, `names starting "cal": ${cal / N}`);
   // no name is worth memorising: the commonest is in under 1% of the documents, and most are used once
   const top = Math.max(...count.values());
   assert.ok(top / N < 0.01, `the commonest name is in ${top} of ${N} documents`);
