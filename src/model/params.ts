@@ -5,6 +5,7 @@
  */
 import type { ModelConfig } from "./config.js";
 import { hasQkNorm, headDim, isGemma } from "./config.js";
+import { bf16ToF32 } from "./io/half.js";
 
 export type FloatArray = Float32Array | Float64Array;
 export type FloatArrayCtor = Float32ArrayConstructor | Float64ArrayConstructor;
@@ -57,6 +58,19 @@ export function paramSpecs(c: ModelConfig): ParamSpec[] {
   specs.push({ name: "model.norm.weight", shape: [H] });
   if (!c.tie_word_embeddings) specs.push({ name: "lm_head.weight", shape: [c.vocab_size, H] });
   return specs;
+}
+
+/**
+ * A transformer's own tensors in F32, HF names in the size table's order (paramSpecs; extra parameters such as a
+ * reward model's score.weight left out): its frozen BF16 weights widened exactly (new arrays), the rest as they are.
+ */
+export function widenedTensors(model: {
+  config: ModelConfig; params: readonly { name: string; shape: number[]; data: Float32Array }[];
+  bf16Params: readonly { name: string; shape: number[]; data: Uint16Array }[];
+}): { name: string; shape: number[]; data: Float32Array }[] {
+  const byName = new Map<string, { name: string; shape: number[]; data: Float32Array }>(model.params.map(p => [p.name, p]));
+  for (const p of model.bf16Params) { const data = new Float32Array(p.data.length); bf16ToF32(p.data, data); byName.set(p.name, { name: p.name, shape: p.shape, data }); }
+  return paramSpecs(model.config).map(s => byName.get(s.name)!);
 }
 
 export const numel = (shape: number[]) => shape.reduce((a, b) => a * b, 1);

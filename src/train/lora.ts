@@ -12,9 +12,8 @@ import { join, resolve } from "node:path";
 import type { Backend } from "../engine/backend.js";
 import { z } from "zod";
 import { Transformer } from "../model/transformer.js";
-import { FrozenWeightsError, paramSpecs } from "../model/params.js";
+import { FrozenWeightsError, widenedTensors } from "../model/params.js";
 import type { ModelConfig } from "../model/config.js";
-import { bf16ToF32 } from "../model/io/half.js";
 import type { CausalLM, ForwardResult, KVCache, NamedParam } from "../model/types.js";
 import { LORA_TARGETS, LoraConfigSchema, createAdapters, loraTargets, mergeInto, peftKey, type LoraAdapters, type LoraConfig, type LoraTarget } from "../model/lora.js";
 import { readSafetensors, writeSafetensors, type TensorData } from "../model/io/safetensors.js";
@@ -114,19 +113,6 @@ export class LoraModel implements CausalLM {
   loadAdapterWeights(dir: string): void {
     loadAdapterFolderInto(dir, this.params, this.adapters);
   }
-}
-
-/**
- * A transformer's own tensors in F32, HF names in the size table's order (paramSpecs; extra parameters such as a
- * reward model's score.weight left out): its frozen BF16 weights widened exactly (new arrays), the rest as they are.
- */
-export function widenedTensors(model: {
-  config: ModelConfig; params: readonly { name: string; shape: number[]; data: Float32Array }[];
-  bf16Params: readonly { name: string; shape: number[]; data: Uint16Array }[];
-}): { name: string; shape: number[]; data: Float32Array }[] {
-  const byName = new Map<string, { name: string; shape: number[]; data: Float32Array }>(model.params.map(p => [p.name, p]));
-  for (const p of model.bf16Params) { const data = new Float32Array(p.data.length); bf16ToF32(p.data, data); byName.set(p.name, { name: p.name, shape: p.shape, data }); }
-  return paramSpecs(model.config).map(s => byName.get(s.name)!);
 }
 
 /** Named tensors (HF names) of a base with every adapted weight replaced by W + s·B·A (new arrays for those only). */

@@ -25,11 +25,11 @@ import type { Backend } from "../engine/backend.js";
 import type { ModelConfig } from "../model/config.js";
 import { BackwardBeforeForwardError, Transformer } from "../model/transformer.js";
 import { normalRng } from "../rng.js";
-import type { FloatArray, FloatArrayCtor, ParamView } from "../model/params.js";
+import { widenedTensors, type FloatArray, type FloatArrayCtor, type ParamView } from "../model/params.js";
 import { readHfConfig, readHfWeights, saveHfFolder } from "../model/io/hf.js";
 import { createAdapters, peftKey, type LoraAdapters, type LoraConfig } from "../model/lora.js";
 import type { WeightsDtype } from "../model/io/pretrained.js";
-import { adapterBaseDir, adapterParams, isAdapterFolder, loadAdapterFolderInto, mergedTensorsOf, readAdapterConfig, widenedTensors } from "./lora.js";
+import { adapterBaseDir, adapterParams, isAdapterFolder, loadAdapterFolderInto, mergedTensorsOf, readAdapterConfig } from "./lora.js";
 import type { Tokenizer } from "../tokenizer/types.js";
 
 export const REWARD_MODEL_FILE = "reward_model.json";

@@ -11,7 +11,8 @@ import type { TensorData } from "./safetensors.js";
 import { existsSync } from "node:fs";
 import { readHfConfig, readHfWeights, saveHfFolder, tokenizerFiles, type SaveOptions, type TokenizerFilesInfo } from "./hf.js";
 import { resolveModelPath } from "../../hub/resolve.js";
-import { isAdapterFolder, loadAdapter, widenedTensors } from "../../train/lora.js";
+import { isAdapterFolder, loadAdapter } from "../../train/lora.js";
+import { widenedTensors } from "../params.js";
 
 /** How an inference model holds its Linear weights: float32, or frozen bfloat16 (half the memory; see createModel). */
 export type WeightsDtype = "float32" | "bfloat16";
