@@ -72,6 +72,11 @@ export interface EpisodeOptions {
   cfg: EnvironmentConfig;
   /** Completion tokens per episode (the config's max_tokens, resolved). */
   maxTokens: number;
+  /**
+   * The model's context (max_position_embeddings), when known: an episode's budget is cut to what its prompt leaves
+   * of it, and a round's episodes are generated in as many batches as keep every one inside it.
+   */
+  maxContext?: number;
   format: ToolFormat;
   tokenizer: Tokenizer;
   /** The recipe's prompt format: the tags format's prompt text and stop strings come from it. */
@@ -87,6 +92,8 @@ export interface EpisodeOptions {
 interface State {
   i: number; env: Environment; row: Example; promptIds: number[]; messages: ToolMessage[];
   ids: number[]; mask: number[]; logprobs: number[]; segments: Segment[];
+  /** Completion tokens this episode may hold: maxTokens, or less when the prompt leaves less of the model's context. */
+  budget: number;
   turns: number; stats: EpisodeStats; lastText: string; finish: FinishReason; status: "ready" | "busy" | "done";
 }
 
@@ -101,7 +108,9 @@ export async function runEpisodes(create: (episode: EpisodeContext) => Environme
     const row = rows[Math.floor(i / G)], env = create({ seed: mixSeed(o.seed, i, 0x5eed) });
     const start = await promptText(env, row, o);
     const promptIds = tok.encode(start.text, { addSpecialTokens: false });
-    states.push({ i, env, row, promptIds, messages: start.messages, ids: [], mask: [], logprobs: [], segments: [], turns: 0, lastText: "", finish: "length", status: "ready",
+    const budget = Math.min(o.maxTokens, (o.maxContext ?? Infinity) - promptIds.length);
+    if (budget < 1) throw new EnvironmentError(`the prompt of row ${row.id ?? Math.floor(i / G)} is ${promptIds.length} tokens, which leaves no room in the model's context of ${o.maxContext}: shorten the prompt (or the tool descriptions) or use a model with a longer context`);
+    states.push({ i, env, row, promptIds, messages: start.messages, ids: [], mask: [], logprobs: [], segments: [], budget, turns: 0, lastText: "", finish: "length", status: "ready",
       stats: { turns: 0, calls: {}, errors: {}, truncatedResults: 0, envSeconds: 0, stoppedBy: "answer" } });
   }
   const inflight = new Set<Promise<void>>();
@@ -110,17 +119,19 @@ export async function runEpisodes(create: (episode: EpisodeContext) => Environme
     if (fatal) { await Promise.allSettled(inflight); throw fatal; }
     const ready = states.filter(s => s.status === "ready");
     if (ready.length) {
-      const g0 = performance.now();
-      const gens = await o.generate(ready.map(s => [...s.promptIds, ...s.ids]), {
-        seeds: ready.map(s => mixSeed(o.seed, s.i, s.turns)), maxNewTokens: Math.max(...ready.map(s => o.maxTokens - s.ids.length)), stop,
-      });
-      genSeconds += (performance.now() - g0) / 1000;
-      ready.forEach((s, k) => {
-        s.status = "busy";
-        // afterTurn never rejects: an environment bug is kept and thrown here, once every call has settled
-        const p: Promise<void> = afterTurn(s, gens[k], o, stop).catch(e => { fatal ??= e as Error; s.status = "done"; }).finally(() => inflight.delete(p));
-        inflight.add(p);
-      });
+      for (const batch of contextBatches(ready, o.maxContext)) {
+        const g0 = performance.now();
+        const gens = await o.generate(batch.map(s => [...s.promptIds, ...s.ids]), {
+          seeds: batch.map(s => mixSeed(o.seed, s.i, s.turns)), maxNewTokens: Math.max(...batch.map(room)), stop,
+        });
+        genSeconds += (performance.now() - g0) / 1000;
+        batch.forEach((s, k) => {
+          s.status = "busy";
+          // afterTurn never rejects: an environment bug is kept and thrown here, once every call has settled
+          const p: Promise<void> = afterTurn(s, gens[k], o, stop).catch(e => { fatal ??= e as Error; s.status = "done"; }).finally(() => inflight.delete(p));
+          inflight.add(p);
+        });
+      }
       await new Promise(r => setImmediate(r)); // lets the tools' processes start before the next generation
       continue;
     }
@@ -161,12 +172,34 @@ async function promptText(env: Environment, row: Example, o: EpisodeOptions): Pr
   return { text: renderToolPrompt(o.format, o.tokenizer, messages, tools, { extra: o.chatExtra }), messages };
 }
 
+/** Completion tokens an episode has left. */
+const room = (s: State) => s.budget - s.ids.length;
+
+/**
+ * A round's ready episodes in batches whose longest context plus largest room fits the model's context (one batch
+ * unless their prompts differ enough): a batch generates up to its largest room, and each episode is cut to its own.
+ */
+function contextBatches(ready: State[], maxContext: number | undefined): State[][] {
+  if (maxContext === undefined) return [ready];
+  const left = [...ready].sort((a, b) => b.promptIds.length + b.ids.length - (a.promptIds.length + a.ids.length));
+  const batches: State[][] = [];
+  while (left.length) {
+    const head = left.shift()!, longest = head.promptIds.length + head.ids.length, batch = [head];
+    let most = room(head);
+    for (let k = 0; k < left.length;) {
+      if (longest + Math.max(most, room(left[k])) <= maxContext) { most = Math.max(most, room(left[k])); batch.push(...left.splice(k, 1)); } else k++;
+    }
+    batches.push(batch);
+  }
+  return batches;
+}
+
 /** Appends environment tokens (no loss), cut to the episode's token budget; false when the budget ran out. */
 function appendEnv(s: State, o: EpisodeOptions, role: "tool" | "user", text: string, contents: string[], calls?: Segment["calls"]): boolean {
-  const room = o.maxTokens - s.ids.length;
+  const left = room(s);
   let ids = o.tokenizer.encode(text, { addSpecialTokens: false });
-  const fits = ids.length < room; // the model must have room to write at least one token
-  if (!fits) ids = ids.slice(0, Math.max(0, room));
+  const fits = ids.length < left; // the model must have room to write at least one token
+  if (!fits) ids = ids.slice(0, Math.max(0, left));
   s.ids.push(...ids); s.mask.push(...ids.map(() => 0)); s.logprobs.push(...ids.map(() => 0));
   s.segments.push({ role, text: fits ? text : o.tokenizer.decode(ids), tokens: ids.length, contents, ...(calls ? { calls } : {}) });
   return fits;
@@ -180,9 +213,9 @@ function end(s: State, why: StopReason) { s.status = "done"; s.stats.stoppedBy =
 /** After a model turn: record it, run its calls or the environment's step, and decide what comes next. Never throws. */
 async function afterTurn(s: State, g: Generation, o: EpisodeOptions, stop: readonly string[]): Promise<void> {
   const tok = o.tokenizer;
-  const room = o.maxTokens - s.ids.length;
+  const left = room(s);
   let ids = g.ids, lps = g.logprobs, finish = g.finishReason, text = g.text;
-  if (ids.length > room) { ids = ids.slice(0, room); lps = lps.slice(0, room); finish = "length"; text = tok.decode(ids, { skipSpecialTokens: true }); }
+  if (ids.length > left) { ids = ids.slice(0, left); lps = lps.slice(0, left); finish = "length"; text = tok.decode(ids, { skipSpecialTokens: true }); }
   // what the model wrote, with the stop string that ended it (a call's "</call>")
   const spelled = finish === "stop" ? tok.decode(ids, { skipSpecialTokens: true }) : text;
   const stopHit = finish === "stop" ? stop.find(x => spelled.startsWith(text + x)) ?? "" : "";

@@ -30,7 +30,7 @@ export interface EpisodeRollout {
 
 export type EpisodeGenerate = (prompts: number[][], s: EpisodeSampling) => Promise<Generation[]>;
 
-export function episodeRollout(cfg: EnvironmentConfig, o: { tok: Tokenizer; fmt: PromptFormat; prompt: PromptConfig; maxCompletionLength: number; generate: EpisodeGenerate }): EpisodeRollout {
+export function episodeRollout(cfg: EnvironmentConfig, o: { tok: Tokenizer; fmt: PromptFormat; prompt: PromptConfig; maxCompletionLength: number; maxContext?: number; generate: EpisodeGenerate }): EpisodeRollout {
   const spec = environmentSpec(cfg.type);
   const format: ToolFormat = cfg.format === "auto" ? detectToolFormat(o.tok) : cfg.format;
   const maxTokens = cfg.max_tokens ?? o.maxCompletionLength;
@@ -38,7 +38,7 @@ export function episodeRollout(cfg: EnvironmentConfig, o: { tok: Tokenizer; fmt:
     format, maxTokens,
     async run(examples, G, seed, generate = o.generate) {
       const { episodes, seconds } = await runEpisodes(ep => spec.create(cfg, ep), examples, G, {
-        cfg, maxTokens, format, tokenizer: o.tok, fmt: o.fmt, generate, seed,
+        cfg, maxTokens, maxContext: o.maxContext, format, tokenizer: o.tok, fmt: o.fmt, generate, seed,
         chatExtra: o.prompt.chat_template_kwargs, systemPrompt: o.prompt.system_prompt,
       });
       const prompts = examples.map((ex, p) => {
@@ -119,7 +119,7 @@ export async function sampleEpisodes(policy: Policy, job: SamplingJob, env: Envi
   const fmt = promptFormat(job.problems.prompt, policy.tokenizer);
   const examples = loadProblems(job.problems, job.split, job.n);
   const r = episodeRollout(env, {
-    tok: policy.tokenizer, fmt, prompt: job.problems.prompt, maxCompletionLength: job.maxNewTokens,
+    tok: policy.tokenizer, fmt, prompt: job.problems.prompt, maxCompletionLength: job.maxNewTokens, maxContext: policy.model?.config.max_position_embeddings,
     generate: (prompts, s) => policy.rollout.generate(prompts, {
       maxNewTokens: s.maxNewTokens, temperature: job.temperature, topP: 1, topK: 0, numReturnSequences: 1, stop: s.stop, eosTokenIds: policy.eosTokenIds, seeds: s.seeds,
     } as unknown as RolloutSampling),

@@ -173,7 +173,7 @@ export const grpo: Trainer<typeof GRPORecipeSchema> = {
     const rollout = createRollout(c.rollout, { policy: model, tokenizer: tok, weightsDir: join(run.dir, "rollout-weights"), save: folder, log: ctx.log, ratioLevel: g.importance_sampling_level });
     const sampling = { temperature: g.temperature, topP: g.top_p, topK: g.top_k, eosTokenIds: eosIds };
     const episodes = c.environment ? episodeRollout(c.environment, {
-      tok, fmt, prompt: c.prompt, maxCompletionLength: g.max_completion_length,
+      tok, fmt, prompt: c.prompt, maxCompletionLength: g.max_completion_length, maxContext: model.config.max_position_embeddings,
       // one sequence per episode, each from its own seed stream (the in-process sampler honours `seeds`; a server gets
       // the batch's first seed, so its episodes are reproducible only as far as the server batches them the same way)
       generate: (prompts, s) => rollout.generate(prompts, { ...sampling, maxNewTokens: s.maxNewTokens, numReturnSequences: 1, stop: s.stop,

@@ -240,3 +240,28 @@ test("the python environment runs each call in the sandbox with the recipe's lim
   assert.match(result(2), /^<result>Traceback \(most recent call last\):\n  File "program.py", line 1, in <module>\n[\s\S]*MemoryError/);
   for (const e of episodes) assert.equal(e.segments.at(-1)!.text, "done");
 });
+
+test("the model's context bounds every episode: a budget its prompt cuts, and batches that keep each row inside it", async () => {
+  const long = "9".repeat(150), maxContext = 240;
+  const { generate } = scripted({ a: ["<call>calculator 2*3</call>", "x".repeat(300)], [long]: ["y".repeat(300)] });
+  // the engine refuses a batch whose longest prompt plus maxNewTokens passes the context (src/sample/engine.ts)
+  const engine: EpisodeOptions["generate"] = async (prompts, s) => {
+    const longest = Math.max(...prompts.map(p => p.length));
+    if (longest + s.maxNewTokens > maxContext) throw new Error(`prompt (${longest} tokens) + maxNewTokens (${s.maxNewTokens}) exceeds ${maxContext}`);
+    return generate(prompts, s);
+  };
+  const o = options(engine, { max_tokens: 200 });
+  await assert.rejects(runEpisodes(() => problemEnvironment([calculatorTool]), rows(["a", long, "a"]), 1, o), /exceeds 240/);
+  const { episodes } = await runEpisodes(() => problemEnvironment([calculatorTool]), rows(["a", long, "a"]), 1, { ...o, maxContext });
+  for (const e of episodes) assert.ok(e.promptIds.length + e.ids.length <= maxContext, `${e.promptIds.length} + ${e.ids.length}`);
+  const [short, cut] = episodes;
+  // the long prompt leaves 240 - its length for the completion: cut there, truncated
+  assert.equal(cut.ids.length, maxContext - cut.promptIds.length);
+  assert.ok(cut.truncated && cut.ids.length < 200);
+  // the short one keeps max_tokens: the call, its result, then the rest cut at 200
+  assert.equal(short.ids.length, 200);
+  assert.ok(short.truncated && short.stats.calls.calculator === 1);
+  // a prompt that leaves no room is a clear error naming its row
+  await assert.rejects(runEpisodes(() => problemEnvironment([calculatorTool]), rows(["a", "8".repeat(300)]), 1, { ...o, maxContext }),
+    /prompt of row r1 is \d+ tokens, which leaves no room in the model's context of 240/);
+});
