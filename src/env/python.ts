@@ -15,8 +15,9 @@ export function pythonTool(limits: SandboxLimits = {}) {
     name: "python",
     description: "Runs a Python 3 program in a sandbox (no network, no files kept) and returns what it prints.",
     parameters: z.object({ code: z.string().describe("The program; print the values you want to see.") }).strict(),
-    // the sandbox kills the process at its own timeout; the call's timeout is a little longer so the sandbox's note wins
-    timeoutMs: timeoutMs + 2000,
+    // the sandbox's own wall clock is the limit: it starts when the process does, after the wait for a sandbox slot
+    // (MAX_SANDBOXES), which a call timer would count; the sandbox kills the process group, so a call always returns
+    timeoutMs: Infinity,
     run: async ({ code }) => {
       const r = await runPythonProgram(code, { ...limits, timeoutMs });
       if (r.timedOut) return `${r.output}${r.output && !r.output.endsWith("\n") ? "\n" : ""}[stopped: the program ran longer than ${timeoutMs} ms]`;

@@ -25,7 +25,7 @@ export interface Tool<A = any> {
   parameters: z.ZodType<A>;
   /** Runs the call; returns the text the model reads. */
   run(args: A, ctx: ToolContext): Promise<string> | string;
-  /** Per-call timeout (ms); default the episode's tool_timeout_ms. */
+  /** Per-call timeout (ms); default the episode's tool_timeout_ms; Infinity when the tool enforces its own (python). */
   timeoutMs?: number;
 }
 
@@ -113,7 +113,8 @@ export async function callTool(tools: readonly Tool[] | Tool, call: ToolCall, li
   l.signal?.addEventListener("abort", onAbort);
   let timer: NodeJS.Timeout | undefined;
   try {
-    const timeout = new Promise<"timeout">(res => { timer = setTimeout(() => { ac.abort(); res("timeout"); }, timeoutMs); });
+    // Infinity: the tool enforces its own limit (the python tool's sandbox)
+    const timeout = new Promise<"timeout">(res => { if (Number.isFinite(timeoutMs)) timer = setTimeout(() => { ac.abort(); res("timeout"); }, timeoutMs); });
     const out = await Promise.race([Promise.resolve().then(() => tool.run(parsed.data, { signal: ac.signal })), timeout]);
     if (out === "timeout") return errorResult(tool.name, "timeout", `${tool.name} took longer than ${timeoutMs} ms and was stopped`, seconds());
     const text = typeof out === "string" ? out : JSON.stringify(out);

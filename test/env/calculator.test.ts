@@ -4,7 +4,7 @@ import { calculate, evaluateExpression, CalculatorError } from "../../src/env/ca
 import { callTool } from "../../src/env/tools.js";
 import { calculatorTool } from "../../src/env/calculator.js";
 import { pythonTool } from "../../src/env/python.js";
-import { sandboxIsolation } from "../../src/rewards/code/python.js";
+import { MAX_SANDBOXES, sandboxIsolation } from "../../src/rewards/code/python.js";
 import { uniformRng } from "../../src/rng.js";
 
 test("the calculator is exact: big integers, fractions, terminating decimals, powers", () => {
@@ -53,4 +53,14 @@ test("the python tool runs code in a fresh sandbox process and returns its outpu
   if (sandboxIsolation() === "full") assert.match((await run("import os; print(os.path.exists('/tmp/m37-keep'))")).content, /False/);
   const r = await callTool(calculatorTool, { name: "calculator", arguments: { expression: "6*7" } });
   assert.deepEqual([r.content, r.error], ["42", null]);
+});
+
+test("many python calls at once all run: sandboxes beyond MAX_SANDBOXES wait for a slot, and a wait is not counted against the limit", async () => {
+  // 128 at once is what a held-out evaluation of 128 episodes asks; unbounded, 46 of 128 trivial programs passed a
+  // 5-s limit here (and every call of the evaluation timed out). A 2-s limit is well above one trivial run even
+  // under load, and well below 128 runs one after another.
+  const py = pythonTool({ timeoutMs: 2000 });
+  const n = Math.max(128, 8 * MAX_SANDBOXES);
+  const out = await Promise.all(Array.from({ length: n }, (_, i) => callTool(py, { name: "python", arguments: { code: `print(${i} * 3)` } })));
+  out.forEach((r, i) => assert.deepEqual([r.content, r.error], [`${i * 3}\n`, null], `call ${i}`));
 });
