@@ -45,7 +45,7 @@ test("tools-calculator: the prompt lists the calculator; a call, its result and 
   const turns = () => [`${a} times ${b}? <call>calculator ${a}*${b}</call>`, `</think><answer>${rows[0].answer}</answer>`];
   const calc = await episodesOf("recipes/experiments/tools-calculator.yaml", rows, turns);
   const e = calc.episodes[0];
-  assert.match(tok.decode(e.promptIds), /^Tools:\n<call>calculator EXPRESSION<\/call> Evaluates an arithmetic expression.*\nUser: \d+\*\d+=\? Reason in <think> <\/think>, then answer in <answer> <\/answer>\. Assistant: <think>$/);
+  assert.match(tok.decode(e.promptIds), /^Tools:\n<call>calculator EXPRESSION<\/call> Works out an arithmetic expression\.\nUser: \d+\*\d+=\? Reason in <think> <\/think>, then answer in <answer> <\/answer>\. Assistant: <think>$/);
   assert.deepEqual(e.segments.map(s => s.role), ["assistant", "tool", "assistant"]);
   assert.equal(e.segments[1].text, `<result>${rows[0].answer}</result>`);
   assert.deepEqual(calc.rewards, [1]);
@@ -63,7 +63,7 @@ test("tools-python: the program's output is the answer; the sandbox's limits (5 
   const recipe = readRecipe("recipes/experiments/tools-python.yaml") as Record<string, any>;
   const cfg = EnvironmentConfigSchema.parse(recipe.environment);
   const [tool] = environmentSpec("python").create(cfg, { seed: 0 }).tools!;
-  assert.equal(tool.timeoutMs, 5000 + 2000, "the sandbox's own clock (python_timeout_ms) plus the margin that lets its note win");
+  assert.equal(tool.timeoutMs, Infinity, "no call timer (it would count the wait for a sandbox slot): the sandbox's own clock, python_timeout_ms, is the limit");
   const task = makeTask({ type: "program_output", digits: 2 });
   const rows = [task.sample(makeRng(1)), task.sample(makeRng(2)), task.sample(makeRng(3))];
   const code = (q: string) => q.slice(q.indexOf("\n") + 1);
@@ -78,10 +78,10 @@ test("tools-python: the program's output is the answer; the sandbox's limits (5 
   assert.equal(roomy.episodes[0].segments[1].text.replace(/\s+<\/result>$/, "</result>"), `<result>${rows[0].answer}</result>`);
   assert.equal(roomy.episodes[1].segments[1].text, "<result>MemoryError\n</result>", "256 MiB of address space: 400 MiB cannot be allocated");
   assert.deepEqual(roomy.rewards, [1, 1]); // the answers were written out: the reward reads the answer only
-  // the recipe's clock: a program that never ends is stopped, by the sandbox (its note) or, on a machine too loaded for
-  // the note to come back first, by the call's own timeout; either way the episode goes on and ends
+  // the recipe's clock: a program that never ends is stopped by the sandbox, whose note the model reads; the episode
+  // goes on and ends
   const { episodes, rewards } = await episodesOf("recipes/experiments/tools-python.yaml", rows.slice(2), turns);
-  assert.match(episodes[0].segments[1].text, /\[stopped: the program ran longer than 5000 ms\]|took longer than 7000 ms/);
+  assert.match(episodes[0].segments[1].text, /\[stopped: the program ran longer than 5000 ms\]/);
   assert.equal(episodes[0].segments.length, 3);
   assert.deepEqual(rewards, [1]);
 });
