@@ -172,8 +172,9 @@ async function promptText(env: Environment, row: Example, o: EpisodeOptions): Pr
   return { text: renderToolPrompt(o.format, o.tokenizer, messages, tools, { extra: o.chatExtra }), messages };
 }
 
-/** Completion tokens an episode has left. */
+/** Completion tokens an episode has left, and the tokens its context holds. */
 const room = (s: State) => s.budget - s.ids.length;
+const contextOf = (s: State) => s.promptIds.length + s.ids.length;
 
 /**
  * A round's ready episodes in batches whose longest context plus largest room fits the model's context (one batch
@@ -181,10 +182,10 @@ const room = (s: State) => s.budget - s.ids.length;
  */
 function contextBatches(ready: State[], maxContext: number | undefined): State[][] {
   if (maxContext === undefined) return [ready];
-  const left = [...ready].sort((a, b) => b.promptIds.length + b.ids.length - (a.promptIds.length + a.ids.length));
+  const left = [...ready].sort((a, b) => contextOf(b) - contextOf(a));
   const batches: State[][] = [];
   while (left.length) {
-    const head = left.shift()!, longest = head.promptIds.length + head.ids.length, batch = [head];
+    const head = left.shift()!, longest = contextOf(head), batch = [head];
     let most = room(head);
     for (let k = 0; k < left.length;) {
       if (longest + Math.max(most, room(left[k])) <= maxContext) { most = Math.max(most, room(left[k])); batch.push(...left.splice(k, 1)); } else k++;

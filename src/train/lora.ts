@@ -13,7 +13,6 @@ import type { Backend } from "../engine/backend.js";
 import { z } from "zod";
 import { Transformer } from "../model/transformer.js";
 import { FrozenWeightsError, widenedTensors } from "../model/params.js";
-import type { ModelConfig } from "../model/config.js";
 import type { CausalLM, ForwardResult, KVCache, NamedParam } from "../model/types.js";
 import { LORA_TARGETS, LoraConfigSchema, createAdapters, loraTargets, mergeInto, peftKey, type LoraAdapters, type LoraConfig, type LoraTarget } from "../model/lora.js";
 import { readSafetensors, writeSafetensors, type TensorData } from "../model/io/safetensors.js";

@@ -6,8 +6,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { f32ToBf16 } from "../../src/model/io/half.js";
-import { assertClose, nat, rand32, ref, rng, skip, withThreads } from "./native-helpers.js";
+import { assertClose, bf16, nat, rand32, ref, rng, skip, widen, withThreads } from "./native-helpers.js";
 
 type Dims = { B: number; T: number; S: number; Smax: number; nh: number; nkv: number; hd: number };
 const cases: Dims[] = [
@@ -19,8 +18,6 @@ const cases: Dims[] = [
   { B: 2, T: 70, S: 70, Smax: 72, nh: 2, nkv: 2, hd: 64 },  // crosses a 64-query block
 ];
 
-function bf16(x: Float32Array): Uint16Array { const w = new Uint16Array(x.length); f32ToBf16(x, w); return w; }
-function widen(w: Uint16Array): Float32Array { const f = new Float32Array(w.length), b = new Uint32Array(f.buffer); b.set(w); for (let i = 0; i < b.length; i++) b[i] <<= 16; return f; }
 
 function inputs(d: Dims, rand: () => number) {
   const nq = d.B * d.T * d.nh * d.hd, nk = d.B * d.Smax * d.nkv * d.hd;

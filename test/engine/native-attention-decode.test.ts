@@ -8,8 +8,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { f32ToBf16 } from "../../src/model/io/half.js";
-import { assertClose, nat, rand32, ref, rng, skip, withThreads } from "./native-helpers.js";
+import { assertClose, bf16, nat, rand32, ref, rng, skip, widen, withThreads } from "./native-helpers.js";
 
 type Dims = { B: number; S: number; Smax: number; nh: number; nkv: number; hd: number };
 const T = 1;
@@ -21,8 +20,6 @@ const cases: Dims[] = [
   { B: 2, S: 301, Smax: 301, nh: 7, nkv: 1, hd: 5 },  // one kv head, a key window longer than a GEMM K block (256)
 ];
 
-function bf16(x: Float32Array): Uint16Array { const w = new Uint16Array(x.length); f32ToBf16(x, w); return w; }
-function widen(w: Uint16Array): Float32Array { const f = new Float32Array(w.length), b = new Uint32Array(f.buffer); b.set(w); for (let i = 0; i < b.length; i++) b[i] <<= 16; return f; }
 
 /** q, and keys/values as F32 and as BF16 (kf, vf: the BF16 ones widened), with NaN in the slots past S. */
 function inputs(d: Dims, rand: () => number) {

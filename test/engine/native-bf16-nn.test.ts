@@ -10,16 +10,13 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { f32ToBf16 } from "../../src/model/io/half.js";
-import { nat, rand32, ref, rng, skip, withThreads } from "./native-helpers.js";
+import { assertThreadsAgree, bf16, nat, rand32, ref, rng, skip, widen, withThreads } from "./native-helpers.js";
 
 // [M, N, K]: N odd (an unpaired last W row), K past a 64-column tile by 1…63, tiny and 0.5B-like sizes
 const shapes: [number, number, number][] = [[1, 1, 1], [1, 7, 45], [3, 5, 31], [6, 4, 64], [7, 9, 65], [17, 13, 63], [2, 3, 16],
   [64, 65, 96], [65, 3, 130], [1, 1100, 33], [32, 150, 897], [70, 37, 257], [13, 70, 530], [8, 128, 200], [5, 896, 129],
   [95, 33, 70], [96, 301, 45], [97, 530, 67], [130, 257, 33], [257, 97, 130], [400, 600, 41]];
 
-function bf16(x: Float32Array): Uint16Array { const w = new Uint16Array(x.length); f32ToBf16(x, w); return w; }
-function widen(w: Uint16Array): Float32Array { const f = new Float32Array(w.length), b = new Uint32Array(f.buffer); b.set(w); for (let i = 0; i < b.length; i++) b[i] <<= 16; return f; }
 
 /** S[i,k] = Σ_n |Y[i,n]|·|W[n,k]| */
 function absProducts(Y: Float32Array, W: Float32Array, M: number, N: number, K: number): Float64Array {
@@ -82,12 +79,7 @@ test("matmulBf16NN gives bit-identical results on 1 and 2 threads, on both paths
     const Y = rand32(M * N, rand), W = bf16(rand32(N * K, rand));
     for (const path of ["widen", "dpbf16"] as const) {
       nat.bf16Path(path);
-      try {
-        const one = new Float32Array(M * K), two = new Float32Array(M * K);
-        withThreads(1, () => nat.matmulBf16NN(one, Y, W, M, N, K, false));
-        withThreads(2, () => nat.matmulBf16NN(two, Y, W, M, N, K, false));
-        assert.deepEqual(two, one, `${path} ${M}x${N}x${K}`);
-      } finally { nat.bf16Path("default"); }
+      try { assertThreadsAgree(M * K, X => nat.matmulBf16NN(X, Y, W, M, N, K, false), `${path} ${M}x${N}x${K}`); } finally { nat.bf16Path("default"); }
     }
   }
 });

@@ -13,15 +13,8 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { f32ToBf16 } from "../../src/model/io/half.js";
-import { absProducts, nat, rand32, ref, rng, skip, withThreads } from "./native-helpers.js";
+import { absProducts, bf16, nat, rand32, ref, rng, skip, widen, withThreads } from "./native-helpers.js";
 
-function bf16(x: Float32Array): Uint16Array { const w = new Uint16Array(x.length); f32ToBf16(x, w); return w; }
-function widen(w: Uint16Array): Float32Array {
-  const f = new Float32Array(w.length), b = new Uint32Array(f.buffer);
-  for (let i = 0; i < w.length; i++) b[i] = w[i] << 16;
-  return f;
-}
 
 
 function assertWithin(got: Float32Array, want: Float32Array, S: Float64Array, rel: number, slack: number, label: string): void {

@@ -12,15 +12,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { f32ToBf16 } from "../../src/model/io/half.js";
-import { absProducts, nat, rand32, ref, rng, skip, withThreads } from "./native-helpers.js";
+import { absProducts, assertThreadsAgree, bf16, nat, rand32, ref, rng, skip, widen, withThreads } from "./native-helpers.js";
 
 const shapes: [number, number, number][] = [[1, 1, 1], [1, 7, 45], [3, 5, 31], [4, 4, 32], [5, 9, 33], [17, 13, 63], [2, 3, 64],
   [64, 65, 96], [65, 3, 130], [1, 1100, 896], [32, 150, 897], [95, 33, 70], [96, 33, 70], [97, 45, 300], [130, 67, 530],
   [257, 33, 97], [300, 37, 257], [129, 70, 530], [8, 6, 4864], [400, 41, 600]];
 
-function bf16(x: Float32Array): Uint16Array { const w = new Uint16Array(x.length); f32ToBf16(x, w); return w; }
-function widen(w: Uint16Array): Float32Array { const f = new Float32Array(w.length); new Uint32Array(f.buffer).set(w); const b = new Uint32Array(f.buffer); for (let i = 0; i < b.length; i++) b[i] <<= 16; return f; }
 /** A rounded to BF16 and back (what the dpbf16 path multiplies). */
 const roundA = (a: Float32Array) => widen(bf16(a));
 
@@ -77,12 +74,7 @@ test("matmulBf16 gives bit-identical results on 1 and 2 threads, on both paths",
     const A = rand32(M * K, rand), W = bf16(rand32(N * K, rand));
     for (const path of ["widen", "dpbf16"] as const) {
       nat.bf16Path(path);
-      try {
-        const one = new Float32Array(M * N), two = new Float32Array(M * N);
-        withThreads(1, () => nat.matmulBf16(one, A, W, M, N, K, false));
-        withThreads(2, () => nat.matmulBf16(two, A, W, M, N, K, false));
-        assert.deepEqual(two, one, `${path} ${M}x${N}x${K}`);
-      } finally { nat.bf16Path("default"); }
+      try { assertThreadsAgree(M * N, C => nat.matmulBf16(C, A, W, M, N, K, false), `${path} ${M}x${N}x${K}`); } finally { nat.bf16Path("default"); }
     }
   }
 });

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { getBackend, nativeAvailable } from "../../src/engine/index.js";
 import type { NativeBackend } from "../../src/engine/native.js";
 import { referenceBackend } from "../../src/engine/reference.js";
+import { bf16ToF32, f32ToBf16 } from "../../src/model/io/half.js";
 import { uniformRng } from "../../src/rng.js";
 
 /** node:test `skip` option: a reason when the addon is not built, so the files skip cleanly instead of failing. */
@@ -18,6 +19,12 @@ export function rand32(n: number, rand: () => number, scale = 1): Float32Array {
   return a;
 }
 
+/** x rounded to BF16 bits (nearest even). */
+export function bf16(x: Float32Array): Uint16Array { const w = new Uint16Array(x.length); f32ToBf16(x, w); return w; }
+
+/** BF16 bits widened to F32 (exact). */
+export function widen(w: Uint16Array): Float32Array { const f = new Float32Array(w.length); bf16ToF32(w, f); return f; }
+
 /** Asserts |actual − expected| ≤ atol + rtol·|expected| elementwise; infinities must match exactly. */
 export function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, label: string, rtol = 1e-5, atol = 1e-5): void {
   assert.equal(actual.length, expected.length, `${label}: length`);
@@ -32,6 +39,14 @@ export function assertClose(actual: ArrayLike<number>, expected: ArrayLike<numbe
 export function withThreads<T>(n: number, fn: () => T): T {
   nat.setThreads(n);
   try { return fn(); } finally { nat.setThreads(0); }
+}
+
+/** Runs a kernel into a fresh output of n floats on 1 and on 2 threads and asserts the two are bit-identical. */
+export function assertThreadsAgree(n: number, run: (out: Float32Array) => void, label: string): void {
+  const one = new Float32Array(n), two = new Float32Array(n);
+  withThreads(1, () => run(one));
+  withThreads(2, () => run(two));
+  assert.deepEqual(two, one, label);
 }
 
 /** S[i,j] = Σ_k |A[i,k]|·|W[j,k]|: the scale of a product's rounding error, for A·Wᵀ bounds. */
