@@ -37,6 +37,12 @@ export const CountdownConfigSchema = z
     target_seed: z.number().int().default(0),
     /** Share of evaluation problems with a held-out target (default: as drawn, about held_out_targets). */
     eval_unseen_share: z.number().min(0).max(1).optional(),
+    /**
+     * How many numbers the evaluation problems have (default: drawn from min_numbers..max_numbers as in training).
+     * A curriculum trains on 3 and 4 numbers and is judged on 4: `min_numbers: 3, max_numbers: 4, eval_numbers: 4`.
+     * The count is still drawn and then replaced, so the held-out set is the one of `min_numbers = max_numbers = 4`.
+     */
+    eval_numbers: z.number().int().min(2).max(6).optional(),
   })
   .strict()
   .refine(c => c.min_numbers <= c.max_numbers, { message: "min_numbers must be ≤ max_numbers", path: ["min_numbers"] })
@@ -178,10 +184,11 @@ export function countdownTask(config: CountdownConfig): TaskGenerator {
       const want: "any" | "seen" | "unseen" = heldOut.size === 0 ? "any" : stream === "train" ? "seen"
         : config.eval_unseen_share === undefined ? "any" : rng.next() < config.eval_unseen_share ? "unseen" : "seen";
       const fits = (t: number) => want === "any" || heldOut.has(t) === (want === "unseen");
+      const countOf = (drawn: number) => stream === "eval" ? config.eval_numbers ?? drawn : drawn;
       if (config.generation === "target_first") {
         // as Stream of Search: the count and the target first (uniform over the allowed targets), then numbers
         // redrawn until the solver finds a solution, so every target is as likely as any other
-        const count = rng.int(config.min_numbers, config.max_numbers);
+        const count = countOf(rng.int(config.min_numbers, config.max_numbers));
         const target = rng.pick(want === "any" ? [...seen, ...unseen] : want === "seen" ? seen : unseen);
         for (let attempt = 0; attempt < 10_000; attempt++) {
           const numbers = Array.from({ length: count }, () => rng.int(1, config.max_number));
@@ -191,7 +198,7 @@ export function countdownTask(config: CountdownConfig): TaskGenerator {
         throw new TaskError(`no ${count} numbers from 1..${config.max_number} make the target ${target} in 10000 draws; raise max_number or narrow the target range`);
       }
       for (let attempt = 0; attempt < 10_000; attempt++) {
-        const count = rng.int(config.min_numbers, config.max_numbers);
+        const count = countOf(rng.int(config.min_numbers, config.max_numbers));
         const numbers = Array.from({ length: count }, () => rng.int(1, config.max_number));
         const eq = randomAttempt(rng, numbers, config.ops);
         if (!eq || eq.value < config.min_target || eq.value > config.max_target || !fits(eq.value)) continue;

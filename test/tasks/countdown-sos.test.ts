@@ -75,6 +75,23 @@ test("the 3-number variant: 3 numbers, solvable, held-out targets kept out of tr
   for (let i = 0; i < 500; i++) assert.ok(!held.has(split.train(i).target!));
 });
 
+test("a curriculum (eval_numbers): training draws 3 and 4 numbers, the held-out set is the 4-number set, held-out targets still out", () => {
+  const cfg = { ...SOS, min_numbers: 3, eval_numbers: 4 };
+  const split = trainEvalSplit(makeTask(cfg), { train_seed: 1, eval_seed: 2, eval_size: 128 });
+  // the same held-out problems as the plain 4-number config (the count is drawn, then replaced)
+  assert.deepEqual(split.eval.map(e => e.id), trainEvalSplit(makeTask(SOS), { train_seed: 1, eval_seed: 2, eval_size: 128 }).eval.map(e => e.id));
+  const held = new Set(countdownTargets(CountdownConfigSchema.parse(cfg)).unseen);
+  const counts = new Map<number, number>();
+  for (let i = 0; i < 400; i++) {
+    const ex = split.train(i);
+    counts.set(ex.numbers!.length, (counts.get(ex.numbers!.length) ?? 0) + 1);
+    assert.ok(!held.has(ex.target!));
+    assert.equal(evalExpr(ex.answer), ex.target);
+  }
+  assert.deepEqual([...counts.keys()].sort(), [3, 4]);
+  assert.ok(counts.get(3)! > 150 && counts.get(4)! > 150, `3 and 4 numbers drawn: ${[...counts]}`);
+});
+
 test("configs without held-out targets keep their examples unmarked; a share that holds out nothing is refused", () => {
   const ex = makeTask({ type: "countdown" }).sample(makeRng(1));
   assert.equal(ex.subset, undefined);
