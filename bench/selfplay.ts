@@ -1,7 +1,8 @@
 /**
  * Self-play throughput at the settings of the Connect Four recipes, one case per network:
- * recipes/alphazero-connect4.yaml (the residual MLP, figures without a prefix, as before) and
- * recipes/alphazero-connect4-transformer.yaml (the cells-as-tokens transformer, figures prefixed `transformer_`):
+ * recipes/alphazero-connect4.yaml (the residual MLP, figures without a prefix, as before),
+ * recipes/alphazero-connect4-transformer.yaml (the cells-as-tokens transformer, figures prefixed `transformer_`) and
+ * recipes/alphazero-connect4-cnn.yaml (the residual CNN, figures prefixed `cnn_`):
  * MCTS simulations per second and self-play games per hour (random weights: speed does not depend on what the
  * weights are), the network's batched forward at the self-play batch and its training step at the recipe's batch
  * (positions per second); plus the search overhead alone (uniform evaluator) and alpha-beta nodes per second.
@@ -9,7 +10,7 @@
  * Peer: none. No other AlphaZero/Connect Four implementation is installable here (npm and Debian
  * only), so peer and peer_value are null in the JSON lines.
  *
- *   npm run bench -- selfplay [--games N] [--network mlp|transformer]
+ *   npm run bench -- selfplay [--games N] [--network mlp|transformer|cnn]
  */
 import { readFileSync } from "node:fs";
 import { parse } from "yaml";
@@ -19,7 +20,7 @@ import { AlphaZeroConfig } from "../src/selfplay/alphazero.js";
 import { networkEvaluator } from "../src/selfplay/evaluator.js";
 import { connect4 } from "../src/selfplay/games/connect4.js";
 import { uniformEvaluator, type Evaluator } from "../src/selfplay/mcts.js";
-import { createNetwork } from "../src/selfplay/network.js";
+import { createNetwork, describeNetwork, shapeFor } from "../src/selfplay/network.js";
 import { loadPonsSet } from "../src/selfplay/pons.js";
 import { ReplayBuffer } from "../src/selfplay/replay.js";
 import { Rng } from "../src/rng.js";
@@ -28,6 +29,7 @@ import { playSelfPlayGames } from "../src/selfplay/selfplay-games.js";
 const CASES = [
   { network: "mlp", recipe: "alphazero-connect4.yaml", prefix: "" },
   { network: "transformer", recipe: "alphazero-connect4-transformer.yaml", prefix: "transformer_" },
+  { network: "cnn", recipe: "alphazero-connect4-cnn.yaml", prefix: "cnn_" },
 ];
 const arg = (name: string) => { const i = process.argv.indexOf(name); return i > 0 ? process.argv[i + 1] : undefined; };
 const only = arg("--network");
@@ -62,7 +64,7 @@ for (const c of CASES) {
   const games = Number(arg("--games") ?? cfg.selfplay.games_per_iteration);
   const backend = getBackend(cfg.backend);
   backendName = backend.name;
-  const net = createNetwork({ ...cfg.network, inputSize: connect4.inputSize, actions: connect4.actions }, backend);
+  const net = createNetwork(shapeFor(cfg.network, connect4), backend);
   net.init(new Rng(1));
   const sp = cfg.selfplay;
   const withNet = selfPlay(cfg, networkEvaluator(connect4, net, { mirror: sp.test_time_mirror }), games);
@@ -75,7 +77,7 @@ for (const c of CASES) {
   const pi = new Float32Array(TB * connect4.actions).fill(1 / connect4.actions), z = new Float32Array(TB);
   const trainPerSecond = rate(TB, () => { net.forward(TB); net.flatGrads.fill(0); net.backward(pi, z, 1); });
   const n = cfg.network;
-  settings.push(`${c.network}: ${n.kind === "transformer" ? `hidden ${n.hidden}, ${n.blocks} layers, ${n.heads ?? 4} heads` : `hidden ${n.hidden}, ${n.blocks} blocks`}, ${net.size} parameters, ${sp.simulations} sims/move, ${sp.concurrency} games at once, ${games} games`);
+  settings.push(`${c.network}: ${describeNetwork(n)}, ${net.size} parameters, ${sp.simulations} sims/move, ${sp.concurrency} games at once, ${games} games`);
   figures.push(
     { figure: `${c.prefix}mcts_simulations_per_second`, unit: "sims/s", value: withNet.simsPerSecond },
     { figure: `${c.prefix}selfplay_games_per_hour`, unit: "games/h", value: withNet.gamesPerHour },

@@ -11,7 +11,7 @@ import { playArena } from "./arena.js";
 import { NetworkCheckpointError, loadCheckpoint, saveCheckpoint } from "./checkpoint.js";
 import { networkEvaluator } from "./evaluator.js";
 import { getGame } from "./games/index.js";
-import { NetworkConfigSchema, createNetwork, describeNetwork, networkConfigOf } from "./network.js";
+import { NetworkConfigSchema, createNetwork, describeNetwork, networkConfigOf, shapeFor } from "./network.js";
 import { evaluatePons, loadPonsSet, type PonsPosition } from "./pons.js";
 import { ReplayBuffer } from "./replay.js";
 import { Rng } from "../rng.js";
@@ -102,7 +102,7 @@ const replayFile = (iteration: number) => `replay-${iteration}.safetensors`;
 export async function runAlphaZero(config: AlphaZeroConfig, run: Run, ctx: TrainerContext): Promise<void> {
   const game = getGame(config.game);
   const backend = getBackend(config.backend);
-  const shape = { ...config.network, inputSize: game.inputSize, actions: game.actions };
+  const shape = shapeFor(config.network, game);
   let candidate = createNetwork(shape, backend);
   const best = createNetwork(shape, backend);
   const buffer = new ReplayBuffer(game, config.train.replay_capacity);

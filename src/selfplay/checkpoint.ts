@@ -3,7 +3,7 @@ import { SafetensorsFile, writeSafetensors, type TensorData } from "../model/io/
 import { getGame } from "./games/index.js";
 import type { Game } from "./games/game.js";
 import type { AdamW } from "../train/optimizer.js";
-import { NetworkConfigSchema, createNetwork, networkConfigOf, type NetworkConfig, type PolicyValueNetwork } from "./network.js";
+import { NetworkConfigSchema, createNetwork, networkConfigOf, shapeFor, type NetworkConfig, type PolicyValueNetwork } from "./network.js";
 
 /**
  * A self-play checkpoint is one safetensors file (written atomically by the model io): the
@@ -67,7 +67,7 @@ export function loadCheckpoint(path: string, backend: Backend, companions: strin
     if (!raw) throw new NetworkCheckpointError(path, "has no move37 self-play metadata");
     const meta = JSON.parse(raw) as CheckpointMeta;
     const game = getGame(meta.game);
-    const shape = { ...NetworkConfigSchema.parse(meta.network), inputSize: game.inputSize, actions: game.actions };
+    const shape = shapeFor(NetworkConfigSchema.parse(meta.network), game);
     const net = createNetwork(shape, backend);
     const read = (name: string, into: Float32Array | Float64Array): boolean => {
       const e = f.entry(name);

@@ -1,6 +1,7 @@
 import type { Backend, Buf } from "../engine/backend.js";
 import { normal, type Rng } from "../rng.js";
 import { z } from "zod";
+import { CnnNetwork } from "./cnn-network.js";
 import { TransformerNetwork } from "./transformer-network.js";
 
 /**
@@ -9,37 +10,71 @@ import { TransformerNetwork } from "./transformer-network.js";
  * - `mlp` (the default): a residual MLP over the 2-plane input (this file).
  * - `transformer`: the board's cells as tokens with learned positions, bidirectional attention, a policy and a value
  *   head on a CLS token (src/selfplay/transformer-network.ts).
+ * - `cnn`: AlphaZero's residual CNN of 3×3 convolutions over the board (src/selfplay/cnn-network.ts).
  *
- * Both share one interface (PolicyValueNetwork): an input buffer [B,I] to fill, forward → logits [B,A] and value [B],
+ * All share one interface (PolicyValueNetwork): an input buffer [B,I] to fill, forward → logits [B,A] and value [B],
  * backward of the AlphaZero loss (policyValueLoss) into flat gradients, flat parameters with named views (llm.c), the
  * shape src/train/optimizer.ts's AdamW trains.
  */
-export const NetworkConfigSchema = z.object({
-  /** "mlp": residual MLP; "transformer": cells as tokens (see above). */
-  kind: z.enum(["mlp", "transformer"]).default("mlp"),
-  /** MLP: hidden width; transformer: the model width (hidden_size). */
-  hidden: z.number().int().min(1).default(128),
-  /** MLP: residual blocks; transformer: layers (attention + SwiGLU MLP each). */
-  blocks: z.number().int().min(0).default(2),
+const NetworkKeys = z.object({
+  /** "mlp": residual MLP; "transformer": cells as tokens; "cnn": residual CNN (see above). */
+  kind: z.enum(["mlp", "transformer", "cnn"]).default("mlp"),
+  /** MLP: hidden width; transformer: the model width (hidden_size). Default 128. */
+  hidden: z.number().int().min(1).optional(),
+  /** MLP: residual blocks (default 2); transformer: layers (attention + SwiGLU MLP each, default 2); CNN: residual blocks (default 3). */
+  blocks: z.number().int().min(0).optional(),
   /** Transformer only: attention heads (default 4; hidden must be a multiple). */
   heads: z.number().int().min(1).optional(),
   /** Transformer only: the SwiGLU MLP's width (default 2 · hidden). */
   intermediate: z.number().int().min(1).optional(),
-}).strict().superRefine((c, ctx) => {
-  if (c.kind === "mlp") for (const k of ["heads", "intermediate"] as const)
-    if (c[k] !== undefined) ctx.addIssue({ code: "custom", path: [k], message: `${k} is a transformer setting; set kind: transformer or remove it` });
-  if (c.kind === "transformer" && c.hidden % (c.heads ?? 4) !== 0)
-    ctx.addIssue({ code: "custom", path: ["hidden"], message: `hidden ${c.hidden} must be a multiple of heads (${c.heads ?? 4})` });
-});
-export type NetworkConfig = z.infer<typeof NetworkConfigSchema>;
+  /** CNN only: channels of every 3×3 convolution (default 32). */
+  channels: z.number().int().min(1).optional(),
+  /** CNN only: the value head's hidden width (default 64). */
+  value_hidden: z.number().int().min(1).optional(),
+}).strict();
 
-/** A network config with what the game fixes: the input size (2 planes × rows × cols) and the number of actions. */
-export interface NetworkShape { kind?: NetworkConfig["kind"]; hidden: number; blocks: number; heads?: number; intermediate?: number; inputSize: number; actions: number }
+/** The kinds each key belongs to (kind and blocks belong to all). */
+const KEY_KINDS: Record<string, readonly NetworkKind[]> = {
+  hidden: ["mlp", "transformer"], heads: ["transformer"], intermediate: ["transformer"], channels: ["cnn"], value_hidden: ["cnn"],
+};
+type NetworkKind = z.infer<typeof NetworkKeys>["kind"];
+
+export interface MlpConfig { kind: "mlp"; hidden: number; blocks: number }
+export interface TransformerConfig { kind: "transformer"; hidden: number; blocks: number; heads?: number; intermediate?: number }
+export interface CnnConfig { kind: "cnn"; channels: number; blocks: number; value_hidden: number }
+export type NetworkConfig = MlpConfig | TransformerConfig | CnnConfig;
+
+/** A recipe's `network`: the keys of its kind only, the kind's defaults filled in. */
+export const NetworkConfigSchema = NetworkKeys.superRefine((c, ctx) => {
+  for (const [key, kinds] of Object.entries(KEY_KINDS))
+    if (c[key as keyof typeof c] !== undefined && !kinds.includes(c.kind))
+      ctx.addIssue({ code: "custom", path: [key], message: `${key} is a ${kinds.join(" and ")} setting, not the ${c.kind}'s; set kind: ${kinds[0]} or remove it` });
+  if (c.kind === "transformer" && (c.hidden ?? 128) % (c.heads ?? 4) !== 0)
+    ctx.addIssue({ code: "custom", path: ["hidden"], message: `hidden ${c.hidden ?? 128} must be a multiple of heads (${c.heads ?? 4})` });
+}).transform((c): NetworkConfig => c.kind === "cnn"
+  ? { kind: "cnn", channels: c.channels ?? 32, blocks: c.blocks ?? 3, value_hidden: c.value_hidden ?? 64 }
+  : { ...c, kind: c.kind, hidden: c.hidden ?? 128, blocks: c.blocks ?? 2 } as MlpConfig | TransformerConfig);
+
+/**
+ * A network config with what the game fixes: the input size (2 planes × rows × cols), the number of actions, and the
+ * board's rows × cols (the CNN needs them; shapeFor fills them in).
+ */
+export type NetworkShape = MlpShape | TransformerShape | CnnShape;
+interface GameDims { inputSize: number; actions: number; rows?: number; cols?: number }
+/** An MLP's shape may leave out the kind (the default; older code and files). */
+export type MlpShape = Omit<MlpConfig, "kind"> & { kind?: "mlp" } & GameDims;
+export type TransformerShape = TransformerConfig & GameDims;
+export type CnnShape = CnnConfig & GameDims;
+
+/** The shape of a `config` network for `game`. */
+export function shapeFor(config: NetworkConfig, game: { inputSize: number; actions: number; rows: number; cols: number }): NetworkShape {
+  return { ...config, inputSize: game.inputSize, actions: game.actions, rows: game.rows, cols: game.cols };
+}
 
 /** A named parameter: views of its values and its gradient in the flat buffers. */
 export interface NetworkParam<F extends Buf> { name: string; shape: number[]; data: F; grad: F }
 
-/** What self-play, training, the evaluator and checkpoints see of a network (MlpNetwork, TransformerNetwork). */
+/** What self-play, training, the evaluator and checkpoints see of a network (MlpNetwork, TransformerNetwork, CnnNetwork). */
 export interface PolicyValueNetwork<F extends Buf = Float32Array> {
   readonly shape: NetworkShape;
   readonly backend: Backend;
@@ -63,20 +98,24 @@ export interface PolicyValueNetwork<F extends Buf = Float32Array> {
 
 /** The network of `shape.kind` (mlp when absent). `ctor` Float64Array gives a float64 network (gradient checks). */
 export function createNetwork<F extends Buf = Float32Array>(shape: NetworkShape, backend: Backend, ctor?: { new(n: number): F }): PolicyValueNetwork<F> {
-  return (shape.kind ?? "mlp") === "transformer" ? new TransformerNetwork<F>(shape, backend, ctor) : new MlpNetwork<F>(shape, backend, ctor);
+  if (shape.kind === "cnn") return new CnnNetwork<F>(shape, backend, ctor);
+  if (shape.kind === "transformer") return new TransformerNetwork<F>(shape, backend, ctor);
+  return new MlpNetwork<F>(shape, backend, ctor);
 }
 
 /** The config part of a shape (what a checkpoint's metadata records). */
 export function networkConfigOf(shape: NetworkShape): NetworkConfig {
-  const { inputSize: _i, actions: _a, ...config } = shape;
+  const { inputSize: _i, actions: _a, rows: _r, cols: _c, ...config } = shape;
   return NetworkConfigSchema.parse(config);
 }
 
 /** A network config in words, for messages: "an MLP of hidden 256 × 3 blocks", "a transformer of hidden 32 × 3 layers, 4 heads, MLP 64". */
 export function describeNetwork(c: NetworkConfig): string {
-  return c.kind === "transformer"
-    ? `a transformer of hidden ${c.hidden} × ${c.blocks} layers, ${c.heads ?? 4} heads, MLP ${c.intermediate ?? 2 * c.hidden}`
-    : `an MLP of hidden ${c.hidden} × ${c.blocks} blocks`;
+  switch (c.kind) {
+    case "transformer": return `a transformer of hidden ${c.hidden} × ${c.blocks} layers, ${c.heads ?? 4} heads, MLP ${c.intermediate ?? 2 * c.hidden}`;
+    case "cnn": return `a CNN of ${c.channels} channels × ${c.blocks} blocks, value head ${c.value_hidden}`;
+    default: return `an MLP of hidden ${c.hidden} × ${c.blocks} blocks`;
+  }
 }
 
 /**
@@ -111,7 +150,7 @@ export function policyValueLoss(logits: Buf, value: Buf, pi: Buf, z: Buf, valueW
 
 interface ParamSpec { name: string; shape: number[]; offset: number; size: number }
 
-function paramTable(s: NetworkShape): ParamSpec[] {
+function paramTable(s: MlpShape): ParamSpec[] {
   const { inputSize: I, hidden: H, actions: A } = s;
   const shapes: Array<[string, number[]]> = [["stem.weight", [H, I]], ["stem.bias", [H]]];
   for (let k = 0; k < s.blocks; k++)
@@ -161,7 +200,7 @@ export class MlpNetwork<F extends Buf = Float32Array> implements PolicyValueNetw
   private readonly gview: Record<string, Buf> = {};
 
   /** `ctor` Float64Array gives a float64 network (gradient checks); training runs on float32 ones. */
-  constructor(readonly shape: NetworkShape, readonly backend: Backend, private readonly ctor: { new(n: number): F } = Float32Array as unknown as { new(n: number): F }) {
+  constructor(readonly shape: MlpShape, readonly backend: Backend, private readonly ctor: { new(n: number): F } = Float32Array as unknown as { new(n: number): F }) {
     if ((shape.kind ?? "mlp") !== "mlp") throw new RangeError(`MlpNetwork given a ${shape.kind} config: use createNetwork`);
     this.specs = paramTable(shape);
     this.size = this.specs.reduce((a, s) => a + s.size, 0);
@@ -271,11 +310,12 @@ export class MlpNetwork<F extends Buf = Float32Array> implements PolicyValueNetw
   }
 }
 
-function relu(x: Buf): void {
+/** x = max(x, 0) in place (cheap next to the matmuls; the CNN shares it). */
+export function relu(x: Buf): void {
   for (let i = 0; i < x.length; i++) if (x[i] < 0) x[i] = 0;
 }
 
 /** dy *= (y > 0), y the relu output. */
-function reluBackward(dy: Buf, y: Buf): void {
+export function reluBackward(dy: Buf, y: Buf): void {
   for (let i = 0; i < dy.length; i++) if (y[i] <= 0) dy[i] = 0;
 }

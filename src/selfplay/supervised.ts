@@ -12,7 +12,7 @@ import { networkEvaluator } from "./evaluator.js";
 import { getGame } from "./games/index.js";
 import type { Game } from "./games/game.js";
 import { DEFAULT_HEURISTIC_PLAYER, heuristicMove } from "./heuristic-player.js";
-import { NetworkConfigSchema, createNetwork } from "./network.js";
+import { NetworkConfigSchema, createNetwork, shapeFor } from "./network.js";
 import { ReplayBuffer } from "./replay.js";
 import { Rng } from "../rng.js";
 import { networkOptimizer, trainOnBuffer } from "./training.js";
@@ -85,7 +85,7 @@ export async function runSlPolicy(config: SlPolicyConfig, run: Run, ctx: Trainer
   const game = getGame(config.game);
   const backend = getBackend(config.backend);
   let rng = new Rng(config.seed);
-  let net = createNetwork({ ...config.network, inputSize: game.inputSize, actions: game.actions }, backend);
+  let net = createNetwork(shapeFor(config.network, game), backend);
   net.init(rng);
   const t0 = performance.now();
   // The games are regenerated from the seed on --resume rather than stored: 5000 Connect Four games are ~50 MB of

@@ -4,7 +4,7 @@ import { linearBackward, linearForward } from "../model/linear.js";
 import { BackwardBeforeForwardError } from "../model/transformer.js";
 import { mlpBackward, mlpForward, type MlpDims, type MlpScratch, type MlpWeights } from "../model/mlp.js";
 import { normal, type Rng } from "../rng.js";
-import { policyValueLoss, type NetworkParam, type NetworkShape, type PolicyValueNetwork } from "./network.js";
+import { policyValueLoss, type NetworkParam, type PolicyValueNetwork, type TransformerShape } from "./network.js";
 
 /**
  * A policy/value network that sees the board as a board: the project's transformer blocks (src/model: RMSNorm,
@@ -48,7 +48,7 @@ export class TransformerNetwork<F extends Buf = Float32Array> implements PolicyV
   private a!: Acts;
   private lastB = 0;
 
-  constructor(readonly shape: NetworkShape, readonly backend: Backend, private readonly ctor: { new(n: number): F } = Float32Array as unknown as { new(n: number): F }) {
+  constructor(readonly shape: TransformerShape, readonly backend: Backend, private readonly ctor: { new(n: number): F } = Float32Array as unknown as { new(n: number): F }) {
     if (shape.kind !== "transformer") throw new RangeError(`TransformerNetwork given a ${shape.kind ?? "mlp"} config: use createNetwork`);
     const H = shape.hidden, L = shape.blocks, A = shape.actions;
     this.cells = shape.inputSize / 2;

@@ -3,117 +3,37 @@ import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { getBackend, nativeAvailable } from "../../src/engine/index.js";
+import { nativeAvailable } from "../../src/engine/index.js";
 import { referenceBackend } from "../../src/engine/reference.js";
 import { AlphaZeroConfig, runAlphaZero } from "../../src/selfplay/alphazero.js";
 import { parseAgent } from "../../src/selfplay/agents.js";
 import { loadCheckpoint, saveCheckpoint } from "../../src/selfplay/checkpoint.js";
 import { networkEvaluator } from "../../src/selfplay/evaluator.js";
 import { connect4 } from "../../src/selfplay/games/connect4.js";
-import { playActions, type Game, type GameState } from "../../src/selfplay/games/game.js";
+import { playActions, type Game } from "../../src/selfplay/games/game.js";
 import { ticTacToe } from "../../src/selfplay/games/tictactoe.js";
 import { NetworkConfigSchema, createNetwork } from "../../src/selfplay/network.js";
 import { TransformerNetwork } from "../../src/selfplay/transformer-network.js";
 import { networkOptimizer } from "../../src/selfplay/training.js";
 import { createRun } from "../../src/runs/run.js";
 import type { TrainerContext } from "../../src/recipes/registry.js";
-import { Rng, normal, randInt } from "../../src/rng.js";
-
-/** Positions of random games (each at a random ply, none finished), and their move lists. */
-function randomPositions(game: Game, n: number, rng: Rng): Array<{ state: GameState; moves: number[] }> {
-  const out: Array<{ state: GameState; moves: number[] }> = [];
-  while (out.length < n) {
-    let s = game.initial();
-    const moves: number[] = [];
-    const plies = randInt(rng, game.maxPlies);
-    for (let i = 0; i < plies && s.result() === null; i++) {
-      const l = s.legalActions(), a = l[randInt(rng, l.length)];
-      moves.push(a);
-      s = s.play(a);
-    }
-    if (s.result() === null) out.push({ state: s, moves });
-  }
-  return out;
-}
-
-function targets(rng: Rng, B: number, A: number) {
-  const pi = new Float64Array(B * A);
-  for (let b = 0; b < B; b++) {
-    let s = 0;
-    for (let a = 0; a < A; a++) { pi[b * A + a] = rng.nextFloat() < 0.4 ? 0 : rng.nextFloat(); s += pi[b * A + a]; }
-    for (let a = 0; a < A; a++) pi[b * A + a] = s > 0 ? pi[b * A + a] / s : 1 / A;
-  }
-  return { pi, z: Float64Array.from({ length: B }, () => 2 * rng.nextFloat() - 1) };
-}
+import { Rng, normal } from "../../src/rng.js";
+import { checkFiniteDifferences, checkNativeAgainstReference, randomPositions, targets } from "./network-checks.js";
 
 const shapeOf = (game: Game, extra: Record<string, unknown>) =>
   ({ ...NetworkConfigSchema.parse({ kind: "transformer", ...extra }), inputSize: game.inputSize, actions: game.actions });
 
 test("transformer network backward matches central finite differences on every parameter (float64, reference)", () => {
-  const rng = new Rng(5), game = ticTacToe, B = 3, vw = 0.7;
+  const rng = new Rng(5), game = ticTacToe;
   const net = createNetwork(shapeOf(game, { hidden: 8, blocks: 2, heads: 2, intermediate: 12 }), referenceBackend, Float64Array);
   assert.ok(net instanceof TransformerNetwork);
   net.init(rng);
   for (let i = 0; i < net.size; i++) net.flatParams[i] += 0.1 * normal(rng); // generic norms and heads
-  const positions = randomPositions(game, B, rng);
-  const { pi, z } = targets(rng, B, game.actions);
-  const loss = (): number => {
-    const x = net.input(B);
-    positions.forEach((p, b) => p.state.encode(x as Float64Array, b * game.inputSize));
-    net.forward(B);
-    const l = net.backward(pi, z, vw);
-    return l.policyLoss + vw * l.valueLoss;
-  };
-  net.flatGrads.fill(0);
-  loss();
-  const analytic = Float64Array.from(net.flatGrads);
-  const h = 1e-6;
-  let maxErr = 0, worst = "";
-  for (const p of net.params) {
-    const base = p.data.byteOffset / 8 - net.flatParams.byteOffset / 8;
-    for (let j = 0; j < p.data.length; j++) {
-      const i = base + j, p0 = net.flatParams[i];
-      net.flatParams[i] = p0 + h; const lp = loss();
-      net.flatParams[i] = p0 - h; const lm = loss();
-      net.flatParams[i] = p0;
-      const fd = (lp - lm) / (2 * h);
-      const err = Math.abs(fd - analytic[i]) / Math.max(1e-4, Math.abs(fd) + Math.abs(analytic[i]));
-      if (err > maxErr) { maxErr = err; worst = `${p.name}[${j}]: analytic ${analytic[i]} vs ${fd}`; }
-    }
-    // every parameter tensor gets a gradient (embedding rows of absent tokens aside)
-    assert.ok(Array.from(p.grad as ArrayLike<number>).some(g => Math.abs(g) > 1e-6), `${p.name} has no gradient`);
-  }
-  assert.ok(maxErr < 1e-5, `max relative error ${maxErr} at ${worst}`);
+  checkFiniteDifferences(net, game, randomPositions(game, 3, rng).map(p => p.state), rng);
 });
 
 test("transformer network: native float32 forward and backward equal the float64 reference on Connect Four positions", { skip: nativeAvailable() ? false : "native addon not built" }, () => {
-  const rng = new Rng(6), game = connect4, B = 5;
-  const shape = shapeOf(game, { hidden: 16, blocks: 2, heads: 4 });
-  const ref = createNetwork(shape, referenceBackend, Float64Array), nat = createNetwork(shape, getBackend("native"));
-  ref.init(rng);
-  nat.flatParams.set(ref.flatParams);
-  const positions = randomPositions(game, B, rng);
-  const { pi, z } = targets(rng, B, game.actions);
-  const outs = [ref, nat].map(n => {
-    const x = n.input(B);
-    positions.forEach((p, b) => p.state.encode(x, b * game.inputSize));
-    const { logits, value } = n.forward(B);
-    const o = { logits: Array.from(logits), value: Array.from(value) };
-    n.flatGrads.fill(0);
-    n.backward(pi, z, 1);
-    return o;
-  });
-  for (let i = 0; i < B * game.actions; i++) assert.ok(Math.abs(outs[0].logits[i] - outs[1].logits[i]) < 1e-4, `logit ${i}`);
-  for (let b = 0; b < B; b++) assert.ok(Math.abs(outs[0].value[b] - outs[1].value[b]) < 1e-4, `value ${b}`);
-  let maxAbs = 0;
-  for (let i = 0; i < ref.size; i++) maxAbs = Math.max(maxAbs, Math.abs(ref.flatGrads[i]));
-  for (let i = 0; i < ref.size; i++)
-    assert.ok(Math.abs(ref.flatGrads[i] - nat.flatGrads[i]) <= 1e-4 * maxAbs + 1e-4 * Math.abs(ref.flatGrads[i]), `grad ${i}: ${nat.flatGrads[i]} vs ${ref.flatGrads[i]}`);
-  // one forward over a batch equals forwards of its positions one by one (no leak between rows)
-  const one = nat.input(1);
-  positions[3].state.encode(one, 0);
-  const single = nat.forward(1);
-  for (let a = 0; a < game.actions; a++) assert.ok(Math.abs(single.logits[a] - outs[1].logits[3 * game.actions + a]) < 1e-5);
+  checkNativeAgainstReference(shapeOf(connect4, { hidden: 16, blocks: 2, heads: 4 }), connect4, new Rng(6), 5);
 });
 
 test("transformer: the CLS token sees every cell (one layer: the colour of a single stone on any cell changes the value)", () => {
@@ -219,7 +139,7 @@ test("network config: transformer keys are refused on the MLP, heads must divide
   assert.equal(NetworkConfigSchema.parse({ hidden: 256, blocks: 3 }).kind, "mlp");
   assert.throws(() => NetworkConfigSchema.parse({ hidden: 64, heads: 4 }), /heads is a transformer setting/);
   assert.throws(() => NetworkConfigSchema.parse({ kind: "transformer", hidden: 30, heads: 4 }), /multiple of heads/);
-  assert.throws(() => NetworkConfigSchema.parse({ kind: "cnn" }));
+  assert.throws(() => NetworkConfigSchema.parse({ kind: "resnet" }));
 });
 
 test("self-play smoke run with the transformer network: iterations, checkpoints, losses, resume-ready files", async () => {

@@ -16,7 +16,7 @@ import type { Run } from "../../runs/run.js";
 import { AlphaZeroConfig } from "../alphazero.js";
 import { NetworkCheckpointError, loadCheckpoint, saveCheckpoint } from "../checkpoint.js";
 import { getGame } from "../games/index.js";
-import { createNetwork } from "../network.js";
+import { createNetwork, shapeFor } from "../network.js";
 import { ReplayBuffer } from "../replay.js";
 import { Rng } from "../../rng.js";
 import { networkOptimizer, trainOnBuffer } from "../training.js";
@@ -45,7 +45,7 @@ export async function runDistributedAlphaZero(config: DistributedAlphaZeroConfig
   const game = getGame(config.game);
   const backend = getBackend(config.backend);
   const sp = config.selfplay, tr = config.train, dist = config.distributed;
-  let net = createNetwork({ ...config.network, inputSize: game.inputSize, actions: game.actions }, backend);
+  let net = createNetwork(shapeFor(config.network, game), backend);
   const buffer = new ReplayBuffer(game, tr.replay_capacity);
   let rng = new Rng(config.seed);
   let iteration = 0, elapsedBefore = 0;

@@ -8,7 +8,7 @@ import { getBackend } from "../../engine/index.js";
 import { networkEvaluator } from "../evaluator.js";
 import { getGame } from "../games/index.js";
 import type { Game } from "../games/game.js";
-import { createNetwork, type PolicyValueNetwork } from "../network.js";
+import { createNetwork, shapeFor, type PolicyValueNetwork } from "../network.js";
 import { Rng } from "../../rng.js";
 import { playSelfPlayGames } from "../selfplay-games.js";
 import { DEFAULT_PREFIX, keysFor } from "./keys.js";
@@ -55,7 +55,7 @@ export async function runWorker(opts: WorkerOptions): Promise<{ games: number }>
         if (!w) continue;
         if (!net || !config || config.game !== w.config.game || JSON.stringify(config.network) !== JSON.stringify(w.config.network)) {
           game = getGame(w.config.game);
-          net = createNetwork({ ...w.config.network, inputSize: game.inputSize, actions: game.actions }, backend);
+          net = createNetwork(shapeFor(w.config.network, game), backend);
         }
         if (w.params.length !== net.size) throw new WeightsError(`${w.params.length} parameters for a network of ${net.size}`);
         net.flatParams.set(w.params);

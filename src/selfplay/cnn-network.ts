@@ -1,0 +1,248 @@
+import type { Backend, Buf } from "../engine/backend.js";
+import { BackwardBeforeForwardError } from "../model/transformer.js";
+import { normal, type Rng } from "../rng.js";
+import { policyValueLoss, relu, reluBackward, type CnnShape, type NetworkParam, type PolicyValueNetwork } from "./network.js";
+
+/**
+ * AlphaZero's residual CNN, small, on the engine's matmul: each 3×3 convolution ('same' padding) is an im2col gather in
+ * TypeScript and one matmul; its backward is two matmuls (weight and column gradients) and a col2im scatter-add.
+ *
+ *   h0 = relu(conv3×3(x) + b)                                     2 → C channels
+ *   block k: a = relu(conv3×3(h) + b1); h = relu(h + conv3×3(a) + b2)
+ *   policy: p = relu(conv1×1(h) + bp) [2 channels] → flatten → logits = p·Wᵀ + b      [A]
+ *   value:  v = relu(conv1×1(h) + bv) [1 channel] → flatten → tanh(w2·relu(W1·v + b1) + b2)
+ *
+ * No batch norm: its statistics would come from MCTS leaf batches whose size and make-up change from call to call
+ * (and running averages would make training and self-play compute different functions); a per-channel bias on each
+ * convolution stands in for BN's shift, and the residual branch starts small (init) to keep the stack stable.
+ *
+ * Layout: activations are [B·rows·cols, C] (a position's cells row-major, channels last), so a convolution is
+ * cols [R, C_in·9] · Wᵀ with R = B·rows·cols rows and W [C_out, C_in, 3, 3] (PyTorch's layout); the 1×1 convolutions
+ * are plain matmuls on the rows, and a head's flatten is a position's cells × channels (cell-major). The input is the
+ * 2-plane encoding (GameState.encode: plane, row, col), gathered straight from its layout by the stem's im2col.
+ * Shapes: B positions, HW = rows·cols cells, C channels, V value_hidden, A actions.
+ */
+export class CnnNetwork<F extends Buf = Float32Array> implements PolicyValueNetwork<F> {
+  readonly size: number;
+  readonly flatParams: F;
+  readonly flatGrads: F;
+  readonly params: NetworkParam<F>[];
+  readonly rows: number;
+  readonly cols: number;
+  private readonly view = new Map<string, NetworkParam<F>>();
+  private cap = 0;
+  private a!: Acts;
+  private lastB = 0;
+
+  constructor(readonly shape: CnnShape, readonly backend: Backend, private readonly ctor: { new(n: number): F } = Float32Array as unknown as { new(n: number): F }) {
+    if (shape.kind !== "cnn") throw new RangeError(`CnnNetwork given a ${(shape as { kind?: string }).kind ?? "mlp"} config: use createNetwork`);
+    if (shape.rows === undefined || shape.cols === undefined || shape.inputSize !== 2 * shape.rows * shape.cols)
+      throw new RangeError(`cnn network: the shape needs the board's rows × cols with inputSize = 2 planes of them (got ${shape.rows} × ${shape.cols}, inputSize ${shape.inputSize}); build it with shapeFor(config, game)`);
+    this.rows = shape.rows;
+    this.cols = shape.cols;
+    const C = shape.channels, HW = this.rows * this.cols, V = shape.value_hidden, A = shape.actions;
+    const specs: Array<[string, number[]]> = [["stem.weight", [C, 2, 3, 3]], ["stem.bias", [C]]];
+    for (let k = 0; k < shape.blocks; k++)
+      specs.push([`blocks.${k}.conv1.weight`, [C, C, 3, 3]], [`blocks.${k}.conv1.bias`, [C]],
+        [`blocks.${k}.conv2.weight`, [C, C, 3, 3]], [`blocks.${k}.conv2.bias`, [C]]);
+    specs.push(["policy_conv.weight", [2, C, 1, 1]], ["policy_conv.bias", [2]], ["policy.weight", [A, 2 * HW]], ["policy.bias", [A]],
+      ["value_conv.weight", [1, C, 1, 1]], ["value_conv.bias", [1]], ["value_fc1.weight", [V, HW]], ["value_fc1.bias", [V]],
+      ["value_fc2.weight", [1, V]], ["value_fc2.bias", [1]]);
+    this.size = specs.reduce((s, [, sh]) => s + sh.reduce((a, b) => a * b, 1), 0);
+    this.flatParams = new ctor(this.size);
+    this.flatGrads = new ctor(this.size);
+    let offset = 0;
+    this.params = specs.map(([name, sh]) => {
+      const n = sh.reduce((a, b) => a * b, 1);
+      const p = { name, shape: sh, data: this.flatParams.subarray(offset, offset + n) as F, grad: this.flatGrads.subarray(offset, offset + n) as F };
+      offset += n;
+      this.view.set(name, p);
+      return p;
+    });
+  }
+
+  /**
+   * He-normal (fan-in = C_in · kernel cells) for the ReLU layers; a block's second convolution and the heads' last
+   * layers ×0.1, so each block starts near the identity and the first policies near uniform, values near 0.
+   */
+  init(rng: Rng): void {
+    for (const p of this.params) {
+      if (p.name.endsWith(".bias")) { p.data.fill(0); continue; }
+      const fanIn = p.shape.slice(1).reduce((a, b) => a * b, 1);
+      const gain = /conv2|^policy\.|value_fc2/.test(p.name) ? 0.1 : 1;
+      const std = gain * Math.sqrt(2 / fanIn);
+      for (let i = 0; i < p.data.length; i++) p.data[i] = normal(rng) * std;
+    }
+  }
+
+  private ensure(B: number): Acts {
+    if (B <= this.cap) return this.a;
+    const c = this.ctor, R = B * this.rows * this.cols, C = this.shape.channels, L = this.shape.blocks;
+    const V = this.shape.value_hidden, A = this.shape.actions, K = 9 * Math.max(2, C);
+    const per = (n: number) => Array.from({ length: L }, () => new c(n));
+    const old = this.a;
+    this.a = {
+      x: new c(B * this.shape.inputSize), h: Array.from({ length: L + 1 }, () => new c(R * C)), mid: per(R * C),
+      pol: new c(R * 2), logits: new c(B * A), val: new c(R), vh: new c(B * V), value: new c(B),
+      cols: new c(R * K), dcols: new c(R * K), dh: new c(R * C), dmid: new c(R * C),
+      dpol: new c(R * 2), dlogits: new c(B * A), dval: new c(R), dvh: new c(B * V), dvpre: new c(B),
+    };
+    if (old) this.a.x.set(old.x); // input(B) may have been filled at a smaller capacity
+    this.cap = B;
+    return this.a;
+  }
+
+  input(B: number): Buf { return this.ensure(B).x; }
+
+  /** The trunk's output after `k` residual blocks (0: the stem) of the last forward: [B·rows·cols, C], channels last. */
+  features(k: number): Buf { return this.a.h[k].subarray(0, this.lastB * this.rows * this.cols * this.shape.channels); }
+
+  /** The 2-plane input as im2col sees it: (position, cell, channel) at b·I + channel·HW + cell. */
+  private inputLayout(): Layout { const HW = this.rows * this.cols; return { batch: 2 * HW, cell: 1, channel: HW, C: 2 }; }
+  private hiddenLayout(): Layout { const C = this.shape.channels, HW = this.rows * this.cols; return { batch: HW * C, cell: C, channel: 1, C }; }
+
+  /** out [R,C] = conv3×3(src) + bias (out overwritten). */
+  private conv(out: Buf, src: Buf, lay: Layout, name: string, B: number): void {
+    const R = B * this.rows * this.cols, K = 9 * lay.C, C = this.shape.channels, w = this.view.get(name + ".weight")!.data;
+    im2col(this.a.cols, src, lay, B, this.rows, this.cols);
+    this.backend.matmul(out, this.a.cols, w, R, C, K, false, true, false);
+    this.backend.addBias(out, this.view.get(name + ".bias")!.data, R, C);
+  }
+
+  /** Weight and bias gradients of conv3×3(src) given dout [R,C]; adds dL/dsrc into `dsrc` (hidden layout) unless null. */
+  private convBackward(dsrc: Buf | null, dout: Buf, src: Buf, lay: Layout, name: string, B: number): void {
+    const R = B * this.rows * this.cols, K = 9 * lay.C, C = this.shape.channels, p = this.view.get(name + ".weight")!, be = this.backend;
+    im2col(this.a.cols, src, lay, B, this.rows, this.cols); // recomputed: one buffer instead of one per layer
+    be.matmul(p.grad, dout, this.a.cols, C, K, R, true, false, true);
+    be.biasBackward(this.view.get(name + ".bias")!.grad, dout, R, C);
+    if (!dsrc) return;
+    be.matmul(this.a.dcols, dout, p.data, R, K, C, false, false, false);
+    col2imAdd(dsrc, this.a.dcols, lay, B, this.rows, this.cols);
+  }
+
+  forward(B: number): { logits: Buf; value: Buf } {
+    const a = this.ensure(B), be = this.backend, HW = this.rows * this.cols, R = B * HW, C = this.shape.channels, L = this.shape.blocks;
+    const V = this.shape.value_hidden, A = this.shape.actions, P = (n: string) => this.view.get(n)!.data;
+    const hid = this.hiddenLayout(), n = R * C;
+    this.conv(a.h[0], a.x, this.inputLayout(), "stem", B);
+    relu(a.h[0].subarray(0, n));
+    for (let k = 0; k < L; k++) {
+      const mid = a.mid[k], out = a.h[k + 1];
+      this.conv(mid, a.h[k], hid, `blocks.${k}.conv1`, B);
+      relu(mid.subarray(0, n));
+      this.conv(out, mid, hid, `blocks.${k}.conv2`, B);
+      be.add(out, out, a.h[k], n);
+      relu(out.subarray(0, n));
+    }
+    const h = a.h[L];
+    be.matmul(a.pol, h, P("policy_conv.weight"), R, 2, C, false, true, false);
+    be.addBias(a.pol, P("policy_conv.bias"), R, 2);
+    relu(a.pol.subarray(0, 2 * R));
+    be.matmul(a.logits, a.pol, P("policy.weight"), B, A, 2 * HW, false, true, false);
+    be.addBias(a.logits, P("policy.bias"), B, A);
+    be.matmul(a.val, h, P("value_conv.weight"), R, 1, C, false, true, false);
+    be.addBias(a.val, P("value_conv.bias"), R, 1);
+    relu(a.val.subarray(0, R));
+    be.matmul(a.vh, a.val, P("value_fc1.weight"), B, V, HW, false, true, false);
+    be.addBias(a.vh, P("value_fc1.bias"), B, V);
+    relu(a.vh.subarray(0, B * V));
+    be.matmul(a.value, a.vh, P("value_fc2.weight"), B, 1, V, false, true, false);
+    be.addBias(a.value, P("value_fc2.bias"), B, 1);
+    for (let b = 0; b < B; b++) a.value[b] = Math.tanh(a.value[b]);
+    this.lastB = B;
+    return { logits: a.logits.subarray(0, B * A), value: a.value.subarray(0, B) };
+  }
+
+  backward(pi: Buf, z: Buf, valueWeight: number): { policyLoss: number; valueLoss: number } {
+    const B = this.lastB;
+    if (B === 0) throw new BackwardBeforeForwardError();
+    const a = this.a, be = this.backend, HW = this.rows * this.cols, R = B * HW, C = this.shape.channels, L = this.shape.blocks;
+    const V = this.shape.value_hidden, A = this.shape.actions, n = R * C;
+    const P = (s: string) => this.view.get(s)!.data, G = (s: string) => this.view.get(s)!.grad;
+    const losses = policyValueLoss(a.logits, a.value, pi, z, valueWeight, a.dlogits, a.dvpre, B, A);
+    const h = a.h[L], dh = a.dh.subarray(0, n);
+    // policy head
+    be.matmul(G("policy.weight"), a.dlogits, a.pol, A, 2 * HW, B, true, false, true);
+    be.biasBackward(G("policy.bias"), a.dlogits, B, A);
+    be.matmul(a.dpol, a.dlogits, P("policy.weight"), B, 2 * HW, A, false, false, false);
+    reluBackward(a.dpol.subarray(0, 2 * R), a.pol);
+    be.matmul(G("policy_conv.weight"), a.dpol, h, 2, C, R, true, false, true);
+    be.biasBackward(G("policy_conv.bias"), a.dpol, R, 2);
+    be.matmul(dh, a.dpol, P("policy_conv.weight"), R, C, 2, false, false, false);
+    // value head
+    be.matmul(G("value_fc2.weight"), a.dvpre, a.vh, 1, V, B, true, false, true);
+    be.biasBackward(G("value_fc2.bias"), a.dvpre, B, 1);
+    be.matmul(a.dvh, a.dvpre, P("value_fc2.weight"), B, V, 1, false, false, false);
+    reluBackward(a.dvh.subarray(0, B * V), a.vh);
+    be.matmul(G("value_fc1.weight"), a.dvh, a.val, V, HW, B, true, false, true);
+    be.biasBackward(G("value_fc1.bias"), a.dvh, B, V);
+    be.matmul(a.dval, a.dvh, P("value_fc1.weight"), B, HW, V, false, false, false);
+    reluBackward(a.dval.subarray(0, R), a.val);
+    be.matmul(G("value_conv.weight"), a.dval, h, 1, C, R, true, false, true);
+    be.biasBackward(G("value_conv.bias"), a.dval, R, 1);
+    be.matmul(dh, a.dval, P("value_conv.weight"), R, C, 1, false, false, true);
+    // trunk: dh is dL/dh[k+1]; the skip carries it to dL/dh[k], conv1's col2im adds the branch's share
+    const hid = this.hiddenLayout();
+    for (let k = L - 1; k >= 0; k--) {
+      const mid = a.mid[k], dmid = a.dmid.subarray(0, n);
+      reluBackward(dh, a.h[k + 1]);
+      dmid.fill(0);
+      this.convBackward(dmid, dh, mid, hid, `blocks.${k}.conv2`, B);
+      reluBackward(dmid, mid);
+      this.convBackward(dh, dmid, a.h[k], hid, `blocks.${k}.conv1`, B);
+    }
+    reluBackward(dh, a.h[0]);
+    this.convBackward(null, dh, a.x, this.inputLayout(), "stem", B);
+    return losses;
+  }
+
+  copyFrom(other: PolicyValueNetwork<Buf>): void {
+    if (other.size !== this.size) throw new RangeError(`copyFrom: a network of ${other.size} parameters into one of ${this.size}`);
+    this.flatParams.set(other.flatParams);
+  }
+}
+
+/** Where (position b, cell, channel ch) of an activation is: b·batch + cell·cell + ch·channel; C channels. */
+interface Layout { batch: number; cell: number; channel: number; C: number }
+
+/**
+ * cols[(b·HW + cell)·9C + ch·9 + tap] = src at (b, the cell's neighbour `tap`, ch), 0 off the board (zero 'same'
+ * padding); tap = (dr + 1)·3 + (dc + 1) for the neighbour at row + dr, col + dc, so a row of cols times W [C_out, C, 3, 3]
+ * flattened is the 3×3 convolution at that cell.
+ */
+export function im2col(cols: Buf, src: Buf, lay: Layout, B: number, rows: number, ncols: number): void {
+  const HW = rows * ncols, K = 9 * lay.C;
+  for (let b = 0; b < B; b++)
+    for (let r = 0; r < rows; r++)
+      for (let c = 0; c < ncols; c++) {
+        const o = (b * HW + r * ncols + c) * K;
+        for (let tap = 0; tap < 9; tap++) {
+          const rr = r + ((tap / 3) | 0) - 1, cc = c + (tap % 3) - 1;
+          if (rr < 0 || rr >= rows || cc < 0 || cc >= ncols) { for (let ch = 0; ch < lay.C; ch++) cols[o + ch * 9 + tap] = 0; continue; }
+          const s = b * lay.batch + (rr * ncols + cc) * lay.cell;
+          for (let ch = 0; ch < lay.C; ch++) cols[o + ch * 9 + tap] = src[s + ch * lay.channel];
+        }
+      }
+}
+
+/** The transpose of im2col: dsrc at (b, neighbour `tap` of cell, ch) += dcols[(b·HW + cell)·9C + ch·9 + tap]. */
+export function col2imAdd(dsrc: Buf, dcols: Buf, lay: Layout, B: number, rows: number, ncols: number): void {
+  const HW = rows * ncols, K = 9 * lay.C;
+  for (let b = 0; b < B; b++)
+    for (let r = 0; r < rows; r++)
+      for (let c = 0; c < ncols; c++) {
+        const o = (b * HW + r * ncols + c) * K;
+        for (let tap = 0; tap < 9; tap++) {
+          const rr = r + ((tap / 3) | 0) - 1, cc = c + (tap % 3) - 1;
+          if (rr < 0 || rr >= rows || cc < 0 || cc >= ncols) continue;
+          const s = b * lay.batch + (rr * ncols + cc) * lay.cell;
+          for (let ch = 0; ch < lay.C; ch++) dsrc[s + ch * lay.channel] += dcols[o + ch * 9 + tap];
+        }
+      }
+}
+
+/** Saved activations and scratch for up to `cap` positions (grown, never shrunk: self-play batches shrink as games end). */
+interface Acts {
+  x: Buf; h: Buf[]; mid: Buf[]; pol: Buf; logits: Buf; val: Buf; vh: Buf; value: Buf;
+  cols: Buf; dcols: Buf; dh: Buf; dmid: Buf; dpol: Buf; dlogits: Buf; dval: Buf; dvh: Buf; dvpre: Buf;
+}
