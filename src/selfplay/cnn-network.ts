@@ -17,7 +17,8 @@ import { policyValueLoss, relu, reluBackward, type CnnShape, type NetworkParam, 
  * convolution stands in for BN's shift, and the residual branch starts small (init) to keep the stack stable.
  *
  * Layout: activations are [B·rows·cols, C] (a position's cells row-major, channels last), so a convolution is
- * cols [R, C_in·9] · Wᵀ with R = B·rows·cols rows and W [C_out, C_in, 3, 3] (PyTorch's layout); the 1×1 convolutions
+ * cols [R, 9·C_in] · Wᵀ with R = B·rows·cols rows and W [C_out, 3, 3, C_in] (channels last like the activations, which
+ * makes the gather contiguous; PyTorch's [C_out, C_in, 3, 3] is a transpose of it); the 1×1 convolutions
  * are plain matmuls on the rows, and a head's flatten is a position's cells × channels (cell-major). The input is the
  * 2-plane encoding (GameState.encode: plane, row, col), gathered straight from its layout by the stem's im2col.
  * Shapes: B positions, HW = rows·cols cells, C channels, V value_hidden, A actions.
@@ -41,10 +42,10 @@ export class CnnNetwork<F extends Buf = Float32Array> implements PolicyValueNetw
     this.rows = shape.rows;
     this.cols = shape.cols;
     const C = shape.channels, HW = this.rows * this.cols, V = shape.value_hidden, A = shape.actions;
-    const specs: Array<[string, number[]]> = [["stem.weight", [C, 2, 3, 3]], ["stem.bias", [C]]];
+    const specs: Array<[string, number[]]> = [["stem.weight", [C, 3, 3, 2]], ["stem.bias", [C]]];
     for (let k = 0; k < shape.blocks; k++)
-      specs.push([`blocks.${k}.conv1.weight`, [C, C, 3, 3]], [`blocks.${k}.conv1.bias`, [C]],
-        [`blocks.${k}.conv2.weight`, [C, C, 3, 3]], [`blocks.${k}.conv2.bias`, [C]]);
+      specs.push([`blocks.${k}.conv1.weight`, [C, 3, 3, C]], [`blocks.${k}.conv1.bias`, [C]],
+        [`blocks.${k}.conv2.weight`, [C, 3, 3, C]], [`blocks.${k}.conv2.bias`, [C]]);
     specs.push(["policy_conv.weight", [2, C, 1, 1]], ["policy_conv.bias", [2]], ["policy.weight", [A, 2 * HW]], ["policy.bias", [A]],
       ["value_conv.weight", [1, C, 1, 1]], ["value_conv.bias", [1]], ["value_fc1.weight", [V, HW]], ["value_fc1.bias", [V]],
       ["value_fc2.weight", [1, V]], ["value_fc2.bias", [1]]);
@@ -206,37 +207,44 @@ export class CnnNetwork<F extends Buf = Float32Array> implements PolicyValueNetw
 interface Layout { batch: number; cell: number; channel: number; C: number }
 
 /**
- * cols[(b·HW + cell)·9C + ch·9 + tap] = src at (b, the cell's neighbour `tap`, ch), 0 off the board (zero 'same'
- * padding); tap = (dr + 1)·3 + (dc + 1) for the neighbour at row + dr, col + dc, so a row of cols times W [C_out, C, 3, 3]
- * flattened is the 3×3 convolution at that cell.
+ * cols[(b·HW + cell)·9C + tap·C + ch] = src at (b, the cell's neighbour `tap`, ch), 0 off the board (zero 'same'
+ * padding); tap = (dr + 1)·3 + (dc + 1) for the neighbour at row + dr, col + dc, so a row of cols times a weight
+ * [C_out, 3, 3, C] flattened is the 3×3 convolution at that cell. With channels last (the hidden layout) the three
+ * neighbours of one board row are 3C contiguous values on both sides: one `set` each (the gather costs more than the
+ * matmul when copied value by value).
  */
 export function im2col(cols: Buf, src: Buf, lay: Layout, B: number, rows: number, ncols: number): void {
-  const HW = rows * ncols, K = 9 * lay.C;
+  const HW = rows * ncols, C = lay.C, C3 = 3 * C, K = 9 * C, contiguous = lay.channel === 1 && lay.cell === C;
   for (let b = 0; b < B; b++)
     for (let r = 0; r < rows; r++)
       for (let c = 0; c < ncols; c++) {
-        const o = (b * HW + r * ncols + c) * K;
-        for (let tap = 0; tap < 9; tap++) {
-          const rr = r + ((tap / 3) | 0) - 1, cc = c + (tap % 3) - 1;
-          if (rr < 0 || rr >= rows || cc < 0 || cc >= ncols) { for (let ch = 0; ch < lay.C; ch++) cols[o + ch * 9 + tap] = 0; continue; }
-          const s = b * lay.batch + (rr * ncols + cc) * lay.cell;
-          for (let ch = 0; ch < lay.C; ch++) cols[o + ch * 9 + tap] = src[s + ch * lay.channel];
+        const o = (b * HW + r * ncols + c) * K, lo = c > 0 ? c - 1 : 0, hi = c < ncols - 1 ? c + 1 : c;
+        for (let dr = -1; dr <= 1; dr++) {
+          const rr = r + dr, d = o + (dr + 1) * C3;
+          if (rr < 0 || rr >= rows) { cols.fill(0, d, d + C3); continue; }
+          if (c === 0) cols.fill(0, d, d + C);
+          if (c === ncols - 1) cols.fill(0, d + 2 * C, d + C3);
+          const s = b * lay.batch + (rr * ncols + lo) * lay.cell, at = d + (lo - c + 1) * C;
+          if (contiguous) { cols.set(src.subarray(s, s + (hi - lo + 1) * C), at); continue; }
+          for (let k = 0; k <= hi - lo; k++)
+            for (let ch = 0; ch < C; ch++) cols[at + k * C + ch] = src[s + k * lay.cell + ch * lay.channel];
         }
       }
 }
 
-/** The transpose of im2col: dsrc at (b, neighbour `tap` of cell, ch) += dcols[(b·HW + cell)·9C + ch·9 + tap]. */
+/** The transpose of im2col: dsrc at (b, neighbour `tap` of cell, ch) += dcols[(b·HW + cell)·9C + tap·C + ch]. */
 export function col2imAdd(dsrc: Buf, dcols: Buf, lay: Layout, B: number, rows: number, ncols: number): void {
-  const HW = rows * ncols, K = 9 * lay.C;
+  const HW = rows * ncols, C = lay.C, C3 = 3 * C, K = 9 * C;
   for (let b = 0; b < B; b++)
     for (let r = 0; r < rows; r++)
       for (let c = 0; c < ncols; c++) {
-        const o = (b * HW + r * ncols + c) * K;
-        for (let tap = 0; tap < 9; tap++) {
-          const rr = r + ((tap / 3) | 0) - 1, cc = c + (tap % 3) - 1;
-          if (rr < 0 || rr >= rows || cc < 0 || cc >= ncols) continue;
-          const s = b * lay.batch + (rr * ncols + cc) * lay.cell;
-          for (let ch = 0; ch < lay.C; ch++) dsrc[s + ch * lay.channel] += dcols[o + ch * 9 + tap];
+        const o = (b * HW + r * ncols + c) * K, lo = c > 0 ? c - 1 : 0, hi = c < ncols - 1 ? c + 1 : c;
+        for (let dr = -1; dr <= 1; dr++) {
+          const rr = r + dr;
+          if (rr < 0 || rr >= rows) continue;
+          const s = b * lay.batch + (rr * ncols + lo) * lay.cell, at = o + (dr + 1) * C3 + (lo - c + 1) * C;
+          for (let k = 0; k <= hi - lo; k++)
+            for (let ch = 0; ch < C; ch++) dsrc[s + k * lay.cell + ch * lay.channel] += dcols[at + k * C + ch];
         }
       }
 }

@@ -44,7 +44,7 @@ test("cnn network: native float32 forward and backward equal the float64 referen
     net => { const rng = new Rng(60); for (let i = 0; i < net.size; i++) net.flatParams[i] += 0.05 * normal(rng); });
 });
 
-/** Direct 3×3 'same' convolution: out[co][r][c] = b[co] + Σ_ci,dr,dc w[co][ci][dr+1][dc+1] · x[ci][r+dr][c+dc]. */
+/** Direct 3×3 'same' convolution: out[co][r][c] = b[co] + Σ_ci,dr,dc w[co][dr+1][dc+1][ci] · x[ci][r+dr][c+dc]. */
 function directConv(x: number[][][], w: ArrayLike<number>, bias: ArrayLike<number>, Cout: number): number[][][] {
   const Cin = x.length, rows = x[0].length, cols = x[0][0].length;
   return Array.from({ length: Cout }, (_, co) => Array.from({ length: rows }, (_, r) => Array.from({ length: cols }, (_, c) => {
@@ -53,7 +53,7 @@ function directConv(x: number[][][], w: ArrayLike<number>, bias: ArrayLike<numbe
       for (let dr = -1; dr <= 1; dr++)
         for (let dc = -1; dc <= 1; dc++) {
           const rr = r + dr, cc = c + dc;
-          if (rr >= 0 && rr < rows && cc >= 0 && cc < cols) s += w[((co * Cin + ci) * 3 + dr + 1) * 3 + dc + 1] * x[ci][rr][cc];
+          if (rr >= 0 && rr < rows && cc >= 0 && cc < cols) s += w[((co * 3 + dr + 1) * 3 + dc + 1) * Cin + ci] * x[ci][rr][cc];
         }
     return s;
   })));
