@@ -1,7 +1,8 @@
 import type { Backend, Buf } from "../engine/backend.js";
+import { linearBackward, linearForward } from "../model/linear.js";
 import { BackwardBeforeForwardError } from "../model/transformer.js";
 import { normal, type Rng } from "../rng.js";
-import { policyValueLoss, relu, reluBackward, type CnnShape, type NetworkParam, type PolicyValueNetwork } from "./network.js";
+import { copyWeights, flatParameters, headOutputs, policyValueLoss, relu, reluBackward, type CnnShape, type NetworkParam, type PolicyValueNetwork } from "./network.js";
 
 /**
  * AlphaZero's residual CNN, small, on the engine's matmul: each 3×3 convolution ('same' padding) is an im2col gather in
@@ -30,7 +31,7 @@ export class CnnNetwork<F extends Buf = Float32Array> implements PolicyValueNetw
   readonly params: NetworkParam<F>[];
   readonly rows: number;
   readonly cols: number;
-  private readonly view = new Map<string, NetworkParam<F>>();
+  private readonly view: Map<string, NetworkParam<F>>;
   private cap = 0;
   private a!: Acts;
   private lastB = 0;
@@ -49,17 +50,8 @@ export class CnnNetwork<F extends Buf = Float32Array> implements PolicyValueNetw
     specs.push(["policy_conv.weight", [2, C, 1, 1]], ["policy_conv.bias", [2]], ["policy.weight", [A, 2 * HW]], ["policy.bias", [A]],
       ["value_conv.weight", [1, C, 1, 1]], ["value_conv.bias", [1]], ["value_fc1.weight", [V, HW]], ["value_fc1.bias", [V]],
       ["value_fc2.weight", [1, V]], ["value_fc2.bias", [1]]);
-    this.size = specs.reduce((s, [, sh]) => s + sh.reduce((a, b) => a * b, 1), 0);
-    this.flatParams = new ctor(this.size);
-    this.flatGrads = new ctor(this.size);
-    let offset = 0;
-    this.params = specs.map(([name, sh]) => {
-      const n = sh.reduce((a, b) => a * b, 1);
-      const p = { name, shape: sh, data: this.flatParams.subarray(offset, offset + n) as F, grad: this.flatGrads.subarray(offset, offset + n) as F };
-      offset += n;
-      this.view.set(name, p);
-      return p;
-    });
+    const flat = flatParameters(specs, ctor);
+    this.size = flat.size; this.flatParams = flat.flatParams; this.flatGrads = flat.flatGrads; this.params = flat.params; this.view = flat.view;
   }
 
   /**
@@ -102,29 +94,35 @@ export class CnnNetwork<F extends Buf = Float32Array> implements PolicyValueNetw
   private inputLayout(): Layout { const HW = this.rows * this.cols; return { batch: 2 * HW, cell: 1, channel: HW, C: 2 }; }
   private hiddenLayout(): Layout { const C = this.shape.channels, HW = this.rows * this.cols; return { batch: HW * C, cell: C, channel: 1, C }; }
 
-  /** out [R,C] = conv3×3(src) + bias (out overwritten). */
-  private conv(out: Buf, src: Buf, lay: Layout, name: string, B: number): void {
-    const R = B * this.rows * this.cols, K = 9 * lay.C, C = this.shape.channels, w = this.view.get(name + ".weight")!.data;
-    im2col(this.a.cols, src, lay, B, this.rows, this.cols);
-    this.backend.matmul(out, this.a.cols, w, R, C, K, false, true, false);
-    this.backend.addBias(out, this.view.get(name + ".bias")!.data, R, C);
+  /** y [R,O] = x·Wᵀ + b with the weight and bias `name` (a 1×1 convolution, a linear layer, or a 3×3 one on im2col columns). */
+  private linear(name: string, y: Buf, x: Buf, R: number, O: number, I: number): void {
+    linearForward(this.backend, y, x, this.view.get(name + ".weight")!.data, this.view.get(name + ".bias")!.data, R, O, I);
   }
 
-  /** Weight and bias gradients of conv3×3(src) given dout [R,C]; adds dL/dsrc into `dsrc` (hidden layout) unless null. */
+  /** dx (= or +=) dy·W, and the gradients of `name`'s weight and bias. */
+  private linearBack(name: string, dx: Buf, dy: Buf, x: Buf, R: number, O: number, I: number, accumulateDx = false): void {
+    const w = this.view.get(name + ".weight")!, b = this.view.get(name + ".bias")!;
+    linearBackward(this.backend, dx, w.grad, b.grad, dy, x, w.data, R, O, I, accumulateDx);
+  }
+
+  /** out [R,C] = conv3×3(src) + bias. */
+  private conv(out: Buf, src: Buf, lay: Layout, name: string, B: number): void {
+    im2col(this.a.cols, src, lay, B, this.rows, this.cols);
+    this.linear(name, out, this.a.cols, B * this.rows * this.cols, this.shape.channels, 9 * lay.C);
+  }
+
+  /** The gradients of conv3×3(src)'s weight and bias given dout [R,C], and dL/dsrc added into `dsrc` (unless null). */
   private convBackward(dsrc: Buf | null, dout: Buf, src: Buf, lay: Layout, name: string, B: number): void {
-    const R = B * this.rows * this.cols, K = 9 * lay.C, C = this.shape.channels, p = this.view.get(name + ".weight")!, be = this.backend;
     im2col(this.a.cols, src, lay, B, this.rows, this.cols); // recomputed: one buffer instead of one per layer
-    be.matmul(p.grad, dout, this.a.cols, C, K, R, true, false, true);
-    be.biasBackward(this.view.get(name + ".bias")!.grad, dout, R, C);
-    if (!dsrc) return;
-    be.matmul(this.a.dcols, dout, p.data, R, K, C, false, false, false);
-    col2imAdd(dsrc, this.a.dcols, lay, B, this.rows, this.cols);
+    this.linearBack(name, this.a.dcols, dout, this.a.cols, B * this.rows * this.cols, this.shape.channels, 9 * lay.C);
+    if (dsrc) col2imAdd(dsrc, this.a.dcols, lay, B, this.rows, this.cols);
   }
 
   forward(B: number): { logits: Buf; value: Buf } {
     const a = this.ensure(B), be = this.backend, HW = this.rows * this.cols, R = B * HW, C = this.shape.channels, L = this.shape.blocks;
-    const V = this.shape.value_hidden, A = this.shape.actions, P = (n: string) => this.view.get(n)!.data;
+    const V = this.shape.value_hidden, A = this.shape.actions;
     const hid = this.hiddenLayout(), n = R * C;
+    this.lastB = B;
     this.conv(a.h[0], a.x, this.inputLayout(), "stem", B);
     relu(a.h[0].subarray(0, n));
     for (let k = 0; k < L; k++) {
@@ -136,52 +134,32 @@ export class CnnNetwork<F extends Buf = Float32Array> implements PolicyValueNetw
       relu(out.subarray(0, n));
     }
     const h = a.h[L];
-    be.matmul(a.pol, h, P("policy_conv.weight"), R, 2, C, false, true, false);
-    be.addBias(a.pol, P("policy_conv.bias"), R, 2);
+    this.linear("policy_conv", a.pol, h, R, 2, C);
     relu(a.pol.subarray(0, 2 * R));
-    be.matmul(a.logits, a.pol, P("policy.weight"), B, A, 2 * HW, false, true, false);
-    be.addBias(a.logits, P("policy.bias"), B, A);
-    be.matmul(a.val, h, P("value_conv.weight"), R, 1, C, false, true, false);
-    be.addBias(a.val, P("value_conv.bias"), R, 1);
+    this.linear("policy", a.logits, a.pol, B, A, 2 * HW);
+    this.linear("value_conv", a.val, h, R, 1, C);
     relu(a.val.subarray(0, R));
-    be.matmul(a.vh, a.val, P("value_fc1.weight"), B, V, HW, false, true, false);
-    be.addBias(a.vh, P("value_fc1.bias"), B, V);
+    this.linear("value_fc1", a.vh, a.val, B, V, HW);
     relu(a.vh.subarray(0, B * V));
-    be.matmul(a.value, a.vh, P("value_fc2.weight"), B, 1, V, false, true, false);
-    be.addBias(a.value, P("value_fc2.bias"), B, 1);
-    for (let b = 0; b < B; b++) a.value[b] = Math.tanh(a.value[b]);
-    this.lastB = B;
-    return { logits: a.logits.subarray(0, B * A), value: a.value.subarray(0, B) };
+    this.linear("value_fc2", a.value, a.vh, B, 1, V);
+    return headOutputs(a.logits, a.value, B, A);
   }
 
   backward(pi: Buf, z: Buf, valueWeight: number): { policyLoss: number; valueLoss: number } {
     const B = this.lastB;
     if (B === 0) throw new BackwardBeforeForwardError();
-    const a = this.a, be = this.backend, HW = this.rows * this.cols, R = B * HW, C = this.shape.channels, L = this.shape.blocks;
+    const a = this.a, HW = this.rows * this.cols, R = B * HW, C = this.shape.channels, L = this.shape.blocks;
     const V = this.shape.value_hidden, A = this.shape.actions, n = R * C;
-    const P = (s: string) => this.view.get(s)!.data, G = (s: string) => this.view.get(s)!.grad;
     const losses = policyValueLoss(a.logits, a.value, pi, z, valueWeight, a.dlogits, a.dvpre, B, A);
     const h = a.h[L], dh = a.dh.subarray(0, n);
-    // policy head
-    be.matmul(G("policy.weight"), a.dlogits, a.pol, A, 2 * HW, B, true, false, true);
-    be.biasBackward(G("policy.bias"), a.dlogits, B, A);
-    be.matmul(a.dpol, a.dlogits, P("policy.weight"), B, 2 * HW, A, false, false, false);
+    this.linearBack("policy", a.dpol, a.dlogits, a.pol, B, A, 2 * HW);
     reluBackward(a.dpol.subarray(0, 2 * R), a.pol);
-    be.matmul(G("policy_conv.weight"), a.dpol, h, 2, C, R, true, false, true);
-    be.biasBackward(G("policy_conv.bias"), a.dpol, R, 2);
-    be.matmul(dh, a.dpol, P("policy_conv.weight"), R, C, 2, false, false, false);
-    // value head
-    be.matmul(G("value_fc2.weight"), a.dvpre, a.vh, 1, V, B, true, false, true);
-    be.biasBackward(G("value_fc2.bias"), a.dvpre, B, 1);
-    be.matmul(a.dvh, a.dvpre, P("value_fc2.weight"), B, V, 1, false, false, false);
+    this.linearBack("policy_conv", dh, a.dpol, h, R, 2, C);
+    this.linearBack("value_fc2", a.dvh, a.dvpre, a.vh, B, 1, V);
     reluBackward(a.dvh.subarray(0, B * V), a.vh);
-    be.matmul(G("value_fc1.weight"), a.dvh, a.val, V, HW, B, true, false, true);
-    be.biasBackward(G("value_fc1.bias"), a.dvh, B, V);
-    be.matmul(a.dval, a.dvh, P("value_fc1.weight"), B, HW, V, false, false, false);
+    this.linearBack("value_fc1", a.dval, a.dvh, a.val, B, V, HW);
     reluBackward(a.dval.subarray(0, R), a.val);
-    be.matmul(G("value_conv.weight"), a.dval, h, 1, C, R, true, false, true);
-    be.biasBackward(G("value_conv.bias"), a.dval, R, 1);
-    be.matmul(dh, a.dval, P("value_conv.weight"), R, C, 1, false, false, true);
+    this.linearBack("value_conv", dh, a.dval, h, R, 1, C, true);
     // trunk: dh is dL/dh[k+1]; the skip carries it to dL/dh[k], conv1's col2im adds the branch's share
     const hid = this.hiddenLayout();
     for (let k = L - 1; k >= 0; k--) {
@@ -197,10 +175,7 @@ export class CnnNetwork<F extends Buf = Float32Array> implements PolicyValueNetw
     return losses;
   }
 
-  copyFrom(other: PolicyValueNetwork<Buf>): void {
-    if (other.size !== this.size) throw new RangeError(`copyFrom: a network of ${other.size} parameters into one of ${this.size}`);
-    this.flatParams.set(other.flatParams);
-  }
+  copyFrom(other: PolicyValueNetwork<Buf>): void { copyWeights(this, other); }
 }
 
 /** Where (position b, cell, channel ch) of an activation is: b·batch + cell·cell + ch·channel; C channels. */

@@ -96,6 +96,34 @@ export interface PolicyValueNetwork<F extends Buf = Float32Array> {
   copyFrom(other: PolicyValueNetwork<Buf>): void;
 }
 
+/** Flat parameter and gradient buffers for `specs` (name, shape) in order, and named views into them (llm.c's layout). */
+export function flatParameters<F extends Buf>(specs: Array<[string, number[]]>, ctor: { new(n: number): F }):
+  { size: number; flatParams: F; flatGrads: F; params: NetworkParam<F>[]; view: Map<string, NetworkParam<F>> } {
+  const size = specs.reduce((s, [, sh]) => s + sh.reduce((a, b) => a * b, 1), 0);
+  const flatParams = new ctor(size), flatGrads = new ctor(size), view = new Map<string, NetworkParam<F>>();
+  let offset = 0;
+  const params = specs.map(([name, shape]) => {
+    const n = shape.reduce((a, b) => a * b, 1);
+    const p = { name, shape, data: flatParams.subarray(offset, offset + n) as F, grad: flatGrads.subarray(offset, offset + n) as F };
+    offset += n;
+    view.set(name, p);
+    return p;
+  });
+  return { size, flatParams, flatGrads, params, view };
+}
+
+/** The value head's tanh (in place) and the views of logits [B,A] and value [B] every kind's forward returns. */
+export function headOutputs(logits: Buf, value: Buf, B: number, A: number): { logits: Buf; value: Buf } {
+  for (let b = 0; b < B; b++) value[b] = Math.tanh(value[b]);
+  return { logits: logits.subarray(0, B * A), value: value.subarray(0, B) };
+}
+
+/** Every kind's copyFrom: the weights (not optimizer state) of a network of the same size. */
+export function copyWeights(to: PolicyValueNetwork<Buf>, from: PolicyValueNetwork<Buf>): void {
+  if (from.size !== to.size) throw new RangeError(`copyFrom: a network of ${from.size} parameters into one of ${to.size}`);
+  to.flatParams.set(from.flatParams);
+}
+
 /** The network of `shape.kind` (mlp when absent). `ctor` Float64Array gives a float64 network (gradient checks). */
 export function createNetwork<F extends Buf = Float32Array>(shape: NetworkShape, backend: Backend, ctor?: { new(n: number): F }): PolicyValueNetwork<F> {
   if (shape.kind === "cnn") return new CnnNetwork<F>(shape, backend, ctor);
@@ -264,8 +292,7 @@ export class MlpNetwork<F extends Buf = Float32Array> implements PolicyValueNetw
     k.addBias(t.logits, P["policy.bias"], B, A);
     k.matmul(t.value, h, P["value.weight"], B, 1, H, false, true, false);
     k.addBias(t.value, P["value.bias"], B, 1);
-    for (let i = 0; i < B; i++) t.value[i] = Math.tanh(t.value[i]);
-    return { logits: t.logits, value: t.value };
+    return headOutputs(t.logits, t.value, B, A);
   }
 
   /**
@@ -304,10 +331,7 @@ export class MlpNetwork<F extends Buf = Float32Array> implements PolicyValueNetw
   }
 
   /** Copy weights (not optimizer state) from another network of the same shape. */
-  copyFrom(other: PolicyValueNetwork<Buf>): void {
-    if (other.size !== this.size) throw new RangeError(`copyFrom: a network of ${other.size} parameters into one of ${this.size}`);
-    this.flatParams.set(other.flatParams);
-  }
+  copyFrom(other: PolicyValueNetwork<Buf>): void { copyWeights(this, other); }
 }
 
 /**

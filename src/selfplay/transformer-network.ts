@@ -4,7 +4,7 @@ import { linearBackward, linearForward } from "../model/linear.js";
 import { BackwardBeforeForwardError } from "../model/transformer.js";
 import { mlpBackward, mlpForward, type MlpDims, type MlpScratch, type MlpWeights } from "../model/mlp.js";
 import { normal, type Rng } from "../rng.js";
-import { policyValueLoss, type NetworkParam, type PolicyValueNetwork, type TransformerShape } from "./network.js";
+import { copyWeights, flatParameters, headOutputs, policyValueLoss, type NetworkParam, type PolicyValueNetwork, type TransformerShape } from "./network.js";
 
 /**
  * A policy/value network that sees the board as a board: the project's transformer blocks (src/model: RMSNorm,
@@ -37,7 +37,7 @@ export class TransformerNetwork<F extends Buf = Float32Array> implements PolicyV
   readonly vocab: number;
   readonly heads: number;
   readonly intermediate: number;
-  private readonly view = new Map<string, NetworkParam<F>>();
+  private readonly view: Map<string, NetworkParam<F>>;
   private readonly attnW: AttentionWeights[];
   private readonly attnG: AttentionWeights[];
   private readonly mlpW: MlpWeights[];
@@ -66,17 +66,8 @@ export class TransformerNetwork<F extends Buf = Float32Array> implements PolicyV
         [p + "mlp.gate_proj.weight", [I, H]], [p + "mlp.up_proj.weight", [I, H]], [p + "mlp.down_proj.weight", [H, I]]);
     }
     specs.push(["norm.weight", [H]], ["policy.weight", [A, H]], ["policy.bias", [A]], ["value.weight", [1, H]], ["value.bias", [1]]);
-    this.size = specs.reduce((s, [, sh]) => s + sh.reduce((a, b) => a * b, 1), 0);
-    this.flatParams = new ctor(this.size);
-    this.flatGrads = new ctor(this.size);
-    let offset = 0;
-    this.params = specs.map(([name, sh]) => {
-      const n = sh.reduce((a, b) => a * b, 1);
-      const p = { name, shape: sh, data: this.flatParams.subarray(offset, offset + n) as F, grad: this.flatGrads.subarray(offset, offset + n) as F };
-      offset += n;
-      this.view.set(name, p);
-      return p;
-    });
+    const flat = flatParameters(specs, ctor);
+    this.size = flat.size; this.flatParams = flat.flatParams; this.flatGrads = flat.flatGrads; this.params = flat.params; this.view = flat.view;
     const attn = (l: number, g: boolean): AttentionWeights => {
       const f = (n: string) => { const p = this.view.get(`layers.${l}.${n}`)!; return g ? p.grad : p.data; };
       return { ln: f("input_layernorm.weight"), wq: f("self_attn.q_proj.weight"), bq: null, wk: f("self_attn.k_proj.weight"), bk: null,
@@ -183,9 +174,8 @@ export class TransformerNetwork<F extends Buf = Float32Array> implements PolicyV
     be.addBias(a.logits, P("policy.bias"), B, A);
     be.matmul(a.value, a.xf, P("value.weight"), B, 1, H, false, true, false);
     be.addBias(a.value, P("value.bias"), B, 1);
-    for (let b = 0; b < B; b++) a.value[b] = Math.tanh(a.value[b]);
     this.lastB = B;
-    return { logits: a.logits.subarray(0, B * A), value: a.value.subarray(0, B) };
+    return headOutputs(a.logits, a.value, B, A);
   }
 
   backward(pi: Buf, z: Buf, valueWeight: number): { policyLoss: number; valueLoss: number } {
@@ -233,10 +223,7 @@ export class TransformerNetwork<F extends Buf = Float32Array> implements PolicyV
     return losses;
   }
 
-  copyFrom(other: PolicyValueNetwork<Buf>): void {
-    if (other.size !== this.size) throw new RangeError(`copyFrom: a network of ${other.size} parameters into one of ${this.size}`);
-    this.flatParams.set(other.flatParams);
-  }
+  copyFrom(other: PolicyValueNetwork<Buf>): void { copyWeights(this, other); }
 }
 
 const EPS = 1e-5;

@@ -1,24 +1,15 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { nativeAvailable } from "../../src/engine/index.js";
 import { referenceBackend } from "../../src/engine/reference.js";
-import { AlphaZeroConfig, runAlphaZero } from "../../src/selfplay/alphazero.js";
-import { parseAgent } from "../../src/selfplay/agents.js";
-import { loadCheckpoint, saveCheckpoint } from "../../src/selfplay/checkpoint.js";
 import { CnnNetwork } from "../../src/selfplay/cnn-network.js";
 import { WorkerConfig } from "../../src/selfplay/distributed/weights.js";
 import { connect4 } from "../../src/selfplay/games/connect4.js";
-import { playActions, type Game } from "../../src/selfplay/games/game.js";
+import type { Game } from "../../src/selfplay/games/game.js";
 import { ticTacToe } from "../../src/selfplay/games/tictactoe.js";
 import { NetworkConfigSchema, createNetwork, shapeFor } from "../../src/selfplay/network.js";
-import { networkOptimizer } from "../../src/selfplay/training.js";
-import { createRun } from "../../src/runs/run.js";
-import type { TrainerContext } from "../../src/recipes/registry.js";
 import { Rng, normal } from "../../src/rng.js";
-import { checkFiniteDifferences, checkNativeAgainstReference, encodeInto, randomPositions, targets } from "./network-checks.js";
+import { checkFiniteDifferences, checkLearnsAndRoundTrips, checkMirrorAgents, checkNativeAgainstReference, checkSelfPlayRun, randomPositions } from "./network-checks.js";
 
 const shapeOf = (game: Game, extra: Record<string, unknown>) => shapeFor(NetworkConfigSchema.parse({ kind: "cnn", ...extra }), game);
 
@@ -31,8 +22,6 @@ function randomCnn(game: Game, extra: Record<string, unknown>, seed: number): Cn
   for (let i = 0; i < net.size; i++) net.flatParams[i] += 0.1 * normal(rng);
   return net;
 }
-
-const quiet: TrainerContext = { signal: new AbortController().signal, resume: false, progress: () => ({ update() {}, log() {}, stop() {} }), log() {} };
 
 test("cnn network backward matches central finite differences on every parameter (float64, reference, Connect Four)", () => {
   const rng = new Rng(5), net = randomCnn(connect4, { channels: 3, blocks: 2, value_hidden: 5 }, 5);
@@ -112,64 +101,12 @@ test("cnn translation sense: a lone stone changes the stem output only on its 3Ã
 });
 
 test("cnn checkpoint round trip: config, weights, AdamW moments and the same outputs; it learns a fixed batch", () => {
-  const rng = new Rng(8), game = connect4, B = 4;
-  const net = createNetwork(shapeOf(game, { channels: 8, blocks: 2, value_hidden: 16 }), referenceBackend);
-  net.init(rng);
-  const states = randomPositions(game, B, rng).map(p => p.state);
-  const { pi, z } = targets(rng, B, game.actions);
-  encodeInto(net, game, states);
-  const optimizer = networkOptimizer(net, referenceBackend, 3e-3, 1e-4);
-  net.forward(B);
-  net.flatGrads.fill(0);
-  const l0 = net.backward(pi, z, 1);
-  for (let it = 0; it < 60; it++) { net.forward(B); net.flatGrads.fill(0); net.backward(pi, z, 1); optimizer.step(); }
-  net.forward(B);
-  const l1 = net.backward(pi, z, 1);
-  // the policy loss cannot go below the targets' entropy: compare its excess (the KL divergence to the targets)
-  const entropy = -Array.from(pi).reduce((s, p) => s + (p > 0 ? p * Math.log(p) : 0), 0) / B;
-  assert.ok(l1.policyLoss - entropy < 0.5 * (l0.policyLoss - entropy) && l1.valueLoss < 0.5 * l0.valueLoss,
-    `the network learns a fixed batch: ${JSON.stringify(l0)} â†’ ${JSON.stringify(l1)}, entropy ${entropy}`);
-  const dir = mkdtempSync(join(tmpdir(), "m37-cnet-"));
-  try {
-    const path = join(dir, "c.safetensors");
-    saveCheckpoint(path, game, net, { iteration: 2 }, optimizer);
-    const back = loadCheckpoint(path, referenceBackend);
-    assert.ok(back.net instanceof CnnNetwork);
-    assert.deepEqual(back.meta.network, { kind: "cnn", channels: 8, blocks: 2, value_hidden: 16 });
-    assert.deepEqual(Array.from(back.net.flatParams), Array.from(net.flatParams));
-    assert.equal(back.optimizer!.t, optimizer.t);
-    assert.deepEqual(Array.from(back.optimizer!.m), Array.from(optimizer.m));
-    assert.deepEqual(Array.from(back.optimizer!.v), Array.from(optimizer.v));
-    encodeInto(back.net, game, states);
-    const a = net.forward(B), c = back.net.forward(B);
-    assert.deepEqual(Array.from(c.logits), Array.from(a.logits));
-    assert.deepEqual(Array.from(c.value), Array.from(a.value));
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const net = createNetwork(shapeOf(connect4, { channels: 8, blocks: 2, value_hidden: 16 }), referenceBackend);
+  checkLearnsAndRoundTrips(net, { kind: "cnn", channels: 8, blocks: 2, value_hidden: 16 }, CnnNetwork, new Rng(8));
 });
 
 test("agents net+mirror / mcts+mirror load a cnn checkpoint; the mirrored raw policy picks the mirrored move", () => {
-  const rng = new Rng(9), game = connect4;
-  const net = createNetwork(shapeOf(game, { channels: 6, blocks: 1, value_hidden: 8 }), referenceBackend);
-  net.init(rng);
-  for (let i = 0; i < net.size; i++) net.flatParams[i] += 0.3 * normal(rng);
-  const dir = mkdtempSync(join(tmpdir(), "m37-cagent-"));
-  try {
-    const path = join(dir, "c.safetensors");
-    saveCheckpoint(path, game, net);
-    const positions = randomPositions(game, 16, rng).filter(p => p.moves.length > 0);
-    const states = positions.map(p => p.state), mirrored = positions.map(p => playActions(game, p.moves.map(a => game.mirrorAction(a))));
-    const tta = parseAgent(`net+mirror:${path}`, game, referenceBackend), plain = parseAgent(`net:${path}`, game, referenceBackend);
-    const [a, am] = [tta.act(states), tta.act(mirrored)];
-    assert.deepEqual(am, a.map(m => game.mirrorAction(m)));
-    const [p, pm] = [plain.act(states), plain.act(mirrored)];
-    assert.ok(p.some((m, i) => pm[i] !== game.mirrorAction(m)), "the plain network is not symmetric (the test has teeth)");
-    const moves = parseAgent(`mcts+mirror:${path}:8`, game, referenceBackend).act(states);
-    moves.forEach((m, i) => assert.ok(states[i].isLegal(m)));
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  checkMirrorAgents(createNetwork(shapeOf(connect4, { channels: 6, blocks: 1, value_hidden: 8 }), referenceBackend), new Rng(9));
 });
 
 test("network config: cnn defaults, keys of other kinds refused with the kind they belong to, the shape needs the board", () => {
@@ -190,30 +127,5 @@ test("network config: cnn defaults, keys of other kinds refused with the kind th
 });
 
 test("self-play run with the cnn network: 2 iterations of alphazero (test-time mirrors on) write loadable best/latest checkpoints", async () => {
-  const root = mkdtempSync(join(tmpdir(), "m37-caz-"));
-  try {
-    const cfg = AlphaZeroConfig.parse({
-      game: "connect4", seed: 3, backend: "auto", iterations: 2,
-      network: { kind: "cnn", channels: 8, blocks: 1, value_hidden: 16 },
-      selfplay: { games_per_iteration: 4, concurrency: 4, simulations: 8, test_time_mirror: true },
-      train: { batch_size: 16, steps_per_iteration: 5, mirror: true },
-      evaluate: { every: 2, gate: false, simulations: 4, opponents: ["random"], opponent_games: 2, test_time_mirror: true },
-    });
-    const run = createRun({ trainer: "alphazero", config: cfg, root, name: "c" });
-    await runAlphaZero(cfg, run, quiet);
-    const metrics = readFileSync(join(run.dir, "metrics.jsonl"), "utf8").trim().split("\n").map(l => JSON.parse(l));
-    assert.equal(metrics.length, 2);
-    for (const m of metrics) assert.ok(Number.isFinite(m["loss/policy"]) && Number.isFinite(m["loss/value"]) && m["selfplay/games"] === 4);
-    assert.ok(typeof metrics[1]["eval/score_vs_random"] === "number");
-    const best = loadCheckpoint(join(run.checkpointsDir, "best.safetensors"), referenceBackend);
-    assert.ok(best.net instanceof CnnNetwork);
-    assert.deepEqual(best.meta.network, { kind: "cnn", channels: 8, blocks: 1, value_hidden: 16 });
-    const latest = loadCheckpoint(join(run.checkpointsDir, "latest.safetensors"), referenceBackend, ["best"]);
-    assert.ok(latest.optimizer && latest.companions.best instanceof CnnNetwork);
-    assert.equal(latest.optimizer.t, 10);
-    const moves = parseAgent(`mcts:${join(run.checkpointsDir, "best.safetensors")}:8`, connect4, referenceBackend).act([connect4.initial()]);
-    assert.ok(connect4.initial().isLegal(moves[0]));
-  } finally {
-    rmSync(root, { recursive: true, force: true });
-  }
+  await checkSelfPlayRun({ kind: "cnn", channels: 8, blocks: 1, value_hidden: 16 }, CnnNetwork);
 });

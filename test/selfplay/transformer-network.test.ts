@@ -1,24 +1,21 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { nativeAvailable } from "../../src/engine/index.js";
 import { referenceBackend } from "../../src/engine/reference.js";
 import { AlphaZeroConfig, runAlphaZero } from "../../src/selfplay/alphazero.js";
-import { parseAgent } from "../../src/selfplay/agents.js";
-import { loadCheckpoint, saveCheckpoint } from "../../src/selfplay/checkpoint.js";
+import { loadCheckpoint } from "../../src/selfplay/checkpoint.js";
 import { networkEvaluator } from "../../src/selfplay/evaluator.js";
 import { connect4 } from "../../src/selfplay/games/connect4.js";
 import { playActions, type Game } from "../../src/selfplay/games/game.js";
 import { ticTacToe } from "../../src/selfplay/games/tictactoe.js";
 import { NetworkConfigSchema, createNetwork } from "../../src/selfplay/network.js";
 import { TransformerNetwork } from "../../src/selfplay/transformer-network.js";
-import { networkOptimizer } from "../../src/selfplay/training.js";
 import { createRun } from "../../src/runs/run.js";
-import type { TrainerContext } from "../../src/recipes/registry.js";
 import { Rng, normal } from "../../src/rng.js";
-import { checkFiniteDifferences, checkNativeAgainstReference, randomPositions, targets } from "./network-checks.js";
+import { checkFiniteDifferences, checkLearnsAndRoundTrips, checkMirrorAgents, checkNativeAgainstReference, checkSelfPlayRun, quiet, randomPositions } from "./network-checks.js";
 
 const shapeOf = (game: Game, extra: Record<string, unknown>) =>
   ({ ...NetworkConfigSchema.parse({ kind: "transformer", ...extra }), inputSize: game.inputSize, actions: game.actions });
@@ -76,63 +73,13 @@ test("test-time mirror: a mirrored position gets the mirrored priors and the sam
   }
 });
 
-test("transformer checkpoint round trip: config, weights, AdamW moments and the same outputs", () => {
-  const rng = new Rng(8), game = connect4, B = 4;
-  const net = createNetwork(shapeOf(game, { hidden: 16, blocks: 2, heads: 2, intermediate: 24 }), referenceBackend);
-  net.init(rng);
-  const positions = randomPositions(game, B, rng);
-  const { pi, z } = targets(rng, B, game.actions);
-  const x = net.input(B);
-  positions.forEach((p, b) => p.state.encode(x, b * game.inputSize));
-  const optimizer = networkOptimizer(net, referenceBackend, 3e-3, 1e-4);
-  const first = net.forward(B);
-  net.flatGrads.fill(0);
-  const l0 = net.backward(pi, z, 1);
-  for (let it = 0; it < 60; it++) { net.forward(B); net.flatGrads.fill(0); net.backward(pi, z, 1); optimizer.step(); }
-  net.forward(B);
-  const l1 = net.backward(pi, z, 1);
-  assert.ok(l1.policyLoss + l1.valueLoss < 0.5 * (l0.policyLoss + l0.valueLoss), `the network learns a fixed batch: ${JSON.stringify(l0)} → ${JSON.stringify(l1)}`);
-  void first;
-  const dir = mkdtempSync(join(tmpdir(), "m37-tnet-"));
-  try {
-    const path = join(dir, "t.safetensors");
-    saveCheckpoint(path, game, net, { iteration: 2 }, optimizer);
-    const back = loadCheckpoint(path, referenceBackend);
-    assert.ok(back.net instanceof TransformerNetwork);
-    assert.deepEqual(back.meta.network, { kind: "transformer", hidden: 16, blocks: 2, heads: 2, intermediate: 24 });
-    assert.deepEqual(Array.from(back.net.flatParams), Array.from(net.flatParams));
-    assert.deepEqual(Array.from(back.optimizer!.m), Array.from(optimizer.m));
-    const xb = back.net.input(B);
-    positions.forEach((p, b) => p.state.encode(xb, b * game.inputSize));
-    const a = net.forward(B), c = back.net.forward(B);
-    assert.deepEqual(Array.from(c.logits), Array.from(a.logits));
-    assert.deepEqual(Array.from(c.value), Array.from(a.value));
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+test("transformer checkpoint round trip: config, weights, AdamW moments and the same outputs; it learns a fixed batch", () => {
+  const net = createNetwork(shapeOf(connect4, { hidden: 16, blocks: 2, heads: 2, intermediate: 24 }), referenceBackend);
+  checkLearnsAndRoundTrips(net, { kind: "transformer", hidden: 16, blocks: 2, heads: 2, intermediate: 24 }, TransformerNetwork, new Rng(8));
 });
 
 test("agents net+mirror / mcts+mirror load a transformer checkpoint; the mirrored raw policy picks the mirrored move", () => {
-  const rng = new Rng(9), game = connect4;
-  const net = createNetwork(shapeOf(game, { hidden: 16, blocks: 1, heads: 2 }), referenceBackend);
-  net.init(rng);
-  for (let i = 0; i < net.size; i++) net.flatParams[i] += 0.3 * normal(rng);
-  const dir = mkdtempSync(join(tmpdir(), "m37-tagent-"));
-  try {
-    const path = join(dir, "t.safetensors");
-    saveCheckpoint(path, game, net);
-    const positions = randomPositions(game, 16, rng).filter(p => p.moves.length > 0);
-    const states = positions.map(p => p.state), mirrored = positions.map(p => playActions(game, p.moves.map(a => game.mirrorAction(a))));
-    const tta = parseAgent(`net+mirror:${path}`, game, referenceBackend), plain = parseAgent(`net:${path}`, game, referenceBackend);
-    const [a, am] = [tta.act(states), tta.act(mirrored)];
-    assert.deepEqual(am, a.map(m => game.mirrorAction(m)));
-    const [p, pm] = [plain.act(states), plain.act(mirrored)];
-    assert.ok(p.some((m, i) => pm[i] !== game.mirrorAction(m)), "the plain network is not symmetric (the test has teeth)");
-    const moves = parseAgent(`mcts+mirror:${path}:8`, game, referenceBackend).act(states);
-    moves.forEach((m, i) => assert.ok(states[i].isLegal(m)));
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  checkMirrorAgents(createNetwork(shapeOf(connect4, { hidden: 16, blocks: 1, heads: 2 }), referenceBackend), new Rng(9));
 });
 
 test("network config: transformer keys are refused on the MLP, heads must divide hidden, old {hidden, blocks} parses as the MLP", () => {
@@ -143,35 +90,11 @@ test("network config: transformer keys are refused on the MLP, heads must divide
 });
 
 test("self-play smoke run with the transformer network: iterations, checkpoints, losses, resume-ready files", async () => {
-  const root = mkdtempSync(join(tmpdir(), "m37-taz-"));
-  const quiet: TrainerContext = { signal: new AbortController().signal, resume: false, progress: () => ({ update() {}, log() {}, stop() {} }), log() {} };
-  try {
-    const cfg = AlphaZeroConfig.parse({
-      game: "connect4", seed: 3, backend: "auto", iterations: 2,
-      network: { kind: "transformer", hidden: 16, blocks: 1, heads: 2 },
-      selfplay: { games_per_iteration: 4, concurrency: 4, simulations: 8, test_time_mirror: true },
-      train: { batch_size: 16, steps_per_iteration: 5, mirror: true },
-      evaluate: { every: 2, gate: false, simulations: 4, opponents: ["random"], opponent_games: 2, test_time_mirror: true },
-    });
-    const run = createRun({ trainer: "alphazero", config: cfg, root, name: "t" });
-    await runAlphaZero(cfg, run, quiet);
-    const metrics = readFileSync(join(run.dir, "metrics.jsonl"), "utf8").trim().split("\n").map(l => JSON.parse(l));
-    assert.equal(metrics.length, 2);
-    for (const m of metrics) assert.ok(Number.isFinite(m["loss/policy"]) && Number.isFinite(m["loss/value"]) && m["selfplay/games"] === 4);
-    assert.ok(typeof metrics[1]["eval/score_vs_random"] === "number");
-    const best = loadCheckpoint(join(run.checkpointsDir, "best.safetensors"), referenceBackend);
-    assert.ok(best.net instanceof TransformerNetwork);
-    const latest = loadCheckpoint(join(run.checkpointsDir, "latest.safetensors"), referenceBackend, ["best"]);
-    assert.ok(latest.optimizer && latest.companions.best instanceof TransformerNetwork);
-    assert.equal(latest.optimizer.t, 10);
-  } finally {
-    rmSync(root, { recursive: true, force: true });
-  }
+  await checkSelfPlayRun({ kind: "transformer", hidden: 16, blocks: 1, heads: 2 }, TransformerNetwork);
 });
 
 test("a transformer run resumes exactly: 2 iterations + --resume to 3 gives the weights of 3 in one go (reference backend)", async () => {
   const root = mkdtempSync(join(tmpdir(), "m37-tres-"));
-  const quiet: TrainerContext = { signal: new AbortController().signal, resume: false, progress: () => ({ update() {}, log() {}, stop() {} }), log() {} };
   const train = async (name: string, iterations: number, resume: boolean) => {
     const cfg = AlphaZeroConfig.parse({
       game: "tictactoe", seed: 4, backend: "reference", iterations, network: { kind: "transformer", hidden: 8, blocks: 2, heads: 2 },
