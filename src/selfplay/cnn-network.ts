@@ -47,8 +47,8 @@ export class CnnNetwork<F extends Buf = Float32Array> implements PolicyValueNetw
     for (let k = 0; k < shape.blocks; k++)
       specs.push([`blocks.${k}.conv1.weight`, [C, 3, 3, C]], [`blocks.${k}.conv1.bias`, [C]],
         [`blocks.${k}.conv2.weight`, [C, 3, 3, C]], [`blocks.${k}.conv2.bias`, [C]]);
-    specs.push(["policy_conv.weight", [2, C, 1, 1]], ["policy_conv.bias", [2]], ["policy.weight", [A, 2 * HW]], ["policy.bias", [A]],
-      ["value_conv.weight", [1, C, 1, 1]], ["value_conv.bias", [1]], ["value_fc1.weight", [V, HW]], ["value_fc1.bias", [V]],
+    specs.push(["policy_conv.weight", [2, 1, 1, C]], ["policy_conv.bias", [2]], ["policy.weight", [A, 2 * HW]], ["policy.bias", [A]],
+      ["value_conv.weight", [1, 1, 1, C]], ["value_conv.bias", [1]], ["value_fc1.weight", [V, HW]], ["value_fc1.bias", [V]],
       ["value_fc2.weight", [1, V]], ["value_fc2.bias", [1]]);
     const flat = flatParameters(specs, ctor);
     this.size = flat.size; this.flatParams = flat.flatParams; this.flatGrads = flat.flatGrads; this.params = flat.params; this.view = flat.view;
