@@ -48,7 +48,7 @@ export type NetworkConfig = MlpConfig | TransformerConfig | CnnConfig;
 export const NetworkConfigSchema = NetworkKeys.superRefine((c, ctx) => {
   for (const [key, kinds] of Object.entries(KEY_KINDS))
     if (c[key as keyof typeof c] !== undefined && !kinds.includes(c.kind))
-      ctx.addIssue({ code: "custom", path: [key], message: `${key} is a ${kinds.join(" and ")} setting, not the ${c.kind}'s; set kind: ${kinds[0]} or remove it` });
+      ctx.addIssue({ code: "custom", path: [key], message: `${key} is ${kinds[0] === "mlp" ? "an" : "a"} ${kinds.join(" and ")} setting, not the ${c.kind}'s; set kind: ${kinds[0]} or remove it` });
   if (c.kind === "transformer" && (c.hidden ?? 128) % (c.heads ?? 4) !== 0)
     ctx.addIssue({ code: "custom", path: ["hidden"], message: `hidden ${c.hidden ?? 128} must be a multiple of heads (${c.heads ?? 4})` });
 }).transform((c): NetworkConfig => c.kind === "cnn"

@@ -112,7 +112,7 @@ test("agents net+mirror / mcts+mirror load a cnn checkpoint; the mirrored raw po
 test("network config: cnn defaults, keys of other kinds refused with the kind they belong to, the shape needs the board", () => {
   assert.deepEqual(NetworkConfigSchema.parse({ kind: "cnn" }), { kind: "cnn", channels: 32, blocks: 3, value_hidden: 64 });
   assert.deepEqual(NetworkConfigSchema.parse({}), { kind: "mlp", hidden: 128, blocks: 2 });
-  assert.throws(() => NetworkConfigSchema.parse({ kind: "cnn", hidden: 64 }), /hidden is a mlp and transformer setting, not the cnn's; set kind: mlp or remove it/);
+  assert.throws(() => NetworkConfigSchema.parse({ kind: "cnn", hidden: 64 }), /hidden is an mlp and transformer setting, not the cnn's; set kind: mlp or remove it/);
   assert.throws(() => NetworkConfigSchema.parse({ kind: "cnn", heads: 2 }), /heads is a transformer setting, not the cnn's/);
   assert.throws(() => NetworkConfigSchema.parse({ hidden: 64, channels: 32 }), /channels is a cnn setting, not the mlp's; set kind: cnn or remove it/);
   assert.throws(() => NetworkConfigSchema.parse({ kind: "transformer", value_hidden: 8 }), /value_hidden is a cnn setting, not the transformer's/);
