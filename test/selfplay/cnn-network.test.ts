@@ -123,6 +123,7 @@ test("network config: cnn defaults, keys of other kinds refused with the kind th
   // what the trainer publishes to distributed workers parses back to the same network
   const published = JSON.parse(JSON.stringify(NetworkConfigSchema.parse({ kind: "cnn", channels: 8, blocks: 1 })));
   const worker = WorkerConfig.shape.network.parse(published);
+  assert.deepEqual(worker, published);
   assert.ok(createNetwork(shapeFor(worker, ticTacToe), referenceBackend) instanceof CnnNetwork);
 });
 
