@@ -209,7 +209,7 @@ export function im2col(cols: Buf, src: Buf, lay: Layout, B: number, rows: number
 
 /** The transpose of im2col: dsrc at (b, neighbour `tap` of cell, ch) += dcols[(b·HW + cell)·9C + tap·C + ch]. */
 export function col2imAdd(dsrc: Buf, dcols: Buf, lay: Layout, B: number, rows: number, ncols: number): void {
-  const HW = rows * ncols, C = lay.C, C3 = 3 * C, K = 9 * C;
+  const HW = rows * ncols, C = lay.C, C3 = 3 * C, K = 9 * C, contiguous = lay.channel === 1 && lay.cell === C;
   for (let b = 0; b < B; b++)
     for (let r = 0; r < rows; r++)
       for (let c = 0; c < ncols; c++) {
@@ -218,6 +218,7 @@ export function col2imAdd(dsrc: Buf, dcols: Buf, lay: Layout, B: number, rows: n
           const rr = r + dr;
           if (rr < 0 || rr >= rows) continue;
           const s = b * lay.batch + (rr * ncols + lo) * lay.cell, at = o + (dr + 1) * C3 + (lo - c + 1) * C;
+          if (contiguous) { for (let i = 0, n = (hi - lo + 1) * C; i < n; i++) dsrc[s + i] += dcols[at + i]; continue; }
           for (let k = 0; k <= hi - lo; k++)
             for (let ch = 0; ch < C; ch++) dsrc[s + k * lay.cell + ch * lay.channel] += dcols[at + k * C + ch];
         }
