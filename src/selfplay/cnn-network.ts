@@ -31,6 +31,7 @@ export class CnnNetwork<F extends Buf = Float32Array> implements PolicyValueNetw
   readonly params: NetworkParam<F>[];
   readonly rows: number;
   readonly cols: number;
+  private readonly runs: WindowRun[];
   private readonly view: Map<string, NetworkParam<F>>;
   private cap = 0;
   private a!: Acts;
@@ -42,6 +43,7 @@ export class CnnNetwork<F extends Buf = Float32Array> implements PolicyValueNetw
       throw new RangeError(`cnn network: the shape needs the board's rows × cols with inputSize = 2 planes of them (got ${shape.rows} × ${shape.cols}, inputSize ${shape.inputSize}); build it with shapeFor(config, game)`);
     this.rows = shape.rows;
     this.cols = shape.cols;
+    this.runs = windowRuns(this.rows, this.cols);
     const C = shape.channels, HW = this.rows * this.cols, V = shape.value_hidden, A = shape.actions;
     const specs: Array<[string, number[]]> = [["stem.weight", [C, 3, 3, 2]], ["stem.bias", [C]]];
     for (let k = 0; k < shape.blocks; k++)
@@ -107,15 +109,15 @@ export class CnnNetwork<F extends Buf = Float32Array> implements PolicyValueNetw
 
   /** out [R,C] = conv3×3(src) + bias. */
   private conv(out: Buf, src: Buf, lay: Layout, name: string, B: number): void {
-    im2col(this.a.cols, src, lay, B, this.rows, this.cols);
+    window(this.a.cols, src, lay, B, this.runs, this.rows * this.cols, false);
     this.linear(name, out, this.a.cols, B * this.rows * this.cols, this.shape.channels, 9 * lay.C);
   }
 
   /** The gradients of conv3×3(src)'s weight and bias given dout [R,C], and dL/dsrc added into `dsrc` (unless null). */
   private convBackward(dsrc: Buf | null, dout: Buf, src: Buf, lay: Layout, name: string, B: number): void {
-    im2col(this.a.cols, src, lay, B, this.rows, this.cols); // recomputed: one buffer instead of one per layer
+    window(this.a.cols, src, lay, B, this.runs, this.rows * this.cols, false); // recomputed: one buffer instead of one per layer
     this.linearBack(name, this.a.dcols, dout, this.a.cols, B * this.rows * this.cols, this.shape.channels, 9 * lay.C);
-    if (dsrc) col2imAdd(dsrc, this.a.dcols, lay, B, this.rows, this.cols);
+    if (dsrc) window(this.a.dcols, dsrc, lay, B, this.runs, this.rows * this.cols, true);
   }
 
   forward(B: number): { logits: Buf; value: Buf } {
@@ -181,48 +183,50 @@ export class CnnNetwork<F extends Buf = Float32Array> implements PolicyValueNetw
 /** Where (position b, cell, channel ch) of an activation is: b·batch + cell·cell + ch·channel; C channels. */
 interface Layout { batch: number; cell: number; channel: number; C: number }
 
+/** A run of a cell's 3×3 window: taps tap … tap + n − 1 are n neighbours in one board row from cell `from` on (−1: off the board). */
+interface WindowRun { cell: number; tap: number; from: number; n: number }
+
 /**
- * cols[(b·HW + cell)·9C + tap·C + ch] = src at (b, the cell's neighbour `tap`, ch), 0 off the board (zero 'same'
- * padding); tap = (dr + 1)·3 + (dc + 1) for the neighbour at row + dr, col + dc, so a row of cols times a weight
- * [C_out, 3, 3, C] flattened is the 3×3 convolution at that cell. With channels last (the hidden layout) the three
- * neighbours of one board row are 3C contiguous values on both sides: one `set` each (the gather costs more than the
- * matmul when copied value by value).
+ * The runs of every cell's window on a rows × cols board (row-major cells), tap = (dr + 1)·3 + (dc + 1) for the neighbour
+ * at row + dr, col + dc: with channels last the neighbours of one board row are contiguous on both sides of im2col.
  */
-export function im2col(cols: Buf, src: Buf, lay: Layout, B: number, rows: number, ncols: number): void {
-  const HW = rows * ncols, C = lay.C, C3 = 3 * C, K = 9 * C, contiguous = lay.channel === 1 && lay.cell === C;
-  for (let b = 0; b < B; b++)
-    for (let r = 0; r < rows; r++)
-      for (let c = 0; c < ncols; c++) {
-        const o = (b * HW + r * ncols + c) * K, lo = c > 0 ? c - 1 : 0, hi = c < ncols - 1 ? c + 1 : c;
-        for (let dr = -1; dr <= 1; dr++) {
-          const rr = r + dr, d = o + (dr + 1) * C3;
-          if (rr < 0 || rr >= rows) { cols.fill(0, d, d + C3); continue; }
-          if (c === 0) cols.fill(0, d, d + C);
-          if (c === ncols - 1) cols.fill(0, d + 2 * C, d + C3);
-          const s = b * lay.batch + (rr * ncols + lo) * lay.cell, at = d + (lo - c + 1) * C;
-          if (contiguous) { cols.set(src.subarray(s, s + (hi - lo + 1) * C), at); continue; }
-          for (let k = 0; k <= hi - lo; k++)
-            for (let ch = 0; ch < C; ch++) cols[at + k * C + ch] = src[s + k * lay.cell + ch * lay.channel];
-        }
+function windowRuns(rows: number, ncols: number): WindowRun[] {
+  const runs: WindowRun[] = [];
+  for (let r = 0; r < rows; r++)
+    for (let c = 0; c < ncols; c++) {
+      const cell = r * ncols + c, lo = Math.max(c - 1, 0), hi = Math.min(c + 1, ncols - 1);
+      for (let dr = -1; dr <= 1; dr++) {
+        const rr = r + dr, tap = (dr + 1) * 3;
+        if (rr < 0 || rr >= rows) { runs.push({ cell, tap, from: -1, n: 3 }); continue; }
+        if (c === 0) runs.push({ cell, tap, from: -1, n: 1 });
+        if (c === ncols - 1) runs.push({ cell, tap: tap + 2, from: -1, n: 1 });
+        runs.push({ cell, tap: tap + lo - c + 1, from: rr * ncols + lo, n: hi - lo + 1 });
       }
+    }
+  return runs;
 }
 
-/** The transpose of im2col: dsrc at (b, neighbour `tap` of cell, ch) += dcols[(b·HW + cell)·9C + tap·C + ch]. */
-export function col2imAdd(dsrc: Buf, dcols: Buf, lay: Layout, B: number, rows: number, ncols: number): void {
-  const HW = rows * ncols, C = lay.C, C3 = 3 * C, K = 9 * C, contiguous = lay.channel === 1 && lay.cell === C;
+/**
+ * im2col: cols[(b·HW + cell)·9C + tap·C + ch] = act at (b, the cell's neighbour `tap`, ch), 0 off the board (zero 'same'
+ * padding), so a row of cols times a weight [C_out, 3, 3, C] flattened is the 3×3 convolution at that cell. With
+ * `scatter`, its transpose col2im: act at (b, neighbour `tap` of cell, ch) += cols[…]. In the channels-last layout each
+ * run is one `set` (a copy value by value cost more than the convolution's matmul) or one loop of n·C additions.
+ */
+function window(cols: Buf, act: Buf, lay: Layout, B: number, runs: WindowRun[], HW: number, scatter: boolean): void {
+  const C = lay.C, K = 9 * C, contiguous = lay.channel === 1 && lay.cell === C;
   for (let b = 0; b < B; b++)
-    for (let r = 0; r < rows; r++)
-      for (let c = 0; c < ncols; c++) {
-        const o = (b * HW + r * ncols + c) * K, lo = c > 0 ? c - 1 : 0, hi = c < ncols - 1 ? c + 1 : c;
-        for (let dr = -1; dr <= 1; dr++) {
-          const rr = r + dr;
-          if (rr < 0 || rr >= rows) continue;
-          const s = b * lay.batch + (rr * ncols + lo) * lay.cell, at = o + (dr + 1) * C3 + (lo - c + 1) * C;
-          if (contiguous) { for (let i = 0, n = (hi - lo + 1) * C; i < n; i++) dsrc[s + i] += dcols[at + i]; continue; }
-          for (let k = 0; k <= hi - lo; k++)
-            for (let ch = 0; ch < C; ch++) dsrc[s + k * lay.cell + ch * lay.channel] += dcols[at + k * C + ch];
-        }
-      }
+    for (const { cell, tap, from, n } of runs) {
+      const at = (b * HW + cell) * K + tap * C, s = b * lay.batch + from * lay.cell;
+      if (from < 0) { if (!scatter) cols.fill(0, at, at + n * C); continue; }
+      if (contiguous && scatter) for (let i = 0; i < n * C; i++) act[s + i] += cols[at + i];
+      else if (contiguous) cols.set(act.subarray(s, s + n * C), at);
+      else
+        for (let k = 0; k < n; k++)
+          for (let ch = 0; ch < C; ch++) {
+            const i = s + k * lay.cell + ch * lay.channel;
+            if (scatter) act[i] += cols[at + k * C + ch]; else cols[at + k * C + ch] = act[i];
+          }
+    }
 }
 
 /** Saved activations and scratch for up to `cap` positions (grown, never shrunk: self-play batches shrink as games end). */
