@@ -1,7 +1,7 @@
 // `move37 arena A B --games N`: a match between two agents (win/draw/loss, score, Elo); `--pons` scores one agent on Pons' Connect Four sets.
 import type { Command } from "commander";
 import { getBackend, type BackendKind } from "../engine/index.js";
-import { AGENT_SPECS, parseAgent } from "../selfplay/agents.js";
+import { AGENT_SPECS, defaultAgentSpec, parseAgent } from "../selfplay/agents.js";
 import { playArena } from "../selfplay/arena.js";
 import { getGame } from "../selfplay/games/index.js";
 import { evaluatePons, loadPonsSet, PONS_DIR, PONS_SETS } from "../selfplay/pons.js";
@@ -19,9 +19,9 @@ export class ArenaUsageError extends Error {
 export function register(program: Command): void {
   const cmd = program
     .command("arena")
-    .description(`play agent A against agent B (openings varied, colours swapped) and report wins/draws/losses, score and Elo; or score A on Pons' benchmark with --pons. Agents: ${AGENT_SPECS}`)
-    .argument("<a>", "agent A")
-    .argument("[b]", "agent B (not with --pons)")
+    .description(`play agent A against agent B (openings varied, colours swapped) and report wins/draws/losses, score and Elo; or score A on Pons' benchmark with --pons. An agent left out is the strongest Move37 ships (alphazero on connect4). Agents: ${AGENT_SPECS}`)
+    .argument("[a]", "agent A (default: the strongest shipped, alphazero for connect4, alphabeta:9 for tictactoe)")
+    .argument("[b]", "agent B (not with --pons; default as A's)")
     .option("--game <game>", "tictactoe or connect4", "connect4")
     .option("--games <n>", "games to play (pairs of the same opening with colours swapped)", "20")
     .option("--opening-plies <n>", "random plies before each pair of games", "2")
@@ -30,8 +30,10 @@ export function register(program: Command): void {
     .option("--pons [sets]", `score agent A on Pons' sets (comma-separated, default all: ${PONS_SETS.join(",")})`)
     .option("--pons-data <dir>", "folder with test_<set>.json", PONS_DIR)
     .option("--positions <n>", "positions per Pons set (max 1000)", "1000")
-    .action((aSpec: string, bSpec: string | undefined, opts: ArenaOptions) => {
+    .action((aArg: string | undefined, bArg: string | undefined, opts: ArenaOptions) => {
+      if (bArg !== undefined && opts.pons !== undefined) throw new ArenaUsageError("--pons scores agent A alone; drop agent B");
       const game = getGame(opts.game);
+      const aSpec = aArg ?? defaultAgentSpec(game), bSpec = bArg ?? defaultAgentSpec(game);
       const backend = getBackend(opts.backend);
       const seed = Number(opts.seed);
       const a = parseAgent(aSpec, game, backend, seed);
@@ -48,7 +50,6 @@ export function register(program: Command): void {
         process.stdout.write(JSON.stringify({ agent: aSpec, pons: rows }) + "\n");
         return;
       }
-      if (!bSpec) throw new ArenaUsageError("give two agents (A and B), or one agent with --pons");
       const r = playArena(game, a, parseAgent(bSpec, game, backend, seed + 1),
         { games: Number(opts.games), openingPlies: Number(opts.openingPlies), seed });
       process.stdout.write(`${r.a} vs ${r.b} (${game.name}, ${r.games} games): +${r.wins} =${r.draws} -${r.losses}  ` +
@@ -56,6 +57,8 @@ export function register(program: Command): void {
       process.stdout.write(JSON.stringify(r) + "\n");
     });
   withExamples(cmd, [
+    "move37 arena alphabeta:8 --games 100",
+    "move37 arena --pons hard_begin",
     "move37 arena alphabeta:4 random --games 20",
     "move37 arena mcts:runs/c4/checkpoints/best.safetensors:200 alphabeta:4 --games 40",
     "move37 arena alphabeta:8 --pons easy_end,hard_begin --positions 200",

@@ -2,7 +2,7 @@
 import { createInterface } from "node:readline";
 import type { Command } from "commander";
 import { getBackend, type BackendKind } from "../engine/index.js";
-import { AGENT_SPECS, parseAgent } from "../selfplay/agents.js";
+import { AGENT_SPECS, defaultAgentSpec, parseAgent } from "../selfplay/agents.js";
 import { getGame } from "../selfplay/games/index.js";
 import { withExamples } from "./help.js";
 
@@ -13,12 +13,12 @@ export function register(program: Command): void {
     .command("play")
     .description("play a game against an agent in the terminal (you are X and move first unless --second)")
     .argument("[game]", "connect4 or tictactoe", "connect4")
-    .option("--agent <spec>", `the opponent: ${AGENT_SPECS} (default alphabeta:6)`)
+    .option("--agent <spec>", `the opponent: ${AGENT_SPECS} (default: the strongest shipped, alphazero for connect4, alphabeta:9 for tictactoe)`)
     .option("--second", "let the agent move first")
     .option("--backend <kind>", "auto, native or reference", "auto")
     .action(async (gameName: string, opts: PlayOptions) => {
       const game = getGame(gameName);
-      const agent = parseAgent(opts.agent ?? "alphabeta:6", game, getBackend(opts.backend), Date.now() & 0xffff);
+      const agent = parseAgent(opts.agent ?? defaultAgentSpec(game), game, getBackend(opts.backend), Date.now() & 0xffff);
       const human = opts.second ? 1 : 0;
       // an iterator over lines (not rl.question) so lines typed or piped ahead of the prompt are kept
       const rl = createInterface({ input: process.stdin, crlfDelay: Infinity });
@@ -49,7 +49,8 @@ export function register(program: Command): void {
     });
   withExamples(cmd, [
     "move37 play connect4",
-    "move37 play connect4 --agent mcts:src/selfplay/weights/connect4-alphazero-60min.safetensors:400 --second",
-    "move37 play tictactoe --agent alphabeta:9",
+    "move37 play connect4 --agent alphazero:200 --second",
+    "move37 play connect4 --agent alphabeta:6",
+    "move37 play tictactoe",
   ]);
 }

@@ -1,3 +1,4 @@
+import { fileURLToPath } from "node:url";
 import type { Backend } from "../engine/backend.js";
 import { AlphaBeta } from "./alphabeta.js";
 import { loadCheckpoint } from "./checkpoint.js";
@@ -16,7 +17,17 @@ export interface Agent {
   act(states: GameState[]): number[];
 }
 
-export const AGENT_SPECS = "random | heuristic | alphabeta:DEPTH | net:CKPT | mcts:CKPT:SIMS | mcts:uniform:SIMS (net+mirror, mcts+mirror: average each evaluation with the mirrored position's)";
+export const AGENT_SPECS = "alphazero[:SIMS] (the shipped Connect Four network with MCTS, 800 simulations unless SIMS) | random | heuristic | alphabeta:DEPTH | net:CKPT | mcts:CKPT:SIMS | mcts:uniform:SIMS (net+mirror, mcts+mirror: average each evaluation with the mirrored position's)";
+
+/** The Connect Four network Move37 ships (docs/selfplay.md): the `alphazero` agent and the default opponent. */
+export const SHIPPED_CONNECT4 = fileURLToPath(new URL("./weights/connect4-alphazero-60min.safetensors", import.meta.url));
+/** Simulations a move of the `alphazero` agent: the count the README's strength figures were measured at. */
+export const SHIPPED_SIMS = 800;
+
+/** The strongest player Move37 ships for a game: the shipped network with MCTS for Connect Four, perfect alpha-beta for tic-tac-toe. */
+export function defaultAgentSpec(game: Game): string {
+  return game.name === "connect4" ? "alphazero" : "alphabeta:9";
+}
 
 export class AgentSpecError extends Error {
   constructor(spec: string, why: string) {
@@ -81,6 +92,12 @@ export function parseAgent(spec: string, game: Game, backend: Backend, seed = 1)
   };
   const rng = new Rng(seed);
   switch (kind) {
+    case "alphazero": {
+      if (game.name !== "connect4") throw new AgentSpecError(spec, `alphazero is the shipped Connect Four network; for ${game.name} use ${defaultAgentSpec(game)}`);
+      if (parts.length > 2) throw new AgentSpecError(spec, "alphazero takes at most a simulation count (alphazero:400)");
+      const sims = parts.length > 1 ? int(parts[1], "the simulation count") : SHIPPED_SIMS;
+      return mctsAgent(`alphazero:${sims}`, game, loadEval(SHIPPED_CONNECT4), sims);
+    }
     case "random":
       return { name: spec, act: states => states.map(s => { const l = s.legalActions(); return l[randInt(rng, l.length)]; }) };
     case "heuristic":

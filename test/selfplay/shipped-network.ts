@@ -2,16 +2,13 @@
 // value) on the reference backend, and the moves its raw policy and a 40-simulation MCTS pick. Recorded once in
 // test/fixtures/shipped-connect4.json from the code before the self-play network moved onto the shared AdamW
 // (write-shipped-network.ts); test/selfplay/shipped-network.test.ts holds the current code to it.
-import { fileURLToPath } from "node:url";
 import { referenceBackend } from "../../src/engine/reference.js";
-import { mctsAgent, netAgent } from "../../src/selfplay/agents.js";
+import { mctsAgent, netAgent, SHIPPED_CONNECT4 } from "../../src/selfplay/agents.js";
 import { loadCheckpoint } from "../../src/selfplay/checkpoint.js";
 import { networkEvaluator } from "../../src/selfplay/evaluator.js";
 import { connect4 } from "../../src/selfplay/games/connect4.js";
 import type { GameState } from "../../src/selfplay/games/game.js";
 import { Rng, randInt } from "../../src/rng.js";
-
-export const SHIPPED = fileURLToPath(new URL("../../src/selfplay/weights/connect4-alphazero-60min.safetensors", import.meta.url));
 
 /** 48 positions: the opening, then random legal games cut at 1 to 30 plies. */
 export function positions(): GameState[] {
@@ -26,7 +23,7 @@ export function positions(): GameState[] {
 }
 
 export function recordShipped(): { logits: number[]; value: number[]; policyMoves: number[]; mctsMoves: number[] } {
-  const { net } = loadCheckpoint(SHIPPED, referenceBackend);
+  const { net } = loadCheckpoint(SHIPPED_CONNECT4, referenceBackend);
   const states = positions(), B = states.length;
   const x = net.input(B);
   states.forEach((s, b) => s.encode(x, b * connect4.inputSize));
