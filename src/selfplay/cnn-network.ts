@@ -6,7 +6,8 @@ import { copyWeights, flatParameters, headOutputs, policyValueLoss, relu, reluBa
 
 /**
  * AlphaZero's residual CNN, small, on the engine's matmul: each 3×3 convolution ('same' padding) is an im2col gather in
- * TypeScript and one matmul; its backward is two matmuls (weight and column gradients) and a col2im scatter-add.
+ * TypeScript and one matmul; its backward is the weight gradient's matmul on the same columns, and for the input
+ * gradient the convolution of the output gradient with the kernel turned 180° (im2col of it and one more matmul).
  *
  *   h0 = relu(conv3×3(x) + b)                                     2 → C channels
  *   block k: a = relu(conv3×3(h) + b1); h = relu(h + conv3×3(a) + b2)
@@ -79,7 +80,7 @@ export class CnnNetwork<F extends Buf = Float32Array> implements PolicyValueNetw
     this.a = {
       x: new c(B * this.shape.inputSize), h: Array.from({ length: L + 1 }, () => new c(R * C)), mid: per(R * C),
       pol: new c(R * 2), logits: new c(B * A), val: new c(R), vh: new c(B * V), value: new c(B),
-      cols: new c(R * K), dcols: new c(R * K), dh: new c(R * C), dmid: new c(R * C),
+      cols: new c(R * K), wflip: new c(9 * C * C), dh: new c(R * C), dmid: new c(R * C),
       dpol: new c(R * 2), dlogits: new c(B * A), dval: new c(R), dvh: new c(B * V), dvpre: new c(B),
     };
     if (old) this.a.x.set(old.x); // input(B) may have been filled at a smaller capacity
@@ -109,15 +110,28 @@ export class CnnNetwork<F extends Buf = Float32Array> implements PolicyValueNetw
 
   /** out [R,C] = conv3×3(src) + bias. */
   private conv(out: Buf, src: Buf, lay: Layout, name: string, B: number): void {
-    window(this.a.cols, src, lay, B, this.runs, this.rows * this.cols, false);
+    window(this.a.cols, src, lay, B, this.runs, this.rows * this.cols);
     this.linear(name, out, this.a.cols, B * this.rows * this.cols, this.shape.channels, 9 * lay.C);
   }
 
-  /** The gradients of conv3×3(src)'s weight and bias given dout [R,C], and dL/dsrc added into `dsrc` (unless null). */
+  /**
+   * The gradients of conv3×3(src)'s weight and bias given dout [R,C], and dL/dsrc added into `dsrc` (unless null; a
+   * hidden activation). dL/dsrc is itself a 3×3 'same' convolution: of dout, with the kernel turned 180° and its
+   * channels swapped, wflip[ci, tap, co] = W[co, 8 − tap, ci] (the neighbour at offset −d reads what offset d wrote), so
+   * it is im2col and a matmul like the forward, with no col2im scatter-add.
+   */
   private convBackward(dsrc: Buf | null, dout: Buf, src: Buf, lay: Layout, name: string, B: number): void {
-    window(this.a.cols, src, lay, B, this.runs, this.rows * this.cols, false); // recomputed: one buffer instead of one per layer
-    this.linearBack(name, this.a.dcols, dout, this.a.cols, B * this.rows * this.cols, this.shape.channels, 9 * lay.C);
-    if (dsrc) window(this.a.dcols, dsrc, lay, B, this.runs, this.rows * this.cols, true);
+    const a = this.a, be = this.backend, HW = this.rows * this.cols, R = B * HW, C = this.shape.channels, K = 9 * lay.C;
+    const w = this.view.get(name + ".weight")!, b = this.view.get(name + ".bias")!;
+    window(a.cols, src, lay, B, this.runs, HW); // recomputed: one buffer instead of one per layer
+    be.matmul(w.grad, dout, a.cols, C, K, R, true, false, true);
+    be.biasBackward(b.grad, dout, R, C);
+    if (!dsrc) return;
+    for (let co = 0; co < C; co++)
+      for (let tap = 0; tap < 9; tap++)
+        for (let ci = 0; ci < C; ci++) a.wflip[(ci * 9 + tap) * C + co] = w.data[(co * 9 + 8 - tap) * C + ci];
+    window(a.cols, dout, this.hiddenLayout(), B, this.runs, HW);
+    be.matmul(dsrc, a.cols, a.wflip, R, C, 9 * C, false, true, true);
   }
 
   forward(B: number): { logits: Buf; value: Buf } {
@@ -162,7 +176,7 @@ export class CnnNetwork<F extends Buf = Float32Array> implements PolicyValueNetw
     this.linearBack("value_fc1", a.dval, a.dvh, a.val, B, V, HW);
     reluBackward(a.dval.subarray(0, R), a.val);
     this.linearBack("value_conv", dh, a.dval, h, R, 1, C, true);
-    // trunk: dh is dL/dh[k+1]; the skip carries it to dL/dh[k], conv1's col2im adds the branch's share
+    // trunk: dh is dL/dh[k+1]; the skip carries it to dL/dh[k], conv1's backward adds the branch's share
     const hid = this.hiddenLayout();
     for (let k = L - 1; k >= 0; k--) {
       const mid = a.mid[k], dmid = a.dmid.subarray(0, n);
@@ -208,29 +222,24 @@ function windowRuns(rows: number, ncols: number): WindowRun[] {
 
 /**
  * im2col: cols[(b·HW + cell)·9C + tap·C + ch] = act at (b, the cell's neighbour `tap`, ch), 0 off the board (zero 'same'
- * padding), so a row of cols times a weight [C_out, 3, 3, C] flattened is the 3×3 convolution at that cell. With
- * `scatter`, its transpose col2im: act at (b, neighbour `tap` of cell, ch) += cols[…]. In the channels-last layout each
- * run is one `set` (a copy value by value cost more than the convolution's matmul) or one loop of n·C additions.
+ * padding), so a row of cols times a weight [C_out, 3, 3, C] flattened is the 3×3 convolution at that cell. In the
+ * channels-last layout each run is one `set` (a copy value by value cost more than the convolution's matmul).
  */
-function window(cols: Buf, act: Buf, lay: Layout, B: number, runs: WindowRun[], HW: number, scatter: boolean): void {
+function window(cols: Buf, act: Buf, lay: Layout, B: number, runs: WindowRun[], HW: number): void {
   const C = lay.C, K = 9 * C, contiguous = lay.channel === 1 && lay.cell === C;
   for (let b = 0; b < B; b++)
     for (const { cell, tap, from, n } of runs) {
       const at = (b * HW + cell) * K + tap * C, s = b * lay.batch + from * lay.cell;
-      if (from < 0) { if (!scatter) cols.fill(0, at, at + n * C); continue; }
-      if (contiguous && scatter) for (let i = 0; i < n * C; i++) act[s + i] += cols[at + i];
+      if (from < 0) cols.fill(0, at, at + n * C);
       else if (contiguous) cols.set(act.subarray(s, s + n * C), at);
       else
         for (let k = 0; k < n; k++)
-          for (let ch = 0; ch < C; ch++) {
-            const i = s + k * lay.cell + ch * lay.channel;
-            if (scatter) act[i] += cols[at + k * C + ch]; else cols[at + k * C + ch] = act[i];
-          }
+          for (let ch = 0; ch < C; ch++) cols[at + k * C + ch] = act[s + k * lay.cell + ch * lay.channel];
     }
 }
 
 /** Saved activations and scratch for up to `cap` positions (grown, never shrunk: self-play batches shrink as games end). */
 interface Acts {
   x: Buf; h: Buf[]; mid: Buf[]; pol: Buf; logits: Buf; val: Buf; vh: Buf; value: Buf;
-  cols: Buf; dcols: Buf; dh: Buf; dmid: Buf; dpol: Buf; dlogits: Buf; dval: Buf; dvh: Buf; dvpre: Buf;
+  cols: Buf; wflip: Buf; dh: Buf; dmid: Buf; dpol: Buf; dlogits: Buf; dval: Buf; dvh: Buf; dvpre: Buf;
 }
