@@ -15,6 +15,7 @@
         "native/attention.c",
         "native/activations.c",
         "native/embedding.c",
+        "native/im2col.c",
         "native/logsoftmax.c",
         "native/sample.c",
         "native/adamw.c"

@@ -174,6 +174,18 @@ static napi_value js_bf16_path(napi_env env, napi_callback_info info) {
   return r;
 }
 
+/* im2col3x3(cols, act, B, rows, width, C, sb, sc, sch) */
+static napi_value js_im2col3x3(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!args_init(&a, env, info, "im2col3x3", 9)) return NULL;
+  long B = dim(&a, 2), rows = dim(&a, 3), width = dim(&a, 4), C = dim(&a, 5), sb = dim(&a, 6), sc = dim(&a, 7), sch = dim(&a, 8);
+  long last = B == 0 || rows == 0 || width == 0 || C == 0 ? 0 : (B - 1) * sb + (rows * width - 1) * sc + (C - 1) * sch + 1;
+  float *cols = f32(&a, 0, B * rows * width * 9 * C), *act = f32(&a, 1, last);
+  if (a.failed) return NULL;
+  im2col3x3(cols, act, B, rows, width, C, sb, sc, sch);
+  return undefined(env);
+}
+
 static napi_value js_add_bias(napi_env env, napi_callback_info info) {
   Args a;
   if (!args_init(&a, env, info, "addBias", 4)) return NULL;
@@ -518,6 +530,7 @@ static napi_value js_simd(napi_env env, napi_callback_info info) {
 static napi_value init(napi_env env, napi_value exports) {
   static const struct { const char *name; napi_callback fn; } fns[] = {
     { "matmul", js_matmul },
+    { "im2col3x3", js_im2col3x3 },
     { "addBias", js_add_bias },
     { "biasBackward", js_bias_backward },
     { "add", js_add },

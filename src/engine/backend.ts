@@ -97,6 +97,14 @@ export interface Backend {
   geglu(h: Buf, gate: Buf, up: Buf, N: number): void;
   gegluBackward(dgate: Buf, dup: Buf, dh: Buf, gate: Buf, up: Buf, N: number): void;
 
+  /**
+   * im2col for a 3×3 'same' convolution over B boards of rows × width cells: cols[B·rows·width, 9·C], the row of
+   * (b, cell) holding its 3×3 neighbourhood, tap = (dr + 1)·3 + (dc + 1) for the neighbour at row + dr, col + dc,
+   * C channels each, zeros off the board. act's element (b, cell, ch) is at b·sb + cell·sc + ch·sch (cells row-major),
+   * so one call reads channels-last activations (sc = C, sch = 1) or channel planes (sc = 1, sch = rows·width).
+   */
+  im2col3x3(cols: Buf, act: Buf, B: number, rows: number, width: number, C: number, sb: number, sc: number, sch: number): void;
+
   /** out[R,H] = table[ids[r], :] */
   embedding(out: Buf, table: Buf, ids: Int32Array, R: number, H: number): void;
   /** dtable[ids[r], :] += dout[r, :] */

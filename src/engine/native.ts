@@ -201,6 +201,10 @@ export class NativeBackend implements Backend {
     this.addon.gegluBackward(f32(op, dgate), f32(op, dup), f32(op, dh), f32(op, gate), f32(op, up), N);
   }
 
+  im2col3x3(cols: Buf, act: Buf, B: number, rows: number, width: number, C: number, sb: number, sc: number, sch: number): void {
+    if (typeof this.addon.im2col3x3 !== "function") throw new NativeAddonOutdatedError("im2col3x3 (the self-play CNN's gather)");
+    this.addon.im2col3x3(f32("im2col3x3", cols), f32("im2col3x3", act), B, rows, width, C, sb, sc, sch);
+  }
   embedding(out: Buf, table: Buf, ids: Int32Array, R: number, H: number): void {
     this.addon.embedding(f32("embedding", out), f32("embedding", table), ids, R, H);
   }

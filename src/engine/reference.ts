@@ -276,6 +276,18 @@ function gegluBackward(dgate: Buf, dup: Buf, dh: Buf, gate: Buf, up: Buf, N: num
   }
 }
 
+function im2col3x3(cols: Buf, act: Buf, B: number, rows: number, width: number, C: number, sb: number, sc: number, sch: number): void {
+  let o = 0;
+  for (let b = 0; b < B; b++)
+    for (let r = 0; r < rows; r++)
+      for (let c = 0; c < width; c++)
+        for (let dr = -1; dr <= 1; dr++)
+          for (let dc = -1; dc <= 1; dc++) {
+            const rr = r + dr, cc = c + dc, on = rr >= 0 && rr < rows && cc >= 0 && cc < width;
+            for (let ch = 0; ch < C; ch++) cols[o++] = on ? act[b * sb + (rr * width + cc) * sc + ch * sch] : 0;
+          }
+}
+
 function embedding(out: Buf, table: Buf, ids: Int32Array, R: number, H: number): void {
   for (let r = 0; r < R; r++) {
     const o = ids[r] * H;
@@ -389,5 +401,5 @@ export const referenceBackend: Backend = {
   matmul, matmulBf16, matmulBf16NN, addBias, biasBackward, add, scale, sumSquares,
   rmsnorm, rmsnormBackward, layernorm, layernormBackward, rope,
   attention, attentionKvBf16, attentionBackward, swiglu, swigluBackward, gelu, geluBackward, geglu, gegluBackward,
-  embedding, embeddingBackward, logSoftmaxGather, logSoftmaxGatherBackward, sampleRows, adamw,
+  im2col3x3, embedding, embeddingBackward, logSoftmaxGather, logSoftmaxGatherBackward, sampleRows, adamw,
 };

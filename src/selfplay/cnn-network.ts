@@ -5,8 +5,8 @@ import { normal, type Rng } from "../rng.js";
 import { copyWeights, flatParameters, headOutputs, policyValueLoss, relu, reluBackward, type CnnShape, type NetworkParam, type PolicyValueNetwork } from "./network.js";
 
 /**
- * AlphaZero's residual CNN, small, on the engine's matmul: each 3×3 convolution ('same' padding) is an im2col gather in
- * TypeScript and one matmul; its backward is the weight gradient's matmul on the same columns, and for the input
+ * AlphaZero's residual CNN, small, on the engine's kernels: each 3×3 convolution ('same' padding) is an im2col gather
+ * (Backend.im2col3x3) and one matmul; its backward is the weight gradient's matmul on the same columns, and for the input
  * gradient the convolution of the output gradient with the kernel turned 180° (im2col of it and one more matmul).
  *
  *   h0 = relu(conv3×3(x) + b)                                     2 → C channels
@@ -32,7 +32,6 @@ export class CnnNetwork<F extends Buf = Float32Array> implements PolicyValueNetw
   readonly params: NetworkParam<F>[];
   readonly rows: number;
   readonly cols: number;
-  private readonly runs: WindowRun[];
   private readonly view: Map<string, NetworkParam<F>>;
   private cap = 0;
   private a!: Acts;
@@ -44,7 +43,6 @@ export class CnnNetwork<F extends Buf = Float32Array> implements PolicyValueNetw
       throw new RangeError(`cnn network: the shape needs the board's rows × cols with inputSize = 2 planes of them (got ${shape.rows} × ${shape.cols}, inputSize ${shape.inputSize}); build it with shapeFor(config, game)`);
     this.rows = shape.rows;
     this.cols = shape.cols;
-    this.runs = windowRuns(this.rows, this.cols);
     const C = shape.channels, HW = this.rows * this.cols, V = shape.value_hidden, A = shape.actions;
     const specs: Array<[string, number[]]> = [["stem.weight", [C, 3, 3, 2]], ["stem.bias", [C]]];
     for (let k = 0; k < shape.blocks; k++)
@@ -108,9 +106,14 @@ export class CnnNetwork<F extends Buf = Float32Array> implements PolicyValueNetw
     linearBackward(this.backend, dx, w.grad, b.grad, dy, x, w.data, R, O, I, accumulateDx);
   }
 
+  /** The columns of `src` for a 3×3 convolution (the backend's im2col3x3) into the shared buffer: [B·rows·cols, 9·C_src]. */
+  private im2col(src: Buf, lay: Layout, B: number): void {
+    this.backend.im2col3x3(this.a.cols, src, B, this.rows, this.cols, lay.C, lay.batch, lay.cell, lay.channel);
+  }
+
   /** out [R,C] = conv3×3(src) + bias. */
   private conv(out: Buf, src: Buf, lay: Layout, name: string, B: number): void {
-    window(this.a.cols, src, lay, B, this.runs, this.rows * this.cols);
+    this.im2col(src, lay, B);
     this.linear(name, out, this.a.cols, B * this.rows * this.cols, this.shape.channels, 9 * lay.C);
   }
 
@@ -123,14 +126,14 @@ export class CnnNetwork<F extends Buf = Float32Array> implements PolicyValueNetw
   private convBackward(dsrc: Buf | null, dout: Buf, src: Buf, lay: Layout, name: string, B: number): void {
     const a = this.a, be = this.backend, HW = this.rows * this.cols, R = B * HW, C = this.shape.channels, K = 9 * lay.C;
     const w = this.view.get(name + ".weight")!, b = this.view.get(name + ".bias")!;
-    window(a.cols, src, lay, B, this.runs, HW); // recomputed: one buffer instead of one per layer
+    this.im2col(src, lay, B); // recomputed: one buffer instead of one per layer
     be.matmul(w.grad, dout, a.cols, C, K, R, true, false, true);
     be.biasBackward(b.grad, dout, R, C);
     if (!dsrc) return;
     for (let co = 0; co < C; co++)
       for (let tap = 0; tap < 9; tap++)
         for (let ci = 0; ci < C; ci++) a.wflip[(ci * 9 + tap) * C + co] = w.data[(co * 9 + 8 - tap) * C + ci];
-    window(a.cols, dout, this.hiddenLayout(), B, this.runs, HW);
+    this.im2col(dout, this.hiddenLayout(), B);
     be.matmul(dsrc, a.cols, a.wflip, R, C, 9 * C, false, true, true);
   }
 
@@ -196,47 +199,6 @@ export class CnnNetwork<F extends Buf = Float32Array> implements PolicyValueNetw
 
 /** Where (position b, cell, channel ch) of an activation is: b·batch + cell·cell + ch·channel; C channels. */
 interface Layout { batch: number; cell: number; channel: number; C: number }
-
-/** A run of a cell's 3×3 window: taps tap … tap + n − 1 are n neighbours in one board row from cell `from` on (−1: off the board). */
-interface WindowRun { cell: number; tap: number; from: number; n: number }
-
-/**
- * The runs of every cell's window on a rows × cols board (row-major cells), tap = (dr + 1)·3 + (dc + 1) for the neighbour
- * at row + dr, col + dc: with channels last the neighbours of one board row are contiguous on both sides of im2col.
- */
-function windowRuns(rows: number, ncols: number): WindowRun[] {
-  const runs: WindowRun[] = [];
-  for (let r = 0; r < rows; r++)
-    for (let c = 0; c < ncols; c++) {
-      const cell = r * ncols + c, lo = Math.max(c - 1, 0), hi = Math.min(c + 1, ncols - 1);
-      for (let dr = -1; dr <= 1; dr++) {
-        const rr = r + dr, tap = (dr + 1) * 3;
-        if (rr < 0 || rr >= rows) { runs.push({ cell, tap, from: -1, n: 3 }); continue; }
-        if (c === 0) runs.push({ cell, tap, from: -1, n: 1 });
-        if (c === ncols - 1) runs.push({ cell, tap: tap + 2, from: -1, n: 1 });
-        runs.push({ cell, tap: tap + lo - c + 1, from: rr * ncols + lo, n: hi - lo + 1 });
-      }
-    }
-  return runs;
-}
-
-/**
- * im2col: cols[(b·HW + cell)·9C + tap·C + ch] = act at (b, the cell's neighbour `tap`, ch), 0 off the board (zero 'same'
- * padding), so a row of cols times a weight [C_out, 3, 3, C] flattened is the 3×3 convolution at that cell. In the
- * channels-last layout each run is one `set` (a copy value by value cost more than the convolution's matmul).
- */
-function window(cols: Buf, act: Buf, lay: Layout, B: number, runs: WindowRun[], HW: number): void {
-  const C = lay.C, K = 9 * C, contiguous = lay.channel === 1 && lay.cell === C;
-  for (let b = 0; b < B; b++)
-    for (const { cell, tap, from, n } of runs) {
-      const at = (b * HW + cell) * K + tap * C, s = b * lay.batch + from * lay.cell;
-      if (from < 0) cols.fill(0, at, at + n * C);
-      else if (contiguous) cols.set(act.subarray(s, s + n * C), at);
-      else
-        for (let k = 0; k < n; k++)
-          for (let ch = 0; ch < C; ch++) cols[at + k * C + ch] = act[s + k * lay.cell + ch * lay.channel];
-    }
-}
 
 /** Saved activations and scratch for up to `cap` positions (grown, never shrunk: self-play batches shrink as games end). */
 interface Acts {

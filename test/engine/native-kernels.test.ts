@@ -1,4 +1,4 @@
-/** Native elementwise, norm, rope, embedding, log-softmax and AdamW kernels against the reference backend. */
+/** Native elementwise, norm, rope, embedding, im2col, log-softmax and AdamW kernels against the reference backend. */
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { assertClose, nat, rand32, ref, rng, skip, withThreads } from "./native-helpers.js";
@@ -184,4 +184,27 @@ test("adamw matches the reference over several steps with weight decay", { skip 
     assertClose(mn, mr, `adamw m ${N}`, 1e-5, 1e-8);
     assertClose(vn, vr, `adamw v ${N}`, 1e-5, 1e-10);
   }
+});
+
+test("im2col3x3: native equals reference for channels-last and channel-plane layouts, on 1 and 2 threads; zeros off the board", { skip }, () => {
+  const rand = rng(31);
+  for (const [B, rows, width, C] of [[1, 1, 1, 1], [3, 6, 7, 5], [17, 6, 7, 32], [2, 3, 4, 2]]) {
+    const HW = rows * width;
+    for (const planes of [false, true]) {
+      const sb = HW * C, sc = planes ? 1 : C, sch = planes ? HW : 1;
+      const act = rand32(B * HW * C, rand), want = new Float32Array(B * HW * 9 * C).fill(NaN);
+      ref.im2col3x3(want, act, B, rows, width, C, sb, sc, sch);
+      for (const threads of [1, 2]) {
+        const got = new Float32Array(want.length).fill(NaN);
+        withThreads(threads, () => nat.im2col3x3(got, act, B, rows, width, C, sb, sc, sch));
+        assertClose(got, want, `im2col3x3 ${B}x${rows}x${width}x${C} ${planes ? "planes" : "channels-last"} ${threads} threads`, 0, 0);
+      }
+      // by hand: the last position's last cell (bottom-right corner): taps off the board are 0, the centre is the cell
+      const at = ((B - 1) * HW + HW - 1) * 9 * C, ch = C - 1, src = (cell: number) => act[(B - 1) * sb + cell * sc + ch * sch];
+      assert.equal(want[at + 4 * C + ch], src(HW - 1));
+      if (rows > 1 && width > 1) assert.equal(want[at + 0 * C + ch], src(HW - width - 2));
+      for (const tap of [2, 5, 6, 7, 8]) assert.equal(want[at + tap * C + ch], 0);
+    }
+  }
+  assert.throws(() => nat.im2col3x3(new Float32Array(10), new Float32Array(42 * 4), 1, 6, 7, 4, 168, 4, 1), /argument 0/);
 });
