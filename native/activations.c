@@ -1,5 +1,6 @@
 /* SwiGLU (silu(gate)·up), tanh-approximated GELU and GeGLU (gelu_tanh(gate)·up, Gemma's MLP), forward and backward
- * (backward accumulates). */
+ * (backward accumulates); ReLU and its mask (the self-play networks). */
+#include <math.h>
 #include "kernels.h"
 #include "threadpool.h"
 #include "vec.h"
@@ -143,4 +144,26 @@ static void geglu_bw_range(void *c, long lo, long hi) {
 void geglu_backward(float *dgate, float *dup, const float *dh, const float *gate, const float *up, long N) {
   Act k = { dgate, dup, gate, up, dh };
   pool_ranges(N, 32, geglu_bw_range, &k);
+}
+
+/* ReLU as ½(x + |x|) and the mask dy ·= (y > 0), both branch-free like the reference backend's (NaN stays NaN, and an
+ * infinite dy where y ≤ 0 gives NaN): plain loops the compiler vectorises. */
+static void relu_range(void *c, long lo, long hi) {
+  const Act *k = c;
+  for (long i = lo; i < hi; i++) { float v = k->a[i]; k->o1[i] = 0.5f * (v + fabsf(v)); }
+}
+
+void relu(float *y, const float *x, long N) {
+  Act k = { y, NULL, x, NULL, NULL };
+  pool_ranges(N, 1, relu_range, &k);
+}
+
+static void relu_mask_range(void *c, long lo, long hi) {
+  const Act *k = c;
+  for (long i = lo; i < hi; i++) k->o1[i] *= (float)(k->a[i] > 0.f);
+}
+
+void relu_mask(float *dy, const float *y, long N) {
+  Act k = { dy, NULL, y, NULL, NULL };
+  pool_ranges(N, 1, relu_mask_range, &k);
 }

@@ -45,6 +45,8 @@ void attention_backward(float *dq, float *dk, float *dv, const float *dout, cons
 
 void swiglu(float *h, const float *gate, const float *up, long N);
 void swiglu_backward(float *dgate, float *dup, const float *dh, const float *gate, const float *up, long N);
+void relu(float *y, const float *x, long N);
+void relu_mask(float *dy, const float *y, long N);
 void gelu(float *y, const float *x, long N);
 void gelu_backward(float *dx, const float *dy, const float *x, long N);
 void geglu(float *h, const float *gate, const float *up, long N);

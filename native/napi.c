@@ -396,15 +396,19 @@ static napi_value elementwise(napi_env env, napi_callback_info info, const char 
   return undefined(env);
 }
 
-/* swiglu(h, gate, up, N); swigluBackward(dgate, dup, dh, gate, up, N); likewise gelu(y, x, N), geluBackward(dx, dy, x, N), geglu, gegluBackward */
+/* swiglu(h, gate, up, N); swigluBackward(dgate, dup, dh, gate, up, N); likewise relu(y, x, N), reluMask(dy, y, N), gelu(y, x, N), geluBackward(dx, dy, x, N), geglu, gegluBackward */
 static void run_swiglu(float **b, long N) { swiglu(b[0], b[1], b[2], N); }
 static void run_swiglu_backward(float **b, long N) { swiglu_backward(b[0], b[1], b[2], b[3], b[4], N); }
+static void run_relu(float **b, long N) { relu(b[0], b[1], N); }
+static void run_relu_mask(float **b, long N) { relu_mask(b[0], b[1], N); }
 static void run_gelu(float **b, long N) { gelu(b[0], b[1], N); }
 static void run_gelu_backward(float **b, long N) { gelu_backward(b[0], b[1], b[2], N); }
 static void run_geglu(float **b, long N) { geglu(b[0], b[1], b[2], N); }
 static void run_geglu_backward(float **b, long N) { geglu_backward(b[0], b[1], b[2], b[3], b[4], N); }
 static napi_value js_swiglu(napi_env env, napi_callback_info info) { return elementwise(env, info, "swiglu", 3, run_swiglu); }
 static napi_value js_swiglu_backward(napi_env env, napi_callback_info info) { return elementwise(env, info, "swigluBackward", 5, run_swiglu_backward); }
+static napi_value js_relu(napi_env env, napi_callback_info info) { return elementwise(env, info, "relu", 2, run_relu); }
+static napi_value js_relu_mask(napi_env env, napi_callback_info info) { return elementwise(env, info, "reluMask", 2, run_relu_mask); }
 static napi_value js_gelu(napi_env env, napi_callback_info info) { return elementwise(env, info, "gelu", 2, run_gelu); }
 static napi_value js_gelu_backward(napi_env env, napi_callback_info info) { return elementwise(env, info, "geluBackward", 3, run_gelu_backward); }
 static napi_value js_geglu(napi_env env, napi_callback_info info) { return elementwise(env, info, "geglu", 3, run_geglu); }
@@ -544,6 +548,8 @@ static napi_value init(napi_env env, napi_value exports) {
     { "attention", js_attention },
     { "attentionKvBf16", js_attention_kv_bf16 },
     { "attentionBackward", js_attention_backward },
+    { "relu", js_relu },
+    { "reluMask", js_relu_mask },
     { "swiglu", js_swiglu },
     { "swigluBackward", js_swiglu_backward },
     { "gelu", js_gelu },

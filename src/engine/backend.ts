@@ -87,6 +87,10 @@ export interface Backend {
   attentionBackward(dq: Buf, dk: Buf, dv: Buf, dout: Buf, out: Buf, lse: Buf, q: Buf, k: Buf, v: Buf, keyMask: Uint8Array | null,
     B: number, T: number, S: number, Smax: number, nh: number, nkv: number, hd: number, segments?: Int32Array | null, window?: number, scale?: number, softcap?: number): void;
 
+  /** y[N] = relu(x) as ½(x + |x|), branch-free (y may alias x; NaN stays NaN). */
+  relu(y: Buf, x: Buf, N: number): void;
+  /** dy[N] *= (y > 0): ReLU's backward in place, y its output (writes, not accumulates; an infinite dy where y ≤ 0 gives NaN). */
+  reluMask(dy: Buf, y: Buf, N: number): void;
   /** h[N] = silu(gate) · up */
   swiglu(h: Buf, gate: Buf, up: Buf, N: number): void;
   swigluBackward(dgate: Buf, dup: Buf, dh: Buf, gate: Buf, up: Buf, N: number): void;

@@ -184,6 +184,12 @@ export class NativeBackend implements Backend {
     const op = "swigluBackward";
     this.addon.swigluBackward(f32(op, dgate), f32(op, dup), f32(op, dh), f32(op, gate), f32(op, up), N);
   }
+  relu(y: Buf, x: Buf, N: number): void {
+    this.addon.relu(f32("relu", y), f32("relu", x), N);
+  }
+  reluMask(dy: Buf, y: Buf, N: number): void {
+    this.addon.reluMask(f32("reluMask", dy), f32("reluMask", y), N);
+  }
   gelu(y: Buf, x: Buf, N: number): void {
     this.addon.gelu(f32("gelu", y), f32("gelu", x), N);
   }

@@ -246,6 +246,14 @@ function swigluBackward(dgate: Buf, dup: Buf, dh: Buf, gate: Buf, up: Buf, N: nu
 
 const GELU_C = Math.sqrt(2 / Math.PI);
 
+function relu(y: Buf, x: Buf, N: number): void {
+  for (let i = 0; i < N; i++) { const v = x[i]; y[i] = 0.5 * (v + Math.abs(v)); }
+}
+
+function reluMask(dy: Buf, y: Buf, N: number): void {
+  for (let i = 0; i < N; i++) dy[i] *= +(y[i] > 0);
+}
+
 function gelu(y: Buf, x: Buf, N: number): void {
   for (let i = 0; i < N; i++) {
     const v = x[i];
@@ -400,6 +408,6 @@ export const referenceBackend: Backend = {
   threads: 1,
   matmul, matmulBf16, matmulBf16NN, addBias, biasBackward, add, scale, sumSquares,
   rmsnorm, rmsnormBackward, layernorm, layernormBackward, rope,
-  attention, attentionKvBf16, attentionBackward, swiglu, swigluBackward, gelu, geluBackward, geglu, gegluBackward,
+  attention, attentionKvBf16, attentionBackward, relu, reluMask, swiglu, swigluBackward, gelu, geluBackward, geglu, gegluBackward,
   im2col3x3, embedding, embeddingBackward, logSoftmaxGather, logSoftmaxGatherBackward, sampleRows, adamw,
 };

@@ -2,7 +2,7 @@ import type { Backend, Buf } from "../engine/backend.js";
 import { linearBackward, linearForward } from "../model/linear.js";
 import { BackwardBeforeForwardError } from "../model/transformer.js";
 import { normal, type Rng } from "../rng.js";
-import { copyWeights, flatParameters, headOutputs, policyValueLoss, relu, reluBackward, type CnnShape, type NetworkParam, type PolicyValueNetwork } from "./network.js";
+import { copyWeights, flatParameters, headOutputs, policyValueLoss, type CnnShape, type NetworkParam, type PolicyValueNetwork } from "./network.js";
 
 /**
  * AlphaZero's residual CNN, small, on the engine's kernels: each 3×3 convolution ('same' padding) is an im2col gather
@@ -143,23 +143,23 @@ export class CnnNetwork<F extends Buf = Float32Array> implements PolicyValueNetw
     const hid = this.hiddenLayout(), n = R * C;
     this.lastB = B;
     this.conv(a.h[0], a.x, this.inputLayout(), "stem", B);
-    relu(a.h[0].subarray(0, n));
+    be.relu(a.h[0], a.h[0], n);
     for (let k = 0; k < L; k++) {
       const mid = a.mid[k], out = a.h[k + 1];
       this.conv(mid, a.h[k], hid, `blocks.${k}.conv1`, B);
-      relu(mid.subarray(0, n));
+      be.relu(mid, mid, n);
       this.conv(out, mid, hid, `blocks.${k}.conv2`, B);
       be.add(out, out, a.h[k], n);
-      relu(out.subarray(0, n));
+      be.relu(out, out, n);
     }
     const h = a.h[L];
     this.linear("policy_conv", a.pol, h, R, 2, C);
-    relu(a.pol.subarray(0, 2 * R));
+    be.relu(a.pol, a.pol, 2 * R);
     this.linear("policy", a.logits, a.pol, B, A, 2 * HW);
     this.linear("value_conv", a.val, h, R, 1, C);
-    relu(a.val.subarray(0, R));
+    be.relu(a.val, a.val, R);
     this.linear("value_fc1", a.vh, a.val, B, V, HW);
-    relu(a.vh.subarray(0, B * V));
+    be.relu(a.vh, a.vh, B * V);
     this.linear("value_fc2", a.value, a.vh, B, 1, V);
     return headOutputs(a.logits, a.value, B, A);
   }
@@ -167,29 +167,29 @@ export class CnnNetwork<F extends Buf = Float32Array> implements PolicyValueNetw
   backward(pi: Buf, z: Buf, valueWeight: number): { policyLoss: number; valueLoss: number } {
     const B = this.lastB;
     if (B === 0) throw new BackwardBeforeForwardError();
-    const a = this.a, HW = this.rows * this.cols, R = B * HW, C = this.shape.channels, L = this.shape.blocks;
+    const a = this.a, be = this.backend, HW = this.rows * this.cols, R = B * HW, C = this.shape.channels, L = this.shape.blocks;
     const V = this.shape.value_hidden, A = this.shape.actions, n = R * C;
     const losses = policyValueLoss(a.logits, a.value, pi, z, valueWeight, a.dlogits, a.dvpre, B, A);
     const h = a.h[L], dh = a.dh.subarray(0, n);
     this.linearBack("policy", a.dpol, a.dlogits, a.pol, B, A, 2 * HW);
-    reluBackward(a.dpol.subarray(0, 2 * R), a.pol);
+    be.reluMask(a.dpol, a.pol, 2 * R);
     this.linearBack("policy_conv", dh, a.dpol, h, R, 2, C);
     this.linearBack("value_fc2", a.dvh, a.dvpre, a.vh, B, 1, V);
-    reluBackward(a.dvh.subarray(0, B * V), a.vh);
+    be.reluMask(a.dvh, a.vh, B * V);
     this.linearBack("value_fc1", a.dval, a.dvh, a.val, B, V, HW);
-    reluBackward(a.dval.subarray(0, R), a.val);
+    be.reluMask(a.dval, a.val, R);
     this.linearBack("value_conv", dh, a.dval, h, R, 1, C, true);
     // trunk: dh is dL/dh[k+1]; the skip carries it to dL/dh[k], conv1's backward adds the branch's share
     const hid = this.hiddenLayout();
     for (let k = L - 1; k >= 0; k--) {
       const mid = a.mid[k], dmid = a.dmid.subarray(0, n);
-      reluBackward(dh, a.h[k + 1]);
+      be.reluMask(dh, a.h[k + 1], n);
       dmid.fill(0);
       this.convBackward(dmid, dh, mid, hid, `blocks.${k}.conv2`, B);
-      reluBackward(dmid, mid);
+      be.reluMask(dmid, mid, n);
       this.convBackward(dh, dmid, a.h[k], hid, `blocks.${k}.conv1`, B);
     }
-    reluBackward(dh, a.h[0]);
+    be.reluMask(dh, a.h[0], n);
     this.convBackward(null, dh, a.x, this.inputLayout(), "stem", B);
     return losses;
   }

@@ -276,16 +276,16 @@ export class MlpNetwork<F extends Buf = Float32Array> implements PolicyValueNetw
     const t = this.actsFor(B);
     k.matmul(t.h[0], t.x, P["stem.weight"], B, H, I, false, true, false);
     k.addBias(t.h[0], P["stem.bias"], B, H);
-    relu(t.h[0]);
+    k.relu(t.h[0], t.h[0], t.h[0].length);
     for (let b = 0; b < blocks; b++) {
       const hin = t.h[b], a = t.a[b], hout = t.h[b + 1];
       k.matmul(a, hin, P[`blocks.${b}.fc1.weight`], B, H, H, false, true, false);
       k.addBias(a, P[`blocks.${b}.fc1.bias`], B, H);
-      relu(a);
+      k.relu(a, a, a.length);
       k.matmul(hout, a, P[`blocks.${b}.fc2.weight`], B, H, H, false, true, false);
       k.addBias(hout, P[`blocks.${b}.fc2.bias`], B, H);
       k.add(hout, hout, hin, B * H);
-      relu(hout);
+      k.relu(hout, hout, hout.length);
     }
     const h = t.h[blocks];
     k.matmul(t.logits, h, P["policy.weight"], B, A, H, false, true, false);
@@ -315,16 +315,16 @@ export class MlpNetwork<F extends Buf = Float32Array> implements PolicyValueNetw
     k.matmul(dh, t.dvpre, P["value.weight"], B, H, 1, false, false, true);
     for (let b = blocks - 1; b >= 0; b--) {
       const hin = t.h[b], a = t.a[b], hout = t.h[b + 1];
-      reluBackward(dh, hout); // dh is now d(hin + branch)
+      k.reluMask(dh, hout, dh.length); // dh is now d(hin + branch)
       k.matmul(G[`blocks.${b}.fc2.weight`], dh, a, H, H, B, true, false, true);
       k.biasBackward(G[`blocks.${b}.fc2.bias`], dh, B, H);
       k.matmul(da, dh, P[`blocks.${b}.fc2.weight`], B, H, H, false, false, false);
-      reluBackward(da, a);
+      k.reluMask(da, a, da.length);
       k.matmul(G[`blocks.${b}.fc1.weight`], da, hin, H, H, B, true, false, true);
       k.biasBackward(G[`blocks.${b}.fc1.bias`], da, B, H);
       k.matmul(dh, da, P[`blocks.${b}.fc1.weight`], B, H, H, false, false, true); // residual: dh carries on
     }
-    reluBackward(dh, t.h[0]);
+    k.reluMask(dh, t.h[0], dh.length);
     k.matmul(G["stem.weight"], dh, t.x, H, I, B, true, false, true);
     k.biasBackward(G["stem.bias"], dh, B, H);
     return losses;
@@ -334,15 +334,3 @@ export class MlpNetwork<F extends Buf = Float32Array> implements PolicyValueNetw
   copyFrom(other: PolicyValueNetwork<Buf>): void { copyWeights(this, other); }
 }
 
-/**
- * x = max(x, 0) in place. Branch-free: about half the signs are random, and a branch per value mispredicted so often
- * that it cost ~8× this (as much as a CNN layer's matmul). Same values, except −0 → +0 and an overflow's −∞ → NaN.
- */
-export function relu(x: Buf): void {
-  for (let i = 0; i < x.length; i++) { const v = x[i]; x[i] = 0.5 * (v + Math.abs(v)); }
-}
-
-/** dy *= (y > 0), y the relu output (branch-free, as relu: an infinite dy where y ≤ 0 gives NaN, not 0). */
-export function reluBackward(dy: Buf, y: Buf): void {
-  for (let i = 0; i < dy.length; i++) dy[i] *= +(y[i] > 0);
-}

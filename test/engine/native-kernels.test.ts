@@ -1,4 +1,4 @@
-/** Native elementwise, norm, rope, embedding, im2col, log-softmax and AdamW kernels against the reference backend. */
+/** Native elementwise, ReLU, norm, rope, embedding, im2col, log-softmax and AdamW kernels against the reference backend. */
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { assertClose, nat, rand32, ref, rng, skip, withThreads } from "./native-helpers.js";
@@ -207,4 +207,23 @@ test("im2col3x3: native equals reference for channels-last and channel-plane lay
     }
   }
   assert.throws(() => nat.im2col3x3(new Float32Array(10), new Float32Array(42 * 4), 1, 6, 7, 4, 168, 4, 1), /argument 0/);
+});
+
+test("relu (aliased in place) and reluMask equal the reference exactly, NaN and infinities included", { skip }, () => {
+  const rand = rng(32);
+  for (const N of [...sizes, 100_003]) {
+    const x = rand32(N, rand, 3);
+    if (N > 3) { x[0] = NaN; x[1] = -Infinity; x[2] = Infinity; x[3] = -0; }
+    const got = new Float32Array(N), want = new Float32Array(N);
+    nat.relu(got, x, N); ref.relu(want, x, N);
+    assert.deepEqual(got, want, `relu ${N}`);
+    const alias = x.slice();
+    nat.relu(alias, alias, N);
+    assert.deepEqual(alias, want, `relu in place ${N}`);
+    const dy = rand32(N, rand), gotD = dy.slice(), wantD = dy.slice();
+    if (N > 3) gotD[1] = wantD[1] = Infinity;   // where y = 0: ∞ · 0 is NaN on both
+    nat.reluMask(gotD, want, N); ref.reluMask(wantD, want, N);
+    assert.deepEqual(gotD, wantD, `reluMask ${N}`);
+    for (let i = 0; i < N; i++) if (!(want[i] > 0) && !Number.isNaN(wantD[i])) assert.ok(wantD[i] === 0, `reluMask ${N} [${i}]`); // ±0
+  }
 });
