@@ -5,6 +5,7 @@
  */
 import { createRequire } from "node:module";
 import type { Backend, Buf } from "./backend.js";
+import { referenceBackend } from "./reference.js";
 
 /** A Backend kernel's signature with every float buffer narrowed to Float32Array (what the C glue accepts). */
 type Float32Kernel<T> = T extends (...args: infer A) => infer R
@@ -52,7 +53,10 @@ export function loadAddon(): Addon | null {
   if (!cached) {
     try {
       const addon = createRequire(import.meta.url)(process.env.MOVE37_NATIVE_ADDON || "../../build/Release/move37.node") as Addon;
-      cached = { addon, error: null };
+      // a build from before a kernel was added (sources pulled, addon not rebuilt) would fail at the first call of it
+      const missing = Object.keys(referenceBackend).filter(k => k !== "sampleRows" && typeof referenceBackend[k as keyof Backend] === "function" && typeof addon[k as Kernel] !== "function");
+      cached = missing.length === 0 ? { addon, error: null }
+        : { addon: null, error: `the addon was built before ${missing.join(", ")} (rebuild it with \`node scripts/build-native.mjs\`)` };
     } catch (e) {
       cached = { addon: null, error: (e as Error).message.split("\n")[0] };
     }
@@ -208,7 +212,6 @@ export class NativeBackend implements Backend {
   }
 
   im2col3x3(cols: Buf, act: Buf, B: number, rows: number, width: number, C: number, sb: number, sc: number, sch: number): void {
-    if (typeof this.addon.im2col3x3 !== "function") throw new NativeAddonOutdatedError("im2col3x3 (the self-play CNN's gather)");
     this.addon.im2col3x3(f32("im2col3x3", cols), f32("im2col3x3", act), B, rows, width, C, sb, sc, sch);
   }
   embedding(out: Buf, table: Buf, ids: Int32Array, R: number, H: number): void {
