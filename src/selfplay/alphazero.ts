@@ -15,7 +15,7 @@ import { NetworkConfigSchema, createNetwork, describeNetwork, networkConfigOf, s
 import { evaluatePons, loadPonsSet, type PonsPosition } from "./pons.js";
 import { ReplayBuffer } from "./replay.js";
 import { Rng } from "../rng.js";
-import { playSelfPlayGames } from "./selfplay-games.js";
+import { playSelfPlayGames, playoutCapOption, PlayoutCapSchema } from "./selfplay-games.js";
 import { networkOptimizer, trainOnBuffer } from "./training.js";
 
 /**
@@ -53,7 +53,13 @@ export const AlphaZeroConfig = z.object({
     value_target_q: z.number().min(0).max(1).default(0),
     /** Evaluate each leaf as the mean of the position and its left-right mirror (twice the network's work): evaluator.ts. */
     test_time_mirror: z.boolean().default(false),
-  }).strict().prefault({}),
+    /**
+     * Playout-cap randomisation (KataGo): a move is a full search (`simulations`) with this probability, else a fast one
+     * of `fast_simulations`, and only full searches are recorded for training (selfplay-games.ts). null = every move full.
+     */
+    playout_cap: PlayoutCapSchema.nullable().default(null),
+  }).strict().prefault({}).refine(sp => sp.playout_cap === null || sp.playout_cap.fast_simulations < sp.simulations,
+    { message: "playout_cap.fast_simulations must be below simulations (the full search's count)", path: ["playout_cap", "fast_simulations"] }),
   /**
    * Learning-rate schedule over the run's budget (Hugging Face's names; warmup_steps counts iterations). Progress is
    * the larger of iterations done / iterations and minutes / max_minutes, so a run stopped by its time limit decays on time.
@@ -161,7 +167,7 @@ export async function runAlphaZero(config: AlphaZeroConfig, run: Run, ctx: Train
     const stats = playSelfPlayGames(game, networkEvaluator(game, best, { mirror: sp.test_time_mirror }), {
       games: sp.games_per_iteration, concurrency: sp.concurrency, simulations: sp.simulations,
       cPuct: sp.c_puct, dirichletAlpha: sp.dirichlet_alpha, dirichletWeight: sp.dirichlet_weight, temperatureMoves: sp.temperature_moves,
-      leavesPerTree: sp.leaves_per_tree, valueTargetQ: sp.value_target_q,
+      leavesPerTree: sp.leaves_per_tree, valueTargetQ: sp.value_target_q, playoutCap: playoutCapOption(sp.playout_cap),
     }, rng, buffer);
     const spSeconds = (performance.now() - tSp) / 1000;
     Object.assign(metrics, {

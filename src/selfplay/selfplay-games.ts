@@ -1,3 +1,4 @@
+import { z } from "zod";
 import type { Game, GameState } from "./games/game.js";
 import { Mcts, runSimulations, type Evaluator, type MctsOptions } from "./mcts.js";
 import type { ReplayBuffer } from "./replay.js";
@@ -12,6 +13,11 @@ import type { Rng } from "../rng.js";
  * search's root value (the mean of its simulations). The result alone is the unbiased target but one
  * game's outcome is a noisy label for every position of the game; the root value is a lower-variance
  * (if biased) one, and averaging the two learned faster in Oracle's AlphaZero Connect Four study.
+ *
+ * Playout-cap randomisation (KataGo, Wu 2019), when `playoutCap` is set: each move of each game is a full search
+ * (`simulations`) with probability `probability`, else a fast one (`fastSimulations`), and only full searches become
+ * training positions. More games per simulation for the value target, full-strength visit policies for the policy
+ * target. (KataGo also drops the root noise on fast searches; here every root gets the same noise.)
  */
 export interface SelfPlayOptions extends MctsOptions {
   games: number;
@@ -20,8 +26,21 @@ export interface SelfPlayOptions extends MctsOptions {
   temperatureMoves: number;
   /** Weight λ of the root value in the value target (0 = the game result only). */
   valueTargetQ?: number;
+  /** Playout-cap randomisation: full searches with this probability, else `fastSimulations`, which are not recorded. */
+  playoutCap?: { probability: number; fastSimulations: number } | null;
 }
 
+/** The recipe's (and distributed workers' config's) `selfplay.playout_cap`. */
+export const PlayoutCapSchema = z.object({
+  probability: z.number().gt(0).max(1),
+  fast_simulations: z.number().int().min(1),
+}).strict();
+
+export function playoutCapOption(cap: z.infer<typeof PlayoutCapSchema> | null): SelfPlayOptions["playoutCap"] {
+  return cap === null ? null : { probability: cap.probability, fastSimulations: cap.fast_simulations };
+}
+
+/** positions: those recorded (all moves, or the full searches under a playout cap); meanLength: plies a game. */
 export interface SelfPlayStats { games: number; positions: number; firstPlayerWins: number; draws: number; meanLength: number; simulations: number }
 
 export function playSelfPlayGames(game: Game, evaluator: Evaluator, opts: SelfPlayOptions, rng: Rng, buffer: ReplayBuffer): SelfPlayStats {
@@ -32,15 +51,26 @@ export function playSelfPlayGames(game: Game, evaluator: Evaluator, opts: SelfPl
   const live: Live[] = [];
   const start = (): void => { live.push({ tree: new Mcts(game, game.initial(), opts, rng), history: [] }); started++; };
   while (started < Math.min(opts.games, opts.concurrency)) start();
+  const cap = opts.playoutCap ?? null;
   while (live.length > 0) {
-    runSimulations(live.map(g => g.tree), evaluator, opts.simulations);
-    stats.simulations += live.length * opts.simulations;
+    // which games search fully this move (all without a cap); the fast part is shared, the rest only for the full ones
+    const full = live.map(() => cap === null || rng.nextFloat() < cap.probability);
+    const first = cap === null ? opts.simulations : cap.fastSimulations;
+    runSimulations(live.map(g => g.tree), evaluator, first);
+    stats.simulations += live.length * first;
+    const fullTrees = live.filter((_g, k) => full[k]).map(g => g.tree);
+    if (cap !== null && fullTrees.length > 0) {
+      runSimulations(fullTrees, evaluator, opts.simulations - cap.fastSimulations);
+      stats.simulations += fullTrees.length * (opts.simulations - cap.fastSimulations);
+    }
     for (let k = live.length - 1; k >= 0; k--) {
       const g = live[k];
       const s: GameState = g.tree.root.state;
-      const x = new Float32Array(game.inputSize);
-      s.encode(x, 0);
-      g.history.push({ x, pi: g.tree.visitPolicy(), toPlay: s.toPlay, q: g.tree.rootValue() });
+      if (full[k]) {
+        const x = new Float32Array(game.inputSize);
+        s.encode(x, 0);
+        g.history.push({ x, pi: g.tree.visitPolicy(), toPlay: s.toPlay, q: g.tree.rootValue() });
+      }
       const action = g.tree.chooseAction(s.ply < opts.temperatureMoves ? 1 : 0);
       g.tree.advance(action);
       const end = g.tree.root.state;

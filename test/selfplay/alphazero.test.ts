@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { referenceBackend } from "../../src/engine/reference.js";
 import { AlphaZeroConfig, runAlphaZero } from "../../src/selfplay/alphazero.js";
+import { WorkerConfig } from "../../src/selfplay/distributed/weights.js";
 import { mctsAgent, netAgent } from "../../src/selfplay/agents.js";
 import { NetworkCheckpointError, loadCheckpoint, saveCheckpoint } from "../../src/selfplay/checkpoint.js";
 import { networkEvaluator } from "../../src/selfplay/evaluator.js";
@@ -158,6 +159,26 @@ test("evaluate.gate false: self-play always uses the latest network; evaluations
     const latest = loadCheckpoint(join(run.checkpointsDir, "latest.safetensors"), referenceBackend);
     const best = loadCheckpoint(join(run.checkpointsDir, "best.safetensors"), referenceBackend);
     assert.deepEqual(Array.from(best.net.params), Array.from(latest.net.params));
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test("selfplay.playout_cap: a run records only the full searches; a fast count not below the full one is refused; a worker config without it has it off", async () => {
+  const base = tiny(2);
+  assert.throws(() => AlphaZeroConfig.parse({ ...base, selfplay: { ...base.selfplay, playout_cap: { probability: 0.25, fast_simulations: 8 } } }),
+    /playout_cap\.fast_simulations must be below simulations/);
+  assert.equal(WorkerConfig.parse({ game: "tictactoe", network: { hidden: 16, blocks: 1 }, simulations: 8, c_puct: 1.5, dirichlet_alpha: 1,
+    dirichlet_weight: 0.25, temperature_moves: 4, concurrency: 4, max_queued_games: 8 }).playout_cap, null); // weights published before the option
+  const root = mkdtempSync(join(tmpdir(), "m37-az-"));
+  try {
+    const run = await train(root, "cap", { ...base, selfplay: { ...base.selfplay, playout_cap: { probability: 0.25, fast_simulations: 2 } } });
+    const lines = readFileSync(join(run.dir, "metrics.jsonl"), "utf8").trim().split("\n").map(l => JSON.parse(l));
+    for (const l of lines) {
+      const plies = l["selfplay/mean_length"] * l["selfplay/games"];
+      assert.ok(l["selfplay/positions"] < plies, `recorded ${l["selfplay/positions"]} of ${plies} positions`);
+    }
+    assert.ok(lines.at(-1)["replay/size"] > 0);
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

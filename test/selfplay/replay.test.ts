@@ -57,3 +57,22 @@ test("valueTargetQ mixes the search's root value into the result: λ = 0.5 store
   assert.equal(mixed.length, result.length);
   for (let i = 0; i < mixed.length; i++) assert.ok(Math.abs(mixed[i] - (result[i] + q[i]) / 2) < 1e-6, `position ${i}`);
 });
+
+test("playout-cap randomisation: full searches with the given probability, only they are recorded, simulations add up", () => {
+  const net = new MlpNetwork({ hidden: 8, blocks: 1, inputSize: 18, actions: 9 }, referenceBackend);
+  net.init(new Rng(3));
+  const play = (playoutCap: { probability: number; fastSimulations: number } | null) => {
+    const buf = new ReplayBuffer(ticTacToe, 10_000);
+    const stats = playSelfPlayGames(ticTacToe, networkEvaluator(ticTacToe, net),
+      { games: 40, concurrency: 8, simulations: 16, cPuct: 1.5, dirichletAlpha: 1, dirichletWeight: 0.25, temperatureMoves: 9, playoutCap }, new Rng(7), buf);
+    return { stats, size: buf.size, plies: Math.round(stats.meanLength * stats.games) };
+  };
+  const off = play(null), all = play({ probability: 1, fastSimulations: 4 }), cap = play({ probability: 0.25, fastSimulations: 4 });
+  for (const r of [off, all, cap]) assert.equal(r.stats.positions, r.size);
+  // without a cap and with probability 1 every move is a full search of 16 and every position is kept
+  for (const r of [off, all]) { assert.equal(r.size, r.plies); assert.equal(r.stats.simulations, 16 * r.plies); }
+  // with 0.25, about a quarter of the moves are kept (40 games ≈ 300 moves: 0.15–0.35), and each move cost 4 or 16
+  const share = cap.size / cap.plies;
+  assert.ok(share > 0.15 && share < 0.35, `kept ${cap.size} of ${cap.plies}`);
+  assert.equal(cap.stats.simulations, 4 * cap.plies + 12 * cap.size);
+});

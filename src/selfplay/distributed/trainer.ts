@@ -93,7 +93,7 @@ export async function runDistributedAlphaZero(config: DistributedAlphaZeroConfig
     const workerConfig: WorkerConfig = {
       game: game.name, network: config.network, simulations: sp.simulations,
       c_puct: sp.c_puct, dirichlet_alpha: sp.dirichlet_alpha, dirichlet_weight: sp.dirichlet_weight, temperature_moves: sp.temperature_moves,
-      leaves_per_tree: sp.leaves_per_tree, value_target_q: sp.value_target_q, test_time_mirror: sp.test_time_mirror, concurrency: sp.concurrency, max_queued_games: dist.max_queued_games ?? 2 * sp.games_per_iteration,
+      leaves_per_tree: sp.leaves_per_tree, value_target_q: sp.value_target_q, test_time_mirror: sp.test_time_mirror, playout_cap: sp.playout_cap, concurrency: sp.concurrency, max_queued_games: dist.max_queued_games ?? 2 * sp.games_per_iteration,
     };
     await publishWeights(redis, keys, iteration, workerConfig, net);
     for (let k = 0; k < dist.workers; k++) {

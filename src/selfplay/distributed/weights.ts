@@ -3,6 +3,7 @@
 // mixes one version's parameters with another's config.
 import type { Redis } from "ioredis";
 import { z } from "zod";
+import { PlayoutCapSchema } from "../selfplay-games.js";
 import type { PolicyValueNetwork } from "../network.js";
 import { NetworkConfigSchema } from "../network.js";
 import type { Keys } from "./keys.js";
@@ -22,6 +23,8 @@ export const WorkerConfig = z.object({
   value_target_q: z.number().min(0).max(1).default(0),
   /** The recipe's selfplay.test_time_mirror (evaluator.ts); default for weights published before the option existed. */
   test_time_mirror: z.boolean().default(false),
+  /** The recipe's selfplay.playout_cap (selfplay-games.ts); default for weights published before the option existed. */
+  playout_cap: PlayoutCapSchema.nullable().default(null),
   /** Games one worker plays at once (its network batch size); a worker that dies loses these. */
   concurrency: z.number().int().min(1),
   /** Workers pause while the queue holds this many unclaimed games (back-pressure). */

@@ -10,7 +10,7 @@ import { getGame } from "../games/index.js";
 import type { Game } from "../games/game.js";
 import { createNetwork, shapeFor, type PolicyValueNetwork } from "../network.js";
 import { Rng } from "../../rng.js";
-import { playSelfPlayGames } from "../selfplay-games.js";
+import { playSelfPlayGames, playoutCapOption } from "../selfplay-games.js";
 import { DEFAULT_PREFIX, keysFor } from "./keys.js";
 import { pushGames } from "./queue.js";
 import { abortable, connectRedis, StoppedError } from "./redis.js";
@@ -68,7 +68,7 @@ export async function runWorker(opts: WorkerOptions): Promise<{ games: number }>
       playSelfPlayGames(g, networkEvaluator(g, net!, { mirror: c.test_time_mirror }), {
         games: n, concurrency: n, simulations: c.simulations, cPuct: c.c_puct, dirichletAlpha: c.dirichlet_alpha,
         dirichletWeight: c.dirichlet_weight, temperatureMoves: c.temperature_moves, leavesPerTree: c.leaves_per_tree,
-        valueTargetQ: c.value_target_q,
+        valueTargetQ: c.value_target_q, playoutCap: playoutCapOption(c.playout_cap),
       }, rng, recorder);
       const records = recorder.games().map(p => ({ id: `${worker}:${seq++}:${randomBytes(4).toString("hex")}`, worker, version, game: g.name, ...p }));
       await cmd(pushGames(redis, keys, records));
