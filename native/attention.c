@@ -5,7 +5,8 @@
  * dP = dO·Vᵀ, dS = P∘(dP − D)·scale with D = dO·O, then dQ += dS·K, dK += dSᵀ·Q, dV += Pᵀ·dO.
  * Layouts: q,out,dq [B,T,nh,hd]; k,v,dk,dv [B,Smax,nkv,hd]; lse [B,nh,T]; keyMask [B,Smax] (NULL = all valid);
  * seg [B,Smax] segment ids of packed sequences (NULL = one segment).
- * Query t sits at key index i = t + S − T and sees keys j ≤ i (of its own segment); with a sliding window W > 0 only
+ * Query t sits at key index i = t + S − T and sees keys j ≤ i (of its own segment), or with causal = 0 (an encoder)
+ * every key j < S of its segment, the block's key window then running to S; with a sliding window W > 0 only
  * those with i − j < W (transformers' sliding_window_causal, llama.cpp's SWA), and a block's key window starts no
  * earlier than its first query's i − W + 1, so a windowed layer costs O(T·W). Scores are scaled by `scale`, then
  * soft-capped when cap > 0 (s ← cap·tanh(s/cap), Gemma 2's attn_logit_softcapping; the backward multiplies dS by
@@ -37,21 +38,23 @@ typedef struct {
   const int32_t *seg;
   long B, T, S, Smax, nh, nkv, hd, window;
   float scale, cap;
+  int causal; /* 0: every query sees all S keys (bidirectional); window must then be 0 */
 } Attn;
 
 static long first_visible(const int32_t *seg, long i0, long n);
 
 /* Row r of the n×W score tile holds query t0 + r, column c key lo + c. Scale the visible scores, set masked,
- * future, out-of-window (win > 0) and other-segment keys to −inf. mask and seg point at the batch row (or are NULL). */
-static void mask_scores(float *s, long n, long W, long lo, long t0, long off, const uint8_t *mask, const int32_t *seg, float scale, long win, float cap) {
+ * future (causal), out-of-window (win > 0) and other-segment keys to −inf. mask and seg point at the batch row (or are NULL). */
+static void mask_scores(float *s, long n, long W, long lo, long t0, long off, const Attn *a, const uint8_t *mask, const int32_t *seg) {
+  long win = a->window;
   for (long r = 0; r < n; r++) {
     float *row = s + r * W;
-    long lim = t0 + r + off; /* last visible key */
+    long self = t0 + r + off, lim = a->causal ? self : a->S - 1; /* the query's key index; the last key it sees */
     long first = win > 0 ? lim - win + 1 : 0; /* first key inside the window */
     for (long c = 0; c < W; c++) {
       long j = lo + c;
-      int ok = j <= lim && j >= first && (!mask || mask[j]) && (!seg || seg[j] == seg[lim]);
-      row[c] = !ok ? -INFINITY : cap > 0 ? cap * tanhf(row[c] * scale / cap) : row[c] * scale;
+      int ok = j <= lim && j >= first && (!mask || mask[j]) && (!seg || seg[j] == seg[self]);
+      row[c] = !ok ? -INFINITY : a->cap > 0 ? a->cap * tanhf(row[c] * a->scale / a->cap) : row[c] * a->scale;
     }
   }
 }
@@ -98,7 +101,7 @@ static void forward_task(void *ctx, int task, int tid) {
   long nblk = (a->T + QT - 1) / QT;
   long b = task / (a->nh * nblk), h = (task / nblk) % a->nh, t0 = (task % nblk) * QT;
   long n = a->T - t0 < QT ? a->T - t0 : QT, kh = h / (a->nh / a->nkv), hd = a->hd, off = a->S - a->T;
-  long L = t0 + n - 1 + off + 1; /* keys the block's last query sees */
+  long L = a->causal ? t0 + n + off : a->S; /* keys the block's last query sees */
   long qs = a->nh * hd, ks = a->nkv * hd;
   const int32_t *seg = a->seg ? a->seg + b * a->Smax : NULL;
   long lo = block_start(seg, t0 + off, n, a->window), W = L - lo; /* the block's key window [lo, L) */
@@ -122,7 +125,7 @@ static void forward_task(void *ctx, int task, int tid) {
   if (n == 1 && kb) for (long j = 0; j < W; j++) s[j] = dot_bf16(q, kb + j * ks, hd);
   else if (n == 1) for (long j = 0; j < W; j++) s[j] = dot(q, k + j * ks, hd);
   else gemm_serial(s, W, q, qs, 1, k, 1, ks, n, W, hd, 0); /* S = Q·Kᵀ */
-  mask_scores(s, n, W, lo, t0, off, a->mask ? a->mask + b * a->Smax : NULL, seg, a->scale, a->window, a->cap);
+  mask_scores(s, n, W, lo, t0, off, a, a->mask ? a->mask + b * a->Smax : NULL, seg);
   for (long r = 0; r < n; r++) {
     float *row = s + r * W, mx = -INFINITY;
     for (long j = 0; j < W; j++) if (row[j] > mx) mx = row[j];
@@ -249,16 +252,16 @@ static void attention_run(Attn a) {
 }
 
 void attention(float *out, float *lse, const float *q, const float *k, const float *v, const uint8_t *mask, const int32_t *seg,
-               long B, long T, long S, long Smax, long nh, long nkv, long hd, long window, float scale, float cap) {
+               long B, long T, long S, long Smax, long nh, long nkv, long hd, long window, float scale, float cap, int causal) {
   Attn a = { .out = out, .lse = lse, .q = q, .k = k, .v = v, .mask = mask, .seg = seg, .B = B, .T = T, .S = S, .Smax = Smax,
-             .nh = nh, .nkv = nkv, .hd = hd, .window = window, .scale = scale, .cap = cap };
+             .nh = nh, .nkv = nkv, .hd = hd, .window = window, .scale = scale, .cap = cap, .causal = causal };
   attention_run(a);
 }
 
 void attention_kv_bf16(float *out, float *lse, const float *q, const uint16_t *k, const uint16_t *v, const uint8_t *mask, const int32_t *seg,
                        long B, long T, long S, long Smax, long nh, long nkv, long hd, long window, float scale, float cap) {
   Attn a = { .out = out, .lse = lse, .q = q, .kb = k, .vb = v, .mask = mask, .seg = seg, .B = B, .T = T, .S = S, .Smax = Smax,
-             .nh = nh, .nkv = nkv, .hd = hd, .window = window, .scale = scale, .cap = cap };
+             .nh = nh, .nkv = nkv, .hd = hd, .window = window, .scale = scale, .cap = cap, .causal = 1 };
   attention_run(a);
 }
 
@@ -271,7 +274,7 @@ static void backward_task(void *ctx, int task, int tid) {
   const int32_t *seg = a->seg ? a->seg + b * a->Smax : NULL;
   for (long h = kh * group; h < (kh + 1) * group; h++) {
     for (long t0 = 0; t0 < a->T; t0 += QT) {
-      long n = a->T - t0 < QT ? a->T - t0 : QT, L = t0 + n + off;
+      long n = a->T - t0 < QT ? a->T - t0 : QT, L = a->causal ? t0 + n + off : a->S;
       long lo = block_start(seg, t0 + off, n, a->window), W = L - lo, kv = ((b * a->Smax + lo) * a->nkv + kh) * hd; /* key window [lo, L) */
       const float *k = a->k + kv, *v = a->v + kv;
       float *dk = a->dk + kv, *dv = a->dv + kv;
@@ -279,7 +282,7 @@ static void backward_task(void *ctx, int task, int tid) {
       const float *q = a->q + qi, *dout = a->dout + qi, *out = a->cout + qi, *lse = a->clse + (b * a->nh + h) * a->T + t0;
       float *p = scratch(SCRATCH_ATT1, (size_t)n * W), *ds = scratch(SCRATCH_ATT2, (size_t)n * W);
       gemm_serial(p, W, q, qs, 1, k, 1, ks, n, W, hd, 0);        /* S = Q·Kᵀ */
-      mask_scores(p, n, W, lo, t0, off, mask, seg, a->scale, a->window, a->cap);
+      mask_scores(p, n, W, lo, t0, off, a, mask, seg);
       float *g = NULL; /* soft-cap derivative 1 − (s/cap)², 0 on hidden keys */
       if (a->cap > 0) {
         g = scratch(SCRATCH_ATT3, (size_t)n * W);
@@ -306,8 +309,8 @@ static void backward_task(void *ctx, int task, int tid) {
 
 void attention_backward(float *dq, float *dk, float *dv, const float *dout, const float *out, const float *lse,
                         const float *q, const float *k, const float *v, const uint8_t *mask, const int32_t *seg,
-                        long B, long T, long S, long Smax, long nh, long nkv, long hd, long window, float scale, float cap) {
+                        long B, long T, long S, long Smax, long nh, long nkv, long hd, long window, float scale, float cap, int causal) {
   Attn a = { .dq = dq, .dk = dk, .dv = dv, .dout = dout, .cout = out, .clse = lse, .q = q, .k = k, .v = v, .mask = mask, .seg = seg,
-             .B = B, .T = T, .S = S, .Smax = Smax, .nh = nh, .nkv = nkv, .hd = hd, .window = window, .scale = scale, .cap = cap };
+             .B = B, .T = T, .S = S, .Smax = Smax, .nh = nh, .nkv = nkv, .hd = hd, .window = window, .scale = scale, .cap = cap, .causal = causal };
   pool_for((int)(B * nkv), backward_task, &a);
 }

@@ -35,13 +35,13 @@ void layernorm_backward(float *dx, float *dw, float *db, const float *dy, const 
 void rope(float *x, const int32_t *pos, const float *cos, const float *sin, long R, long heads, long hd, int inverse);
 
 void attention(float *out, float *lse, const float *q, const float *k, const float *v, const uint8_t *mask, const int32_t *seg,
-               long B, long T, long S, long Smax, long nh, long nkv, long hd, long window, float scale, float cap);
+               long B, long T, long S, long Smax, long nh, long nkv, long hd, long window, float scale, float cap, int causal);
 /* attention with the keys and values stored BF16 [B,Smax,nkv,hd] (a BF16 KV cache), widened exactly as read. */
 void attention_kv_bf16(float *out, float *lse, const float *q, const uint16_t *k, const uint16_t *v, const uint8_t *mask, const int32_t *seg,
                        long B, long T, long S, long Smax, long nh, long nkv, long hd, long window, float scale, float cap);
 void attention_backward(float *dq, float *dk, float *dv, const float *dout, const float *out, const float *lse,
                         const float *q, const float *k, const float *v, const uint8_t *mask, const int32_t *seg,
-                        long B, long T, long S, long Smax, long nh, long nkv, long hd, long window, float scale, float cap);
+                        long B, long T, long S, long Smax, long nh, long nkv, long hd, long window, float scale, float cap, int causal);
 
 void swiglu(float *h, const float *gate, const float *up, long N);
 void swiglu_backward(float *dgate, float *dup, const float *dh, const float *gate, const float *up, long N);

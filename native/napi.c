@@ -330,7 +330,18 @@ static void attn_opts(Args *a, int i, long hd, long *window, float *scale, float
   }
 }
 
-/* attention(out, lse, q, k, v, keyMask, B, T, S, Smax, nh, nkv, hd[, segments[, window[, scale[, softcap]]]]) */
+/* The optional `causal` argument at i (absent, undefined or true: causal; false: bidirectional, only without a window). */
+static int attn_causal(Args *a, int i, long window) {
+  napi_valuetype vt;
+  if (a->failed || (size_t)i >= a->argc) return 1;
+  napi_typeof(a->env, a->argv[i], &vt);
+  if (vt == napi_undefined || vt == napi_null) return 1;
+  int causal = flag(a, i);
+  require(a, causal || window == 0, i, "(causal = false) cannot take a sliding window");
+  return causal;
+}
+
+/* attention(out, lse, q, k, v, keyMask, B, T, S, Smax, nh, nkv, hd[, segments[, window[, scale[, softcap[, causal]]]]]) */
 static napi_value js_attention(napi_env env, napi_callback_info info) {
   Args a;
   if (!args_init(&a, env, info, "attention", 13)) return NULL;
@@ -341,8 +352,9 @@ static napi_value js_attention(napi_env env, napi_callback_info info) {
   int32_t *seg = i32_or_null(&a, 13, d.B * d.Smax); /* an absent argument reads as undefined */
   long window; float scale, cap;
   attn_opts(&a, 14, d.hd, &window, &scale, &cap);
+  int causal = attn_causal(&a, 17, window);
   if (a.failed) return NULL;
-  attention(out, lse, q, k, v, mask, seg, d.B, d.T, d.S, d.Smax, d.nh, d.nkv, d.hd, window, scale, cap);
+  attention(out, lse, q, k, v, mask, seg, d.B, d.T, d.S, d.Smax, d.nh, d.nkv, d.hd, window, scale, cap, causal);
   return undefined(env);
 }
 
@@ -363,7 +375,7 @@ static napi_value js_attention_kv_bf16(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
-/* attentionBackward(dq, dk, dv, dout, out, lse, q, k, v, keyMask, B, T, S, Smax, nh, nkv, hd[, segments[, window[, scale[, softcap]]]]) */
+/* attentionBackward(dq, dk, dv, dout, out, lse, q, k, v, keyMask, B, T, S, Smax, nh, nkv, hd[, segments[, window[, scale[, softcap[, causal]]]]]) */
 static napi_value js_attention_backward(napi_env env, napi_callback_info info) {
   Args a;
   if (!args_init(&a, env, info, "attentionBackward", 17)) return NULL;
@@ -375,8 +387,9 @@ static napi_value js_attention_backward(napi_env env, napi_callback_info info) {
   int32_t *seg = i32_or_null(&a, 17, d.B * d.Smax);
   long window; float scale, cap;
   attn_opts(&a, 18, d.hd, &window, &scale, &cap);
+  int causal = attn_causal(&a, 21, window);
   if (a.failed) return NULL;
-  attention_backward(dq, dk, dv, dout, out, lse, q, k, v, mask, seg, d.B, d.T, d.S, d.Smax, d.nh, d.nkv, d.hd, window, scale, cap);
+  attention_backward(dq, dk, dv, dout, out, lse, q, k, v, mask, seg, d.B, d.T, d.S, d.Smax, d.nh, d.nkv, d.hd, window, scale, cap, causal);
   return undefined(env);
 }
 
@@ -581,6 +594,7 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_set_named_property(env, exports, "segmentAttention", yes);
   /* attention takes a sliding window, a score scale and a soft-cap (Gemma): an older build would ignore them */
   napi_set_named_property(env, exports, "windowAttention", yes);
+  napi_set_named_property(env, exports, "bidirectionalAttention", yes); /* attention's `causal` argument */
   return exports;
 }
 

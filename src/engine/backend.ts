@@ -74,18 +74,20 @@ export interface Backend {
    * window (sliding-window layers): when > 0, the query at key index i sees key j only if i − j < window as well
    * (transformers' sliding_window_causal mask, llama.cpp's SWA). Absent or 0 = full causal attention.
    * softcap (Gemma's attn_logit_softcapping): when > 0, each scaled score s becomes softcap·tanh(s / softcap).
+   * causal (default true): false makes the attention bidirectional (an encoder): every query sees every key j < S that
+   * the mask and its segment (that of its key index) allow; no window then.
    */
   attention(out: Buf, lse: Buf, q: Buf, k: Buf, v: Buf, keyMask: Uint8Array | null,
-    B: number, T: number, S: number, Smax: number, nh: number, nkv: number, hd: number, segments?: Int32Array | null, window?: number, scale?: number, softcap?: number): void;
+    B: number, T: number, S: number, Smax: number, nh: number, nkv: number, hd: number, segments?: Int32Array | null, window?: number, scale?: number, softcap?: number, causal?: boolean): void;
   /**
    * attention() with k, v stored BF16 (a BF16 KV cache: half its memory), widened exactly as read (inference only: no
    * backward). Same shapes, masks and options.
    */
   attentionKvBf16(out: Buf, lse: Buf, q: Buf, k: Uint16Array, v: Uint16Array, keyMask: Uint8Array | null,
     B: number, T: number, S: number, Smax: number, nh: number, nkv: number, hd: number, segments?: Int32Array | null, window?: number, scale?: number, softcap?: number): void;
-  /** Accumulates dq[B,T,nh,hd], dk, dv[B,Smax,nkv,hd] from dout, recomputing probabilities from lse (same masks, segments, window, scale and softcap as the forward). */
+  /** Accumulates dq[B,T,nh,hd], dk, dv[B,Smax,nkv,hd] from dout, recomputing probabilities from lse (same masks, segments, window, scale, softcap and causal as the forward). */
   attentionBackward(dq: Buf, dk: Buf, dv: Buf, dout: Buf, out: Buf, lse: Buf, q: Buf, k: Buf, v: Buf, keyMask: Uint8Array | null,
-    B: number, T: number, S: number, Smax: number, nh: number, nkv: number, hd: number, segments?: Int32Array | null, window?: number, scale?: number, softcap?: number): void;
+    B: number, T: number, S: number, Smax: number, nh: number, nkv: number, hd: number, segments?: Int32Array | null, window?: number, scale?: number, softcap?: number, causal?: boolean): void;
 
   /** y[N] = relu(x) as ½(x + |x|), branch-free (y may alias x; NaN stays NaN). */
   relu(y: Buf, x: Buf, N: number): void;

@@ -19,6 +19,8 @@ export type Addon = { [K in Kernel]: Float32Kernel<Backend[K]> } & {
   segmentAttention?: boolean;
   /** True when attention takes a sliding window, a score scale and a soft-cap (builds before it ignore them). */
   windowAttention?: boolean;
+  /** True when attention takes `causal` (builds before it ignore the argument and stay causal). */
+  bidirectionalAttention?: boolean;
   peakGflops(seconds: number): number;
   threads(): number;
   setThreads(n: number): number;
@@ -148,10 +150,10 @@ export class NativeBackend implements Backend {
   }
 
   attention(out: Buf, lse: Buf, q: Buf, k: Buf, v: Buf, keyMask: Uint8Array | null,
-    B: number, T: number, S: number, Smax: number, nh: number, nkv: number, hd: number, segments?: Int32Array | null, window?: number, scale?: number, softcap?: number): void {
+    B: number, T: number, S: number, Smax: number, nh: number, nkv: number, hd: number, segments?: Int32Array | null, window?: number, scale?: number, softcap?: number, causal?: boolean): void {
     const op = "attention";
     this.windowed(window, scale, hd, softcap);
-    this.addon.attention(f32(op, out), f32(op, lse), f32(op, q), f32(op, k), f32(op, v), keyMask, B, T, S, Smax, nh, nkv, hd, this.segments(segments), window, scale, softcap);
+    this.addon.attention(f32(op, out), f32(op, lse), f32(op, q), f32(op, k), f32(op, v), keyMask, B, T, S, Smax, nh, nkv, hd, this.segments(segments), window, scale, softcap, this.causal(causal));
   }
   attentionKvBf16(out: Buf, lse: Buf, q: Buf, k: Uint16Array, v: Uint16Array, keyMask: Uint8Array | null,
     B: number, T: number, S: number, Smax: number, nh: number, nkv: number, hd: number, segments?: Int32Array | null, window?: number, scale?: number, softcap?: number): void {
@@ -161,11 +163,16 @@ export class NativeBackend implements Backend {
     this.addon.attentionKvBf16(f32(op, out), f32(op, lse), f32(op, q), k, v, keyMask, B, T, S, Smax, nh, nkv, hd, this.segments(segments), window, scale, softcap);
   }
   attentionBackward(dq: Buf, dk: Buf, dv: Buf, dout: Buf, out: Buf, lse: Buf, q: Buf, k: Buf, v: Buf, keyMask: Uint8Array | null,
-    B: number, T: number, S: number, Smax: number, nh: number, nkv: number, hd: number, segments?: Int32Array | null, window?: number, scale?: number, softcap?: number): void {
+    B: number, T: number, S: number, Smax: number, nh: number, nkv: number, hd: number, segments?: Int32Array | null, window?: number, scale?: number, softcap?: number, causal?: boolean): void {
     const op = "attentionBackward";
     this.windowed(window, scale, hd, softcap);
     this.addon.attentionBackward(f32(op, dq), f32(op, dk), f32(op, dv), f32(op, dout), f32(op, out), f32(op, lse),
-      f32(op, q), f32(op, k), f32(op, v), keyMask, B, T, S, Smax, nh, nkv, hd, this.segments(segments), window, scale, softcap);
+      f32(op, q), f32(op, k), f32(op, v), keyMask, B, T, S, Smax, nh, nkv, hd, this.segments(segments), window, scale, softcap, this.causal(causal));
+  }
+  /** Bidirectional attention (causal = false), refused (not silently made causal) by a build that predates it. */
+  private causal(causal: boolean | undefined): boolean | undefined {
+    if (causal === false && !this.addon.bidirectionalAttention) throw new NativeAddonOutdatedError("bidirectional attention (causal = false)");
+    return causal;
   }
   /** A window, a non-default scale or a soft-cap is refused (not ignored) by a build that predates them. */
   private windowed(window: number | undefined, scale: number | undefined, hd: number, softcap: number | undefined): void {

@@ -154,21 +154,27 @@ function rope(x: Buf, pos: Int32Array, cos: Buf, sin: Buf, R: number, heads: num
 /** Index of the key that query t of a T-query block over S keys sits at. */
 const queryKeyIndex = (t: number, T: number, S: number) => t + (S - T);
 
-/** Key j is visible to the query at key index `last` of row b: not masked, in the query's segment and (window > 0) in its window. */
-const visible = (keyMask: Uint8Array | null, segments: Int32Array | null | undefined, b: number, Smax: number, j: number, last: number, window = 0) =>
-  (!keyMask || keyMask[b * Smax + j] !== 0) && (!segments || segments[b * Smax + j] === segments[b * Smax + last]) && (!(window > 0) || last - j < window);
+/** Key j is visible to the query at key index `self` of row b: not masked, in the query's segment and (window > 0) in its window. */
+const visible = (keyMask: Uint8Array | null, segments: Int32Array | null | undefined, b: number, Smax: number, j: number, self: number, window = 0) =>
+  (!keyMask || keyMask[b * Smax + j] !== 0) && (!segments || segments[b * Smax + j] === segments[b * Smax + self]) && (!(window > 0) || self - j < window);
+
+/** A sliding window is defined by the causal order: bidirectional attention takes none (the native glue refuses it too). */
+function bidirectionalWindow(causal: boolean, window: number): void {
+  if (!causal && window > 0) throw new RangeError("attention: causal = false cannot take a sliding window");
+}
 
 function attention(out: Buf, lse: Buf, q: Buf, k: Buf, v: Buf, keyMask: Uint8Array | null,
-  B: number, T: number, S: number, Smax: number, nh: number, nkv: number, hd: number, segments?: Int32Array | null, window = 0, scale = 1 / Math.sqrt(hd), softcap = 0): void {
+  B: number, T: number, S: number, Smax: number, nh: number, nkv: number, hd: number, segments?: Int32Array | null, window = 0, scale = 1 / Math.sqrt(hd), softcap = 0, causal = true): void {
+  bidirectionalWindow(causal, window);
   const group = nh / nkv;
   const scores = new Float64Array(S), acc = new Float64Array(hd);
   for (let b = 0; b < B; b++) for (let h = 0; h < nh; h++) {
     const kh = Math.floor(h / group);
     for (let t = 0; t < T; t++) {
-      const qo = ((b * T + t) * nh + h) * hd, last = queryKeyIndex(t, T, S);
+      const qo = ((b * T + t) * nh + h) * hd, self = queryKeyIndex(t, T, S), last = causal ? self : S - 1;
       let max = -Infinity;
       for (let j = 0; j <= last; j++) {
-        if (!visible(keyMask, segments, b, Smax, j, last, window)) { scores[j] = -Infinity; continue; }
+        if (!visible(keyMask, segments, b, Smax, j, self, window)) { scores[j] = -Infinity; continue; }
         const ko = ((b * Smax + j) * nkv + kh) * hd;
         let s = 0;
         for (let i = 0; i < hd; i++) s += q[qo + i] * k[ko + i];
@@ -200,19 +206,20 @@ function attentionKvBf16(out: Buf, lse: Buf, q: Buf, k: Uint16Array, v: Uint16Ar
 }
 
 function attentionBackward(dq: Buf, dk: Buf, dv: Buf, dout: Buf, out: Buf, lse: Buf, q: Buf, k: Buf, v: Buf, keyMask: Uint8Array | null,
-  B: number, T: number, S: number, Smax: number, nh: number, nkv: number, hd: number, segments?: Int32Array | null, window = 0, scale = 1 / Math.sqrt(hd), softcap = 0): void {
+  B: number, T: number, S: number, Smax: number, nh: number, nkv: number, hd: number, segments?: Int32Array | null, window = 0, scale = 1 / Math.sqrt(hd), softcap = 0, causal = true): void {
+  bidirectionalWindow(causal, window);
   const group = nh / nkv;
   for (let b = 0; b < B; b++) for (let h = 0; h < nh; h++) {
     const kh = Math.floor(h / group);
     for (let t = 0; t < T; t++) {
       const l = lse[(b * nh + h) * T + t];
       if (l === -Infinity) continue;
-      const qo = ((b * T + t) * nh + h) * hd, last = queryKeyIndex(t, T, S);
+      const qo = ((b * T + t) * nh + h) * hd, self = queryKeyIndex(t, T, S), last = causal ? self : S - 1;
       // D = Σ_j p_j (dout·v_j) = dout·out
       let D = 0;
       for (let i = 0; i < hd; i++) D += dout[qo + i] * out[qo + i];
       for (let j = 0; j <= last; j++) {
-        if (!visible(keyMask, segments, b, Smax, j, last, window)) continue;
+        if (!visible(keyMask, segments, b, Smax, j, self, window)) continue;
         const ko = ((b * Smax + j) * nkv + kh) * hd;
         let s = 0, dp = 0;
         for (let i = 0; i < hd; i++) { s += q[qo + i] * k[ko + i]; dp += dout[qo + i] * v[ko + i]; }

@@ -1,5 +1,5 @@
 import type { Backend, Buf } from "../engine/backend.js";
-import { encoderAttentionBackward, encoderAttentionForward, encoderKeyMask, qkvForward, type AttentionDims, type AttentionWeights } from "../model/attention.js";
+import { qkvForward, type AttentionDims, type AttentionWeights } from "../model/attention.js";
 import { linearBackward, linearForward } from "../model/linear.js";
 import { BackwardBeforeForwardError } from "../model/transformer.js";
 import { mlpBackward, mlpForward, type MlpDims, type MlpScratch, type MlpWeights } from "../model/mlp.js";
@@ -15,8 +15,8 @@ import { copyWeights, flatParameters, headOutputs, policyValueLoss, type Network
  *     content, i.e. a learned position embedding and a content embedding in one table (3C rows)
  *     CLS's id = 3C + (stones on the board mod 2): it also says whether the first or the second player is to move
  *   L × (x += o_proj(attention(RMSNorm x)); x += down(silu(gate(RMSNorm x)) · up(RMSNorm x)))
- *     attention is bidirectional (every cell sees every cell; encoderAttentionForward in src/model/attention.ts runs
- *     it on the causal kernel), no RoPE (the positions are learned), no biases
+ *     attention is bidirectional (every cell sees every cell: the attention kernel with causal = false), no RoPE (the
+ *     positions are learned), no biases
  *     (the last layer computes its query, o_proj and MLP on the CLS rows alone: nothing else reaches the heads)
  *   c = RMSNorm(x[CLS])
  *   logits = c·Wpᵀ + bp [B,A]     value = tanh(c·Wvᵀ + bv) [B]
@@ -115,7 +115,6 @@ export class TransformerNetwork<F extends Buf = Float32Array> implements PolicyV
       res: Array.from({ length: L + 1 }, () => new c(R * H)), rstd1: per(R), rstd2: per(R), q: per(R * H), k: per(R * H), v: per(R * H),
       att: per(R * H), lse: per(B * this.heads * T), mid: per(R * H), gate: per(R * I), up: per(R * I),
       cls: new c(B * H), xf: new c(B * H), rstdF: new c(B), logits: new c(B * A), value: new c(B),
-      kAll: new c(2 * R * H), vAll: new c(2 * R * H), dkAll: new c(2 * R * H), dvAll: new c(2 * R * H), mask: encoderKeyMask(B, T),
       dres: new c(R * H), datt: new c(R * H), dq: new c(R * H), dk: new c(R * H), dv: new c(R * H), dcls: new c(B * H), dxf: new c(B * H),
       dlogits: new c(B * A), dvpre: new c(B),
       qc: new c(B * H), attc: new c(B * H), lsec: new c(B * this.heads), midc: new c(B * H), gatec: new c(B * I), upc: new c(B * I), rstd2c: new c(B),
@@ -162,7 +161,7 @@ export class TransformerNetwork<F extends Buf = Float32Array> implements PolicyV
         mlpForward(be, this.mlpW[l], this.mlpDims, a.cls, a.s.ln, a.rstd2c, a.gatec, a.upc, a.s.h, a.midc, B, null);
         continue;
       }
-      encoderAttentionForward(be, a.att[l], a.lse[l], a.q[l], a.k[l], a.v[l], a.kAll, a.vAll, a.mask, B, T, nh, nh, hd, this.attnDims.scale);
+      be.attention(a.att[l], a.lse[l], a.q[l], a.k[l], a.v[l], null, B, T, T, T, nh, nh, hd, null, 0, this.attnDims.scale, 0, false);
       a.mid[l].set(a.res[l].subarray(0, R * H));
       linearForward(be, a.mid[l], a.att[l], w.wo, null, R, H, H, true);
       mlpForward(be, this.mlpW[l], this.mlpDims, a.res[l + 1], a.s.ln, a.rstd2[l], a.gate[l], a.up[l], a.s.h, a.mid[l], R, null);
@@ -211,7 +210,7 @@ export class TransformerNetwork<F extends Buf = Float32Array> implements PolicyV
       } else {
         mlpBackward(be, this.mlpW[l], this.mlpG[l], this.mlpDims, a.s, dres, a.mid[l], a.rstd2[l], a.gate[l], a.up[l], R, null); // dres: dL/dmid
         linearBackward(be, a.datt, g.wo, null, dres, a.att[l], w.wo, R, H, H, false);
-        encoderAttentionBackward(be, a.dq, a.dk, a.dv, a.datt, a.att[l], a.lse[l], a.q[l], a.k[l], a.v[l], a.kAll, a.vAll, a.dkAll, a.dvAll, a.mask, B, T, nh, nh, hd, this.attnDims.scale);
+        be.attentionBackward(a.dq, a.dk, a.dv, a.datt, a.att[l], a.lse[l], a.q[l], a.k[l], a.v[l], null, B, T, T, T, nh, nh, hd, null, 0, this.attnDims.scale, 0, false);
       }
       be.rmsnorm(a.s.ln, a.s.rstd, a.res[l], w.ln, R, H, EPS); // the block's normed input, recomputed
       linearBackward(be, a.s.dln, g.wq, null, a.dq, a.s.ln, w.wq, R, H, H, false);
@@ -234,7 +233,6 @@ interface Acts {
   x: Buf; ids: Int32Array;
   res: Buf[]; rstd1: Buf[]; rstd2: Buf[]; q: Buf[]; k: Buf[]; v: Buf[]; att: Buf[]; lse: Buf[]; mid: Buf[]; gate: Buf[]; up: Buf[];
   cls: Buf; xf: Buf; rstdF: Buf; logits: Buf; value: Buf;
-  kAll: Buf; vAll: Buf; dkAll: Buf; dvAll: Buf; mask: Uint8Array;
   dres: Buf; datt: Buf; dq: Buf; dk: Buf; dv: Buf; dcls: Buf; dxf: Buf; dlogits: Buf; dvpre: Buf;
   /** The last layer's CLS-only activations: query, attention output and its lse, mid, MLP gate/up, norm rstd; gradients. */
   qc: Buf; attc: Buf; lsec: Buf; midc: Buf; gatec: Buf; upc: Buf; rstd2c: Buf; dattc: Buf; dqc: Buf;

@@ -1,8 +1,9 @@
+// Bidirectional attention: the attention kernel with causal = false (the self-play transformer's cells see each other).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { encoderAttentionBackward, encoderAttentionForward, encoderKeyMask } from "../../src/model/attention.js";
 import { referenceBackend } from "../../src/engine/reference.js";
 import { getBackend, nativeAvailable } from "../../src/engine/index.js";
+import type { Backend } from "../../src/engine/backend.js";
 import { checkGrad, dot, randn64, rng } from "./finite-diff.js";
 
 /** Full (non-causal) softmax attention written out directly: every query sees every key of its row. */
@@ -22,53 +23,71 @@ function direct(q: Float64Array, k: Float64Array, v: Float64Array, B: number, T:
 }
 
 const B = 2, T = 5, nh = 4, nkv = 2, hd = 3, Q = nh * hd, K = nkv * hd;
+const nativeSkip = nativeAvailable() ? false : "native addon not built";
 
-test("encoder attention: every query sees every key (reference and native against a direct softmax; the last query equals causal attention)", () => {
+/** Forward (and, given c, backward of dot(c, out)) with causal = false; mask and segments optional. */
+function run(be: Backend, F: Float32ArrayConstructor | Float64ArrayConstructor, x: { q: Float64Array; k: Float64Array; v: Float64Array; c?: Float64Array },
+  B: number, T: number, mask: Uint8Array | null = null, seg: Int32Array | null = null) {
+  const q = F.from(x.q), k = F.from(x.k), v = F.from(x.v), out = new F(B * T * Q), lse = new F(B * nh * T);
+  be.attention(out, lse, q, k, v, mask, B, T, T, T, nh, nkv, hd, seg, 0, undefined, 0, false);
+  if (!x.c) return { out };
+  const dq = new F(q.length), dk = new F(k.length), dv = new F(v.length);
+  be.attentionBackward(dq, dk, dv, F.from(x.c), out, lse, q, k, v, mask, B, T, T, T, nh, nkv, hd, seg, 0, undefined, 0, false);
+  return { out, dq, dk, dv };
+}
+
+test("causal = false: every query sees every key (reference and native against a direct softmax)", () => {
   const r = rng(11);
-  const q = randn64(B * T * Q, r), k = randn64(B * T * K, r), v = randn64(B * T * K, r);
-  const want = direct(q, k, v, B, T, nh, nkv, hd);
-  const backends = [referenceBackend, ...(nativeAvailable() ? [getBackend("native")] : [])];
-  for (const be of backends) {
-    const F = be.name === "native" ? Float32Array : Float64Array;
-    const out = new F(B * T * Q), lse = new F(B * nh * T);
-    encoderAttentionForward(be, out, lse, F.from(q), F.from(k), F.from(v), new F(B * 2 * T * K), new F(B * 2 * T * K), encoderKeyMask(B, T), B, T, nh, nkv, hd);
+  const x = { q: randn64(B * T * Q, r), k: randn64(B * T * K, r), v: randn64(B * T * K, r) };
+  const want = direct(x.q, x.k, x.v, B, T, nh, nkv, hd);
+  for (const be of [referenceBackend, ...(nativeAvailable() ? [getBackend("native")] : [])]) {
+    const { out } = run(be, be.name === "native" ? Float32Array : Float64Array, x, B, T);
     const tol = be.name === "native" ? 1e-5 : 1e-12;
     for (let i = 0; i < want.length; i++) assert.ok(Math.abs(out[i] - want[i]) <= tol, `${be.name} out[${i}] ${out[i]} vs ${want[i]}`);
   }
-  // Not causal: the first query's output depends on the last key (a causal mask would make it v_0 alone).
-  const out = new Float64Array(B * T * Q);
-  encoderAttentionForward(referenceBackend, out, new Float64Array(B * nh * T), q, k, v, new Float64Array(B * 2 * T * K), new Float64Array(B * 2 * T * K), encoderKeyMask(B, T), B, T, nh, nkv, hd);
-  assert.ok(Math.abs(out[0] - v[0]) > 1e-3);
+  // the causal default differs: its first query sees only key 0, so its output is v_0
+  const causal = new Float64Array(B * T * Q);
+  referenceBackend.attention(causal, new Float64Array(B * nh * T), x.q, x.k, x.v, null, B, T, T, T, nh, nkv, hd);
+  for (let i = 0; i < hd; i++) assert.ok(Math.abs(causal[i] - x.v[i]) < 1e-12);
+  assert.ok(Math.abs(want[0] - x.v[0]) > 1e-3);
 });
 
-test("encoder attention backward matches central finite differences in q, k and v (float64, reference)", () => {
+test("causal = false backward matches central finite differences in q, k and v (float64, reference)", () => {
   const r = rng(12), be = referenceBackend;
   const q = randn64(B * T * Q, r), k = randn64(B * T * K, r), v = randn64(B * T * K, r), c = randn64(B * T * Q, r);
-  const kAll = new Float64Array(B * 2 * T * K), vAll = new Float64Array(B * 2 * T * K), mask = encoderKeyMask(B, T);
   const out = new Float64Array(B * T * Q), lse = new Float64Array(B * nh * T);
-  const loss = () => { encoderAttentionForward(be, out, lse, q, k, v, kAll, vAll, mask, B, T, nh, nkv, hd); return dot(c, out); };
+  const loss = () => { be.attention(out, lse, q, k, v, null, B, T, T, T, nh, nkv, hd, null, 0, undefined, 0, false); return dot(c, out); };
   loss();
   const dq = new Float64Array(q.length), dk = new Float64Array(k.length), dv = new Float64Array(v.length);
   dk.fill(0.25); // accumulates: the gradient is added to what is there
-  encoderAttentionBackward(be, dq, dk, dv, c, out, lse, q, k, v, kAll, vAll, new Float64Array(kAll.length), new Float64Array(vAll.length), mask, B, T, nh, nkv, hd);
+  be.attentionBackward(dq, dk, dv, c, out, lse, q, k, v, null, B, T, T, T, nh, nkv, hd, null, 0, undefined, 0, false);
   for (let i = 0; i < dk.length; i++) dk[i] -= 0.25;
   checkGrad("q", q, loss, dq);
   checkGrad("k", k, loss, dk);
   checkGrad("v", v, loss, dv);
 });
 
-test("encoder attention backward: native equals the reference", { skip: nativeAvailable() ? false : "native addon not built" }, () => {
-  const r = rng(13), nat = getBackend("native");
-  const q = randn64(B * T * Q, r), k = randn64(B * T * K, r), v = randn64(B * T * K, r), c = randn64(B * T * Q, r);
-  const run = (F: Float32ArrayConstructor | Float64ArrayConstructor, be: typeof nat) => {
-    const kAll = new F(B * 2 * T * K), vAll = new F(B * 2 * T * K), mask = encoderKeyMask(B, T);
-    const out = new F(B * T * Q), lse = new F(B * nh * T), qq = F.from(q), kk = F.from(k), vv = F.from(v);
-    encoderAttentionForward(be, out, lse, qq, kk, vv, kAll, vAll, mask, B, T, nh, nkv, hd);
-    const dq = new F(q.length), dk = new F(k.length), dv = new F(v.length);
-    encoderAttentionBackward(be, dq, dk, dv, F.from(c), out, lse, qq, kk, vv, kAll, vAll, new F(kAll.length), new F(vAll.length), mask, B, T, nh, nkv, hd);
-    return [dq, dk, dv];
-  };
-  const want = run(Float64Array, referenceBackend), got = run(Float32Array, nat);
-  for (let g = 0; g < 3; g++) for (let i = 0; i < want[g].length; i++)
-    assert.ok(Math.abs(got[g][i] - want[g][i]) <= 1e-4 + 1e-4 * Math.abs(want[g][i]), `grad ${"qkv"[g]}[${i}] ${got[g][i]} vs ${want[g][i]}`);
+test("causal = false, native against the reference: forward and backward, over several query blocks, with a key mask and segments", { skip: nativeSkip }, () => {
+  const nat = getBackend("native");
+  for (const [Bn, Tn, masked] of [[2, 5, false], [3, 43, false], [2, 70, true]] as const) {
+    const r = rng(13 + Tn);
+    const x = { q: randn64(Bn * Tn * Q, r), k: randn64(Bn * Tn * K, r), v: randn64(Bn * Tn * K, r), c: randn64(Bn * Tn * Q, r) };
+    let mask: Uint8Array | null = null, seg: Int32Array | null = null;
+    if (masked) { // every 7th key masked; two packed examples a row, split at 30
+      mask = new Uint8Array(Bn * Tn).map((_, i) => (i % 7 === 3 ? 0 : 1));
+      seg = new Int32Array(Bn * Tn).map((_, i) => (i % Tn < 30 ? 1 : 2));
+    }
+    const want = run(referenceBackend, Float64Array, x, Bn, Tn, mask, seg), got = run(nat, Float32Array, x, Bn, Tn, mask, seg);
+    for (const key of ["out", "dq", "dk", "dv"] as const)
+      for (let i = 0; i < want[key]!.length; i++)
+        assert.ok(Math.abs(got[key]![i] - want[key]![i]) <= 1e-4 + 1e-4 * Math.abs(want[key]![i]), `B${Bn} T${Tn} ${key}[${i}] ${got[key]![i]} vs ${want[key]![i]}`);
+  }
+});
+
+test("causal = false takes no sliding window: both backends refuse it", () => {
+  const n = B * T * Q, m = B * T * K;
+  const call = (be: Backend, F: Float32ArrayConstructor | Float64ArrayConstructor) =>
+    be.attention(new F(n), new F(B * nh * T), new F(n), new F(m), new F(m), null, B, T, T, T, nh, nkv, hd, null, 2, undefined, 0, false);
+  assert.throws(() => call(referenceBackend, Float64Array), /cannot take a sliding window/);
+  if (nativeAvailable()) assert.throws(() => call(getBackend("native"), Float32Array), /cannot take a sliding window/);
 });
