@@ -53,9 +53,9 @@ void geglu(float *h, const float *gate, const float *up, long N);
 void geglu_backward(float *dgate, float *dup, const float *dh, const float *gate, const float *up, long N);
 
 void embedding(float *out, const float *table, const int32_t *ids, long R, long H);
+void embedding_backward(float *dtable, const float *dout, const int32_t *ids, long R, long H);
 /* im2col.c: cols[B·rows·width, 9·C] from act (element b, cell, ch at b·sb + cell·sc + ch·sch), zeros off the board */
 void im2col3x3(float *cols, const float *act, long B, long rows, long width, long C, long sb, long sc, long sch);
-void embedding_backward(float *dtable, const float *dout, const int32_t *ids, long R, long H);
 
 void log_softmax_gather(float *logp, float *entropy, float *lse, const float *logits, const int32_t *targets,
                         long R, long V, float temperature);

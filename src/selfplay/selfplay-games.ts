@@ -58,9 +58,9 @@ export function playSelfPlayGames(game: Game, evaluator: Evaluator, opts: SelfPl
     const first = cap === null ? opts.simulations : cap.fastSimulations;
     runSimulations(live.map(g => g.tree), evaluator, first);
     stats.simulations += live.length * first;
-    const fullTrees = live.filter((_g, k) => full[k]).map(g => g.tree);
-    if (cap !== null && fullTrees.length > 0) {
-      runSimulations(fullTrees, evaluator, opts.simulations - cap.fastSimulations);
+    if (cap !== null) {
+      const fullTrees = live.filter((_g, k) => full[k]).map(g => g.tree);
+      if (fullTrees.length > 0) runSimulations(fullTrees, evaluator, opts.simulations - cap.fastSimulations);
       stats.simulations += fullTrees.length * (opts.simulations - cap.fastSimulations);
     }
     for (let k = live.length - 1; k >= 0; k--) {
