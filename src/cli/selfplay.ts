@@ -23,7 +23,7 @@ export function register(program: Command, options: ProgramOptions = {}): void {
     });
   withExamples(cmd, [
     "move37 selfplay recipes/alphazero-tictactoe.yaml",
-    "move37 selfplay recipes/alphazero-connect4.yaml --max_minutes=60 --name c4",
+    "move37 selfplay recipes/alphazero-connect4-cnn.yaml --name c4",
     "move37 selfplay recipes/sl-policy-connect4.yaml",
     "move37 selfplay --resume runs/c4",
   ]);

@@ -19,8 +19,12 @@ export interface Agent {
 
 export const AGENT_SPECS = "alphazero[:SIMS] (the shipped Connect Four network with MCTS, 800 simulations unless SIMS) | random | heuristic | alphabeta:DEPTH | net:CKPT | mcts:CKPT:SIMS | mcts:uniform:SIMS (net+mirror, mcts+mirror: average each evaluation with the mirrored position's)";
 
-/** The Connect Four network Move37 ships (docs/selfplay.md): the `alphazero` agent and the default opponent. */
-export const SHIPPED_CONNECT4 = fileURLToPath(new URL("./weights/connect4-alphazero-60min.safetensors", import.meta.url));
+/**
+ * The Connect Four network Move37 ships: the `alphazero` agent and the default opponent. The residual CNN of
+ * recipes/alphazero-connect4-cnn.yaml after its hour; weights/connect4-mlp-60min.safetensors is the MLP it replaced
+ * (docs/selfplay.md).
+ */
+export const SHIPPED_CONNECT4 = fileURLToPath(new URL("./weights/connect4-cnn-60min.safetensors", import.meta.url));
 /** Simulations a move of the `alphazero` agent: the count the README's strength figures were measured at. */
 export const SHIPPED_SIMS = 800;
 

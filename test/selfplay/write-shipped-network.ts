@@ -1,5 +1,7 @@
-// Records test/fixtures/shipped-connect4.json (once): node --import tsx test/selfplay/write-shipped-network.ts
+// Records test/fixtures/connect4-NAME-60min.json (once per network): node --import tsx test/selfplay/write-shipped-network.ts cnn|mlp
 import { writeFileSync } from "node:fs";
-import { recordShipped } from "./shipped-network.js";
+import { fixtureUrl, RECORDED, record, type RecordedName } from "./shipped-network.js";
 
-writeFileSync(new URL("../fixtures/shipped-connect4.json", import.meta.url), JSON.stringify(recordShipped()) + "\n");
+const name = process.argv[2];
+if (!(name in RECORDED)) throw new Error(`name a network: ${Object.keys(RECORDED).join(" or ")}`);
+writeFileSync(fixtureUrl(name as RecordedName), JSON.stringify(record(name as RecordedName)) + "\n");
