@@ -1,8 +1,8 @@
 /**
  * Self-play throughput at the settings of the Connect Four recipes, one case per network:
- * recipes/alphazero-connect4.yaml (the residual MLP, figures without a prefix, as before),
+ * recipes/alphazero-connect4.yaml (the residual MLP, shipped until 7 Dec 2026: figures without a prefix, as before),
  * recipes/alphazero-connect4-transformer.yaml (the cells-as-tokens transformer, figures prefixed `transformer_`) and
- * recipes/alphazero-connect4-cnn.yaml (the residual CNN, figures prefixed `cnn_`):
+ * recipes/alphazero-connect4-cnn.yaml (the residual CNN, the shipped network's: figures prefixed `cnn_`):
  * MCTS simulations per second and self-play games per hour (random weights: speed does not depend on what the
  * weights are), the network's batched forward at the self-play batch and its training step at the recipe's batch
  * (positions per second); plus the search overhead alone (uniform evaluator) and alpha-beta nodes per second.
