@@ -206,8 +206,8 @@ interface Acts {
 }
 
 /**
- * The residual MLP on Move37's engine (matmul, addBias, biasBackward, adamw from the Backend; ReLU and tanh here in
- * TypeScript: they are cheap next to the matmuls).
+ * The residual MLP on Move37's engine (matmul, addBias, biasBackward, relu and its backward mask from the Backend; the
+ * value's tanh here in TypeScript; trained by the shared AdamW of src/train/optimizer.ts).
  *
  *   h0 = relu(x·W0ᵀ + b0)                          x[B,I] → h[B,H]
  *   block k: a = relu(h·W1ᵀ + b1); h = relu(h + a·W2ᵀ + b2)
