@@ -3,5 +3,5 @@ import { writeFileSync } from "node:fs";
 import { fixtureUrl, RECORDED, record, type RecordedName } from "./shipped-network.js";
 
 const name = process.argv[2];
-if (!(name in RECORDED)) throw new Error(`name a network: ${Object.keys(RECORDED).join(" or ")}`);
+if (name === undefined || !Object.hasOwn(RECORDED, name)) throw new Error(`name a network: ${Object.keys(RECORDED).join(" or ")}`);
 writeFileSync(fixtureUrl(name as RecordedName), JSON.stringify(record(name as RecordedName)) + "\n");
